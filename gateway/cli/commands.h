@@ -1,0 +1,21 @@
+// Command families of the `bordergate` binary. Each family registers its
+// subcommands on the shared CLI11 app; main.cc only wires them together.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace bordergate::cli {
+
+// serve, check-config (the proxy).
+void register_serve_commands(CLI::App& app);
+// json, event, xmatrix, keys verify (the Matrix signing toolbox).
+void register_matrix_commands(CLI::App& app);
+// policy check|explain|test|diff|report (the auditor's toolkit).
+void register_policy_commands(CLI::App& app);
+
+// Exit status a subcommand callback leaves for main() to return.
+int& exit_status();
+
+}  // namespace bordergate::cli
