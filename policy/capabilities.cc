@@ -1,0 +1,129 @@
+// Probing a policy with representative requests (see capabilities.h).
+#include "policy/capabilities.h"
+
+#include <algorithm>
+#include <set>
+
+#include "policy/evaluate.h"
+
+namespace bordergate::policy {
+namespace {
+
+constexpr const char* kUnlisted = "unlisted-server.invalid";
+
+RequestFacts base_facts(const Policy& p, const PeerProbe& peer, Direction d, FederationEndpoint e) {
+  RequestFacts f;
+  f.direction = d;
+  f.endpoint = e;
+  if (d == Direction::inbound) {
+    if (peer.server) f.origin = *peer.server;
+    f.destination = p.server_name;
+    if (peer.server && endpoint_info(e).auth == EndpointAuth::x_matrix) {
+      f.x_matrix = CheckResult::passed;
+    }
+  } else {
+    f.origin = p.server_name;
+    f.destination = peer.server.value_or("");
+  }
+  return f;
+}
+
+void collect_types(const Policy& p, bool edu, std::set<std::string>& out) {
+  for (const Rule& r : p.rules) {
+    const auto& m = edu ? r.edu_types : r.event_types;
+    if (m) out.insert(m->exact.begin(), m->exact.end());
+  }
+}
+
+}  // namespace
+
+std::string instantiate_pattern(const std::string& pattern) {
+  std::string s;
+  for (char c : pattern) s += (c == '*' || c == '?') ? std::string("x") : std::string(1, c);
+  return s;
+}
+
+std::vector<PeerProbe> peer_probes(const Policy& p, bool per_pattern) {
+  std::vector<PeerProbe> out;
+  for (const Federation& f : p.federations) {
+    for (const std::string& s : f.servers) {
+      out.push_back({"federation " + f.name + (per_pattern ? " (" + s + ")" : ""),
+                     instantiate_pattern(s)});
+      if (!per_pattern) break;
+    }
+  }
+  for (const Rule& r : p.rules) {
+    for (const std::string& s : r.peer.servers) out.push_back({"server " + s, instantiate_pattern(s)});
+  }
+  for (const SettingsEntry& e : p.settings) {
+    for (const std::string& s : e.peer.servers) out.push_back({"server " + s, instantiate_pattern(s)});
+  }
+  out.push_back({"any other server", std::string(kUnlisted)});
+  out.push_back({"unknown origin", std::nullopt});
+  return merge_probes(std::move(out), {});
+}
+
+std::vector<PeerProbe> merge_probes(std::vector<PeerProbe> a, const std::vector<PeerProbe>& b) {
+  std::vector<PeerProbe> out;
+  auto add = [&](const PeerProbe& probe) {
+    for (const PeerProbe& have : out) {
+      if (have.server == probe.server) return;
+    }
+    out.push_back(probe);
+  };
+  for (const PeerProbe& probe : a) add(probe);
+  for (const PeerProbe& probe : b) add(probe);
+  // Keep "any other server" and "unknown origin" last, where readers look for them.
+  std::stable_partition(out.begin(), out.end(), [](const PeerProbe& x) {
+    return x.server && *x.server != kUnlisted;
+  });
+  return out;
+}
+
+bool probe_applies(const PeerProbe& peer, Direction d, FederationEndpoint e) {
+  const bool unauthenticated = endpoint_info(e).auth != EndpointAuth::x_matrix;
+  if (!peer.server) return d == Direction::inbound && unauthenticated;
+  if (d == Direction::inbound && unauthenticated) return false;  // arrives as unknown origin
+  return true;
+}
+
+Decision probe_endpoint(const Policy& p, const PeerProbe& peer, Direction d, FederationEndpoint e) {
+  return evaluate(p, base_facts(p, peer, d, e));
+}
+
+Decision probe_event_type(const Policy& p, const PeerProbe& peer, Direction d,
+                          const std::string& type) {
+  RequestFacts f = base_facts(p, peer, d, FederationEndpoint::send);
+  f.pdus.push_back({type, {}, {}, {}, {}});
+  return evaluate(p, f);
+}
+
+Decision probe_edu_type(const Policy& p, const PeerProbe& peer, Direction d,
+                        const std::string& type) {
+  RequestFacts f = base_facts(p, peer, d, FederationEndpoint::send);
+  f.edus.push_back({type, {}, {}, {}});
+  return evaluate(p, f);
+}
+
+Settings probe_settings(const Policy& p, const PeerProbe& peer, Direction d) {
+  return resolve_settings(p, peer.server, d);
+}
+
+std::vector<std::string> event_types_of_interest(const Policy& a, const Policy* b) {
+  std::set<std::string> s = {"m.room.message", "m.room.encrypted", "m.room.member",
+                             "m.room.create", "m.room.power_levels", "m.reaction",
+                             "m.room.redaction", "m.room.server_acl"};
+  collect_types(a, false, s);
+  if (b) collect_types(*b, false, s);
+  return {s.begin(), s.end()};
+}
+
+std::vector<std::string> edu_types_of_interest(const Policy& a, const Policy* b) {
+  std::set<std::string> s = {"m.typing", "m.receipt", "m.presence", "m.device_list_update",
+                             "m.signing_key_update", "m.direct_to_device"};
+  collect_types(a, true, s);
+  if (b) collect_types(*b, true, s);
+  return {s.begin(), s.end()};
+}
+
+}  // namespace bordergate::policy

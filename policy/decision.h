@@ -1,0 +1,74 @@
+// The result of evaluate(): one action for the whole request, the rule that decided, a
+// stable snake_case reason, the trace of rules considered and, for requests that carry
+// PDUs/EDUs, one finding per item. Signed transactions are never altered: the action
+// applies to the transaction as a whole (forward, quarantine or deny).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "policy/model.h"
+#include "policy/policy.h"
+
+namespace bordergate::policy {
+
+enum class ItemKind : std::uint8_t { request, pdu, edu };
+
+// Why a considered rule did or did not decide.
+enum class RuleOutcome : std::uint8_t {
+  decided,            // matched and won
+  outranked,          // matched, but a more specific or more severe rule won
+  shadow_only,        // a report rule that matched; it never changes the enforced outcome
+  wrong_direction,
+  endpoint_not_listed,
+  room_not_matched,
+  user_not_matched,
+  invite_sender_not_matched,
+  invite_target_not_matched,
+  type_not_matched,
+  not_content,        // a content rule, but the item is not a PDU/EDU it can judge
+};
+std::string_view rule_outcome_text(RuleOutcome o);
+
+struct TraceStep {
+  std::uint32_t rule;       // index into Policy::rules
+  ItemKind item_kind;       // request, or the PDU/EDU the step is about
+  std::uint32_t item;       // index into RequestFacts::pdus / edus
+  RuleOutcome outcome;
+};
+
+struct Finding {
+  ItemKind kind;           // pdu or edu
+  std::uint32_t index;     // into RequestFacts::pdus / edus
+  Action action;
+  std::int32_t rule;       // index into Policy::rules, -1 when no rule decided
+  std::string_view reason; // stable snake_case
+};
+
+inline constexpr std::string_view kDefaultRuleId = "default";
+inline constexpr std::string_view kLimitsRuleId = "limits";
+inline constexpr std::string_view kChecksRuleId = "checks";
+inline constexpr std::string_view kMediaRuleId = "media";
+
+struct Decision {
+  Action action = Action::deny;
+  std::string rule_id;       // a rule id, or default / limits / checks / media
+  std::string_view reason;   // stable snake_case (static storage)
+  std::int32_t rule = -1;    // index into Policy::rules, -1 when no rule decided
+
+  std::string peer;          // normalised peer name; empty = unknown origin
+  bool peer_known = false;
+  std::vector<std::uint32_t> federations;  // federations the peer belongs to
+  Settings settings;         // limits, media and checks in force (rate for the RateLimiter)
+  std::int32_t reported_rule = -1;  // a report rule that matched (shadow), if any
+
+  std::vector<TraceStep> trace;
+  std::vector<Finding> findings;
+
+  // allow and report forward the request unchanged; quarantine and deny do not.
+  bool forwards() const { return action == Action::allow || action == Action::report; }
+};
+
+}  // namespace bordergate::policy
