@@ -1,0 +1,271 @@
+// evaluate(): every rule kind, the precedence order, report mode, quarantine aggregation
+// over a transaction, unknown origins, IP literals, case rules and v12 room ids.
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "test_util.h"
+
+namespace bordergate::policy {
+namespace {
+
+using testing::inbound;
+using testing::outbound;
+using FE = FederationEndpoint;
+
+const char* kPolicy = R"(
+version: 1
+server_name: core.example
+default: deny
+federations:
+  partners: {servers: ["*.partner.example", "hq.partner2.example"]}
+  lab: {servers: ["10.1.2.3", "[2001:db8::1]", "*.lab.example"], allow_ip_literals: true}
+rules:
+  - {id: keys-public, peer: unknown, direction: inbound, endpoints: [key.server], action: allow}
+  - {id: any-version, peer: anyone, direction: inbound, endpoints: [version], action: allow}
+  - {id: any-hierarchy, peer: any, endpoints: [hierarchy], action: allow}
+  - {id: partners-all, federation: partners, action: allow}
+  - {id: partners-send-again, federation: partners, endpoints: [send], action: allow}
+  - {id: partners-no-media, federation: partners, endpoints: ["@media"], action: deny}
+  - {id: hq-media, servers: [HQ.partner2.example], endpoints: ["@media"], action: allow}
+  - {id: glob-report, servers: ["*.eval.partner.example"], endpoints: [publicRooms], action: report}
+  - id: secret-room
+    federation: partners
+    endpoints: ["@membership", "@room_read"]
+    rooms: ["!secret:core.example", "!AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcde"]
+    action: deny
+  - {id: creator-deny, federation: partners, endpoints: [make_join], room_creators: ["*.banned.example"], action: deny}
+  - {id: users-deny, federation: partners, endpoints: [query.profile], users: ["@vip*:core.example"], action: deny}
+  - {id: invite-in, federation: partners, direction: inbound, endpoints: [invite], invite_senders: ["@*:bad.partner.example"], action: deny}
+  - {id: invite-out, federation: partners, direction: outbound, endpoints: [invite], invite_targets: ["@Boss:*.partner.example"], action: deny}
+  - {id: pdu-quarantine, federation: partners, direction: inbound, event_types: ["org.custom.*"], action: quarantine}
+  - {id: pdu-deny, federation: partners, direction: inbound, event_types: [m.room.bad], action: deny}
+  - {id: pdu-room-deny, federation: partners, direction: inbound, event_types: [m.room.message], rooms: ["!muted:core.example"], action: deny}
+  - {id: edu-report, federation: partners, direction: inbound, edu_types: [org.edu.new], action: report}
+  - {id: lab-all, federation: lab, action: allow}
+  - {id: shadow-deny, servers: [shadow.partner.example], endpoints: [send], action: report}
+  - {id: shadow-on-denied, servers: [x.other.example], endpoints: [send], action: report}
+settings:
+  - id: partners-limits
+    federation: partners
+    limits: {max_body_bytes: 1000, max_pdus_per_transaction: 2, max_edus_per_transaction: 3, rate: {per_second: 5, burst: 10}}
+    media: {allowed: true, max_bytes: 500, content_types: ["image/*", text/plain]}
+  - {id: lab-relaxed, federation: lab, checks: {pdu_hashes: false}}
+  - {id: hq-no-media, servers: [hq.partner2.example], direction: outbound, media: {allowed: false}}
+)";
+
+struct Case {
+  const char* name;
+  std::function<RequestFacts()> facts;
+  Action action;
+  const char* rule;
+  const char* reason;
+};
+
+RequestFacts with(RequestFacts f, const std::function<void(RequestFacts&)>& edit) {
+  edit(f);
+  return f;
+}
+
+PduFacts pdu(const char* type, const char* room = "!r:core.example") {
+  return PduFacts{type, room, "@u:a.partner.example", CheckResult::passed, CheckResult::passed};
+}
+
+TEST(Evaluate, Table) {
+  auto policy = testing::must_load(kPolicy);
+  ASSERT_TRUE(policy);
+  const Case cases[] = {
+      // ---- unknown origin (no X-Matrix) ----
+      {"unknown origin may fetch server keys", [] { return inbound(std::nullopt, FE::key_server); },
+       Action::allow, "keys-public", "allowed_by_rule"},
+      {"unknown origin gets no notary", [] { return inbound(std::nullopt, FE::key_query); },
+       Action::deny, "default", "default_deny"},
+      {"anyone matches unknown origins", [] { return inbound(std::nullopt, FE::version); },
+       Action::allow, "any-version", "allowed_by_rule"},
+      {"anyone matches known origins", [] { return inbound("z.unlisted.example", FE::version); },
+       Action::allow, "any-version", "allowed_by_rule"},
+      {"unknown-origin rules do not match known origins",
+       [] { return inbound("z.unlisted.example", FE::key_server); }, Action::deny, "default",
+       "default_deny"},
+      // ---- peers, globs, case, ports ----
+      {"federation glob", [] { return inbound("a.partner.example", FE::send); }, Action::allow,
+       "partners-all", "allowed_by_rule"},
+      {"glob needs the dot", [] { return inbound("partner.example", FE::send); }, Action::deny,
+       "default", "default_deny"},
+      {"server names are case-insensitive", [] { return inbound("A.Partner.EXAMPLE", FE::send); },
+       Action::allow, "partners-all", "allowed_by_rule"},
+      {"ports are ignored", [] { return inbound("hq.partner2.example:8448", FE::send); },
+       Action::allow, "partners-all", "allowed_by_rule"},
+      {"any matches unlisted servers", [] { return inbound("z.unlisted.example", FE::hierarchy); },
+       Action::allow, "any-hierarchy", "allowed_by_rule"},
+      {"outbound uses the destination", [] { return outbound("b.partner.example", FE::backfill); },
+       Action::allow, "partners-all", "allowed_by_rule"},
+      {"outbound to unlisted", [] { return outbound("z.unlisted.example", FE::send); },
+       Action::deny, "default", "default_deny"},
+      // ---- IP literals ----
+      {"IP literal in an allowing federation", [] { return inbound("10.1.2.3", FE::send); },
+       Action::allow, "lab-all", "allowed_by_rule"},
+      {"IPv6 literal with port", [] { return inbound("[2001:db8::1]:8448", FE::send); },
+       Action::allow, "lab-all", "allowed_by_rule"},
+      {"other IP literal", [] { return inbound("10.9.9.9", FE::send); }, Action::deny, "default",
+       "default_deny"},
+      {"`any` never matches IP literals", [] { return inbound("192.0.2.1", FE::hierarchy); },
+       Action::deny, "default", "default_deny"},
+      // ---- precedence ----
+      {"exact server beats federation", [] { return inbound("hq.partner2.example", FE::media_download); },
+       Action::allow, "hq-media", "allowed_by_rule"},
+      {"within a level deny beats allow", [] { return inbound("a.partner.example", FE::media_thumbnail); },
+       Action::deny, "partners-no-media", "denied_by_rule"},
+      {"ties go to the first rule", [] { return inbound("a.partner.example", FE::send); },
+       Action::allow, "partners-all", "allowed_by_rule"},
+      // ---- report mode ----
+      {"report outranks allow: forwarded and recorded",
+       [] { return inbound("x.eval.partner.example", FE::public_rooms); }, Action::report,
+       "glob-report", "reported_by_rule"},
+      {"report at exact level over federation allow",
+       [] { return inbound("shadow.partner.example", FE::send); }, Action::report, "shadow-deny",
+       "reported_by_rule"},
+      {"report never opens what is denied", [] { return inbound("x.other.example", FE::send); },
+       Action::deny, "default", "default_deny"},
+      // ---- rooms (v1-v11 and v12), creators, users, invites ----
+      {"room id rule", [] { return with(inbound("a.partner.example", FE::state), [](auto& f) { f.room_id = "!secret:core.example"; }); },
+       Action::deny, "secret-room", "denied_by_rule"},
+      {"v12 room id without domain",
+       [] { return with(inbound("a.partner.example", FE::make_join), [](auto& f) { f.room_id = "!AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcde"; }); },
+       Action::deny, "secret-room", "denied_by_rule"},
+      {"room ids are case-sensitive",
+       [] { return with(inbound("a.partner.example", FE::state), [](auto& f) { f.room_id = "!SECRET:core.example"; }); },
+       Action::allow, "partners-all", "allowed_by_rule"},
+      {"room creator glob", [] { return with(inbound("a.partner.example", FE::make_join), [](auto& f) { f.room_id = "!r:x.Banned.example"; }); },
+       Action::deny, "creator-deny", "denied_by_rule"},
+      {"v12 ids never match creator patterns",
+       [] { return with(inbound("a.partner.example", FE::make_join), [](auto& f) { f.room_id = "!ZZCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcde"; }); },
+       Action::allow, "partners-all", "allowed_by_rule"},
+      {"room rule needs a room", [] { return inbound("a.partner.example", FE::event); },
+       Action::allow, "partners-all", "allowed_by_rule"},
+      {"user pattern", [] { return with(inbound("a.partner.example", FE::query_profile), [](auto& f) { f.user_id = "@vip-anna:core.example"; }); },
+       Action::deny, "users-deny", "denied_by_rule"},
+      {"user localparts are case-sensitive",
+       [] { return with(inbound("a.partner.example", FE::query_profile), [](auto& f) { f.user_id = "@VIP-anna:core.example"; }); },
+       Action::allow, "partners-all", "allowed_by_rule"},
+      {"inbound invite from a banned sender",
+       [] { return with(inbound("bad.partner.example", FE::invite), [](auto& f) { f.invite_sender = "@x:bad.partner.example"; f.invite_target = "@u:core.example"; }); },
+       Action::deny, "invite-in", "denied_by_rule"},
+      {"outbound invite to a protected remote user (server part case-insensitive)",
+       [] { return with(outbound("a.partner.example", FE::invite), [](auto& f) { f.invite_sender = "@u:core.example"; f.invite_target = "@Boss:A.PARTNER.example"; }); },
+       Action::deny, "invite-out", "denied_by_rule"},
+      {"outbound invite, localpart differs in case",
+       [] { return with(outbound("a.partner.example", FE::invite), [](auto& f) { f.invite_target = "@boss:a.partner.example"; }); },
+       Action::allow, "partners-all", "allowed_by_rule"},
+      // ---- content of transactions ----
+      {"quarantine aggregates over the transaction",
+       [] { return with(inbound("a.partner.example", FE::send), [](auto& f) { f.pdus = {pdu("m.room.message"), pdu("org.custom.poll")}; }); },
+       Action::quarantine, "pdu-quarantine", "transaction_quarantined_by_content"},
+      {"deny beats quarantine inside a transaction",
+       [] { return with(inbound("a.partner.example", FE::send), [](auto& f) { f.pdus = {pdu("org.custom.poll"), pdu("m.room.bad")}; }); },
+       Action::deny, "pdu-deny", "transaction_denied_by_content"},
+      {"content rule with a room condition",
+       [] { return with(inbound("a.partner.example", FE::send), [](auto& f) { f.pdus = {pdu("m.room.message", "!muted:core.example")}; }); },
+       Action::deny, "pdu-room-deny", "transaction_denied_by_content"},
+      {"EDU report keeps the transaction flowing",
+       [] { return with(inbound("a.partner.example", FE::send), [](auto& f) { f.edus = {{"m.typing", "", "", {}}, {"org.edu.new", "", "", {}}}; }); },
+       Action::report, "edu-report", "transaction_reported_by_content"},
+      {"content rules are per direction",
+       [] { return with(outbound("a.partner.example", FE::send), [](auto& f) { f.pdus = {pdu("org.custom.poll")}; }); },
+       Action::allow, "partners-all", "allowed_by_rule"},
+      // ---- checks ----
+      {"failed X-Matrix", [] { return with(inbound("a.partner.example", FE::send), [](auto& f) { f.x_matrix = CheckResult::failed; }); },
+       Action::deny, "checks", "x_matrix_check_failed"},
+      {"failed PDU hash", [] { return with(inbound("a.partner.example", FE::send), [](auto& f) { f.pdus = {pdu("m.room.message")}; f.pdus[0].hashes = CheckResult::failed; }); },
+       Action::deny, "checks", "pdu_hashes_check_failed"},
+      {"PDU hash check relaxed for the lab", [] { return with(inbound("10.1.2.3", FE::send), [](auto& f) { f.pdus = {pdu("m.room.message")}; f.pdus[0].hashes = CheckResult::failed; }); },
+       Action::allow, "lab-all", "allowed_by_rule"},
+      {"signatures still required for the lab", [] { return with(inbound("10.1.2.3", FE::send), [](auto& f) { f.pdus = {pdu("m.room.message")}; f.pdus[0].signatures = CheckResult::failed; }); },
+       Action::deny, "checks", "pdu_signatures_check_failed"},
+      {"EDU origin binding", [] { return with(inbound("a.partner.example", FE::send), [](auto& f) { f.edus = {{"m.typing", "", "@u:evil.example", CheckResult::failed}}; }); },
+       Action::deny, "checks", "edu_origin_binding_check_failed"},
+      // ---- limits and media ----
+      {"body too large", [] { return with(inbound("a.partner.example", FE::send), [](auto& f) { f.body_bytes = 1001; }); },
+       Action::deny, "limits", "body_too_large"},
+      {"too many PDUs", [] { return with(inbound("a.partner.example", FE::send), [](auto& f) { f.pdu_count = 3; }); },
+       Action::deny, "limits", "too_many_pdus"},
+      {"too many EDUs", [] { return with(inbound("a.partner.example", FE::send), [](auto& f) { f.edus.resize(4); }); },
+       Action::deny, "limits", "too_many_edus"},
+      {"default limits elsewhere", [] { return with(inbound("10.1.2.3", FE::send), [](auto& f) { f.body_bytes = 5000; f.pdu_count = 50; }); },
+       Action::allow, "lab-all", "allowed_by_rule"},
+      {"media too large", [] { return with(inbound("hq.partner2.example", FE::media_download), [](auto& f) { f.media = MediaFacts{600, "image/png"}; }); },
+       Action::deny, "media", "media_too_large"},
+      {"media type not allowed", [] { return with(inbound("hq.partner2.example", FE::media_download), [](auto& f) { f.media = MediaFacts{100, "text/html"}; }); },
+       Action::deny, "media", "media_content_type_not_allowed"},
+      {"media type glob with parameters", [] { return with(inbound("hq.partner2.example", FE::media_download), [](auto& f) { f.media = MediaFacts{100, "Image/PNG; q=1"}; }); },
+       Action::allow, "hq-media", "allowed_by_rule"},
+      {"media switched off per direction", [] { return outbound("hq.partner2.example", FE::media_thumbnail); },
+       Action::deny, "media", "media_not_allowed"},
+  };
+  for (const Case& c : cases) {
+    const RequestFacts f = c.facts();
+    const Decision d = evaluate(*policy, f);
+    EXPECT_EQ(action_name(d.action), action_name(c.action)) << c.name;
+    EXPECT_EQ(d.rule_id, c.rule) << c.name;
+    EXPECT_EQ(d.reason, c.reason) << c.name;
+  }
+}
+
+TEST(Evaluate, FindingsListEveryItem) {
+  auto policy = testing::must_load(kPolicy);
+  RequestFacts f = inbound("a.partner.example", FE::send);
+  f.pdus = {pdu("m.room.message"), pdu("org.custom.poll")};
+  f.edus = {{"m.typing", "", "", {}}};
+  const Decision d = evaluate(*policy, f);
+  ASSERT_EQ(d.findings.size(), 3u);
+  EXPECT_EQ(d.findings[0].action, Action::allow);
+  EXPECT_EQ(d.findings[0].reason, "no_content_rule");
+  EXPECT_EQ(d.findings[1].action, Action::quarantine);
+  EXPECT_EQ(policy->rules[static_cast<std::size_t>(d.findings[1].rule)].id, "pdu-quarantine");
+  EXPECT_EQ(d.findings[2].kind, ItemKind::edu);
+  EXPECT_FALSE(d.forwards());
+}
+
+TEST(Evaluate, TraceShowsPrecedence) {
+  auto policy = testing::must_load(kPolicy);
+  const Decision d = evaluate(*policy, inbound("hq.partner2.example", FE::media_download));
+  bool decided = false, outranked = false;
+  for (const TraceStep& t : d.trace) {
+    const std::string& id = policy->rules[t.rule].id;
+    if (id == "hq-media") decided = t.outcome == RuleOutcome::decided;
+    if (id == "partners-no-media") outranked = t.outcome == RuleOutcome::outranked;
+  }
+  EXPECT_TRUE(decided);
+  EXPECT_TRUE(outranked);
+  EXPECT_EQ(d.federations.size(), 1u);
+  EXPECT_EQ(d.settings.rate.per_second, 5);
+}
+
+TEST(Evaluate, ReportedRuleIsKeptWhenEnforcementDenies) {
+  auto policy = testing::must_load(kPolicy);
+  const Decision d = evaluate(*policy, inbound("x.other.example", FE::send));
+  ASSERT_GE(d.reported_rule, 0);
+  EXPECT_EQ(policy->rules[static_cast<std::size_t>(d.reported_rule)].id, "shadow-on-denied");
+}
+
+TEST(Evaluate, DefaultAllow) {
+  auto policy = testing::must_load("version: 1\nserver_name: c.example\ndefault: allow\n");
+  const Decision d = evaluate(*policy, inbound("anything.example", FE::send));
+  EXPECT_EQ(d.action, Action::allow);
+  EXPECT_EQ(d.reason, "default_allow");
+}
+
+TEST(Evaluate, ResolveSettingsPerField) {
+  auto policy = testing::must_load(kPolicy);
+  Settings in = resolve_settings(*policy, std::string("hq.partner2.example"), Direction::inbound);
+  Settings out = resolve_settings(*policy, std::string("hq.partner2.example"), Direction::outbound);
+  EXPECT_TRUE(in.media->allowed);
+  EXPECT_FALSE(out.media->allowed);           // the exact-server entry wins for media...
+  EXPECT_EQ(out.max_body_bytes, 1000u);       // ...while limits still come from the federation
+  Settings none = resolve_settings(*policy, std::nullopt, Direction::inbound);
+  EXPECT_EQ(none.max_body_bytes, 13107200u);
+  EXPECT_EQ(none.source_limits, -1);
+}
+
+}  // namespace
+}  // namespace bordergate::policy
