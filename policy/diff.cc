@@ -58,6 +58,7 @@ std::string rule_fingerprint(const Policy& p, const Rule& r) {
   o << r.peer.text << " | " << direction_mask_name(r.directions) << " | " << action_name(r.action)
     << " | endpoints";
   for (const auto& e : r.endpoints_source) o << ' ' << e;
+  if (r.endpoints_source.empty()) o << (r.action == Action::quarantine ? " send" : " all");
   if (r.rooms) for (const auto& s : r.rooms->source) o << " | room " << s;
   auto users = [&](const char* what, const std::optional<UserMatcher>& m) {
     if (m) for (const auto& u : m->patterns) o << " | " << what << ' ' << u.source;
