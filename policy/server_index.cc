@@ -18,6 +18,11 @@ void ServerIndex::add(std::string_view pattern, std::uint32_t tag, bool allow_ip
     suffix_[p.substr(1)].push_back(Entry{tag, false, allow_ip_literals});
     return;
   }
+  const std::string tail = p.substr(p.find_last_of("*?") + 1);
+  if (auto dot = tail.find('.'); dot != std::string::npos) {
+    by_tail_[tail.substr(dot)].emplace_back(Glob(p, true), Entry{tag, false, allow_ip_literals});
+    return;
+  }
   other_.emplace_back(Glob(p, true), Entry{tag, false, allow_ip_literals});
 }
 

@@ -39,11 +39,16 @@ class ServerIndex {
     if (auto it = exact_.find(host); it != exact_.end()) {
       for (const Entry& e : it->second) offer(e);
     }
-    if (!suffix_.empty() && !host_is_ip) {
+    if (!suffix_.empty() || !by_tail_.empty()) {
       for (std::size_t i = 0; i < host.size(); ++i) {
         if (host[i] != '.') continue;
         if (auto it = suffix_.find(host.substr(i)); it != suffix_.end()) {
           for (const Entry& e : it->second) offer(e);
+        }
+        if (auto it = by_tail_.find(host.substr(i)); it != by_tail_.end()) {
+          for (const auto& [glob, e] : it->second) {
+            if (glob.matches(host)) offer(e);
+          }
         }
       }
     }
@@ -58,6 +63,10 @@ class ServerIndex {
   using Map = std::unordered_map<std::string, std::vector<Entry>, StringHash, std::equal_to<>>;
   Map exact_;   // "matrix.example"
   Map suffix_;  // "*.example" stored as ".example"
+  // Other globs whose literal tail holds a dot, keyed by the dot-suffix every matching host
+  // ends with ("srv?.example.org" under ".example.org"); the rest are tried in turn.
+  std::unordered_map<std::string, std::vector<std::pair<Glob, Entry>>, StringHash, std::equal_to<>>
+      by_tail_;
   std::vector<std::pair<Glob, Entry>> other_;
   std::size_t count_ = 0;
 };

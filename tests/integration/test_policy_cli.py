@@ -140,7 +140,29 @@ def test_auditor_doc_commands():
         expect(os.path.exists(os.path.join(d, "policy-report.html")), "doc report written")
 
 
-for t in (test_check, test_explain, test_test, test_diff, test_report, test_auditor_doc_commands):
+def test_policy_doc_examples():
+    doc = open(os.path.join(SRC, "docs/policy.md")).read()
+    blocks = re.findall(r"```yaml\n(.*?)```", doc, re.S)
+    expect(len(blocks) >= 4, "docs/policy.md has YAML examples", str(len(blocks)))
+    head = "version: 1\nserver_name: core.bordergate.test\n"
+    with tempfile.TemporaryDirectory() as d:
+        for i, block in enumerate(blocks):
+            text = block
+            if block.startswith("- id:"):
+                text = "rules:\n" + "".join("  " + line + "\n" for line in block.splitlines())
+            if not text.startswith("version:"):
+                if "federations:" not in text:
+                    text = "federations: {opendesk: {servers: [opendesk.stadt-a.example]}}\n" + text
+                text = head + text
+            path = os.path.join(d, "doc%d.yaml" % i)
+            with open(path, "w") as f:
+                f.write(text)
+            rc, out, _ = run(["check", path])
+            expect(rc == 0 and " 0 error(s)" in out, "docs/policy.md example %d loads" % i,
+                   text + "\n" + out)
+
+
+for t in (test_policy_doc_examples, test_check, test_explain, test_test, test_diff, test_report, test_auditor_doc_commands):
     t()
 for f in failures:
     print("FAIL:", f)

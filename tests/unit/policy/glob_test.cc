@@ -86,14 +86,17 @@ TEST(ServerIndex, ExactSuffixAndOtherGlobs) {
   index.add("srv?.example.net", 4, false);
   index.add("10.0.0.1", 5, true);
   index.add("*.0.0.1", 6, false);
-  EXPECT_EQ(tags(index, "matrix.example.org"), (std::vector<std::uint32_t>{1, 2, 3}));
+  index.add("matrix*", 7, false);          // no dot after the last wildcard: tried in turn
+  index.add("10.?.0.1", 8, true);          // indexed under ".0.1"; may match IP literals
+  EXPECT_EQ(tags(index, "matrix.example.org"), (std::vector<std::uint32_t>{1, 2, 3, 7}));
   EXPECT_EQ(tags(index, "a.b.example.org"), (std::vector<std::uint32_t>{2, 3}));
   EXPECT_EQ(tags(index, "example.org"), (std::vector<std::uint32_t>{3}));
   EXPECT_EQ(tags(index, "srv7.example.net"), (std::vector<std::uint32_t>{4}));
   EXPECT_EQ(tags(index, "other.net"), (std::vector<std::uint32_t>{}));
   // IP literals only reach entries that allow them: the glob *.0.0.1 does not.
-  EXPECT_EQ(tags(index, "10.0.0.1"), (std::vector<std::uint32_t>{5}));
-  EXPECT_EQ(index.size(), 6u);
+  EXPECT_EQ(tags(index, "10.0.0.1"), (std::vector<std::uint32_t>{5, 8}));
+  EXPECT_EQ(tags(index, "10.7.0.1"), (std::vector<std::uint32_t>{8}));
+  EXPECT_EQ(index.size(), 8u);
 }
 
 }  // namespace
