@@ -47,16 +47,18 @@ std::vector<PeerProbe> peer_probes(const Policy& p, bool per_pattern) {
   std::vector<PeerProbe> out;
   for (const Federation& f : p.federations) {
     for (const std::string& s : f.servers) {
-      out.push_back({"federation " + f.name + (per_pattern ? " (" + s + ")" : ""),
-                     instantiate_pattern(s)});
+      out.push_back(
+          {"federation " + f.name + (per_pattern ? " (" + s + ")" : ""), instantiate_pattern(s)});
       if (!per_pattern) break;
     }
   }
   for (const Rule& r : p.rules) {
-    for (const std::string& s : r.peer.servers) out.push_back({"server " + s, instantiate_pattern(s)});
+    for (const std::string& s : r.peer.servers)
+      out.push_back({"server " + s, instantiate_pattern(s)});
   }
   for (const SettingsEntry& e : p.settings) {
-    for (const std::string& s : e.peer.servers) out.push_back({"server " + s, instantiate_pattern(s)});
+    for (const std::string& s : e.peer.servers)
+      out.push_back({"server " + s, instantiate_pattern(s)});
   }
   out.push_back({"any other server", std::string(kUnlisted)});
   out.push_back({"unknown origin", std::nullopt});
@@ -74,9 +76,8 @@ std::vector<PeerProbe> merge_probes(std::vector<PeerProbe> a, const std::vector<
   for (const PeerProbe& probe : a) add(probe);
   for (const PeerProbe& probe : b) add(probe);
   // Keep "any other server" and "unknown origin" last, where readers look for them.
-  std::stable_partition(out.begin(), out.end(), [](const PeerProbe& x) {
-    return x.server && *x.server != kUnlisted;
-  });
+  std::stable_partition(out.begin(), out.end(),
+                        [](const PeerProbe& x) { return x.server && *x.server != kUnlisted; });
   return out;
 }
 
@@ -110,8 +111,8 @@ Settings probe_settings(const Policy& p, const PeerProbe& peer, Direction d) {
 }
 
 std::vector<std::string> event_types_of_interest(const Policy& a, const Policy* b) {
-  std::set<std::string> s = {"m.room.message", "m.room.encrypted", "m.room.member",
-                             "m.room.create", "m.room.power_levels", "m.reaction",
+  std::set<std::string> s = {"m.room.message",   "m.room.encrypted",    "m.room.member",
+                             "m.room.create",    "m.room.power_levels", "m.reaction",
                              "m.room.redaction", "m.room.server_acl"};
   collect_types(a, false, s);
   if (b) collect_types(*b, false, s);
@@ -119,8 +120,12 @@ std::vector<std::string> event_types_of_interest(const Policy& a, const Policy* 
 }
 
 std::vector<std::string> edu_types_of_interest(const Policy& a, const Policy* b) {
-  std::set<std::string> s = {"m.typing", "m.receipt", "m.presence", "m.device_list_update",
-                             "m.signing_key_update", "m.direct_to_device"};
+  std::set<std::string> s = {"m.typing",
+                             "m.receipt",
+                             "m.presence",
+                             "m.device_list_update",
+                             "m.signing_key_update",
+                             "m.direct_to_device"};
   collect_types(a, true, s);
   if (b) collect_types(*b, true, s);
   return {s.begin(), s.end()};

@@ -29,8 +29,10 @@ std::vector<PeerProbe> merge_probes(std::vector<PeerProbe> a, const std::vector<
 std::string instantiate_pattern(const std::string& pattern);
 
 Decision probe_endpoint(const Policy& p, const PeerProbe& peer, Direction d, FederationEndpoint e);
-Decision probe_event_type(const Policy& p, const PeerProbe& peer, Direction d, const std::string& type);
-Decision probe_edu_type(const Policy& p, const PeerProbe& peer, Direction d, const std::string& type);
+Decision probe_event_type(const Policy& p, const PeerProbe& peer, Direction d,
+                          const std::string& type);
+Decision probe_edu_type(const Policy& p, const PeerProbe& peer, Direction d,
+                        const std::string& type);
 Settings probe_settings(const Policy& p, const PeerProbe& peer, Direction d);
 
 // Common types plus every exact type any rule of the given policies names.

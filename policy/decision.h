@@ -18,9 +18,9 @@ enum class ItemKind : std::uint8_t { request, pdu, edu };
 
 // Why a considered rule did or did not decide.
 enum class RuleOutcome : std::uint8_t {
-  decided,            // matched and won
-  outranked,          // matched, but a more specific or more severe rule won
-  shadow_only,        // a report rule that matched; it never changes the enforced outcome
+  decided,      // matched and won
+  outranked,    // matched, but a more specific or more severe rule won
+  shadow_only,  // a report rule that matched; it never changes the enforced outcome
   wrong_direction,
   endpoint_not_listed,
   room_not_matched,
@@ -28,23 +28,23 @@ enum class RuleOutcome : std::uint8_t {
   invite_sender_not_matched,
   invite_target_not_matched,
   type_not_matched,
-  not_content,        // a content rule, but the item is not a PDU/EDU it can judge
+  not_content,  // a content rule, but the item is not a PDU/EDU it can judge
 };
 std::string_view rule_outcome_text(RuleOutcome o);
 
 struct TraceStep {
-  std::uint32_t rule;       // index into Policy::rules
-  ItemKind item_kind;       // request, or the PDU/EDU the step is about
-  std::uint32_t item;       // index into RequestFacts::pdus / edus
+  std::uint32_t rule;  // index into Policy::rules
+  ItemKind item_kind;  // request, or the PDU/EDU the step is about
+  std::uint32_t item;  // index into RequestFacts::pdus / edus
   RuleOutcome outcome;
 };
 
 struct Finding {
-  ItemKind kind;           // pdu or edu
-  std::uint32_t index;     // into RequestFacts::pdus / edus
+  ItemKind kind;        // pdu or edu
+  std::uint32_t index;  // into RequestFacts::pdus / edus
   Action action;
-  std::int32_t rule;       // index into Policy::rules, -1 when no rule decided
-  std::string_view reason; // stable snake_case
+  std::int32_t rule;        // index into Policy::rules, -1 when no rule decided
+  std::string_view reason;  // stable snake_case
 };
 
 inline constexpr std::string_view kDefaultRuleId = "default";
@@ -54,14 +54,14 @@ inline constexpr std::string_view kMediaRuleId = "media";
 
 struct Decision {
   Action action = Action::deny;
-  std::string rule_id;       // a rule id, or default / limits / checks / media
-  std::string_view reason;   // stable snake_case (static storage)
-  std::int32_t rule = -1;    // index into Policy::rules, -1 when no rule decided
+  std::string rule_id;      // a rule id, or default / limits / checks / media
+  std::string_view reason;  // stable snake_case (static storage)
+  std::int32_t rule = -1;   // index into Policy::rules, -1 when no rule decided
 
-  std::string peer;          // normalised peer name; empty = unknown origin
+  std::string peer;  // normalised peer name; empty = unknown origin
   bool peer_known = false;
   std::vector<std::uint32_t> federations;  // federations the peer belongs to
-  Settings settings;         // limits, media and checks in force (rate for the RateLimiter)
+  Settings settings;                // limits, media and checks in force (rate for the RateLimiter)
   std::int32_t reported_rule = -1;  // a report rule that matched (shadow), if any
 
   std::vector<TraceStep> trace;

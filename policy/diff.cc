@@ -45,7 +45,8 @@ std::string media_line(const MediaPolicy& m) {
 std::string checks_line(const Settings& s) {
   std::string out;
   for (int k = 0; k < kCheckCount; ++k) {
-    if (!s.checks[k]) out += (out.empty() ? "relaxed: " : ", ") + std::string(check_name(static_cast<Check>(k)));
+    if (!s.checks[k])
+      out += (out.empty() ? "relaxed: " : ", ") + std::string(check_name(static_cast<Check>(k)));
   }
   return out.empty() ? "all required" : out;
 }
@@ -59,9 +60,11 @@ std::string rule_fingerprint(const Policy& p, const Rule& r) {
     << " | endpoints";
   for (const auto& e : r.endpoints_source) o << ' ' << e;
   if (r.endpoints_source.empty()) o << (r.action == Action::quarantine ? " send" : " all");
-  if (r.rooms) for (const auto& s : r.rooms->source) o << " | room " << s;
+  if (r.rooms)
+    for (const auto& s : r.rooms->source) o << " | room " << s;
   auto users = [&](const char* what, const std::optional<UserMatcher>& m) {
-    if (m) for (const auto& u : m->patterns) o << " | " << what << ' ' << u.source;
+    if (m)
+      for (const auto& u : m->patterns) o << " | " << what << ' ' << u.source;
   };
   users("user", r.users);
   users("invite_sender", r.invite_senders);

@@ -51,9 +51,9 @@ inline constexpr std::size_t kEndpointCount = 33;
 
 // How a request to the endpoint is authenticated.
 enum class EndpointAuth : std::uint8_t {
-  none,         // no authentication at all (discovery, server keys)
-  x_matrix,     // X-Matrix request signature
-  openid,       // OpenID access token in the query string
+  none,             // no authentication at all (discovery, server keys)
+  x_matrix,         // X-Matrix request signature
+  openid,           // OpenID access token in the query string
   identity_server,  // called by identity servers; no X-Matrix
 };
 
@@ -66,13 +66,13 @@ struct EndpointRoute {
 
 struct EndpointInfo {
   FederationEndpoint endpoint;
-  std::string_view name;          // the name used in policy files
+  std::string_view name;                // the name used in policy files
   std::array<EndpointRoute, 2> routes;  // v1/v2 or GET/POST variants; unused slots are empty
   EndpointAuth auth;
-  bool request_carries_pdus;      // the request body holds signed PDUs
-  bool response_carries_pdus;     // the response body holds signed PDUs
-  bool room_in_path;              // {roomId} is a path parameter
-  bool user_in_path;              // {userId} is a path parameter
+  bool request_carries_pdus;   // the request body holds signed PDUs
+  bool response_carries_pdus;  // the response body holds signed PDUs
+  bool room_in_path;           // {roomId} is a path parameter
+  bool user_in_path;           // {userId} is a path parameter
 };
 
 // Bit set of endpoints (the catalogue has fewer than 64 entries).

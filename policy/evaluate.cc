@@ -134,7 +134,8 @@ struct Subject {
 };
 
 RuleOutcome match_rule(const Rule& r, const RequestFacts& f, const Subject& s) {
-  if (!(r.directions & static_cast<DirectionMask>(f.direction))) return RuleOutcome::wrong_direction;
+  if (!(r.directions & static_cast<DirectionMask>(f.direction)))
+    return RuleOutcome::wrong_direction;
   if (!(r.endpoints & endpoint_bit(f.endpoint))) return RuleOutcome::endpoint_not_listed;
   if (s.kind == ItemKind::pdu) {
     if (!r.event_types) return RuleOutcome::not_content;
@@ -143,8 +144,10 @@ RuleOutcome match_rule(const Rule& r, const RequestFacts& f, const Subject& s) {
     if (!r.edu_types) return RuleOutcome::not_content;
     if (!r.edu_types->matches(s.type)) return RuleOutcome::type_not_matched;
   }
-  if (r.rooms && (s.room.empty() || !r.rooms->matches(s.room))) return RuleOutcome::room_not_matched;
-  if (r.users && (s.user.empty() || !r.users->matches(s.user))) return RuleOutcome::user_not_matched;
+  if (r.rooms && (s.room.empty() || !r.rooms->matches(s.room)))
+    return RuleOutcome::room_not_matched;
+  if (r.users && (s.user.empty() || !r.users->matches(s.user)))
+    return RuleOutcome::user_not_matched;
   if (r.invite_senders &&
       (f.invite_sender.empty() || !r.invite_senders->matches(f.invite_sender))) {
     return RuleOutcome::invite_sender_not_matched;
@@ -216,10 +219,14 @@ Verdict judge(const Policy& p, const PeerMatch& m, const RequestFacts& f, const 
 
 std::string_view rule_reason(Action a) {
   switch (a) {
-    case Action::allow: return "allowed_by_rule";
-    case Action::report: return "reported_by_rule";
-    case Action::quarantine: return "quarantined_by_rule";
-    case Action::deny: return "denied_by_rule";
+    case Action::allow:
+      return "allowed_by_rule";
+    case Action::report:
+      return "reported_by_rule";
+    case Action::quarantine:
+      return "quarantined_by_rule";
+    case Action::deny:
+      return "denied_by_rule";
   }
   return "denied_by_rule";
 }
@@ -314,9 +321,15 @@ void judge_content(const Policy& p, const PeerMatch& m, const RequestFacts& f, D
   }
   d.rule_id = p.rules[static_cast<std::size_t>(worst->rule)].id;
   switch (worst->action) {
-    case Action::deny: d.reason = "transaction_denied_by_content"; break;
-    case Action::quarantine: d.reason = "transaction_quarantined_by_content"; break;
-    default: d.reason = "transaction_reported_by_content"; break;
+    case Action::deny:
+      d.reason = "transaction_denied_by_content";
+      break;
+    case Action::quarantine:
+      d.reason = "transaction_quarantined_by_content";
+      break;
+    default:
+      d.reason = "transaction_reported_by_content";
+      break;
   }
 }
 
@@ -324,10 +337,14 @@ void judge_content(const Policy& p, const PeerMatch& m, const RequestFacts& f, D
 
 std::string_view check_name(Check c) {
   switch (c) {
-    case Check::x_matrix: return "x_matrix";
-    case Check::pdu_hashes: return "pdu_hashes";
-    case Check::pdu_signatures: return "pdu_signatures";
-    case Check::edu_origin_binding: return "edu_origin_binding";
+    case Check::x_matrix:
+      return "x_matrix";
+    case Check::pdu_hashes:
+      return "pdu_hashes";
+    case Check::pdu_signatures:
+      return "pdu_signatures";
+    case Check::edu_origin_binding:
+      return "edu_origin_binding";
   }
   return "x_matrix";
 }
@@ -351,8 +368,8 @@ Decision evaluate(const Policy& p, const RequestFacts& f) {
     return d;
   }
 
-  set_rule_decision(p, d, judge(p, m, f, {ItemKind::request, {}, f.room_id, f.user_id}, 0,
-                                p.default_action, d));
+  set_rule_decision(
+      p, d, judge(p, m, f, {ItemKind::request, {}, f.room_id, f.user_id}, 0, p.default_action, d));
   if (!d.forwards()) return d;
 
   if (f.body_bytes > s.max_body_bytes) {

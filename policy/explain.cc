@@ -16,17 +16,28 @@ const char* const kPrecedenceText =
 
 std::string_view rule_outcome_text(RuleOutcome o) {
   switch (o) {
-    case RuleOutcome::decided: return "matched and decided";
-    case RuleOutcome::outranked: return "matched, but outranked by the deciding rule";
-    case RuleOutcome::shadow_only: return "matched (report only: recorded, not enforced)";
-    case RuleOutcome::wrong_direction: return "skipped: other direction";
-    case RuleOutcome::endpoint_not_listed: return "skipped: endpoint not listed";
-    case RuleOutcome::room_not_matched: return "skipped: room not matched";
-    case RuleOutcome::user_not_matched: return "skipped: user not matched";
-    case RuleOutcome::invite_sender_not_matched: return "skipped: invite sender not matched";
-    case RuleOutcome::invite_target_not_matched: return "skipped: invite target not matched";
-    case RuleOutcome::type_not_matched: return "skipped: type not matched";
-    case RuleOutcome::not_content: return "skipped: does not judge this kind of item";
+    case RuleOutcome::decided:
+      return "matched and decided";
+    case RuleOutcome::outranked:
+      return "matched, but outranked by the deciding rule";
+    case RuleOutcome::shadow_only:
+      return "matched (report only: recorded, not enforced)";
+    case RuleOutcome::wrong_direction:
+      return "skipped: other direction";
+    case RuleOutcome::endpoint_not_listed:
+      return "skipped: endpoint not listed";
+    case RuleOutcome::room_not_matched:
+      return "skipped: room not matched";
+    case RuleOutcome::user_not_matched:
+      return "skipped: user not matched";
+    case RuleOutcome::invite_sender_not_matched:
+      return "skipped: invite sender not matched";
+    case RuleOutcome::invite_target_not_matched:
+      return "skipped: invite target not matched";
+    case RuleOutcome::type_not_matched:
+      return "skipped: type not matched";
+    case RuleOutcome::not_content:
+      return "skipped: does not judge this kind of item";
   }
   return "";
 }
@@ -72,8 +83,8 @@ std::string describe_rule(const Policy& p, std::uint32_t i) {
 }
 
 std::string describe_request(const RequestFacts& f) {
-  std::string s = std::string(direction_name(f.direction)) + " " +
-                  std::string(endpoint_name(f.endpoint));
+  std::string s =
+      std::string(direction_name(f.direction)) + " " + std::string(endpoint_name(f.endpoint));
   if (f.direction == Direction::inbound) {
     s += " from " + (f.origin ? *f.origin : std::string("an unknown origin"));
   } else {
@@ -94,10 +105,18 @@ std::string explain_text(const Policy& p, const RequestFacts& f, const Decision&
   for (char& c : verdict) c = static_cast<char>(c - 32);
   o << "Decision: " << verdict << " (rule " << d.rule_id << ", reason " << d.reason << ")\n";
   switch (d.action) {
-    case Action::allow: o << "  The request is forwarded.\n"; break;
-    case Action::report: o << "  The request is forwarded and the match is recorded (report-only rule).\n"; break;
-    case Action::quarantine: o << "  The whole transaction is held in quarantine; nothing in it is forwarded.\n"; break;
-    case Action::deny: o << "  The request is refused; nothing is forwarded.\n"; break;
+    case Action::allow:
+      o << "  The request is forwarded.\n";
+      break;
+    case Action::report:
+      o << "  The request is forwarded and the match is recorded (report-only rule).\n";
+      break;
+    case Action::quarantine:
+      o << "  The whole transaction is held in quarantine; nothing in it is forwarded.\n";
+      break;
+    case Action::deny:
+      o << "  The request is refused; nothing is forwarded.\n";
+      break;
   }
   if (d.reported_rule >= 0) {
     o << "  Report-only rule " << p.rules[static_cast<std::size_t>(d.reported_rule)].id
@@ -151,7 +170,8 @@ std::string explain_json(const Policy& p, const RequestFacts& f, const Decision&
   json feds = json::array();
   for (auto i : d.federations) feds.push_back(p.federations[i].name);
   j["federations"] = feds;
-  if (d.reported_rule >= 0) j["reported_rule"] = p.rules[static_cast<std::size_t>(d.reported_rule)].id;
+  if (d.reported_rule >= 0)
+    j["reported_rule"] = p.rules[static_cast<std::size_t>(d.reported_rule)].id;
   json trace = json::array();
   for (const TraceStep& t : d.trace) {
     const Rule& r = p.rules[t.rule];
@@ -165,16 +185,17 @@ std::string explain_json(const Policy& p, const RequestFacts& f, const Decision&
   j["trace"] = trace;
   json findings = json::array();
   for (const Finding& fi : d.findings) {
-    findings.push_back(
-        {{"item", item_text(f, fi.kind, fi.index)},
-         {"action", action_name(fi.action)},
-         {"rule", fi.rule >= 0 ? json(p.rules[static_cast<std::size_t>(fi.rule)].id) : json(nullptr)},
-         {"reason", fi.reason}});
+    findings.push_back({{"item", item_text(f, fi.kind, fi.index)},
+                        {"action", action_name(fi.action)},
+                        {"rule", fi.rule >= 0 ? json(p.rules[static_cast<std::size_t>(fi.rule)].id)
+                                              : json(nullptr)},
+                        {"reason", fi.reason}});
   }
   j["findings"] = findings;
   const Settings& s = d.settings;
   json checks;
-  for (int k = 0; k < kCheckCount; ++k) checks[std::string(check_name(static_cast<Check>(k)))] = s.checks[k];
+  for (int k = 0; k < kCheckCount; ++k)
+    checks[std::string(check_name(static_cast<Check>(k)))] = s.checks[k];
   j["settings"] = {{"max_body_bytes", s.max_body_bytes},
                    {"max_pdus_per_transaction", s.max_pdus},
                    {"max_edus_per_transaction", s.max_edus},

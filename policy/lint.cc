@@ -15,9 +15,9 @@ constexpr EndpointSet kUnauthenticated =
     endpoint_bit(FE::openid_userinfo);
 
 // The EDUs every conversation produces; denying them holds back whole transactions.
-constexpr std::string_view kCommonEdus[] = {"m.typing", "m.receipt", "m.presence",
-                                            "m.device_list_update", "m.signing_key_update",
-                                            "m.direct_to_device"};
+constexpr std::string_view kCommonEdus[] = {
+    "m.typing",          "m.receipt", "m.presence", "m.device_list_update", "m.signing_key_update",
+    "m.direct_to_device"};
 // State events a room cannot work without.
 constexpr std::string_view kRoomStateTypes[] = {"m.room.create", "m.room.member",
                                                 "m.room.power_levels", "m.room.join_rules"};
@@ -59,8 +59,8 @@ bool shadows(const Rule& earlier, const Rule& later) {
   return earlier.peer.text == later.peer.text &&
          (earlier.directions & later.directions) == later.directions &&
          (earlier.endpoints & later.endpoints) == later.endpoints &&
-         earlier.is_content_rule() == later.is_content_rule() &&
-         earlier.action >= later.action && same_type_matcher(earlier.event_types, later.event_types) &&
+         earlier.is_content_rule() == later.is_content_rule() && earlier.action >= later.action &&
+         same_type_matcher(earlier.event_types, later.event_types) &&
          same_type_matcher(earlier.edu_types, later.edu_types) &&
          (earlier.event_types.has_value() == later.event_types.has_value()) &&
          (earlier.edu_types.has_value() == later.edu_types.has_value()) &&
@@ -113,8 +113,7 @@ void lint_rule(const Policy& p, const Rule& r, std::vector<Diagnostic>& out) {
                              !r.invite_targets && !r.is_content_rule();
   if (r.action == Action::allow && unconditional &&
       (r.peer.kind == PeerKind::any || r.peer.kind == PeerKind::anyone)) {
-    out.push_back(warn(r.location, "allow_all_rule",
-                       who + " allows every endpoint to every peer"));
+    out.push_back(warn(r.location, "allow_all_rule", who + " allows every endpoint to every peer"));
   }
   for (const std::string& s : r.peer.servers) {
     if (Glob(s, true).matches_everything()) {
@@ -148,10 +147,9 @@ void lint_rule(const Policy& p, const Rule& r, std::vector<Diagnostic>& out) {
       }
     }
     if (!r.is_content_rule() && !r.rooms && !r.users && !r.invite_senders && !r.invite_targets) {
-      const bool denies_own_keys = (r.endpoints & endpoint_bit(FE::key_server)) &&
-                                   (r.directions & 1) &&
-                                   (r.peer.kind == PeerKind::unknown ||
-                                    r.peer.kind == PeerKind::anyone);
+      const bool denies_own_keys =
+          (r.endpoints & endpoint_bit(FE::key_server)) && (r.directions & 1) &&
+          (r.peer.kind == PeerKind::unknown || r.peer.kind == PeerKind::anyone);
       const bool denies_their_keys =
           (r.endpoints & (endpoint_bit(FE::key_server) | endpoint_bit(FE::key_query))) &&
           outbound && r.peer.kind != PeerKind::unknown;
@@ -170,8 +168,9 @@ void lint_federations(const Policy& p, std::vector<Diagnostic>& out) {
     const Federation& a = p.federations[i];
     for (const std::string& s : a.servers) {
       if (Glob(s, true).matches_everything()) {
-        out.push_back(warn(a.location, "allow_all_pattern",
-                           "federation `" + a.name + "`: pattern `" + s + "` matches every server"));
+        out.push_back(
+            warn(a.location, "allow_all_pattern",
+                 "federation `" + a.name + "`: pattern `" + s + "` matches every server"));
       }
     }
     for (std::size_t j = i + 1; j < p.federations.size(); ++j) {

@@ -26,9 +26,9 @@ std::string Diagnostic::to_string() const {
 }
 
 std::size_t LoadOutput::error_count() const {
-  return static_cast<std::size_t>(std::count_if(
-      diagnostics.begin(), diagnostics.end(),
-      [](const Diagnostic& d) { return d.severity == Diagnostic::Severity::error; }));
+  return static_cast<std::size_t>(
+      std::count_if(diagnostics.begin(), diagnostics.end(),
+                    [](const Diagnostic& d) { return d.severity == Diagnostic::Severity::error; }));
 }
 
 std::size_t LoadOutput::warning_count() const { return diagnostics.size() - error_count(); }
@@ -74,10 +74,9 @@ class Loader {
       for (Diagnostic& w : lint_policy(*policy)) n_.diagnostics.push_back(std::move(w));
       out.policy = std::move(policy);
     }
-    std::stable_sort(n_.diagnostics.begin(), n_.diagnostics.end(),
-                     [](const Diagnostic& a, const Diagnostic& b) {
-                       return a.location.line < b.location.line;
-                     });
+    std::stable_sort(
+        n_.diagnostics.begin(), n_.diagnostics.end(),
+        [](const Diagnostic& a, const Diagnostic& b) { return a.location.line < b.location.line; });
     out.diagnostics = std::move(n_.diagnostics);
     return out;
   }
@@ -96,7 +95,8 @@ class Loader {
     }
     if (auto s = n_.string(root["server_name"], "server_name", true)) {
       if (!is_valid_server_name(*s)) {
-        n_.error(root["server_name"].Mark(), "bad_server_name", "`" + *s + "` is not a server name");
+        n_.error(root["server_name"].Mark(), "bad_server_name",
+                 "`" + *s + "` is not a server name");
       }
       p.server_name = ascii_lower(*s);
     }
@@ -148,8 +148,8 @@ class Loader {
       }
       for (const Federation& other : p.federations) {
         if (other.name == fed.name) {
-          n_.error(kv.first.Mark(), "duplicate_federation", "federation `" + fed.name +
-                                                                "` is declared twice");
+          n_.error(kv.first.Mark(), "duplicate_federation",
+                   "federation `" + fed.name + "` is declared twice");
         }
       }
       const YAML::Node body = kv.second;
@@ -173,8 +173,8 @@ class Loader {
                      "`" + pattern + "` is not a server name or glob (no ports, no URLs)");
           } else if (is_ip_literal(pattern) && !fed.allow_ip_literals) {
             n_.error(mark, "ip_literal_not_allowed",
-                     "IP literal `" + pattern + "` needs `allow_ip_literals: true` on federation `" +
-                         fed.name + "`");
+                     "IP literal `" + pattern +
+                         "` needs `allow_ip_literals: true` on federation `" + fed.name + "`");
           } else {
             fed.servers.push_back(ascii_lower(pattern));
           }
@@ -253,8 +253,8 @@ class Loader {
     if (!s) return false;
     id = *s;
     if (!valid_id(id)) {
-      n_.error(node["id"].Mark(), "bad_id", std::string(what) + " ids use a-z 0-9 - _ . (got `" +
-                                                id + "`)");
+      n_.error(node["id"].Mark(), "bad_id",
+               std::string(what) + " ids use a-z 0-9 - _ . (got `" + id + "`)");
     }
     for (std::string_view r : kReservedIds) {
       if (id == r) n_.error(node["id"].Mark(), "reserved_id", "`" + id + "` is reserved");
@@ -269,8 +269,8 @@ class Loader {
     if (!n_.expect_map(node, "a rule")) return;
     n_.current = node.Mark();
     n_.check_keys(node, {"id", "description", "federation", "servers", "peer", "direction",
-                         "action", "endpoints", "rooms", "room_creators", "users",
-                         "invite_senders", "invite_targets", "event_types", "edu_types"});
+                         "action", "endpoints", "rooms", "room_creators", "users", "invite_senders",
+                         "invite_targets", "event_types", "edu_types"});
     Rule r;
     if (!load_id(node, ids_, r.id, r.location, "rule")) return;
     r.description = n_.string(node["description"], "description", false).value_or("");

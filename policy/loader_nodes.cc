@@ -31,7 +31,8 @@ bool NodeReader::expect_seq(const YAML::Node& n, const std::string& what) {
   return false;
 }
 
-void NodeReader::check_keys(const YAML::Node& map, std::initializer_list<std::string_view> allowed) {
+void NodeReader::check_keys(const YAML::Node& map,
+                            std::initializer_list<std::string_view> allowed) {
   std::set<std::string> seen;
   for (const auto& kv : map) {
     if (!kv.first.IsScalar()) {
@@ -47,7 +48,8 @@ void NodeReader::check_keys(const YAML::Node& map, std::initializer_list<std::st
     if (!known) {
       std::string list;
       for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-      error(kv.first.Mark(), "unknown_key", "unknown key `" + key + "` (expected one of: " + list + ")");
+      error(kv.first.Mark(), "unknown_key",
+            "unknown key `" + key + "` (expected one of: " + list + ")");
     }
   }
 }
@@ -279,7 +281,8 @@ MediaPolicy NodeReader::media(const YAML::Node& n) {
     for (const auto& [type, mark] : string_list(v, "content_types")) {
       auto slash = type.find('/');
       if (slash == std::string::npos || slash == 0 || slash + 1 == type.size()) {
-        error(mark, "bad_content_type", "`" + type + "` is not a media type like image/png or image/*");
+        error(mark, "bad_content_type",
+              "`" + type + "` is not a media type like image/png or image/*");
         continue;
       }
       m.content_types.push_back(ascii_lower(type));

@@ -5,10 +5,14 @@ namespace bordergate::policy {
 
 std::string_view action_name(Action a) {
   switch (a) {
-    case Action::allow: return "allow";
-    case Action::report: return "report";
-    case Action::quarantine: return "quarantine";
-    case Action::deny: return "deny";
+    case Action::allow:
+      return "allow";
+    case Action::report:
+      return "report";
+    case Action::quarantine:
+      return "quarantine";
+    case Action::deny:
+      return "deny";
   }
   return "deny";
 }
@@ -27,19 +31,27 @@ std::string_view direction_name(Direction d) {
 
 std::string_view direction_mask_name(DirectionMask m) {
   switch (m) {
-    case 1: return "inbound";
-    case 2: return "outbound";
-    default: return "both";
+    case 1:
+      return "inbound";
+    case 2:
+      return "outbound";
+    default:
+      return "both";
   }
 }
 
 std::string_view peer_level_name(PeerLevel l) {
   switch (l) {
-    case PeerLevel::anyone: return "anyone";
-    case PeerLevel::any: return "any peer";
-    case PeerLevel::federation: return "federation";
-    case PeerLevel::server_glob: return "server glob";
-    case PeerLevel::server_exact: return "exact server";
+    case PeerLevel::anyone:
+      return "anyone";
+    case PeerLevel::any:
+      return "any peer";
+    case PeerLevel::federation:
+      return "federation";
+    case PeerLevel::server_glob:
+      return "server glob";
+    case PeerLevel::server_exact:
+      return "exact server";
   }
   return "anyone";
 }

@@ -20,11 +20,11 @@ inline constexpr DirectionMask kBothDirections = 3;
 
 // How specifically a rule names its peer; the most specific matching level decides.
 enum class PeerLevel : std::uint8_t {
-  anyone = 0,       // `peer: anyone`: every request, known origin or not
-  any = 1,          // `peer: any` (any authenticated peer) or `peer: unknown` (no origin)
-  federation = 2,   // `federation: NAME`
-  server_glob = 3,  // `servers: ["*.example"]`
-  server_exact = 4, // `servers: ["matrix.example"]`
+  anyone = 0,        // `peer: anyone`: every request, known origin or not
+  any = 1,           // `peer: any` (any authenticated peer) or `peer: unknown` (no origin)
+  federation = 2,    // `federation: NAME`
+  server_glob = 3,   // `servers: ["*.example"]`
+  server_exact = 4,  // `servers: ["matrix.example"]`
 };
 
 enum class PeerKind : std::uint8_t { anyone, any, unknown, federation, servers };

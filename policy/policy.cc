@@ -24,21 +24,29 @@ void Policy::finish() {
                    std::vector<std::uint32_t>& any, std::vector<std::uint32_t>& unknown,
                    std::vector<std::uint32_t>& anyone) {
     switch (peer.kind) {
-      case PeerKind::federation: by_federation[peer.federation].push_back(index); break;
+      case PeerKind::federation:
+        by_federation[peer.federation].push_back(index);
+        break;
       case PeerKind::servers:
         for (const std::string& pattern : peer.servers) servers.add(pattern, tag | index, false);
         break;
-      case PeerKind::any: any.push_back(index); break;
-      case PeerKind::unknown: unknown.push_back(index); break;
-      case PeerKind::anyone: anyone.push_back(index); break;
+      case PeerKind::any:
+        any.push_back(index);
+        break;
+      case PeerKind::unknown:
+        unknown.push_back(index);
+        break;
+      case PeerKind::anyone:
+        anyone.push_back(index);
+        break;
     }
   };
   for (std::uint32_t r = 0; r < rules.size(); ++r) {
     place(rules[r].peer, r, kRuleTag, rules_by_federation, rules_any, rules_unknown, rules_anyone);
   }
   for (std::uint32_t s = 0; s < settings.size(); ++s) {
-    place(settings[s].peer, s, kSettingsTag, settings_by_federation, settings_any,
-          settings_unknown, settings_anyone);
+    place(settings[s].peer, s, kSettingsTag, settings_by_federation, settings_any, settings_unknown,
+          settings_anyone);
   }
 }
 

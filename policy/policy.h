@@ -101,7 +101,8 @@ struct Settings {
   const MediaPolicy* media = nullptr;  // points into the Policy (never null after finish())
   bool checks[kCheckCount] = {true, true, true, true};
   // Which settings entry supplied each field (-1 = policy defaults), for explain.
-  int source_limits = -1, source_rate = -1, source_media = -1, source_checks[kCheckCount] = {-1, -1, -1, -1};
+  int source_limits = -1, source_rate = -1, source_media = -1,
+      source_checks[kCheckCount] = {-1, -1, -1, -1};
 };
 
 class Policy {

@@ -34,12 +34,15 @@ std::vector<Table> build(const Policy& p) {
   const auto probes = peer_probes(p, false);
   const Direction dirs[] = {Direction::inbound, Direction::outbound};
 
-  Table feds{"Federations", "Peers are matched case-insensitively; ports are ignored.",
-             {"federation", "servers", "IP literals", "description"}, {}};
+  Table feds{"Federations",
+             "Peers are matched case-insensitively; ports are ignored.",
+             {"federation", "servers", "IP literals", "description"},
+             {}};
   for (const Federation& f : p.federations) {
     std::string servers;
     for (const auto& s : f.servers) servers += (servers.empty() ? "" : ", ") + s;
-    feds.rows.push_back({f.name, servers, f.allow_ip_literals ? "allowed" : "refused", f.description});
+    feds.rows.push_back(
+        {f.name, servers, f.allow_ip_literals ? "allowed" : "refused", f.description});
   }
   tables.push_back(feds);
 
@@ -50,9 +53,12 @@ std::vector<Table> build(const Policy& p) {
       peer_header.push_back(peer.label + (d == Direction::inbound ? " (in)" : " (out)"));
     }
   }
-  Table endpoints{"Endpoints", "Each cell: action (deciding rule). Unauthenticated endpoints "
-                  "arrive inbound with an unknown origin; \"n/a\" marks requests that cannot occur.",
-                  peer_header, {}};
+  Table endpoints{
+      "Endpoints",
+      "Each cell: action (deciding rule). Unauthenticated endpoints "
+      "arrive inbound with an unknown origin; \"n/a\" marks requests that cannot occur.",
+      peer_header,
+      {}};
   for (const EndpointInfo& info : endpoint_catalogue()) {
     std::vector<std::string> row = {std::string(info.name)};
     for (const auto& peer : probes) {
@@ -76,8 +82,11 @@ std::vector<Table> build(const Policy& p) {
       content_header.push_back(peer.label + (d == Direction::inbound ? " (in)" : " (out)"));
     }
   }
-  Table events{"PDU event types in /send", "A transaction is judged whole: one denied or "
-               "quarantined PDU holds back the whole transaction.", content_header, {}};
+  Table events{"PDU event types in /send",
+               "A transaction is judged whole: one denied or "
+               "quarantined PDU holds back the whole transaction.",
+               content_header,
+               {}};
   for (const std::string& t : event_types_of_interest(p, nullptr)) {
     std::vector<std::string> row = {t};
     for (const PeerProbe* peer : known) {
@@ -96,8 +105,11 @@ std::vector<Table> build(const Policy& p) {
   }
   tables.push_back(edus);
 
-  Table settings{"Media, limits and checks", "", {"peer", "direction", "media", "max body",
-                 "PDUs / EDUs per transaction", "rate per origin", "checks"}, {}};
+  Table settings{"Media, limits and checks",
+                 "",
+                 {"peer", "direction", "media", "max body", "PDUs / EDUs per transaction",
+                  "rate per origin", "checks"},
+                 {}};
   for (const PeerProbe* peer : known) {
     for (Direction d : dirs) {
       Settings s = probe_settings(p, *peer, d);
@@ -107,13 +119,15 @@ std::vector<Table> build(const Policy& p) {
         media += ", only";
         for (const auto& t : s.media->content_types) media += " " + t;
       }
-      std::string rate = s.rate.per_second > 0 ? std::to_string(static_cast<long>(s.rate.per_second)) +
-                                                     "/s, burst " +
-                                                     std::to_string(static_cast<long>(s.rate.burst))
-                                               : "unlimited";
+      std::string rate = s.rate.per_second > 0
+                             ? std::to_string(static_cast<long>(s.rate.per_second)) + "/s, burst " +
+                                   std::to_string(static_cast<long>(s.rate.burst))
+                             : "unlimited";
       std::string checks;
       for (int k = 0; k < kCheckCount; ++k) {
-        if (!s.checks[k]) checks += (checks.empty() ? "relaxed: " : ", ") + std::string(check_name(static_cast<Check>(k)));
+        if (!s.checks[k])
+          checks += (checks.empty() ? "relaxed: " : ", ") +
+                    std::string(check_name(static_cast<Check>(k)));
       }
       settings.rows.push_back({peer->label, std::string(direction_name(d)), media,
                                bytes(s.max_body_bytes),
@@ -125,9 +139,12 @@ std::vector<Table> build(const Policy& p) {
 
   Table conditional{"Rules with room, user and invite conditions",
                     "These apply only to requests naming the listed rooms, users or invites.",
-                    {"rule", "peer", "direction", "action", "conditions"}, {}};
-  Table all{"All rules", "In file order.", {"rule", "line", "peer", "direction", "action",
-            "what it matches"}, {}};
+                    {"rule", "peer", "direction", "action", "conditions"},
+                    {}};
+  Table all{"All rules",
+            "In file order.",
+            {"rule", "line", "peer", "direction", "action", "what it matches"},
+            {}};
   for (const Rule& r : p.rules) {
     std::string fp = rule_fingerprint(p, r);
     std::string what = fp.substr(fp.find("| endpoints"));
@@ -154,11 +171,20 @@ std::string html_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;

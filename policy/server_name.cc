@@ -41,8 +41,8 @@ bool is_ipv6(std::string_view s) {
   while (i < s.size()) {
     std::size_t start = i;
     while (i < s.size() && is_hex(s[i]) && i - start < 4) ++i;
-    if (i < s.size() && s[i] == '.') return (groups <= 6) && is_ipv4(s.substr(start)) &&
-                                            (compressed || groups == 6);
+    if (i < s.size() && s[i] == '.')
+      return (groups <= 6) && is_ipv4(s.substr(start)) && (compressed || groups == 6);
     if (i == start) return false;
     ++groups;
     if (i == s.size()) break;

@@ -22,7 +22,9 @@ class PolicyStore {
   PolicyStore& operator=(const PolicyStore&) = delete;
 
   // Lock-free for readers on the data path (std::atomic<std::shared_ptr>).
-  std::shared_ptr<const Policy> snapshot() const { return current_.load(std::memory_order_acquire); }
+  std::shared_ptr<const Policy> snapshot() const {
+    return current_.load(std::memory_order_acquire);
+  }
   // Increments on every successful swap; lets metrics and logs name the policy in force.
   std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 

@@ -21,7 +21,8 @@ Result<RequestFacts> facts_from_sketch(const RequestSketch& s, const Policy& pol
     return make_error("bad_direction", "direction must be in|inbound or out|outbound");
   }
   auto e = endpoint_from_name(s.endpoint);
-  if (!e) return make_error("unknown_endpoint", "no endpoint `" + s.endpoint + "` in the catalogue");
+  if (!e)
+    return make_error("unknown_endpoint", "no endpoint `" + s.endpoint + "` in the catalogue");
   f.endpoint = *e;
   const EndpointInfo& info = endpoint_info(*e);
   if (f.direction == Direction::inbound) {
@@ -58,7 +59,8 @@ std::vector<std::string> strings(const YAML::Node& n) {
   return out;
 }
 
-void check_keys(const YAML::Node& n, const std::set<std::string>& allowed, const std::string& where) {
+void check_keys(const YAML::Node& n, const std::set<std::string>& allowed,
+                const std::string& where) {
   for (const auto& kv : n) {
     const std::string key = kv.first.as<std::string>();
     if (!allowed.count(key)) {
@@ -89,18 +91,21 @@ Result<std::vector<PolicyTestCase>> load_policy_tests(const std::string& path) {
       const YAML::Node r = t["request"];
       const YAML::Node x = t["expect"];
       if (!r || !r.IsMap() || !x || !x.IsMap()) {
-        throw YAML::Exception(t.Mark(), "test `" + c.name + "` needs `request` and `expect` mappings");
+        throw YAML::Exception(t.Mark(),
+                              "test `" + c.name + "` needs `request` and `expect` mappings");
       }
-      check_keys(r, {"direction", "origin", "destination", "endpoint", "room", "user",
-                     "invite_sender", "invite_target", "event_types", "edu_types", "body_bytes",
-                     "media_size", "media_type"},
-                 "request of test `" + c.name + "`");
+      check_keys(
+          r,
+          {"direction", "origin", "destination", "endpoint", "room", "user", "invite_sender",
+           "invite_target", "event_types", "edu_types", "body_bytes", "media_size", "media_type"},
+          "request of test `" + c.name + "`");
       check_keys(x, {"action", "rule", "reason"}, "expect of test `" + c.name + "`");
       RequestSketch& s = c.request;
       if (r["direction"]) s.direction = r["direction"].as<std::string>();
       if (r["origin"] && !r["origin"].IsNull()) s.origin = r["origin"].as<std::string>();
       if (r["destination"]) s.destination = r["destination"].as<std::string>();
-      if (!r["endpoint"]) throw YAML::Exception(r.Mark(), "test `" + c.name + "` needs an endpoint");
+      if (!r["endpoint"])
+        throw YAML::Exception(r.Mark(), "test `" + c.name + "` needs an endpoint");
       s.endpoint = r["endpoint"].as<std::string>();
       if (r["room"]) s.room = r["room"].as<std::string>();
       if (r["user"]) s.user = r["user"].as<std::string>();
@@ -111,7 +116,8 @@ Result<std::vector<PolicyTestCase>> load_policy_tests(const std::string& path) {
       if (r["body_bytes"]) s.body_bytes = r["body_bytes"].as<std::uint64_t>();
       if (r["media_size"]) s.media_size = r["media_size"].as<std::uint64_t>();
       if (r["media_type"]) s.media_type = r["media_type"].as<std::string>();
-      if (!x["action"]) throw YAML::Exception(x.Mark(), "test `" + c.name + "` needs expect.action");
+      if (!x["action"])
+        throw YAML::Exception(x.Mark(), "test `" + c.name + "` needs expect.action");
       c.expect_action = x["action"].as<std::string>();
       if (!action_from_name(c.expect_action)) {
         throw YAML::Exception(x["action"].Mark(), "unknown action `" + c.expect_action + "`");
@@ -140,7 +146,8 @@ PolicyTestRun run_policy_tests(const Policy& policy, const std::vector<PolicyTes
     const Decision d = evaluate(policy, *facts);
     std::string mismatch;
     if (action_name(d.action) != t.expect_action) {
-      mismatch += " action " + std::string(action_name(d.action)) + " (expected " + t.expect_action + ")";
+      mismatch +=
+          " action " + std::string(action_name(d.action)) + " (expected " + t.expect_action + ")";
     }
     if (t.expect_rule && *t.expect_rule != d.rule_id) {
       mismatch += " rule " + d.rule_id + " (expected " + *t.expect_rule + ")";
@@ -154,7 +161,8 @@ PolicyTestRun run_policy_tests(const Policy& policy, const std::vector<PolicyTes
       continue;
     }
     ++run.failed;
-    run.output += "FAIL " + t.name + " (line " + std::to_string(t.line) + "): got" + mismatch + "\n";
+    run.output +=
+        "FAIL " + t.name + " (line " + std::to_string(t.line) + "): got" + mismatch + "\n";
     std::string why = explain_text(policy, *facts, d);
     std::size_t pos = 0;
     while (pos < why.size()) {

@@ -22,9 +22,9 @@ std::string generated_policy() {
     for (int i = 0; i < 10; ++i) {
       const std::string n = std::to_string(f) + "-" + std::to_string(i);
       if (i < 6) {
-        y += "      - \"*.org" + n + ".example\"\n";      // suffix globs: hashed
+        y += "      - \"*.org" + n + ".example\"\n";  // suffix globs: hashed
       } else if (i < 9) {
-        y += "      - matrix.host" + n + ".example\n";    // exact names: hashed
+        y += "      - matrix.host" + n + ".example\n";  // exact names: hashed
       } else {
         y += "      - \"srv?.misc" + n + ".example\"\n";  // other globs: tried in turn
       }
@@ -36,7 +36,8 @@ std::string generated_policy() {
     y += "  - {id: r" + std::to_string(rules++) + ", " + body + "}\n";
   };
   for (int f = 0; f < 100 && rules < 50; ++f) {
-    rule("federation: fed" + std::to_string(f) + ", endpoints: [send, \"@room_read\", \"@membership\"], action: allow");
+    rule("federation: fed" + std::to_string(f) +
+         ", endpoints: [send, \"@room_read\", \"@membership\"], action: allow");
   }
   for (int f = 0; f < 100 && rules < 70; f += 5) {
     rule("federation: fed" + std::to_string(f) + ", endpoints: [\"@directory\"], action: deny");
@@ -46,12 +47,15 @@ std::string generated_policy() {
          ", direction: inbound, event_types: [\"org.custom.*\", m.poll.start], action: quarantine");
   }
   for (int f = 0; f < 100 && rules < 95; f += 10) {
-    rule("servers: [matrix.host" + std::to_string(f) + "-6.example], endpoints: [\"@media\"], action: allow");
+    rule("servers: [matrix.host" + std::to_string(f) +
+         "-6.example], endpoints: [\"@media\"], action: allow");
   }
   rule("peer: unknown, direction: inbound, endpoints: [key.server], action: allow");
   rule("peer: anyone, direction: inbound, endpoints: [version], action: allow");
   rule("peer: any, endpoints: [hierarchy], rooms: [\"!public:core.example\"], action: allow");
-  rule("peer: any, direction: inbound, endpoints: [invite], invite_targets: [\"@boss*:core.example\"], action: deny");
+  rule(
+      "peer: any, direction: inbound, endpoints: [invite], invite_targets: "
+      "[\"@boss*:core.example\"], action: deny");
   rule("peer: any, direction: inbound, edu_types: [org.unknown.edu], action: report");
   return y;
 }

@@ -2,7 +2,6 @@
 // is a thin shell over bg_policy; exit status 0 = fine, 1 = findings (errors, failed tests,
 // differences with --exit-code), 2 = the command could not run (unreadable file ...).
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <iostream>
 #include <memory>

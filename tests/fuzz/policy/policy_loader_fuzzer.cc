@@ -13,8 +13,8 @@ using namespace bordergate::policy;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size > 64 * 1024) return 0;
-  LoadOutput out = load_policy_text(
-      std::string_view(reinterpret_cast<const char*>(data), size), "fuzz.yaml");
+  LoadOutput out =
+      load_policy_text(std::string_view(reinterpret_cast<const char*>(data), size), "fuzz.yaml");
   for (const Diagnostic& d : out.diagnostics) (void)d.to_string();
   if (!out.ok()) return 0;
   const Policy& p = *out.policy;

@@ -1,21 +1,47 @@
 // The endpoint catalogue: the names the language uses, the groups, and the route table.
+#include "policy/endpoint.h"
+
 #include <gtest/gtest.h>
 
 #include <set>
-
-#include "policy/endpoint.h"
 
 namespace bordergate::policy {
 namespace {
 
 TEST(EndpointCatalogue, NamesAreExactlyTheLanguageNames) {
-  const std::set<std::string_view> expected = {
-      "well_known", "key.server", "key.query", "version", "send", "event_auth", "backfill",
-      "get_missing_events", "state", "state_ids", "event", "timestamp_to_event", "make_join",
-      "send_join", "make_knock", "send_knock", "invite", "make_leave", "send_leave",
-      "exchange_third_party_invite", "3pid.onbind", "publicRooms", "hierarchy",
-      "query.directory", "query.profile", "query", "openid.userinfo", "user.devices",
-      "user.keys.query", "user.keys.claim", "media.download", "media.thumbnail", "policy.sign"};
+  const std::set<std::string_view> expected = {"well_known",
+                                               "key.server",
+                                               "key.query",
+                                               "version",
+                                               "send",
+                                               "event_auth",
+                                               "backfill",
+                                               "get_missing_events",
+                                               "state",
+                                               "state_ids",
+                                               "event",
+                                               "timestamp_to_event",
+                                               "make_join",
+                                               "send_join",
+                                               "make_knock",
+                                               "send_knock",
+                                               "invite",
+                                               "make_leave",
+                                               "send_leave",
+                                               "exchange_third_party_invite",
+                                               "3pid.onbind",
+                                               "publicRooms",
+                                               "hierarchy",
+                                               "query.directory",
+                                               "query.profile",
+                                               "query",
+                                               "openid.userinfo",
+                                               "user.devices",
+                                               "user.keys.query",
+                                               "user.keys.claim",
+                                               "media.download",
+                                               "media.thumbnail",
+                                               "policy.sign"};
   std::set<std::string_view> actual;
   for (const auto& info : endpoint_catalogue()) actual.insert(info.name);
   EXPECT_EQ(actual, expected);
@@ -60,10 +86,12 @@ TEST(EndpointGroups, Members) {
     std::set<std::string_view> members;
   };
   const Case cases[] = {
-      {"membership", {"make_join", "send_join", "make_leave", "send_leave", "make_knock",
-                      "send_knock", "invite"}},
-      {"room_read", {"event_auth", "backfill", "get_missing_events", "state", "state_ids", "event",
-                     "timestamp_to_event"}},
+      {"membership",
+       {"make_join", "send_join", "make_leave", "send_leave", "make_knock", "send_knock",
+        "invite"}},
+      {"room_read",
+       {"event_auth", "backfill", "get_missing_events", "state", "state_ids", "event",
+        "timestamp_to_event"}},
       {"e2ee", {"user.devices", "user.keys.query", "user.keys.claim"}},
       {"keys", {"key.server", "key.query"}},
       {"media", {"media.download", "media.thumbnail"}},

@@ -112,10 +112,12 @@ TEST(Evaluate, Table) {
       {"`any` never matches IP literals", [] { return inbound("192.0.2.1", FE::hierarchy); },
        Action::deny, "default", "default_deny"},
       // ---- precedence ----
-      {"exact server beats federation", [] { return inbound("hq.partner2.example", FE::media_download); },
-       Action::allow, "hq-media", "allowed_by_rule"},
-      {"within a level deny beats allow", [] { return inbound("a.partner.example", FE::media_thumbnail); },
-       Action::deny, "partners-no-media", "denied_by_rule"},
+      {"exact server beats federation",
+       [] { return inbound("hq.partner2.example", FE::media_download); }, Action::allow, "hq-media",
+       "allowed_by_rule"},
+      {"within a level deny beats allow",
+       [] { return inbound("a.partner.example", FE::media_thumbnail); }, Action::deny,
+       "partners-no-media", "denied_by_rule"},
       {"ties go to the first rule", [] { return inbound("a.partner.example", FE::send); },
        Action::allow, "partners-all", "allowed_by_rule"},
       // ---- report mode ----
@@ -128,79 +130,192 @@ TEST(Evaluate, Table) {
       {"report never opens what is denied", [] { return inbound("x.other.example", FE::send); },
        Action::deny, "default", "default_deny"},
       // ---- rooms (v1-v11 and v12), creators, users, invites ----
-      {"room id rule", [] { return with(inbound("a.partner.example", FE::state), [](auto& f) { f.room_id = "!secret:core.example"; }); },
+      {"room id rule",
+       [] {
+         return with(inbound("a.partner.example", FE::state),
+                     [](auto& f) { f.room_id = "!secret:core.example"; });
+       },
        Action::deny, "secret-room", "denied_by_rule"},
       {"v12 room id without domain",
-       [] { return with(inbound("a.partner.example", FE::make_join), [](auto& f) { f.room_id = "!AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcde"; }); },
+       [] {
+         return with(inbound("a.partner.example", FE::make_join),
+                     [](auto& f) { f.room_id = "!AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcde"; });
+       },
        Action::deny, "secret-room", "denied_by_rule"},
       {"room ids are case-sensitive",
-       [] { return with(inbound("a.partner.example", FE::state), [](auto& f) { f.room_id = "!SECRET:core.example"; }); },
+       [] {
+         return with(inbound("a.partner.example", FE::state),
+                     [](auto& f) { f.room_id = "!SECRET:core.example"; });
+       },
        Action::allow, "partners-all", "allowed_by_rule"},
-      {"room creator glob", [] { return with(inbound("a.partner.example", FE::make_join), [](auto& f) { f.room_id = "!r:x.Banned.example"; }); },
+      {"room creator glob",
+       [] {
+         return with(inbound("a.partner.example", FE::make_join),
+                     [](auto& f) { f.room_id = "!r:x.Banned.example"; });
+       },
        Action::deny, "creator-deny", "denied_by_rule"},
       {"v12 ids never match creator patterns",
-       [] { return with(inbound("a.partner.example", FE::make_join), [](auto& f) { f.room_id = "!ZZCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcde"; }); },
+       [] {
+         return with(inbound("a.partner.example", FE::make_join),
+                     [](auto& f) { f.room_id = "!ZZCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcde"; });
+       },
        Action::allow, "partners-all", "allowed_by_rule"},
       {"room rule needs a room", [] { return inbound("a.partner.example", FE::event); },
        Action::allow, "partners-all", "allowed_by_rule"},
-      {"user pattern", [] { return with(inbound("a.partner.example", FE::query_profile), [](auto& f) { f.user_id = "@vip-anna:core.example"; }); },
+      {"user pattern",
+       [] {
+         return with(inbound("a.partner.example", FE::query_profile),
+                     [](auto& f) { f.user_id = "@vip-anna:core.example"; });
+       },
        Action::deny, "users-deny", "denied_by_rule"},
       {"user localparts are case-sensitive",
-       [] { return with(inbound("a.partner.example", FE::query_profile), [](auto& f) { f.user_id = "@VIP-anna:core.example"; }); },
+       [] {
+         return with(inbound("a.partner.example", FE::query_profile),
+                     [](auto& f) { f.user_id = "@VIP-anna:core.example"; });
+       },
        Action::allow, "partners-all", "allowed_by_rule"},
       {"inbound invite from a banned sender",
-       [] { return with(inbound("bad.partner.example", FE::invite), [](auto& f) { f.invite_sender = "@x:bad.partner.example"; f.invite_target = "@u:core.example"; }); },
+       [] {
+         return with(inbound("bad.partner.example", FE::invite), [](auto& f) {
+           f.invite_sender = "@x:bad.partner.example";
+           f.invite_target = "@u:core.example";
+         });
+       },
        Action::deny, "invite-in", "denied_by_rule"},
       {"outbound invite to a protected remote user (server part case-insensitive)",
-       [] { return with(outbound("a.partner.example", FE::invite), [](auto& f) { f.invite_sender = "@u:core.example"; f.invite_target = "@Boss:A.PARTNER.example"; }); },
+       [] {
+         return with(outbound("a.partner.example", FE::invite), [](auto& f) {
+           f.invite_sender = "@u:core.example";
+           f.invite_target = "@Boss:A.PARTNER.example";
+         });
+       },
        Action::deny, "invite-out", "denied_by_rule"},
       {"outbound invite, localpart differs in case",
-       [] { return with(outbound("a.partner.example", FE::invite), [](auto& f) { f.invite_target = "@boss:a.partner.example"; }); },
+       [] {
+         return with(outbound("a.partner.example", FE::invite),
+                     [](auto& f) { f.invite_target = "@boss:a.partner.example"; });
+       },
        Action::allow, "partners-all", "allowed_by_rule"},
       // ---- content of transactions ----
       {"quarantine aggregates over the transaction",
-       [] { return with(inbound("a.partner.example", FE::send), [](auto& f) { f.pdus = {pdu("m.room.message"), pdu("org.custom.poll")}; }); },
+       [] {
+         return with(inbound("a.partner.example", FE::send), [](auto& f) {
+           f.pdus = {pdu("m.room.message"), pdu("org.custom.poll")};
+         });
+       },
        Action::quarantine, "pdu-quarantine", "transaction_quarantined_by_content"},
       {"deny beats quarantine inside a transaction",
-       [] { return with(inbound("a.partner.example", FE::send), [](auto& f) { f.pdus = {pdu("org.custom.poll"), pdu("m.room.bad")}; }); },
+       [] {
+         return with(inbound("a.partner.example", FE::send), [](auto& f) {
+           f.pdus = {pdu("org.custom.poll"), pdu("m.room.bad")};
+         });
+       },
        Action::deny, "pdu-deny", "transaction_denied_by_content"},
       {"content rule with a room condition",
-       [] { return with(inbound("a.partner.example", FE::send), [](auto& f) { f.pdus = {pdu("m.room.message", "!muted:core.example")}; }); },
+       [] {
+         return with(inbound("a.partner.example", FE::send),
+                     [](auto& f) { f.pdus = {pdu("m.room.message", "!muted:core.example")}; });
+       },
        Action::deny, "pdu-room-deny", "transaction_denied_by_content"},
       {"EDU report keeps the transaction flowing",
-       [] { return with(inbound("a.partner.example", FE::send), [](auto& f) { f.edus = {{"m.typing", "", "", {}}, {"org.edu.new", "", "", {}}}; }); },
+       [] {
+         return with(inbound("a.partner.example", FE::send), [](auto& f) {
+           f.edus = {{"m.typing", "", "", {}}, {"org.edu.new", "", "", {}}};
+         });
+       },
        Action::report, "edu-report", "transaction_reported_by_content"},
       {"content rules are per direction",
-       [] { return with(outbound("a.partner.example", FE::send), [](auto& f) { f.pdus = {pdu("org.custom.poll")}; }); },
+       [] {
+         return with(outbound("a.partner.example", FE::send),
+                     [](auto& f) { f.pdus = {pdu("org.custom.poll")}; });
+       },
        Action::allow, "partners-all", "allowed_by_rule"},
       // ---- checks ----
-      {"failed X-Matrix", [] { return with(inbound("a.partner.example", FE::send), [](auto& f) { f.x_matrix = CheckResult::failed; }); },
+      {"failed X-Matrix",
+       [] {
+         return with(inbound("a.partner.example", FE::send),
+                     [](auto& f) { f.x_matrix = CheckResult::failed; });
+       },
        Action::deny, "checks", "x_matrix_check_failed"},
-      {"failed PDU hash", [] { return with(inbound("a.partner.example", FE::send), [](auto& f) { f.pdus = {pdu("m.room.message")}; f.pdus[0].hashes = CheckResult::failed; }); },
+      {"failed PDU hash",
+       [] {
+         return with(inbound("a.partner.example", FE::send), [](auto& f) {
+           f.pdus = {pdu("m.room.message")};
+           f.pdus[0].hashes = CheckResult::failed;
+         });
+       },
        Action::deny, "checks", "pdu_hashes_check_failed"},
-      {"PDU hash check relaxed for the lab", [] { return with(inbound("10.1.2.3", FE::send), [](auto& f) { f.pdus = {pdu("m.room.message")}; f.pdus[0].hashes = CheckResult::failed; }); },
+      {"PDU hash check relaxed for the lab",
+       [] {
+         return with(inbound("10.1.2.3", FE::send), [](auto& f) {
+           f.pdus = {pdu("m.room.message")};
+           f.pdus[0].hashes = CheckResult::failed;
+         });
+       },
        Action::allow, "lab-all", "allowed_by_rule"},
-      {"signatures still required for the lab", [] { return with(inbound("10.1.2.3", FE::send), [](auto& f) { f.pdus = {pdu("m.room.message")}; f.pdus[0].signatures = CheckResult::failed; }); },
+      {"signatures still required for the lab",
+       [] {
+         return with(inbound("10.1.2.3", FE::send), [](auto& f) {
+           f.pdus = {pdu("m.room.message")};
+           f.pdus[0].signatures = CheckResult::failed;
+         });
+       },
        Action::deny, "checks", "pdu_signatures_check_failed"},
-      {"EDU origin binding", [] { return with(inbound("a.partner.example", FE::send), [](auto& f) { f.edus = {{"m.typing", "", "@u:evil.example", CheckResult::failed}}; }); },
+      {"EDU origin binding",
+       [] {
+         return with(inbound("a.partner.example", FE::send), [](auto& f) {
+           f.edus = {{"m.typing", "", "@u:evil.example", CheckResult::failed}};
+         });
+       },
        Action::deny, "checks", "edu_origin_binding_check_failed"},
       // ---- limits and media ----
-      {"body too large", [] { return with(inbound("a.partner.example", FE::send), [](auto& f) { f.body_bytes = 1001; }); },
+      {"body too large",
+       [] {
+         return with(inbound("a.partner.example", FE::send), [](auto& f) { f.body_bytes = 1001; });
+       },
        Action::deny, "limits", "body_too_large"},
-      {"too many PDUs", [] { return with(inbound("a.partner.example", FE::send), [](auto& f) { f.pdu_count = 3; }); },
+      {"too many PDUs",
+       [] {
+         return with(inbound("a.partner.example", FE::send), [](auto& f) { f.pdu_count = 3; });
+       },
        Action::deny, "limits", "too_many_pdus"},
-      {"too many EDUs", [] { return with(inbound("a.partner.example", FE::send), [](auto& f) { f.edus.resize(4); }); },
+      {"too many EDUs",
+       [] {
+         return with(inbound("a.partner.example", FE::send), [](auto& f) { f.edus.resize(4); });
+       },
        Action::deny, "limits", "too_many_edus"},
-      {"default limits elsewhere", [] { return with(inbound("10.1.2.3", FE::send), [](auto& f) { f.body_bytes = 5000; f.pdu_count = 50; }); },
+      {"default limits elsewhere",
+       [] {
+         return with(inbound("10.1.2.3", FE::send), [](auto& f) {
+           f.body_bytes = 5000;
+           f.pdu_count = 50;
+         });
+       },
        Action::allow, "lab-all", "allowed_by_rule"},
-      {"media too large", [] { return with(inbound("hq.partner2.example", FE::media_download), [](auto& f) { f.media = MediaFacts{600, "image/png"}; }); },
+      {"media too large",
+       [] {
+         return with(inbound("hq.partner2.example", FE::media_download), [](auto& f) {
+           f.media = MediaFacts{600, "image/png"};
+         });
+       },
        Action::deny, "media", "media_too_large"},
-      {"media type not allowed", [] { return with(inbound("hq.partner2.example", FE::media_download), [](auto& f) { f.media = MediaFacts{100, "text/html"}; }); },
+      {"media type not allowed",
+       [] {
+         return with(inbound("hq.partner2.example", FE::media_download), [](auto& f) {
+           f.media = MediaFacts{100, "text/html"};
+         });
+       },
        Action::deny, "media", "media_content_type_not_allowed"},
-      {"media type glob with parameters", [] { return with(inbound("hq.partner2.example", FE::media_download), [](auto& f) { f.media = MediaFacts{100, "Image/PNG; q=1"}; }); },
+      {"media type glob with parameters",
+       [] {
+         return with(inbound("hq.partner2.example", FE::media_download), [](auto& f) {
+           f.media = MediaFacts{100, "Image/PNG; q=1"};
+         });
+       },
        Action::allow, "hq-media", "allowed_by_rule"},
-      {"media switched off per direction", [] { return outbound("hq.partner2.example", FE::media_thumbnail); },
-       Action::deny, "media", "media_not_allowed"},
+      {"media switched off per direction",
+       [] { return outbound("hq.partner2.example", FE::media_thumbnail); }, Action::deny, "media",
+       "media_not_allowed"},
   };
   for (const Case& c : cases) {
     const RequestFacts f = c.facts();
@@ -260,8 +375,8 @@ TEST(Evaluate, ResolveSettingsPerField) {
   Settings in = resolve_settings(*policy, std::string("hq.partner2.example"), Direction::inbound);
   Settings out = resolve_settings(*policy, std::string("hq.partner2.example"), Direction::outbound);
   EXPECT_TRUE(in.media->allowed);
-  EXPECT_FALSE(out.media->allowed);           // the exact-server entry wins for media...
-  EXPECT_EQ(out.max_body_bytes, 1000u);       // ...while limits still come from the federation
+  EXPECT_FALSE(out.media->allowed);      // the exact-server entry wins for media...
+  EXPECT_EQ(out.max_body_bytes, 1000u);  // ...while limits still come from the federation
   Settings none = resolve_settings(*policy, std::nullopt, Direction::inbound);
   EXPECT_EQ(none.max_body_bytes, 13107200u);
   EXPECT_EQ(none.source_limits, -1);

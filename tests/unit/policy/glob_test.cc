@@ -1,10 +1,11 @@
 // Globs as in m.room.server_acl, server-name helpers and the pattern index.
+#include "policy/glob.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <vector>
 
-#include "policy/glob.h"
 #include "policy/server_index.h"
 #include "policy/server_name.h"
 
@@ -30,7 +31,7 @@ TEST(Glob, Table) {
       {"*.example.org", true, "evilexample.org", false},
       {"matrix.example.org", true, "MATRIX.Example.ORG", true},  // DNS: case-insensitive
       {"MATRIX.example.org", true, "matrix.example.org", true},
-      {"Alice", false, "alice", false},                          // localparts: case-sensitive
+      {"Alice", false, "alice", false},  // localparts: case-sensitive
       {"a*b*c", true, "aXXbYYc", true},
       {"a*b*c", true, "aXXbYY", false},
       {"srv?.example", true, "srv1.example", true},
@@ -71,9 +72,8 @@ TEST(ServerName, Helpers) {
 
 std::vector<std::uint32_t> tags(const ServerIndex& index, std::string_view host) {
   std::vector<std::uint32_t> out;
-  index.for_each_match(host, is_ip_literal(host), [&](const ServerIndex::Entry& e) {
-    out.push_back(e.tag);
-  });
+  index.for_each_match(host, is_ip_literal(host),
+                       [&](const ServerIndex::Entry& e) { out.push_back(e.tag); });
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -86,8 +86,8 @@ TEST(ServerIndex, ExactSuffixAndOtherGlobs) {
   index.add("srv?.example.net", 4, false);
   index.add("10.0.0.1", 5, true);
   index.add("*.0.0.1", 6, false);
-  index.add("matrix*", 7, false);          // no dot after the last wildcard: tried in turn
-  index.add("10.?.0.1", 8, true);          // indexed under ".0.1"; may match IP literals
+  index.add("matrix*", 7, false);  // no dot after the last wildcard: tried in turn
+  index.add("10.?.0.1", 8, true);  // indexed under ".0.1"; may match IP literals
   EXPECT_EQ(tags(index, "matrix.example.org"), (std::vector<std::uint32_t>{1, 2, 3, 7}));
   EXPECT_EQ(tags(index, "a.b.example.org"), (std::vector<std::uint32_t>{2, 3}));
   EXPECT_EQ(tags(index, "example.org"), (std::vector<std::uint32_t>{3}));

@@ -1,8 +1,9 @@
 // Loading: errors carry file:line:column and a stable code, unknown keys are rejected,
 // and lint warnings flag the mistakes that load fine.
+#include "policy/loader.h"
+
 #include <gtest/gtest.h>
 
-#include "policy/loader.h"
 #include "test_util.h"
 
 namespace bordergate::policy {
@@ -25,32 +26,42 @@ TEST(Loader, ErrorsHaveCodesAndPositions) {
       {"missing version", "server_name: core.example\n", "missing_key", 1, 1},
       {"bad version", "version: 2\nserver_name: a.example\n", "unsupported_version", 1, 10},
       {"unknown top-level key", h + "rulez: []\n", "unknown_key", 3, 1},
-      {"unknown rule key", h + "rules:\n  - id: a\n    peer: any\n    action: allow\n    endpoint: [send]\n",
+      {"unknown rule key",
+       h + "rules:\n  - id: a\n    peer: any\n    action: allow\n    endpoint: [send]\n",
        "unknown_key", 7, 5},
-      {"bad action", h + "rules:\n  - id: a\n    peer: any\n    action: permit\n", "bad_action", 6, 13},
-      {"unknown endpoint", h + "rules:\n  - id: a\n    peer: any\n    action: allow\n    endpoints: [sendd]\n",
+      {"bad action", h + "rules:\n  - id: a\n    peer: any\n    action: permit\n", "bad_action", 6,
+       13},
+      {"unknown endpoint",
+       h + "rules:\n  - id: a\n    peer: any\n    action: allow\n    endpoints: [sendd]\n",
        "unknown_endpoint", 7, 17},
-      {"unknown group", h + "rules:\n  - id: a\n    peer: any\n    action: allow\n    endpoints: [\"@nope\"]\n",
+      {"unknown group",
+       h + "rules:\n  - id: a\n    peer: any\n    action: allow\n    endpoints: [\"@nope\"]\n",
        "unknown_endpoint_group", 7, 17},
       {"unknown federation", h + "rules:\n  - id: a\n    federation: nope\n    action: allow\n",
        "unknown_federation", 5, 17},
-      {"two peers", h + "rules:\n  - id: a\n    peer: any\n    servers: [a.example]\n    action: allow\n",
+      {"two peers",
+       h + "rules:\n  - id: a\n    peer: any\n    servers: [a.example]\n    action: allow\n",
        "bad_peer", 4, 5},
-      {"bad peer word", h + "rules:\n  - id: a\n    peer: everyone\n    action: allow\n", "bad_peer", 5, 11},
-      {"duplicate id", h + "rules:\n  - {id: a, peer: any, action: allow}\n  - {id: a, peer: any, action: deny}\n",
+      {"bad peer word", h + "rules:\n  - id: a\n    peer: everyone\n    action: allow\n",
+       "bad_peer", 5, 11},
+      {"duplicate id",
+       h + "rules:\n  - {id: a, peer: any, action: allow}\n  - {id: a, peer: any, action: deny}\n",
        "duplicate_id", 5, 10},
-      {"reserved id", h + "rules:\n  - {id: default, peer: any, action: allow}\n", "reserved_id", 4, 10},
+      {"reserved id", h + "rules:\n  - {id: default, peer: any, action: allow}\n", "reserved_id", 4,
+       10},
       {"ip literal without permission", h + "federations:\n  lab:\n    servers: [\"10.0.0.1\"]\n",
        "ip_literal_not_allowed", 5, 15},
-      {"ip literal in rule servers", h + "rules:\n  - {id: a, servers: [\"[::1]\"], action: allow}\n",
-       "ip_literal_not_allowed", 4, 23},
+      {"ip literal in rule servers",
+       h + "rules:\n  - {id: a, servers: [\"[::1]\"], action: allow}\n", "ip_literal_not_allowed",
+       4, 23},
       {"pattern with port", h + "federations:\n  x:\n    servers: [\"a.example:8448\"]\n",
        "bad_server_pattern", 5, 15},
       {"empty federation", h + "federations:\n  x:\n    servers: []\n", "empty_federation", 5, 14},
       {"quarantine on a request rule", h + "rules:\n  - {id: a, peer: any, action: quarantine}\n",
        "quarantine_outside_transaction", 4, 32},
       {"quarantine outside send",
-       h + "rules:\n  - {id: a, peer: any, action: quarantine, event_types: [x], endpoints: [invite]}\n",
+       h + "rules:\n  - {id: a, peer: any, action: quarantine, event_types: [x], endpoints: "
+           "[invite]}\n",
        "quarantine_outside_transaction", 4, 73},
       {"bad user pattern", h + "rules:\n  - {id: a, peer: any, action: deny, users: [alice]}\n",
        "bad_user_pattern", 4, 46},
@@ -60,12 +71,15 @@ TEST(Loader, ErrorsHaveCodesAndPositions) {
       {"checks relaxed for everyone",
        h + "settings:\n  - id: s\n    peer: any\n    checks: {pdu_hashes: false}\n",
        "checks_relaxed_for_everyone", 6, 13},
-      {"unknown check", h + "federations: {x: {servers: [a.example]}}\nsettings:\n  - id: s\n    federation: x\n    checks: {foo: false}\n",
+      {"unknown check",
+       h + "federations: {x: {servers: [a.example]}}\nsettings:\n  - id: s\n    federation: x\n    "
+           "checks: {foo: false}\n",
        "unknown_key", 7, 14},
       {"duplicate key", h + "default: deny\ndefault: allow\n", "duplicate_key", 4, 1},
       {"bad direction", h + "rules:\n  - {id: a, peer: any, action: deny, direction: sideways}\n",
        "bad_direction", 4, 49},
-      {"types map without except", h + "rules:\n  - {id: a, peer: any, action: deny, event_types: {only: [x]}}\n",
+      {"types map without except",
+       h + "rules:\n  - {id: a, peer: any, action: deny, event_types: {only: [x]}}\n",
        "unknown_key", 4, 52},
   };
   for (const ErrorCase& c : cases) {
@@ -92,7 +106,8 @@ TEST(Loader, ReportsEveryErrorAtOnce) {
                                         "  - {id: b, peer: any, action: allow, endpoints: [x]}\n",
                                     "p.yaml");
   EXPECT_EQ(out.error_count(), 2u);
-  EXPECT_EQ(out.diagnostics[0].to_string().rfind("p.yaml:4:", 0), 0u) << out.diagnostics[0].to_string();
+  EXPECT_EQ(out.diagnostics[0].to_string().rfind("p.yaml:4:", 0), 0u)
+      << out.diagnostics[0].to_string();
 }
 
 struct WarningCase {
@@ -107,38 +122,51 @@ TEST(Loader, LintWarnings) {
                         "  b: {servers: [m.a.example]}\n  c: {servers: [c.example]}\n";
   const WarningCase cases[] = {
       {"overlapping federations", h, "overlapping_federations"},
-      {"allow-all pattern", h + "rules:\n  - {id: r, servers: [\"*\"], action: allow}\n", "allow_all_pattern"},
-      {"allow-all rule", h + "rules:\n  - {id: r, peer: anyone, action: allow}\n", "allow_all_rule"},
+      {"allow-all pattern", h + "rules:\n  - {id: r, servers: [\"*\"], action: allow}\n",
+       "allow_all_pattern"},
+      {"allow-all rule", h + "rules:\n  - {id: r, peer: anyone, action: allow}\n",
+       "allow_all_rule"},
       {"default allow", h + "default: allow\n", "default_allow"},
-      {"shadowed rule", h + "rules:\n  - {id: r1, federation: c, action: deny, endpoints: [\"@media\"]}\n"
-                            "  - {id: r2, federation: c, action: allow, endpoints: [media.download]}\n",
+      {"shadowed rule",
+       h + "rules:\n  - {id: r1, federation: c, action: deny, endpoints: [\"@media\"]}\n"
+           "  - {id: r2, federation: c, action: allow, endpoints: [media.download]}\n",
        "shadowed_rule"},
       {"outbound unknown never matches",
-       h + "rules:\n  - {id: r, peer: unknown, direction: outbound, action: allow, endpoints: [key.server]}\n",
+       h + "rules:\n  - {id: r, peer: unknown, direction: outbound, action: allow, endpoints: "
+           "[key.server]}\n",
        "rule_never_matches"},
       {"unknown origin on X-Matrix endpoints",
-       h + "rules:\n  - {id: r, peer: unknown, direction: inbound, action: allow, endpoints: [send]}\n",
+       h + "rules:\n  - {id: r, peer: unknown, direction: inbound, action: allow, endpoints: "
+           "[send]}\n",
        "rule_never_matches"},
       {"federation on unauthenticated endpoints inbound",
-       h + "rules:\n  - {id: r, federation: c, direction: inbound, action: allow, endpoints: [key.query]}\n",
+       h + "rules:\n  - {id: r, federation: c, direction: inbound, action: allow, endpoints: "
+           "[key.query]}\n",
        "rule_never_matches"},
       {"event types on endpoints without PDUs",
-       h + "rules:\n  - {id: r, federation: c, action: deny, endpoints: [backfill], event_types: [m.x]}\n",
+       h + "rules:\n  - {id: r, federation: c, action: deny, endpoints: [backfill], event_types: "
+           "[m.x]}\n",
        "rule_never_matches"},
       {"invite conditions without invite",
-       h + "rules:\n  - {id: r, federation: c, action: deny, endpoints: [send], invite_targets: [\"@a:b.c\"]}\n",
+       h + "rules:\n  - {id: r, federation: c, action: deny, endpoints: [send], invite_targets: "
+           "[\"@a:b.c\"]}\n",
        "rule_never_matches"},
       {"denying typing holds back transactions",
-       h + "rules:\n  - {id: r, federation: c, action: deny, edu_types: [m.typing]}\n", "holds_back_common_edu"},
-      {"except-list that denies receipts",
-       h + "rules:\n  - {id: r, federation: c, action: quarantine, edu_types: {except: [m.typing]}}\n",
+       h + "rules:\n  - {id: r, federation: c, action: deny, edu_types: [m.typing]}\n",
        "holds_back_common_edu"},
-      {"denying member events", h + "rules:\n  - {id: r, federation: c, action: deny, event_types: [\"m.room.*\"]}\n",
+      {"except-list that denies receipts",
+       h + "rules:\n  - {id: r, federation: c, action: quarantine, edu_types: {except: "
+           "[m.typing]}}\n",
+       "holds_back_common_edu"},
+      {"denying member events",
+       h + "rules:\n  - {id: r, federation: c, action: deny, event_types: [\"m.room.*\"]}\n",
        "holds_back_room_state"},
       {"denying key endpoints to a federation",
-       h + "rules:\n  - {id: r, federation: c, action: deny, endpoints: [\"@keys\"]}\n", "denies_key_endpoints"},
+       h + "rules:\n  - {id: r, federation: c, action: deny, endpoints: [\"@keys\"]}\n",
+       "denies_key_endpoints"},
       {"denying the Core's own keys",
-       h + "rules:\n  - {id: r, peer: unknown, direction: inbound, action: deny, endpoints: [key.server]}\n",
+       h + "rules:\n  - {id: r, peer: unknown, direction: inbound, action: deny, endpoints: "
+           "[key.server]}\n",
        "denies_key_endpoints"},
   };
   for (const WarningCase& c : cases) {
@@ -153,10 +181,11 @@ TEST(Loader, LintWarnings) {
 }
 
 TEST(Loader, CleanPolicyHasNoWarnings) {
-  LoadOutput out = load_policy_text(std::string(kHead) +
-                                        "federations:\n  c: {servers: [c.example]}\n"
-                                        "rules:\n  - {id: r, federation: c, action: allow, endpoints: [send]}\n",
-                                    "ok.yaml");
+  LoadOutput out =
+      load_policy_text(std::string(kHead) +
+                           "federations:\n  c: {servers: [c.example]}\n"
+                           "rules:\n  - {id: r, federation: c, action: allow, endpoints: [send]}\n",
+                       "ok.yaml");
   ASSERT_TRUE(out.ok());
   EXPECT_EQ(out.warning_count(), 0u);
 }

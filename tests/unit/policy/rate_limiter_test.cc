@@ -1,8 +1,9 @@
 // RateLimiter: burst, refill, retry-after, eviction, case folding, and state that
 // survives a policy reload (the limiter is independent of the policy object).
+#include "policy/rate_limiter.h"
+
 #include <gtest/gtest.h>
 
-#include "policy/rate_limiter.h"
 #include "policy/store.h"
 #include "test_util.h"
 

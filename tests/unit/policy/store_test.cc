@@ -1,5 +1,7 @@
 // PolicyStore: readers keep their snapshot, swaps are atomic under concurrent readers, and
 // an invalid file leaves the previous policy in force.
+#include "policy/store.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -8,16 +10,16 @@
 #include <thread>
 #include <vector>
 
-#include "policy/store.h"
 #include "test_util.h"
 
 namespace bordergate::policy {
 namespace {
 
 std::string policy_text(const char* action) {
-  return std::string("version: 1\nserver_name: core.example\nfederations: {p: {servers: [p.example]}}\n"
-                     "rules:\n  - {id: r-") + action + ", federation: p, endpoints: [send], action: " +
-         action + "}\n";
+  return std::string(
+             "version: 1\nserver_name: core.example\nfederations: {p: {servers: [p.example]}}\n"
+             "rules:\n  - {id: r-") +
+         action + ", federation: p, endpoints: [send], action: " + action + "}\n";
 }
 
 std::string write_temp(const std::string& name, const std::string& text) {

@@ -29,7 +29,8 @@ TEST(Tools, ExplainTextAndJson) {
   Decision d = evaluate(*p, *f);
   std::string text = explain_text(*p, *f, d);
   EXPECT_NE(text.find("Decision: DENY (rule opendesk-no-directory, reason denied_by_rule)"),
-            std::string::npos) << text;
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find("opendesk-base"), std::string::npos);
   EXPECT_NE(text.find("skipped: endpoint not listed"), std::string::npos);
   auto j = nlohmann::json::parse(explain_json(*p, *f, d));
@@ -74,12 +75,14 @@ TEST(Tools, DiffFindsGainedAndLost) {
   auto a = example();
   const std::string base = std::string("version: 1\nserver_name: core.bordergate.test\n") +
                            "federations: {p: {servers: [p.example]}}\nrules:\n";
-  auto old_p = testing::must_load(base + "  - {id: r, federation: p, endpoints: [send, publicRooms], action: allow}\n");
-  auto new_p = testing::must_load(base + "  - {id: r, federation: p, endpoints: [send, media.download], action: allow}\n");
+  auto old_p = testing::must_load(
+      base + "  - {id: r, federation: p, endpoints: [send, publicRooms], action: allow}\n");
+  auto new_p = testing::must_load(
+      base + "  - {id: r, federation: p, endpoints: [send, media.download], action: allow}\n");
   PolicyDiff d = diff_policies(*old_p, *new_p);
   EXPECT_EQ(d.gained, 2) << d.text;  // media.download, inbound and outbound
   EXPECT_EQ(d.lost, 2) << d.text;    // publicRooms, inbound and outbound
-  EXPECT_NE(d.text.find("+ gained  outbound media.download") , std::string::npos) << d.text;
+  EXPECT_NE(d.text.find("+ gained  outbound media.download"), std::string::npos) << d.text;
   EXPECT_NE(d.text.find("- lost    inbound publicRooms"), std::string::npos) << d.text;
   EXPECT_TRUE(diff_policies(*a, *a).empty());
 }
