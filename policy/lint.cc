@@ -104,6 +104,25 @@ void lint_rule(const Policy& p, const Rule& r, std::vector<Diagnostic>& out) {
     out.push_back(warn(r.location, "rule_never_matches",
                        who + ": invite conditions need the `invite` endpoint"));
   }
+  // Room and user conditions of request rules read path parameters; an endpoint without
+  // them never supplies the fact (content rules read the PDUs/EDUs instead).
+  if (!r.is_content_rule() && r.endpoints_given) {
+    EndpointSet with_room = 0, with_user = endpoint_bit(FE::query_profile) |
+                                           endpoint_bit(FE::user_keys_query) |
+                                           endpoint_bit(FE::user_keys_claim);
+    for (const auto& info : endpoint_catalogue()) {
+      if (info.room_in_path) with_room |= endpoint_bit(info.endpoint);
+      if (info.user_in_path) with_user |= endpoint_bit(info.endpoint);
+    }
+    if (r.rooms && !(r.endpoints & with_room)) {
+      out.push_back(warn(r.location, "rule_never_matches",
+                         who + ": `rooms` needs an endpoint with a room in its path"));
+    }
+    if (r.users && !(r.endpoints & with_user)) {
+      out.push_back(warn(r.location, "rule_never_matches",
+                         who + ": `users` needs an endpoint that names a user"));
+    }
+  }
   if (r.endpoints == 0) {
     out.push_back(warn(r.location, "rule_never_matches", who + ": its endpoint list is empty"));
   }

@@ -64,7 +64,8 @@ void register_check(CLI::App& policy, std::shared_ptr<std::string> file) {
                 << " settings entr(y/ies)";
     }
     std::cout << "\n";
-    exit_status() = out.ok() ? 0 : 1;
+    const bool unreadable = !out.diagnostics.empty() && out.diagnostics[0].code == "cannot_read";
+    exit_status() = out.ok() ? 0 : (unreadable ? 2 : 1);
   });
 }
 

@@ -54,8 +54,8 @@ def test_check():
         rc, out, _ = run(["check", warn])
         expect(rc == 0, "warnings alone do not fail check", out)
         expect("warning:" in out and "[holds_back_common_edu]" in out, "check prints warnings", out)
-    rc, _, err = run(["check", "/nonexistent/policy.yaml"])
-    expect(rc == 1, "check of a missing file fails")
+    rc, out, _ = run(["check", "/nonexistent/policy.yaml"])
+    expect(rc == 2 and "[cannot_read]" in out, "check of a missing file cannot run", out)
 
 
 def test_explain():

@@ -151,6 +151,14 @@ TEST(Loader, LintWarnings) {
        h + "rules:\n  - {id: r, federation: c, action: deny, endpoints: [send], invite_targets: "
            "[\"@a:b.c\"]}\n",
        "rule_never_matches"},
+      {"rooms on endpoints without a room",
+       h + "rules:\n  - {id: r, federation: c, action: deny, endpoints: [publicRooms], rooms: "
+           "[\"!a:b\"]}\n",
+       "rule_never_matches"},
+      {"users on endpoints without a user",
+       h + "rules:\n  - {id: r, federation: c, action: deny, endpoints: [backfill], users: "
+           "[\"@a:b\"]}\n",
+       "rule_never_matches"},
       {"denying typing holds back transactions",
        h + "rules:\n  - {id: r, federation: c, action: deny, edu_types: [m.typing]}\n",
        "holds_back_common_edu"},
