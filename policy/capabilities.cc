@@ -2,6 +2,7 @@
 #include "policy/capabilities.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "policy/evaluate.h"
@@ -26,6 +27,57 @@ RequestFacts base_facts(const Policy& p, const PeerProbe& peer, Direction d, Fed
     f.destination = peer.server.value_or("");
   }
   return f;
+}
+
+std::string instantiate_user(const std::string& pattern) {
+  return instantiate_pattern(pattern);  // `@loc*:*.example` -> `@locx:x.example`
+}
+
+void collect_conditional(const Policy& p, std::map<std::string, ConditionalProbe>& out) {
+  for (const Rule& r : p.rules) {
+    if (r.is_content_rule()) continue;
+    for (const EndpointInfo& info : endpoint_catalogue()) {
+      if (!(r.endpoints & endpoint_bit(info.endpoint))) continue;
+      const std::string name(info.name);
+      if (r.rooms && info.room_in_path) {
+        std::vector<std::string> rooms(r.rooms->ids.begin(), r.rooms->ids.end());
+        for (const Glob& g : r.rooms->creators) {
+          rooms.push_back("!probe:" + instantiate_pattern(g.pattern()));
+        }
+        for (const std::string& room : rooms) {
+          ConditionalProbe c{name + " in room " + room, info.endpoint, room, {}, {}, {}};
+          out.emplace(c.label, c);
+        }
+      }
+      const bool user_param = info.user_in_path ||
+                              info.endpoint == FederationEndpoint::query_profile ||
+                              info.endpoint == FederationEndpoint::user_keys_query ||
+                              info.endpoint == FederationEndpoint::user_keys_claim;
+      if (r.users && user_param) {
+        for (const UserPattern& u : r.users->patterns) {
+          const std::string user = instantiate_user(u.source);
+          out.emplace(name + " about " + user,
+                      ConditionalProbe{name + " about " + user, info.endpoint, {}, user, {}, {}});
+        }
+      }
+      if (info.endpoint == FederationEndpoint::invite) {
+        if (r.invite_senders) {
+          for (const UserPattern& u : r.invite_senders->patterns) {
+            const std::string user = instantiate_user(u.source);
+            out.emplace("invite from " + user,
+                        ConditionalProbe{"invite from " + user, info.endpoint, {}, {}, user, {}});
+          }
+        }
+        if (r.invite_targets) {
+          for (const UserPattern& u : r.invite_targets->patterns) {
+            const std::string user = instantiate_user(u.source);
+            out.emplace("invite to " + user,
+                        ConditionalProbe{"invite to " + user, info.endpoint, {}, {}, {}, user});
+          }
+        }
+      }
+    }
+  }
 }
 
 void collect_types(const Policy& p, bool edu, std::set<std::string>& out) {
@@ -108,6 +160,25 @@ Decision probe_edu_type(const Policy& p, const PeerProbe& peer, Direction d,
 
 Settings probe_settings(const Policy& p, const PeerProbe& peer, Direction d) {
   return resolve_settings(p, peer.server, d);
+}
+
+std::vector<ConditionalProbe> conditional_probes(const Policy& a, const Policy* b) {
+  std::map<std::string, ConditionalProbe> probes;
+  collect_conditional(a, probes);
+  if (b) collect_conditional(*b, probes);
+  std::vector<ConditionalProbe> out;
+  for (auto& [label, probe] : probes) out.push_back(std::move(probe));
+  return out;
+}
+
+Decision probe_conditional(const Policy& p, const PeerProbe& peer, Direction d,
+                           const ConditionalProbe& c) {
+  RequestFacts f = base_facts(p, peer, d, c.endpoint);
+  f.room_id = c.room;
+  f.user_id = c.user;
+  f.invite_sender = c.invite_sender;
+  f.invite_target = c.invite_target;
+  return evaluate(p, f);
 }
 
 std::vector<std::string> event_types_of_interest(const Policy& a, const Policy* b) {

@@ -39,6 +39,17 @@ Settings probe_settings(const Policy& p, const PeerProbe& peer, Direction d);
 std::vector<std::string> event_types_of_interest(const Policy& a, const Policy* b);
 std::vector<std::string> edu_types_of_interest(const Policy& a, const Policy* b);
 
+// A request shaped after a rule's room, user or invite condition ("make_join in room
+// !a:b", "invite to @boss-x:core"), so that diffs also show what conditional rules change.
+struct ConditionalProbe {
+  std::string label;
+  FederationEndpoint endpoint;
+  std::string room, user, invite_sender, invite_target;
+};
+std::vector<ConditionalProbe> conditional_probes(const Policy& a, const Policy* b);
+Decision probe_conditional(const Policy& p, const PeerProbe& peer, Direction d,
+                           const ConditionalProbe& c);
+
 // A request to this endpoint can come from this probe in this direction at all
 // (unknown origins only call unauthenticated endpoints, and only inbound).
 bool probe_applies(const PeerProbe& peer, Direction d, FederationEndpoint e);

@@ -85,6 +85,7 @@ PolicyDiff diff_policies(const Policy& a, const Policy& b) {
   const auto probes = merge_probes(peer_probes(a, true), peer_probes(b, true));
   const auto events = event_types_of_interest(a, &b);
   const auto edus = edu_types_of_interest(a, &b);
+  const auto conditional = conditional_probes(a, &b);
 
   auto verdict = [&](std::ostringstream& lines, const std::string& what, const Decision& x,
                      const Decision& y) {
@@ -122,6 +123,11 @@ PolicyDiff diff_policies(const Policy& a, const Policy& b) {
         membership_a = federations_of(a, x);
         membership_b = federations_of(b, y);
         verdict(lines, dir + " " + std::string(info.name), x, y);
+      }
+      for (const ConditionalProbe& c : conditional) {
+        if (!probe_applies(peer, d, c.endpoint)) continue;
+        verdict(lines, dir + " " + c.label, probe_conditional(a, peer, d, c),
+                probe_conditional(b, peer, d, c));
       }
       if (!probe_applies(peer, d, FederationEndpoint::send)) continue;
       for (const std::string& t : events) {

@@ -87,6 +87,29 @@ TEST(Tools, DiffFindsGainedAndLost) {
   EXPECT_TRUE(diff_policies(*a, *a).empty());
 }
 
+TEST(Tools, DiffSeesConditionalRules) {
+  const std::string base = std::string("version: 1\nserver_name: core.example\n") +
+                           "federations: {p: {servers: [p.example]}}\nrules:\n" +
+                           "  - {id: all, federation: p, action: allow}\n";
+  auto old_p = testing::must_load(base);
+  auto new_p = testing::must_load(
+      base +
+      "  - {id: room, federation: p, direction: inbound, endpoints: [make_join], rooms: "
+      "[\"!s:core.example\"], action: deny}\n"
+      "  - {id: inv, federation: p, direction: inbound, endpoints: [invite], invite_targets: "
+      "[\"@boss*:core.example\"], action: deny}\n");
+  PolicyDiff d = diff_policies(*old_p, *new_p);
+  EXPECT_EQ(d.lost, 2) << d.text;
+  EXPECT_NE(d.text.find(
+                "- lost    inbound make_join in room !s:core.example: allow (all) -> deny (room)"),
+            std::string::npos)
+      << d.text;
+  EXPECT_NE(
+      d.text.find("- lost    inbound invite to @bossx:core.example: allow (all) -> deny (inv)"),
+      std::string::npos)
+      << d.text;
+}
+
 TEST(Tools, ReportContainsTheMatrix) {
   auto p = example();
   std::string md = capability_report(*p, ReportFormat::markdown);
