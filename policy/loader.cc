@@ -82,6 +82,7 @@ class Loader {
   }
 
  private:
+  // An empty section (`rules:` with nothing under it) is the same as an absent one.
   void load_root(const YAML::Node& root, Policy& p) {
     if (!n_.expect_map(root, "the policy file")) return;
     n_.current = root.Mark();
@@ -108,15 +109,15 @@ class Loader {
         n_.error(d.Mark(), "bad_action", "`default` must be allow or deny");
       }
     }
-    if (const YAML::Node d = root["defaults"]) load_defaults(d, p);
+    if (const YAML::Node d = root["defaults"]; d && !d.IsNull()) load_defaults(d, p);
     p.default_media.allowed = true;
-    if (const YAML::Node f = root["federations"]) load_federations(f, p);
-    if (const YAML::Node r = root["rules"]) {
+    if (const YAML::Node f = root["federations"]; f && !f.IsNull()) load_federations(f, p);
+    if (const YAML::Node r = root["rules"]; r && !r.IsNull()) {
       if (n_.expect_seq(r, "rules")) {
         for (const YAML::Node& item : r) load_rule(item, p);
       }
     }
-    if (const YAML::Node s = root["settings"]) {
+    if (const YAML::Node s = root["settings"]; s && !s.IsNull()) {
       if (n_.expect_seq(s, "settings")) {
         for (const YAML::Node& item : s) load_settings(item, p);
       }

@@ -198,6 +198,14 @@ TEST(Loader, CleanPolicyHasNoWarnings) {
   EXPECT_EQ(out.warning_count(), 0u);
 }
 
+TEST(Loader, EmptySectionsAreAllowed) {
+  LoadOutput out =
+      load_policy_text(std::string(kHead) + "federations:\nrules:\nsettings:\n", "e.yaml");
+  ASSERT_TRUE(out.ok());
+  EXPECT_TRUE(out.policy->rules.empty());
+  EXPECT_EQ(out.policy->default_action, Action::deny);
+}
+
 TEST(Loader, ShippedExampleLoadsWithoutWarnings) {
   LoadOutput out = load_policy_file(std::string(BG_SOURCE_DIR) + "/deploy/examples/policy.yaml");
   ASSERT_TRUE(out.ok());
