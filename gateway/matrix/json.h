@@ -94,6 +94,10 @@ Result<std::string> canonical_json(const Json& value);
 // Precondition: value has no doubles and only in-range integers (checked by assert in debug builds;
 // a double is written as compact_json would).
 void append_canonical_json(std::string& out, const Json& value);
+// The checks canonical_json makes, without writing anything.
+Status check_canonical_json(const Json& value);
+// A JSON string literal with the canonical escaping (input must be valid UTF-8).
+void append_json_string(std::string& out, std::string_view text);
 // Like canonical, but doubles are allowed (shortest round-trip form) — for logs and responses.
 std::string compact_json(const Json& value);
 

@@ -58,9 +58,10 @@ Result<std::string> verify_xmatrix_all(std::span<const XMatrixAuth> auths, std::
 
 // The full Authorization header value for an outgoing request, in the form senders should use:
 // `X-Matrix origin="..",destination="..",key="..",sig=".."`. Server names and key ids never need
-// escaping, but quotes and backslashes are escaped anyway.
-std::string sign_xmatrix(std::string_view method, std::string_view uri, std::string_view origin,
-                         std::string_view destination, const Json* content,
-                         const SigningKey& key);
+// escaping, but quotes and backslashes are escaped anyway. Fails only when content cannot be
+// canonicalised (floats, out-of-range integers, invalid UTF-8).
+Result<std::string> sign_xmatrix(std::string_view method, std::string_view uri,
+                                 std::string_view origin, std::string_view destination,
+                                 const Json* content, const SigningKey& key);
 
 }  // namespace bordergate::matrix
