@@ -116,7 +116,9 @@ int run_event_check(const EventCheckOptions& options) {
                 s.key_id.c_str());
   }
 
-  // One line per failure on stderr, so scripts can show exactly why.
+  // One line per failure on stderr, so scripts can show exactly why. Flushing first keeps the
+  // report and its explanations in order on a terminal.
+  std::fflush(stdout);
   if (!check.format.ok()) explain("format", check.format.error());
   if (!check.content_hash.ok()) explain("content hash", check.content_hash.error());
   if (!check.event_id) {
