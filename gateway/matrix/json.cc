@@ -4,6 +4,7 @@
 #include "gateway/matrix/json.h"
 
 #include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
 #include <charconv>
@@ -38,7 +39,7 @@ bool has_surrogate_bytes(const char* s, std::size_t n) {
 
 class Builder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Builder> {
  public:
-  Builder(const JsonLimits& limits, const rapidjson::StringStream& stream)
+  Builder(const JsonLimits& limits, const rapidjson::MemoryStream& stream)
       : limits_(limits), stream_(stream) {}
 
   bool Null() { return add(Json(nullptr)); }
@@ -134,7 +135,7 @@ class Builder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Builder> 
   }
 
   const JsonLimits& limits_;
-  const rapidjson::StringStream& stream_;
+  const rapidjson::MemoryStream& stream_;
   std::vector<Json> stack_;  // open containers, innermost last
   std::vector<std::string> keys_;  // pending key of each open object
   Json root_;
@@ -273,19 +274,13 @@ Result<Json> parse_json(std::string_view text, const JsonLimits& limits) {
     return make_error("too_large", "JSON text of " + std::to_string(text.size()) +
                                        " bytes exceeds the limit of " + std::to_string(limits.max_bytes));
   }
-  // RapidJSON's string stream ends at NUL; a raw NUL is never valid JSON, so refuse it up front
-  // rather than silently ignoring what follows.
+  // RapidJSON's streams report NUL as the end of input; a raw NUL is never valid JSON, so refuse
+  // it up front rather than silently ignoring what follows.
   if (const void* nul = std::memchr(text.data(), 0, text.size())) {
     auto at = static_cast<const char*>(nul) - text.data();
     return make_error("invalid_json", "NUL byte at byte " + std::to_string(at));
   }
-  std::string copy;  // StringStream needs a terminator; string_view has none
-  const char* data = text.data();
-  if (text.empty() || data[text.size()] != '\0') {
-    copy.assign(text);
-    data = copy.c_str();
-  }
-  rapidjson::StringStream stream(data);
+  rapidjson::MemoryStream stream(text.data(), text.size());
   Builder builder(limits, stream);
   rapidjson::Reader reader;
   constexpr unsigned kFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag |
