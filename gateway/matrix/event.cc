@@ -15,6 +15,7 @@ namespace {
 constexpr std::size_t kMaxPrevEvents = 20;
 constexpr std::size_t kMaxAuthEvents = 10;
 constexpr std::size_t kReferenceHashBase64Length = 43;
+constexpr std::size_t kMaxIdentifierLength = 255;
 
 Error format_error(std::string message) { return Error{"bad_event_format", std::move(message)}; }
 
@@ -94,6 +95,33 @@ bool is_create_event(const JsonObject& event) {
   const std::string* type = string_member(event, "type");
   const std::string* state_key = string_member(event, "state_key");
   return type && *type == "m.room.create" && state_key && state_key->empty();
+}
+
+// Code points of valid UTF-8: every byte that is not a continuation byte starts one.
+std::size_t code_points(std::string_view text) {
+  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
+Status check_identifier_lengths(const JsonObject& event, const RoomVersionRules& rules) {
+  for (std::string_view name : {"type", "sender", "room_id", "event_id", "state_key"}) {
+    const std::string* value = string_member(event, name);
+    if (value == nullptr) continue;
+    std::size_t length = rules.identifier_byte_limits ? value->size() : code_points(*value);
+    if (length > kMaxIdentifierLength) {
+      return format_error("\"" + std::string(name) + "\" is longer than 255 " +
+                          (rules.identifier_byte_limits ? "bytes" : "code points"));
+    }
+  }
+  return {};
+}
+
+// Bytes of one member in an object's canonical form: "key":value (without a comma).
+std::size_t member_size(std::string_view key, const Json& value) {
+  std::string encoded_key;
+  append_canonical_key(encoded_key, key);
+  return encoded_key.size() + compact_json(value).size();
 }
 
 Status check_event_references(const JsonObject& event, std::string_view name, std::size_t limit,
@@ -343,10 +371,30 @@ Status check_pdu_format(const JsonObject& event, const RoomVersionRules& rules,
     }
   }
 
+  if (Status s = check_identifier_lengths(event, rules); !s) return s;
   if (Status s = check_event_references(event, "prev_events", kMaxPrevEvents, rules, options); !s) {
     return s;
   }
-  return check_event_references(event, "auth_events", kMaxAuthEvents, rules, options);
+  if (Status s = check_event_references(event, "auth_events", kMaxAuthEvents, rules, options); !s) {
+    return s;
+  }
+  if (rules.room_id_without_domain && !rules.create_in_auth_events && room != event.end()) {
+    // The create event's id is the room id with "$" for "!"; v12 never lists it.
+    const std::string create_id = "$" + room->second.string_if()->substr(1);
+    for (const Json& ref : *event.find("auth_events")->second.array_if()) {
+      if (ref.string_if() && *ref.string_if() == create_id) {
+        return format_error("room version " + std::string(rules.id) +
+                            " auth_events must not list the create event");
+      }
+    }
+  }
+  return {};
+}
+
+std::size_t canonical_pdu_size(const JsonObject& event) {
+  std::size_t size = 2;  // braces
+  for (const auto& [key, value] : event) size += member_size(key, value);
+  return size + (event.empty() ? 0 : event.size() - 1);  // commas
 }
 
 bool PduCheck::signatures_ok() const {
@@ -370,6 +418,21 @@ PduCheck check_pdu(const JsonObject& event, const RoomVersionRules& rules, const
     result.content_hash = s;
   } else {
     result.content_hash = compare_content_hash(event, sha256(bytes));
+    // The size limit counts the whole federation-format event; the three members the content
+    // hash leaves out are added to the bytes already written instead of encoding it again.
+    std::size_t size = bytes.size();
+    bool empty = bytes.size() == 2;  // "{}": the first added member needs no comma
+    for (std::string_view key : {"hashes", "signatures", "unsigned"}) {
+      auto it = event.find(key);
+      if (it == event.end()) continue;
+      size += member_size(key, it->second) + (empty ? 0 : 1);
+      empty = false;
+    }
+    if (result.format.ok() && size > kMaxPduBytes) {
+      result.format =
+          format_error("the event is " + std::to_string(size) +
+                       " bytes as canonical JSON, more than " + std::to_string(kMaxPduBytes));
+    }
   }
 
   // The redacted signing bytes: what every signature covers and what the event id hashes.

@@ -50,7 +50,8 @@ bool is_third_party_invite(const JsonObject& event);
 // Structural checks the hash and signature code relies on, per room version: string type,
 // sender, room_id (absent on a v12 create event, domain-less in v12), integer origin_server_ts and
 // depth (<= the version's cap), object content/hashes/signatures, prev_events/auth_events in the
-// version's shape. Error code "bad_event_format".
+// version's shape (v12: never the create event), identifiers within 255 bytes (v11+) or code
+// points (older rooms). Error code "bad_event_format". The size limit is checked by check_pdu.
 struct PduFormatOptions {
   // prev_events <= 20, auth_events <= 10. Off for /backfill and /state answers, whose history may
   // legitimately exceed them.
@@ -58,6 +59,12 @@ struct PduFormatOptions {
 };
 Status check_pdu_format(const JsonObject& event, const RoomVersionRules& rules,
                         const PduFormatOptions& options = {});
+
+// CS §Size limits: a PDU is at most 65536 bytes as canonical JSON in federation format,
+// signatures and unsigned included (as Synapse measures it). check_pdu enforces it as a format
+// error; canonical_pdu_size is the same measure for callers that only want the number.
+inline constexpr std::size_t kMaxPduBytes = 65536;
+std::size_t canonical_pdu_size(const JsonObject& event);
 
 struct SignatureCheck {
   std::string server_name;

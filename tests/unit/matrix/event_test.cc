@@ -556,6 +556,73 @@ TEST(PduFormat, Table) {
   EXPECT_TRUE(check_pdu_format(many, version("9"), {.enforce_reference_limits = false}).ok());
 }
 
+TEST(PduFormat, IdentifierLimitsAreBytesFromV11AndCodePointsBefore) {
+  World world;
+  std::string umlauts;
+  for (int i = 0; i < 200; ++i) umlauts += "\u00e4";  // 200 code points, 400 bytes
+  for (const char* id : {"10", "11"}) {
+    SCOPED_TRACE(id);
+    JsonObject event = base_event(version(id));
+    event["type"] = "org.example.state";
+    event["state_key"] = umlauts;
+    ASSERT_TRUE(hash_and_sign_event(event, version(id), "origin.example", world.origin).ok());
+    EXPECT_EQ(check_pdu_format(event, version(id)).ok(), std::string(id) == "10");
+    event["state_key"] = std::string(256, 'k');
+    EXPECT_EQ(check_pdu_format(event, version(id)).error().code, "bad_event_format");
+    event["state_key"] = std::string(255, 'k');
+    EXPECT_TRUE(check_pdu_format(event, version(id)).ok());
+    event["type"] = std::string(256, 't');
+    EXPECT_FALSE(check_pdu_format(event, version(id)).ok());
+  }
+}
+
+TEST(PduFormat, V12AuthEventsNeverListTheCreateEvent) {
+  World world;
+  JsonObject event = base_event(version("12"));
+  const std::string create_id = "$" + event["room_id"].string_if()->substr(1);
+  event["auth_events"] = JsonArray{"$power", create_id};
+  ASSERT_TRUE(hash_and_sign_event(event, version("12"), "origin.example", world.origin).ok());
+  EXPECT_EQ(check_pdu_format(event, version("12")).error().code, "bad_event_format");
+  event["auth_events"] = JsonArray{"$power"};
+  EXPECT_TRUE(check_pdu_format(event, version("12")).ok());
+}
+
+TEST(PduSize, CanonicalSizeMatchesTheEncoder) {
+  World world;
+  JsonObject event = base_event(version("9"));
+  ASSERT_TRUE(hash_and_sign_event(event, version("9"), "origin.example", world.origin).ok());
+  EXPECT_EQ(canonical_pdu_size(event), canonical_json(Json(event))->size());
+  event["we\"ird\nkey"] = JsonObject{{"\u00e4", JsonArray{1, "x\\"}}};
+  EXPECT_EQ(canonical_pdu_size(event), canonical_json(Json(event))->size());
+  EXPECT_EQ(canonical_pdu_size(JsonObject{}), 2u);
+  EXPECT_EQ(canonical_pdu_size(JsonObject{{"unsigned", JsonObject{}}}), 15u);
+}
+
+TEST(PduSize, SixtyFourKiBIncludingSignaturesAndUnsigned) {
+  World world;
+  const RoomVersionRules& rules = version("10");
+  JsonObject event = base_event(rules);
+  ASSERT_TRUE(hash_and_sign_event(event, rules, "origin.example", world.origin).ok());
+  // Grow the body until the whole event is exactly 65536 bytes, then one byte more.
+  std::size_t base = canonical_pdu_size(event);
+  auto& content = *event["content"].object_if();
+  std::string body = *content["body"].string_if();
+  body.append(kMaxPduBytes - base, 'x');
+  content["body"] = body;
+  ASSERT_TRUE(hash_and_sign_event(event, rules, "origin.example", world.origin).ok());
+  ASSERT_EQ(canonical_pdu_size(event), kMaxPduBytes);
+  PduCheck at_limit = check_pdu(event, rules, world.ring.lookup());
+  EXPECT_TRUE(at_limit.ok()) << (at_limit.format.ok() ? "" : at_limit.format.error().message);
+  // unsigned counts too (Synapse measures it), although nothing signs it.
+  event["unsigned"] = JsonObject{{"age", 50}};
+  ASSERT_EQ(canonical_pdu_size(event), kMaxPduBytes + 1);
+  PduCheck over = check_pdu(event, rules, world.ring.lookup());
+  ASSERT_FALSE(over.format.ok());
+  EXPECT_EQ(over.format.error().code, "bad_event_format");
+  EXPECT_TRUE(over.content_hash.ok());
+  EXPECT_TRUE(over.signatures_ok());
+}
+
 TEST(PduCheck, NonCanonicalValuesAreReportedNotCrashed) {
   World world;
   JsonObject event = base_event(version("9"));
