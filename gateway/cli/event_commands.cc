@@ -46,8 +46,10 @@ Result<std::string> read_all(const std::string& path) {
   return text.str();
 }
 
+// The toolbox's one-line failure format: "bordergate: <command>: <code>: <explanation>", with
+// the part of the event (or the input) the failure is about leading the explanation.
 void explain(const std::string& what, const Error& error) {
-  std::fprintf(stderr, "bordergate: %s: %s: %s\n", what.c_str(), error.code.c_str(),
+  std::fprintf(stderr, "bordergate: event check: %s: %s: %s\n", error.code.c_str(), what.c_str(),
                error.message.c_str());
 }
 
