@@ -41,6 +41,7 @@ Result<std::string> read_input(const std::string& path) {
 }
 
 int fail(const std::string& what, const Error& e, int status) {
+  std::fflush(stdout);  // keep stdout and stderr lines in order when both go to one terminal/file
   std::fprintf(stderr, "bordergate: %s: %s: %s\n", what.c_str(), e.code.c_str(), e.message.c_str());
   exit_status() = status;
   return status;

@@ -288,8 +288,9 @@ Result<Json> parse_json(std::string_view text, const JsonLimits& limits) {
   rapidjson::ParseResult ok = reader.Parse<kFlags>(stream, builder);
   if (!ok) {
     if (builder.error()) return *builder.error();
-    return make_error(code_for(ok.Code()), std::string(rapidjson::GetParseError_En(ok.Code())) +
-                                               " at byte " + std::to_string(ok.Offset()));
+    std::string what = rapidjson::GetParseError_En(ok.Code());
+    if (!what.empty() && what.back() == '.') what.pop_back();
+    return make_error(code_for(ok.Code()), what + " at byte " + std::to_string(ok.Offset()));
   }
   return builder.take_root();
 }
