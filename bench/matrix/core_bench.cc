@@ -1,13 +1,14 @@
 // The signing core's per-request costs: canonicalising a 2 KiB PDU, verifying an X-Matrix
 // request, and one Ed25519 verify through libsodium versus OpenSSL 3's EVP interface (same key,
 // same message). Prints numbers for docs/benchmarks.md; asserts nothing.
+#include "bench/matrix/core_bench.h"
+
 #include <benchmark/benchmark.h>
 #include <openssl/evp.h>
 
 #include <cstdlib>
 #include <memory>
 
-#include "bench/matrix/core_bench.h"
 #include "gateway/matrix/json.h"
 #include "gateway/matrix/server_keys.h"
 #include "gateway/matrix/xmatrix.h"
@@ -81,7 +82,8 @@ void BM_Ed25519VerifyOpenSslEvp(benchmark::State& state) {
     std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
     if (EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, pkey.get()) != 1 ||
         EVP_DigestVerify(ctx.get(), f.sig.data(), f.sig.size(),
-                         reinterpret_cast<const unsigned char*>(f.message.data()), f.message.size()) != 1) {
+                         reinterpret_cast<const unsigned char*>(f.message.data()),
+                         f.message.size()) != 1) {
       std::abort();
     }
   }

@@ -26,7 +26,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view unpadded = text;
   while (!unpadded.empty() && unpadded.back() == '=') unpadded.remove_suffix(1);
   if (auto d = m::base64_decode(text); d.ok() && m::base64_encode(*d) != unpadded) std::abort();
-  if (auto d = m::base64url_decode(text); d.ok() && m::base64url_encode(*d) != unpadded) std::abort();
+  if (auto d = m::base64url_decode(text); d.ok() && m::base64url_encode(*d) != unpadded)
+    std::abort();
   auto lenient = m::base64_decode(text, m::TrailingBits::kIgnored);
   if (m::base64_decode(text).ok() && !lenient.ok()) std::abort();
   return 0;
