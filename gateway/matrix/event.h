@@ -52,8 +52,10 @@ struct SignatureCheck {
 
 // Everything check_pdu found. A content hash mismatch does not fail the signatures: the spec
 // drops an event whose signatures fail but redacts one whose hash fails, so callers need both.
+// signatures_ok() needs at least one verified server: a v3+ third-party invite has no required
+// signer, so nothing is verified and it is false (third_party_invite tells the caller why).
 struct PduCheck {
-  Status format;
+  Status format;  // check_pdu_format plus the 64 KiB size limit
   Status content_hash;
   std::optional<std::string> event_id;     // v1/v2: the event's own; v3+: computed
   std::optional<std::string> room_id;      // v12+ create events: the room id they found
