@@ -20,6 +20,10 @@ import matrix_events_helper as h  # noqa: E402
 
 BORDERGATE = os.environ.get("BORDERGATE", "bordergate")
 ALL_VERSIONS = [str(v) for v in range(1, 13)]
+# One version per rule boundary, for the negative cases (keeps the test fast under ASan): v1
+# explicit ids + R1, v3 standard-base64 ids, v4 last without key validity, v5 first with it, v6 R6,
+# v7 last without restricted joins, v8 R8, v9 R9, v11 R11, v12 domain-less room ids.
+BOUNDARY_VERSIONS = ["1", "3", "4", "5", "6", "7", "8", "9", "11", "12"]
 ORIGIN = "origin.example"
 RESIDENT = "resident.example"
 
@@ -141,7 +145,7 @@ class EventCheck(unittest.TestCase):
         top_keys = ["membership", "prev_state", "redacts", "extra_top", "origin"]
         values = [0, -5, 2**53 - 1, "s", "\u2028", True, None, [], {}, [1, "x"],
                   {"signed": {"token": "t"}, "display_name": "d"}, {"display_name": "d"}]
-        for i in range(60):
+        for i in range(40):
             version = rng.choice(ALL_VERSIONS)
             event_type = rng.choice(types)
             content = {k: rng.choice(values) for k in rng.sample(content_keys, rng.randint(0, 8))}
@@ -160,7 +164,7 @@ class EventCheck(unittest.TestCase):
                 self.assertEqual(out["content hash"], "ok")
 
     def test_tampered_content_fails_the_hash_only(self):
-        for version in ALL_VERSIONS:
+        for version in BOUNDARY_VERSIONS:
             with self.subTest(version=version):
                 event = sign(sample_events(version)[0][1], version, [ORIGIN])
                 event["content"]["body"] = "tampered"
@@ -172,7 +176,7 @@ class EventCheck(unittest.TestCase):
                 self.assertEqual(len(err.strip().splitlines()), 1, err)
 
     def test_missing_and_wrong_signatures_fail(self):
-        for version in ALL_VERSIONS:
+        for version in BOUNDARY_VERSIONS:
             with self.subTest(version=version):
                 event = sign(sample_events(version)[0][1], version, [ORIGIN])
                 unsigned = copy.deepcopy(event)
@@ -199,7 +203,7 @@ class EventCheck(unittest.TestCase):
                 self.assertEqual(out["signature " + ORIGIN], "bad_signature ed25519:o1")
 
     def test_restricted_join_needs_the_authorising_server(self):
-        for version in ALL_VERSIONS:
+        for version in BOUNDARY_VERSIONS:
             with self.subTest(version=version):
                 event = sample_events(version)[1][1]
                 sign(event, version, [ORIGIN])
@@ -222,7 +226,7 @@ class EventCheck(unittest.TestCase):
             ORIGIN, current, ts + 10**9, old_keys=[(retired_key, ts - 1)]))
         old_valid = self.write("old_valid.json", h.server_keys_response(
             ORIGIN, current, ts + 10**9, old_keys=[(retired_key, ts + 1)]))
-        for version in ALL_VERSIONS:
+        for version in BOUNDARY_VERSIONS:
             with self.subTest(version=version):
                 event = sign(sample_events(version)[0][1], version, [ORIGIN])
                 rc, out, err = self.check(version, event, keys_file=expired)
