@@ -47,7 +47,8 @@ std::string encode(std::span<const std::uint8_t> in, const char* alphabet) {
 Error bad(std::string what) { return make_error("bad_base64", std::move(what)); }
 
 Result<std::vector<std::uint8_t>> decode(std::string_view text,
-                                         const std::array<std::int8_t, 256>& table) {
+                                         const std::array<std::int8_t, 256>& table,
+                                         TrailingBits trailing) {
   // Padding: accepted only when it completes the final quantum exactly ("xx==" or "xxx=").
   if (!text.empty() && text.back() == '=') {
     if (text.size() % 4 != 0) return bad("padding does not complete a 4-character group");
@@ -70,7 +71,7 @@ Result<std::vector<std::uint8_t>> decode(std::string_view text,
       acc &= (1u << bits) - 1;
     }
   }
-  if (acc != 0) return bad("non-zero trailing bits in the last character");
+  if (acc != 0 && trailing == TrailingBits::kMustBeZero) return bad("non-zero trailing bits in the last character");
   return out;
 }
 
@@ -78,11 +79,11 @@ Result<std::vector<std::uint8_t>> decode(std::string_view text,
 
 std::string base64_encode(std::span<const std::uint8_t> bytes) { return encode(bytes, kStd); }
 std::string base64url_encode(std::span<const std::uint8_t> bytes) { return encode(bytes, kUrl); }
-Result<std::vector<std::uint8_t>> base64_decode(std::string_view text) {
-  return decode(text, kStdTable);
+Result<std::vector<std::uint8_t>> base64_decode(std::string_view text, TrailingBits bits) {
+  return decode(text, kStdTable, bits);
 }
 Result<std::vector<std::uint8_t>> base64url_decode(std::string_view text) {
-  return decode(text, kUrlTable);
+  return decode(text, kUrlTable, TrailingBits::kMustBeZero);
 }
 
 }  // namespace bordergate::matrix

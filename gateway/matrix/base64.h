@@ -23,7 +23,12 @@ inline std::string base64_encode(std::string_view bytes) {
 // lengths that cannot come from an encoder (len % 4 == 1), non-zero unused trailing bits, and
 // padding that is not exactly the canonical '=' / '==' completing the last quantum.
 // Correct padding is accepted (the spec says decoders SHOULD accept it). Error code "bad_base64".
-Result<std::vector<std::uint8_t>> base64_decode(std::string_view text);
+// kIgnored tolerates non-zero unused bits in the last character, as Python's decoder does: only
+// for locally stored secrets (the spec's own test signing key seed has them), never for network
+// input.
+enum class TrailingBits { kMustBeZero, kIgnored };
+Result<std::vector<std::uint8_t>> base64_decode(std::string_view text,
+                                                TrailingBits bits = TrailingBits::kMustBeZero);
 Result<std::vector<std::uint8_t>> base64url_decode(std::string_view text);
 
 }  // namespace bordergate::matrix

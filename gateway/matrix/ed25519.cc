@@ -103,7 +103,8 @@ Result<SigningKey> SigningKey::from_synapse_file(std::string_view text) {
   if (parts[0] != "ed25519") {
     return make_error("bad_signing_key", "unsupported key algorithm \"" + std::string(parts[0]) + "\"");
   }
-  auto seed = base64_decode(parts[2]);
+  // Synapse (Python's decoder) ignores unused trailing bits, and the spec's test key relies on it.
+  auto seed = base64_decode(parts[2], TrailingBits::kIgnored);
   if (!seed) return make_error("bad_signing_key", "seed: " + seed.error().message);
   auto key = from_seed(std::string(parts[1]), *seed);
   sodium_memzero(seed->data(), seed->size());

@@ -147,6 +147,8 @@ const char* code_for(rapidjson::ParseErrorCode code) {
       return "invalid_utf8";
     case rapidjson::kParseErrorStringUnicodeSurrogateInvalid:
       return "lone_surrogate";
+    case rapidjson::kParseErrorNumberTooBig:
+      return "number_out_of_range";
     default:
       return "invalid_json";
   }
