@@ -130,7 +130,7 @@ void Resolution::fetch_well_known(const WellKnownUrl& url) {
       finish_well_known(std::nullopt, admitted.error(), {});
       return;
     }
-    HttpsRequest request{{{ip, url.port()}}, "", url.authority.authority(), url.path,
+    HttpsRequest request{{{ip, url.port()}}, "", ip, url.authority.authority(), url.path,
                          options_.well_known.max_body_bytes};
     phase_ = Phase::kWellKnownFetch;
     step_ = NeedHttps{std::move(request)};
@@ -217,7 +217,7 @@ void Resolution::on_dns(std::vector<DnsAnswer> answers) {
         return;
       }
       HttpsRequest request{with_port(*addresses, well_known_url_->port()),
-                           well_known_url_->authority.host,
+                           well_known_url_->authority.host, std::nullopt,
                            well_known_url_->authority.authority(), well_known_url_->path,
                            options_.well_known.max_body_bytes};
       phase_ = Phase::kWellKnownFetch;

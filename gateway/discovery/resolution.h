@@ -78,7 +78,8 @@ struct ResolutionOptions {
 // not follow redirects itself (the state machine does, so each hop passes the guard).
 struct HttpsRequest {
   std::vector<ConnectTarget> targets;
-  std::string tls_name;
+  std::string tls_name;                  // empty when tls_ip is set
+  std::optional<IpAddress> tls_ip;       // redirect to an IP-literal URL: verify the IP, no SNI
   std::string host_header;
   std::string path;
   std::size_t max_body_bytes = 0;

@@ -193,6 +193,7 @@ TEST_F(ResolutionTest, WellKnownRequestIsWellFormed) {
   const HttpsRequest& request = world.fetched.front();
   EXPECT_EQ(request.targets, targets({{"93.184.216.34", 443}}));
   EXPECT_EQ(request.tls_name, "example.org");
+  EXPECT_FALSE(request.tls_ip);
   EXPECT_EQ(request.host_header, "example.org");
   EXPECT_EQ(request.path, "/.well-known/matrix/server");
   EXPECT_EQ(request.max_body_bytes, 50u * 1024);
@@ -466,6 +467,20 @@ TEST_F(ResolutionTest, RedirectToMetadataServiceIsRefused) {
   r = world.resolve("example.org", options);
   EXPECT_EQ(world.fetched.size(), 1u);
   EXPECT_EQ(world.last_update->error_code, "ssrf_refused");
+}
+
+TEST_F(ResolutionTest, RedirectToIpLiteralVerifiesTheIp) {
+  world.a("example.org", {"93.184.216.34"});
+  world.well_known("example.org", reply(302, "", {{"Location", "https://93.184.216.90:8443/wk"}}));
+  world.web["93.184.216.90:8443 /wk"] = reply(200, R"({"m.server":"93.184.216.91"})");
+  auto r = world.resolve("example.org", options);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(world.fetched.size(), 2u);
+  EXPECT_EQ(world.fetched[1].targets, targets({{"93.184.216.90", 8443}}));
+  EXPECT_TRUE(world.fetched[1].tls_name.empty());
+  EXPECT_EQ(world.fetched[1].tls_ip, ip("93.184.216.90"));
+  EXPECT_EQ(r->route, Route::kDelegatedIp);
+  EXPECT_EQ(r->targets, targets({{"93.184.216.91", 8448}}));
 }
 
 TEST_F(ResolutionTest, RedirectLoopsAndChainsAreBounded) {
