@@ -8,6 +8,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gateway/cli/commands.h"
@@ -46,9 +47,30 @@ Result<std::string> read_all(const std::string& path) {
   return text.str();
 }
 
+// Server names, key ids and v1/v2 event ids come from the event itself: control characters are
+// shown escaped so a crafted event cannot forge report lines (e.g. a sender domain holding
+// "\nsignature trusted.example: ok").
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b == 0x7f) {
+      char escaped[5];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", b);
+      out += escaped;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// The toolbox's one-line failure format: "bordergate: <command>: <code>: <explanation>", with
+// the part of the event (or the input) the failure is about leading the explanation.
 void explain(const std::string& what, const Error& error) {
-  std::fprintf(stderr, "bordergate: %s: %s: %s\n", what.c_str(), error.code.c_str(),
-               error.message.c_str());
+  std::fprintf(stderr, "bordergate: event check: %s: %s: %s\n", error.code.c_str(),
+               printable(what).c_str(), printable(error.message).c_str());
 }
 
 void print_status(const char* label, const Status& status) {
@@ -102,7 +124,8 @@ int run_event_check(const EventCheckOptions& options) {
   std::printf("room version: %s\n", std::string((*rules)->id).c_str());
   print_status("format", check.format);
   print_status("content hash", check.content_hash);
-  std::printf("event id: %s\n", check.event_id ? check.event_id->c_str() : "(not computable)");
+  std::printf("event id: %s\n",
+              check.event_id ? printable(*check.event_id).c_str() : "(not computable)");
   if (check.room_id) std::printf("room id: %s\n", check.room_id->c_str());
   if (!check.signers.ok()) {
     print_status("required signers", check.signers);
@@ -111,12 +134,14 @@ int run_event_check(const EventCheckOptions& options) {
                 check.third_party_invite ? " (third-party invite: sender's server exempt)" : "");
   }
   for (const m::SignatureCheck& s : check.signatures) {
-    std::printf("signature %s: %s%s%s\n", s.server_name.c_str(),
+    std::printf("signature %s: %s%s%s\n", printable(s.server_name).c_str(),
                 s.status.ok() ? "ok" : s.status.error().code.c_str(), s.key_id.empty() ? "" : " ",
-                s.key_id.c_str());
+                printable(s.key_id).c_str());
   }
 
-  // One line per failure on stderr, so scripts can show exactly why.
+  // One line per failure on stderr, so scripts can show exactly why. Flushing first keeps the
+  // report and its explanations in order on a terminal.
+  std::fflush(stdout);
   if (!check.format.ok()) explain("format", check.format.error());
   if (!check.content_hash.ok()) explain("content hash", check.content_hash.error());
   if (!check.event_id) {
@@ -158,8 +183,7 @@ void register_event_commands(CLI::App& app) {
                    "Key file: {\"server\":{\"ed25519:id\":\"base64\"}}, a /_matrix/key/v2/server "
                    "response or a notary {\"server_keys\":[...]} answer (repeatable)")
       ->required()
-      ->allow_extra_args(false)  // one file per --keys, so the event path is not swallowed
-      ->check(CLI::ExistingFile);
+      ->allow_extra_args(false);  // one file per --keys, so the event path is not swallowed
   check->add_option("event", options->input, "PDU JSON file, or - for standard input")
       ->capture_default_str();
   check->add_flag("--backfill", options->backfill,

@@ -2,7 +2,6 @@
 // `xmatrix verify`, `keys verify|generate`. Same library code as the gateway's data path.
 // Exit status: 0 success, 1 a check failed, 2 the input could not be used; one line on stderr.
 #include <CLI/CLI.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -41,6 +40,7 @@ Result<std::string> read_input(const std::string& path) {
 }
 
 int fail(const std::string& what, const Error& e, int status) {
+  std::fflush(stdout);  // keep stdout and stderr lines in order when both go to one terminal/file
   std::fprintf(stderr, "bordergate: %s: %s: %s\n", what.c_str(), e.code.c_str(), e.message.c_str());
   exit_status() = status;
   return status;
@@ -75,7 +75,8 @@ Status load_key_files(m::StaticKeyRing& ring, const std::vector<std::string>& fi
   for (const auto& file : files) {
     auto doc = read_json(file);
     if (!doc) return make_error(doc.error().code, file + ": " + doc.error().message);
-    if (Status s = ring.add_json(*doc); !s) return make_error(s.error().code, file + ": " + s.error().message);
+    if (Status s = ring.add_json(*doc); !s)
+      return make_error(s.error().code, file + ": " + s.error().message);
   }
   return {};
 }
@@ -118,8 +119,11 @@ void json_sign(const std::string& input, const std::string& key_file, const std:
   auto doc = read_json(input);
   if (!doc) return void(fail("json sign", doc.error(), kBadInput));
   auto* object = doc->object_if();
-  if (!object) return void(fail("json sign", make_error("not_an_object", "only objects can be signed"), kBadInput));
-  if (Status s = m::sign_json(*object, server, *key); !s) return void(fail("json sign", s.error(), kBadInput));
+  if (!object)
+    return void(
+        fail("json sign", make_error("not_an_object", "only objects can be signed"), kBadInput));
+  if (Status s = m::sign_json(*object, server, *key); !s)
+    return void(fail("json sign", s.error(), kBadInput));
   write_line(*m::canonical_json(*doc));
 }
 
@@ -127,7 +131,9 @@ void json_verify(const std::string& input, const std::string& server, const std:
   // ID:BASE64 where ID itself is "ed25519:<version>": the key follows the last ':'.
   auto colon = key_arg.rfind(':');
   if (colon == std::string::npos || !m::is_ed25519_key_id(key_arg.substr(0, colon))) {
-    return void(fail("json verify", make_error("bad_key", "--key must be ed25519:<version>:<base64 key>"), kBadInput));
+    return void(fail("json verify",
+                     make_error("bad_key", "--key must be ed25519:<version>:<base64 key>"),
+                     kBadInput));
   }
   std::string key_id = key_arg.substr(0, colon);
   auto key = m::verify_key_from_base64(key_arg.substr(colon + 1));
@@ -135,7 +141,9 @@ void json_verify(const std::string& input, const std::string& server, const std:
   auto doc = read_json(input);
   if (!doc) return void(fail("json verify", doc.error(), kBadInput));
   const auto* object = doc->object_if();
-  if (!object) return void(fail("json verify", make_error("not_an_object", "only objects carry signatures"), kBadInput));
+  if (!object)
+    return void(fail("json verify", make_error("not_an_object", "only objects carry signatures"),
+                     kBadInput));
   if (Status s = m::verify_json_signature(*object, server, key_id, *key); !s) {
     return void(fail("json verify", s.error(), kCheckFailed));
   }
@@ -153,11 +161,13 @@ struct XMatrixOptions {
 void xmatrix_verify(const XMatrixOptions& o) {
   const std::string what = "xmatrix verify";
   m::StaticKeyRing ring;
-  if (Status s = load_key_files(ring, o.key_files); !s) return void(fail(what, s.error(), kBadInput));
+  if (Status s = load_key_files(ring, o.key_files); !s)
+    return void(fail(what, s.error(), kBadInput));
   std::vector<std::string_view> values;
   for (const auto& h : o.headers) {
     std::string_view v = h;
-    if (v.size() > 14 && (v.substr(0, 14) == "Authorization:" || v.substr(0, 14) == "authorization:")) {
+    if (v.size() > 14 &&
+        (v.substr(0, 14) == "Authorization:" || v.substr(0, 14) == "authorization:")) {
       v.remove_prefix(14);  // accept a whole header line as copied from a log
     }
     values.push_back(v);
@@ -167,12 +177,14 @@ void xmatrix_verify(const XMatrixOptions& o) {
   std::optional<m::Json> body;
   if (!o.body.empty()) {
     auto doc = read_json(o.body);
-    if (!doc) return void(fail(what, make_error(doc.error().code, "body: " + doc.error().message), kBadInput));
+    if (!doc)
+      return void(
+          fail(what, make_error(doc.error().code, "body: " + doc.error().message), kBadInput));
     body = std::move(doc).value();
   }
   std::int64_t now = o.now >= 0 ? o.now : now_ms();
-  auto origin = m::verify_xmatrix_all(*auths, o.method, o.uri, o.destination, body ? &*body : nullptr,
-                                      ring.lookup(), now);
+  auto origin = m::verify_xmatrix_all(*auths, o.method, o.uri, o.destination,
+                                      body ? &*body : nullptr, ring.lookup(), now);
   if (!origin) return void(fail(what, origin.error(), kCheckFailed));
   std::string keys;
   for (const auto& a : *auths) keys += (keys.empty() ? "" : ",") + a.key_id;
@@ -195,14 +207,18 @@ bool print_server_keys(const m::Json& response, std::int64_t now) {
   for (const auto& check : m::check_self_signatures(*keys)) {
     std::printf("  verify_key %s %s self-signature %s\n", check.key_id.c_str(),
                 m::to_base64(keys->verify_keys.at(check.key_id)).c_str(),
-                check.status ? "ok" : (check.status.error().code + ": " + check.status.error().message).c_str());
+                check.status
+                    ? "ok"
+                    : (check.status.error().code + ": " + check.status.error().message).c_str());
     ok = ok && check.status.ok();
   }
   for (const auto& [id, old] : keys->old_verify_keys) {
-    std::printf("  old_verify_key %s %s expired_ts %lld (%s)\n", id.c_str(), m::to_base64(old.key).c_str(),
-                static_cast<long long>(old.expired_ts), utc(old.expired_ts).c_str());
+    std::printf("  old_verify_key %s %s expired_ts %lld (%s)\n", id.c_str(),
+                m::to_base64(old.key).c_str(), static_cast<long long>(old.expired_ts),
+                utc(old.expired_ts).c_str());
   }
-  if (keys->verify_keys.empty()) std::printf("  no ed25519 verify key: self-signature cannot be checked\n");
+  if (keys->verify_keys.empty())
+    std::printf("  no ed25519 verify key: self-signature cannot be checked\n");
   return ok;
 }
 
@@ -213,7 +229,9 @@ void keys_verify(const std::string& input, std::int64_t now_arg) {
   bool ok = true;
   if (const m::Json* list = doc->find("server_keys")) {  // a notary answer
     if (!list->array_if()) {
-      return void(fail("keys verify", make_error("bad_server_keys", "\"server_keys\" is not an array"), kBadInput));
+      return void(fail("keys verify",
+                       make_error("bad_server_keys", "\"server_keys\" is not an array"),
+                       kBadInput));
     }
     for (const m::Json& entry : *list->array_if()) ok = print_server_keys(entry, now) && ok;
   } else {
@@ -221,7 +239,9 @@ void keys_verify(const std::string& input, std::int64_t now_arg) {
   }
   std::fflush(stdout);
   if (exit_status() == 0 && !ok) {
-    fail("keys verify", make_error("bad_signature", "a self-signature is missing or does not verify"), kCheckFailed);
+    fail("keys verify",
+         make_error("bad_signature", "a self-signature is missing or does not verify"),
+         kCheckFailed);
   }
 }
 
@@ -235,14 +255,16 @@ void register_matrix_commands(CLI::App& app) {
   auto canonical_input = std::make_shared<std::string>("-");
   auto lines = std::make_shared<bool>(false);
   canonical->add_option("FILE", *canonical_input, "JSON file, or - for standard input");
-  canonical->add_flag("--lines", *lines, "One document per input line, one canonical line per document");
+  canonical->add_flag("--lines", *lines,
+                      "One document per input line, one canonical line per document");
   canonical->callback([=] { json_canonical(*canonical_input, *lines); });
 
   auto* sign = json->add_subcommand("sign", "Sign a JSON object with a Synapse signing key file");
   auto sign_input = std::make_shared<std::string>("-");
   auto sign_key = std::make_shared<std::string>();
   auto sign_server = std::make_shared<std::string>();
-  sign->add_option("--key", *sign_key, "Synapse signing key file (ed25519 <version> <seed>)")->required();
+  sign->add_option("--key", *sign_key, "Synapse signing key file (ed25519 <version> <seed>)")
+      ->required();
   sign->add_option("--server", *sign_server, "Server name to sign as")->required();
   sign->add_option("FILE", *sign_input, "JSON file, or - for standard input");
   sign->callback([=] { json_sign(*sign_input, *sign_key, *sign_server); });
@@ -252,30 +274,44 @@ void register_matrix_commands(CLI::App& app) {
   auto verify_server = std::make_shared<std::string>();
   auto verify_key = std::make_shared<std::string>();
   verify->add_option("--server", *verify_server, "Server whose signature to check")->required();
-  verify->add_option("--key", *verify_key, "ed25519:<version>:<unpadded base64 public key>")->required();
+  verify->add_option("--key", *verify_key, "ed25519:<version>:<unpadded base64 public key>")
+      ->required();
   verify->add_option("FILE", *verify_input, "JSON file, or - for standard input");
   verify->callback([=] { json_verify(*verify_input, *verify_server, *verify_key); });
 
   auto* xmatrix = app.add_subcommand("xmatrix", "X-Matrix request authentication");
   xmatrix->require_subcommand(1);
-  auto* xverify = xmatrix->add_subcommand("verify", "Verify the X-Matrix signature(s) of a request");
+  auto* xverify =
+      xmatrix->add_subcommand("verify", "Verify the X-Matrix signature(s) of a request");
   auto xo = std::make_shared<XMatrixOptions>();
   xverify->add_option("--method", xo->method, "HTTP method as sent")->required();
-  xverify->add_option("--uri", xo->uri, "Raw request target incl. query, e.g. /_matrix/federation/v1/version")->required();
-  xverify->add_option("--destination", xo->destination, "Our server name (the signed destination)")->required();
-  xverify->add_option("--keys", xo->key_files, "Key file(s): {\"server\":{\"ed25519:k\":\"b64\"}} or a key server response")->required();
-  xverify->add_option("--header", xo->headers, "Authorization header value (repeat for several)")->required();
-  xverify->add_option("--body", xo->body, "JSON request body file (omit when the request has none)");
-  xverify->add_option("--now", xo->now, "Check key validity at this time (ms since epoch; default now)");
+  xverify
+      ->add_option("--uri", xo->uri,
+                   "Raw request target incl. query, e.g. /_matrix/federation/v1/version")
+      ->required();
+  xverify->add_option("--destination", xo->destination, "Our server name (the signed destination)")
+      ->required();
+  xverify
+      ->add_option("--keys", xo->key_files,
+                   "Key file(s): {\"server\":{\"ed25519:k\":\"b64\"}} or a key server response")
+      ->required();
+  xverify->add_option("--header", xo->headers, "Authorization header value (repeat for several)")
+      ->required();
+  xverify->add_option("--body", xo->body,
+                      "JSON request body file (omit when the request has none)");
+  xverify->add_option("--now", xo->now,
+                      "Check key validity at this time (ms since epoch; default now)");
   xverify->callback([=] { xmatrix_verify(*xo); });
 
   auto* keys = app.add_subcommand("keys", "Server signing keys");
   keys->require_subcommand(1);
-  auto* kverify = keys->add_subcommand("verify", "Check a /_matrix/key/v2/server (or notary) response");
+  auto* kverify =
+      keys->add_subcommand("verify", "Check a /_matrix/key/v2/server (or notary) response");
   auto keys_input = std::make_shared<std::string>("-");
   auto keys_now = std::make_shared<std::int64_t>(-1);
   kverify->add_option("FILE", *keys_input, "JSON file, or - for standard input");
-  kverify->add_option("--now", *keys_now, "Time for the EXPIRED mark (ms since epoch; default now)");
+  kverify->add_option("--now", *keys_now,
+                      "Time for the EXPIRED mark (ms since epoch; default now)");
   kverify->callback([=] { keys_verify(*keys_input, *keys_now); });
 
   auto* generate = keys->add_subcommand("generate", "Print a new signing key in Synapse's format");
@@ -283,7 +319,8 @@ void register_matrix_commands(CLI::App& app) {
   generate->add_option("--version", *version, "Key version ([a-zA-Z0-9_]+)");
   generate->callback([=] {
     if (!m::is_valid_key_version(*version)) {
-      return void(fail("keys generate", make_error("bad_key_version", "version must be [a-zA-Z0-9_]+"), kBadInput));
+      return void(fail("keys generate",
+                       make_error("bad_key_version", "version must be [a-zA-Z0-9_]+"), kBadInput));
     }
     std::fputs(m::SigningKey::generate(*version).to_synapse_file().c_str(), stdout);
   });

@@ -13,7 +13,8 @@ constexpr char kUrl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 constexpr std::array<std::int8_t, 256> make_table(const char* alphabet) {
   std::array<std::int8_t, 256> t{};
   for (auto& v : t) v = -1;
-  for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(alphabet[i])] = static_cast<std::int8_t>(i);
+  for (int i = 0; i < 64; ++i)
+    t[static_cast<unsigned char>(alphabet[i])] = static_cast<std::int8_t>(i);
   return t;
 }
 constexpr auto kStdTable = make_table(kStd);
@@ -55,7 +56,8 @@ Result<std::vector<std::uint8_t>> decode(std::string_view text,
     std::size_t pad = text[text.size() - 2] == '=' ? 2 : 1;
     text.remove_suffix(pad);
   }
-  if (text.size() % 4 == 1) return bad("length " + std::to_string(text.size()) + " is impossible for base64");
+  if (text.size() % 4 == 1)
+    return bad("length " + std::to_string(text.size()) + " is impossible for base64");
   std::vector<std::uint8_t> out;
   out.reserve(text.size() * 3 / 4);
   std::uint32_t acc = 0;
@@ -71,7 +73,8 @@ Result<std::vector<std::uint8_t>> decode(std::string_view text,
       acc &= (1u << bits) - 1;
     }
   }
-  if (acc != 0 && trailing == TrailingBits::kMustBeZero) return bad("non-zero trailing bits in the last character");
+  if (acc != 0 && trailing == TrailingBits::kMustBeZero)
+    return bad("non-zero trailing bits in the last character");
   return out;
 }
 

@@ -16,7 +16,8 @@ namespace bordergate::matrix {
 std::string base64_encode(std::span<const std::uint8_t> bytes);     // standard alphabet, unpadded
 std::string base64url_encode(std::span<const std::uint8_t> bytes);  // URL-safe alphabet, unpadded
 inline std::string base64_encode(std::string_view bytes) {
-  return base64_encode(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+  return base64_encode(
+      std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
 }
 
 // Strict: rejects characters outside the alphabet (incl. whitespace and the other alphabet),

@@ -32,7 +32,8 @@ Result<VerifyKey> verify_key_from_base64(std::string_view b64) {
   if (!bytes) return bytes.error();
   VerifyKey key;
   if (bytes->size() != key.bytes.size()) {
-    return make_error("bad_key_length", "an ed25519 key has 32 bytes, not " + std::to_string(bytes->size()));
+    return make_error("bad_key_length",
+                      "an ed25519 key has 32 bytes, not " + std::to_string(bytes->size()));
   }
   std::copy(bytes->begin(), bytes->end(), key.bytes.begin());
   return key;
@@ -56,7 +57,8 @@ std::string to_base64(const Signature& sig) { return base64_encode(sig); }
 bool is_valid_key_version(std::string_view version) {
   if (version.empty()) return false;
   for (char c : version) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
     if (!ok) return false;
   }
   return true;
@@ -72,7 +74,8 @@ Result<SigningKey> SigningKey::from_seed(std::string version, std::span<const st
     return make_error("bad_signing_key", "key version must be [a-zA-Z0-9_]+");
   }
   if (seed.size() != crypto_sign_SEEDBYTES) {
-    return make_error("bad_signing_key", "an ed25519 seed has 32 bytes, not " + std::to_string(seed.size()));
+    return make_error("bad_signing_key",
+                      "an ed25519 seed has 32 bytes, not " + std::to_string(seed.size()));
   }
   ensure_sodium();
   SigningKey key;
@@ -101,7 +104,8 @@ Result<SigningKey> SigningKey::from_synapse_file(std::string_view text) {
     return make_error("bad_signing_key", "expected \"ed25519 <version> <base64 seed>\"");
   }
   if (parts[0] != "ed25519") {
-    return make_error("bad_signing_key", "unsupported key algorithm \"" + std::string(parts[0]) + "\"");
+    return make_error("bad_signing_key",
+                      "unsupported key algorithm \"" + std::string(parts[0]) + "\"");
   }
   // Synapse (Python's decoder) ignores unused trailing bits, and the spec's test key relies on it.
   auto seed = base64_decode(parts[2], TrailingBits::kIgnored);

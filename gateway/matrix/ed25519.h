@@ -1,5 +1,6 @@
 // Ed25519 keys and signatures through libsodium, the library Synapse verifies with (via PyNaCl),
-// so both sides accept exactly the same signatures. Signing keys come from Synapse's key file format.
+// so both sides accept exactly the same signatures. Signing keys come from Synapse's key file
+// format.
 #pragma once
 
 #include <array>

@@ -7,26 +7,11 @@
 
 #include "gateway/matrix/base64.h"
 #include "gateway/matrix/canonical_parts.h"
+#include "gateway/matrix/event_fields.h"
 #include "gateway/matrix/redaction.h"
 
 namespace bordergate::matrix {
 namespace {
-
-constexpr std::size_t kMaxPrevEvents = 20;
-constexpr std::size_t kMaxAuthEvents = 10;
-constexpr std::size_t kReferenceHashBase64Length = 43;
-
-Error format_error(std::string message) { return Error{"bad_event_format", std::move(message)}; }
-
-const std::string* string_member(const JsonObject& object, std::string_view key) {
-  auto it = object.find(key);
-  return it == object.end() ? nullptr : it->second.string_if();
-}
-
-const JsonObject* object_member(const JsonObject& object, std::string_view key) {
-  auto it = object.find(key);
-  return it == object.end() ? nullptr : it->second.object_if();
-}
 
 // Canonical JSON of the event without unsigned, signatures and hashes (S2S §Calculating the
 // content hash).
@@ -76,49 +61,6 @@ Status compare_content_hash(const JsonObject& event, const Sha256& computed) {
     return make_error("content_hash_mismatch",
                       "hashes.sha256 does not match the event content (computed " +
                           base64_encode(computed) + ")");
-  }
-  return {};
-}
-
-// An id "<sigil>opaque:server" with a non-empty server part.
-bool has_sigil_and_server(std::string_view id, char sigil) {
-  return id.size() > 1 && id.front() == sigil && !id_server_name(id).empty();
-}
-
-bool is_urlsafe_base64_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_';
-}
-
-bool is_create_event(const JsonObject& event) {
-  const std::string* type = string_member(event, "type");
-  const std::string* state_key = string_member(event, "state_key");
-  return type && *type == "m.room.create" && state_key && state_key->empty();
-}
-
-Status check_event_references(const JsonObject& event, std::string_view name, std::size_t limit,
-                              const RoomVersionRules& rules, const PduFormatOptions& options) {
-  auto it = event.find(name);
-  const JsonArray* refs = it == event.end() ? nullptr : it->second.array_if();
-  if (refs == nullptr) return format_error("\"" + std::string(name) + "\" is not an array");
-  if (options.enforce_reference_limits && refs->size() > limit) {
-    return format_error("\"" + std::string(name) + "\" has " + std::to_string(refs->size()) +
-                        " entries, more than " + std::to_string(limit));
-  }
-  for (const Json& ref : *refs) {
-    const Json* id = &ref;
-    if (rules.prev_events_with_hashes) {
-      // v1/v2: [event_id, {"sha256": ...}]
-      const JsonArray* pair = ref.array_if();
-      if (pair == nullptr || pair->size() != 2 || !(*pair)[1].is_object()) {
-        return format_error("\"" + std::string(name) + "\" entries must be [event_id, hashes]");
-      }
-      id = &(*pair)[0];
-    }
-    const std::string* s = id->string_if();
-    if (s == nullptr || s->empty() || s->front() != '$') {
-      return format_error("\"" + std::string(name) + "\" holds something that is not an event id");
-    }
   }
   return {};
 }
@@ -224,11 +166,6 @@ Result<std::string> compute_room_id(const JsonObject& create_event, const RoomVe
   return "!" + base64url_encode(*hash);
 }
 
-std::string_view id_server_name(std::string_view id) {
-  auto colon = id.find(':');
-  return colon == std::string_view::npos ? std::string_view{} : id.substr(colon + 1);
-}
-
 bool is_third_party_invite(const JsonObject& event) {
   const std::string* type = string_member(event, "type");
   const JsonObject* content = object_member(event, "content");
@@ -275,80 +212,6 @@ Result<std::vector<std::string>> required_signers(const JsonObject& event,
   return servers;
 }
 
-Status check_pdu_format(const JsonObject& event, const RoomVersionRules& rules,
-                        const PduFormatOptions& options) {
-  if (!string_member(event, "type")) return format_error("\"type\" is missing or not a string");
-  const std::string* sender = string_member(event, "sender");
-  if (sender == nullptr || !has_sigil_and_server(*sender, '@')) {
-    return format_error("\"sender\" is not a user id @localpart:server");
-  }
-  auto ts = event.find("origin_server_ts");
-  if (ts == event.end() || !ts->second.is_int()) {
-    return format_error("\"origin_server_ts\" is missing or not an integer");
-  }
-  if (!object_member(event, "content")) return format_error("\"content\" is not an object");
-  auto state_key = event.find("state_key");
-  if (state_key != event.end() && !state_key->second.is_string()) {
-    return format_error("\"state_key\" is not a string");
-  }
-  auto unsigned_data = event.find("unsigned");
-  if (unsigned_data != event.end() && !unsigned_data->second.is_object()) {
-    return format_error("\"unsigned\" is not an object");
-  }
-
-  auto room = event.find("room_id");
-  if (rules.room_id_without_domain && is_create_event(event)) {
-    if (room != event.end()) {
-      return format_error("a room version " + std::string(rules.id) +
-                          " create event must not have a \"room_id\"");
-    }
-  } else {
-    const std::string* room_id = room == event.end() ? nullptr : room->second.string_if();
-    if (room_id == nullptr) return format_error("\"room_id\" is missing or not a string");
-    if (rules.room_id_without_domain) {
-      bool ok = room_id->size() == 1 + kReferenceHashBase64Length && room_id->front() == '!' &&
-                std::all_of(room_id->begin() + 1, room_id->end(), is_urlsafe_base64_char);
-      if (!ok) {
-        return format_error("room version " + std::string(rules.id) +
-                            " room ids are \"!\" + the create event's URL-safe hash");
-      }
-    } else if (!has_sigil_and_server(*room_id, '!')) {
-      return format_error("\"room_id\" is not a room id !opaque:server");
-    }
-  }
-
-  if (rules.event_id_format == EventIdFormat::kExplicit) {
-    const std::string* id = string_member(event, "event_id");
-    if (id == nullptr || !has_sigil_and_server(*id, '$')) {
-      return format_error("\"event_id\" is not an event id $opaque:server");
-    }
-  }
-
-  auto depth = event.find("depth");
-  auto depth_value = depth == event.end() ? std::nullopt : depth->second.int_if();
-  if (!depth_value || *depth_value < 0 || *depth_value > rules.max_depth) {
-    return format_error("\"depth\" is missing or not an integer in [0, " +
-                        std::to_string(rules.max_depth) + "]");
-  }
-
-  if (!object_member(event, "hashes")) return format_error("\"hashes\" is not an object");
-  const JsonObject* signatures = object_member(event, "signatures");
-  if (signatures == nullptr) return format_error("\"signatures\" is not an object");
-  for (const auto& [server, by_key] : *signatures) {
-    const JsonObject* keys = by_key.object_if();
-    if (keys == nullptr) return format_error("signatures." + server + " is not an object");
-    for (const auto& [key_id, sig] : *keys) {
-      if (!sig.is_string())
-        return format_error("signatures." + server + "." + key_id + " is not a string");
-    }
-  }
-
-  if (Status s = check_event_references(event, "prev_events", kMaxPrevEvents, rules, options); !s) {
-    return s;
-  }
-  return check_event_references(event, "auth_events", kMaxAuthEvents, rules, options);
-}
-
 bool PduCheck::signatures_ok() const {
   return signers.ok() && !signatures.empty() &&
          std::all_of(signatures.begin(), signatures.end(),
@@ -370,6 +233,21 @@ PduCheck check_pdu(const JsonObject& event, const RoomVersionRules& rules, const
     result.content_hash = s;
   } else {
     result.content_hash = compare_content_hash(event, sha256(bytes));
+    // The size limit counts the whole federation-format event; the three members the content
+    // hash leaves out are added to the bytes already written instead of encoding it again.
+    std::size_t size = bytes.size();
+    bool empty = bytes.size() == 2;  // "{}": the first added member needs no comma
+    for (std::string_view key : {"hashes", "signatures", "unsigned"}) {
+      auto it = event.find(key);
+      if (it == event.end()) continue;
+      size += pdu_member_size(key, it->second) + (empty ? 0 : 1);
+      empty = false;
+    }
+    if (result.format.ok() && size > kMaxPduBytes) {
+      result.format =
+          format_error("the event is " + std::to_string(size) +
+                       " bytes as canonical JSON, more than " + std::to_string(kMaxPduBytes));
+    }
   }
 
   // The redacted signing bytes: what every signature covers and what the event id hashes.

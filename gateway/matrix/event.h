@@ -12,6 +12,7 @@
 #include "gateway/matrix/ed25519.h"
 #include "gateway/matrix/hash.h"
 #include "gateway/matrix/json.h"
+#include "gateway/matrix/pdu_format.h"
 #include "gateway/matrix/room_version.h"
 #include "gateway/matrix/signed_json.h"
 
@@ -32,10 +33,6 @@ Result<std::string> compute_event_id(const JsonObject& event, const RoomVersionR
 // "not_a_create_event", "room_id_has_domain" (the version's room ids carry a server name).
 Result<std::string> compute_room_id(const JsonObject& create_event, const RoomVersionRules& rules);
 
-// Server part of a user, room or event id: everything after the first ':' (ports and IPv6
-// literals contain ':' too). Empty when there is none.
-std::string_view id_server_name(std::string_view id);
-
 // Servers whose signature the event must carry (S2S §Validating hashes and signatures):
 // the sender's server, except on an invite made from a third-party invite; in v1/v2 also the
 // event id's server; in v8+ also the server of join_authorised_via_users_server on a join.
@@ -46,18 +43,6 @@ Result<std::vector<std::string>> required_signers(const JsonObject& event,
 // True for m.room.member invites carrying content.third_party_invite (the sender's server is then
 // not required to sign).
 bool is_third_party_invite(const JsonObject& event);
-
-// Structural checks the hash and signature code relies on, per room version: string type,
-// sender, room_id (absent on a v12 create event, domain-less in v12), integer origin_server_ts and
-// depth (<= the version's cap), object content/hashes/signatures, prev_events/auth_events in the
-// version's shape. Error code "bad_event_format".
-struct PduFormatOptions {
-  // prev_events <= 20, auth_events <= 10. Off for /backfill and /state answers, whose history may
-  // legitimately exceed them.
-  bool enforce_reference_limits = true;
-};
-Status check_pdu_format(const JsonObject& event, const RoomVersionRules& rules,
-                        const PduFormatOptions& options = {});
 
 struct SignatureCheck {
   std::string server_name;

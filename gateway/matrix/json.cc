@@ -4,6 +4,7 @@
 #include "gateway/matrix/json.h"
 
 #include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
 #include <charconv>
@@ -29,7 +30,8 @@ std::string excerpt(std::string_view s) {
 bool has_surrogate_bytes(const char* s, std::size_t n) {
   const char* p = s;
   const char* end = s + n;
-  while ((p = static_cast<const char*>(std::memchr(p, '\xED', static_cast<std::size_t>(end - p))))) {
+  while (
+      (p = static_cast<const char*>(std::memchr(p, '\xED', static_cast<std::size_t>(end - p))))) {
     if (p + 1 < end && (static_cast<unsigned char>(p[1]) & 0xE0) == 0xA0) return true;
     ++p;
   }
@@ -38,18 +40,22 @@ bool has_surrogate_bytes(const char* s, std::size_t n) {
 
 class Builder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Builder> {
  public:
-  Builder(const JsonLimits& limits, const rapidjson::StringStream& stream)
+  Builder(const JsonLimits& limits, const rapidjson::MemoryStream& stream)
       : limits_(limits), stream_(stream) {}
 
   bool Null() { return add(Json(nullptr)); }
   bool Bool(bool b) { return add(Json(b)); }
-  bool RawNumber(const char* s, rapidjson::SizeType n, bool) { return number(std::string_view(s, n)); }
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
+    return number(std::string_view(s, n));
+  }
   bool String(const char* s, rapidjson::SizeType n, bool) {
-    if (has_surrogate_bytes(s, n)) return fail("lone_surrogate", "string contains a lone surrogate escape");
+    if (has_surrogate_bytes(s, n))
+      return fail("lone_surrogate", "string contains a lone surrogate escape");
     return add(Json(std::string(s, n)));
   }
   bool Key(const char* s, rapidjson::SizeType n, bool) {
-    if (has_surrogate_bytes(s, n)) return fail("lone_surrogate", "key contains a lone surrogate escape");
+    if (has_surrogate_bytes(s, n))
+      return fail("lone_surrogate", "key contains a lone surrogate escape");
     auto& object = *stack_.back().object_if();
     std::string_view key(s, n);
     if (object.find(key) != object.end()) {
@@ -129,13 +135,14 @@ class Builder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Builder> 
       return fail("float_not_allowed", "non-integer number " + excerpt(text));
     }
     double d = std::strtod(std::string(text).c_str(), nullptr);
-    if (!std::isfinite(d)) return fail("number_out_of_range", "number " + excerpt(text) + " overflows");
+    if (!std::isfinite(d))
+      return fail("number_out_of_range", "number " + excerpt(text) + " overflows");
     return add(Json(d));
   }
 
   const JsonLimits& limits_;
-  const rapidjson::StringStream& stream_;
-  std::vector<Json> stack_;  // open containers, innermost last
+  const rapidjson::MemoryStream& stream_;
+  std::vector<Json> stack_;        // open containers, innermost last
   std::vector<std::string> keys_;  // pending key of each open object
   Json root_;
   std::optional<Error> error_;
@@ -167,13 +174,27 @@ void append_string(std::string& out, std::string_view s) {
     out.append(s.data() + run, i - run);
     run = i + 1;
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         out += "\\u00";
         out.push_back(kHex[c >> 4]);
@@ -235,7 +256,8 @@ std::optional<Error> canonical_problem(const Json& value) {
   if (value.is_double()) return make_error("float_not_allowed", "canonical JSON has no floats");
   if (auto i = value.int_if()) {
     if (*i > kMaxJsonInteger || *i < -kMaxJsonInteger) {
-      return make_error("integer_out_of_range", "integer " + std::to_string(*i) + " outside ±(2^53-1)");
+      return make_error("integer_out_of_range",
+                        "integer " + std::to_string(*i) + " outside ±(2^53-1)");
     }
   } else if (auto* s = value.string_if()) {
     if (!is_valid_utf8(*s)) return make_error("invalid_utf8", "string is not valid UTF-8");
@@ -271,30 +293,27 @@ Json* Json::find(std::string_view key) {
 Result<Json> parse_json(std::string_view text, const JsonLimits& limits) {
   if (text.size() > limits.max_bytes) {
     return make_error("too_large", "JSON text of " + std::to_string(text.size()) +
-                                       " bytes exceeds the limit of " + std::to_string(limits.max_bytes));
+                                       " bytes exceeds the limit of " +
+                                       std::to_string(limits.max_bytes));
   }
-  // RapidJSON's string stream ends at NUL; a raw NUL is never valid JSON, so refuse it up front
-  // rather than silently ignoring what follows.
+  // RapidJSON's streams report NUL as the end of input; a raw NUL is never valid JSON, so refuse
+  // it up front rather than silently ignoring what follows.
   if (const void* nul = std::memchr(text.data(), 0, text.size())) {
     auto at = static_cast<const char*>(nul) - text.data();
     return make_error("invalid_json", "NUL byte at byte " + std::to_string(at));
   }
-  std::string copy;  // StringStream needs a terminator; string_view has none
-  const char* data = text.data();
-  if (text.empty() || data[text.size()] != '\0') {
-    copy.assign(text);
-    data = copy.c_str();
-  }
-  rapidjson::StringStream stream(data);
+  rapidjson::MemoryStream stream(text.data(), text.size());
   Builder builder(limits, stream);
   rapidjson::Reader reader;
-  constexpr unsigned kFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag |
+  constexpr unsigned kFlags = rapidjson::kParseIterativeFlag |
+                              rapidjson::kParseValidateEncodingFlag |
                               rapidjson::kParseNumbersAsStringsFlag;
   rapidjson::ParseResult ok = reader.Parse<kFlags>(stream, builder);
   if (!ok) {
     if (builder.error()) return *builder.error();
-    return make_error(code_for(ok.Code()), std::string(rapidjson::GetParseError_En(ok.Code())) +
-                                               " at byte " + std::to_string(ok.Offset()));
+    std::string what = rapidjson::GetParseError_En(ok.Code());
+    if (!what.empty() && what.back() == '.') what.pop_back();
+    return make_error(code_for(ok.Code()), what + " at byte " + std::to_string(ok.Offset()));
   }
   return builder.take_root();
 }

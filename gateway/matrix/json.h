@@ -1,6 +1,6 @@
 // The JSON value type of the signing core and its strict parser/encoders.
-// Parsing enforces Matrix canonical-JSON input rules (no duplicate keys, valid UTF-8, integer range);
-// the canonical encoder produces exactly the bytes that get hashed and signed.
+// Parsing enforces Matrix canonical-JSON input rules (no duplicate keys, valid UTF-8, integer
+// range); the canonical encoder produces exactly the bytes that get hashed and signed.
 #pragma once
 
 #include <cstddef>
@@ -18,7 +18,8 @@ namespace bordergate::matrix {
 
 class Json;
 using JsonArray = std::vector<Json>;
-// std::less<> over std::string compares UTF-8 bytes, which is code-point order (what the spec needs).
+// std::less<> over std::string compares UTF-8 bytes, which is code-point order (what the spec
+// needs).
 using JsonObject = std::map<std::string, Json, std::less<>>;
 
 // Largest magnitude allowed for integers in canonical JSON: 2^53 - 1.
@@ -30,16 +31,16 @@ class Json {
       std::variant<std::nullptr_t, bool, std::int64_t, double, std::string, JsonArray, JsonObject>;
 
   Json() : v_(nullptr) {}
-  Json(std::nullptr_t) : v_(nullptr) {}                      // NOLINT(google-explicit-constructor)
-  Json(bool b) : v_(b) {}                                    // NOLINT(google-explicit-constructor)
-  Json(std::int64_t i) : v_(i) {}                            // NOLINT(google-explicit-constructor)
-  Json(int i) : v_(std::int64_t{i}) {}                       // NOLINT(google-explicit-constructor)
-  Json(double d) : v_(d) {}                                  // NOLINT(google-explicit-constructor)
-  Json(std::string s) : v_(std::move(s)) {}                 // NOLINT(google-explicit-constructor)
-  Json(const char* s) : v_(std::string(s)) {}               // NOLINT(google-explicit-constructor)
-  Json(std::string_view s) : v_(std::string(s)) {}          // NOLINT(google-explicit-constructor)
-  Json(JsonArray a) : v_(std::move(a)) {}                   // NOLINT(google-explicit-constructor)
-  Json(JsonObject o) : v_(std::move(o)) {}                  // NOLINT(google-explicit-constructor)
+  Json(std::nullptr_t) : v_(nullptr) {}             // NOLINT(google-explicit-constructor)
+  Json(bool b) : v_(b) {}                           // NOLINT(google-explicit-constructor)
+  Json(std::int64_t i) : v_(i) {}                   // NOLINT(google-explicit-constructor)
+  Json(int i) : v_(std::int64_t{i}) {}              // NOLINT(google-explicit-constructor)
+  Json(double d) : v_(d) {}                         // NOLINT(google-explicit-constructor)
+  Json(std::string s) : v_(std::move(s)) {}         // NOLINT(google-explicit-constructor)
+  Json(const char* s) : v_(std::string(s)) {}       // NOLINT(google-explicit-constructor)
+  Json(std::string_view s) : v_(std::string(s)) {}  // NOLINT(google-explicit-constructor)
+  Json(JsonArray a) : v_(std::move(a)) {}           // NOLINT(google-explicit-constructor)
+  Json(JsonObject o) : v_(std::move(o)) {}          // NOLINT(google-explicit-constructor)
 
   bool is_null() const { return std::holds_alternative<std::nullptr_t>(v_); }
   bool is_bool() const { return std::holds_alternative<bool>(v_); }

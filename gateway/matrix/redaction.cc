@@ -11,14 +11,12 @@ namespace {
 
 using RF = RedactionFamily;
 
-constexpr std::array<std::string_view, 15> kTopLevelV1 = {"event_id",   "type",
-                                                          "room_id",    "sender",
-                                                          "state_key",  "content",
-                                                          "hashes",     "signatures",
-                                                          "depth",      "prev_events",
-                                                          "prev_state", "auth_events",
-                                                          "origin",     "origin_server_ts",
-                                                          "membership"};
+// clang-format off
+constexpr std::array<std::string_view, 15> kTopLevelV1 = {
+    "event_id", "type", "room_id", "sender", "state_key", "content", "hashes", "signatures",
+    "depth", "prev_events", "prev_state", "auth_events", "origin", "origin_server_ts",
+    "membership"};
+// clang-format on
 // R11 drops origin, membership and prev_state.
 constexpr std::array<std::string_view, 12> kTopLevelV11 = {
     "event_id", "type",       "room_id", "sender",      "state_key",   "content",

@@ -37,6 +37,7 @@ constexpr RoomVersionRules rules_for(int v) {
   r.room_id_without_domain = v >= 12;
   r.create_in_auth_events = v <= 11;
   r.additional_creators = v >= 12;
+  r.identifier_byte_limits = v >= 11;
   r.max_depth = v <= 5 ? INT64_MAX                     // 2^63 - 1
                        : (std::int64_t{1} << 53) - 1;  // canonical JSON integer range
   return r;

@@ -47,6 +47,10 @@ struct RoomVersionRules {
   bool room_id_without_domain;  // v12+: room id = "!" + the create event's reference hash
   bool create_in_auth_events;   // v1-v11: auth_events list the create event (v12: never)
   bool additional_creators;     // v12+: m.room.create content.additional_creators
+  // Identifier limits (CS §Size limits: 255 bytes for sender, room_id, event_id, state_key,
+  // type). v11+: bytes, as the spec says. Older rooms: 255 code points, as Synapse enforces them,
+  // because strict bytes there would split rooms with existing peers (notes 5.8, 11.12).
+  bool identifier_byte_limits;
   // Largest accepted "depth": 2^63-1 until v5, 2^53-1 from v6 (canonical JSON range).
   std::int64_t max_depth;
 };

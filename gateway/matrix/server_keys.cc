@@ -16,7 +16,8 @@ Status for_each_key(const Json& keys, std::string_view field, F&& f) {
   const auto* object = keys.object_if();
   if (!object) return bad("\"" + std::string(field) + "\" is not an object");
   for (const auto& [key_id, entry] : *object) {
-    if (!key_id.starts_with("ed25519:")) continue;  // other algorithms may appear; we cannot use them
+    if (!key_id.starts_with("ed25519:"))
+      continue;  // other algorithms may appear; we cannot use them
     if (!is_ed25519_key_id(key_id)) return bad("invalid key id \"" + key_id + "\"");
     const auto* b64 = entry.find("key") ? entry.find("key")->string_if() : nullptr;
     if (!b64) return bad(std::string(field) + "[" + key_id + "].key is missing or not a string");
@@ -39,22 +40,27 @@ Result<ServerKeys> parse_server_keys_unverified(const Json& response) {
   }
   out.server_name = *name->string_if();
   const Json* valid_until = response.find("valid_until_ts");
-  if (!valid_until || !valid_until->int_if()) return bad("\"valid_until_ts\" is missing or not an integer");
+  if (!valid_until || !valid_until->int_if())
+    return bad("\"valid_until_ts\" is missing or not an integer");
   out.valid_until_ts = *valid_until->int_if();
   const Json* verify_keys = response.find("verify_keys");
   if (!verify_keys) return bad("\"verify_keys\" is missing");
-  Status s = for_each_key(*verify_keys, "verify_keys", [&](const std::string& id, const VerifyKey& key, const Json&) -> Status {
-    out.verify_keys.emplace(id, key);
-    return {};
-  });
+  Status s = for_each_key(*verify_keys, "verify_keys",
+                          [&](const std::string& id, const VerifyKey& key, const Json&) -> Status {
+                            out.verify_keys.emplace(id, key);
+                            return {};
+                          });
   if (!s) return s.error();
   if (const Json* old = response.find("old_verify_keys")) {
-    s = for_each_key(*old, "old_verify_keys", [&](const std::string& id, const VerifyKey& key, const Json& entry) -> Status {
-      const Json* expired = entry.find("expired_ts");
-      if (!expired || !expired->int_if()) return bad("old_verify_keys[" + id + "].expired_ts is missing or not an integer");
-      out.old_verify_keys.emplace(id, OldVerifyKey{key, *expired->int_if()});
-      return {};
-    });
+    s = for_each_key(
+        *old, "old_verify_keys",
+        [&](const std::string& id, const VerifyKey& key, const Json& entry) -> Status {
+          const Json* expired = entry.find("expired_ts");
+          if (!expired || !expired->int_if())
+            return bad("old_verify_keys[" + id + "].expired_ts is missing or not an integer");
+          out.old_verify_keys.emplace(id, OldVerifyKey{key, *expired->int_if()});
+          return {};
+        });
     if (!s) return s.error();
   }
   out.raw = *object;
@@ -73,12 +79,14 @@ Result<ServerKeys> parse_server_keys(const Json& response) {
   auto keys = parse_server_keys_unverified(response);
   if (!keys) return keys.error();
   if (keys->verify_keys.empty()) {
-    return make_error("missing_signature", "no ed25519 verify key to check the self-signature with");
+    return make_error("missing_signature",
+                      "no ed25519 verify key to check the self-signature with");
   }
   for (auto& check : check_self_signatures(*keys)) {
     if (!check.status) {
       return make_error(check.status.error().code, keys->server_name + ": self-signature " +
-                                                       check.key_id + ": " + check.status.error().message);
+                                                       check.key_id + ": " +
+                                                       check.status.error().message);
     }
   }
   return keys;
@@ -103,7 +111,8 @@ Result<std::vector<ServerKeys>> parse_notary_response(const Json& response,
   return out;
 }
 
-Status StaticKeyRing::add(std::string_view server_name, std::string_view key_id, const VerifyKey& key) {
+Status StaticKeyRing::add(std::string_view server_name, std::string_view key_id,
+                          const VerifyKey& key) {
   if (!is_ed25519_key_id(key_id)) {
     return make_error("bad_key_file", "invalid key id \"" + std::string(key_id) + "\"");
   }
@@ -119,7 +128,8 @@ void StaticKeyRing::add(const ServerKeys& keys) {
   }
   for (const auto& [id, old] : keys.old_verify_keys) {
     // A key listed as current wins over the same id listed as old.
-    if (!keys.verify_keys.contains(id)) server.insert_or_assign(id, Entry{old.key, kForever, old.expired_ts});
+    if (!keys.verify_keys.contains(id))
+      server.insert_or_assign(id, Entry{old.key, kForever, old.expired_ts});
   }
 }
 
@@ -145,9 +155,11 @@ Status StaticKeyRing::add_json(const Json& document) {
     const auto* key_map = keys.object_if();
     if (!key_map) return make_error("bad_key_file", "keys of \"" + server + "\" are not an object");
     for (const auto& [key_id, b64] : *key_map) {
-      if (!b64.string_if()) return make_error("bad_key_file", server + " " + key_id + ": key is not a string");
+      if (!b64.string_if())
+        return make_error("bad_key_file", server + " " + key_id + ": key is not a string");
       auto key = verify_key_from_base64(*b64.string_if());
-      if (!key) return make_error("bad_key_file", server + " " + key_id + ": " + key.error().message);
+      if (!key)
+        return make_error("bad_key_file", server + " " + key_id + ": " + key.error().message);
       if (Status s = add(server, key_id, *key); !s) return s;
     }
   }
@@ -161,14 +173,16 @@ Result<VerifyKey> StaticKeyRing::find(std::string_view server_name, std::string_
     auto it = server->second.find(key_id);
     if (it != server->second.end()) {
       const Entry& e = it->second;
-      if (valid_at_ms != kAnyTime && (valid_at_ms > e.valid_until_ts || valid_at_ms >= e.expired_ts)) {
+      if (valid_at_ms != kAnyTime &&
+          (valid_at_ms > e.valid_until_ts || valid_at_ms >= e.expired_ts)) {
         return make_error("key_expired", std::string(server_name) + " " + std::string(key_id) +
                                              " is not valid at " + std::to_string(valid_at_ms));
       }
       return e.key;
     }
   }
-  return make_error("unknown_key", "no key " + std::string(key_id) + " for " + std::string(server_name));
+  return make_error("unknown_key",
+                    "no key " + std::string(key_id) + " for " + std::string(server_name));
 }
 
 KeyLookup StaticKeyRing::lookup() const {

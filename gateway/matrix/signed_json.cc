@@ -39,7 +39,8 @@ Status sign_json(JsonObject& object, std::string_view server_name, const Signing
   if (server == servers.end()) {
     server = servers.emplace(std::string(server_name), JsonObject{}).first;
   } else if (!server->second.is_object()) {
-    return make_error("bad_signatures", "signatures of \"" + std::string(server_name) + "\" is not an object");
+    return make_error("bad_signatures",
+                      "signatures of \"" + std::string(server_name) + "\" is not an object");
   }
   (*server->second.object_if())[key.key_id()] = Json(to_base64(key.sign(*bytes)));
   return {};
@@ -48,7 +49,8 @@ Status sign_json(JsonObject& object, std::string_view server_name, const Signing
 namespace {
 
 // signatures[server_name] as an object, or an error saying why there is none.
-Result<const JsonObject*> server_signatures(const JsonObject& object, std::string_view server_name) {
+Result<const JsonObject*> server_signatures(const JsonObject& object,
+                                            std::string_view server_name) {
   auto it = object.find("signatures");
   if (it == object.end()) return make_error("missing_signature", "object has no \"signatures\"");
   const auto* servers = it->second.object_if();
@@ -58,14 +60,17 @@ Result<const JsonObject*> server_signatures(const JsonObject& object, std::strin
     return make_error("missing_signature", "no signature by " + std::string(server_name));
   }
   const auto* keys = server->second.object_if();
-  if (!keys) return make_error("bad_signatures", "signatures of " + std::string(server_name) + " is not an object");
+  if (!keys)
+    return make_error("bad_signatures",
+                      "signatures of " + std::string(server_name) + " is not an object");
   return keys;
 }
 
 Status verify_bytes(std::string_view bytes, const Json& sig_value, std::string_view key_id,
                     const VerifyKey& key) {
   const auto* sig_b64 = sig_value.string_if();
-  if (!sig_b64) return make_error("bad_signatures", "signature " + std::string(key_id) + " is not a string");
+  if (!sig_b64)
+    return make_error("bad_signatures", "signature " + std::string(key_id) + " is not a string");
   auto sig = signature_from_base64(*sig_b64);
   if (!sig) return sig.error();
   if (!ed25519_verify(key, bytes, *sig)) {
@@ -82,8 +87,8 @@ Status verify_json_signature(const JsonObject& object, std::string_view server_n
   if (!keys) return keys.error();
   auto sig = (*keys)->find(key_id);
   if (sig == (*keys)->end()) {
-    return make_error("missing_signature",
-                      "no signature by " + std::string(server_name) + " with " + std::string(key_id));
+    return make_error("missing_signature", "no signature by " + std::string(server_name) +
+                                               " with " + std::string(key_id));
   }
   auto bytes = signing_bytes(object);
   if (!bytes) return bytes.error();
@@ -116,7 +121,8 @@ Status verify_server_signature(const JsonObject& object, std::string_view server
     ++verified;
   }
   if (verified == 0) {
-    return make_error("missing_signature", "no verifiable signature by " + std::string(server_name) +
+    return make_error("missing_signature", "no verifiable signature by " +
+                                               std::string(server_name) +
                                                (skipped.empty() ? "" : " (" + skipped + ")"));
   }
   return {};

@@ -27,9 +27,8 @@ Status verify_json_signature(const JsonObject& object, std::string_view server_n
 // (origin_server_ts for events, now for requests); kAnyTime skips every time check (rooms v1-v4
 // ignore valid_until_ts). Error codes: "unknown_key", "key_expired", "key_unavailable".
 inline constexpr std::int64_t kAnyTime = std::numeric_limits<std::int64_t>::min();
-using KeyLookup = std::function<Result<VerifyKey>(std::string_view server_name,
-                                                  std::string_view key_id,
-                                                  std::int64_t valid_at_ms)>;
+using KeyLookup = std::function<Result<VerifyKey>(
+    std::string_view server_name, std::string_view key_id, std::int64_t valid_at_ms)>;
 
 // The App §Checking-for-a-signature rule for one server: ed25519 signatures under
 // signatures[server_name] whose key cannot be found ("unknown_key", "key_expired") are skipped,

@@ -34,7 +34,8 @@ bool is_server_name(std::string_view name) {
     if (close == std::string_view::npos) return false;
     std::string v6(name.substr(1, close - 1));
     in6_addr addr{};
-    if (v6.size() < 2 || v6.size() > 45 || inet_pton(AF_INET6, v6.c_str(), &addr) != 1) return false;
+    if (v6.size() < 2 || v6.size() > 45 || inet_pton(AF_INET6, v6.c_str(), &addr) != 1)
+      return false;
     host = {};
     name.remove_prefix(close + 1);
     if (name.empty()) return true;
@@ -44,7 +45,8 @@ bool is_server_name(std::string_view name) {
     host = name.substr(0, colon);
     if (host.empty() || host.size() > 255) return false;
     for (char c : host) {
-      bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+      bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '-' || c == '.';
       if (!ok) return false;
     }
     if (colon == std::string_view::npos) return true;
@@ -133,7 +135,8 @@ Result<XMatrixAuth> parse_xmatrix(std::string_view h) {
         if (c == '\\') {
           if (++i >= h.size()) break;
           c = static_cast<unsigned char>(h[i]);
-          if (c != '\t' && (c < 0x20 || c == 0x7f)) return bad("control character in quoted value" + at(i));
+          if (c != '\t' && (c < 0x20 || c == 0x7f))
+            return bad("control character in quoted value" + at(i));
         } else if (c != '\t' && (c < 0x20 || c == 0x7f)) {
           return bad("control character in quoted value" + at(i));
         }
@@ -149,13 +152,18 @@ Result<XMatrixAuth> parse_xmatrix(std::string_view h) {
       value.assign(h.substr(start, i - start));
     }
     while (i < h.size() && is_ows(h[i])) ++i;
-    if (i < h.size() && h[i] != ',') return bad("expected ',' after the value of \"" + name + "\"" + at(i));
+    if (i < h.size() && h[i] != ',')
+      return bad("expected ',' after the value of \"" + name + "\"" + at(i));
 
     std::optional<std::string>* slot = nullptr;
-    if (name == "origin") slot = &origin;
-    else if (name == "destination") slot = &destination;
-    else if (name == "key") slot = &key;
-    else if (name == "sig" || name == "signature") slot = &sig;
+    if (name == "origin")
+      slot = &origin;
+    else if (name == "destination")
+      slot = &destination;
+    else if (name == "key")
+      slot = &key;
+    else if (name == "sig" || name == "signature")
+      slot = &sig;
     if (!slot) continue;  // unknown parameters are ignored (S2S §Request Authentication)
     if (*slot) return bad("parameter \"" + name + "\" given twice");
     *slot = std::move(value);
@@ -190,8 +198,8 @@ Result<std::string> xmatrix_signing_bytes(const XMatrixRequest& request) {
 }
 
 Status verify_xmatrix(const XMatrixAuth& auth, std::string_view method, std::string_view uri,
-                      std::string_view our_server_name, const Json* content,
-                      const KeyLookup& keys, std::int64_t now_ms) {
+                      std::string_view our_server_name, const Json* content, const KeyLookup& keys,
+                      std::int64_t now_ms) {
   if (auth.destination && *auth.destination != our_server_name) {
     return make_error("wrong_destination", "X-Matrix destination \"" + *auth.destination +
                                                "\" is not " + std::string(our_server_name));

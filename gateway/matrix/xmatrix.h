@@ -46,8 +46,8 @@ Result<std::string> xmatrix_signing_bytes(const XMatrixRequest& request);
 // does); a header destination naming someone else fails with "wrong_destination". Key lookup at
 // now_ms ("unknown_key", "key_expired", ...), then "bad_base64" / "bad_signature".
 Status verify_xmatrix(const XMatrixAuth& auth, std::string_view method, std::string_view uri,
-                      std::string_view our_server_name, const Json* content,
-                      const KeyLookup& keys, std::int64_t now_ms);
+                      std::string_view our_server_name, const Json* content, const KeyLookup& keys,
+                      std::int64_t now_ms);
 
 // Several headers (Synapse's rule, notes §11.2): every signature whose key can be found must
 // verify and at least one must. Returns the authenticated origin.

@@ -220,6 +220,17 @@ class EventCheck(unittest.TestCase):
         self.assertIn("third-party invite", out["required signers"])
         self.assertIn("nothing_verified", err)
 
+    def test_crafted_names_cannot_forge_report_lines(self):
+        event = h.base_event("10", ORIGIN, "m.room.message", {"body": "x"})
+        event["sender"] = "@alice:evil.example\nsignature " + ORIGIN + ": ok ed25519:o1"
+        sign(event, "10", [])
+        rc, out, err = self.check("10", event)
+        self.assertEqual(rc, 1)
+        self.assertNotIn("signature " + ORIGIN, out)
+        forged = [line for line in err.splitlines() if not line.startswith("bordergate: ")]
+        self.assertEqual(forged, [])
+        self.assertIn("\\x0a", err)
+
     def test_unusable_input_exits_2(self):
         event = sign(sample_events("10")[0][1], "10", [ORIGIN])
         rc, _, err = self.check("13", event)
@@ -235,6 +246,10 @@ class EventCheck(unittest.TestCase):
         self.assertEqual(proc.returncode, 2)
         self.assertIn(b"duplicate_key", proc.stderr)
         self.assertEqual(len(proc.stderr.strip().splitlines()), 1)
+        missing = os.path.join(self.tmp.name, "no-such-keys.json")
+        rc, _, err = self.check("10", event, keys_file=missing)
+        self.assertEqual(rc, 2)
+        self.assertIn("unreadable", err)
 
 
 if __name__ == "__main__":

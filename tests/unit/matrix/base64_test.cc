@@ -22,14 +22,15 @@ TEST_P(Base64Reject, IsBadBase64) {
 }
 INSTANTIATE_TEST_SUITE_P(
     Table, Base64Reject,
-    ::testing::Values(Bad{"Z", false}, Bad{"Zm9vY", false},          // len % 4 == 1
-                      Bad{"Zh", false}, Bad{"Zm9=", false},           // non-zero trailing bits
-                      Bad{"Zm8/", true}, Bad{"Zm8+", true},           // standard chars in URL-safe
-                      Bad{"Zm8_", false}, Bad{"Zm8-", false},         // URL-safe chars in standard
+    ::testing::Values(Bad{"Z", false}, Bad{"Zm9vY", false},    // len % 4 == 1
+                      Bad{"Zh", false}, Bad{"Zm9=", false},    // non-zero trailing bits
+                      Bad{"Zm8/", true}, Bad{"Zm8+", true},    // standard chars in URL-safe
+                      Bad{"Zm8_", false}, Bad{"Zm8-", false},  // URL-safe chars in standard
                       Bad{"Zm 9v", false}, Bad{"Zm9v\n", false}, Bad{"Zm\x80v", false},
                       Bad{"Zg=", false}, Bad{"Zg===", false}, Bad{"Z===", false}, Bad{"=", false},
-                      Bad{"==", false}, Bad{"Zm9v=", false}, Bad{"Zm9v====", false}, Bad{"Z=g=", false},
-                      Bad{"Zg=A", false}, Bad{"Zm8==", false}, Bad{std::string("Zm\0v", 4), false}));
+                      Bad{"==", false}, Bad{"Zm9v=", false}, Bad{"Zm9v====", false},
+                      Bad{"Z=g=", false}, Bad{"Zg=A", false}, Bad{"Zm8==", false},
+                      Bad{std::string("Zm\0v", 4), false}));
 
 TEST(Base64, TrailingBitsIgnoredOnlyOnRequest) {
   EXPECT_FALSE(base64_decode("Zh").ok());

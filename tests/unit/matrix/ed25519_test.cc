@@ -23,7 +23,8 @@ TEST(Ed25519, SignVerifyAndTamper) {
 }
 
 TEST(Ed25519, SynapseKeyFileRoundTrip) {
-  auto key = SigningKey::from_synapse_file("ed25519 1 YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1\n");
+  auto key =
+      SigningKey::from_synapse_file("ed25519 1 YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1\n");
   ASSERT_TRUE(key.ok()) << key.error().message;
   EXPECT_EQ(key->key_id(), "ed25519:1");
   EXPECT_EQ(to_base64(key->verify_key()), "XGX0JRS2Af3be3knz2fBiRbApjm2Dh61gXDJA8kcJNI");
@@ -33,7 +34,9 @@ TEST(Ed25519, SynapseKeyFileRoundTrip) {
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->sign("x"), key->sign("x"));
   // Surrounding whitespace and further lines are tolerated (Synapse files may list several keys).
-  EXPECT_TRUE(SigningKey::from_synapse_file("\n  ed25519  a_b\tYJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1  \r\nmore\n").ok());
+  EXPECT_TRUE(SigningKey::from_synapse_file(
+                  "\n  ed25519  a_b\tYJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1  \r\nmore\n")
+                  .ok());
 }
 
 class BadKeyFile : public ::testing::TestWithParam<std::string> {};
@@ -44,10 +47,11 @@ TEST_P(BadKeyFile, Rejected) {
 }
 INSTANTIATE_TEST_SUITE_P(
     Table, BadKeyFile,
-    ::testing::Values("", "ed25519 1", "ed25519 1 YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1 extra",
+    ::testing::Values("", "ed25519 1",
+                      "ed25519 1 YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1 extra",
                       "ed448 1 YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1",
                       "ed25519 a:b YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1",
-                      "ed25519 1 YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA",   // 31.x bytes
+                      "ed25519 1 YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA",     // 31.x bytes
                       "ed25519 1 YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1AA",  // 33 bytes
                       "ed25519 1 YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA!"));
 

@@ -10,16 +10,18 @@
 #include "gateway/matrix/base64.h"
 #include "gateway/matrix/redaction.h"
 #include "gateway/matrix/server_keys.h"
+#include "tests/unit/matrix/event_test_world.h"
 #include "tests/unit/matrix/event_vectors.h"
 
 namespace bordergate::matrix {
 namespace {
 
+using testing::base_event;
 using testing::object_at;
 using testing::string_at;
 using testing::vector_named;
-
-const RoomVersionRules& version(std::string_view id) { return *find_room_version(id); }
+using testing::version;
+using testing::World;
 
 SigningKey spec_key() {
   const JsonObject& input = object_at(vector_named("signing_key"), "input");
@@ -62,8 +64,8 @@ TEST_P(SpecEventSigning, ContentHashAndSignaturePerRoomVersion) {
   EXPECT_TRUE(check_content_hash(expected).ok());
 
   const SigningKey key = spec_key();
-  auto sig = signature_from_base64(string_at(object_at(object_at(expected, "signatures"), "domain"),
-                                             "ed25519:1"));
+  auto sig = signature_from_base64(
+      string_at(object_at(object_at(expected, "signatures"), "domain"), "ed25519:1"));
   ASSERT_TRUE(sig.ok());
   const JsonObject& by_version = object_at(verified, "signature_matches_by_room_version_rules");
   int versions = 0;
@@ -114,9 +116,8 @@ TEST(EventId, DerivedReferenceHashVector) {
 
 TEST(EventId, V3UsesTheStandardAlphabetAndV4TheUrlSafeOne) {
   // Search a timestamp whose reference hash encodes with '+' or '/' so the alphabets differ.
-  JsonObject event{{"type", "m.room.message"}, {"content", JsonObject{}},
-                   {"sender", "@a:x.org"},     {"room_id", "!r:x.org"},
-                   {"hashes", JsonObject{}},   {"depth", 1}};
+  JsonObject event{{"type", "m.room.message"}, {"content", JsonObject{}}, {"sender", "@a:x.org"},
+                   {"room_id", "!r:x.org"},    {"hashes", JsonObject{}},  {"depth", 1}};
   for (int ts = 0; ts < 1000; ++ts) {
     event["origin_server_ts"] = ts;
     auto v3 = compute_event_id(event, version("3"));
@@ -138,8 +139,8 @@ TEST(EventId, V3UsesTheStandardAlphabetAndV4TheUrlSafeOne) {
 }
 
 TEST(EventId, ExplicitIdsInV1AndV2) {
-  JsonObject event{{"type", "m.room.message"}, {"content", JsonObject{}},
-                   {"event_id", "$abc:origin.example"}};
+  JsonObject event{
+      {"type", "m.room.message"}, {"content", JsonObject{}}, {"event_id", "$abc:origin.example"}};
   for (const char* id : {"1", "2"}) {
     auto got = compute_event_id(event, version(id));
     ASSERT_TRUE(got.ok());
@@ -151,42 +152,6 @@ TEST(EventId, ExplicitIdsInV1AndV2) {
     ASSERT_FALSE(got.ok()) << bad;
     EXPECT_EQ(got.error().code, "bad_event_format");
   }
-}
-
-// --- a signing world for the remaining tests ---------------------------------------------------
-
-struct World {
-  SigningKey origin = SigningKey::generate("o1");
-  SigningKey resident = SigningKey::generate("r1");
-  SigningKey stranger = SigningKey::generate("o1");  // same key id, different key
-  StaticKeyRing ring;
-  World() {
-    EXPECT_TRUE(ring.add("origin.example", origin.key_id(), origin.verify_key()).ok());
-    EXPECT_TRUE(ring.add("resident.example", resident.key_id(), resident.verify_key()).ok());
-  }
-};
-
-JsonObject base_event(const RoomVersionRules& rules) {
-  JsonObject event{{"type", "m.room.message"},
-                   {"sender", "@alice:origin.example"},
-                   {"origin_server_ts", std::int64_t{1700000000000}},
-                   {"content", JsonObject{{"body", "hello"}, {"msgtype", "m.text"}}},
-                   {"depth", 12},
-                   {"unsigned", JsonObject{{"age", 5}}}};
-  if (rules.room_id_without_domain) {
-    event["room_id"] = "!" + std::string(43, 'A');
-  } else {
-    event["room_id"] = "!room:origin.example";
-  }
-  if (rules.prev_events_with_hashes) {
-    event["event_id"] = "$e1:origin.example";
-    event["prev_events"] = JsonArray{JsonArray{"$p:origin.example", JsonObject{{"sha256", "x"}}}};
-    event["auth_events"] = JsonArray{};
-  } else {
-    event["prev_events"] = JsonArray{"$prev"};
-    event["auth_events"] = JsonArray{"$auth"};
-  }
-  return event;
 }
 
 class EveryVersion : public ::testing::TestWithParam<std::string> {
@@ -363,23 +328,29 @@ struct SignerCase {
 std::vector<SignerCase> signer_cases() {
   JsonObject restricted_join{{"membership", "join"},
                              {"join_authorised_via_users_server", "@bob:resident.example"}};
-  JsonObject member_event{{"type", "m.room.member"}, {"state_key", "@alice:origin.example"},
+  JsonObject member_event{{"type", "m.room.member"},
+                          {"state_key", "@alice:origin.example"},
                           {"content", restricted_join}};
   JsonObject leave = member_event;
   leave["content"] = JsonObject{{"membership", "leave"},
                                 {"join_authorised_via_users_server", "@bob:resident.example"}};
   JsonObject same_server = member_event;
-  same_server["content"] = JsonObject{{"membership", "join"},
-                                      {"join_authorised_via_users_server", "@c:origin.example"}};
-  JsonObject tpi{{"type", "m.room.member"},
-                 {"state_key", "@carol:far.example"},
-                 {"content", JsonObject{{"membership", "invite"},
-                                        {"third_party_invite", JsonObject{{"signed", JsonObject{}}}}}}};
+  same_server["content"] =
+      JsonObject{{"membership", "join"}, {"join_authorised_via_users_server", "@c:origin.example"}};
+  JsonObject tpi{
+      {"type", "m.room.member"},
+      {"state_key", "@carol:far.example"},
+      {"content", JsonObject{{"membership", "invite"},
+                             {"third_party_invite", JsonObject{{"signed", JsonObject{}}}}}}};
   return {
       {"plain_v1_same_event_server", "1", {}, {"origin.example"}},
-      {"v1_event_id_on_other_server", "1", {{"event_id", "$e:creator.example"}},
+      {"v1_event_id_on_other_server",
+       "1",
+       {{"event_id", "$e:creator.example"}},
        {"origin.example", "creator.example"}},
-      {"v2_event_id_on_other_server", "2", {{"event_id", "$e:creator.example"}},
+      {"v2_event_id_on_other_server",
+       "2",
+       {{"event_id", "$e:creator.example"}},
        {"origin.example", "creator.example"}},
       {"v3_ignores_event_id_field", "3", {{"event_id", "$e:creator.example"}}, {"origin.example"}},
       {"restricted_join_v7_no_extra", "7", member_event, {"origin.example"}},
@@ -458,104 +429,6 @@ TEST(RequiredSigners, ThirdPartyInviteNeedsNoSenderSignature) {
   EXPECT_FALSE(check.signatures_ok());
 }
 
-// --- format and v12 room ids --------------------------------------------------------------------
-
-TEST(PduFormat, V12CreateEventFoundsTheRoomId) {
-  World world;
-  const RoomVersionRules& v12 = version("12");
-  JsonObject create{{"type", "m.room.create"},
-                    {"state_key", ""},
-                    {"sender", "@alice:origin.example"},
-                    {"origin_server_ts", std::int64_t{1700000000000}},
-                    {"content", JsonObject{{"room_version", "12"}}},
-                    {"depth", 1},
-                    {"prev_events", JsonArray{}},
-                    {"auth_events", JsonArray{}}};
-  ASSERT_TRUE(hash_and_sign_event(create, v12, "origin.example", world.origin).ok());
-  PduCheck check = check_pdu(create, v12, world.ring.lookup());
-  EXPECT_TRUE(check.ok()) << (check.format.ok() ? "" : check.format.error().message);
-  ASSERT_TRUE(check.room_id && check.event_id);
-  EXPECT_EQ(check.room_id->substr(1), check.event_id->substr(1));
-  EXPECT_EQ(check.room_id->front(), '!');
-  auto room_id = compute_room_id(create, v12);
-  ASSERT_TRUE(room_id.ok());
-  EXPECT_EQ(*room_id, *check.room_id);
-
-  // Events in that room carry the domain-less id and pass the format check.
-  JsonObject message = base_event(v12);
-  message["room_id"] = *room_id;
-  ASSERT_TRUE(hash_and_sign_event(message, v12, "origin.example", world.origin).ok());
-  EXPECT_TRUE(check_pdu_format(message, v12).ok());
-
-  // A v12 create event with a room_id is malformed; in v11 it is required.
-  JsonObject with_room = create;
-  with_room["room_id"] = *room_id;
-  EXPECT_EQ(check_pdu_format(with_room, v12).error().code, "bad_event_format");
-  EXPECT_EQ(check_pdu_format(create, version("11")).error().code, "bad_event_format");
-  EXPECT_EQ(compute_room_id(create, version("11")).error().code, "room_id_has_domain");
-  EXPECT_EQ(compute_room_id(message, v12).error().code, "not_a_create_event");
-  // A v11-style room id is not a v12 room id.
-  message["room_id"] = "!room:origin.example";
-  EXPECT_EQ(check_pdu_format(message, v12).error().code, "bad_event_format");
-  EXPECT_TRUE(check_pdu_format(message, version("11")).ok());
-}
-
-TEST(PduFormat, Table) {
-  struct Case {
-    std::string name;
-    std::string version;
-    std::string key;
-    Json value;  // null with erase=true removes the key
-    bool erase;
-  };
-  const Case cases[] = {
-      {"no_type", "9", "type", nullptr, true},
-      {"sender_not_user_id", "9", "sender", "alice", false},
-      {"ts_not_int", "9", "origin_server_ts", "1", false},
-      {"content_array", "9", "content", JsonArray{}, false},
-      {"state_key_int", "9", "state_key", 1, false},
-      {"unsigned_string", "9", "unsigned", "x", false},
-      {"no_room_id", "9", "room_id", nullptr, true},
-      {"room_id_without_server", "9", "room_id", "!abc", false},
-      {"no_event_id_v1", "1", "event_id", nullptr, true},
-      {"depth_negative", "9", "depth", -1, false},
-      {"depth_over_v6_cap", "6", "depth", std::int64_t{1} << 53, false},
-      {"no_hashes", "9", "hashes", nullptr, true},
-      {"signatures_not_nested", "9", "signatures", JsonObject{{"x", "y"}}, false},
-      {"prev_events_v1_plain_ids", "1", "prev_events", JsonArray{"$a:x"}, false},
-      {"prev_events_v3_pairs", "3", "prev_events",
-       JsonArray{JsonArray{"$a:x", JsonObject{}}}, false},
-      {"auth_events_missing", "9", "auth_events", nullptr, true},
-      {"prev_events_too_many", "9", "prev_events", JsonArray(21, Json("$p")), false},
-      {"auth_events_too_many", "9", "auth_events", JsonArray(11, Json("$a")), false},
-  };
-  World world;
-  for (const Case& c : cases) {
-    SCOPED_TRACE(c.name);
-    JsonObject event = base_event(version(c.version));
-    ASSERT_TRUE(hash_and_sign_event(event, version(c.version), "origin.example", world.origin).ok());
-    ASSERT_TRUE(check_pdu_format(event, version(c.version)).ok());
-    if (c.erase) {
-      event.erase(c.key);
-    } else {
-      event[c.key] = c.value;
-    }
-    Status s = check_pdu_format(event, version(c.version));
-    ASSERT_FALSE(s.ok());
-    EXPECT_EQ(s.error().code, "bad_event_format");
-    EXPECT_FALSE(check_pdu(event, version(c.version), world.ring.lookup()).ok());
-  }
-  // v1-v5 allow depth up to 2^63-1; the reference limits can be lifted for backfill.
-  JsonObject deep = base_event(version("5"));
-  ASSERT_TRUE(hash_and_sign_event(deep, version("5"), "origin.example", world.origin).ok());
-  deep["depth"] = std::int64_t{1} << 53;
-  EXPECT_TRUE(check_pdu_format(deep, version("5")).ok());
-  JsonObject many = base_event(version("9"));
-  ASSERT_TRUE(hash_and_sign_event(many, version("9"), "origin.example", world.origin).ok());
-  many["prev_events"] = JsonArray(21, Json("$p"));
-  EXPECT_TRUE(check_pdu_format(many, version("9"), {.enforce_reference_limits = false}).ok());
-}
-
 TEST(PduCheck, NonCanonicalValuesAreReportedNotCrashed) {
   World world;
   JsonObject event = base_event(version("9"));
@@ -566,13 +439,5 @@ TEST(PduCheck, NonCanonicalValuesAreReportedNotCrashed) {
   EXPECT_TRUE(check.signatures_ok()) << "the float is redacted away before signing";
   EXPECT_EQ(compute_content_hash(event).error().code, "float_not_allowed");
 }
-
-TEST(Identifiers, ServerNameIsEverythingAfterTheFirstColon) {
-  EXPECT_EQ(id_server_name("@a:example.org"), "example.org");
-  EXPECT_EQ(id_server_name("@a:example.org:8448"), "example.org:8448");
-  EXPECT_EQ(id_server_name("@a:[::1]:8448"), "[::1]:8448");
-  EXPECT_EQ(id_server_name("@a"), "");
-}
-
 }  // namespace
 }  // namespace bordergate::matrix

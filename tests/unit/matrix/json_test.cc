@@ -35,7 +35,8 @@ INSTANTIATE_TEST_SUITE_P(
         Canon{"true", "true"}, Canon{"false", "false"}, Canon{"0", "0"}, Canon{"-1", "-1"},
         Canon{"9007199254740991", "9007199254740991"},
         Canon{"-9007199254740991", "-9007199254740991"},
-        Canon{R"({"b":1,"a":[3,2,{"d":null,"c":true}]})", R"({"a":[3,2,{"c":true,"d":null}],"b":1})"},
+        Canon{R"({"b":1,"a":[3,2,{"d":null,"c":true}]})",
+              R"({"a":[3,2,{"c":true,"d":null}],"b":1})"},
         Canon{R"("a/b")", R"("a/b")"}, Canon{R"("a\/b")", R"("a/b")"},
         Canon{R"("\u00e9\u65E5")", "\"\xc3\xa9\xe6\x97\xa5\""},
         Canon{R"("\ud83d\ude00")", "\"\xf0\x9f\x98\x80\""},
@@ -66,31 +67,36 @@ TEST_P(JsonReject, FailsWithCode) {
 INSTANTIATE_TEST_SUITE_P(
     Table, JsonReject,
     ::testing::Values(
-        Reject{R"({"a":1,"a":2})", "duplicate_key"}, Reject{R"({"x":{"a":1,"b":2,"a":3}})", "duplicate_key"},
-        Reject{R"({"\u0061":1,"a":2})", "duplicate_key"},
-        Reject{"\"\xff\"", "invalid_utf8"}, Reject{"\"\xc0\xaf\"", "invalid_utf8"},
-        Reject{"\"\xe0\x80\xaf\"", "invalid_utf8"}, Reject{"\"\xe6\x97\"", "invalid_utf8"},
-        Reject{"\"\xed\xa0\x80\"", "invalid_utf8"}, Reject{"\"\xf4\x90\x80\x80\"", "invalid_utf8"},
-        Reject{"{\"\xfe\":1}", "invalid_utf8"},
+        Reject{R"({"a":1,"a":2})", "duplicate_key"},
+        Reject{R"({"x":{"a":1,"b":2,"a":3}})", "duplicate_key"},
+        Reject{R"({"\u0061":1,"a":2})", "duplicate_key"}, Reject{"\"\xff\"", "invalid_utf8"},
+        Reject{"\"\xc0\xaf\"", "invalid_utf8"}, Reject{"\"\xe0\x80\xaf\"", "invalid_utf8"},
+        Reject{"\"\xe6\x97\"", "invalid_utf8"}, Reject{"\"\xed\xa0\x80\"", "invalid_utf8"},
+        Reject{"\"\xf4\x90\x80\x80\"", "invalid_utf8"}, Reject{"{\"\xfe\":1}", "invalid_utf8"},
         Reject{R"("\ud800")", "lone_surrogate"}, Reject{R"("\udc00")", "lone_surrogate"},
-        Reject{R"("\ud800\u0041")", "lone_surrogate"}, Reject{R"("\udc00\ud800")", "lone_surrogate"},
-        Reject{R"("x\udfff")", "lone_surrogate"}, Reject{R"({"\udbff":1})", "lone_surrogate"},
+        Reject{R"("\ud800\u0041")", "lone_surrogate"},
+        Reject{R"("\udc00\ud800")", "lone_surrogate"}, Reject{R"("x\udfff")", "lone_surrogate"},
+        Reject{R"({"\udbff":1})", "lone_surrogate"},
         Reject{"9007199254740992", "integer_out_of_range"},
         Reject{"-9007199254740992", "integer_out_of_range"},
         Reject{"123456789012345678901234567890", "integer_out_of_range"},
         Reject{"1.0", "float_not_allowed"}, Reject{"1e2", "float_not_allowed"},
         Reject{"1E2", "float_not_allowed"}, Reject{"-0", "float_not_allowed"},
         Reject{"-0.0", "float_not_allowed"}, Reject{R"({"a":-0,"b":1e10})", "float_not_allowed"},
-        Reject{"NaN", "invalid_json"}, Reject{"Infinity", "invalid_json"}, Reject{"-Infinity", "invalid_json"},
-        Reject{"01", "invalid_json"}, Reject{"+1", "invalid_json"}, Reject{".5", "invalid_json"},
-        Reject{"1.", "invalid_json"}, Reject{"{} x", "invalid_json"}, Reject{"{}{}", "invalid_json"},
-        Reject{"\xef\xbb\xbf{}", "invalid_json"}, Reject{"", "invalid_json"}, Reject{"  ", "invalid_json"},
-        Reject{std::string("{}\0", 3), "invalid_json"}, Reject{std::string("\"a\0b\"", 5), "invalid_json"},
-        Reject{"\"\x01\"", "invalid_json"}, Reject{"\"\n\"", "invalid_json"}, Reject{R"("\x")", "invalid_json"},
-        Reject{R"("\u12")", "invalid_json"}, Reject{"'a'", "invalid_json"}, Reject{"[1,]", "invalid_json"},
-        Reject{R"({"a":1,})", "invalid_json"}, Reject{"[1 2]", "invalid_json"}, Reject{"{1:2}", "invalid_json"},
-        Reject{"// c\n{}", "invalid_json"}, Reject{"[", "invalid_json"}, Reject{"{\"a\"", "invalid_json"},
-        Reject{"tru", "invalid_json"}, Reject{"\"abc", "invalid_json"}));
+        Reject{"NaN", "invalid_json"}, Reject{"Infinity", "invalid_json"},
+        Reject{"-Infinity", "invalid_json"}, Reject{"01", "invalid_json"},
+        Reject{"+1", "invalid_json"}, Reject{".5", "invalid_json"}, Reject{"1.", "invalid_json"},
+        Reject{"{} x", "invalid_json"}, Reject{"{}{}", "invalid_json"},
+        Reject{"\xef\xbb\xbf{}", "invalid_json"}, Reject{"", "invalid_json"},
+        Reject{"  ", "invalid_json"}, Reject{std::string("{}\0", 3), "invalid_json"},
+        Reject{std::string("\"a\0b\"", 5), "invalid_json"}, Reject{"\"\x01\"", "invalid_json"},
+        Reject{"\"\n\"", "invalid_json"}, Reject{R"("\x")", "invalid_json"},
+        Reject{R"("\u12")", "invalid_json"}, Reject{"'a'", "invalid_json"},
+        Reject{"[1,]", "invalid_json"}, Reject{R"({"a":1,})", "invalid_json"},
+        Reject{"[1 2]", "invalid_json"}, Reject{"{1:2}", "invalid_json"},
+        Reject{"// c\n{}", "invalid_json"}, Reject{"[", "invalid_json"},
+        Reject{"{\"a\"", "invalid_json"}, Reject{"tru", "invalid_json"},
+        Reject{"\"abc", "invalid_json"}));
 
 TEST(Json, DepthLimitIsExact) {
   JsonLimits limits;
@@ -99,7 +105,8 @@ TEST(Json, DepthLimitIsExact) {
   auto r = parse_json("[[[[[[]]]]]]", limits);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "depth_exceeded");
-  EXPECT_EQ(parse_json(R"({"a":{"b":{"c":{"d":{"e":{}}}}}})", limits).error().code, "depth_exceeded");
+  EXPECT_EQ(parse_json(R"({"a":{"b":{"c":{"d":{"e":{}}}}}})", limits).error().code,
+            "depth_exceeded");
 }
 
 TEST(Json, DepthBombDoesNotRecurse) {
@@ -138,10 +145,13 @@ TEST(Json, FloatsWhenAllowed) {
 
 TEST(Json, CanonicalRejectsWhatItCannotRepresent) {
   EXPECT_EQ(canonical_json(Json(JsonObject{{"a", Json(0.5)}})).error().code, "float_not_allowed");
-  EXPECT_EQ(canonical_json(Json(std::int64_t{kMaxJsonInteger + 1})).error().code, "integer_out_of_range");
-  EXPECT_EQ(canonical_json(Json(std::int64_t{-kMaxJsonInteger - 1})).error().code, "integer_out_of_range");
+  EXPECT_EQ(canonical_json(Json(std::int64_t{kMaxJsonInteger + 1})).error().code,
+            "integer_out_of_range");
+  EXPECT_EQ(canonical_json(Json(std::int64_t{-kMaxJsonInteger - 1})).error().code,
+            "integer_out_of_range");
   EXPECT_EQ(canonical_json(Json(JsonArray{Json("\xff")})).error().code, "invalid_utf8");
-  EXPECT_EQ(canonical_json(Json(JsonObject{{"\xed\xa0\x80", Json(1)}})).error().code, "invalid_utf8");
+  EXPECT_EQ(canonical_json(Json(JsonObject{{"\xed\xa0\x80", Json(1)}})).error().code,
+            "invalid_utf8");
   EXPECT_EQ(*canonical_json(Json(std::int64_t{kMaxJsonInteger})), "9007199254740991");
 }
 
@@ -149,18 +159,29 @@ TEST(Json, EveryControlCharacterEscapedAsSpecified) {
   for (int c = 0; c < 0x20; ++c) {
     std::string expected;
     switch (c) {
-      case '\b': expected = "\\b"; break;
-      case '\f': expected = "\\f"; break;
-      case '\n': expected = "\\n"; break;
-      case '\r': expected = "\\r"; break;
-      case '\t': expected = "\\t"; break;
+      case '\b':
+        expected = "\\b";
+        break;
+      case '\f':
+        expected = "\\f";
+        break;
+      case '\n':
+        expected = "\\n";
+        break;
+      case '\r':
+        expected = "\\r";
+        break;
+      case '\t':
+        expected = "\\t";
+        break;
       default: {
         char buf[8];
         std::snprintf(buf, sizeof buf, "\\u%04x", c);
         expected = buf;
       }
     }
-    EXPECT_EQ(*canonical_json(Json(std::string(1, static_cast<char>(c)))), "\"" + expected + "\"") << c;
+    EXPECT_EQ(*canonical_json(Json(std::string(1, static_cast<char>(c)))), "\"" + expected + "\"")
+        << c;
   }
   for (int c = 0x20; c < 0x80; ++c) {
     std::string s(1, static_cast<char>(c));
@@ -192,14 +213,15 @@ TEST_P(Utf8Validation, Classifies) { EXPECT_EQ(is_valid_utf8(GetParam().text), G
 INSTANTIATE_TEST_SUITE_P(
     Table, Utf8Validation,
     ::testing::Values(Utf8{"", true}, Utf8{"plain ascii text longer than eight", true},
-                      Utf8{"\xc3\xa9", true}, Utf8{"\xe6\x97\xa5", true}, Utf8{"\xef\xbf\xbf", true},
-                      Utf8{"\xf0\x9f\x98\x80", true}, Utf8{"\xf4\x8f\xbf\xbf", true},
-                      Utf8{"\xed\x9f\xbf", true}, Utf8{"\xee\x80\x80", true},
-                      Utf8{"\x80", false}, Utf8{"\xc1\xbf", false}, Utf8{"\xc3", false},
-                      Utf8{"\xe0\x9f\xbf", false}, Utf8{"\xed\xa0\x80", false}, Utf8{"\xed\xbf\xbf", false},
-                      Utf8{"\xf0\x8f\xbf\xbf", false}, Utf8{"\xf4\x90\x80\x80", false},
-                      Utf8{"\xf5\x80\x80\x80", false}, Utf8{"\xff", false},
-                      Utf8{"abcdefgh\xc3(", false}, Utf8{"\xe6\x97\xa5\xe6\x97", false}));
+                      Utf8{"\xc3\xa9", true}, Utf8{"\xe6\x97\xa5", true},
+                      Utf8{"\xef\xbf\xbf", true}, Utf8{"\xf0\x9f\x98\x80", true},
+                      Utf8{"\xf4\x8f\xbf\xbf", true}, Utf8{"\xed\x9f\xbf", true},
+                      Utf8{"\xee\x80\x80", true}, Utf8{"\x80", false}, Utf8{"\xc1\xbf", false},
+                      Utf8{"\xc3", false}, Utf8{"\xe0\x9f\xbf", false}, Utf8{"\xed\xa0\x80", false},
+                      Utf8{"\xed\xbf\xbf", false}, Utf8{"\xf0\x8f\xbf\xbf", false},
+                      Utf8{"\xf4\x90\x80\x80", false}, Utf8{"\xf5\x80\x80\x80", false},
+                      Utf8{"\xff", false}, Utf8{"abcdefgh\xc3(", false},
+                      Utf8{"\xe6\x97\xa5\xe6\x97", false}));
 
 }  // namespace
 }  // namespace bordergate::matrix

@@ -63,6 +63,7 @@ TEST_P(RoomVersionTable, MatchesTheSpec) {
   EXPECT_EQ(r->integer_power_levels, std::stoi(e.id) >= 10);
   EXPECT_EQ(r->special_case_aliases_auth, std::stoi(e.id) <= 5);
   EXPECT_EQ(r->additional_creators, e.id == "12");
+  EXPECT_EQ(r->identifier_byte_limits, std::stoi(e.id) >= 11);
   auto looked_up = room_version(e.id);
   ASSERT_TRUE(looked_up.ok());
   EXPECT_EQ(*looked_up, r);

@@ -48,7 +48,8 @@ TEST(ServerKeys, RejectsTamperingAndMissingSignature) {
   // Two verify keys, only one signed: every verify key must have signed.
   response = key_response(key, "example.org", 5000);
   auto second = SigningKey::generate("k2");
-  (*response["verify_keys"].object_if())["ed25519:k2"] = Json(JsonObject{{"key", Json(to_base64(second.verify_key()))}});
+  (*response["verify_keys"].object_if())["ed25519:k2"] =
+      Json(JsonObject{{"key", Json(to_base64(second.verify_key()))}});
   response.erase("signatures");
   ASSERT_TRUE(sign_json(response, "example.org", key).ok());
   EXPECT_EQ(parse_server_keys(Json(response)).error().code, "missing_signature");
@@ -69,19 +70,21 @@ TEST_P(ServerKeysMalformed, BadServerKeys) {
 }
 INSTANTIATE_TEST_SUITE_P(
     Table, ServerKeysMalformed,
-    ::testing::Values(R"([])", R"({"valid_until_ts":1,"verify_keys":{}})",
-                      R"({"server_name":1,"valid_until_ts":1,"verify_keys":{}})",
-                      R"({"server_name":"s","verify_keys":{}})",
-                      R"({"server_name":"s","valid_until_ts":"1","verify_keys":{}})",
-                      R"({"server_name":"s","valid_until_ts":1})",
-                      R"({"server_name":"s","valid_until_ts":1,"verify_keys":[]})",
-                      R"({"server_name":"s","valid_until_ts":1,"verify_keys":{"ed25519:a":{}}})",
-                      R"({"server_name":"s","valid_until_ts":1,"verify_keys":{"ed25519:a":{"key":"Zm9v"}}})",
-                      R"({"server_name":"s","valid_until_ts":1,"verify_keys":{"ed25519:a-b":{"key":"Zm9v"}}})",
-                      R"({"server_name":"s","valid_until_ts":1,"verify_keys":{},"old_verify_keys":{"ed25519:a":{"key":"XGX0JRS2Af3be3knz2fBiRbApjm2Dh61gXDJA8kcJNI"}}})"));
+    ::testing::Values(
+        R"([])", R"({"valid_until_ts":1,"verify_keys":{}})",
+        R"({"server_name":1,"valid_until_ts":1,"verify_keys":{}})",
+        R"({"server_name":"s","verify_keys":{}})",
+        R"({"server_name":"s","valid_until_ts":"1","verify_keys":{}})",
+        R"({"server_name":"s","valid_until_ts":1})",
+        R"({"server_name":"s","valid_until_ts":1,"verify_keys":[]})",
+        R"({"server_name":"s","valid_until_ts":1,"verify_keys":{"ed25519:a":{}}})",
+        R"({"server_name":"s","valid_until_ts":1,"verify_keys":{"ed25519:a":{"key":"Zm9v"}}})",
+        R"({"server_name":"s","valid_until_ts":1,"verify_keys":{"ed25519:a-b":{"key":"Zm9v"}}})",
+        R"({"server_name":"s","valid_until_ts":1,"verify_keys":{},"old_verify_keys":{"ed25519:a":{"key":"XGX0JRS2Af3be3knz2fBiRbApjm2Dh61gXDJA8kcJNI"}}})"));
 
 TEST(ServerKeys, OtherAlgorithmsAreSkipped) {
-  auto doc = parse_json(R"({"server_name":"s","valid_until_ts":1,"verify_keys":{"curve25519:a":{"key":"!"}}})");
+  auto doc = parse_json(
+      R"({"server_name":"s","valid_until_ts":1,"verify_keys":{"curve25519:a":{"key":"!"}}})");
   auto r = parse_server_keys_unverified(*doc);
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->verify_keys.empty());
@@ -107,9 +110,14 @@ TEST(ServerKeys, NotaryResponse) {
   entry.erase("signatures");
   ASSERT_TRUE(sign_json(entry, "notary.org", notary).ok());
   Json forged(JsonObject{{"server_keys", Json(JsonArray{Json(entry)})}});
-  EXPECT_EQ(parse_notary_response(forged, "notary.org", trusted.lookup(), 100).error().code, "missing_signature");
-  EXPECT_TRUE(parse_notary_response(*parse_json(R"({"server_keys":[]})"), "notary.org", trusted.lookup(), 100)->empty());
-  EXPECT_EQ(parse_notary_response(*parse_json("{}"), "notary.org", trusted.lookup(), 100).error().code, "bad_server_keys");
+  EXPECT_EQ(parse_notary_response(forged, "notary.org", trusted.lookup(), 100).error().code,
+            "missing_signature");
+  EXPECT_TRUE(parse_notary_response(*parse_json(R"({"server_keys":[]})"), "notary.org",
+                                    trusted.lookup(), 100)
+                  ->empty());
+  EXPECT_EQ(
+      parse_notary_response(*parse_json("{}"), "notary.org", trusted.lookup(), 100).error().code,
+      "bad_server_keys");
 }
 
 TEST(StaticKeyRing, ValidityBoundaries) {
@@ -139,9 +147,10 @@ TEST(StaticKeyRing, KeyFileForms) {
   Json notary(JsonObject{{"server_keys", Json(JsonArray{Json(key_response(key, "c.org", 5))})}});
   ASSERT_TRUE(ring.add_json(notary).ok());
   EXPECT_TRUE(ring.find("c.org", "ed25519:k1", 0).ok());
-  for (const char* bad : {"[]", R"({"a":[]})", R"({"a":{"ed25519:x":1}})", R"({"a":{"ed25519:x":"Zm9v"}})",
-                          R"({"a":{"x":"XGX0JRS2Af3be3knz2fBiRbApjm2Dh61gXDJA8kcJNI"}})",
-                          R"({"server_name":"s","valid_until_ts":1,"verify_keys":{}})"}) {
+  for (const char* bad :
+       {"[]", R"({"a":[]})", R"({"a":{"ed25519:x":1}})", R"({"a":{"ed25519:x":"Zm9v"}})",
+        R"({"a":{"x":"XGX0JRS2Af3be3knz2fBiRbApjm2Dh61gXDJA8kcJNI"}})",
+        R"({"server_name":"s","valid_until_ts":1,"verify_keys":{}})"}) {
     auto r = ring.add_json(*parse_json(bad));
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.error().code, "bad_key_file") << bad;

@@ -20,7 +20,8 @@ TEST(SignedJson, SigningBytesSkipSignaturesAndUnsigned) {
 TEST(SignedJson, SignKeepsOtherSignaturesAndVerifies) {
   auto a = SigningKey::generate("a");
   auto b = SigningKey::generate("b");
-  auto o = obj(R"({"content":{"x":1},"signatures":{"other.org":{"ed25519:z":"keep"}},"unsigned":{"u":1}})");
+  auto o = obj(
+      R"({"content":{"x":1},"signatures":{"other.org":{"ed25519:z":"keep"}},"unsigned":{"u":1}})");
   ASSERT_TRUE(sign_json(o, "example.org", a).ok());
   ASSERT_TRUE(sign_json(o, "example.org", b).ok());
   const auto& sigs = *o.at("signatures").object_if();
@@ -28,28 +29,35 @@ TEST(SignedJson, SignKeepsOtherSignaturesAndVerifies) {
   EXPECT_TRUE(sigs.at("example.org").find("ed25519:a"));
   EXPECT_TRUE(verify_json_signature(o, "example.org", "ed25519:a", a.verify_key()).ok());
   EXPECT_TRUE(verify_json_signature(o, "example.org", "ed25519:b", b.verify_key()).ok());
-  EXPECT_EQ(verify_json_signature(o, "example.org", "ed25519:a", b.verify_key()).error().code, "bad_signature");
+  EXPECT_EQ(verify_json_signature(o, "example.org", "ed25519:a", b.verify_key()).error().code,
+            "bad_signature");
 
   // unsigned and signatures are not covered; anything else is.
   o["unsigned"] = Json(JsonObject{{"changed", Json(true)}});
   EXPECT_TRUE(verify_json_signature(o, "example.org", "ed25519:a", a.verify_key()).ok());
   o["content"] = Json(JsonObject{{"x", Json(2)}});
-  EXPECT_EQ(verify_json_signature(o, "example.org", "ed25519:a", a.verify_key()).error().code, "bad_signature");
+  EXPECT_EQ(verify_json_signature(o, "example.org", "ed25519:a", a.verify_key()).error().code,
+            "bad_signature");
 }
 
 TEST(SignedJson, VerifyErrors) {
   auto a = SigningKey::generate("a");
   auto o = obj(R"({"x":1})");
-  EXPECT_EQ(verify_json_signature(o, "s", "ed25519:a", a.verify_key()).error().code, "missing_signature");
+  EXPECT_EQ(verify_json_signature(o, "s", "ed25519:a", a.verify_key()).error().code,
+            "missing_signature");
   ASSERT_TRUE(sign_json(o, "s", a).ok());
-  EXPECT_EQ(verify_json_signature(o, "t", "ed25519:a", a.verify_key()).error().code, "missing_signature");
-  EXPECT_EQ(verify_json_signature(o, "s", "ed25519:b", a.verify_key()).error().code, "missing_signature");
+  EXPECT_EQ(verify_json_signature(o, "t", "ed25519:a", a.verify_key()).error().code,
+            "missing_signature");
+  EXPECT_EQ(verify_json_signature(o, "s", "ed25519:b", a.verify_key()).error().code,
+            "missing_signature");
   (*o["signatures"].object_if())["s"] = Json(JsonObject{{"ed25519:a", Json("!!")}});
   EXPECT_EQ(verify_json_signature(o, "s", "ed25519:a", a.verify_key()).error().code, "bad_base64");
   (*o["signatures"].object_if())["s"] = Json(JsonObject{{"ed25519:a", Json(1)}});
-  EXPECT_EQ(verify_json_signature(o, "s", "ed25519:a", a.verify_key()).error().code, "bad_signatures");
+  EXPECT_EQ(verify_json_signature(o, "s", "ed25519:a", a.verify_key()).error().code,
+            "bad_signatures");
   o["signatures"] = Json("x");
-  EXPECT_EQ(verify_json_signature(o, "s", "ed25519:a", a.verify_key()).error().code, "bad_signatures");
+  EXPECT_EQ(verify_json_signature(o, "s", "ed25519:a", a.verify_key()).error().code,
+            "bad_signatures");
   EXPECT_EQ(sign_json(o, "s", a).error().code, "bad_signatures");
 }
 
@@ -73,11 +81,13 @@ TEST(SignedJson, ServerSignatureRule) {
   ASSERT_TRUE(wrong.add("s", "ed25519:b", a.verify_key()).ok());
   EXPECT_EQ(verify_server_signature(o, "s", wrong.lookup(), 0).error().code, "bad_signature");
 
-  KeyLookup unavailable = [](std::string_view, std::string_view, std::int64_t) -> Result<VerifyKey> {
+  KeyLookup unavailable = [](std::string_view, std::string_view,
+                             std::int64_t) -> Result<VerifyKey> {
     return make_error("key_unavailable", "fetch pending");
   };
   EXPECT_EQ(verify_server_signature(o, "s", unavailable, 0).error().code, "key_unavailable");
-  EXPECT_EQ(verify_server_signature(o, "other", only_a.lookup(), 0).error().code, "missing_signature");
+  EXPECT_EQ(verify_server_signature(o, "other", only_a.lookup(), 0).error().code,
+            "missing_signature");
 }
 
 }  // namespace

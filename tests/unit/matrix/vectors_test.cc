@@ -35,7 +35,8 @@ bool verified_true(const Json& v, std::string_view tool) {
 
 SigningKey spec_key() {
   const Json* v = find_vector("signing_key");
-  auto key = SigningKey::from_synapse_file("ed25519 1 " + str(v->find("input")->find("seed_unpadded_base64")));
+  auto key = SigningKey::from_synapse_file("ed25519 1 " +
+                                           str(v->find("input")->find("seed_unpadded_base64")));
   EXPECT_TRUE(key.ok());
   return std::move(key).value();
 }
@@ -86,7 +87,8 @@ TEST(Vectors, SigningKeyDerivesPublicKey) {
   ASSERT_TRUE(v);
   SigningKey key = spec_key();
   EXPECT_EQ(key.key_id(), str(v->find("input")->find("key_id")));
-  EXPECT_EQ(to_base64(key.verify_key()), str(v->find("expected")->find("derived_public_key_unpadded_base64")));
+  EXPECT_EQ(to_base64(key.verify_key()),
+            str(v->find("expected")->find("derived_public_key_unpadded_base64")));
 }
 
 TEST(Vectors, JsonSigning) {
@@ -101,10 +103,13 @@ TEST(Vectors, JsonSigning) {
     const Json* expected = v->find("expected");
     EXPECT_EQ(*input.at("signatures").find("domain")->find("ed25519:1"),
               *expected->find("signatures")->find("domain")->find("ed25519:1"));
-    EXPECT_TRUE(verify_json_signature(*expected->object_if(), "domain", "ed25519:1", key.verify_key()).ok());
+    EXPECT_TRUE(
+        verify_json_signature(*expected->object_if(), "domain", "ed25519:1", key.verify_key())
+            .ok());
     JsonObject tampered = *expected->object_if();
     tampered["extra"] = Json(1);
-    EXPECT_EQ(verify_json_signature(tampered, "domain", "ed25519:1", key.verify_key()).error().code, "bad_signature");
+    EXPECT_EQ(verify_json_signature(tampered, "domain", "ed25519:1", key.verify_key()).error().code,
+              "bad_signature");
   }
 }
 
@@ -116,7 +121,8 @@ TEST(Vectors, IllustrativeSigningExampleDoesNotVerify) {
   const JsonObject& o = *v->find("input")->object_if();
   auto key = verify_key_from_base64(str(o.at("signing_keys").find("ed25519:1")));
   ASSERT_TRUE(key.ok());
-  EXPECT_EQ(verify_json_signature(o, "example.org", "ed25519:1", *key).error().code, "bad_signature");
+  EXPECT_EQ(verify_json_signature(o, "example.org", "ed25519:1", *key).error().code,
+            "bad_signature");
 }
 
 TEST(Vectors, XMatrixRealSynapseRequests) {
@@ -139,7 +145,9 @@ TEST(Vectors, XMatrixRealSynapseRequests) {
             str(get->find("signing_bytes")));
   EXPECT_TRUE(verify_xmatrix(*auth, "GET", uri, "localhost:44033", nullptr, ring.lookup(), 0).ok());
   std::string decoded = "/_matrix/federation/v1/query/directory?room_alias=#test:localhost:44033";
-  EXPECT_EQ(verify_xmatrix(*auth, "GET", decoded, "localhost:44033", nullptr, ring.lookup(), 0).error().code,
+  EXPECT_EQ(verify_xmatrix(*auth, "GET", decoded, "localhost:44033", nullptr, ring.lookup(), 0)
+                .error()
+                .code,
             "bad_signature");
 
   const Json* put = find_vector("x_matrix_put_real_synapse_request");
@@ -149,13 +157,16 @@ TEST(Vectors, XMatrixRealSynapseRequests) {
   ASSERT_TRUE(body.ok());
   auto pauth = parse_xmatrix(str(put->find("expected")));
   ASSERT_TRUE(pauth.ok());
-  EXPECT_TRUE(verify_xmatrix(*pauth, str(pin.find("method")), str(pin.find("uri")), str(pin.find("destination")),
-                             &*body, ring.lookup(), 0).ok());
+  EXPECT_TRUE(verify_xmatrix(*pauth, str(pin.find("method")), str(pin.find("uri")),
+                             str(pin.find("destination")), &*body, ring.lookup(), 0)
+                  .ok());
   JsonObject changed = *body->object_if();
   changed["pdus"] = Json(JsonArray{Json(1)});
   Json changed_body(changed);
-  EXPECT_EQ(verify_xmatrix(*pauth, "PUT", str(pin.find("uri")), str(pin.find("destination")), &changed_body,
-                           ring.lookup(), 0).error().code,
+  EXPECT_EQ(verify_xmatrix(*pauth, "PUT", str(pin.find("uri")), str(pin.find("destination")),
+                           &changed_body, ring.lookup(), 0)
+                .error()
+                .code,
             "bad_signature");
 }
 
@@ -219,14 +230,18 @@ TEST(Vectors, ServerKeysSelfSignature) {
 }
 
 TEST(Vectors, EveryVectorIsClaimed) {
-  const std::vector<std::string> core = {"unpadded_base64:", "canonical_json", "signing_key",
-                                         "json_signing_", "signing_details_illustrative_example",
-                                         "x_matrix_", "server_keys_self_signature_real",
+  const std::vector<std::string> core = {"unpadded_base64:",
+                                         "canonical_json",
+                                         "signing_key",
+                                         "json_signing_",
+                                         "signing_details_illustrative_example",
+                                         "x_matrix_",
+                                         "server_keys_self_signature_real",
                                          "server_name_valid_examples"};
   // Owned by the events tests (tests/unit/matrix, matrix-events) and by the policy/discovery
   // components.
   const std::vector<std::string> others = {"event_signing_", "reference_hash_", "redaction_",
-                                           "server_acl_", "room_", "event_"};
+                                           "server_acl_",    "room_",           "event_"};
   for (const Json& v : core_vectors()) {
     std::string name = str(v.find("name"));
     bool claimed = false;
