@@ -111,6 +111,7 @@ void Resolution::start(std::string_view server_name) {
     note("step 3: well-known cached (" +
          (entry.delegated ? "m.server = " + entry.delegated->text : "failed: " + entry.error_code) +
          ", " + std::to_string((entry.expires_at_ms - now_ms_) / 1000) + " s left)");
+    used_cached_well_known_ = true;
     after_well_known(entry.delegated);
     return;
   }

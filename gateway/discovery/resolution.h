@@ -120,6 +120,7 @@ class Resolution {
   const std::vector<std::string>& log() const { return log_; }
   // Set when a well-known fetch happened: store it in the cache for the next resolution.
   const std::optional<WellKnownCacheEntry>& well_known_update() const { return well_known_update_; }
+  bool used_cached_well_known() const { return used_cached_well_known_; }
 
  private:
   enum class Phase {
@@ -165,6 +166,7 @@ class Resolution {
   Result<ResolvedServer> result_;
   std::vector<std::string> log_;
   std::optional<WellKnownCacheEntry> well_known_update_;
+  bool used_cached_well_known_ = false;
 };
 
 }  // namespace bordergate::discovery

@@ -56,6 +56,8 @@ void ServerResolver::advance(std::uint64_t job_id) {
                             std::chrono::duration_cast<std::chrono::milliseconds>(
                                 std::chrono::steady_clock::now() - job.started)
                                 .count())};
+    metrics_.record(discovery.result, resolution.well_known_update().has_value(),
+                    resolution.used_cached_well_known(), discovery.elapsed_ms);
     auto done = std::move(job.done);
     jobs_.erase(it);
     if (done) done(std::move(discovery));

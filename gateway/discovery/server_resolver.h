@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "gateway/discovery/ares_resolver.h"
+#include "gateway/discovery/discovery_metrics.h"
 #include "gateway/discovery/resolution.h"
 #include "gateway/discovery/well_known_cache.h"
 
@@ -40,6 +41,7 @@ class ServerResolver {
 
   void resolve(std::string_view server_name, std::function<void(Discovery)> done);
   std::size_t in_flight() const { return jobs_.size(); }
+  const DiscoveryMetrics& metrics() const { return metrics_; }
 
  private:
   struct Job;
@@ -55,6 +57,7 @@ class ServerResolver {
   std::random_device random_;
   // Lifetime token for callbacks that may outlive us (the HTTPS fetch cannot be cancelled).
   std::shared_ptr<ServerResolver*> self_;
+  DiscoveryMetrics metrics_;
 };
 
 }  // namespace bordergate::discovery

@@ -88,6 +88,7 @@ struct World {
     drive(resolution);
     if (log) *log = resolution.log();
     last_update = resolution.well_known_update();
+    used_cache = resolution.used_cached_well_known();
     return resolution.result();
   }
 
@@ -99,6 +100,7 @@ struct World {
   }
 
   std::optional<WellKnownCacheEntry> last_update;
+  bool used_cache = false;
 };
 
 std::vector<ConnectTarget> targets(std::initializer_list<std::pair<const char*, int>> list) {
@@ -514,6 +516,7 @@ TEST_F(ResolutionTest, FreshCachedWellKnownIsUsedWithoutFetching) {
   EXPECT_TRUE(world.fetched.empty());
   EXPECT_EQ(r->route, Route::kDelegatedExplicitPort);
   EXPECT_FALSE(world.last_update);
+  EXPECT_TRUE(world.used_cache);
 
   // A cached failure also skips the fetch and goes to SRV on the host.
   WellKnownCacheEntry failed;
@@ -529,6 +532,7 @@ TEST_F(ResolutionTest, FreshCachedWellKnownIsUsedWithoutFetching) {
   // Stale: refetched, and the failure count keeps growing for the backoff.
   failed.expires_at_ms = kNow;
   r = world.resolve("example.org", options, failed);
+  EXPECT_FALSE(world.used_cache);
   EXPECT_EQ(world.fetched.size(), 1u);
   ASSERT_TRUE(world.last_update);
   EXPECT_EQ(world.last_update->consecutive_failures, 3);

@@ -157,6 +157,11 @@ TEST_F(ServerResolverTest, WellKnownDelegationUsesRealDns) {
   d = discover("wk.bg.test");
   ASSERT_TRUE(d.result.ok());
   EXPECT_EQ(fetches_.size(), 1u);
+  const auto& m = resolver_->metrics();
+  EXPECT_EQ(m.well_known_fetched.load(), 1u);
+  EXPECT_EQ(m.well_known_cache_hits.load(), 1u);
+  EXPECT_EQ(m.resolved[static_cast<std::size_t>(Route::kDelegatedSrv)].load(), 2u);
+  EXPECT_EQ(m.latency_count.load(), 2u);
 }
 
 TEST_F(ServerResolverTest, LoopbackAnswerOutsideTheAllowListIsRefused) {
@@ -168,6 +173,7 @@ TEST_F(ServerResolverTest, LoopbackAnswerOutsideTheAllowListIsRefused) {
   d = discover("srvloop.bg.test");
   ASSERT_FALSE(d.result.ok()) << log_text(d);
   EXPECT_EQ(d.result.error().code, "ssrf_refused");
+  EXPECT_EQ(resolver_->metrics().failed[0].load(), 2u);  // "ssrf_refused"
 }
 
 TEST_F(ServerResolverTest, MappedLoopbackIsJudgedAsIpv4) {
