@@ -1,7 +1,6 @@
 #include "gateway/discovery/resolution.h"
 
 #include <algorithm>
-#include <set>
 
 namespace bordergate::discovery {
 namespace {
@@ -316,7 +315,7 @@ void Resolution::on_srv_answer(DnsAnswer answer) {
     }
     usable.push_back(std::move(record));
   }
-  srv_records_ = order_srv(std::move(usable));
+  srv_records_ = order_srv_records(std::move(usable), random_);
   if (srv_records_.size() > options_.max_srv_records) srv_records_.resize(options_.max_srv_records);
   if (srv_records_.empty()) {
     fail(make_error("no_address", qname + " has no usable records"));
@@ -394,7 +393,7 @@ Result<std::vector<IpAddress>> Resolution::admitted_addresses(std::vector<DnsAns
   }
   note("A/AAAA " + std::string(name) + ": " + join_addresses(admitted) +
        (refused ? " (" + std::to_string(refused) + " refused by the address guard)" : ""));
-  if (!admitted.empty()) return order_addresses(std::move(admitted));
+  if (!admitted.empty()) return interleave_families(std::move(admitted), options_.address_order);
   if (refused > 0) {
     return make_error("ssrf_refused", "every address of " + std::string(name) +
                                           " is in a range the address guard refuses");
@@ -404,55 +403,6 @@ Result<std::vector<IpAddress>> Resolution::admitted_addresses(std::vector<DnsAns
                       "address lookup for " + std::string(name) + " failed: " + hard_error->code);
   }
   return make_error("no_address", std::string(name) + " has no A or AAAA record");
-}
-
-std::vector<IpAddress> Resolution::order_addresses(std::vector<IpAddress> addresses) const {
-  std::vector<IpAddress> v6, v4, out;
-  for (const auto& a : addresses) (a.is_v6() ? v6 : v4).push_back(a);
-  auto& first = options_.address_order == AddressOrder::kIpv6First ? v6 : v4;
-  auto& second = options_.address_order == AddressOrder::kIpv6First ? v4 : v6;
-  for (std::size_t i = 0; i < std::max(first.size(), second.size()); ++i) {
-    if (i < first.size()) out.push_back(first[i]);
-    if (i < second.size()) out.push_back(second[i]);
-  }
-  return out;
-}
-
-std::vector<SrvRecord> Resolution::order_srv(std::vector<SrvRecord> records) {
-  // RFC 2782: ascending priority; within a priority, weighted random order where zero-weight
-  // records come first in the list but are picked only when the draw is exactly 0.
-  std::stable_sort(records.begin(), records.end(), [](const SrvRecord& a, const SrvRecord& b) {
-    return a.priority < b.priority;
-  });
-  std::vector<SrvRecord> out;
-  out.reserve(records.size());
-  auto group_begin = records.begin();
-  while (group_begin != records.end()) {
-    auto group_end = std::find_if(group_begin, records.end(), [&](const SrvRecord& r) {
-      return r.priority != group_begin->priority;
-    });
-    std::vector<SrvRecord> group(std::make_move_iterator(group_begin),
-                                 std::make_move_iterator(group_end));
-    std::stable_partition(group.begin(), group.end(), [](const SrvRecord& r) { return r.weight == 0; });
-    while (!group.empty()) {
-      std::uint32_t total = 0;
-      for (const auto& r : group) total += r.weight;
-      const std::uint32_t draw = std::uniform_int_distribution<std::uint32_t>(0, total)(random_);
-      std::uint32_t running = 0;
-      std::size_t pick = group.size() - 1;
-      for (std::size_t i = 0; i < group.size(); ++i) {
-        running += group[i].weight;
-        if (running >= draw) {
-          pick = i;
-          break;
-        }
-      }
-      out.push_back(std::move(group[pick]));
-      group.erase(group.begin() + static_cast<std::ptrdiff_t>(pick));
-    }
-    group_begin = group_end;
-  }
-  return out;
 }
 
 void Resolution::succeed(Route route, std::vector<ConnectTarget> targets, std::string tls_name,

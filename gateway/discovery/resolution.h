@@ -19,6 +19,7 @@
 #include "gateway/discovery/address_guard.h"
 #include "gateway/discovery/dns.h"
 #include "gateway/discovery/server_name.h"
+#include "gateway/discovery/target_order.h"
 #include "gateway/discovery/well_known.h"
 
 namespace bordergate::discovery {
@@ -59,8 +60,6 @@ struct StaticOverride {
   ServerName target;                     // host[:port]; the port defaults to 8448
   std::optional<std::string> tls_name;   // defaults to the server name's host
 };
-
-enum class AddressOrder { kIpv6First, kIpv4First };
 
 struct ResolutionOptions {
   AddressGuard guard;
@@ -140,8 +139,6 @@ class Resolution {
   // Collects A/AAAA answers into admitted targets (logging refusals).
   Result<std::vector<IpAddress>> admitted_addresses(std::vector<DnsAnswer> answers,
                                                     std::string_view name);
-  std::vector<IpAddress> order_addresses(std::vector<IpAddress> addresses) const;
-  std::vector<SrvRecord> order_srv(std::vector<SrvRecord> records);
   void succeed(Route route, std::vector<ConnectTarget> targets, std::string tls_name,
                std::optional<IpAddress> tls_ip, std::string host_header);
   void fail(Error error);
