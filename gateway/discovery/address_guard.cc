@@ -19,9 +19,9 @@ constexpr std::array kV4Ranges = {
     SpecialRange{"127.0.0.0/8", AddressClass::kLoopback},
     SpecialRange{"169.254.0.0/16", AddressClass::kLinkLocal},
     SpecialRange{"172.16.0.0/12", AddressClass::kPrivate},
-    SpecialRange{"192.0.0.0/24", AddressClass::kReserved},     // IETF protocol assignments
+    SpecialRange{"192.0.0.0/24", AddressClass::kReserved},  // IETF protocol assignments
     SpecialRange{"192.0.2.0/24", AddressClass::kDocumentation},
-    SpecialRange{"192.88.99.0/24", AddressClass::kReserved},   // deprecated 6to4 relay anycast
+    SpecialRange{"192.88.99.0/24", AddressClass::kReserved},  // deprecated 6to4 relay anycast
     SpecialRange{"192.168.0.0/16", AddressClass::kPrivate},
     SpecialRange{"198.18.0.0/15", AddressClass::kBenchmarking},
     SpecialRange{"198.51.100.0/24", AddressClass::kDocumentation},
@@ -35,14 +35,14 @@ constexpr std::array kV6Ranges = {
     SpecialRange{"::/128", AddressClass::kUnspecified},
     SpecialRange{"::1/128", AddressClass::kLoopback},
     SpecialRange{"::/96", AddressClass::kIpv4Compatible},
-    SpecialRange{"64:ff9b:1::/48", AddressClass::kReserved},   // local-use NAT64
-    SpecialRange{"100::/64", AddressClass::kReserved},         // discard-only
+    SpecialRange{"64:ff9b:1::/48", AddressClass::kReserved},  // local-use NAT64
+    SpecialRange{"100::/64", AddressClass::kReserved},        // discard-only
     SpecialRange{"2001::/32", AddressClass::kTeredo},
     SpecialRange{"2001:2::/48", AddressClass::kBenchmarking},
     SpecialRange{"2001:db8::/32", AddressClass::kDocumentation},
-    SpecialRange{"2001::/23", AddressClass::kReserved},        // IETF protocol assignments, ORCHID
+    SpecialRange{"2001::/23", AddressClass::kReserved},  // IETF protocol assignments, ORCHID
     SpecialRange{"3fff::/20", AddressClass::kDocumentation},
-    SpecialRange{"5f00::/16", AddressClass::kReserved},        // SRv6 SIDs
+    SpecialRange{"5f00::/16", AddressClass::kReserved},  // SRv6 SIDs
     SpecialRange{"fc00::/7", AddressClass::kUniqueLocal},
     SpecialRange{"fe80::/10", AddressClass::kLinkLocal},
     SpecialRange{"fec0::/10", AddressClass::kSiteLocal},
@@ -53,7 +53,8 @@ template <std::size_t N>
 std::array<Cidr, N> compile(const std::array<SpecialRange, N>& ranges) {
   return [&]<std::size_t... I>(std::index_sequence<I...>) {
     return std::array<Cidr, N>{Cidr::parse(ranges[I].text).value()...};
-  }(std::make_index_sequence<N>{});
+  }
+  (std::make_index_sequence<N>{});
 }
 
 const std::array<Cidr, kV4Ranges.size()>& v4_cidrs() {
@@ -96,22 +97,38 @@ const Cidr& global_unicast() {
 
 std::string_view address_class_name(AddressClass c) {
   switch (c) {
-    case AddressClass::kGlobal: return "global";
-    case AddressClass::kUnspecified: return "unspecified";
-    case AddressClass::kThisNetwork: return "this_network";
-    case AddressClass::kLoopback: return "loopback";
-    case AddressClass::kPrivate: return "private";
-    case AddressClass::kSharedAddress: return "shared_address";
-    case AddressClass::kLinkLocal: return "link_local";
-    case AddressClass::kMulticast: return "multicast";
-    case AddressClass::kBroadcast: return "broadcast";
-    case AddressClass::kDocumentation: return "documentation";
-    case AddressClass::kBenchmarking: return "benchmarking";
-    case AddressClass::kReserved: return "reserved";
-    case AddressClass::kUniqueLocal: return "unique_local";
-    case AddressClass::kSiteLocal: return "site_local";
-    case AddressClass::kIpv4Compatible: return "ipv4_compatible";
-    case AddressClass::kTeredo: return "teredo";
+    case AddressClass::kGlobal:
+      return "global";
+    case AddressClass::kUnspecified:
+      return "unspecified";
+    case AddressClass::kThisNetwork:
+      return "this_network";
+    case AddressClass::kLoopback:
+      return "loopback";
+    case AddressClass::kPrivate:
+      return "private";
+    case AddressClass::kSharedAddress:
+      return "shared_address";
+    case AddressClass::kLinkLocal:
+      return "link_local";
+    case AddressClass::kMulticast:
+      return "multicast";
+    case AddressClass::kBroadcast:
+      return "broadcast";
+    case AddressClass::kDocumentation:
+      return "documentation";
+    case AddressClass::kBenchmarking:
+      return "benchmarking";
+    case AddressClass::kReserved:
+      return "reserved";
+    case AddressClass::kUniqueLocal:
+      return "unique_local";
+    case AddressClass::kSiteLocal:
+      return "site_local";
+    case AddressClass::kIpv4Compatible:
+      return "ipv4_compatible";
+    case AddressClass::kTeredo:
+      return "teredo";
   }
   return "unknown";
 }
@@ -127,7 +144,8 @@ AddressClassification classify_address(const IpAddress& address) {
   for (std::size_t i = 0; i < cidrs.size(); ++i) {
     if (cidrs[i].contains(address)) return {kV6Ranges[i].address_class, kV6Ranges[i].text, false};
   }
-  if (!global_unicast().contains(address)) return {AddressClass::kReserved, "outside 2000::/3", false};
+  if (!global_unicast().contains(address))
+    return {AddressClass::kReserved, "outside 2000::/3", false};
   return {AddressClass::kGlobal, {}, false};
 }
 

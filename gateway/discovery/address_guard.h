@@ -14,21 +14,21 @@ namespace bordergate::discovery {
 // Why an address is special. kGlobal is the only class allowed without an operator exception.
 enum class AddressClass {
   kGlobal,
-  kUnspecified,      // 0.0.0.0, ::
-  kThisNetwork,      // 0.0.0.0/8
-  kLoopback,         // 127.0.0.0/8, ::1
-  kPrivate,          // 10/8, 172.16/12, 192.168/16
-  kSharedAddress,    // 100.64.0.0/10 (carrier-grade NAT)
-  kLinkLocal,        // 169.254/16 (cloud metadata lives here), fe80::/10
-  kMulticast,        // 224/4, ff00::/8
-  kBroadcast,        // 255.255.255.255
-  kDocumentation,    // 192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32, 3fff::/20
-  kBenchmarking,     // 198.18/15, 2001:2::/48
-  kReserved,         // 240/4, IETF protocol blocks, everything outside 2000::/3, ...
-  kUniqueLocal,      // fc00::/7
-  kSiteLocal,        // fec0::/10 (deprecated, still routed internally in places)
-  kIpv4Compatible,   // ::a.b.c.d (deprecated; stacks may treat it as IPv4)
-  kTeredo,           // 2001::/32 (tunnels to an obfuscated IPv4 the guard cannot vouch for)
+  kUnspecified,     // 0.0.0.0, ::
+  kThisNetwork,     // 0.0.0.0/8
+  kLoopback,        // 127.0.0.0/8, ::1
+  kPrivate,         // 10/8, 172.16/12, 192.168/16
+  kSharedAddress,   // 100.64.0.0/10 (carrier-grade NAT)
+  kLinkLocal,       // 169.254/16 (cloud metadata lives here), fe80::/10
+  kMulticast,       // 224/4, ff00::/8
+  kBroadcast,       // 255.255.255.255
+  kDocumentation,   // 192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32, 3fff::/20
+  kBenchmarking,    // 198.18/15, 2001:2::/48
+  kReserved,        // 240/4, IETF protocol blocks, everything outside 2000::/3, ...
+  kUniqueLocal,     // fc00::/7
+  kSiteLocal,       // fec0::/10 (deprecated, still routed internally in places)
+  kIpv4Compatible,  // ::a.b.c.d (deprecated; stacks may treat it as IPv4)
+  kTeredo,          // 2001::/32 (tunnels to an obfuscated IPv4 the guard cannot vouch for)
 };
 
 std::string_view address_class_name(AddressClass c);  // "loopback", "link_local", ...

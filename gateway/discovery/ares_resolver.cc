@@ -17,9 +17,12 @@ constexpr int kMaxAddresses = 64;
 
 int wire_type(DnsType type) {
   switch (type) {
-    case DnsType::kA: return kTypeA;
-    case DnsType::kAaaa: return kTypeAaaa;
-    case DnsType::kSrv: return kTypeSrv;
+    case DnsType::kA:
+      return kTypeA;
+    case DnsType::kAaaa:
+      return kTypeAaaa;
+    case DnsType::kSrv:
+      return kTypeSrv;
   }
   return kTypeA;
 }
@@ -27,20 +30,33 @@ int wire_type(DnsType type) {
 Error status_error(int status, const std::string& name) {
   std::string code;
   switch (status) {
-    case ARES_ENOTFOUND: code = "nxdomain"; break;
-    case ARES_ENODATA: code = "no_data"; break;
-    case ARES_ETIMEOUT: code = "timeout"; break;
-    case ARES_ESERVFAIL: code = "servfail"; break;
-    case ARES_EREFUSED: code = "refused"; break;
+    case ARES_ENOTFOUND:
+      code = "nxdomain";
+      break;
+    case ARES_ENODATA:
+      code = "no_data";
+      break;
+    case ARES_ETIMEOUT:
+      code = "timeout";
+      break;
+    case ARES_ESERVFAIL:
+      code = "servfail";
+      break;
+    case ARES_EREFUSED:
+      code = "refused";
+      break;
     case ARES_ECANCELLED:
-    case ARES_EDESTRUCTION: code = "cancelled"; break;
-    default: code = "dns_error"; break;
+    case ARES_EDESTRUCTION:
+      code = "cancelled";
+      break;
+    default:
+      code = "dns_error";
+      break;
   }
   return make_error(std::move(code), name + ": " + ares_strerror(status));
 }
 
-DnsAnswer parse_answer(DnsType type, const std::string& name, const unsigned char* abuf,
-                       int alen) {
+DnsAnswer parse_answer(DnsType type, const std::string& name, const unsigned char* abuf, int alen) {
   DnsAnswer answer;
   int status = ARES_SUCCESS;
   if (type == DnsType::kA) {
@@ -91,8 +107,8 @@ struct AresResolver::Query {
   DnsQuestion question;
   Callback callback;
   std::uint64_t deadline_ms = 0;
-  bool answered = false;          // the caller has its answer (or cancelled): ignore c-ares
-  bool ares_done = false;         // c-ares has released its pointer
+  bool answered = false;   // the caller has its answer (or cancelled): ignore c-ares
+  bool ares_done = false;  // c-ares has released its pointer
   std::optional<DnsAnswer> deferred;
 };
 
@@ -176,7 +192,8 @@ AresResolver::QueryId AresResolver::query(DnsQuestion question, Callback callbac
   raw->id = next_id_++;
   raw->question = std::move(question);
   raw->callback = std::move(callback);
-  raw->deadline_ms = uv_now(loop_) + static_cast<std::uint64_t>(std::max(1, options_.query_timeout_ms));
+  raw->deadline_ms =
+      uv_now(loop_) + static_cast<std::uint64_t>(std::max(1, options_.query_timeout_ms));
   queries_.emplace(raw->id, std::move(query));
   const QueryId id = raw->id;
   inside_query_call_ = true;
@@ -197,8 +214,8 @@ void AresResolver::cancel(QueryId id) {
 }
 
 std::size_t AresResolver::pending() const {
-  return static_cast<std::size_t>(std::count_if(
-      queries_.begin(), queries_.end(), [](const auto& q) { return !q.second->answered; }));
+  return static_cast<std::size_t>(std::count_if(queries_.begin(), queries_.end(),
+                                                [](const auto& q) { return !q.second->answered; }));
 }
 
 void AresResolver::on_ares_answer(void* arg, int status, int /*timeouts*/, unsigned char* abuf,
@@ -313,8 +330,8 @@ void AresResolver::reschedule() {
   if (!deferred_.empty()) wait_ms = 0;
   timeval tv{};
   if (ares_timeout(channel_, nullptr, &tv) != nullptr) {
-    wait_ms = std::min<std::uint64_t>(
-        wait_ms, static_cast<std::uint64_t>(tv.tv_sec) * 1000 + static_cast<std::uint64_t>(tv.tv_usec) / 1000);
+    wait_ms = std::min<std::uint64_t>(wait_ms, static_cast<std::uint64_t>(tv.tv_sec) * 1000 +
+                                                   static_cast<std::uint64_t>(tv.tv_usec) / 1000);
   }
   const std::uint64_t now = uv_now(loop_);
   for (const auto& [id, query] : queries_) {
@@ -325,10 +342,13 @@ void AresResolver::reschedule() {
     uv_timer_stop(&timer_->handle);
     return;
   }
-  uv_timer_start(&timer_->handle, [](uv_timer_t* handle) {
-    auto* t = static_cast<Timer*>(handle->data);
-    if (t->owner != nullptr) t->owner->on_timer();
-  }, wait_ms, 0);
+  uv_timer_start(
+      &timer_->handle,
+      [](uv_timer_t* handle) {
+        auto* t = static_cast<Timer*>(handle->data);
+        if (t->owner != nullptr) t->owner->on_timer();
+      },
+      wait_ms, 0);
 }
 
 }  // namespace bordergate::discovery

@@ -24,7 +24,8 @@ struct ResolverOptions {
   std::vector<std::string> servers;
   int attempt_timeout_ms = 2000;  // c-ares per-try timeout
   int tries = 2;                  // c-ares tries per server
-  int query_timeout_ms = 5000;    // hard deadline: the answer is "timeout" after this, whatever c-ares does
+  int query_timeout_ms =
+      5000;  // hard deadline: the answer is "timeout" after this, whatever c-ares does
 };
 
 class AresResolver {
@@ -66,10 +67,10 @@ class AresResolver {
   uv_loop_t* loop_;
   ResolverOptions options_;
   ares_channeldata* channel_ = nullptr;
-  Timer* timer_ = nullptr;                    // freed by its close callback
-  std::map<int, SocketPoll*> polls_;          // each freed by its close callback
+  Timer* timer_ = nullptr;            // freed by its close callback
+  std::map<int, SocketPoll*> polls_;  // each freed by its close callback
   std::map<QueryId, std::unique_ptr<Query>> queries_;
-  std::vector<QueryId> deferred_;             // answered inside ares_query(): delivered from the loop
+  std::vector<QueryId> deferred_;  // answered inside ares_query(): delivered from the loop
   QueryId next_id_ = 1;
   bool inside_query_call_ = false;
   bool destroying_ = false;

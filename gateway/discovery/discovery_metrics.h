@@ -14,8 +14,8 @@ namespace bordergate::discovery {
 struct DiscoveryMetrics {
   static constexpr std::size_t kRoutes = static_cast<std::size_t>(Route::kDefaultPort) + 1;
   static constexpr std::array<std::string_view, 6> kErrors = {
-      "ssrf_refused", "dns_error", "no_address", "srv_service_unavailable", "invalid_server_name",
-      "other"};
+      "ssrf_refused",        "dns_error", "no_address", "srv_service_unavailable",
+      "invalid_server_name", "other"};
 
   std::array<std::atomic<std::uint64_t>, kRoutes> resolved{};       // by Route
   std::array<std::atomic<std::uint64_t>, kErrors.size()> failed{};  // by kErrors

@@ -20,8 +20,8 @@ class IpAddress {
   enum class Family : std::uint8_t { kV4, kV6 };
 
   static IpAddress v4(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t d);
-  static IpAddress v4_from_bytes(const std::uint8_t* bytes);   // 4 bytes, network order
-  static IpAddress v6_from_bytes(const std::uint8_t* bytes);   // 16 bytes, network order
+  static IpAddress v4_from_bytes(const std::uint8_t* bytes);  // 4 bytes, network order
+  static IpAddress v6_from_bytes(const std::uint8_t* bytes);  // 16 bytes, network order
   // "1.2.3.4" or "2001:db8::1" (no brackets, no zone id). Error code "invalid_ip_address".
   static Result<IpAddress> parse(std::string_view text);
 

@@ -27,26 +27,40 @@ std::vector<ConnectTarget> with_port(const std::vector<IpAddress>& addresses, st
 
 std::string_view dns_type_name(DnsType type) {
   switch (type) {
-    case DnsType::kA: return "A";
-    case DnsType::kAaaa: return "AAAA";
-    case DnsType::kSrv: return "SRV";
+    case DnsType::kA:
+      return "A";
+    case DnsType::kAaaa:
+      return "AAAA";
+    case DnsType::kSrv:
+      return "SRV";
   }
   return "?";
 }
 
 std::string_view route_name(Route route) {
   switch (route) {
-    case Route::kStaticOverride: return "static_override";
-    case Route::kIpLiteral: return "ip_literal";
-    case Route::kExplicitPort: return "explicit_port";
-    case Route::kDelegatedIp: return "delegated_ip";
-    case Route::kDelegatedExplicitPort: return "delegated_explicit_port";
-    case Route::kDelegatedSrv: return "delegated_srv";
-    case Route::kDelegatedLegacySrv: return "delegated_legacy_srv";
-    case Route::kDelegatedDefaultPort: return "delegated_default_port";
-    case Route::kSrv: return "srv";
-    case Route::kLegacySrv: return "legacy_srv";
-    case Route::kDefaultPort: return "default_port";
+    case Route::kStaticOverride:
+      return "static_override";
+    case Route::kIpLiteral:
+      return "ip_literal";
+    case Route::kExplicitPort:
+      return "explicit_port";
+    case Route::kDelegatedIp:
+      return "delegated_ip";
+    case Route::kDelegatedExplicitPort:
+      return "delegated_explicit_port";
+    case Route::kDelegatedSrv:
+      return "delegated_srv";
+    case Route::kDelegatedLegacySrv:
+      return "delegated_legacy_srv";
+    case Route::kDelegatedDefaultPort:
+      return "delegated_default_port";
+    case Route::kSrv:
+      return "srv";
+    case Route::kLegacySrv:
+      return "legacy_srv";
+    case Route::kDefaultPort:
+      return "default_port";
   }
   return "unknown";
 }
@@ -130,8 +144,8 @@ void Resolution::fetch_well_known(const WellKnownUrl& url) {
       finish_well_known(std::nullopt, admitted.error(), {});
       return;
     }
-    HttpsRequest request{{{ip, url.port()}}, "", ip, url.authority.authority(), url.path,
-                         options_.well_known.max_body_bytes};
+    HttpsRequest request{{{ip, url.port()}},        "",       ip,
+                         url.authority.authority(), url.path, options_.well_known.max_body_bytes};
     phase_ = Phase::kWellKnownFetch;
     step_ = NeedHttps{std::move(request)};
     return;
@@ -217,8 +231,10 @@ void Resolution::on_dns(std::vector<DnsAnswer> answers) {
         return;
       }
       HttpsRequest request{with_port(*addresses, well_known_url_->port()),
-                           well_known_url_->authority.host, std::nullopt,
-                           well_known_url_->authority.authority(), well_known_url_->path,
+                           well_known_url_->authority.host,
+                           std::nullopt,
+                           well_known_url_->authority.authority(),
+                           well_known_url_->path,
                            options_.well_known.max_body_bytes};
       phase_ = Phase::kWellKnownFetch;
       step_ = NeedHttps{std::move(request)};
@@ -266,9 +282,10 @@ void Resolution::on_https(HttpsReply reply) {
     finish_well_known(std::nullopt, reply.transport_error, {});
     return;
   }
-  WellKnownVerdict verdict = judge_well_known_response(*well_known_url_, reply.status, reply.headers,
-                                                       reply.body, options_.well_known);
-  note("well-known: HTTP " + std::to_string(reply.status) + " from " + well_known_url_->to_string());
+  WellKnownVerdict verdict = judge_well_known_response(
+      *well_known_url_, reply.status, reply.headers, reply.body, options_.well_known);
+  note("well-known: HTTP " + std::to_string(reply.status) + " from " +
+       well_known_url_->to_string());
   if (verdict.redirect) {
     if (auto followed = redirects_->follow(*verdict.redirect); !followed) {
       finish_well_known(std::nullopt, followed.error(), reply.headers);
@@ -299,8 +316,8 @@ void Resolution::on_srv_answer(DnsAnswer answer) {
     ask_addresses(Phase::kDefaultPortAddresses, host);
     return;
   }
-  if (answer.srv.size() == 1 && (answer.srv.front().target.empty() ||
-                                 answer.srv.front().target == ".")) {
+  if (answer.srv.size() == 1 &&
+      (answer.srv.front().target.empty() || answer.srv.front().target == ".")) {
     note("SRV " + qname + ": target '.' (service explicitly not available)");
     fail(make_error("srv_service_unavailable", qname + " says the service is not available"));
     return;

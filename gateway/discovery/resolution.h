@@ -33,32 +33,32 @@ struct ConnectTarget {
 // Which row of the table in §1.3 produced the result (also a metrics label).
 enum class Route {
   kStaticOverride,
-  kIpLiteral,               // step 1
-  kExplicitPort,            // step 2
-  kDelegatedIp,             // 3.1
-  kDelegatedExplicitPort,   // 3.2
-  kDelegatedSrv,            // 3.3 _matrix-fed
-  kDelegatedLegacySrv,      // 3.4 _matrix (deprecated)
-  kDelegatedDefaultPort,    // 3.5
-  kSrv,                     // 4
-  kLegacySrv,               // 5
-  kDefaultPort,             // 6
+  kIpLiteral,              // step 1
+  kExplicitPort,           // step 2
+  kDelegatedIp,            // 3.1
+  kDelegatedExplicitPort,  // 3.2
+  kDelegatedSrv,           // 3.3 _matrix-fed
+  kDelegatedLegacySrv,     // 3.4 _matrix (deprecated)
+  kDelegatedDefaultPort,   // 3.5
+  kSrv,                    // 4
+  kLegacySrv,              // 5
+  kDefaultPort,            // 6
 };
 std::string_view route_name(Route route);  // "ip_literal", "delegated_srv", ...
 
 struct ResolvedServer {
-  std::string server_name;               // the pre-delegation name (X-Matrix uses this)
+  std::string server_name;  // the pre-delegation name (X-Matrix uses this)
   Route route = Route::kDefaultPort;
-  std::vector<ConnectTarget> targets;    // in the order to try them
-  std::string tls_name;                  // certificate name and SNI; empty when tls_ip is set
-  std::optional<IpAddress> tls_ip;       // IP-literal certificate expected: verify the IP, no SNI
+  std::vector<ConnectTarget> targets;  // in the order to try them
+  std::string tls_name;                // certificate name and SNI; empty when tls_ip is set
+  std::optional<IpAddress> tls_ip;     // IP-literal certificate expected: verify the IP, no SNI
   std::string host_header;
 };
 
 // An operator's static route for a server name: connect here instead of discovering.
 struct StaticOverride {
-  ServerName target;                     // host[:port]; the port defaults to 8448
-  std::optional<std::string> tls_name;   // defaults to the server name's host
+  ServerName target;                    // host[:port]; the port defaults to 8448
+  std::optional<std::string> tls_name;  // defaults to the server name's host
 };
 
 struct ResolutionOptions {
@@ -67,7 +67,8 @@ struct ResolutionOptions {
   // an explicit operator decision (air-gapped deployments, tests).
   std::map<std::string, StaticOverride, std::less<>> overrides;
   WellKnownPolicy well_known;
-  std::size_t max_srv_records = 8;  // SRV records whose targets get resolved (a hostile zone can list many)
+  std::size_t max_srv_records =
+      8;  // SRV records whose targets get resolved (a hostile zone can list many)
   AddressOrder address_order = AddressOrder::kIpv6First;  // families are interleaved (RFC 8305)
 };
 
@@ -77,8 +78,8 @@ struct ResolutionOptions {
 // not follow redirects itself (the state machine does, so each hop passes the guard).
 struct HttpsRequest {
   std::vector<ConnectTarget> targets;
-  std::string tls_name;                  // empty when tls_ip is set
-  std::optional<IpAddress> tls_ip;       // redirect to an IP-literal URL: verify the IP, no SNI
+  std::string tls_name;             // empty when tls_ip is set
+  std::optional<IpAddress> tls_ip;  // redirect to an IP-literal URL: verify the IP, no SNI
   std::string host_header;
   std::string path;
   std::size_t max_body_bytes = 0;
@@ -123,8 +124,15 @@ class Resolution {
 
  private:
   enum class Phase {
-    kOverrideAddresses, kExplicitPortAddresses, kWellKnownAddresses, kWellKnownFetch,
-    kDelegatedAddresses, kSrv, kSrvTargets, kDefaultPortAddresses, kFinished,
+    kOverrideAddresses,
+    kExplicitPortAddresses,
+    kWellKnownAddresses,
+    kWellKnownFetch,
+    kDelegatedAddresses,
+    kSrv,
+    kSrvTargets,
+    kDefaultPortAddresses,
+    kFinished,
   };
 
   void start(std::string_view server_name);

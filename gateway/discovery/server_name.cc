@@ -36,7 +36,8 @@ Result<IpAddress> parse_ipv4(std::string_view host) {
   for (std::size_t i = 0; i <= host.size(); ++i) {
     if (i < host.size() && host[i] != '.') continue;
     const std::string_view digits = host.substr(start, i - start);
-    if (part >= 4 || digits.empty() || digits.size() > 3 || (digits.size() > 1 && digits[0] == '0')) {
+    if (part >= 4 || digits.empty() || digits.size() > 3 ||
+        (digits.size() > 1 && digits[0] == '0')) {
       return make_error("invalid_ipv4", "IPv4 literal must be four decimal parts 0-255");
     }
     unsigned value = 0;
@@ -72,8 +73,7 @@ Status check_dns_name(std::string_view host) {
   return {};
 }
 
-Result<ServerName> parse_host_part(std::string_view text, std::string_view host,
-                                   bool bracketed) {
+Result<ServerName> parse_host_part(std::string_view text, std::string_view host, bool bracketed) {
   ServerName out;
   out.text = std::string(text);
   if (bracketed) {

@@ -16,10 +16,10 @@ namespace bordergate::discovery {
 enum class HostKind { kDnsName, kIpv4, kIpv6 };
 
 struct ServerName {
-  std::string text;                  // exactly as written (identity comparisons use this)
-  std::string host;                  // without brackets: "matrix.org", "1.2.3.4", "::1"
+  std::string text;  // exactly as written (identity comparisons use this)
+  std::string host;  // without brackets: "matrix.org", "1.2.3.4", "::1"
   HostKind kind = HostKind::kDnsName;
-  std::optional<IpAddress> ip;       // set for IPv4/IPv6 literals
+  std::optional<IpAddress> ip;  // set for IPv4/IPv6 literals
   std::optional<std::uint16_t> port;
 
   bool is_ip_literal() const { return kind != HostKind::kDnsName; }

@@ -51,11 +51,11 @@ void ServerResolver::advance(std::uint64_t job_id) {
 
   if (resolution.done()) {
     if (const auto& update = resolution.well_known_update()) cache_.store(job.server_name, *update);
-    Discovery discovery{resolution.result(), resolution.log(),
-                        static_cast<std::uint64_t>(
-                            std::chrono::duration_cast<std::chrono::milliseconds>(
-                                std::chrono::steady_clock::now() - job.started)
-                                .count())};
+    Discovery discovery{
+        resolution.result(), resolution.log(),
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::steady_clock::now() - job.started)
+                                       .count())};
     metrics_.record(discovery.result, resolution.well_known_update().has_value(),
                     resolution.used_cached_well_known(), discovery.elapsed_ms);
     auto done = std::move(job.done);

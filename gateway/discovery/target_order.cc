@@ -19,9 +19,8 @@ std::vector<IpAddress> interleave_families(std::vector<IpAddress> addresses, Add
 std::vector<SrvRecord> order_srv_records(std::vector<SrvRecord> records, std::mt19937_64& random) {
   // RFC 2782: ascending priority; within a priority, weighted random order where zero-weight
   // records come first in the list but are picked only when the draw is exactly 0.
-  std::stable_sort(records.begin(), records.end(), [](const SrvRecord& a, const SrvRecord& b) {
-    return a.priority < b.priority;
-  });
+  std::stable_sort(records.begin(), records.end(),
+                   [](const SrvRecord& a, const SrvRecord& b) { return a.priority < b.priority; });
   std::vector<SrvRecord> out;
   out.reserve(records.size());
   auto group_begin = records.begin();
@@ -31,7 +30,8 @@ std::vector<SrvRecord> order_srv_records(std::vector<SrvRecord> records, std::mt
     });
     std::vector<SrvRecord> group(std::make_move_iterator(group_begin),
                                  std::make_move_iterator(group_end));
-    std::stable_partition(group.begin(), group.end(), [](const SrvRecord& r) { return r.weight == 0; });
+    std::stable_partition(group.begin(), group.end(),
+                          [](const SrvRecord& r) { return r.weight == 0; });
     while (!group.empty()) {
       std::uint32_t total = 0;
       for (const auto& r : group) total += r.weight;

@@ -85,9 +85,11 @@ Result<ServerName> parse_well_known_body(std::string_view body, const WellKnownP
   limits.allow_floats = true;  // not canonical JSON: a float elsewhere must not fail the lookup
   auto json = matrix::parse_json(body, limits);
   if (!json) {
-    return make_error("well_known_invalid_json", "well-known body is not JSON: " + json.error().code);
+    return make_error("well_known_invalid_json",
+                      "well-known body is not JSON: " + json.error().code);
   }
-  if (!json->is_object()) return make_error("well_known_not_object", "well-known body is not an object");
+  if (!json->is_object())
+    return make_error("well_known_not_object", "well-known body is not an object");
   const matrix::Json* server = json->find("m.server");
   if (server == nullptr || !server->is_string()) {
     return make_error("well_known_missing_server", "well-known has no string m.server");
@@ -104,8 +106,8 @@ std::optional<std::int64_t> parse_http_date(std::string_view text) {
   std::vector<std::string_view> tokens;
   std::size_t start = std::string_view::npos;
   for (std::size_t i = 0; i <= text.size(); ++i) {
-    const bool sep = i == text.size() || text[i] == ' ' || text[i] == ',' || text[i] == '-' ||
-                     text[i] == ':';
+    const bool sep =
+        i == text.size() || text[i] == ' ' || text[i] == ',' || text[i] == '-' || text[i] == ':';
     if (sep) {
       if (start != std::string_view::npos) tokens.push_back(text.substr(start, i - start));
       start = std::string_view::npos;
@@ -156,8 +158,9 @@ std::optional<std::int64_t> freshness_from_headers(const HttpHeaders& headers,
       if (iequals(name, "no-store") || iequals(name, "no-cache")) return 0;
       if (iequals(name, "max-age")) {
         saw_cache_control = true;
-        const auto value = eq == std::string_view::npos ? std::nullopt
-                                                        : parse_delta_seconds(directive.substr(eq + 1));
+        const auto value = eq == std::string_view::npos
+                               ? std::nullopt
+                               : parse_delta_seconds(directive.substr(eq + 1));
         max_age = value ? *value * 1000 : 0;
       }
     }
@@ -180,7 +183,8 @@ std::int64_t success_ttl_ms(const HttpHeaders& headers, std::int64_t now_ms, dou
   const auto freshness = freshness_from_headers(headers, now_ms);
   if (!freshness) {
     const double factor = 1.0 - policy.default_jitter * std::clamp(jitter_unit, 0.0, 1.0);
-    return static_cast<std::int64_t>(std::llround(static_cast<double>(policy.default_ttl_ms) * factor));
+    return static_cast<std::int64_t>(
+        std::llround(static_cast<double>(policy.default_ttl_ms) * factor));
   }
   return std::clamp(*freshness, policy.min_ttl_ms, policy.max_ttl_ms);
 }
@@ -194,9 +198,7 @@ std::int64_t failure_ttl_ms(int consecutive_failures, double jitter_unit,
   return static_cast<std::int64_t>(std::llround(static_cast<double>(ttl) * factor));
 }
 
-std::string WellKnownUrl::to_string() const {
-  return "https://" + authority.authority() + path;
-}
+std::string WellKnownUrl::to_string() const { return "https://" + authority.authority() + path; }
 
 WellKnownUrl well_known_url_for(const ServerName& host) {
   WellKnownUrl url;
@@ -209,7 +211,8 @@ WellKnownUrl well_known_url_for(const ServerName& host) {
 Result<WellKnownUrl> resolve_redirect(const WellKnownUrl& current, std::string_view location) {
   location = trim(location);
   auto bad = [&](std::string why) {
-    return make_error("bad_redirect", "refusing redirect to '" + std::string(location) + "': " + why);
+    return make_error("bad_redirect",
+                      "refusing redirect to '" + std::string(location) + "': " + why);
   };
   if (location.empty()) return bad("empty Location");
   for (char c : location) {
@@ -217,7 +220,8 @@ Result<WellKnownUrl> resolve_redirect(const WellKnownUrl& current, std::string_v
       return bad("control character, space or backslash");
     }
   }
-  if (location.find('#') != std::string_view::npos) location = location.substr(0, location.find('#'));
+  if (location.find('#') != std::string_view::npos)
+    location = location.substr(0, location.find('#'));
   WellKnownUrl next;
   std::string_view rest;
   if (location.substr(0, 2) == "//") {
@@ -288,8 +292,8 @@ WellKnownVerdict judge_well_known_response(const WellKnownUrl& url, int status,
     return verdict;
   }
   if (status != 200) {
-    verdict.error = make_error("well_known_http_status",
-                               "well-known answered HTTP " + std::to_string(status));
+    verdict.error =
+        make_error("well_known_http_status", "well-known answered HTTP " + std::to_string(status));
     return verdict;
   }
   auto delegated = parse_well_known_body(body, policy);

@@ -29,10 +29,10 @@ inline constexpr std::int64_t kMinute = 60 * 1000;
 inline constexpr std::int64_t kHour = 60 * kMinute;
 
 struct WellKnownPolicy {
-  std::int64_t default_ttl_ms = 24 * kHour;   // no caching headers
-  double default_jitter = 0.1;                // default TTL shortened by up to 10 % (spreads refetches)
-  std::int64_t min_ttl_ms = 5 * kMinute;      // floor even for no-store / max-age=0
-  std::int64_t max_ttl_ms = 48 * kHour;       // the spec's hard cap
+  std::int64_t default_ttl_ms = 24 * kHour;  // no caching headers
+  double default_jitter = 0.1;            // default TTL shortened by up to 10 % (spreads refetches)
+  std::int64_t min_ttl_ms = 5 * kMinute;  // floor even for no-store / max-age=0
+  std::int64_t max_ttl_ms = 48 * kHour;   // the spec's hard cap
   std::int64_t error_initial_ttl_ms = 2 * kMinute;  // first failure
   std::int64_t error_max_ttl_ms = 1 * kHour;        // doubling stops here (the spec's "up to 1 h")
   std::size_t max_body_bytes = 50 * 1024;
@@ -62,10 +62,10 @@ std::int64_t failure_ttl_ms(int consecutive_failures, double jitter_unit,
 
 // An https URL the well-known fetch may go to (the start URL or a redirect target).
 struct WellKnownUrl {
-  ServerName authority;        // host (+ optional port, default 443)
+  ServerName authority;                             // host (+ optional port, default 443)
   std::string path = "/.well-known/matrix/server";  // path + query, starts with '/'
   std::uint16_t port() const { return authority.port.value_or(443); }
-  std::string to_string() const;   // "https://host[:port]/path"
+  std::string to_string() const;  // "https://host[:port]/path"
 };
 
 WellKnownUrl well_known_url_for(const ServerName& host);
@@ -106,7 +106,7 @@ struct WellKnownCacheEntry {
   std::string error_code;               // why it failed (empty on success)
   std::int64_t fetched_at_ms = 0;
   std::int64_t expires_at_ms = 0;
-  int consecutive_failures = 0;         // feeds the error backoff
+  int consecutive_failures = 0;  // feeds the error backoff
   bool fresh(std::int64_t now_ms) const { return now_ms < expires_at_ms; }
 };
 

@@ -22,9 +22,10 @@ void WellKnownCache::store(std::string_view server_name, WellKnownCacheEntry ent
   if (entries_.size() >= max_entries_) {
     // Linear scan: eviction only happens when an attacker floods us with names, and then the
     // cost is bounded by max_entries per insert, far below the fetch it replaces.
-    auto victim = std::min_element(entries_.begin(), entries_.end(), [](const auto& a, const auto& b) {
-      return a.second.expires_at_ms < b.second.expires_at_ms;
-    });
+    auto victim =
+        std::min_element(entries_.begin(), entries_.end(), [](const auto& a, const auto& b) {
+          return a.second.expires_at_ms < b.second.expires_at_ms;
+        });
     entries_.erase(victim);
   }
   entries_.emplace(std::string(server_name), std::move(entry));

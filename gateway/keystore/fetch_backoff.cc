@@ -21,9 +21,9 @@ void FetchBackoff::record_failure(std::string_view server, std::int64_t now_ms) 
     if (entries_.size() >= policy_.max_servers) {
       // Drop the entry whose backoff ends first (expired ones first): forgetting it costs at most
       // one extra fetch.
-      auto victim = std::min_element(entries_.begin(), entries_.end(), [](const auto& a, const auto& b) {
-        return a.second.retry_at_ms < b.second.retry_at_ms;
-      });
+      auto victim = std::min_element(
+          entries_.begin(), entries_.end(),
+          [](const auto& a, const auto& b) { return a.second.retry_at_ms < b.second.retry_at_ms; });
       if (victim != entries_.end()) entries_.erase(victim);
     }
     it = entries_.emplace(std::string(server), Entry{}).first;

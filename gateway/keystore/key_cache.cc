@@ -37,7 +37,8 @@ void ServerKeyCache::merge(std::string_view server, const matrix::ServerKeys& ke
       evictions_.fetch_add(1, std::memory_order_relaxed);
     }
     shard.order.emplace_front(server);
-    it = shard.entries.emplace(std::string(server), Entry{ServerKeySet{}, shard.order.begin()}).first;
+    it = shard.entries.emplace(std::string(server), Entry{ServerKeySet{}, shard.order.begin()})
+             .first;
   } else {
     shard.order.splice(shard.order.begin(), shard.order, it->second.lru);
   }

@@ -14,7 +14,7 @@ namespace bordergate::keystore {
 
 struct NotaryQuery {
   std::string server_name;
-  std::vector<std::string> key_ids;        // empty: all keys of the server
+  std::vector<std::string> key_ids;         // empty: all keys of the server
   std::int64_t minimum_valid_until_ts = 0;  // always sent (notes §3.2/§3.3)
 };
 

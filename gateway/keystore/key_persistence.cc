@@ -41,8 +41,9 @@ void bind_text(sqlite3_stmt* stmt, int index, const std::string& text) {
 
 std::string column_text(sqlite3_stmt* stmt, int column) {
   const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
-  return text != nullptr ? std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt, column)))
-                         : std::string();
+  return text != nullptr
+             ? std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt, column)))
+             : std::string();
 }
 
 constexpr const char* kSchema = R"sql(
@@ -80,12 +81,13 @@ Result<std::unique_ptr<KeyPersistence>> KeyPersistence::open(const std::string& 
   auto version_stmt = prepare(raw, "PRAGMA user_version;");
   if (!version_stmt) return version_stmt.error();
   int version = 0;
-  if (sqlite3_step(version_stmt->get()) == SQLITE_ROW) version = sqlite3_column_int(version_stmt->get(), 0);
+  if (sqlite3_step(version_stmt->get()) == SQLITE_ROW)
+    version = sqlite3_column_int(version_stmt->get(), 0);
   version_stmt->reset();
   if (version > kSchemaVersion) {
     return make_error("keystore_schema_unsupported",
-                      path + " has schema version " + std::to_string(version) + ", this build knows " +
-                          std::to_string(kSchemaVersion));
+                      path + " has schema version " + std::to_string(version) +
+                          ", this build knows " + std::to_string(kSchemaVersion));
   }
   if (version < kSchemaVersion) {
     if (auto ok = exec(raw, kSchema); !ok) return ok.error();
@@ -151,7 +153,8 @@ void KeyPersistence::writer_loop() {
     if (write(next)) {
       writes_.fetch_add(1);
     } else {
-      write_errors_.fetch_add(1);  // the in-memory cache still has the keys; only restart loses them
+      write_errors_.fetch_add(
+          1);  // the in-memory cache still has the keys; only restart loses them
     }
     lock.lock();
     writing_ = false;
@@ -165,12 +168,13 @@ Status KeyPersistence::write(const PersistedResponse& response) {
   sqlite3* db = db_.get();
   const std::string digest = matrix::base64_encode(matrix::sha256(response.raw_json));
   if (auto ok = exec(db, "BEGIN IMMEDIATE;"); !ok) return ok;
-  auto insert = prepare(db,
-                        "INSERT INTO server_key_responses "
-                        "(server_name, response_sha256, source, fetched_at_ms, valid_until_ts, raw_json) "
-                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
-                        "ON CONFLICT (server_name, response_sha256) DO UPDATE SET "
-                        "fetched_at_ms = max(fetched_at_ms, excluded.fetched_at_ms);");
+  auto insert =
+      prepare(db,
+              "INSERT INTO server_key_responses "
+              "(server_name, response_sha256, source, fetched_at_ms, valid_until_ts, raw_json) "
+              "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+              "ON CONFLICT (server_name, response_sha256) DO UPDATE SET "
+              "fetched_at_ms = max(fetched_at_ms, excluded.fetched_at_ms);");
   auto prune = prepare(db,
                        "DELETE FROM server_key_responses WHERE server_name = ?1 AND rowid NOT IN ("
                        "SELECT rowid FROM server_key_responses WHERE server_name = ?1 "

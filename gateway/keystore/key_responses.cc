@@ -15,7 +15,8 @@ Result<matrix::Json> parse_body(std::string_view body, const ResponseLimits& lim
   json_limits.max_depth = 16;
   json_limits.max_bytes = limits.max_body_bytes;
   auto json = matrix::parse_json(body, json_limits);
-  if (!json) return make_error("invalid_json", "key response is not strict JSON: " + json.error().code);
+  if (!json)
+    return make_error("invalid_json", "key response is not strict JSON: " + json.error().code);
   return json;
 }
 

@@ -20,17 +20,20 @@ void ServerKeySet::merge(const matrix::ServerKeys& keys, std::int64_t fetched_at
     }
   }
   for (const auto& [key_id, old] : keys.old_verify_keys) {
-    if (keys.verify_keys.count(key_id) != 0) continue;  // contradictory answer: the current list wins
+    if (keys.verify_keys.count(key_id) != 0)
+      continue;  // contradictory answer: the current list wins
     auto [it, inserted] = keys_.try_emplace(key_id, KeyRecord{old.key, 0, old.expired_ts});
     if (inserted) continue;
     KeyRecord& record = it->second;
     if (record.valid_until_ms == std::numeric_limits<std::int64_t>::max()) continue;  // pinned
     record.key = old.key;
-    record.expired_ts = record.expired_ts ? std::min(*record.expired_ts, old.expired_ts)
-                                          : old.expired_ts;
+    record.expired_ts =
+        record.expired_ts ? std::min(*record.expired_ts, old.expired_ts) : old.expired_ts;
   }
   while (keys_.size() > max_records) {
-    auto end_of = [](const KeyRecord& r) { return r.expired_ts ? *r.expired_ts : r.valid_until_ms; };
+    auto end_of = [](const KeyRecord& r) {
+      return r.expired_ts ? *r.expired_ts : r.valid_until_ms;
+    };
     auto victim = std::min_element(keys_.begin(), keys_.end(), [&](const auto& a, const auto& b) {
       return end_of(a.second) < end_of(b.second);
     });

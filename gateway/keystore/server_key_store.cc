@@ -16,7 +16,8 @@ ServerKeyStore::ServerKeyStore(KeyStoreConfig config, KeyFetcher& fetcher,
       backoff_(config_.backoff) {
   for (const auto& notary : config_.notaries) {
     auto& ring = notary_rings_[notary.server_name];
-    for (const auto& [key_id, key] : notary.verify_keys) (void)ring.add(notary.server_name, key_id, key);
+    for (const auto& [key_id, key] : notary.verify_keys)
+      (void)ring.add(notary.server_name, key_id, key);
   }
 }
 
@@ -46,8 +47,8 @@ Result<matrix::VerifyKey> ServerKeyStore::find_cached(std::string_view server,
   if (auto pinned = config_.pinned.find(server); pinned != config_.pinned.end()) {
     auto key = pinned->second.find(key_id);
     if (key == pinned->second.end()) {
-      return make_error("unknown_key", std::string(key_id) + " is not a pinned key of " +
-                                           std::string(server));
+      return make_error("unknown_key",
+                        std::string(key_id) + " is not a pinned key of " + std::string(server));
     }
     return key->second;
   }
@@ -72,9 +73,8 @@ void ServerKeyStore::reply(const std::shared_ptr<Mailbox>& to, Callback done,
     done(std::move(answer));
     return;
   }
-  to->post([done = std::move(done), answer = std::move(answer)]() mutable {
-    done(std::move(answer));
-  });
+  to->post(
+      [done = std::move(done), answer = std::move(answer)]() mutable { done(std::move(answer)); });
 }
 
 void ServerKeyStore::get_key(std::string_view server, std::string_view key_id,
@@ -112,16 +112,17 @@ void ServerKeyStore::get_key(std::string_view server, std::string_view key_id,
     metrics_.backoff_rejections.fetch_add(1);
     Result<matrix::VerifyKey> answer =
         cached ? cached->key
-               : Result<matrix::VerifyKey>(make_error(
-                     "key_unavailable", "fetching keys of " + std::string(server) +
-                                            " failed recently; next attempt after " +
-                                            std::to_string(until)));
+               : Result<matrix::VerifyKey>(
+                     make_error("key_unavailable", "fetching keys of " + std::string(server) +
+                                                       " failed recently; next attempt after " +
+                                                       std::to_string(until)));
     reply(waiter.reply_to, std::move(waiter.done), std::move(answer));
     return;
   }
   auto flight = std::make_unique<Flight>();
   flight->server = std::string(server);
-  flight->query = NotaryQuery{std::string(server), {std::string(key_id)}, std::max(valid_at_ms, now)};
+  flight->query =
+      NotaryQuery{std::string(server), {std::string(key_id)}, std::max(valid_at_ms, now)};
   flight->waiters.push_back(std::move(waiter));
   Flight& started = *flight;
   flights_.emplace(std::string(server), std::move(flight));
@@ -181,7 +182,8 @@ void ServerKeyStore::on_body(const std::string& server, const std::string& sourc
   }
   if (!verified) {
     metrics_.fetch_verification_errors.fetch_add(1);
-    flight->last_error = make_error(verified.error().code, source + ": " + verified.error().message);
+    flight->last_error =
+        make_error(verified.error().code, source + ": " + verified.error().message);
     start_next_attempt(*flight);
     return;
   }

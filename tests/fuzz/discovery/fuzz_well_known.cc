@@ -15,7 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // Split: header value | body.
   const auto bar = input.find('|');
   const std::string_view header = input.substr(0, bar);
-  const std::string_view body = bar == std::string_view::npos ? std::string_view{} : input.substr(bar + 1);
+  const std::string_view body =
+      bar == std::string_view::npos ? std::string_view{} : input.substr(bar + 1);
   const WellKnownPolicy policy;
   const auto base = well_known_url_for(parse_server_name("example.org").value());
 

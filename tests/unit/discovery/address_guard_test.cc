@@ -67,18 +67,18 @@ TEST(AddressGuardTest, ClassifiesEveryRange) {
       {"::ffff:10.0.0.1", AddressClass::kPrivate},
       {"::ffff:169.254.169.254", AddressClass::kLinkLocal},
       {"::ffff:8.8.8.8", AddressClass::kGlobal},
-      {"64:ff9b::7f00:1", AddressClass::kLoopback},       // NAT64 of 127.0.0.1
-      {"64:ff9b::a9fe:a9fe", AddressClass::kLinkLocal},   // NAT64 of 169.254.169.254
-      {"64:ff9b::808:808", AddressClass::kGlobal},        // NAT64 of 8.8.8.8
+      {"64:ff9b::7f00:1", AddressClass::kLoopback},      // NAT64 of 127.0.0.1
+      {"64:ff9b::a9fe:a9fe", AddressClass::kLinkLocal},  // NAT64 of 169.254.169.254
+      {"64:ff9b::808:808", AddressClass::kGlobal},       // NAT64 of 8.8.8.8
       {"64:ff9b:1::1", AddressClass::kReserved},
       {"100::1", AddressClass::kReserved},
       {"2001::1", AddressClass::kTeredo},
       {"2001:2::1", AddressClass::kBenchmarking},
       {"2001:db8::1", AddressClass::kDocumentation},
-      {"2001:10::1", AddressClass::kReserved},            // ORCHID
-      {"2002:7f00:1::1", AddressClass::kLoopback},        // 6to4 of 127.0.0.1
-      {"2002:a00:1::1", AddressClass::kPrivate},          // 6to4 of 10.0.0.1
-      {"2002:808:808::1", AddressClass::kGlobal},         // 6to4 of 8.8.8.8
+      {"2001:10::1", AddressClass::kReserved},      // ORCHID
+      {"2002:7f00:1::1", AddressClass::kLoopback},  // 6to4 of 127.0.0.1
+      {"2002:a00:1::1", AddressClass::kPrivate},    // 6to4 of 10.0.0.1
+      {"2002:808:808::1", AddressClass::kGlobal},   // 6to4 of 8.8.8.8
       {"3fff::1", AddressClass::kDocumentation},
       {"5f00::1", AddressClass::kReserved},
       {"fc00::1", AddressClass::kUniqueLocal},
@@ -88,11 +88,11 @@ TEST(AddressGuardTest, ClassifiesEveryRange) {
       {"fec0::1", AddressClass::kSiteLocal},
       {"ff02::1", AddressClass::kMulticast},
       {"ff0e::1", AddressClass::kMulticast},
-      {"4000::1", AddressClass::kReserved},               // outside 2000::/3
+      {"4000::1", AddressClass::kReserved},  // outside 2000::/3
       {"1::1", AddressClass::kReserved},
       {"2606:4700:4700::1111", AddressClass::kGlobal},
       {"2a01:4f8::1", AddressClass::kGlobal},
-      {"2001:4860::8888", AddressClass::kGlobal},         // beyond 2001::/23
+      {"2001:4860::8888", AddressClass::kGlobal},  // beyond 2001::/23
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.address);
@@ -111,10 +111,10 @@ TEST(AddressGuardTest, EmbeddedV4IsReported) {
 
 TEST(AddressGuardTest, DefaultGuardRefusesEverySpecialAddress) {
   const AddressGuard guard;
-  for (const char* address : {"10.0.0.1", "169.254.169.254", "::ffff:127.0.0.1", "::1",
-                              "127.0.0.99", "0.0.0.0", "::", "fe80::1", "fd00::1", "224.0.0.1",
-                              "255.255.255.255", "192.0.2.1", "198.18.0.1", "240.0.0.1",
-                              "100.64.0.1", "64:ff9b::a00:1", "2001:db8::1"}) {
+  for (const char* address :
+       {"10.0.0.1", "169.254.169.254", "::ffff:127.0.0.1", "::1", "127.0.0.99", "0.0.0.0",
+        "::", "fe80::1", "fd00::1", "224.0.0.1", "255.255.255.255", "192.0.2.1", "198.18.0.1",
+        "240.0.0.1", "100.64.0.1", "64:ff9b::a00:1", "2001:db8::1"}) {
     SCOPED_TRACE(address);
     EXPECT_FALSE(guard.check(ip(address)).allowed);
     auto status = guard.admit(ip(address));
@@ -146,7 +146,7 @@ TEST(AddressGuardTest, OperatorAllowListOpensOnlyItsRanges) {
   EXPECT_TRUE(guard->check(ip("::ffff:127.0.0.1")).allowed);
   EXPECT_TRUE(guard->check(ip("fd00:1234::5")).allowed);
   EXPECT_FALSE(guard->check(ip("fd00:1235::5")).allowed);
-  EXPECT_FALSE(guard->check(ip("::1")).allowed);            // IPv6 loopback is not in 127/8
+  EXPECT_FALSE(guard->check(ip("::1")).allowed);  // IPv6 loopback is not in 127/8
   EXPECT_FALSE(guard->check(ip("10.0.0.1")).allowed);
   EXPECT_FALSE(guard->check(ip("169.254.169.254")).allowed);
   // NAT64 of 127.0.0.1 reaches the translator's loopback, not ours: not covered by 127/8.
@@ -187,7 +187,8 @@ TEST(IpAddressTest, ParsesAndPrints) {
   EXPECT_EQ(ip("2001:DB8:0:0::1").to_string(), "2001:db8::1");
   EXPECT_EQ(ip("::ffff:127.0.0.1").unmapped(), ip("127.0.0.1"));
   EXPECT_EQ(ip("::1").unmapped(), ip("::1"));
-  for (const char* bad : {"", "1.2.3", "127.1", "1.2.3.4.5", "::g", "[::1]", "fe80::1%lo", "01.2.3.4"}) {
+  for (const char* bad :
+       {"", "1.2.3", "127.1", "1.2.3.4.5", "::g", "[::1]", "fe80::1%lo", "01.2.3.4"}) {
     SCOPED_TRACE(bad);
     EXPECT_FALSE(IpAddress::parse(bad).ok());
   }

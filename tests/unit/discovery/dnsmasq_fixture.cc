@@ -61,7 +61,8 @@ bool answers(int port) {
         ok = !answer.error;
         done = true;
       });
-      run_until(&loop, [&] { return done; }, std::chrono::seconds(5));
+      run_until(
+          &loop, [&] { return done; }, std::chrono::seconds(5));
     }
   }
   drain_and_close(&loop);
@@ -77,11 +78,20 @@ std::unique_ptr<Dnsmasq> Dnsmasq::start(const std::vector<std::string>& records)
   for (int attempt = 0; attempt < 3; ++attempt) {
     const int port = free_port();
     if (port == 0) continue;
-    std::vector<std::string> args = {
-        kDnsmasq, "--keep-in-foreground", "--port=" + std::to_string(port),
-        "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts",
-        "--conf-file=/dev/null", "--pid-file=", "--local=/bg.test/", "--no-negcache",
-        "--cache-size=0", "--log-facility=/dev/null", "--host-record=ready.bg.test,127.0.0.1"};
+    std::vector<std::string> args = {kDnsmasq,
+                                     "--keep-in-foreground",
+                                     "--port=" + std::to_string(port),
+                                     "--listen-address=127.0.0.1",
+                                     "--bind-interfaces",
+                                     "--no-resolv",
+                                     "--no-hosts",
+                                     "--conf-file=/dev/null",
+                                     "--pid-file=",
+                                     "--local=/bg.test/",
+                                     "--no-negcache",
+                                     "--cache-size=0",
+                                     "--log-facility=/dev/null",
+                                     "--host-record=ready.bg.test,127.0.0.1"};
     args.insert(args.end(), records.begin(), records.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());

@@ -175,15 +175,13 @@ TEST_F(ResolutionTest, AddressFamiliesAreInterleaved) {
   world.aaaa("example.org", {"2606:2800:220:1::1"});
   auto r = world.resolve("example.org:443", options);
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->targets, targets({{"2606:2800:220:1::1", 443},
-                                 {"93.184.216.34", 443},
-                                 {"93.184.216.35", 443}}));
+  EXPECT_EQ(r->targets,
+            targets({{"2606:2800:220:1::1", 443}, {"93.184.216.34", 443}, {"93.184.216.35", 443}}));
   options.address_order = AddressOrder::kIpv4First;
   r = world.resolve("example.org:443", options);
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->targets, targets({{"93.184.216.34", 443},
-                                 {"2606:2800:220:1::1", 443},
-                                 {"93.184.216.35", 443}}));
+  EXPECT_EQ(r->targets,
+            targets({{"93.184.216.34", 443}, {"2606:2800:220:1::1", 443}, {"93.184.216.35", 443}}));
 }
 
 TEST_F(ResolutionTest, WellKnownRequestIsWellFormed) {
@@ -277,7 +275,8 @@ TEST_F(ResolutionTest, DelegatedLegacySrvThenDefaultPort) {
 TEST_F(ResolutionTest, WellKnownFailureFallsBackToSrvOnTheHost) {
   world.a("example.org", {"93.184.216.34"});
   world.well_known("example.org", reply(404, "not found"));
-  world.dns[{"_matrix-fed._tcp.example.org", DnsType::kSrv}] = srv({{0, 0, 8443, "fed.example.org"}});
+  world.dns[{"_matrix-fed._tcp.example.org", DnsType::kSrv}] =
+      srv({{0, 0, 8443, "fed.example.org"}});
   world.dns[{"_matrix._tcp.example.org", DnsType::kSrv}] = srv({{0, 0, 9999, "old.example.org"}});
   world.a("fed.example.org", {"93.184.216.70"});
   world.a("old.example.org", {"93.184.216.71"});
@@ -332,8 +331,7 @@ TEST_F(ResolutionTest, SrvPrioritiesOrderTargets) {
   world.a("c.example", {"93.184.216.3"});
   auto r = world.resolve("example.org", options);
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(r->targets,
-            targets({{"93.184.216.1", 1}, {"93.184.216.2", 2}, {"93.184.216.3", 3}}));
+  EXPECT_EQ(r->targets, targets({{"93.184.216.1", 1}, {"93.184.216.2", 2}, {"93.184.216.3", 3}}));
 }
 
 TEST_F(ResolutionTest, SrvWeightsAreHonouredStatistically) {

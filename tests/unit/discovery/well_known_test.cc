@@ -78,16 +78,16 @@ TEST(WellKnownCacheTest, FreshnessFromHeaders) {
   EXPECT_EQ(freshness_from_headers(H{{"Cache-Control", "max-age=abc"}}, kNow), 0);
   EXPECT_EQ(freshness_from_headers(H{{"Cache-Control", "max-age"}}, kNow), 0);
   EXPECT_EQ(freshness_from_headers(H{{"Cache-Control", "no-store, max-age=600"}}, kNow), 0);
-  EXPECT_EQ(freshness_from_headers(H{{"Cache-Control", "max-age=600"}, {"Cache-Control", "no-cache"}},
-                                   kNow),
+  EXPECT_EQ(freshness_from_headers(
+                H{{"Cache-Control", "max-age=600"}, {"Cache-Control", "no-cache"}}, kNow),
             0);
   EXPECT_EQ(freshness_from_headers(H{{"Cache-Control", "max-age=99999999999999"}}, kNow),
             (std::int64_t{1} << 31) * 1000);
   // max-age wins over Expires.
-  EXPECT_EQ(freshness_from_headers(H{{"Cache-Control", "max-age=10"},
-                                     {"Expires", "Thu, 01 Jan 2099 00:00:00 GMT"}},
-                                   kNow),
-            10000);
+  EXPECT_EQ(
+      freshness_from_headers(
+          H{{"Cache-Control", "max-age=10"}, {"Expires", "Thu, 01 Jan 2099 00:00:00 GMT"}}, kNow),
+      10000);
   // Expires relative to Date (clock skew immune), else to now.
   EXPECT_EQ(freshness_from_headers(H{{"Date", "Sun, 06 Nov 1994 08:49:37 GMT"},
                                      {"Expires", "Sun, 06 Nov 1994 09:49:37 GMT"}},
@@ -166,10 +166,10 @@ TEST(WellKnownRedirectTest, ResolvesLocations) {
     ASSERT_TRUE(next.ok()) << next.error().message;
     EXPECT_EQ(next->to_string(), expected);
   }
-  for (const char* bad : {"", "http://other.example/", "ftp://x/", "moved", "../x",
-                          "https://user@other.example/", "https:other.example",
-                          "https://bad_host/", "https://a.example:0/", "https://a b/",
-                          "/pa th", "https://a.example\\@b.example/", "javascript:alert(1)"}) {
+  for (const char* bad :
+       {"", "http://other.example/", "ftp://x/", "moved", "../x", "https://user@other.example/",
+        "https:other.example", "https://bad_host/", "https://a.example:0/", "https://a b/",
+        "/pa th", "https://a.example\\@b.example/", "javascript:alert(1)"}) {
     SCOPED_TRACE(bad);
     auto next = resolve_redirect(base, bad);
     ASSERT_FALSE(next.ok());

@@ -75,7 +75,8 @@ TEST_F(KeyPersistenceTest, RoundTripsInWalMode) {
 TEST_F(KeyPersistenceTest, KeepsOnlyTheLatestResponsesPerServer) {
   auto db = KeyPersistence::open(path_, 2);
   ASSERT_TRUE(db.ok());
-  for (int i = 0; i < 6; ++i) (*db)->save(row("a.example", i, 100 + i, "{\"v\":" + std::to_string(i) + "}"));
+  for (int i = 0; i < 6; ++i)
+    (*db)->save(row("a.example", i, 100 + i, "{\"v\":" + std::to_string(i) + "}"));
   (*db)->save(row("b.example", 0, 1, "{}"));
   (*db)->flush();
   auto rows = (*db)->load_all();
@@ -120,7 +121,8 @@ TEST_F(KeyPersistenceTest, WarmCacheSurvivesKeyServerOutage) {
       testing::FakeFetcher up;
       up.direct.emplace("s.example",
                         testing::body(testing::key_object("s.example", {&key_}, kNow + 2 * kDay)));
-      ServerKeyStore store({}, up, [&] { return now.load(); }, db->get());
+      ServerKeyStore store(
+          {}, up, [&] { return now.load(); }, db->get());
       ASSERT_TRUE(get(store, "ed25519:k1", kNow).ok());
       (*db)->flush();
     }
@@ -128,7 +130,8 @@ TEST_F(KeyPersistenceTest, WarmCacheSurvivesKeyServerOutage) {
     auto db = KeyPersistence::open(path_);
     ASSERT_TRUE(db.ok());
     testing::FakeFetcher down;
-    ServerKeyStore store({}, down, [&] { return now.load(); }, db->get());
+    ServerKeyStore store(
+        {}, down, [&] { return now.load(); }, db->get());
     auto loaded = store.load_persisted();
     ASSERT_TRUE(loaded.ok());
     EXPECT_EQ(*loaded, 1u);
@@ -166,7 +169,8 @@ TEST_F(KeyPersistenceTest, TamperedRowsAreRejectedOnLoad) {
   auto db = KeyPersistence::open(path_);
   ASSERT_TRUE(db.ok());
   testing::FakeFetcher fetcher;
-  ServerKeyStore store({}, fetcher, [] { return kNow; }, db->get());
+  ServerKeyStore store(
+      {}, fetcher, [] { return kNow; }, db->get());
   auto loaded = store.load_persisted();
   ASSERT_TRUE(loaded.ok());
   EXPECT_EQ(*loaded, 0u);

@@ -22,7 +22,8 @@ class KeyResponsesTest : public ::testing::Test {
   matrix::StaticKeyRing notary_ring;
 
   void SetUp() override {
-    ASSERT_TRUE(notary_ring.add("notary.example", notary_key.key_id(), notary_key.verify_key()).ok());
+    ASSERT_TRUE(
+        notary_ring.add("notary.example", notary_key.key_id(), notary_key.verify_key()).ok());
   }
 };
 
@@ -89,11 +90,12 @@ TEST_F(KeyResponsesTest, RejectsTooManyKeys) {
 }
 
 TEST_F(KeyResponsesTest, AcceptsNotarySignedEntries) {
-  const std::string text = testing::notary_body(
-      {testing::key_object("s.example", {&key}, kNow + kDay),
-       testing::key_object("other.example", {&other}, kNow + kDay)},
-      "notary.example", notary_key);
-  auto keys = verify_notary_response(text, "notary.example", notary_ring.lookup(), "s.example", kNow);
+  const std::string text =
+      testing::notary_body({testing::key_object("s.example", {&key}, kNow + kDay),
+                            testing::key_object("other.example", {&other}, kNow + kDay)},
+                           "notary.example", notary_key);
+  auto keys =
+      verify_notary_response(text, "notary.example", notary_ring.lookup(), "s.example", kNow);
   ASSERT_TRUE(keys.ok()) << keys.error().message;
   ASSERT_EQ(keys->size(), 1u);  // other.example is ignored, not trusted for free
   EXPECT_EQ(keys->front().verify_keys.at("ed25519:k1"), key.verify_key());
@@ -102,22 +104,25 @@ TEST_F(KeyResponsesTest, AcceptsNotarySignedEntries) {
 TEST_F(KeyResponsesTest, RejectsNotaryAnswerWithBadNotarySignature) {
   const std::string text = testing::notary_body(
       {testing::key_object("s.example", {&key}, kNow + kDay)}, "notary.example", wrong_notary_key);
-  auto keys = verify_notary_response(text, "notary.example", notary_ring.lookup(), "s.example", kNow);
+  auto keys =
+      verify_notary_response(text, "notary.example", notary_ring.lookup(), "s.example", kNow);
   ASSERT_FALSE(keys.ok());
   EXPECT_EQ(keys.error().code, "bad_signature");
 }
 
 TEST_F(KeyResponsesTest, RejectsNotaryVouchingForBadSelfSignature) {
-  const std::string text = testing::notary_body(
-      {testing::key_object("s.example", {&key}, kNow + kDay, {}, {&other})}, "notary.example",
-      notary_key);
-  auto keys = verify_notary_response(text, "notary.example", notary_ring.lookup(), "s.example", kNow);
+  const std::string text =
+      testing::notary_body({testing::key_object("s.example", {&key}, kNow + kDay, {}, {&other})},
+                           "notary.example", notary_key);
+  auto keys =
+      verify_notary_response(text, "notary.example", notary_ring.lookup(), "s.example", kNow);
   ASSERT_FALSE(keys.ok());
 }
 
 TEST_F(KeyResponsesTest, NotaryWithoutTheServerAnswersNoKeys) {
   const std::string text = testing::notary_body({}, "notary.example", notary_key);
-  auto keys = verify_notary_response(text, "notary.example", notary_ring.lookup(), "s.example", kNow);
+  auto keys =
+      verify_notary_response(text, "notary.example", notary_ring.lookup(), "s.example", kNow);
   ASSERT_FALSE(keys.ok());
   EXPECT_EQ(keys.error().code, "no_keys");
 }

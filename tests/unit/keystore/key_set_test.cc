@@ -61,8 +61,9 @@ TEST_F(KeySetTest, RotationRetiresKeysAndKeepsTheirHistory) {
   ServerKeySet set;
   set.merge(parsed(testing::key_object("s.example", {&a}, kNow + kDay)), kNow);
   // Next answer: b is current, a retired an hour ago.
-  set.merge(parsed(testing::key_object("s.example", {&b}, kNow + 3 * kDay, {{&a, kNow + kDay / 2}})),
-            kNow + kDay / 2);
+  set.merge(
+      parsed(testing::key_object("s.example", {&b}, kNow + 3 * kDay, {{&a, kNow + kDay / 2}})),
+      kNow + kDay / 2);
   EXPECT_TRUE(set.find("ed25519:a", kNow).ok());
   EXPECT_EQ(set.find("ed25519:a", kNow + kDay / 2).error().code, "key_expired");
   EXPECT_TRUE(set.find("ed25519:b", kNow + 2 * kDay).ok());
@@ -75,7 +76,8 @@ TEST_F(KeySetTest, RotationRetiresKeysAndKeepsTheirHistory) {
 TEST_F(KeySetTest, RecordCountIsBounded) {
   ServerKeySet set;
   std::vector<matrix::SigningKey> keys;
-  for (int i = 0; i < 10; ++i) keys.push_back(matrix::SigningKey::generate("k" + std::to_string(i)));
+  for (int i = 0; i < 10; ++i)
+    keys.push_back(matrix::SigningKey::generate("k" + std::to_string(i)));
   for (int i = 0; i < 10; ++i) {
     set.merge(parsed(testing::key_object("s.example", {&keys[static_cast<std::size_t>(i)]},
                                          kNow + i * kDay)),

@@ -33,7 +33,8 @@ class ServerKeyStoreTest : public ::testing::Test {
   }
 
   ServerKeyStore& store() {
-    if (!store_) store_ = std::make_unique<ServerKeyStore>(config_, fetcher_, [this] { return now_.load(); });
+    if (!store_)
+      store_ = std::make_unique<ServerKeyStore>(config_, fetcher_, [this] { return now_.load(); });
     return *store_;
   }
 
@@ -116,9 +117,10 @@ TEST_F(ServerKeyStoreTest, WrongSelfSignatureIsUnavailableAndBacksOff) {
 
 TEST_F(ServerKeyStoreTest, DirectFailureFallsBackToNotary) {
   config_.notaries = {{"notary.example", {{notary_key_.key_id(), notary_key_.verify_key()}}}};
-  fetcher_.notary.emplace("notary.example",
-                          testing::notary_body({testing::key_object("s.example", {&key_}, kNow + kDay)},
-                                               "notary.example", notary_key_));
+  fetcher_.notary.emplace(
+      "notary.example",
+      testing::notary_body({testing::key_object("s.example", {&key_}, kNow + kDay)},
+                           "notary.example", notary_key_));
   auto answer = get("s.example", "ed25519:k1", kNow - 5);
   ASSERT_TRUE(answer.ok()) << answer.error().message;
   EXPECT_EQ(fetcher_.direct_calls.load(), 1);
@@ -136,9 +138,10 @@ TEST_F(ServerKeyStoreTest, NotaryWithBadSignatureIsNotTrusted) {
   matrix::SigningKey fake_notary = matrix::SigningKey::generate("n");
   config_.notaries = {{"bad-notary.example", {{notary_key_.key_id(), notary_key_.verify_key()}}},
                       {"good-notary.example", {{notary_key_.key_id(), notary_key_.verify_key()}}}};
-  fetcher_.notary.emplace("bad-notary.example",
-                          testing::notary_body({testing::key_object("s.example", {&impostor_}, kNow + kDay)},
-                                               "bad-notary.example", fake_notary));
+  fetcher_.notary.emplace(
+      "bad-notary.example",
+      testing::notary_body({testing::key_object("s.example", {&impostor_}, kNow + kDay)},
+                           "bad-notary.example", fake_notary));
   auto answer = get("s.example", "ed25519:k1", kNow);
   ASSERT_FALSE(answer.ok());
   EXPECT_EQ(answer.error().code, "key_unavailable");
@@ -147,9 +150,10 @@ TEST_F(ServerKeyStoreTest, NotaryWithBadSignatureIsNotTrusted) {
   EXPECT_EQ(store().metrics().fetch_verification_errors.load(), 1u);
 
   now_ += 1000;
-  fetcher_.notary.emplace("good-notary.example",
-                          testing::notary_body({testing::key_object("s.example", {&key_}, kNow + kDay)},
-                                               "good-notary.example", notary_key_));
+  fetcher_.notary.emplace(
+      "good-notary.example",
+      testing::notary_body({testing::key_object("s.example", {&key_}, kNow + kDay)},
+                           "good-notary.example", notary_key_));
   answer = get("s.example", "ed25519:k1", now_);
   ASSERT_TRUE(answer.ok()) << answer.error().message;
   EXPECT_EQ(*answer, key_.verify_key());  // never the impostor's key
@@ -182,8 +186,8 @@ TEST_F(ServerKeyStoreTest, MadeUpKeyIdsDoNotTriggerRefetches) {
 }
 
 TEST_F(ServerKeyStoreTest, WrongServerNameInAnswerIsRejected) {
-  fetcher_.direct.emplace("s.example",
-                          testing::body(testing::key_object("other.example", {&key_}, kNow + kDay)));
+  fetcher_.direct.emplace(
+      "s.example", testing::body(testing::key_object("other.example", {&key_}, kNow + kDay)));
   auto answer = get("s.example", "ed25519:k1", kNow);
   ASSERT_FALSE(answer.ok());
   EXPECT_NE(answer.error().message.find("wrong_server"), std::string::npos);
@@ -223,7 +227,8 @@ TEST_F(ServerKeyStoreTest, SingleFlightUnderOneHundredConcurrentRequests) {
         // A timer keeps the loop turning so the thread notices `stop` even without tasks.
         uv_timer_t tick;
         uv_timer_init(&loop, &tick);
-        uv_timer_start(&tick, [](uv_timer_t*) {}, 5, 5);
+        uv_timer_start(
+            &tick, [](uv_timer_t*) {}, 5, 5);
         while (mine < kPerWorker && !stop.load()) uv_run(&loop, UV_RUN_ONCE);
         uv_close(reinterpret_cast<uv_handle_t*>(&tick), nullptr);
       }
@@ -238,7 +243,8 @@ TEST_F(ServerKeyStoreTest, SingleFlightUnderOneHundredConcurrentRequests) {
   fetcher_.release();  // completes on this thread; answers must still reach each worker's loop
 
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (answered_ok.load() < kWorkers * kPerWorker && std::chrono::steady_clock::now() < deadline) {
+  while (answered_ok.load() < kWorkers * kPerWorker &&
+         std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   stop = true;

@@ -61,7 +61,8 @@ inline std::string notary_body(std::vector<matrix::JsonObject> objects, const st
     if (!matrix::sign_json(object, notary, notary_key)) std::abort();
     entries.emplace_back(std::move(object));
   }
-  return matrix::compact_json(matrix::Json(matrix::JsonObject{{"server_keys", std::move(entries)}}));
+  return matrix::compact_json(
+      matrix::Json(matrix::JsonObject{{"server_keys", std::move(entries)}}));
 }
 
 }  // namespace bordergate::keystore::testing
