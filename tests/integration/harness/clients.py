@@ -4,6 +4,7 @@ http.client, and RawConnection for bytes no well-behaved client would send
 (smuggling attempts, slowloris trickles)."""
 import http.client
 import json
+import os
 import re
 import socket
 import ssl
@@ -61,21 +62,22 @@ def curl(port: int, path: str, server_name: str, ca: Path, *args: str,
     connection. --path-as-is keeps curl from normalising the path."""
     tool = require_tool("curl")
     out_dir = Path(workdir) if workdir else Path("/tmp")
-    stamp = f"{time.monotonic_ns()}"
-    body_file = out_dir / f"curl-{stamp}.body"
+    stamp = f"{os.getpid()}-{time.monotonic_ns()}"
     head_file = out_dir / f"curl-{stamp}.head"
     base = f"https://{server_name}:{port}"
     targets = [base + p for p in (urls or [path])]
+    body_files = [out_dir / f"curl-{stamp}-{i}.body" for i in range(len(targets))]
+    outputs = [a for f in body_files for a in ("-o", str(f))]
     cmd = [tool, "-sS", "--path-as-is", "--cacert", str(ca),
            "--resolve", f"{server_name}:{port}:127.0.0.1",
-           "-o", str(body_file), "-D", str(head_file), "-w", "%{json}\n",
-           "--max-time", str(ENV.timeout(timeout)), *args, *targets]
+           "-D", str(head_file), "-w", "%{json}\n",
+           "--max-time", str(ENV.timeout(timeout)), *args, *outputs, *targets]
     proc = subprocess.run(cmd, capture_output=True, timeout=ENV.timeout(timeout) + 10)
     infos = [json.loads(l) for l in proc.stdout.decode().splitlines() if l.startswith("{")]
-    body = body_file.read_bytes() if body_file.exists() else b""
+    bodies = [f.read_bytes() if f.exists() else b"" for f in body_files]
     head = head_file.read_bytes().decode("latin-1") if head_file.exists() else ""
-    body_file.unlink(missing_ok=True)
-    head_file.unlink(missing_ok=True)
+    for f in [head_file, *body_files]:
+        f.unlink(missing_ok=True)
     blocks = [b for b in head.split("\r\n\r\n") if b.strip()]
     headers = []
     if blocks:
@@ -85,6 +87,7 @@ def curl(port: int, path: str, server_name: str, ca: Path, *args: str,
                 headers.append((k.strip(), v.strip()))
     info = infos[-1] if infos else {}
     info["all"] = infos
+    body = bodies[-1] if bodies else b""
     return CurlResult(proc.returncode, int(info.get("http_code", 0) or 0), headers, body, info,
                       proc.stderr.decode(errors="replace"))
 
@@ -94,8 +97,8 @@ def curl(port: int, path: str, server_name: str, ca: Path, *args: str,
 class SClientResult:
     returncode: int
     subject: str | None       # leaf subject as printed by s_client (e.g. "CN = a.test")
-    verify_ok: bool
-    protocol: str | None
+    verify_ok: bool           # handshake completed and the chain verified against the CA
+    protocol: str | None      # negotiated version, None if no handshake completed
     output: str
 
 
@@ -109,9 +112,12 @@ def s_client(port: int, server_name: str | None, ca: Path, *args: str, timeout: 
                           timeout=ENV.timeout(timeout))
     out = proc.stdout + proc.stderr
     m = re.search(r"^subject=(.*)$", out, re.M)
-    proto = re.search(r"^\s*Protocol\s*:\s*(\S+)", out, re.M) or re.search(r"New, (TLSv[\d.]+)", out)
-    return SClientResult(proc.returncode, m.group(1).strip() if m else None,
-                         "Verify return code: 0 (ok)" in out, proto.group(1) if proto else None, out)
+    # "New, TLSv1.3, Cipher is ..." only after a completed handshake; a refused
+    # one prints "New, (NONE), Cipher is (NONE)" (and a misleading SSL-Session block).
+    proto = re.search(r"^New, (TLSv[\d.]+), Cipher is (?!\(NONE\))", out, re.M)
+    subject = m.group(1).strip() if m else None
+    verified = proto is not None and subject is not None and "Verify return code: 0 (ok)" in out
+    return SClientResult(proc.returncode, subject, verified, proto.group(1) if proto else None, out)
 
 
 # ---- http.client over TLS with explicit SNI ----------------------------------

@@ -14,6 +14,7 @@ ask for different behaviour:
   X-Test-Chunked: 1             use Transfer-Encoding: chunked for the answer
   X-Test-Chunk-Size: N          chunk size (default 4096)
   X-Test-Response-Header: K: V  add a header to the answer (may repeat)
+  X-Test-Interim: 100           send an interim 1xx response before the answer
   X-Test-Close: abrupt          close without answering
   X-Test-Close: mid-body        send headers and half the body, then close
   X-Test-Close: after-response  answer fully, then close (no Connection: close)
@@ -345,6 +346,9 @@ class EchoUpstream:
         if wants_close:
             head.append("Connection: close")
         out = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+        interim = req.header("X-Test-Interim")
+        if interim:
+            out = f"HTTP/1.1 {interim} {_reason(int(interim))}\r\n\r\n".encode() + out
         if close_mode == "mid-body":
             sock.sendall(out + body[: len(body) // 2])
             sock.close()
