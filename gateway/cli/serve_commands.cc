@@ -25,7 +25,7 @@ void register_serve_commands(CLI::App& app) {
 
   auto file = std::make_shared<std::string>();
   CLI::App* check = app.add_subcommand("check-config", "Validate a configuration file");
-  check->add_option("file", *file, "Configuration file (YAML)")->required();
+  check->add_option("file,--config,-c", *file, "Configuration file (YAML)")->required();
   check->callback([file] {
     ConfigLoadResult loaded = load_config_file(*file);
     if (!loaded.errors.empty()) {

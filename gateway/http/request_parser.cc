@@ -48,8 +48,8 @@ void RequestParser::reset() {
   parser_.data = this;
   request_.clear();
   error_ = GatewayError{};
-  started_ = headers_done_ = complete_ = in_value_ = false;
-  head_done_ = prev_cr_ = false;
+  started_ = headers_done_ = complete_ = field_open_ = false;
+  head_done_ = prev_cr_ = prev_space_ = false;
   head_bytes_ = line_len_ = lines_ = 0;
   content_length_count_ = transfer_encoding_count_ = host_count_ = 0;
 }
@@ -101,6 +101,15 @@ bool RequestParser::scan_head(const char* data, size_t len) {
       fail(400, "M_UNKNOWN", "Malformed HTTP: obsolete line folding or leading whitespace");
       return false;
     }
+    if (lines_ == 0) {
+      // The request line is exactly "method SP target SP version": llhttp
+      // tolerates runs of spaces there, which other servers split differently.
+      if (c == '\t' || (c == ' ' && (line_len_ == 0 || prev_space_))) {
+        fail(400, "M_UNKNOWN", "Malformed HTTP: irregular whitespace in the request line");
+        return false;
+      }
+      prev_space_ = c == ' ';
+    }
     ++line_len_;
   }
   return true;
@@ -147,12 +156,12 @@ int RequestParser::on_url(llhttp_t* p, const char* at, size_t len) {
 int RequestParser::on_header_field(llhttp_t* p, const char* at, size_t len) {
   RequestParser* self = self_of(p);
   if (self->headers_done_) return 0;  // trailer fields are dropped, never forwarded
-  if (self->in_value_ || self->request_.headers.size() == 0) {
+  if (!self->field_open_) {
     if (self->request_.headers.size() >= self->limits_.max_headers) {
       return self->fail(431, "M_TOO_LARGE", "Too many request header fields");
     }
     self->request_.headers.add();
-    self->in_value_ = false;
+    self->field_open_ = true;
   }
   self->request_.headers.back().name.append(at, len);
   return 0;
@@ -161,7 +170,7 @@ int RequestParser::on_header_field(llhttp_t* p, const char* at, size_t len) {
 int RequestParser::on_header_value(llhttp_t* p, const char* at, size_t len) {
   RequestParser* self = self_of(p);
   if (self->headers_done_) return 0;
-  self->in_value_ = true;
+  if (!self->field_open_) return self->fail(400, "M_UNKNOWN", "Malformed HTTP: empty header name");
   self->request_.headers.back().value.append(at, len);
   return 0;
 }
@@ -169,12 +178,13 @@ int RequestParser::on_header_value(llhttp_t* p, const char* at, size_t len) {
 int RequestParser::on_header_value_complete(llhttp_t* p) {
   RequestParser* self = self_of(p);
   if (self->headers_done_) return 0;
-  self->in_value_ = true;  // the next field callback starts a new header
-  if (self->request_.headers.size() == 0) return 0;
+  if (!self->field_open_) return self->fail(400, "M_UNKNOWN", "Malformed HTTP: empty header name");
+  self->field_open_ = false;  // the next field callback starts a new header
   return self->check_header(self->request_.headers.back());
 }
 
 int RequestParser::check_header(const HeaderField& f) {
+  if (f.name.empty()) return fail(400, "M_UNKNOWN", "Malformed HTTP: empty header name");
   if (iequals_lower(f.name, "content-length")) {
     if (++content_length_count_ > 1) return fail(400, "M_UNKNOWN", "Malformed HTTP: duplicate Content-Length");
     std::string_view v = trim(f.value);
@@ -201,7 +211,7 @@ int RequestParser::on_headers_complete(llhttp_t* p) {
   HttpRequest& r = self->request_;
   self->headers_done_ = true;
   if (p->http_major != 1 || p->http_minor > 1) {
-    return self->fail(505, "M_UNKNOWN", "Only HTTP/1.0 and HTTP/1.1 are supported");
+    return self->fail(400, "M_UNKNOWN", "Malformed HTTP: only HTTP/1.0 and HTTP/1.1 are supported");
   }
   r.version_minor = p->http_minor;
   auto method = static_cast<llhttp_method_t>(p->method);

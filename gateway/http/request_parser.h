@@ -69,10 +69,11 @@ class RequestParser {
   bool started_ = false;
   bool headers_done_ = false;
   bool complete_ = false;
-  bool in_value_ = false;
+  bool field_open_ = false;  // a header name has started and its value is not complete
   // Head scanner state.
   bool head_done_ = false;
   bool prev_cr_ = false;
+  bool prev_space_ = false;
   size_t head_bytes_ = 0;
   size_t line_len_ = 0;
   size_t lines_ = 0;

@@ -17,9 +17,9 @@ std::int64_t steady_ms() {
       .count();
 }
 
-// /readyz wants Core to have answered (or accepted a probe connection) this recently.
-constexpr std::int64_t kUpstreamFreshMs = 15000;
-constexpr std::uint64_t kProbeIntervalMs = 5000;
+// After a failed connection to Core, /readyz reports not ready for this long
+// unless Core answers again in between.
+constexpr std::int64_t kUpstreamFailureWindowMs = 15000;
 
 void log_config_errors(const char* event, const std::vector<ConfigError>& errors) {
   for (const ConfigError& e : errors) {
@@ -41,31 +41,6 @@ bool same_listeners(const Config& a, const Config& b) {
 
 }  // namespace
 
-// Checks that Core accepts TCP connections, for /readyz when no traffic flows.
-class Server::UpstreamProbe final : public StreamHandler {
- public:
-  explicit UpstreamProbe(Server& server) : server_(server) {}
-  void start() {
-    if (stream_) return;
-    stream_ = std::make_unique<Stream>(&server_.loop_, *this);
-    if (stream_->connect(server_.runtime_->upstream_address.get()) != 0) stream_->close();
-  }
-  void stop() {
-    if (stream_) stream_->close();
-  }
-  void on_stream_connected(int status) override {
-    if (status == 0) server_.shared_.last_upstream_ok_ms.store(steady_ms());
-    stream_->close();
-  }
-  void on_stream_data(const char*, size_t) override {}
-  void on_stream_end(int, bool) override { stream_->close(); }
-  void on_stream_closed() override { stream_.reset(); }
-
- private:
-  Server& server_;
-  std::unique_ptr<Stream> stream_;
-};
-
 Server::Server(std::string config_path) : config_path_(std::move(config_path)) {
   uv_loop_init(&loop_);
 }
@@ -79,7 +54,6 @@ Server::~Server() {
   workers_.clear();
   admin_.reset();
   uv_run(&loop_, UV_RUN_NOWAIT);
-  probe_.reset();
   uv_loop_close(&loop_);
 }
 
@@ -147,9 +121,6 @@ Status Server::start() {
     signals_.push_back(std::move(h));
   }
   drain_timer_ = std::make_unique<Timer>(&loop_, &Server::on_drain_deadline, this);
-  probe_timer_ = std::make_unique<Timer>(&loop_, &Server::on_probe_timer, this);
-  probe_ = std::make_unique<UpstreamProbe>(*this);
-  probe_timer_->start(0, kProbeIntervalMs);
 
   for (auto& w : workers_) w->start();
   listening_ = true;
@@ -228,7 +199,6 @@ void Server::begin_drain() {
   sd_notify(0, "STOPPING=1");
   auto timeout = runtime_->config->shutdown.drain_timeout;
   log_event(LogLevel::info, "draining", {{"drain_timeout_ms", static_cast<long>(timeout.count())}});
-  probe_timer_->stop();
   for (auto& w : workers_) w->post(Worker::Drain{});
   drain_timer_->start(static_cast<uint64_t>(timeout.count()));
 }
@@ -245,8 +215,6 @@ void Server::on_drain_deadline(void* p) {
   self->force_stop();
 }
 
-void Server::on_probe_timer(void* p) { static_cast<Server*>(p)->probe_->start(); }
-
 void Server::on_worker_exit(uv_async_t* a) {
   auto* self = static_cast<Server*>(a->data);
   if (self == nullptr || self->shared_.workers_running.load() != 0) return;
@@ -259,8 +227,6 @@ void Server::on_worker_exit(uv_async_t* a) {
 void Server::close_main_handles() {
   for (auto& s : signals_) s->close();
   if (drain_timer_) drain_timer_->close();
-  if (probe_timer_) probe_timer_->close();
-  if (probe_) probe_->stop();
   if (admin_) admin_->close();
   if (worker_exit_) worker_exit_->close();
 }
@@ -274,8 +240,12 @@ bool Server::ready(std::string& why) const {
     why = "not listening";
     return false;
   }
-  if (steady_ms() - shared_.last_upstream_ok_ms.load() > kUpstreamFreshMs) {
-    why = "the homeserver has not been reachable recently";
+  // Passive health: what the workers saw on real traffic. No synthetic
+  // connections to Core.
+  std::int64_t failed = shared_.last_upstream_failure_ms.load();
+  if (failed >= 0 && failed >= shared_.last_upstream_ok_ms.load() &&
+      steady_ms() - failed < kUpstreamFailureWindowMs) {
+    why = "connections to the homeserver are failing";
     return false;
   }
   return true;

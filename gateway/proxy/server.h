@@ -32,11 +32,9 @@ class Server {
   int run();
 
  private:
-  class UpstreamProbe;
   static void on_signal(uv_signal_t* s, int signum);
   static void on_worker_exit(uv_async_t* a);
   static void on_drain_deadline(void* self);
-  static void on_probe_timer(void* self);
   Status start();
   void reload();
   void begin_drain();
@@ -54,8 +52,6 @@ class Server {
   std::vector<std::unique_ptr<UvHandle<uv_signal_t>>> signals_;
   std::unique_ptr<UvHandle<uv_async_t>> worker_exit_;
   std::unique_ptr<Timer> drain_timer_;
-  std::unique_ptr<Timer> probe_timer_;
-  std::unique_ptr<UpstreamProbe> probe_;
   bool draining_ = false;
   bool stopping_ = false;
   std::atomic<bool> listening_{false};

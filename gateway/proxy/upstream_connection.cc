@@ -186,6 +186,10 @@ void UpstreamConnection::fail(UpstreamErrorKind kind, const std::string& detail,
   UpstreamClient* client = client_;
   client_ = nullptr;
   close();
+  if (kind == UpstreamErrorKind::connect_refused || kind == UpstreamErrorKind::connect_timeout ||
+      kind == UpstreamErrorKind::tls) {
+    pool_.note_upstream_failure();
+  }
   if (client != nullptr) {
     pool_.metrics().upstream_error(kind);
     client->on_upstream_failed(kind, detail, retryable);

@@ -46,12 +46,24 @@ void UpstreamPool::close_all() {
   for (UpstreamConnection* c : all) c->close();
 }
 
+namespace {
+std::int64_t steady_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+void UpstreamPool::note_upstream_failure() {
+  last_failure_ms_.store(steady_now_ms(), std::memory_order_relaxed);
+}
+
 void UpstreamPool::note_upstream_ok() {
-  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::steady_clock::now().time_since_epoch())
-                 .count();
+  auto now = steady_now_ms();
   // Store rarely: a shared cache line written per request would be costly.
-  if (now - last_ok_ms_.load(std::memory_order_relaxed) > 1000) {
+  // A failure newer than the last success is always overwritten at once.
+  std::int64_t last = last_ok_ms_.load(std::memory_order_relaxed);
+  if (now - last > 1000 || last_failure_ms_.load(std::memory_order_relaxed) >= last) {
     last_ok_ms_.store(now, std::memory_order_relaxed);
   }
 }

@@ -20,9 +20,11 @@ class UpstreamConnection;
 
 class UpstreamPool {
  public:
-  // `last_ok_ms` (steady clock, shared with /readyz) is refreshed when Core answers.
-  UpstreamPool(uv_loop_t* loop, WorkerMetrics& metrics, std::atomic<std::int64_t>& last_ok_ms)
-      : loop_(loop), metrics_(metrics), last_ok_ms_(last_ok_ms) {}
+  // `last_ok_ms` / `last_failure_ms` (steady clock, read by /readyz) record
+  // when Core last answered and when a connection to it last failed.
+  UpstreamPool(uv_loop_t* loop, WorkerMetrics& metrics, std::atomic<std::int64_t>& last_ok_ms,
+               std::atomic<std::int64_t>& last_failure_ms)
+      : loop_(loop), metrics_(metrics), last_ok_ms_(last_ok_ms), last_failure_ms_(last_failure_ms) {}
   ~UpstreamPool() { close_all(); }
   UpstreamPool(const UpstreamPool&) = delete;
   UpstreamPool& operator=(const UpstreamPool&) = delete;
@@ -42,11 +44,13 @@ class UpstreamPool {
   WorkerMetrics& metrics() { return metrics_; }
   uv_loop_t* loop() { return loop_; }
   void note_upstream_ok();
+  void note_upstream_failure();
 
  private:
   uv_loop_t* loop_;
   WorkerMetrics& metrics_;
   std::atomic<std::int64_t>& last_ok_ms_;
+  std::atomic<std::int64_t>& last_failure_ms_;
   std::vector<UpstreamConnection*> idle_;
   std::unordered_set<UpstreamConnection*> all_;
 };

@@ -19,7 +19,8 @@ Worker::Worker(unsigned index, std::shared_ptr<const Runtime> runtime, std::vect
   async_ = std::make_unique<UvHandle<uv_async_t>>();
   if (uv_async_init(&loop_, async_->get(), &Worker::on_async) == 0) async_->mark_initialized();
   async_->get()->data = this;
-  pool_ = std::make_unique<UpstreamPool>(&loop_, metrics_, shared_.last_upstream_ok_ms);
+  pool_ = std::make_unique<UpstreamPool>(&loop_, metrics_, shared_.last_upstream_ok_ms,
+                                         shared_.last_upstream_failure_ms);
   for (size_t i = 0; i < listen_fds_.size(); ++i) {
     auto l = std::make_unique<Listener>();
     l->worker = this;

@@ -26,6 +26,7 @@ class ClientConnection;
 
 struct WorkerShared {
   std::atomic<std::int64_t> last_upstream_ok_ms{0};
+  std::atomic<std::int64_t> last_upstream_failure_ms{-1};
   std::atomic<unsigned> workers_running{0};
 };
 
