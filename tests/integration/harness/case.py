@@ -53,7 +53,7 @@ class GatewayTestCase(unittest.TestCase):
         certs = certificates if certificates is not None else [([self.SERVER_NAME], self.cert)]
         return base_config(self.tmp / "state", certs, upstream_port, workers=workers)
 
-    def start_gateway(self, config: dict, wait: bool = True, name: str = "gateway") -> Gateway:
+    def start_gateway(self, config: dict, wait: bool | str = True, name: str = "gateway") -> Gateway:
         gw = Gateway(self.tmp, config, name=name)
         # Registered before start so a gateway that fails to start is still reaped.
         self.addCleanup(self._finish_gateway, gw)

@@ -153,8 +153,9 @@ class HttpsClient:
 
     def request(self, method: str, path: str, body: bytes | None = None,
                 headers: list[tuple[str, str]] | dict | None = None) -> HttpResponse:
-        self.conn.putrequest(method, path, skip_accept_encoding=True)
-        items = headers.items() if isinstance(headers, dict) else (headers or [])
+        items = list(headers.items() if isinstance(headers, dict) else (headers or []))
+        own_host = any(k.lower() == "host" for k, _ in items)
+        self.conn.putrequest(method, path, skip_host=own_host, skip_accept_encoding=True)
         for k, v in items:
             self.conn.putheader(k, v)
         if body is not None:

@@ -140,7 +140,10 @@ class Gateway:
         return self.config["listeners"]["admin"]["port"]
 
     # ---- lifecycle -------------------------------------------------------
-    def start(self, wait: bool = True, extra_args: list[str] | None = None) -> "Gateway":
+    def start(self, wait: bool | str = True, extra_args: list[str] | None = None) -> "Gateway":
+        """wait: True/"ready" waits for /readyz 200 (which needs a reachable Core);
+        "listening" only for /healthz 200 and the `listening` log event (for tests
+        whose upstream is down on purpose); False returns at once."""
         if not ENV.bordergate.exists():
             raise GatewayFailed(f"binary not found: {ENV.bordergate} (set BORDERGATE)")
         self.proc = subprocess.Popen(
@@ -150,7 +153,9 @@ class Gateway:
         )
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
         self._reader.start()
-        if wait:
+        if wait == "listening":
+            self.wait_listening()
+        elif wait:
             self.wait_ready()
         return self
 
@@ -184,6 +189,23 @@ class Gateway:
                 last = str(e)
             time.sleep(0.05)
         raise GatewayFailed(f"{self.name} not ready after {ENV.timeout(timeout)}s ({last}):\n"
+                            + self.stderr_tail())
+
+    def wait_listening(self, timeout: float = 15.0):
+        deadline = time.monotonic() + ENV.timeout(timeout)
+        while time.monotonic() < deadline:
+            if not self.running():
+                self._join_reader()
+                raise GatewayFailed(f"{self.name} exited with {self.proc.returncode} before listening:\n"
+                                    + self.stderr_tail())
+            if any(r.get("event") == "listening" for r in self.log_records()):
+                try:
+                    if self.admin("/healthz", timeout=1.0)[0] == 200:
+                        return
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        raise GatewayFailed(f"{self.name} not listening after {ENV.timeout(timeout)}s:\n"
                             + self.stderr_tail())
 
     def send_signal(self, sig: int):
@@ -237,6 +259,8 @@ class Gateway:
     def _join_reader(self):
         if self._reader is not None:
             self._reader.join(timeout=10)
+            if not self._reader.is_alive() and self.proc.stderr and not self.proc.stderr.closed:
+                self.proc.stderr.close()
 
     # ---- logs ------------------------------------------------------------
     def stderr(self) -> str:

@@ -1,0 +1,99 @@
+#!/usr/bin/python3
+"""The admin listener: /healthz, /readyz and Prometheus /metrics with the
+metric families operators rely on, counters that follow traffic, and label
+values that stay bounded whatever paths clients send."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import GatewayTestCase, main, metric_sum, parse_metrics  # noqa: E402
+
+# name -> Prometheus type. The contract with dashboards and docs/operations.md.
+REQUIRED = {
+    "bordergate_requests_total": "counter",
+    "bordergate_request_duration_seconds": "histogram",
+    "bordergate_request_body_bytes_total": "counter",
+    "bordergate_response_body_bytes_total": "counter",
+    "bordergate_open_connections": "gauge",
+    "bordergate_tls_handshake_failures_total": "counter",
+    "bordergate_upstream_errors_total": "counter",
+    "bordergate_config_reloads_total": "counter",
+}
+
+
+class AdminTest(GatewayTestCase):
+    def setUp(self):
+        super().setUp()
+        self.up = self.start_upstream()
+        self.gw = self.gateway_for(self.up)
+
+    def test_healthz_and_readyz(self):
+        for path in ("/healthz", "/readyz"):
+            status, _, _ = self.gw.admin(path)
+            self.assertEqual(status, 200, path)
+
+    def test_unknown_admin_path_is_404(self):
+        status, _, _ = self.gw.admin("/_matrix/federation/v1/version")
+        self.assertEqual(status, 404)
+        self.assertEqual(self.up.requests, [], "admin listener forwarded to the upstream")
+
+    def test_metrics_families_present(self):
+        self.assertEqual(self.curl(self.gw, "/_matrix/federation/v1/version").status, 200)
+        status, headers, body = self.gw.admin("/metrics")
+        self.assertEqual(status, 200)
+        self.assertTrue(headers.get("content-type", "").startswith("text/plain"), headers)
+        m = parse_metrics(body.decode())
+        for name, kind in REQUIRED.items():
+            with self.subTest(name):
+                self.assertEqual(m["#types"].get(name), kind, f"{name} missing or wrong type")
+
+    def test_request_counter_follows_traffic(self):
+        before = metric_sum(self.metrics(self.gw), "bordergate_requests_total")
+        for _ in range(3):
+            self.assertEqual(self.curl(self.gw, "/_matrix/federation/v1/version").status, 200)
+        after = self.metrics(self.gw)
+        self.assertEqual(metric_sum(after, "bordergate_requests_total") - before, 3)
+        self.assertGreaterEqual(metric_sum(after, "bordergate_requests_total", code="200"), 3)
+        self.assertGreaterEqual(metric_sum(after, "bordergate_request_duration_seconds_count"), 3)
+
+    def test_byte_counters_follow_traffic(self):
+        before = self.metrics(self.gw)
+        r = self.request(self.gw, "PUT", "/_matrix/federation/v1/send/bytes", body=b"b" * 5000,
+                         headers=[("X-Test-Response-Bytes", "7000")])
+        self.assertEqual(r.status, 200)
+        after = self.metrics(self.gw)
+        grew = lambda name: metric_sum(after, name) - metric_sum(before, name)  # noqa: E731
+        self.assertGreaterEqual(grew("bordergate_request_body_bytes_total"), 5000)
+        self.assertGreaterEqual(grew("bordergate_response_body_bytes_total"), 7000)
+
+    def test_open_connections_gauge(self):
+        raw = self.raw(self.gw)
+        raw.send(b"GET /_matrix/federation/v1/version HTTP/1.1\r\nHost: core.bordergate.test\r\n\r\n")
+        self.assertEqual(raw.read_response().status, 200)
+        self.assertGreaterEqual(metric_sum(self.metrics(self.gw), "bordergate_open_connections"), 1)
+
+    def test_tls_handshake_failures_counted(self):
+        before = metric_sum(self.metrics(self.gw), "bordergate_tls_handshake_failures_total")
+        raw = self.raw(self.gw, tls=False)
+        raw.send(b"\x16\x03\x01\x00\x05garbage-not-a-client-hello")
+        raw.closed_by_peer(10)
+        after = metric_sum(self.metrics(self.gw), "bordergate_tls_handshake_failures_total")
+        self.assertGreaterEqual(after - before, 1)
+
+    def test_label_values_bounded(self):
+        for i in range(20):
+            self.request(self.gw, "GET", f"/_matrix/federation/v1/unique-{i}-path?x={i}")
+            self.request(self.gw, "PUT", f"/weird/{i}", body=b"{}")
+        text = self.gw.metrics_text()
+        self.assertNotIn("unique-", text)
+        self.assertNotIn("/weird/", text)
+        for name, samples in parse_metrics(text).items():
+            if name == "#types":
+                continue
+            for labels, _ in samples:
+                for key, value in labels.items():
+                    self.assertLess(len(value), 64, f"{name}{{{key}={value!r}}}")
+
+
+if __name__ == "__main__":
+    main()
