@@ -58,7 +58,8 @@ bool ResponseParser::finish() {
   if (complete_) return true;
   if (!started_) return false;
   llhttp_errno_t err = llhttp_finish(&parser_);
-  if (err != HPE_OK) {
+  // on_message_complete pauses the parser, which llhttp_finish reports.
+  if (err != HPE_OK && !(err == HPE_PAUSED && complete_)) {
     error_ = "response cut short";
     return false;
   }
