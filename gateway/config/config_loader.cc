@@ -80,7 +80,7 @@ class Loader {
     }
     std::set<std::string> seen;
     for (auto it = node.begin(); it != node.end(); ++it) {
-      const YAML::Node& key = it->first;
+      const YAML::Node key = it->first;  // a copy: it->first lives in a temporary
       if (!key.IsScalar()) {
         error(key, "keys in " + what + " must be strings");
         continue;

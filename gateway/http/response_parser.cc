@@ -125,6 +125,10 @@ int ResponseParser::on_headers_complete(llhttp_t* p) {
   HttpResponseHead& h = self->head_;
   h.status = p->status_code;
   h.version_minor = p->http_minor;
+  if (h.status < 100 || h.status > 599 || p->http_major != 1) {
+    self->error_ = "invalid status line";
+    return HPE_USER;
+  }
   if (h.status >= 100 && h.status < 200) {
     if (h.status == 101) {
       self->error_ = "upstream switched protocols";
