@@ -2,11 +2,15 @@
 """The admin listener: /healthz, /readyz and Prometheus /metrics with the
 metric families operators rely on, counters that follow traffic, and label
 values that stay bounded whatever paths clients send."""
+import json
 import os
+import signal
 import sys
+import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import GatewayTestCase, main, metric_sum, parse_metrics  # noqa: E402
+from harness import ENV, GatewayTestCase, free_port, main, metric_sum, parse_metrics  # noqa: E402
 
 # name -> Prometheus type. The contract with dashboards and docs/operations.md.
 REQUIRED = {
@@ -31,6 +35,39 @@ class AdminTest(GatewayTestCase):
         for path in ("/healthz", "/readyz"):
             status, _, _ = self.gw.admin(path)
             self.assertEqual(status, 200, path)
+
+    def test_readyz_not_ready_after_core_failed(self):
+        gw = self.start_gateway(self.make_config(free_port()), wait="listening", name="nocore")
+        # Readiness follows what real traffic sees: one failed forward marks the Core down.
+        self.assertEqual(self.curl(gw, "/_matrix/federation/v1/version").status, 502)
+        deadline = time.monotonic() + ENV.timeout(20)
+        while True:
+            status, _, body = gw.admin("/readyz")
+            if status == 503:
+                break
+            self.assertLess(time.monotonic(), deadline, f"/readyz stayed {status} without a Core")
+            time.sleep(0.1)
+        self.assertEqual(json.loads(body).get("status"), "not_ready")
+        self.assertEqual(gw.admin("/healthz")[0], 200, "liveness must not depend on the Core")
+
+    def test_readyz_not_ready_while_draining(self):
+        # A held request keeps the drain going while /readyz is asked.
+        t = threading.Thread(target=lambda: self.request(self.gw, "GET", "/x", headers=[("X-Test-Hold", "d")]),
+                             daemon=True)
+        t.start()
+        self.up.wait_for_requests(1)
+        self.gw.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + ENV.timeout(10)
+        status = 200
+        while status == 200 and time.monotonic() < deadline:
+            try:
+                status = self.gw.admin("/readyz")[0]
+            except OSError:
+                status = -1  # admin listener already closed: also not ready
+            time.sleep(0.05)
+        self.assertNotEqual(status, 200, "/readyz still 200 while draining")
+        self.up.release("d")
+        t.join(ENV.timeout(30))
 
     def test_unknown_admin_path_is_404(self):
         status, _, _ = self.gw.admin("/_matrix/federation/v1/version")

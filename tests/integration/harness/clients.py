@@ -112,12 +112,19 @@ def s_client(port: int, server_name: str | None, ca: Path, *args: str, timeout: 
                           timeout=ENV.timeout(timeout))
     out = proc.stdout + proc.stderr
     m = re.search(r"^subject=(.*)$", out, re.M)
-    # "New, TLSv1.3, Cipher is ..." only after a completed handshake; a refused
-    # one prints "New, (NONE), Cipher is (NONE)" (and a misleading SSL-Session block).
-    proto = re.search(r"^New, (TLSv[\d.]+), Cipher is (?!\(NONE\))", out, re.M)
+    # "New, <cipher's version>, Cipher is X" names a real cipher only after a
+    # completed handshake; a refused one prints "New, (NONE), Cipher is (NONE)"
+    # and still a "Protocol : TLSv1.1" line in its SSL-Session block, so the
+    # negotiated version counts only when a cipher was agreed.
+    completed = re.search(r"^New, (\S+), Cipher is (?!\(NONE\))\S+", out, re.M)
+    protocol = None
+    if completed:
+        session = re.search(r"^\s*Protocol\s*:\s*(\S+)", out, re.M)
+        # TLS 1.3 output may lack the session block; its ciphers are 1.3-only.
+        protocol = session.group(1) if session else completed.group(1)
     subject = m.group(1).strip() if m else None
-    verified = proto is not None and subject is not None and "Verify return code: 0 (ok)" in out
-    return SClientResult(proc.returncode, subject, verified, proto.group(1) if proto else None, out)
+    verified = completed is not None and subject is not None and "Verify return code: 0 (ok)" in out
+    return SClientResult(proc.returncode, subject, verified, protocol, out)
 
 
 # ---- http.client over TLS with explicit SNI ----------------------------------
