@@ -68,7 +68,8 @@ class UpstreamErrorsTest(GatewayTestCase):
         gw = self.start_gateway(self.make_config(free_port()), wait="listening")
         for _ in range(3):
             self.assertEqual(self.curl(gw, "/_matrix/federation/v1/version").status, 502)
-        m = self.metrics(gw)
+        m = self.metrics_when(gw, lambda m: metric_sum(m, "bordergate_upstream_errors_total") >= 3
+                              and metric_sum(m, "bordergate_requests_total", code="502") >= 3)
         self.assertGreaterEqual(metric_sum(m, "bordergate_upstream_errors_total"), 3, gw.metrics_text())
         self.assertGreaterEqual(metric_sum(m, "bordergate_requests_total", code="502"), 3)
 

@@ -9,6 +9,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 import unittest
 from pathlib import Path
 
@@ -104,6 +105,18 @@ class GatewayTestCase(unittest.TestCase):
 
     def metrics(self, gw: Gateway) -> dict:
         return parse_metrics(gw.metrics_text())
+
+    def metrics_when(self, gw: Gateway, condition, timeout: float = 10.0) -> dict:
+        """Metrics once condition(metrics) holds. The gateway records a request
+        after its response is written, so a client can be a moment ahead of
+        /metrics: poll instead of reading once. Returns the last metrics read
+        either way; the caller asserts on them."""
+        deadline = time.monotonic() + ENV.timeout(timeout)
+        while True:
+            m = self.metrics(gw)
+            if condition(m) or time.monotonic() > deadline:
+                return m
+            time.sleep(0.02)
 
     # ---- assertions --------------------------------------------------------
     def assertMatrixError(self, resp, status: int, errcode: str | None = None):

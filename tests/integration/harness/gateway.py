@@ -115,6 +115,7 @@ class Gateway:
         self.stderr_path = self.dir / f"{name}.stderr"
         self.config = copy.deepcopy(config)
         self.proc: subprocess.Popen | None = None
+        self.stop_requested = False  # SIGTERM/SIGINT already sent
         self._lines: list[str] = []
         self._lines_lock = threading.Condition()
         self._reader: threading.Thread | None = None
@@ -151,6 +152,7 @@ class Gateway:
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             env=sanitizer_env(),
         )
+        self.stop_requested = False
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
         self._reader.start()
         if wait == "listening":
@@ -209,6 +211,8 @@ class Gateway:
                             + self.stderr_tail())
 
     def send_signal(self, sig: int):
+        if sig in (signal.SIGTERM, signal.SIGINT):
+            self.stop_requested = True
         self.proc.send_signal(sig)
 
     def reload(self, config: dict | None = None, text: str | None = None):
@@ -234,8 +238,10 @@ class Gateway:
         no signal death, no sanitizer report)."""
         if self.proc is None:
             return 0
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
+        # A second SIGTERM forces an immediate stop (death by signal): if the test
+        # already asked for a drain, only wait for it to finish.
+        if self.proc.poll() is None and not self.stop_requested:
+            self.send_signal(sig)
         rc = self.wait_exit(timeout)
         if check:
             self.check_clean_exit(rc)
