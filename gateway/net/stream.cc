@@ -127,16 +127,23 @@ void Stream::fail(int status, bool tls_failure) {
 
 void Stream::write(std::string_view data) {
   if (closing_ || data.empty()) return;
-  if (tls_) {
-    if (!tls_->write(data)) return;  // surfaced as a read failure later
-    tls_->drain_output(out_);
-  } else {
-    out_.append(data);
-  }
+  // With TLS, plaintext is gathered and encrypted once per flush: a response
+  // head and its body then share records instead of one record per write.
+  (tls_ ? plain_ : out_).append(data);
+}
+
+void Stream::encrypt_pending() {
+  if (!tls_ || plain_.empty()) return;
+  bool ok = tls_->write(plain_);
+  plain_.clear();
+  if (plain_.capacity() > 256 * 1024) plain_.shrink_to_fit();
+  tls_->drain_output(out_);
+  if (!ok) fail(UV_EPROTO, true);
 }
 
 void Stream::flush() {
   if (closing_ && !close_after_writes_) return;
+  encrypt_pending();
   if (out_.empty()) return;
   std::unique_ptr<WriteReq> w = spare_ ? std::move(spare_) : std::make_unique<WriteReq>();
   w->data.swap(out_);
@@ -198,6 +205,7 @@ void Stream::on_connect(uv_connect_t* req, int status) {
 void Stream::close_gracefully() {
   if (closing_) return;
   if (tls_) {
+    encrypt_pending();
     tls_->shutdown();
     tls_->drain_output(out_);
   }

@@ -59,7 +59,7 @@ class Stream {
   void write(std::string_view data);
   void flush();
   size_t bytes_in_flight() const { return in_flight_; }
-  size_t pending() const { return out_.size(); }
+  size_t pending() const { return out_.size() + plain_.size(); }
 
   // Sends close_notify if TLS is up, flushes, then closes after the writes.
   void close_gracefully();
@@ -83,12 +83,14 @@ class Stream {
   static void on_close(uv_handle_t* h);
   void handle_ciphertext(const char* data, size_t len);
   void fail(int status, bool tls_failure);
+  void encrypt_pending();
 
   uv_tcp_t* tcp_;
   bool initialized_ = false;
   StreamHandler& handler_;
   std::unique_ptr<TlsSession> tls_;
-  std::string out_;  // plaintext (no TLS) or ciphertext waiting for flush
+  std::string out_;    // plaintext (no TLS) or ciphertext waiting for flush
+  std::string plain_;  // TLS only: plaintext waiting to be encrypted at flush
   std::unique_ptr<WriteReq> spare_;
   size_t in_flight_ = 0;
   bool closing_ = false;
