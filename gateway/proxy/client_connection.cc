@@ -243,6 +243,7 @@ void ClientConnection::respond_error(const GatewayError& error, bool close_after
 void ClientConnection::finish_request() {
   record(ctx_, worker_.metrics());
   waiting_drain_ = false;
+  if (state_ == State::closing) return;  // the socket failed while answering
   if (close_after_response_ || draining_) {
     state_ = State::closing;
     // Bounds how long a client that does not read may hold the socket.

@@ -109,6 +109,8 @@ void UpstreamConnection::on_stream_data(const char* data, size_t len) {
     fail(UpstreamErrorKind::protocol, parser_.error(), false);
     return;
   }
+  // A callback may have detached the client and closed this connection.
+  if (state_ != State::busy) return;
   if (parser_.complete()) {
     finish_exchange();
   } else if (client_ != nullptr) {
@@ -119,7 +121,7 @@ void UpstreamConnection::on_stream_data(const char* data, size_t len) {
 void UpstreamConnection::on_stream_end(int uv_status, bool tls_failure) {
   if (state_ == State::busy && parser_.head_received() && !parser_.complete()) {
     // A close-delimited body ends here.
-    if (uv_status == UV_EOF && parser_.finish()) {
+    if (uv_status == UV_EOF && parser_.finish() && state_ == State::busy) {
       finish_exchange();  // keep_alive() is false for close-delimited bodies
       return;
     }
