@@ -70,8 +70,10 @@ class AdminTest(GatewayTestCase):
         t.join(ENV.timeout(30))
 
     def test_unknown_admin_path_is_404(self):
-        status, _, _ = self.gw.admin("/_matrix/federation/v1/version")
+        status, headers, body = self.gw.admin("/_matrix/federation/v1/version")
         self.assertEqual(status, 404)
+        self.assertTrue(headers.get("content-type", "").startswith("application/json"), headers)
+        self.assertEqual(json.loads(body).get("errcode"), "M_UNRECOGNIZED")
         self.assertEqual(self.up.requests, [], "admin listener forwarded to the upstream")
 
     def test_metrics_families_present(self):
@@ -121,6 +123,19 @@ class AdminTest(GatewayTestCase):
         name = "bordergate_tls_handshake_failures_total"
         after = metric_sum(self.metrics_when(self.gw, lambda m: metric_sum(m, name) > before), name)
         self.assertGreaterEqual(after - before, 1)
+
+    def test_one_request_log_record_per_request_without_query_or_body(self):
+        start = len(self.gw.log_records())
+        r = self.request(self.gw, "PUT", "/_matrix/federation/v1/send/logme?access_token=s3cr3t",
+                         body=b'{"secret_body":"p4ss"}',
+                         headers=[("Authorization", 'X-Matrix origin="a",sig="c2lnbmF0dXJl"')])
+        self.assertEqual(r.status, 200)
+        rec = self.gw.wait_for_log(lambda x: x.get("event") == "request", start=start)
+        self.assertEqual(rec.get("status"), 200, rec)
+        self.assertEqual(rec.get("method"), "PUT", rec)
+        self.assertEqual(rec.get("path"), "/_matrix/federation/v1/send/logme", rec)
+        for secret in ("s3cr3t", "p4ss", "c2lnbmF0dXJl"):
+            self.assertNotIn(secret, self.gw.stderr(), "a secret reached the log")
 
     def test_label_values_bounded(self):
         for i in range(20):
