@@ -33,7 +33,7 @@ class CheckConfigTest(GatewayTestCase):
         path = self.write(text)
         proc = self.check(path)
         out = proc.stdout + proc.stderr
-        self.assertNotEqual(proc.returncode, 0, out)
+        self.assertEqual(proc.returncode, 1, out)
         self.assertRegex(out, rf"(?<![0-9]){line}:{col}(?![0-9])", f"expected {line}:{col} in:\n{out}")
         for w in words:
             self.assertIn(w, out)
@@ -48,8 +48,12 @@ class CheckConfigTest(GatewayTestCase):
         raise AssertionError(f"{needle!r} not in text")
 
     def test_good_config_exit_0(self):
-        proc = self.check(self.write(self.good_text()))
+        path = self.write(self.good_text())
+        proc = self.check(path)
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertIn(f"{path}: OK", proc.stdout)
+        # --config is accepted too (the systemd unit's ExecStartPre uses it).
+        self.assertEqual(run_cli("check-config", "--config", str(path)).returncode, 0)
 
     def test_shipped_example_config_is_valid(self):
         # The example resolves state_dir ../../.state against its own folder: give
@@ -95,7 +99,7 @@ class CheckConfigTest(GatewayTestCase):
         text = "version: 1\nlisteners:\n  federation: [\n    {port: 1\n"
         proc = self.check(self.write(text))
         out = proc.stdout + proc.stderr
-        self.assertNotEqual(proc.returncode, 0)
+        self.assertEqual(proc.returncode, 1)
         self.assertRegex(out, r"\d+:\d+", out)
 
     def test_bad_tls_min_version(self):
@@ -109,7 +113,7 @@ class CheckConfigTest(GatewayTestCase):
         del cfg["upstream"]["port"]
         proc = self.check(self.write(yaml.safe_dump(cfg, sort_keys=False)))
         out = proc.stdout + proc.stderr
-        self.assertNotEqual(proc.returncode, 0, out)
+        self.assertEqual(proc.returncode, 1, out)
         self.assertIn("port", out)
 
     def test_missing_certificate_file(self):
@@ -117,18 +121,18 @@ class CheckConfigTest(GatewayTestCase):
         cfg["listeners"]["federation"][0]["tls"]["certificates"][0]["certificate"] = "/nonexistent/x.crt"
         proc = self.check(self.write(yaml.safe_dump(cfg, sort_keys=False)))
         out = proc.stdout + proc.stderr
-        self.assertNotEqual(proc.returncode, 0, out)
+        self.assertEqual(proc.returncode, 1, out)
         self.assertIn("/nonexistent/x.crt", out)
 
     def test_missing_file(self):
         proc = self.check(self.tmp / "nope.yaml")
-        self.assertNotEqual(proc.returncode, 0)
+        self.assertEqual(proc.returncode, 1)
         self.assertIn("nope.yaml", proc.stdout + proc.stderr)
 
     def test_serve_refuses_bad_config(self):
         path = self.write(self.good_text() + "surprise: 1\n")
         proc = run_cli("serve", "--config", str(path), timeout=30)
-        self.assertNotEqual(proc.returncode, 0)
+        self.assertEqual(proc.returncode, 1)
         self.assertIn("surprise", proc.stdout + proc.stderr)
 
     def test_version(self):
