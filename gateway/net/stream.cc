@@ -54,12 +54,18 @@ Status Stream::start_tls(SSL_CTX* ctx, bool server, const std::string& verify_na
   return {};
 }
 
+// Both are no-ops when nothing changes: each real switch costs an epoll_ctl.
 void Stream::read_start() {
-  if (!closing_) uv_read_start(reinterpret_cast<uv_stream_t*>(tcp_), &Stream::on_alloc, &Stream::on_read);
+  if (closing_ || reading_ || reported_end_) return;
+  if (uv_read_start(reinterpret_cast<uv_stream_t*>(tcp_), &Stream::on_alloc, &Stream::on_read) == 0) {
+    reading_ = true;
+  }
 }
 
 void Stream::read_stop() {
-  if (!closing_) uv_read_stop(reinterpret_cast<uv_stream_t*>(tcp_));
+  if (closing_ || !reading_) return;
+  uv_read_stop(reinterpret_cast<uv_stream_t*>(tcp_));
+  reading_ = false;
 }
 
 void Stream::on_alloc(uv_handle_t*, size_t, uv_buf_t* buf) {

@@ -96,6 +96,7 @@ class Stream {
   bool closing_ = false;
   bool close_after_writes_ = false;
   bool reported_end_ = false;
+  bool reading_ = false;
 };
 
 }  // namespace bordergate

@@ -11,6 +11,9 @@ namespace {
 // Above this many bytes written but not yet acknowledged by the kernel, the
 // upstream is paused until the client catches up.
 constexpr size_t kHighWater = 1 << 20;
+// Bytes of pipelined requests buffered while one is in flight before the
+// client is no longer read (reading on keeps epoll quiet and notices resets).
+constexpr size_t kMaxPipelined = 64 * 1024;
 
 bool idempotent(const std::string& method) {
   return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||
@@ -63,8 +66,9 @@ void ClientConnection::on_stream_tls_ready() {
 
 void ClientConnection::on_stream_data(const char* data, size_t len) {
   if (state_ == State::forwarding || state_ == State::responding) {
-    // Decrypted bytes of a pipelined request that arrived with this one.
+    // Bytes of a pipelined next request.
     pending_input_.append(data, len);
+    if (pending_input_.size() > kMaxPipelined) stream_.read_stop();
     return;
   }
   if (state_ == State::closing) return;
@@ -96,7 +100,6 @@ void ClientConnection::process_input(const char* data, size_t len) {
     }
     if (out.state == RequestParser::State::complete) {
       pending_input_.append(data + out.consumed, len - out.consumed);
-      stream_.read_stop();
       start_request();
       return;
     }

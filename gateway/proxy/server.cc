@@ -1,6 +1,7 @@
 #include "gateway/proxy/server.h"
 
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <thread>
@@ -82,6 +83,19 @@ Status Server::start() {
   }
   worker_exit_->get()->data = this;
 
+  // SO_REUSEPORT would let a second instance (same user) silently share the
+  // port and take half the traffic: bind each address once exclusively
+  // first, so an occupied port is an error as with any other server.
+  for (const ListenerConfig& l : c.federation) {
+    auto addr = parse_socket_address(l.address, l.port);
+    auto fd = addr ? open_listen_socket(addr.value(), false) : Result<int>(addr.error());
+    if (!fd) {
+      log_event(LogLevel::error, "listen_failed",
+                {{"address", l.address}, {"port", l.port}, {"error", fd.error().message}});
+      return fd.error();
+    }
+    ::close(fd.value());
+  }
   for (unsigned i = 0; i < n; ++i) {
     std::vector<int> fds;
     for (const ListenerConfig& l : c.federation) {
