@@ -77,7 +77,7 @@ std::string Metrics::serialize() const {
   std::vector<prometheus::MetricFamily> families = registry_->Collect();
   prometheus::MetricFamily hist;
   hist.name = "bordergate_request_duration_seconds";
-  hist.help = "Time from a complete request to the end of the response";
+  hist.help = "Time from the first byte of a request to the end of its response";
   hist.type = prometheus::MetricType::Histogram;
   for (size_t e = 0; e < kEndpointClassCount; ++e) {
     prometheus::ClientMetric m;

@@ -75,7 +75,16 @@ void Stream::on_alloc(uv_handle_t*, size_t, uv_buf_t* buf) {
 
 void Stream::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
   auto* self = static_cast<Stream*>(s->data);
-  if (self == nullptr || self->closing_) return;
+  if (self == nullptr) return;
+  if (self->closing_) {
+    // Lingering close: input is discarded until the peer finishes, so our
+    // last response is not destroyed by a reset for unread data.
+    if (n < 0) {
+      self->peer_done_ = true;
+      if (self->write_shut_) self->close();
+    }
+    return;
+  }
   if (n < 0) {
     self->fail(static_cast<int>(n), false);
     return;
@@ -182,22 +191,30 @@ void Stream::on_write(uv_write_t* req, int status) {
   }
   if (self->in_flight_ == 0) {
     if (self->close_after_writes_) {
-      self->close_after_writes_ = false;
-      auto* sreq = new uv_shutdown_t{};
-      if (uv_shutdown(sreq, reinterpret_cast<uv_stream_t*>(self->tcp_), &Stream::on_shutdown) != 0) {
-        delete sreq;
-        self->close();
-      }
+      self->shutdown_write();
       return;
     }
     if (!self->closing_) self->handler_.on_stream_drained();
   }
 }
 
-void Stream::on_shutdown(uv_shutdown_t* req, int) {
+void Stream::shutdown_write() {
+  close_after_writes_ = false;
+  auto* req = new uv_shutdown_t{};
+  if (uv_shutdown(req, reinterpret_cast<uv_stream_t*>(tcp_), &Stream::on_shutdown) != 0) {
+    delete req;
+    close();
+  }
+}
+
+void Stream::on_shutdown(uv_shutdown_t* req, int status) {
   auto* self = static_cast<Stream*>(req->handle->data);
   delete req;
-  if (self != nullptr) self->close();
+  if (self == nullptr) return;
+  self->write_shut_ = true;
+  // Wait for the peer's FIN (the owner's timer bounds the wait) unless it
+  // already came or the shutdown failed.
+  if (status != 0 || self->peer_done_ || !self->reading_) self->close();
 }
 
 void Stream::on_connect(uv_connect_t* req, int status) {
@@ -215,15 +232,17 @@ void Stream::close_gracefully() {
     tls_->shutdown();
     tls_->drain_output(out_);
   }
-  read_stop();
+  peer_done_ = reported_end_;
+  if (!peer_done_ && !reading_) {
+    // Keep reading (and discarding) while our last bytes drain.
+    if (uv_read_start(reinterpret_cast<uv_stream_t*>(tcp_), &Stream::on_alloc, &Stream::on_read) == 0) {
+      reading_ = true;
+    }
+  }
   close_after_writes_ = true;
   closing_ = true;
   flush();
-  if (in_flight_ == 0) {
-    close_after_writes_ = false;
-    closing_ = false;
-    close();
-  }
+  if (in_flight_ == 0 && close_after_writes_) shutdown_write();
 }
 
 void Stream::close() {

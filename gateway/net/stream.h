@@ -61,7 +61,9 @@ class Stream {
   size_t bytes_in_flight() const { return in_flight_; }
   size_t pending() const { return out_.size() + plain_.size(); }
 
-  // Sends close_notify if TLS is up, flushes, then closes after the writes.
+  // Sends close_notify if TLS is up, flushes, half-closes after the writes,
+  // then closes once the peer has closed too (lingering close; the owner
+  // bounds the wait with its own timer and calls close()).
   void close_gracefully();
   // Closes now; queued writes are dropped.
   void close();
@@ -84,6 +86,7 @@ class Stream {
   void handle_ciphertext(const char* data, size_t len);
   void fail(int status, bool tls_failure);
   void encrypt_pending();
+  void shutdown_write();
 
   uv_tcp_t* tcp_;
   bool initialized_ = false;
@@ -97,6 +100,8 @@ class Stream {
   bool close_after_writes_ = false;
   bool reported_end_ = false;
   bool reading_ = false;
+  bool peer_done_ = false;   // the peer's FIN or an error was seen
+  bool write_shut_ = false;  // our FIN was sent
 };
 
 }  // namespace bordergate
