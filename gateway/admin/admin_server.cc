@@ -40,8 +40,10 @@ class AdminServer::Connection final : public StreamHandler {
   }
   void on_stream_end(int, bool) override { stream_.close(); }
   void on_stream_closed() override {
-    if (prev != nullptr) prev->next = next;
-    else server_.connections_ = next;
+    if (prev != nullptr)
+      prev->next = next;
+    else
+      server_.connections_ = next;
     if (next != nullptr) next->prev = prev;
     delete this;
   }
@@ -115,7 +117,8 @@ Status AdminServer::listen(const SocketAddress& address) {
   auto fd = open_listen_socket(address, false, 128);
   if (!fd) return fd.error();
   int r = uv_tcp_open(tcp_.get(), fd.value());
-  if (r == 0) r = uv_listen(reinterpret_cast<uv_stream_t*>(tcp_.get()), 128, &AdminServer::on_connection);
+  if (r == 0)
+    r = uv_listen(reinterpret_cast<uv_stream_t*>(tcp_.get()), 128, &AdminServer::on_connection);
   if (r != 0) return make_error("listen_failed", uv_strerror(r));
   return {};
 }

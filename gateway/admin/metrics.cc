@@ -13,11 +13,16 @@ constexpr std::array<const char*, kUpstreamErrorKinds> kUpstreamErrorNames = {
 
 const char* status_class(int status) {
   switch (status / 100) {
-    case 1: return "1xx";
-    case 2: return "2xx";
-    case 3: return "3xx";
-    case 4: return "4xx";
-    default: return "5xx";
+    case 1:
+      return "1xx";
+    case 2:
+      return "2xx";
+    case 3:
+      return "3xx";
+    case 4:
+      return "4xx";
+    default:
+      return "5xx";
   }
 }
 
@@ -68,7 +73,8 @@ Metrics::Metrics(unsigned workers)
     upstream_errors_[i] = &upstream.Add({{"kind", kUpstreamErrorNames[i]}});
   }
   for (unsigned i = 0; i < workers; ++i) shards_.push_back(std::make_unique<Shard>());
-  for (unsigned i = 0; i < workers; ++i) workers_.push_back(std::make_unique<WorkerMetrics>(*this, i));
+  for (unsigned i = 0; i < workers; ++i)
+    workers_.push_back(std::make_unique<WorkerMetrics>(*this, i));
 }
 
 void Metrics::config_reload(bool ok) { (ok ? reloads_ok_ : reloads_failed_)->Increment(); }
@@ -86,7 +92,8 @@ std::string Metrics::serialize() const {
     std::uint64_t sum_ns = 0;
     std::array<std::uint64_t, kBuckets + 1> counts{};
     for (const auto& s : shards_) {
-      for (size_t b = 0; b <= kBuckets; ++b) counts[b] += s->buckets[e][b].load(std::memory_order_relaxed);
+      for (size_t b = 0; b <= kBuckets; ++b)
+        counts[b] += s->buckets[e][b].load(std::memory_order_relaxed);
       sum_ns += s->sum_ns[e].load(std::memory_order_relaxed);
     }
     for (size_t b = 0; b < kBuckets; ++b) {
@@ -126,7 +133,7 @@ void WorkerMetrics::request_done(Direction d, EndpointClass e, int status,
   Metrics::Shard& s = *m_.shards_[index_];
   s.buckets[static_cast<size_t>(e)][b].fetch_add(1, std::memory_order_relaxed);
   s.sum_ns[static_cast<size_t>(e)].fetch_add(static_cast<std::uint64_t>(latency.count()),
-                                              std::memory_order_relaxed);
+                                             std::memory_order_relaxed);
   if (bytes_in) m_.bytes_in_.Increment(static_cast<double>(bytes_in));
   if (bytes_out) m_.bytes_out_.Increment(static_cast<double>(bytes_out));
 }

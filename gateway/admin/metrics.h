@@ -22,7 +22,13 @@
 namespace bordergate {
 
 enum class UpstreamErrorKind : unsigned char {
-  connect_refused, connect_timeout, reset, response_timeout, tls, protocol, other
+  connect_refused,
+  connect_timeout,
+  reset,
+  response_timeout,
+  tls,
+  protocol,
+  other
 };
 inline constexpr size_t kUpstreamErrorKinds = 7;
 

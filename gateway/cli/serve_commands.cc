@@ -2,7 +2,6 @@
 // configuration file the way serve and SIGHUP would (including loading the
 // certificates and keys), printing file:line:col errors.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -29,7 +28,8 @@ void register_serve_commands(CLI::App& app) {
   check->callback([file] {
     ConfigLoadResult loaded = load_config_file(*file);
     if (!loaded.errors.empty()) {
-      for (const ConfigError& e : loaded.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+      for (const ConfigError& e : loaded.errors)
+        std::fprintf(stderr, "%s\n", e.to_string().c_str());
       exit_status() = 1;
       return;
     }

@@ -16,10 +16,14 @@ std::atomic<int> g_level{static_cast<int>(LogLevel::info)};
 
 const char* level_name(LogLevel level) {
   switch (level) {
-    case LogLevel::debug: return "debug";
-    case LogLevel::info: return "info";
-    case LogLevel::warn: return "warn";
-    case LogLevel::error: return "error";
+    case LogLevel::debug:
+      return "debug";
+    case LogLevel::info:
+      return "info";
+    case LogLevel::warn:
+      return "warn";
+    case LogLevel::error:
+      return "error";
   }
   return "info";
 }
@@ -45,11 +49,16 @@ void append_timestamp(std::string& out) {
 }  // namespace
 
 bool parse_log_level(std::string_view text, LogLevel& out) {
-  if (text == "debug") out = LogLevel::debug;
-  else if (text == "info") out = LogLevel::info;
-  else if (text == "warn") out = LogLevel::warn;
-  else if (text == "error") out = LogLevel::error;
-  else return false;
+  if (text == "debug")
+    out = LogLevel::debug;
+  else if (text == "info")
+    out = LogLevel::info;
+  else if (text == "warn")
+    out = LogLevel::warn;
+  else if (text == "error")
+    out = LogLevel::error;
+  else
+    return false;
   return true;
 }
 
@@ -63,11 +72,21 @@ void append_json_escaped(std::string& out, std::string_view text) {
   static const char* hex = "0123456789abcdef";
   for (unsigned char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         // Control bytes and DEL are escaped; bytes >= 0x80 are escaped too so a
         // line stays valid JSON even when a peer sends invalid UTF-8.
@@ -98,7 +117,9 @@ void LogField::append_to(std::string& out) const {
       out.append(buf, r.ptr);
       break;
     }
-    case Kind::boolean: out += i_ ? "true" : "false"; break;
+    case Kind::boolean:
+      out += i_ ? "true" : "false";
+      break;
     case Kind::real: {
       if (!std::isfinite(d_)) {
         out += "null";

@@ -19,7 +19,7 @@ struct CertificateConfig {
 };
 
 struct ListenerTlsConfig {
-  std::string min_version = "1.2";  // "1.2" | "1.3"
+  std::string min_version = "1.2";              // "1.2" | "1.3"
   std::vector<CertificateConfig> certificates;  // first entry is the SNI default
 };
 
@@ -49,7 +49,7 @@ struct UpstreamConfig {
   UpstreamTlsConfig tls;
   Millis connect_timeout{5000};
   Millis response_timeout{60000};
-  Millis idle_timeout{30000};  // pooled keep-alive connections are closed after this
+  Millis idle_timeout{30000};               // pooled keep-alive connections are closed after this
   std::uint32_t max_idle_connections = 32;  // per worker
 };
 

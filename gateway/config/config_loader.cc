@@ -41,8 +41,8 @@ bool valid_dns_name(std::string_view name, bool allow_wildcard) {
       label = 0;
       continue;
     }
-    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-              (c >= 'A' && c <= 'Z');
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || (c >= 'A' && c <= 'Z');
     if (!ok || ++label > 63) return false;
   }
   return label > 0;
@@ -50,12 +50,14 @@ bool valid_dns_name(std::string_view name, bool allow_wildcard) {
 
 bool valid_ip(const std::string& text) {
   in6_addr buf{};
-  return inet_pton(AF_INET, text.c_str(), &buf) == 1 || inet_pton(AF_INET6, text.c_str(), &buf) == 1;
+  return inet_pton(AF_INET, text.c_str(), &buf) == 1 ||
+         inet_pton(AF_INET6, text.c_str(), &buf) == 1;
 }
 
 class Loader {
  public:
-  Loader(std::string file, fs::path base_dir) : file_(std::move(file)), base_dir_(std::move(base_dir)) {}
+  Loader(std::string file, fs::path base_dir)
+      : file_(std::move(file)), base_dir_(std::move(base_dir)) {}
 
   std::vector<ConfigError>& errors() { return errors_; }
 
@@ -155,9 +157,12 @@ class Loader {
     YAML::Node n = map[key];
     if (!n) return;
     const std::string s = n.IsScalar() ? n.Scalar() : std::string();
-    if (s == "true") out = true;
-    else if (s == "false") out = false;
-    else error(n, std::string("'") + key + "' must be true or false");
+    if (s == "true")
+      out = true;
+    else if (s == "false")
+      out = false;
+    else
+      error(n, std::string("'") + key + "' must be true or false");
   }
 
   void get_address(const YAML::Node& map, std::string& out) {
@@ -218,10 +223,14 @@ void Loader::load(const YAML::Node& root, Config& c) {
   c.state_dir = state_dir_.string();
   get_uint(root, "workers", c.workers, 0, 1024);
 
-  if (YAML::Node n = root["listeners"]) load_listeners(n, c);
-  else error(root, "missing required key 'listeners'");
-  if (YAML::Node n = root["upstream"]) load_upstream(n, c.upstream);
-  else error(root, "missing required key 'upstream'");
+  if (YAML::Node n = root["listeners"])
+    load_listeners(n, c);
+  else
+    error(root, "missing required key 'listeners'");
+  if (YAML::Node n = root["upstream"])
+    load_upstream(n, c.upstream);
+  else
+    error(root, "missing required key 'upstream'");
   if (YAML::Node n = root["limits"]) load_limits(n, c.limits);
   if (YAML::Node n = root["shutdown"]) {
     if (check_map(n, "shutdown", {"drain_timeout"})) {
@@ -315,15 +324,18 @@ void Loader::load_federation_listener(const YAML::Node& n, ListenerConfig& l) {
         cert.server_names.push_back(s);
       }
     }
-    if (get_string(item, "certificate", cert.certificate, true)) cert.certificate = resolve(cert.certificate);
-    if (get_string(item, "private_key", cert.private_key, true)) cert.private_key = resolve(cert.private_key);
+    if (get_string(item, "certificate", cert.certificate, true))
+      cert.certificate = resolve(cert.certificate);
+    if (get_string(item, "private_key", cert.private_key, true))
+      cert.private_key = resolve(cert.private_key);
     l.tls.certificates.push_back(std::move(cert));
   }
 }
 
 void Loader::load_upstream(const YAML::Node& n, UpstreamConfig& u) {
-  if (!check_map(n, "upstream", {"host", "port", "tls", "connect_timeout", "response_timeout",
-                                 "idle_timeout", "max_idle_connections"})) {
+  if (!check_map(n, "upstream",
+                 {"host", "port", "tls", "connect_timeout", "response_timeout", "idle_timeout",
+                  "max_idle_connections"})) {
     return;
   }
   if (get_string(n, "host", u.host, true) && !valid_ip(u.host) && !valid_dns_name(u.host, false)) {
@@ -335,8 +347,9 @@ void Loader::load_upstream(const YAML::Node& n, UpstreamConfig& u) {
   get_duration(n, "idle_timeout", u.idle_timeout, Millis(1), Millis(3'600'000));
   get_uint(n, "max_idle_connections", u.max_idle_connections, 0, 100000);
   if (YAML::Node t = n["tls"]) {
-    if (check_map(t, "upstream tls", {"enabled", "ca_file", "server_name", "client_certificate",
-                                      "client_private_key"})) {
+    if (check_map(
+            t, "upstream tls",
+            {"enabled", "ca_file", "server_name", "client_certificate", "client_private_key"})) {
       get_bool(t, "enabled", u.tls.enabled);
       if (get_string(t, "ca_file", u.tls.ca_file, false)) u.tls.ca_file = resolve(u.tls.ca_file);
       if (get_string(t, "server_name", u.tls.server_name, false) &&
@@ -355,9 +368,9 @@ void Loader::load_upstream(const YAML::Node& n, UpstreamConfig& u) {
 }
 
 void Loader::load_limits(const YAML::Node& n, LimitsConfig& l) {
-  if (!check_map(n, "limits", {"max_header_bytes", "max_headers", "max_body_bytes",
-                               "header_timeout", "body_timeout", "idle_timeout",
-                               "max_connections"})) {
+  if (!check_map(n, "limits",
+                 {"max_header_bytes", "max_headers", "max_body_bytes", "header_timeout",
+                  "body_timeout", "idle_timeout", "max_connections"})) {
     return;
   }
   get_uint(n, "max_header_bytes", l.max_header_bytes, 1024, 1 << 20);

@@ -15,11 +15,16 @@ std::optional<Millis> parse_duration(std::string_view text) {
   if (i == 0) return std::nullopt;
   std::string_view unit = text.substr(i);
   std::uint64_t factor = 0;
-  if (unit == "ms") factor = 1;
-  else if (unit == "s") factor = 1000;
-  else if (unit == "m") factor = 60'000;
-  else if (unit == "h") factor = 3'600'000;
-  else return std::nullopt;
+  if (unit == "ms")
+    factor = 1;
+  else if (unit == "s")
+    factor = 1000;
+  else if (unit == "m")
+    factor = 60'000;
+  else if (unit == "h")
+    factor = 3'600'000;
+  else
+    return std::nullopt;
   return Millis(static_cast<Millis::rep>(value * factor));
 }
 

@@ -52,7 +52,8 @@ std::optional<std::string_view> HeaderList::find(std::string_view lower_name) co
 
 bool is_hop_by_hop(std::string_view name, const HeaderList& headers) {
   static constexpr std::string_view kFixed[] = {"connection", "keep-alive", "proxy-connection",
-                                                "te", "trailer", "transfer-encoding", "upgrade"};
+                                                "te",         "trailer",    "transfer-encoding",
+                                                "upgrade"};
   for (std::string_view h : kFixed) {
     if (iequals_lower(name, h)) return true;
   }
@@ -110,8 +111,10 @@ void append_downstream_response_head(std::string& out, const HttpResponseHead& h
   out += "HTTP/1.1 ";
   append_number(out, static_cast<std::uint64_t>(head.status));
   out += ' ';
-  if (head.reason.empty()) out += status_reason(head.status);
-  else out += head.reason;
+  if (head.reason.empty())
+    out += status_reason(head.status);
+  else
+    out += head.reason;
   out += "\r\n";
   for (const HeaderField& f : head.headers) {
     if (is_hop_by_hop(f.name, head.headers)) continue;

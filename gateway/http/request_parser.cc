@@ -138,7 +138,8 @@ RequestParser::Outcome RequestParser::feed(const char* data, size_t len) {
   }
   if (error_.reason.empty()) {
     const char* reason = llhttp_get_error_reason(&parser_);
-    fail(400, "M_UNKNOWN", std::string("Malformed HTTP: ") + (reason ? reason : llhttp_errno_name(err)));
+    fail(400, "M_UNKNOWN",
+         std::string("Malformed HTTP: ") + (reason ? reason : llhttp_errno_name(err)));
   }
   return {State::error, 0};
 }
@@ -186,7 +187,8 @@ int RequestParser::on_header_value_complete(llhttp_t* p) {
 int RequestParser::check_header(const HeaderField& f) {
   if (f.name.empty()) return fail(400, "M_UNKNOWN", "Malformed HTTP: empty header name");
   if (iequals_lower(f.name, "content-length")) {
-    if (++content_length_count_ > 1) return fail(400, "M_UNKNOWN", "Malformed HTTP: duplicate Content-Length");
+    if (++content_length_count_ > 1)
+      return fail(400, "M_UNKNOWN", "Malformed HTTP: duplicate Content-Length");
     std::string_view v = trim(f.value);
     if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string_view::npos) {
       return fail(400, "M_UNKNOWN", "Malformed HTTP: invalid Content-Length");
@@ -225,7 +227,8 @@ int RequestParser::on_headers_complete(llhttp_t* p) {
     return self->fail(400, "M_UNKNOWN", "Malformed HTTP: request target must start with '/'");
   }
   if (self->content_length_count_ > 0 && self->transfer_encoding_count_ > 0) {
-    return self->fail(400, "M_UNKNOWN", "Malformed HTTP: both Content-Length and Transfer-Encoding");
+    return self->fail(400, "M_UNKNOWN",
+                      "Malformed HTTP: both Content-Length and Transfer-Encoding");
   }
   if (self->transfer_encoding_count_ > 0 && r.version_minor == 0) {
     return self->fail(400, "M_UNKNOWN", "Malformed HTTP: Transfer-Encoding in HTTP/1.0");

@@ -43,8 +43,10 @@ Result<SocketAddress> resolve_socket_address(const std::string& host, std::uint1
   std::memcpy(&a.storage, res->ai_addr, res->ai_addrlen);
   a.length = res->ai_addrlen;
   freeaddrinfo(res);
-  if (a.storage.ss_family == AF_INET) reinterpret_cast<sockaddr_in*>(&a.storage)->sin_port = htons(port);
-  else reinterpret_cast<sockaddr_in6*>(&a.storage)->sin6_port = htons(port);
+  if (a.storage.ss_family == AF_INET)
+    reinterpret_cast<sockaddr_in*>(&a.storage)->sin_port = htons(port);
+  else
+    reinterpret_cast<sockaddr_in6*>(&a.storage)->sin6_port = htons(port);
   return a;
 }
 
@@ -58,7 +60,8 @@ Result<int> open_listen_socket(const SocketAddress& addr, bool reuse_port, int b
     ::close(fd);
     return make_error("socket_failed", "SO_REUSEPORT: " + e);
   }
-  if (addr.storage.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  if (addr.storage.ss_family == AF_INET6)
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
   if (::bind(fd, addr.get(), addr.length) != 0 || ::listen(fd, backlog) != 0) {
     std::string e = std::strerror(errno);
     ::close(fd);

@@ -57,7 +57,8 @@ Status Stream::start_tls(SSL_CTX* ctx, bool server, const std::string& verify_na
 // Both are no-ops when nothing changes: each real switch costs an epoll_ctl.
 void Stream::read_start() {
   if (closing_ || reading_ || reported_end_) return;
-  if (uv_read_start(reinterpret_cast<uv_stream_t*>(tcp_), &Stream::on_alloc, &Stream::on_read) == 0) {
+  if (uv_read_start(reinterpret_cast<uv_stream_t*>(tcp_), &Stream::on_alloc, &Stream::on_read) ==
+      0) {
     reading_ = true;
   }
 }
@@ -127,8 +128,10 @@ void Stream::handle_ciphertext(const char* data, size_t len) {
       tls_->drain_output(out_);
       flush();
     }
-    if (n == -1) fail(UV_EOF, false);
-    else if (n == -2) fail(UV_EPROTO, true);
+    if (n == -1)
+      fail(UV_EOF, false);
+    else if (n == -2)
+      fail(UV_EPROTO, true);
     return;
   }
 }
@@ -185,8 +188,10 @@ void Stream::on_write(uv_write_t* req, int status) {
     self->spare_ = std::move(w);
   }
   if (status < 0) {
-    if (self->close_after_writes_) self->close();
-    else if (!self->closing_) self->fail(status, false);
+    if (self->close_after_writes_)
+      self->close();
+    else if (!self->closing_)
+      self->fail(status, false);
     return;
   }
   if (self->in_flight_ == 0) {
@@ -235,7 +240,8 @@ void Stream::close_gracefully() {
   peer_done_ = reported_end_;
   if (!peer_done_ && !reading_) {
     // Keep reading (and discarding) while our last bytes drain.
-    if (uv_read_start(reinterpret_cast<uv_stream_t*>(tcp_), &Stream::on_alloc, &Stream::on_read) == 0) {
+    if (uv_read_start(reinterpret_cast<uv_stream_t*>(tcp_), &Stream::on_alloc, &Stream::on_read) ==
+        0) {
       reading_ = true;
     }
   }
@@ -265,7 +271,8 @@ void Stream::on_close(uv_handle_t* h) {
 std::string Stream::peer_address() const {
   sockaddr_storage ss{};
   int len = sizeof ss;
-  if (tcp_ == nullptr || uv_tcp_getpeername(tcp_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return {};
+  if (tcp_ == nullptr || uv_tcp_getpeername(tcp_, reinterpret_cast<sockaddr*>(&ss), &len) != 0)
+    return {};
   char buf[INET6_ADDRSTRLEN] = {0};
   if (ss.ss_family == AF_INET) {
     uv_ip4_name(reinterpret_cast<sockaddr_in*>(&ss), buf, sizeof buf);

@@ -33,8 +33,8 @@ Status harden(SSL_CTX* ctx, int min_version) {
       SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1) {
     return make_error("tls_setup_failed", openssl_error_text());
   }
-  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                               SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_options(
+      ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   // Partial writes keep the memory-BIO loop simple; moving buffers are safe
   // because every SSL_write retries with the same plaintext.
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
@@ -76,12 +76,12 @@ Result<std::shared_ptr<const ServerTls>> ServerTls::build(const ListenerTlsConfi
     // session cache.
     SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
     if (SSL_CTX_use_certificate_chain_file(ctx.get(), cert.certificate.c_str()) != 1) {
-      return make_error("tls_certificate",
-                        "cannot load certificate " + cert.certificate + ": " + openssl_error_text());
+      return make_error("tls_certificate", "cannot load certificate " + cert.certificate + ": " +
+                                               openssl_error_text());
     }
     if (SSL_CTX_use_PrivateKey_file(ctx.get(), cert.private_key.c_str(), SSL_FILETYPE_PEM) != 1) {
-      return make_error("tls_private_key",
-                        "cannot load private key " + cert.private_key + ": " + openssl_error_text());
+      return make_error("tls_private_key", "cannot load private key " + cert.private_key + ": " +
+                                               openssl_error_text());
     }
     if (SSL_CTX_check_private_key(ctx.get()) != 1) {
       return make_error("tls_key_mismatch", "private key " + cert.private_key +
@@ -145,13 +145,14 @@ Result<std::shared_ptr<const ClientTls>> ClientTls::build(const UpstreamTlsConfi
                                          ": " + openssl_error_text());
   }
   if (!config.client_certificate.empty()) {
-    if (SSL_CTX_use_certificate_chain_file(tls->ctx_.get(), config.client_certificate.c_str()) != 1 ||
+    if (SSL_CTX_use_certificate_chain_file(tls->ctx_.get(), config.client_certificate.c_str()) !=
+            1 ||
         SSL_CTX_use_PrivateKey_file(tls->ctx_.get(), config.client_private_key.c_str(),
                                     SSL_FILETYPE_PEM) != 1 ||
         SSL_CTX_check_private_key(tls->ctx_.get()) != 1) {
-      return make_error("tls_client_certificate",
-                        "cannot load upstream client certificate " + config.client_certificate +
-                            ": " + openssl_error_text());
+      return make_error("tls_client_certificate", "cannot load upstream client certificate " +
+                                                      config.client_certificate + ": " +
+                                                      openssl_error_text());
     }
   }
   static const unsigned char kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};

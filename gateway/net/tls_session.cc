@@ -20,8 +20,10 @@ TlsSession::TlsSession(SSL_CTX* ctx, bool server) : ssl_(SSL_new(ctx)) {
   BIO_set_mem_eof_return(in_, -1);
   BIO_set_mem_eof_return(out_, -1);
   SSL_set_bio(ssl_.get(), in_, out_);
-  if (server) SSL_set_accept_state(ssl_.get());
-  else SSL_set_connect_state(ssl_.get());
+  if (server)
+    SSL_set_accept_state(ssl_.get());
+  else
+    SSL_set_connect_state(ssl_.get());
 }
 
 Status TlsSession::set_client_target(const std::string& name, bool is_ip) {

@@ -112,8 +112,8 @@ void ClientConnection::start_request() {
   timer_.stop();
   state_ = State::forwarding;
   ctx_.runtime = worker_.runtime();
-  close_after_response_ = close_after_response_ || !parser_.request().keep_alive || draining_ ||
-                          worker_.draining();
+  close_after_response_ =
+      close_after_response_ || !parser_.request().keep_alive || draining_ || worker_.draining();
   PhaseResult r = run_request_phases(ctx_);
   if (r.kind == PhaseResult::Kind::respond) {
     ctx_.outcome = "gateway_error";
@@ -214,19 +214,33 @@ void ClientConnection::on_upstream_failed(UpstreamErrorKind kind, const std::str
   }
   log_event(LogLevel::warn, "upstream_failed", {{"error", detail}});
   ctx_.outcome = "upstream_error";
-  bool timeout = kind == UpstreamErrorKind::connect_timeout ||
-                 kind == UpstreamErrorKind::response_timeout;
+  bool timeout =
+      kind == UpstreamErrorKind::connect_timeout || kind == UpstreamErrorKind::response_timeout;
   GatewayError e;
   e.status = timeout ? 504 : 502;
   e.errcode = "M_UNKNOWN";
   switch (kind) {
-    case UpstreamErrorKind::connect_refused: e.reason = "The homeserver refused the connection"; break;
-    case UpstreamErrorKind::connect_timeout: e.reason = "Timed out connecting to the homeserver"; break;
-    case UpstreamErrorKind::response_timeout: e.reason = "Timed out waiting for the homeserver"; break;
-    case UpstreamErrorKind::reset: e.reason = "The homeserver closed the connection"; break;
-    case UpstreamErrorKind::tls: e.reason = "TLS with the homeserver failed"; break;
-    case UpstreamErrorKind::protocol: e.reason = "The homeserver sent an invalid response"; break;
-    default: e.reason = "The homeserver is unreachable"; break;
+    case UpstreamErrorKind::connect_refused:
+      e.reason = "The homeserver refused the connection";
+      break;
+    case UpstreamErrorKind::connect_timeout:
+      e.reason = "Timed out connecting to the homeserver";
+      break;
+    case UpstreamErrorKind::response_timeout:
+      e.reason = "Timed out waiting for the homeserver";
+      break;
+    case UpstreamErrorKind::reset:
+      e.reason = "The homeserver closed the connection";
+      break;
+    case UpstreamErrorKind::tls:
+      e.reason = "TLS with the homeserver failed";
+      break;
+    case UpstreamErrorKind::protocol:
+      e.reason = "The homeserver sent an invalid response";
+      break;
+    default:
+      e.reason = "The homeserver is unreachable";
+      break;
   }
   respond_error(e, close_after_response_);
 }

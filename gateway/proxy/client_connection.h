@@ -54,11 +54,11 @@ class ClientConnection final : public StreamHandler, public UpstreamClient {
 
  private:
   enum class State {
-    handshake,     // TLS not yet established
-    idle,          // between requests (keep-alive), no byte of the next one yet
-    reading,       // request head or body arriving
-    forwarding,    // waiting for Core's response head
-    responding,    // streaming Core's response
+    handshake,   // TLS not yet established
+    idle,        // between requests (keep-alive), no byte of the next one yet
+    reading,     // request head or body arriving
+    forwarding,  // waiting for Core's response head
+    responding,  // streaming Core's response
     closing
   };
   static void on_timer(void* self);

@@ -6,13 +6,20 @@ namespace bordergate {
 
 const char* phase_name(Phase phase) {
   switch (phase) {
-    case Phase::classify: return "classify";
-    case Phase::authenticate: return "authenticate";
-    case Phase::authorize: return "authorize";
-    case Phase::inspect: return "inspect";
-    case Phase::forward: return "forward";
-    case Phase::check_response: return "check_response";
-    case Phase::record: return "record";
+    case Phase::classify:
+      return "classify";
+    case Phase::authenticate:
+      return "authenticate";
+    case Phase::authorize:
+      return "authorize";
+    case Phase::inspect:
+      return "inspect";
+    case Phase::forward:
+      return "forward";
+    case Phase::check_response:
+      return "check_response";
+    case Phase::record:
+      return "record";
   }
   return "unknown";
 }
@@ -20,11 +27,16 @@ const char* phase_name(Phase phase) {
 PhaseResult classify(RequestContext& ctx) {
   std::string_view path = ctx.request->target;
   auto starts = [&](std::string_view prefix) { return path.substr(0, prefix.size()) == prefix; };
-  if (starts("/_matrix/federation/")) ctx.endpoint = EndpointClass::federation;
-  else if (starts("/_matrix/key/")) ctx.endpoint = EndpointClass::key;
-  else if (starts("/_matrix/media/")) ctx.endpoint = EndpointClass::media;
-  else if (starts("/.well-known/matrix/")) ctx.endpoint = EndpointClass::well_known;
-  else ctx.endpoint = EndpointClass::other;
+  if (starts("/_matrix/federation/"))
+    ctx.endpoint = EndpointClass::federation;
+  else if (starts("/_matrix/key/"))
+    ctx.endpoint = EndpointClass::key;
+  else if (starts("/_matrix/media/"))
+    ctx.endpoint = EndpointClass::media;
+  else if (starts("/.well-known/matrix/"))
+    ctx.endpoint = EndpointClass::well_known;
+  else
+    ctx.endpoint = EndpointClass::other;
   return PhaseResult::proceed();
 }
 
@@ -61,8 +73,8 @@ void record(RequestContext& ctx, WorkerMetrics& metrics) {
   auto latency = std::chrono::steady_clock::now() - ctx.started;
   const HttpRequest& r = *ctx.request;
   metrics.request_done(ctx.direction, ctx.endpoint, ctx.status,
-                       std::chrono::duration_cast<std::chrono::nanoseconds>(latency),
-                       r.body.size(), ctx.response_bytes);
+                       std::chrono::duration_cast<std::chrono::nanoseconds>(latency), r.body.size(),
+                       ctx.response_bytes);
   if (log_enabled(LogLevel::info)) {
     // Path only up to the query: query strings may carry tokens.
     std::string_view path = r.target;

@@ -121,8 +121,9 @@ Status Server::start() {
     auto addr = parse_socket_address(c.admin.address, c.admin.port);
     Status s = addr ? admin_->listen(addr.value()) : Status(addr.error());
     if (!s) {
-      log_event(LogLevel::error, "listen_failed",
-                {{"address", c.admin.address}, {"port", c.admin.port}, {"error", s.error().message}});
+      log_event(
+          LogLevel::error, "listen_failed",
+          {{"address", c.admin.address}, {"port", c.admin.port}, {"error", s.error().message}});
       return s;
     }
   }
@@ -139,10 +140,12 @@ Status Server::start() {
   for (auto& w : workers_) w->start();
   listening_ = true;
   for (const ListenerConfig& l : c.federation) {
-    log_event(LogLevel::info, "listening", {{"address", l.address}, {"port", l.port}, {"workers", n}});
+    log_event(LogLevel::info, "listening",
+              {{"address", l.address}, {"port", l.port}, {"workers", n}});
   }
   if (c.admin.enabled) {
-    log_event(LogLevel::info, "admin_listening", {{"address", c.admin.address}, {"port", c.admin.port}});
+    log_event(LogLevel::info, "admin_listening",
+              {{"address", c.admin.address}, {"port", c.admin.port}});
   }
   sd_notify(0, "READY=1\nSTATUS=serving");
   return {};
@@ -163,8 +166,10 @@ int Server::run() {
 void Server::on_signal(uv_signal_t* s, int signum) {
   auto* self = static_cast<Server*>(s->data);
   if (self == nullptr) return;
-  if (signum == SIGHUP) self->reload();
-  else self->begin_drain();
+  if (signum == SIGHUP)
+    self->reload();
+  else
+    self->begin_drain();
 }
 
 void Server::reload() {
@@ -182,8 +187,10 @@ void Server::reload() {
   std::shared_ptr<const Runtime> next;
   if (failure.empty()) {
     auto rt = build_runtime(loaded.config);
-    if (rt) next = rt.value();
-    else failure = rt.error().message;
+    if (rt)
+      next = rt.value();
+    else
+      failure = rt.error().message;
   }
   if (!next) {
     metrics_->config_reload(false);

@@ -9,12 +9,16 @@ namespace {
 UpstreamErrorKind kind_of(int uv_status, bool tls_failure) {
   if (tls_failure) return UpstreamErrorKind::tls;
   switch (uv_status) {
-    case UV_ECONNREFUSED: return UpstreamErrorKind::connect_refused;
+    case UV_ECONNREFUSED:
+      return UpstreamErrorKind::connect_refused;
     case UV_ECONNRESET:
     case UV_EPIPE:
-    case UV_EOF: return UpstreamErrorKind::reset;
-    case UV_ETIMEDOUT: return UpstreamErrorKind::connect_timeout;
-    default: return UpstreamErrorKind::other;
+    case UV_EOF:
+      return UpstreamErrorKind::reset;
+    case UV_ETIMEDOUT:
+      return UpstreamErrorKind::connect_timeout;
+    default:
+      return UpstreamErrorKind::other;
   }
 }
 
@@ -67,7 +71,8 @@ void UpstreamConnection::send(std::string_view head, std::string_view body, bool
 
 void UpstreamConnection::on_stream_connected(int status) {
   if (status != 0) {
-    fail(kind_of(status, false), std::string("cannot connect to Core: ") + uv_strerror(status), false);
+    fail(kind_of(status, false), std::string("cannot connect to Core: ") + uv_strerror(status),
+         false);
     return;
   }
   stream_.read_start();
@@ -128,8 +133,9 @@ void UpstreamConnection::on_stream_end(int uv_status, bool tls_failure) {
   }
   if (state_ == State::busy || state_ == State::connecting || state_ == State::handshaking) {
     bool retryable = reused() && !parser_.started() && !tls_failure;
-    std::string detail = tls_failure ? "TLS with Core failed: " + stream_.tls()->last_error()
-                                     : std::string("connection to Core lost: ") + uv_strerror(uv_status);
+    std::string detail = tls_failure
+                             ? "TLS with Core failed: " + stream_.tls()->last_error()
+                             : std::string("connection to Core lost: ") + uv_strerror(uv_status);
     fail(kind_of(uv_status, tls_failure), detail, retryable);
     return;
   }

@@ -7,7 +7,8 @@
 
 namespace bordergate {
 
-UpstreamConnection* UpstreamPool::acquire(const std::shared_ptr<const Runtime>& runtime, bool fresh) {
+UpstreamConnection* UpstreamPool::acquire(const std::shared_ptr<const Runtime>& runtime,
+                                          bool fresh) {
   while (!fresh && !idle_.empty()) {
     UpstreamConnection* c = idle_.back();
     idle_.pop_back();

@@ -24,7 +24,10 @@ class UpstreamPool {
   // when Core last answered and when a connection to it last failed.
   UpstreamPool(uv_loop_t* loop, WorkerMetrics& metrics, std::atomic<std::int64_t>& last_ok_ms,
                std::atomic<std::int64_t>& last_failure_ms)
-      : loop_(loop), metrics_(metrics), last_ok_ms_(last_ok_ms), last_failure_ms_(last_failure_ms) {}
+      : loop_(loop),
+        metrics_(metrics),
+        last_ok_ms_(last_ok_ms),
+        last_failure_ms_(last_failure_ms) {}
   ~UpstreamPool() { close_all(); }
   UpstreamPool(const UpstreamPool&) = delete;
   UpstreamPool& operator=(const UpstreamPool&) = delete;

@@ -6,11 +6,23 @@
 #include "gateway/proxy/client_connection.h"
 
 namespace bordergate {
+namespace {
+
+// Every request copies the snapshot pointer. Copies of one shared_ptr from
+// all workers would bounce its reference count between cores; this alias
+// shares only a per-worker count, which holds the real snapshot.
+std::shared_ptr<const Runtime> local_alias(std::shared_ptr<const Runtime> runtime) {
+  auto holder = std::make_shared<std::shared_ptr<const Runtime>>(std::move(runtime));
+  const Runtime* raw = holder->get();
+  return std::shared_ptr<const Runtime>(std::move(holder), raw);
+}
+
+}  // namespace
 
 Worker::Worker(unsigned index, std::shared_ptr<const Runtime> runtime, std::vector<int> listen_fds,
                WorkerMetrics& metrics, WorkerShared& shared, uv_async_t* on_exit)
     : index_(index),
-      runtime_(std::move(runtime)),
+      runtime_(local_alias(std::move(runtime))),
       listen_fds_(std::move(listen_fds)),
       metrics_(metrics),
       shared_(shared),
@@ -96,7 +108,7 @@ void Worker::on_async(uv_async_t* a) {
 
 void Worker::handle(Command& c) {
   if (auto* rt = std::get_if<std::shared_ptr<const Runtime>>(&c)) {
-    runtime_ = std::move(*rt);  // new requests use it; running ones keep theirs
+    runtime_ = local_alias(std::move(*rt));  // new requests use it; running ones keep theirs
     return;
   }
   if (std::holds_alternative<Drain>(c)) {
@@ -152,8 +164,10 @@ void Worker::on_connection(uv_stream_t* server, int status) {
 }
 
 void Worker::connection_closed(ClientConnection* c) {
-  if (c->prev != nullptr) c->prev->next = c->next;
-  else connections_ = c->next;
+  if (c->prev != nullptr)
+    c->prev->next = c->next;
+  else
+    connections_ = c->next;
   if (c->next != nullptr) c->next->prev = c->prev;
   --connection_count_;
   maybe_finish();

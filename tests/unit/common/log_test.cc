@@ -1,11 +1,11 @@
 // The JSON-lines logger: one valid JSON object per line, typed fields,
 // escaping of anything a peer could put into a value, level filtering.
+#include "gateway/common/log.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <string>
-
-#include "gateway/common/log.h"
 
 namespace bordergate {
 namespace {

@@ -1,12 +1,12 @@
 // The configuration loader: the shipped example and the documented examples
 // load; every kind of mistake is reported with its line and column.
+#include "gateway/config/config_loader.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <regex>
 #include <sstream>
-
-#include "gateway/config/config_loader.h"
 
 namespace bordergate {
 namespace {
@@ -36,7 +36,9 @@ upstream:
   port: 8008
 )";
 
-ConfigLoadResult load(const std::string& text) { return load_config_text(text, "/etc/bg/test.yaml"); }
+ConfigLoadResult load(const std::string& text) {
+  return load_config_text(text, "/etc/bg/test.yaml");
+}
 
 TEST(ConfigLoader, ShippedExampleLoads) {
   const std::string path = std::string(BG_SOURCE_DIR) + "/deploy/examples/bordergate.yaml";
@@ -75,12 +77,14 @@ TEST(ConfigLoader, PathsResolveAgainstStateDirRelativeToTheFile) {
   ConfigLoadResult r = load(kMinimal);
   ASSERT_TRUE(r.errors.empty());
   EXPECT_EQ(r.config->state_dir, "/etc/bg/state");
-  EXPECT_EQ(r.config->federation[0].tls.certificates[0].certificate, "/etc/bg/state/pki/example.crt");
+  EXPECT_EQ(r.config->federation[0].tls.certificates[0].certificate,
+            "/etc/bg/state/pki/example.crt");
   EXPECT_EQ(r.config->config_path, "/etc/bg/test.yaml");
 
   std::string absolute = std::regex_replace(std::string(kMinimal), std::regex("pki/example.key"),
                                             "/secrets/example.key");
-  absolute = std::regex_replace(absolute, std::regex("state_dir: state"), "state_dir: ../var/lib/bg");
+  absolute =
+      std::regex_replace(absolute, std::regex("state_dir: state"), "state_dir: ../var/lib/bg");
   r = load(absolute);
   ASSERT_TRUE(r.errors.empty());
   EXPECT_EQ(r.config->state_dir, "/etc/var/lib/bg");
@@ -98,33 +102,57 @@ struct BadCase {
 
 TEST(ConfigLoader, MistakesAreReportedWithPosition) {
   const BadCase cases[] = {
-      {"unknown_top_level_key", "version: 1\n", "version: 1\nworkerz: 2\n", 2, 1, "unknown key 'workerz'"},
-      {"unknown_nested_key", "  port: 8008\n", "  port: 8008\n  hots: x\n", 16, 3, "unknown key 'hots' in upstream"},
-      {"unknown_listener_key", "      port: 8448\n", "      port: 8448\n      backlog: 5\n", 8, 7, "unknown key 'backlog'"},
-      {"duplicate_key", "  port: 8008\n", "  port: 8008\n  port: 8009\n", 16, 3, "duplicate key 'port'"},
+      {"unknown_top_level_key", "version: 1\n", "version: 1\nworkerz: 2\n", 2, 1,
+       "unknown key 'workerz'"},
+      {"unknown_nested_key", "  port: 8008\n", "  port: 8008\n  hots: x\n", 16, 3,
+       "unknown key 'hots' in upstream"},
+      {"unknown_listener_key", "      port: 8448\n", "      port: 8448\n      backlog: 5\n", 8, 7,
+       "unknown key 'backlog'"},
+      {"duplicate_key", "  port: 8008\n", "  port: 8008\n  port: 8009\n", 16, 3,
+       "duplicate key 'port'"},
       {"wrong_version", "version: 1", "version: 2", 1, 10, "'version' must be between 1 and 1"},
       {"port_out_of_range", "port: 8008", "port: 70000", 15, 9, "between 1 and 65535"},
       {"port_not_a_number", "port: 8008", "port: http", 15, 9, "non-negative integer"},
       {"negative_port", "port: 8008", "port: -1", 15, 9, "non-negative integer"},
-      {"size_with_unit", "  port: 8008\n", "  port: 8008\nlimits:\n  max_body_bytes: 12MB\n", 17, 19, "non-negative integer"},
-      {"size_float", "  port: 8008\n", "  port: 8008\nlimits:\n  max_body_bytes: 1.5\n", 17, 19, "non-negative integer"},
-      {"bad_duration", "  port: 8008\n", "  port: 8008\n  connect_timeout: 5\n", 16, 20, "duration"},
-      {"duration_out_of_range", "  port: 8008\n", "  port: 8008\n  connect_timeout: 11m\n", 16, 20, "between"},
-      {"zero_duration", "  port: 8008\n", "  port: 8008\nlimits:\n  header_timeout: 0s\n", 17, 19, "between"},
+      {"size_with_unit", "  port: 8008\n", "  port: 8008\nlimits:\n  max_body_bytes: 12MB\n", 17,
+       19, "non-negative integer"},
+      {"size_float", "  port: 8008\n", "  port: 8008\nlimits:\n  max_body_bytes: 1.5\n", 17, 19,
+       "non-negative integer"},
+      {"bad_duration", "  port: 8008\n", "  port: 8008\n  connect_timeout: 5\n", 16, 20,
+       "duration"},
+      {"duration_out_of_range", "  port: 8008\n", "  port: 8008\n  connect_timeout: 11m\n", 16, 20,
+       "between"},
+      {"zero_duration", "  port: 8008\n", "  port: 8008\nlimits:\n  header_timeout: 0s\n", 17, 19,
+       "between"},
       {"bad_address", "address: 127.0.0.1", "address: localhost", 6, 16, "IPv4 or IPv6"},
-      {"missing_tls", "      tls:\n        certificates:\n          - server_names: [example.org]\n            certificate: pki/example.crt\n            private_key: pki/example.key\n", "", 6, 7, "missing required key 'tls'"},
-      {"empty_certificates", "        certificates:\n          - server_names: [example.org]\n            certificate: pki/example.crt\n            private_key: pki/example.key\n", "        certificates: []\n", 9, 23, "non-empty list"},
-      {"missing_private_key", "            private_key: pki/example.key\n", "", 10, 13, "missing required key 'private_key'"},
+      {"missing_tls",
+       "      tls:\n        certificates:\n          - server_names: [example.org]\n            "
+       "certificate: pki/example.crt\n            private_key: pki/example.key\n",
+       "", 6, 7, "missing required key 'tls'"},
+      {"empty_certificates",
+       "        certificates:\n          - server_names: [example.org]\n            certificate: "
+       "pki/example.crt\n            private_key: pki/example.key\n",
+       "        certificates: []\n", 9, 23, "non-empty list"},
+      {"missing_private_key", "            private_key: pki/example.key\n", "", 10, 13,
+       "missing required key 'private_key'"},
       {"bad_server_name", "[example.org]", "[\"exa mple.org\"]", 10, 28, "not a DNS name"},
       {"wildcard_in_middle", "[example.org]", "[\"a.*.example.org\"]", 10, 28, "not a DNS name"},
-      {"tls_1_1", "      tls:\n", "      tls:\n        min_version: \"1.1\"\n", 9, 22, "\"1.2\" or \"1.3\""},
-      {"missing_upstream", "upstream:\n  host: 127.0.0.1\n  port: 8008\n", "", 1, 1, "missing required key 'upstream'"},
-      {"client_cert_without_key", "  port: 8008\n", "  port: 8008\n  tls:\n    enabled: true\n    client_certificate: c.pem\n", 17, 5, "must be set together"},
-      {"bool_not_bool", "  port: 8008\n", "  port: 8008\n  tls:\n    enabled: yes\n", 17, 14, "true or false"},
-      {"bad_log_level", "  port: 8008\n", "  port: 8008\nlogging:\n  level: verbose\n", 17, 10, "debug, info, warn, error"},
-      {"listeners_not_a_map", "listeners:\n", "listeners: 5\nx:\n", 4, 12, "listeners must be a mapping"},
+      {"tls_1_1", "      tls:\n", "      tls:\n        min_version: \"1.1\"\n", 9, 22,
+       "\"1.2\" or \"1.3\""},
+      {"missing_upstream", "upstream:\n  host: 127.0.0.1\n  port: 8008\n", "", 1, 1,
+       "missing required key 'upstream'"},
+      {"client_cert_without_key", "  port: 8008\n",
+       "  port: 8008\n  tls:\n    enabled: true\n    client_certificate: c.pem\n", 17, 5,
+       "must be set together"},
+      {"bool_not_bool", "  port: 8008\n", "  port: 8008\n  tls:\n    enabled: yes\n", 17, 14,
+       "true or false"},
+      {"bad_log_level", "  port: 8008\n", "  port: 8008\nlogging:\n  level: verbose\n", 17, 10,
+       "debug, info, warn, error"},
+      {"listeners_not_a_map", "listeners:\n", "listeners: 5\nx:\n", 4, 12,
+       "listeners must be a mapping"},
       {"yaml_syntax", "  port: 8008\n", "  port: [8008\n", 16, 1, ""},
-      {"too_many_workers", "version: 1\n", "version: 1\nworkers: 5000\n", 2, 10, "between 0 and 1024"},
+      {"too_many_workers", "version: 1\n", "version: 1\nworkers: 5000\n", 2, 10,
+       "between 0 and 1024"},
   };
   for (const BadCase& c : cases) {
     std::string text = kMinimal;
@@ -138,13 +166,15 @@ TEST(ConfigLoader, MistakesAreReportedWithPosition) {
     std::string all;
     for (const ConfigError& e : r.errors) {
       all += e.to_string() + "\n";
-      if (e.line == c.line && e.column == c.column && e.message.find(c.message) != std::string::npos) {
+      if (e.line == c.line && e.column == c.column &&
+          e.message.find(c.message) != std::string::npos) {
         found = true;
       }
       EXPECT_EQ(e.file, "/etc/bg/test.yaml") << c.name;
     }
     EXPECT_TRUE(found) << c.name << ": expected " << c.line << ":" << c.column << " '" << c.message
-                       << "', got:\n" << all;
+                       << "', got:\n"
+                       << all;
   }
 }
 

@@ -1,7 +1,7 @@
 // Durations as written in the configuration.
-#include <gtest/gtest.h>
-
 #include "gateway/config/units.h"
+
+#include <gtest/gtest.h>
 
 namespace bordergate {
 namespace {
@@ -10,7 +10,7 @@ TEST(ParseDuration, AcceptsEveryUnit) {
   struct Case {
     const char* text;
     long long ms;
-  } cases[] = {{"0ms", 0},   {"250ms", 250}, {"5s", 5000},       {"2m", 120000},
+  } cases[] = {{"0ms", 0},      {"250ms", 250}, {"5s", 5000},  {"2m", 120000},
                {"1h", 3600000}, {"60s", 60000}, {"007s", 7000}};
   for (const Case& c : cases) {
     auto d = parse_duration(c.text);

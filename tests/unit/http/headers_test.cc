@@ -1,10 +1,11 @@
 // Header rules of the proxy: what reaches Core and what reaches the client.
+#include "gateway/http/headers.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "gateway/http/error_response.h"
-#include "gateway/http/headers.h"
 #include "gateway/http/request_parser.h"
 
 namespace bordergate {
@@ -25,8 +26,7 @@ TEST(UpstreamRequestHead, RewritesOnlyWhatItMust) {
     std::string request;
     std::string expected;
   } cases[] = {
-      {"plain_get",
-       "GET /_matrix/federation/v1/version HTTP/1.1\r\nHost: core.example\r\n\r\n",
+      {"plain_get", "GET /_matrix/federation/v1/version HTTP/1.1\r\nHost: core.example\r\n\r\n",
        "GET /_matrix/federation/v1/version HTTP/1.1\r\nHost: core.example\r\n"
        "X-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: https\r\n\r\n"},
       {"hop_by_hop_removed",
@@ -38,11 +38,15 @@ TEST(UpstreamRequestHead, RewritesOnlyWhatItMust) {
       {"incoming_forwarding_headers_dropped",
        "GET /a HTTP/1.1\r\nX-Forwarded-For: 6.6.6.6\r\nHost: h\r\nx-forwarded-proto: http\r\n"
        "Forwarded: for=6.6.6.6\r\n\r\n",
-       "GET /a HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: https\r\n\r\n"},
+       "GET /a HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: "
+       "https\r\n\r\n"},
       {"authorization_lines_kept_separate",
-       "PUT /s HTTP/1.1\r\nHost: h\r\nAuthorization: X-Matrix origin=\"a\",key=\"ed25519:1\",sig=\"x\"\r\n"
-       "Content-Length: 2\r\nAuthorization: X-Matrix origin=\"a\",key=\"ed25519:2\",sig=\"y\"\r\n\r\n{}",
-       "PUT /s HTTP/1.1\r\nHost: h\r\nAuthorization: X-Matrix origin=\"a\",key=\"ed25519:1\",sig=\"x\"\r\n"
+       "PUT /s HTTP/1.1\r\nHost: h\r\nAuthorization: X-Matrix "
+       "origin=\"a\",key=\"ed25519:1\",sig=\"x\"\r\n"
+       "Content-Length: 2\r\nAuthorization: X-Matrix "
+       "origin=\"a\",key=\"ed25519:2\",sig=\"y\"\r\n\r\n{}",
+       "PUT /s HTTP/1.1\r\nHost: h\r\nAuthorization: X-Matrix "
+       "origin=\"a\",key=\"ed25519:1\",sig=\"x\"\r\n"
        "Authorization: X-Matrix origin=\"a\",key=\"ed25519:2\",sig=\"y\"\r\n"
        "X-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: https\r\nContent-Length: 2\r\n\r\n"},
       {"chunked_becomes_content_length",
@@ -53,17 +57,18 @@ TEST(UpstreamRequestHead, RewritesOnlyWhatItMust) {
        "PUT /s HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nx",
        "PUT /s HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: https\r\n"
        "Content-Length: 1\r\n\r\n"},
-      {"empty_put_keeps_zero_length",
-       "PUT /s HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n",
+      {"empty_put_keeps_zero_length", "PUT /s HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n",
        "PUT /s HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: https\r\n"
        "Content-Length: 0\r\n\r\n"},
       {"target_and_host_byte_for_byte",
-       "GET /_matrix/federation/v1/state/%21r%3Ax?event_id=%24E%2f HTTP/1.1\r\nhOsT: Core.Example:8448\r\n\r\n",
-       "GET /_matrix/federation/v1/state/%21r%3Ax?event_id=%24E%2f HTTP/1.1\r\nhOsT: Core.Example:8448\r\n"
+       "GET /_matrix/federation/v1/state/%21r%3Ax?event_id=%24E%2f HTTP/1.1\r\nhOsT: "
+       "Core.Example:8448\r\n\r\n",
+       "GET /_matrix/federation/v1/state/%21r%3Ax?event_id=%24E%2f HTTP/1.1\r\nhOsT: "
+       "Core.Example:8448\r\n"
        "X-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: https\r\n\r\n"},
-      {"http10_gets_host",
-       "GET /a HTTP/1.0\r\n\r\n",
-       "GET /a HTTP/1.1\r\nHost: 127.0.0.1:8008\r\nX-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: https\r\n\r\n"},
+      {"http10_gets_host", "GET /a HTTP/1.0\r\n\r\n",
+       "GET /a HTTP/1.1\r\nHost: 127.0.0.1:8008\r\nX-Forwarded-For: "
+       "192.0.2.7\r\nX-Forwarded-Proto: https\r\n\r\n"},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(upstream_head(c.request), c.expected) << c.name;
@@ -76,7 +81,8 @@ TEST(UpstreamRequestHead, Ipv6ClientAddress) {
             std::string::npos);
 }
 
-HttpResponseHead make_head(int status, std::initializer_list<std::pair<const char*, const char*>> fields) {
+HttpResponseHead make_head(int status,
+                           std::initializer_list<std::pair<const char*, const char*>> fields) {
   HttpResponseHead h;
   h.status = status;
   h.reason = "OK";
@@ -107,7 +113,8 @@ TEST(DownstreamResponseHead, FramingAndHopByHop) {
   EXPECT_EQ(downstream_framing(chunked, 0), BodyFraming::close_delimited);
   out.clear();
   append_downstream_response_head(out, chunked, BodyFraming::chunked, true);
-  EXPECT_EQ(out, "HTTP/1.1 200 OK\r\nX-A: b\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(out,
+            "HTTP/1.1 200 OK\r\nX-A: b\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
 
   HttpResponseHead head = make_head(200, {{"Content-Length", "10"}});
   head.has_body = false;

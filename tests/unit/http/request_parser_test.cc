@@ -1,10 +1,10 @@
 // The request parser: valid requests in every framing, and the table of
 // malformed and ambiguous requests (request smuggling) that must be refused.
+#include "gateway/http/request_parser.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
-
-#include "gateway/http/request_parser.h"
 
 namespace bordergate {
 namespace {
@@ -47,9 +47,11 @@ struct Rejected {
 
 TEST(RequestParser, RefusesAmbiguousAndMalformedRequests) {
   const Rejected cases[] = {
-      {"cl_and_te", P + H + "Content-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nX", 400},
+      {"cl_and_te", P + H + "Content-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nX",
+       400},
       {"te_and_cl", P + H + "Transfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n5c\r\n", 400},
-      {"duplicate_cl_different", P + H + "Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", 400},
+      {"duplicate_cl_different", P + H + "Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+       400},
       {"duplicate_cl_same", P + H + "Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello", 400},
       {"cl_list", P + H + "Content-Length: 5, 5\r\n\r\nhello", 400},
       {"cl_negative", P + H + "Content-Length: -1\r\n\r\n", 400},
@@ -72,14 +74,23 @@ TEST(RequestParser, RefusesAmbiguousAndMalformedRequests) {
       {"te_gzip_chunked", P + H + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 400},
       {"te_identity", P + H + "Transfer-Encoding: identity\r\n\r\n", 400},
       {"te_xchunked", P + H + "Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n", 400},
-      {"te_twice", P + H + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
-      {"te_vertical_tab", P + H + "Transfer-Encoding:\x0b" "chunked\r\n\r\n0\r\n\r\n", 400},
+      {"te_twice",
+       P + H + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+      {"te_vertical_tab",
+       P + H +
+           "Transfer-Encoding:\x0b"
+           "chunked\r\n\r\n0\r\n\r\n",
+       400},
       {"te_http10", "PUT /a HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
-      {"chunk_size_garbage", P + H + "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", 400},
+      {"chunk_size_garbage", P + H + "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+       400},
       {"chunk_size_0x", P + H + "Transfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n", 400},
-      {"chunk_size_overflow", P + H + "Transfer-Encoding: chunked\r\n\r\nffffffffffffffffff1\r\nhello\r\n0\r\n\r\n", 400},
-      {"chunk_size_negative", P + H + "Transfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n", 400},
-      {"chunk_data_too_long", P + H + "Transfer-Encoding: chunked\r\n\r\n3\r\nhello\r\n0\r\n\r\n", 400},
+      {"chunk_size_overflow",
+       P + H + "Transfer-Encoding: chunked\r\n\r\nffffffffffffffffff1\r\nhello\r\n0\r\n\r\n", 400},
+      {"chunk_size_negative", P + H + "Transfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n",
+       400},
+      {"chunk_data_too_long", P + H + "Transfer-Encoding: chunked\r\n\r\n3\r\nhello\r\n0\r\n\r\n",
+       400},
       {"chunk_bare_lf", P + H + "Transfer-Encoding: chunked\r\n\r\n5\nhello\n0\n\n", 400},
       {"header_name_space", G + H + "X Bad: 1\r\n\r\n", 400},
       {"empty_header_name", G + H + ": value\r\n\r\n", 400},
@@ -99,9 +110,14 @@ TEST(RequestParser, RefusesAmbiguousAndMalformedRequests) {
       {"unknown_method", "BREW / HTTP/1.1\r\n" + H + "\r\n", 400},
       {"expect_other", P + H + "Expect: 200-ok\r\nContent-Length: 1\r\n\r\nx", 417},
       {"body_over_limit_cl", P + H + "Content-Length: 101\r\n\r\n", 413},
-      {"body_over_limit_chunked", P + H + "Transfer-Encoding: chunked\r\n\r\n65\r\n" + std::string(101, 'a') + "\r\n0\r\n\r\n", 413},
+      {"body_over_limit_chunked",
+       P + H + "Transfer-Encoding: chunked\r\n\r\n65\r\n" + std::string(101, 'a') + "\r\n0\r\n\r\n",
+       413},
       {"header_bytes_over_limit", G + H + "X-Big: " + std::string(1100, 'a') + "\r\n\r\n", 431},
-      {"too_many_headers", G + H + "A: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\nE: 1\r\nF: 1\r\nG: 1\r\nH: 1\r\nI: 1\r\nJ: 1\r\n\r\n", 431},
+      {"too_many_headers",
+       G + H +
+           "A: 1\r\nB: 1\r\nC: 1\r\nD: 1\r\nE: 1\r\nF: 1\r\nG: 1\r\nH: 1\r\nI: 1\r\nJ: 1\r\n\r\n",
+       431},
       {"long_target", "GET /" + std::string(1100, 'a') + " HTTP/1.1\r\n" + H + "\r\n", 431},
   };
   for (bool split : {false, true}) {
@@ -110,7 +126,8 @@ TEST(RequestParser, RefusesAmbiguousAndMalformedRequests) {
       Parsed r = parse(p, c.data, split);
       EXPECT_EQ(r.state, RequestParser::State::error)
           << c.name << (split ? " (byte by byte)" : "") << " was not refused";
-      EXPECT_EQ(r.status, c.status) << c.name << (split ? " (byte by byte)" : "") << ": " << r.reason;
+      EXPECT_EQ(r.status, c.status)
+          << c.name << (split ? " (byte by byte)" : "") << ": " << r.reason;
     }
   }
 }
@@ -124,17 +141,23 @@ TEST(RequestParser, AcceptsWellFormedRequests) {
     std::string body;
   } cases[] = {
       {"get", G + H + "\r\n", "GET", "/_matrix/federation/v1/version", ""},
-      {"put_cl", P + H + "Content-Length: 5\r\n\r\nhello", "PUT", "/_matrix/federation/v1/send/1", "hello"},
-      {"put_cl_zero", P + H + "Content-Length: 0\r\n\r\n", "PUT", "/_matrix/federation/v1/send/1", ""},
-      {"put_chunked", P + H + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
-       "PUT", "/_matrix/federation/v1/send/1", "hello world"},
+      {"put_cl", P + H + "Content-Length: 5\r\n\r\nhello", "PUT", "/_matrix/federation/v1/send/1",
+       "hello"},
+      {"put_cl_zero", P + H + "Content-Length: 0\r\n\r\n", "PUT", "/_matrix/federation/v1/send/1",
+       ""},
+      {"put_chunked",
+       P + H + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", "PUT",
+       "/_matrix/federation/v1/send/1", "hello world"},
       {"chunked_upper", P + H + "transfer-encoding: CHUNKED\r\n\r\nA\r\n0123456789\r\n0\r\n\r\n",
        "PUT", "/_matrix/federation/v1/send/1", "0123456789"},
-      {"chunk_extension", P + H + "Transfer-Encoding: chunked\r\n\r\n5;a=b\r\nhello\r\n0\r\n\r\n", "PUT",
-       "/_matrix/federation/v1/send/1", "hello"},
-      {"trailers_dropped", P + H + "Transfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\nX-Trailer: t\r\n\r\n",
-       "PUT", "/_matrix/federation/v1/send/1", "x"},
-      {"encoded_target_kept", "GET /_matrix/federation/v1/state/%21room%3Aexample.org?event_id=%24e HTTP/1.1\r\n" + H + "\r\n",
+      {"chunk_extension", P + H + "Transfer-Encoding: chunked\r\n\r\n5;a=b\r\nhello\r\n0\r\n\r\n",
+       "PUT", "/_matrix/federation/v1/send/1", "hello"},
+      {"trailers_dropped",
+       P + H + "Transfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\nX-Trailer: t\r\n\r\n", "PUT",
+       "/_matrix/federation/v1/send/1", "x"},
+      {"encoded_target_kept",
+       "GET /_matrix/federation/v1/state/%21room%3Aexample.org?event_id=%24e HTTP/1.1\r\n" + H +
+           "\r\n",
        "GET", "/_matrix/federation/v1/state/%21room%3Aexample.org?event_id=%24e", ""},
       {"dot_segments_kept", "GET /_matrix/../federation/./v1 HTTP/1.1\r\n" + H + "\r\n", "GET",
        "/_matrix/../federation/./v1", ""},
@@ -142,7 +165,8 @@ TEST(RequestParser, AcceptsWellFormedRequests) {
       {"body_at_limit", P + H + "Content-Length: 100\r\n\r\n" + std::string(100, 'b'), "PUT",
        "/_matrix/federation/v1/send/1", std::string(100, 'b')},
       {"leading_crlf", "\r\n" + G + H + "\r\n", "GET", "/_matrix/federation/v1/version", ""},
-      {"ows_around_value", G + "Host:   core.example  \r\n\r\n", "GET", "/_matrix/federation/v1/version", ""},
+      {"ows_around_value", G + "Host:   core.example  \r\n\r\n", "GET",
+       "/_matrix/federation/v1/version", ""},
   };
   for (bool split : {false, true}) {
     for (const Good& c : cases) {
@@ -160,8 +184,9 @@ TEST(RequestParser, AcceptsWellFormedRequests) {
 
 TEST(RequestParser, HeadersKeptInOrderWithRepeats) {
   RequestParser p(small_limits());
-  std::string data = G + H + "Authorization: X-Matrix origin=a\r\nAuthorization: X-Matrix origin=b\r\n"
-                             "X-Empty:\r\n\r\n";
+  std::string data = G + H +
+                     "Authorization: X-Matrix origin=a\r\nAuthorization: X-Matrix origin=b\r\n"
+                     "X-Empty:\r\n\r\n";
   ASSERT_EQ(p.feed(data.data(), data.size()).state, RequestParser::State::complete);
   const HeaderList& h = p.request().headers;
   ASSERT_EQ(h.size(), 4u);

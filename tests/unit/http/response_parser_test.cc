@@ -1,10 +1,10 @@
 // The upstream response parser: heads, streamed bodies in every framing,
 // interim responses, HEAD, and malformed responses.
+#include "gateway/http/response_parser.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
-
-#include "gateway/http/response_parser.h"
 
 namespace bordergate {
 namespace {
@@ -37,15 +37,20 @@ TEST(ResponseParser, Framings) {
     std::string body;
     bool keep_alive;
   } cases[] = {
-      {"content_length", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", false, 200, "hello", true},
-      {"chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+      {"content_length", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", false, 200, "hello",
+       true},
+      {"chunked",
+       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
        false, 200, "abcde", true},
       {"no_content", "HTTP/1.1 204 No Content\r\n\r\n", false, 204, "", true},
-      {"not_modified_with_length", "HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n", false, 304, "", true},
+      {"not_modified_with_length", "HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n", false,
+       304, "", true},
       {"head", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", true, 200, "", true},
-      {"interim_skipped", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok",
-       false, 201, "ok", true},
-      {"connection_close", "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\nx", false, 200, "x", false},
+      {"interim_skipped",
+       "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok", false,
+       201, "ok", true},
+      {"connection_close", "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\nx",
+       false, 200, "x", false},
       {"http10", "HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx", false, 200, "x", false},
   };
   for (const Case& c : cases) {
@@ -104,8 +109,10 @@ TEST(ResponseParser, ExtraBytesMeanNoReuse) {
 TEST(ResponseParser, MalformedResponsesRejected) {
   for (std::string data : {
            std::string("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx"),
-           std::string("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
-           std::string("HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: upgrade\r\n\r\n"),
+           std::string("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: "
+                       "chunked\r\n\r\n0\r\n\r\n"),
+           std::string(
+               "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: upgrade\r\n\r\n"),
            std::string("NOT HTTP\r\n\r\n"),
            std::string("HTTP/1.1 200 OK\r\nX: ") + std::string(70000, 'a') + "\r\n\r\n",
        }) {

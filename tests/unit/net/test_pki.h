@@ -45,7 +45,8 @@ inline X509Ptr make_cert(EVP_PKEY* key, const std::vector<std::string>& names, X
   }
   for (const std::string& e : exts) {
     auto eq = e.find('=');
-    X509_EXTENSION* ext = X509V3_EXT_conf(nullptr, &v3, e.substr(0, eq).c_str(), e.substr(eq + 1).c_str());
+    X509_EXTENSION* ext =
+        X509V3_EXT_conf(nullptr, &v3, e.substr(0, eq).c_str(), e.substr(eq + 1).c_str());
     X509_add_ext(cert.get(), ext, -1);
     X509_EXTENSION_free(ext);
   }

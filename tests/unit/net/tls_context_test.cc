@@ -1,7 +1,8 @@
 // SNI certificate selection and TLS context construction.
+#include "gateway/net/tls_context.h"
+
 #include <gtest/gtest.h>
 
-#include "gateway/net/tls_context.h"
 #include "tests/unit/net/test_pki.h"
 
 namespace bordergate {
@@ -28,12 +29,12 @@ TEST(ServerTls, SelectsByExactNameThenWildcardThenDefault) {
     const char* cn;
   } cases[] = {
       {"core.example.org", "core.example.org"},
-      {"CORE.Example.ORG", "core.example.org"},   // case-insensitive
-      {"b.example.net", "*.example.net"},          // wildcard
-      {"example.net", "*.example.net"},            // listed bare name
-      {"a.example.net", "a.example.net"},          // exact beats wildcard
-      {"x.y.example.net", "core.example.org"},     // wildcard covers one label only
-      {"unknown.test", "core.example.org"},        // default = first entry
+      {"CORE.Example.ORG", "core.example.org"},  // case-insensitive
+      {"b.example.net", "*.example.net"},        // wildcard
+      {"example.net", "*.example.net"},          // listed bare name
+      {"a.example.net", "a.example.net"},        // exact beats wildcard
+      {"x.y.example.net", "core.example.org"},   // wildcard covers one label only
+      {"unknown.test", "core.example.org"},      // default = first entry
       {"", "core.example.org"},
   };
   for (const Case& c : cases) {

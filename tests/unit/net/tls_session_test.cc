@@ -1,10 +1,11 @@
 // Two TlsSessions talking to each other through their memory BIOs: the
 // handshake with SNI and hostname verification, data both ways, and a client
 // that refuses a certificate for the wrong name or from an unknown CA.
+#include "gateway/net/tls_session.h"
+
 #include <gtest/gtest.h>
 
 #include "gateway/net/tls_context.h"
-#include "gateway/net/tls_session.h"
 #include "tests/unit/net/test_pki.h"
 
 namespace bordergate {

@@ -1,8 +1,8 @@
 // The request pipeline: phases run in order and pass requests through until
 // their issues fill them; classify names bounded endpoint classes.
-#include <gtest/gtest.h>
-
 #include "gateway/proxy/pipeline.h"
+
+#include <gtest/gtest.h>
 
 namespace bordergate {
 namespace {
