@@ -296,6 +296,13 @@ void ClientConnection::next_request() {
     process_input(input.data(), input.size());
   } while (resume_after_dispatch_);
   dispatching_ = false;
+  if (peer_eof_ && (state_ == State::idle || state_ == State::reading)) {
+    // Every request the client sent before its FIN has been answered.
+    state_ = State::closing;
+    arm_timer(limits().body_timeout);
+    stream_.close_gracefully();
+    return;
+  }
   if (state_ == State::idle || state_ == State::reading) stream_.read_start();
 }
 
@@ -310,8 +317,8 @@ void ClientConnection::on_stream_end(int uv_status, bool tls_failure) {
     return;
   }
   if (uv_status == UV_EOF && (state_ == State::forwarding || state_ == State::responding)) {
-    // A half-close after the request: answer it, then close.
-    close_after_response_ = true;
+    // A half-close after the request(s): answer what was sent, then close.
+    peer_eof_ = true;
     return;
   }
   if (state_ == State::forwarding || state_ == State::responding) {

@@ -89,6 +89,7 @@ class ClientConnection final : public StreamHandler, public UpstreamClient {
   bool continue_sent_ = false;
   bool waiting_drain_ = false;
   bool counted_ = false;
+  bool peer_eof_ = false;  // the client half-closed while a request was in flight
   bool dispatching_ = false;
   bool resume_after_dispatch_ = false;
 };

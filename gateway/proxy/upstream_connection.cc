@@ -40,7 +40,7 @@ void UpstreamConnection::connect() {
   if (r != 0) {
     // Reported from send() once a client is attached: keep the state.
     state_ = State::closed;
-    pending_request_ = uv_strerror(r);
+    connect_error_ = uv_strerror(r);
   }
 }
 
@@ -50,7 +50,7 @@ void UpstreamConnection::send(std::string_view head, std::string_view body, bool
   head_request_ = head_request;
   parser_.start(head_request);
   if (state_ == State::closed) {
-    std::string detail = "cannot connect to Core: " + pending_request_;
+    std::string detail = "cannot connect to Core: " + connect_error_;
     fail(UpstreamErrorKind::other, detail, false);
     return;
   }

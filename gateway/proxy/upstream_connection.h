@@ -82,6 +82,7 @@ class UpstreamConnection final : public StreamHandler, public ResponseSink {
   State state_ = State::connecting;
   UpstreamClient* client_ = nullptr;
   std::string pending_request_;  // written once the connection is ready
+  std::string connect_error_;    // a synchronous connect failure, reported by send()
   bool head_request_ = false;
   bool reading_ = true;
   unsigned exchanges_ = 0;
