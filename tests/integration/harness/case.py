@@ -5,6 +5,7 @@ SERVER_NAME); per test a temp dir and helpers that start upstreams and
 gateways which are torn down after the test. Stopping a gateway is checked:
 a crash, a non-zero exit or a sanitizer report fails the test.
 Set BG_KEEP_TMP=1 to keep the temp dirs (configs, logs) for inspection."""
+import copy
 import os
 import shutil
 import sys
@@ -15,7 +16,8 @@ from pathlib import Path
 
 from harness.clients import HttpsClient, RawConnection, curl, https_request, s_client
 from harness.env import ENV
-from harness.gateway import Gateway, base_config
+from harness.gateway import Gateway, GatewayFailed, base_config
+from harness.ports import free_port
 from harness.metrics import parse_metrics
 from harness.pki import TestPKI
 from harness.upstream import EchoUpstream
@@ -55,11 +57,26 @@ class GatewayTestCase(unittest.TestCase):
         return base_config(self.tmp / "state", certs, upstream_port, workers=workers)
 
     def start_gateway(self, config: dict, wait: bool | str = True, name: str = "gateway") -> Gateway:
-        gw = Gateway(self.tmp, config, name=name)
-        # Registered before start so a gateway that fails to start is still reaped.
-        self.addCleanup(self._finish_gateway, gw)
-        gw.start(wait=wait)
-        return gw
+        # A free port can be taken by another process (ctest runs tests in
+        # parallel) between free_port() and the gateway's bind: then the
+        # gateway logs listen_failed and exits, and we retry on new ports.
+        for attempt in range(3):
+            gw = Gateway(self.tmp, config, name=name)
+            try:
+                gw.start(wait=wait)
+            except GatewayFailed:
+                gw.kill()
+                lost_race = any(r.get("event") == "listen_failed" for r in gw.log_records())
+                if not lost_race or attempt == 2:
+                    raise
+                config = copy.deepcopy(config)
+                for listener in config["listeners"]["federation"]:
+                    listener["port"] = free_port()
+                config["listeners"]["admin"]["port"] = free_port()
+                continue
+            self.addCleanup(self._finish_gateway, gw)
+            return gw
+        raise AssertionError("unreachable")
 
     def gateway_for(self, upstream: EchoUpstream, configure=None, workers: int = 1) -> Gateway:
         """The common case: one gateway with the class certificate in front of `upstream`.
