@@ -30,25 +30,11 @@ const char* status_class(int status) {
 
 Metrics::Metrics(unsigned workers)
     : registry_(std::make_shared<prometheus::Registry>()),
-      requests_(prometheus::BuildCounter()
-                    .Name("bordergate_requests_total")
-                    .Help("HTTP requests handled, by direction, endpoint class and status")
-                    .Register(*registry_)),
       open_connections_(prometheus::BuildGauge()
                             .Name("bordergate_open_connections")
                             .Help("Client connections currently open")
                             .Register(*registry_)
                             .Add({{"direction", "inbound"}})),
-      bytes_in_(prometheus::BuildCounter()
-                    .Name("bordergate_request_body_bytes_total")
-                    .Help("Request body bytes received from clients")
-                    .Register(*registry_)
-                    .Add({{"direction", "inbound"}})),
-      bytes_out_(prometheus::BuildCounter()
-                     .Name("bordergate_response_body_bytes_total")
-                     .Help("Response body bytes sent to clients")
-                     .Register(*registry_)
-                     .Add({{"direction", "inbound"}})),
       tls_failures_(prometheus::BuildCounter()
                         .Name("bordergate_tls_handshake_failures_total")
                         .Help("TLS handshakes with clients that failed")
@@ -79,23 +65,57 @@ Metrics::Metrics(unsigned workers)
 
 void Metrics::config_reload(bool ok) { (ok ? reloads_ok_ : reloads_failed_)->Increment(); }
 
-std::string Metrics::serialize() const {
-  std::vector<prometheus::MetricFamily> families = registry_->Collect();
+namespace {
+
+prometheus::ClientMetric counter_metric(std::vector<prometheus::ClientMetric::Label> labels,
+                                        std::uint64_t value) {
+  prometheus::ClientMetric m;
+  m.label = std::move(labels);
+  m.counter.value = static_cast<double>(value);
+  return m;
+}
+
+}  // namespace
+
+void Metrics::append_shard_families(std::vector<prometheus::MetricFamily>& out) const {
+  auto load = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+
+  prometheus::MetricFamily requests;
+  requests.name = "bordergate_requests_total";
+  requests.help = "HTTP requests handled, by direction, endpoint class and status";
+  requests.type = prometheus::MetricType::Counter;
   prometheus::MetricFamily hist;
   hist.name = "bordergate_request_duration_seconds";
   hist.help = "Time from the first byte of a request to the end of its response";
   hist.type = prometheus::MetricType::Histogram;
-  for (size_t e = 0; e < kEndpointClassCount; ++e) {
-    prometheus::ClientMetric m;
-    m.label = {{"direction", "inbound"}, {"endpoint", std::string(kEndpointClassNames[e])}};
-    std::uint64_t cumulative = 0;
-    std::uint64_t sum_ns = 0;
-    std::array<std::uint64_t, kBuckets + 1> counts{};
-    for (const auto& s : shards_) {
-      for (size_t b = 0; b <= kBuckets; ++b)
-        counts[b] += s->buckets[e][b].load(std::memory_order_relaxed);
-      sum_ns += s->sum_ns[e].load(std::memory_order_relaxed);
+  for (size_t series = 0; series < kSeries; ++series) {
+    const std::string direction(
+        direction_name(static_cast<Direction>(series / kEndpointClassCount)));
+    const std::string endpoint(kEndpointClassNames[series % kEndpointClassCount]);
+    for (size_t code = 0; code < kCodes; ++code) {
+      std::uint64_t n = 0;
+      for (const auto& s : shards_) n += load(s->requests[series][code]);
+      if (n == 0) continue;  // only combinations that occurred are exposed
+      int status = static_cast<int>(code) + 100;
+      requests.metric.push_back(counter_metric({{"direction", direction},
+                                                {"endpoint", endpoint},
+                                                {"status_class", status_class(status)},
+                                                {"code", std::to_string(status)}},
+                                               n));
     }
+    std::array<std::uint64_t, kBuckets + 1> counts{};
+    std::uint64_t sum_ns = 0;
+    for (const auto& s : shards_) {
+      for (size_t b = 0; b <= kBuckets; ++b) counts[b] += load(s->buckets[series][b]);
+      sum_ns += load(s->sum_ns[series]);
+    }
+    std::uint64_t total = 0;
+    for (auto c : counts) total += c;
+    // Outbound series appear once outbound traffic exists (later issues).
+    if (series >= kEndpointClassCount && total == 0) continue;
+    prometheus::ClientMetric m;
+    m.label = {{"direction", direction}, {"endpoint", endpoint}};
+    std::uint64_t cumulative = 0;
     for (size_t b = 0; b < kBuckets; ++b) {
       cumulative += counts[b];
       m.histogram.bucket.push_back({cumulative, kBounds[b]});
@@ -106,36 +126,57 @@ std::string Metrics::serialize() const {
     m.histogram.sample_sum = static_cast<double>(sum_ns) / 1e9;
     hist.metric.push_back(std::move(m));
   }
-  families.push_back(std::move(hist));
+
+  prometheus::MetricFamily in;
+  in.name = "bordergate_request_body_bytes_total";
+  in.help = "Request body bytes received";
+  in.type = prometheus::MetricType::Counter;
+  prometheus::MetricFamily outb;
+  outb.name = "bordergate_response_body_bytes_total";
+  outb.help = "Response body bytes sent";
+  outb.type = prometheus::MetricType::Counter;
+  for (size_t d = 0; d < kDirections; ++d) {
+    std::uint64_t bi = 0;
+    std::uint64_t bo = 0;
+    for (const auto& s : shards_) {
+      bi += load(s->bytes_in[d]);
+      bo += load(s->bytes_out[d]);
+    }
+    if (d != 0 && bi == 0 && bo == 0) continue;
+    const std::string direction(direction_name(static_cast<Direction>(d)));
+    in.metric.push_back(counter_metric({{"direction", direction}}, bi));
+    outb.metric.push_back(counter_metric({{"direction", direction}}, bo));
+  }
+  out.push_back(std::move(requests));
+  out.push_back(std::move(hist));
+  out.push_back(std::move(in));
+  out.push_back(std::move(outb));
+}
+
+std::string Metrics::serialize() const {
+  std::vector<prometheus::MetricFamily> families = registry_->Collect();
+  append_shard_families(families);
   return prometheus::TextSerializer().Serialize(families);
 }
 
-WorkerMetrics::WorkerMetrics(Metrics& metrics, unsigned index)
-    : m_(metrics), index_(index), requests_(kEndpointClassCount * 500, nullptr) {}
+WorkerMetrics::WorkerMetrics(Metrics& metrics, unsigned index) : m_(metrics), index_(index) {}
 
 void WorkerMetrics::request_done(Direction d, EndpointClass e, int status,
                                  std::chrono::nanoseconds latency, std::uint64_t bytes_in,
                                  std::uint64_t bytes_out) {
   if (status < 100 || status > 599) status = 599;
-  size_t slot = static_cast<size_t>(e) * 500 + static_cast<size_t>(status - 100);
-  prometheus::Counter*& c = requests_[slot];
-  if (c == nullptr) {
-    // First request of this kind on this worker: the only mutex taken.
-    c = &m_.requests_.Add({{"direction", std::string(direction_name(d))},
-                           {"endpoint", std::string(endpoint_class_name(e))},
-                           {"status_class", status_class(status)},
-                           {"code", std::to_string(status)}});
-  }
-  c->Increment();
+  Metrics::Shard& s = *m_.shards_[index_];
+  size_t series = static_cast<size_t>(d) * kEndpointClassCount + static_cast<size_t>(e);
+  // Only this worker writes its shard: relaxed adds never contend.
+  constexpr auto relaxed = std::memory_order_relaxed;
+  s.requests[series][static_cast<size_t>(status - 100)].fetch_add(1, relaxed);
   double seconds = static_cast<double>(latency.count()) / 1e9;
   size_t b = 0;
   while (b < Metrics::kBuckets && seconds > Metrics::kBounds[b]) ++b;
-  Metrics::Shard& s = *m_.shards_[index_];
-  s.buckets[static_cast<size_t>(e)][b].fetch_add(1, std::memory_order_relaxed);
-  s.sum_ns[static_cast<size_t>(e)].fetch_add(static_cast<std::uint64_t>(latency.count()),
-                                             std::memory_order_relaxed);
-  if (bytes_in) m_.bytes_in_.Increment(static_cast<double>(bytes_in));
-  if (bytes_out) m_.bytes_out_.Increment(static_cast<double>(bytes_out));
+  s.buckets[series][b].fetch_add(1, relaxed);
+  s.sum_ns[series].fetch_add(static_cast<std::uint64_t>(latency.count()), relaxed);
+  s.bytes_in[static_cast<size_t>(d)].fetch_add(bytes_in, relaxed);
+  s.bytes_out[static_cast<size_t>(d)].fetch_add(bytes_out, relaxed);
 }
 
 void WorkerMetrics::connection_opened() { m_.open_connections_.Increment(); }

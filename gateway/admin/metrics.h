@@ -1,8 +1,9 @@
-// The gateway's Prometheus metrics. Counters and gauges live in a
-// prometheus::Registry; request latency uses per-worker histogram shards of
-// relaxed atomics (prometheus-cpp's Histogram takes a mutex per observation,
-// which would put a shared lock on the data path) and is merged when scraped.
-// Every label value comes from a small fixed set.
+// The gateway's Prometheus metrics. Per-request metrics (request counts,
+// body bytes, latency histogram) live in per-worker shards of relaxed atomics
+// that only their worker writes and that are summed when scraped: no lock and
+// no cache line shared between cores on the data path (prometheus-cpp's
+// Histogram takes a mutex per observation). Rare events use prometheus-cpp
+// counters in a Registry. Every label value comes from a small fixed set.
 #pragma once
 
 #include <prometheus/counter.h>
@@ -34,8 +35,7 @@ inline constexpr size_t kUpstreamErrorKinds = 7;
 
 class Metrics;
 
-// One worker's view: caches counter pointers so the data path never takes
-// the registry's family mutex after warm-up, and owns its histogram shard.
+// One worker's view: writes only its own shard.
 class WorkerMetrics {
  public:
   WorkerMetrics(Metrics& metrics, unsigned index);
@@ -53,8 +53,6 @@ class WorkerMetrics {
  private:
   Metrics& m_;
   unsigned index_;
-  // [endpoint][status 100..599]
-  std::vector<prometheus::Counter*> requests_;
 };
 
 class Metrics {
@@ -74,16 +72,20 @@ class Metrics {
 
  private:
   friend class WorkerMetrics;
+  static constexpr size_t kDirections = 2;
+  static constexpr size_t kSeries = kDirections * kEndpointClassCount;  // direction x endpoint
+  static constexpr size_t kCodes = 500;                                 // status 100..599
   struct alignas(64) Shard {
-    std::array<std::array<std::atomic<std::uint64_t>, kBuckets + 1>, kEndpointClassCount> buckets{};
-    std::array<std::atomic<std::uint64_t>, kEndpointClassCount> sum_ns{};
+    std::array<std::array<std::atomic<std::uint64_t>, kCodes>, kSeries> requests{};
+    std::array<std::array<std::atomic<std::uint64_t>, kBuckets + 1>, kSeries> buckets{};
+    std::array<std::atomic<std::uint64_t>, kSeries> sum_ns{};
+    std::array<std::atomic<std::uint64_t>, kDirections> bytes_in{};
+    std::array<std::atomic<std::uint64_t>, kDirections> bytes_out{};
   };
+  void append_shard_families(std::vector<prometheus::MetricFamily>& out) const;
 
   std::shared_ptr<prometheus::Registry> registry_;
-  prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Gauge& open_connections_;
-  prometheus::Counter& bytes_in_;
-  prometheus::Counter& bytes_out_;
   prometheus::Counter& tls_failures_;
   prometheus::Counter& rejected_connections_;
   std::array<prometheus::Counter*, kUpstreamErrorKinds> upstream_errors_{};
