@@ -154,7 +154,8 @@ void AuditLog::run() {
       }
       progressed_.notify_all();
     }
-    if (dirty && (stopping || (sync_interval && Clock::now() - last_sync >= options_.fsync.interval))) {
+    if (dirty &&
+        (stopping || (sync_interval && Clock::now() - last_sync >= options_.fsync.interval))) {
       if (Status s = file_->sync(); !s) write_errors_.fetch_add(1, std::memory_order_relaxed);
       last_sync = Clock::now();
       dirty = false;

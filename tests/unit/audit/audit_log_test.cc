@@ -1,6 +1,8 @@
 // The writer thread: concurrent producers, resume after restart, rotation
 // (with and without the SIGUSR1 reopen), a second process appending to the
 // same chain, and backpressure then counted drops when the queue stays full.
+#include "gateway/audit/audit_log.h"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/file.h>
@@ -10,7 +12,6 @@
 #include <set>
 #include <thread>
 
-#include "gateway/audit/audit_log.h"
 #include "gateway/audit/audit_metrics.h"
 #include "gateway/audit/audit_verify.h"
 #include "tests/unit/audit/test_files.h"
