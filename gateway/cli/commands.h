@@ -12,6 +12,8 @@ namespace bordergate::cli {
 void register_serve_commands(CLI::App& app);
 // json, event, xmatrix, keys verify (the Matrix signing toolbox).
 void register_matrix_commands(CLI::App& app);
+// event check (PDU hashes, ids and signatures); called by register_matrix_commands.
+void register_event_commands(CLI::App& app);
 // policy check|explain|test|diff|report (the auditor's toolkit).
 void register_policy_commands(CLI::App& app);
 

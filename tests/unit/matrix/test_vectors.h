@@ -1,0 +1,49 @@
+// Loads ../shared/matrix/test-vectors.json for tests (env BG_SHARED_DIR overrides the compiled-in
+// path), parsed with our own strict parser.
+#pragma once
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#include "gateway/matrix/json.h"
+
+namespace bordergate::matrix::testing {
+
+inline std::string shared_dir() {
+  const char* env = std::getenv("BG_SHARED_DIR");
+  return env && *env ? env : BG_SHARED_DIR;
+}
+
+inline std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot open " + path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+inline const JsonArray& core_vectors() {
+  static const Json doc = [] {
+    auto parsed = parse_json(read_file(shared_dir() + "/matrix/test-vectors.json"));
+    if (!parsed) throw std::runtime_error("test-vectors.json: " + parsed.error().message);
+    return std::move(parsed).value();
+  }();
+  return *doc.find("vectors")->array_if();
+}
+
+inline const Json* find_vector(std::string_view name) {
+  for (const Json& v : core_vectors()) {
+    if (*v.find("name")->string_if() == name) return &v;
+  }
+  return nullptr;
+}
+
+inline std::string str(const Json* j) {
+  if (!j || !j->string_if()) throw std::runtime_error("vector field is not a string");
+  return *j->string_if();
+}
+
+}  // namespace bordergate::matrix::testing
