@@ -1,0 +1,88 @@
+// The gateway's configuration as plain immutable data. Loaded from YAML by
+// config_loader.h, validated there, and shared read-only as
+// std::shared_ptr<const Config>: a request keeps the snapshot it started with.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace bordergate {
+
+using Millis = std::chrono::milliseconds;
+
+struct CertificateConfig {
+  std::vector<std::string> server_names;  // exact names or "*.example.org"
+  std::string certificate;                // absolute path (resolved at load)
+  std::string private_key;                // absolute path
+};
+
+struct ListenerTlsConfig {
+  std::string min_version = "1.2";              // "1.2" | "1.3"
+  std::vector<CertificateConfig> certificates;  // first entry is the SNI default
+};
+
+struct ListenerConfig {
+  std::string address;
+  std::uint16_t port = 8448;
+  ListenerTlsConfig tls;
+};
+
+struct AdminConfig {
+  bool enabled = true;
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 9448;
+};
+
+struct UpstreamTlsConfig {
+  bool enabled = false;
+  std::string ca_file;             // empty: the system trust store
+  std::string server_name;         // SNI + hostname check; empty: upstream.host
+  std::string client_certificate;  // optional mutual TLS towards Core
+  std::string client_private_key;
+};
+
+struct UpstreamConfig {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8008;
+  UpstreamTlsConfig tls;
+  Millis connect_timeout{5000};
+  Millis response_timeout{60000};
+  Millis idle_timeout{30000};               // pooled keep-alive connections are closed after this
+  std::uint32_t max_idle_connections = 32;  // per worker
+};
+
+struct LimitsConfig {
+  std::uint32_t max_header_bytes = 16384;
+  std::uint32_t max_headers = 100;
+  std::uint64_t max_body_bytes = 13107200;
+  Millis header_timeout{10000};
+  Millis body_timeout{30000};
+  Millis idle_timeout{60000};
+  std::uint32_t max_connections = 4096;  // per worker
+};
+
+struct ShutdownConfig {
+  Millis drain_timeout{20000};
+};
+
+struct LoggingConfig {
+  std::string level = "info";
+};
+
+struct Config {
+  int version = 1;
+  std::string server_name;
+  std::string state_dir;    // absolute
+  std::string config_path;  // absolute path of the file this came from
+  unsigned workers = 0;     // 0 = one per core (resolved by the server, not here)
+  std::vector<ListenerConfig> federation;
+  AdminConfig admin;
+  UpstreamConfig upstream;
+  LimitsConfig limits;
+  ShutdownConfig shutdown;
+  LoggingConfig logging;
+};
+
+}  // namespace bordergate

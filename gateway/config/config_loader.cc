@@ -1,0 +1,417 @@
+// YAML -> Config with strict validation. The Loader walks the document once,
+// collecting every error with its position instead of stopping at the first,
+// so an operator fixes a file in one pass.
+#include "gateway/config/config_loader.h"
+
+#include <arpa/inet.h>
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "gateway/common/log.h"
+#include "gateway/config/units.h"
+
+namespace bordergate {
+
+std::string ConfigError::to_string() const {
+  std::string out = file;
+  if (line > 0) {
+    out += ':' + std::to_string(line) + ':' + std::to_string(column);
+  }
+  out += ": " + message;
+  return out;
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+bool valid_dns_name(std::string_view name, bool allow_wildcard) {
+  if (allow_wildcard && name.size() > 2 && name.substr(0, 2) == "*.") name.remove_prefix(2);
+  if (name.empty() || name.size() > 253) return false;
+  size_t label = 0;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    if (c == '.') {
+      if (label == 0) return false;
+      label = 0;
+      continue;
+    }
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || (c >= 'A' && c <= 'Z');
+    if (!ok || ++label > 63) return false;
+  }
+  return label > 0;
+}
+
+bool valid_ip(const std::string& text) {
+  in6_addr buf{};
+  return inet_pton(AF_INET, text.c_str(), &buf) == 1 ||
+         inet_pton(AF_INET6, text.c_str(), &buf) == 1;
+}
+
+class Loader {
+ public:
+  Loader(std::string file, fs::path base_dir)
+      : file_(std::move(file)), base_dir_(std::move(base_dir)) {}
+
+  std::vector<ConfigError>& errors() { return errors_; }
+
+  void error(const YAML::Node& at, const std::string& message) {
+    const YAML::Mark m = at.Mark();
+    if (m.is_null()) {
+      errors_.push_back({file_, 0, 0, message});
+    } else {
+      errors_.push_back({file_, m.line + 1, m.column + 1, message});
+    }
+  }
+  void error_at(const YAML::Mark& m, const std::string& message) {
+    errors_.push_back({file_, m.line + 1, m.column + 1, message});
+  }
+
+  // Rejects unknown and duplicate keys; returns false if `node` is not a map.
+  bool check_map(const YAML::Node& node, const std::string& what,
+                 std::initializer_list<std::string_view> allowed) {
+    if (!node.IsMap()) {
+      error(node, what + " must be a mapping");
+      return false;
+    }
+    std::set<std::string> seen;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      const YAML::Node key = it->first;  // a copy: it->first lives in a temporary
+      if (!key.IsScalar()) {
+        error(key, "keys in " + what + " must be strings");
+        continue;
+      }
+      const std::string& k = key.Scalar();
+      bool known = false;
+      for (auto a : allowed) known = known || a == k;
+      if (!known) {
+        std::string list;
+        for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+        error(key, "unknown key '" + k + "' in " + what + " (expected one of: " + list + ")");
+      }
+      if (!seen.insert(k).second) error(key, "duplicate key '" + k + "' in " + what);
+    }
+    return true;
+  }
+
+  bool get_string(const YAML::Node& map, const char* key, std::string& out, bool required) {
+    YAML::Node n = map[key];
+    if (!n) {
+      if (required) error(map, std::string("missing required key '") + key + "'");
+      return false;
+    }
+    if (!n.IsScalar()) {
+      error(n, std::string("'") + key + "' must be a string");
+      return false;
+    }
+    out = n.Scalar();
+    return true;
+  }
+
+  template <class Int>
+  void get_uint(const YAML::Node& map, const char* key, Int& out, std::uint64_t min,
+                std::uint64_t max, bool required = false) {
+    YAML::Node n = map[key];
+    if (!n) {
+      if (required) error(map, std::string("missing required key '") + key + "'");
+      return;
+    }
+    std::uint64_t v = 0;
+    const std::string s = n.IsScalar() ? n.Scalar() : std::string();
+    auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (!n.IsScalar() || s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size()) {
+      error(n, std::string("'") + key + "' must be a non-negative integer");
+      return;
+    }
+    if (v < min || v > max) {
+      error(n, std::string("'") + key + "' must be between " + std::to_string(min) + " and " +
+                   std::to_string(max));
+      return;
+    }
+    out = static_cast<Int>(v);
+  }
+
+  void get_duration(const YAML::Node& map, const char* key, Millis& out, Millis min, Millis max) {
+    YAML::Node n = map[key];
+    if (!n) return;
+    std::optional<Millis> d = n.IsScalar() ? parse_duration(n.Scalar()) : std::nullopt;
+    if (!d) {
+      error(n, std::string("'") + key + "' must be a duration such as 250ms, 5s, 2m or 1h");
+      return;
+    }
+    if (*d < min || *d > max) {
+      error(n, std::string("'") + key + "' must be between " + std::to_string(min.count()) +
+                   "ms and " + std::to_string(max.count()) + "ms");
+      return;
+    }
+    out = *d;
+  }
+
+  void get_bool(const YAML::Node& map, const char* key, bool& out) {
+    YAML::Node n = map[key];
+    if (!n) return;
+    const std::string s = n.IsScalar() ? n.Scalar() : std::string();
+    if (s == "true")
+      out = true;
+    else if (s == "false")
+      out = false;
+    else
+      error(n, std::string("'") + key + "' must be true or false");
+  }
+
+  void get_address(const YAML::Node& map, std::string& out) {
+    if (get_string(map, "address", out, true) && !valid_ip(out)) {
+      error(map["address"], "'address' must be an IPv4 or IPv6 address, got '" + out + "'");
+    }
+  }
+
+  // A path relative to state_dir; empty stays empty (meaning "not set").
+  std::string resolve(const std::string& p) const {
+    if (p.empty()) return p;
+    fs::path path(p);
+    if (path.is_relative()) path = state_dir_ / path;
+    return path.lexically_normal().string();
+  }
+
+  std::string where(const YAML::Node& n) const {
+    const YAML::Mark m = n.Mark();
+    return file_ + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+  }
+
+  void load(const YAML::Node& root, Config& c);
+
+ private:
+  void load_listeners(const YAML::Node& n, Config& c);
+  void load_federation_listener(const YAML::Node& n, ListenerConfig& l);
+  void load_upstream(const YAML::Node& n, UpstreamConfig& u);
+  void load_limits(const YAML::Node& n, LimitsConfig& l);
+
+  std::string file_;
+  fs::path base_dir_;
+  fs::path state_dir_;
+  std::vector<ConfigError> errors_;
+};
+
+void Loader::load(const YAML::Node& root, Config& c) {
+  if (!root || root.IsNull()) {
+    errors_.push_back({file_, 0, 0, "the configuration file is empty"});
+    return;
+  }
+  if (!check_map(root, "the configuration",
+                 {"version", "server_name", "state_dir", "workers", "listeners", "upstream",
+                  "limits", "shutdown", "logging"})) {
+    return;
+  }
+  get_uint(root, "version", c.version, 1, 1, true);
+  if (get_string(root, "server_name", c.server_name, true) &&
+      !valid_dns_name(c.server_name, false) && !valid_ip(c.server_name)) {
+    // The port suffix is not part of the name used for TLS; Matrix allows
+    // "host:port" but the gateway fronts one Core name.
+    error(root["server_name"], "'server_name' must be a DNS name or IP literal");
+  }
+  std::string state = ".";
+  get_string(root, "state_dir", state, false);
+  fs::path sd(state);
+  if (sd.is_relative()) sd = base_dir_ / sd;
+  state_dir_ = sd.lexically_normal();
+  c.state_dir = state_dir_.string();
+  get_uint(root, "workers", c.workers, 0, 1024);
+
+  if (YAML::Node n = root["listeners"])
+    load_listeners(n, c);
+  else
+    error(root, "missing required key 'listeners'");
+  if (YAML::Node n = root["upstream"])
+    load_upstream(n, c.upstream);
+  else
+    error(root, "missing required key 'upstream'");
+  if (YAML::Node n = root["limits"]) load_limits(n, c.limits);
+  if (YAML::Node n = root["shutdown"]) {
+    if (check_map(n, "shutdown", {"drain_timeout"})) {
+      get_duration(n, "drain_timeout", c.shutdown.drain_timeout, Millis(0), Millis(3'600'000));
+    }
+  }
+  if (YAML::Node n = root["logging"]) {
+    if (check_map(n, "logging", {"level"}) && get_string(n, "level", c.logging.level, false)) {
+      LogLevel ignored;
+      if (!parse_log_level(c.logging.level, ignored)) {
+        error(n["level"], "'level' must be one of debug, info, warn, error");
+      }
+    }
+  }
+}
+
+void Loader::load_listeners(const YAML::Node& n, Config& c) {
+  if (!check_map(n, "listeners", {"federation", "admin"})) return;
+  YAML::Node fed = n["federation"];
+  if (!fed) {
+    error(n, "missing required key 'federation'");
+  } else if (!fed.IsSequence() || fed.size() == 0) {
+    error(fed, "'federation' must be a non-empty list of listeners");
+  } else {
+    for (const YAML::Node& item : fed) {
+      ListenerConfig l;
+      load_federation_listener(item, l);
+      c.federation.push_back(std::move(l));
+    }
+    for (size_t i = 0; i < c.federation.size(); ++i) {
+      for (size_t j = 0; j < i; ++j) {
+        if (c.federation[i].address == c.federation[j].address &&
+            c.federation[i].port == c.federation[j].port) {
+          error(fed[i], "two federation listeners use the same address and port");
+        }
+      }
+    }
+  }
+  if (YAML::Node a = n["admin"]) {
+    if (check_map(a, "admin", {"enabled", "address", "port"})) {
+      get_bool(a, "enabled", c.admin.enabled);
+      get_address(a, c.admin.address);
+      get_uint(a, "port", c.admin.port, 1, 65535, true);
+    }
+  }
+}
+
+void Loader::load_federation_listener(const YAML::Node& n, ListenerConfig& l) {
+  if (!check_map(n, "a federation listener", {"address", "port", "tls"})) return;
+  get_address(n, l.address);
+  get_uint(n, "port", l.port, 1, 65535, true);
+  YAML::Node tls = n["tls"];
+  if (!tls) {
+    error(n, "missing required key 'tls' (federation listeners always terminate TLS)");
+    return;
+  }
+  if (!check_map(tls, "tls", {"min_version", "certificates"})) return;
+  if (get_string(tls, "min_version", l.tls.min_version, false) && l.tls.min_version != "1.2" &&
+      l.tls.min_version != "1.3") {
+    error(tls["min_version"], "'min_version' must be \"1.2\" or \"1.3\"");
+  }
+  YAML::Node certs = tls["certificates"];
+  if (!certs) {
+    error(tls, "missing required key 'certificates'");
+    return;
+  }
+  if (!certs.IsSequence() || certs.size() == 0) {
+    error(certs, "'certificates' must be a non-empty list");
+    return;
+  }
+  std::set<std::string> names;
+  for (const YAML::Node& item : certs) {
+    if (!check_map(item, "a certificate entry", {"server_names", "certificate", "private_key"})) {
+      continue;
+    }
+    CertificateConfig cert;
+    YAML::Node sn = item["server_names"];
+    if (!sn) {
+      error(item, "missing required key 'server_names'");
+    } else if (!sn.IsSequence() || sn.size() == 0) {
+      error(sn, "'server_names' must be a non-empty list");
+    } else {
+      for (const YAML::Node& name : sn) {
+        std::string s = name.IsScalar() ? name.Scalar() : std::string();
+        if (!valid_dns_name(s, true)) {
+          error(name, "'" + s + "' is not a DNS name or *.wildcard");
+          continue;
+        }
+        for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        if (!names.insert(s).second) error(name, "server name '" + s + "' is listed twice");
+        cert.server_names.push_back(s);
+      }
+    }
+    if (get_string(item, "certificate", cert.certificate, true))
+      cert.certificate = resolve(cert.certificate);
+    if (get_string(item, "private_key", cert.private_key, true))
+      cert.private_key = resolve(cert.private_key);
+    l.tls.certificates.push_back(std::move(cert));
+  }
+}
+
+void Loader::load_upstream(const YAML::Node& n, UpstreamConfig& u) {
+  if (!check_map(n, "upstream",
+                 {"host", "port", "tls", "connect_timeout", "response_timeout", "idle_timeout",
+                  "max_idle_connections"})) {
+    return;
+  }
+  if (get_string(n, "host", u.host, true) && !valid_ip(u.host) && !valid_dns_name(u.host, false)) {
+    error(n["host"], "'host' must be an IP address or a DNS name");
+  }
+  get_uint(n, "port", u.port, 1, 65535, true);
+  get_duration(n, "connect_timeout", u.connect_timeout, Millis(1), Millis(600'000));
+  get_duration(n, "response_timeout", u.response_timeout, Millis(1), Millis(3'600'000));
+  get_duration(n, "idle_timeout", u.idle_timeout, Millis(1), Millis(3'600'000));
+  get_uint(n, "max_idle_connections", u.max_idle_connections, 0, 100000);
+  if (YAML::Node t = n["tls"]) {
+    if (check_map(
+            t, "upstream tls",
+            {"enabled", "ca_file", "server_name", "client_certificate", "client_private_key"})) {
+      get_bool(t, "enabled", u.tls.enabled);
+      if (get_string(t, "ca_file", u.tls.ca_file, false)) u.tls.ca_file = resolve(u.tls.ca_file);
+      if (get_string(t, "server_name", u.tls.server_name, false) &&
+          !valid_dns_name(u.tls.server_name, false) && !valid_ip(u.tls.server_name)) {
+        error(t["server_name"], "'server_name' must be a DNS name or IP address");
+      }
+      bool has_cert = get_string(t, "client_certificate", u.tls.client_certificate, false);
+      bool has_key = get_string(t, "client_private_key", u.tls.client_private_key, false);
+      if (has_cert != has_key) {
+        error(t, "'client_certificate' and 'client_private_key' must be set together");
+      }
+      u.tls.client_certificate = resolve(u.tls.client_certificate);
+      u.tls.client_private_key = resolve(u.tls.client_private_key);
+    }
+  }
+}
+
+void Loader::load_limits(const YAML::Node& n, LimitsConfig& l) {
+  if (!check_map(n, "limits",
+                 {"max_header_bytes", "max_headers", "max_body_bytes", "header_timeout",
+                  "body_timeout", "idle_timeout", "max_connections"})) {
+    return;
+  }
+  get_uint(n, "max_header_bytes", l.max_header_bytes, 1024, 1 << 20);
+  get_uint(n, "max_headers", l.max_headers, 1, 10000);
+  get_uint(n, "max_body_bytes", l.max_body_bytes, 0, 1ULL << 30);
+  get_duration(n, "header_timeout", l.header_timeout, Millis(1), Millis(3'600'000));
+  get_duration(n, "body_timeout", l.body_timeout, Millis(1), Millis(3'600'000));
+  get_duration(n, "idle_timeout", l.idle_timeout, Millis(1), Millis(3'600'000));
+  get_uint(n, "max_connections", l.max_connections, 1, 1'000'000);
+}
+
+}  // namespace
+
+ConfigLoadResult load_config_text(const std::string& text, const std::string& path) {
+  ConfigLoadResult result;
+  fs::path abs = fs::absolute(fs::path(path)).lexically_normal();
+  Loader loader(path, abs.parent_path());
+  auto config = std::make_shared<Config>();
+  config->config_path = abs.string();
+  try {
+    YAML::Node root = YAML::Load(text);
+    loader.load(root, *config);
+  } catch (const YAML::Exception& e) {
+    // yaml-cpp reports syntax errors with a 0-based mark.
+    loader.errors().push_back({path, e.mark.line + 1, e.mark.column + 1, e.msg});
+  }
+  result.errors = std::move(loader.errors());
+  if (result.errors.empty()) result.config = std::move(config);
+  return result;
+}
+
+ConfigLoadResult load_config_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    ConfigLoadResult r;
+    r.errors.push_back({path, 0, 0, "cannot read the file"});
+    return r;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return load_config_text(text.str(), path);
+}
+
+}  // namespace bordergate

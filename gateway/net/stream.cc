@@ -1,0 +1,285 @@
+#include "gateway/net/stream.h"
+
+#include <arpa/inet.h>
+
+namespace bordergate {
+namespace {
+constexpr size_t kReadBuffer = 64 * 1024;
+// One read and one decrypt buffer per loop thread: every read is consumed
+// synchronously in its callback, so they can be shared by all streams.
+thread_local char t_read_buffer[kReadBuffer];
+thread_local char t_plain_buffer[kReadBuffer];
+}  // namespace
+
+Stream::Stream(uv_loop_t* loop, StreamHandler& handler) : tcp_(new uv_tcp_t{}), handler_(handler) {
+  if (uv_tcp_init(loop, tcp_) == 0) initialized_ = true;
+  tcp_->data = this;
+}
+
+Stream::~Stream() {
+  if (tcp_ == nullptr) return;
+  // The owner is going away without waiting for on_stream_closed: detach so
+  // late callbacks find no owner, and let libuv free the box.
+  tcp_->data = nullptr;
+  if (!initialized_) {
+    delete tcp_;
+  } else if (uv_is_closing(reinterpret_cast<uv_handle_t*>(tcp_)) == 0) {
+    uv_close(reinterpret_cast<uv_handle_t*>(tcp_), &Stream::on_close);
+  }
+}
+
+int Stream::accept(uv_stream_t* server) {
+  int r = uv_accept(server, reinterpret_cast<uv_stream_t*>(tcp_));
+  if (r == 0) uv_tcp_nodelay(tcp_, 1);
+  return r;
+}
+
+int Stream::connect(const sockaddr* addr) {
+  auto* req = new uv_connect_t{};
+  int r = uv_tcp_connect(req, tcp_, addr, &Stream::on_connect);
+  if (r != 0) delete req;
+  return r;
+}
+
+Status Stream::start_tls(SSL_CTX* ctx, bool server, const std::string& verify_name,
+                         bool verify_ip) {
+  tls_ = std::make_unique<TlsSession>(ctx, server);
+  if (!tls_->valid()) return make_error("tls_setup_failed", openssl_error_text());
+  if (!server) {
+    if (Status s = tls_->set_client_target(verify_name, verify_ip); !s) return s;
+    tls_->handshake();  // produces the ClientHello
+    tls_->drain_output(out_);
+    flush();
+  }
+  return {};
+}
+
+// Both are no-ops when nothing changes: each real switch costs an epoll_ctl.
+void Stream::read_start() {
+  if (closing_ || reading_ || reported_end_) return;
+  if (uv_read_start(reinterpret_cast<uv_stream_t*>(tcp_), &Stream::on_alloc, &Stream::on_read) ==
+      0) {
+    reading_ = true;
+  }
+}
+
+void Stream::read_stop() {
+  if (closing_ || !reading_) return;
+  uv_read_stop(reinterpret_cast<uv_stream_t*>(tcp_));
+  reading_ = false;
+}
+
+void Stream::on_alloc(uv_handle_t*, size_t, uv_buf_t* buf) {
+  buf->base = t_read_buffer;
+  buf->len = kReadBuffer;
+}
+
+void Stream::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
+  auto* self = static_cast<Stream*>(s->data);
+  if (self == nullptr) return;
+  if (self->closing_) {
+    // Lingering close: input is discarded until the peer finishes, so our
+    // last response is not destroyed by a reset for unread data.
+    if (n < 0) {
+      self->peer_done_ = true;
+      if (self->write_shut_) self->close();
+    }
+    return;
+  }
+  if (n < 0) {
+    self->fail(static_cast<int>(n), false);
+    return;
+  }
+  if (n == 0) return;
+  if (self->tls_) {
+    self->handle_ciphertext(buf->base, static_cast<size_t>(n));
+  } else {
+    self->handler_.on_stream_data(buf->base, static_cast<size_t>(n));
+  }
+}
+
+void Stream::handle_ciphertext(const char* data, size_t len) {
+  tls_->feed(data, len);
+  if (!tls_->established()) {
+    TlsSession::Step step = tls_->handshake();
+    tls_->drain_output(out_);
+    flush();
+    if (step == TlsSession::Step::failed) {
+      fail(UV_EPROTO, true);
+      return;
+    }
+    if (step == TlsSession::Step::closed) {
+      fail(UV_EOF, false);
+      return;
+    }
+    if (step == TlsSession::Step::again) return;
+    handler_.on_stream_tls_ready();
+    if (closing_) return;
+  }
+  for (;;) {
+    long n = tls_->read(t_plain_buffer, kReadBuffer);
+    if (n > 0) {
+      handler_.on_stream_data(t_plain_buffer, static_cast<size_t>(n));
+      if (closing_) return;
+      continue;
+    }
+    // Session tickets and key updates may need to be sent.
+    if (tls_->has_output()) {
+      tls_->drain_output(out_);
+      flush();
+    }
+    if (n == -1)
+      fail(UV_EOF, false);
+    else if (n == -2)
+      fail(UV_EPROTO, true);
+    return;
+  }
+}
+
+void Stream::fail(int status, bool tls_failure) {
+  if (reported_end_) return;
+  reported_end_ = true;
+  read_stop();
+  handler_.on_stream_end(status, tls_failure);
+}
+
+void Stream::write(std::string_view data) {
+  if (closing_ || data.empty()) return;
+  // With TLS, plaintext is gathered and encrypted once per flush: a response
+  // head and its body then share records instead of one record per write.
+  (tls_ ? plain_ : out_).append(data);
+}
+
+void Stream::encrypt_pending() {
+  if (!tls_ || plain_.empty()) return;
+  bool ok = tls_->write(plain_);
+  plain_.clear();
+  if (plain_.capacity() > 256 * 1024) plain_.shrink_to_fit();
+  tls_->drain_output(out_);
+  if (!ok) fail(UV_EPROTO, true);
+}
+
+void Stream::flush() {
+  if (closing_ && !close_after_writes_) return;
+  encrypt_pending();
+  if (out_.empty()) return;
+  std::unique_ptr<WriteReq> w = spare_ ? std::move(spare_) : std::make_unique<WriteReq>();
+  w->data.swap(out_);
+  out_.clear();
+  uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
+  in_flight_ += w->data.size();
+  WriteReq* raw = w.release();
+  raw->req.data = raw;
+  int r = uv_write(&raw->req, reinterpret_cast<uv_stream_t*>(tcp_), &buf, 1, &Stream::on_write);
+  if (r != 0) {
+    in_flight_ -= raw->data.size();
+    delete raw;
+    fail(r, false);
+  }
+}
+
+void Stream::on_write(uv_write_t* req, int status) {
+  std::unique_ptr<WriteReq> w(static_cast<WriteReq*>(req->data));
+  auto* self = static_cast<Stream*>(req->handle->data);
+  if (self == nullptr) return;
+  self->in_flight_ -= w->data.size();
+  if (!self->spare_ && w->data.capacity() <= 256 * 1024) {
+    w->data.clear();
+    self->spare_ = std::move(w);
+  }
+  if (status < 0) {
+    if (self->close_after_writes_)
+      self->close();
+    else if (!self->closing_)
+      self->fail(status, false);
+    return;
+  }
+  if (self->in_flight_ == 0) {
+    if (self->close_after_writes_) {
+      self->shutdown_write();
+      return;
+    }
+    if (!self->closing_) self->handler_.on_stream_drained();
+  }
+}
+
+void Stream::shutdown_write() {
+  close_after_writes_ = false;
+  auto* req = new uv_shutdown_t{};
+  if (uv_shutdown(req, reinterpret_cast<uv_stream_t*>(tcp_), &Stream::on_shutdown) != 0) {
+    delete req;
+    close();
+  }
+}
+
+void Stream::on_shutdown(uv_shutdown_t* req, int status) {
+  auto* self = static_cast<Stream*>(req->handle->data);
+  delete req;
+  if (self == nullptr) return;
+  self->write_shut_ = true;
+  // Wait for the peer's FIN (the owner's timer bounds the wait) unless it
+  // already came or the shutdown failed.
+  if (status != 0 || self->peer_done_ || !self->reading_) self->close();
+}
+
+void Stream::on_connect(uv_connect_t* req, int status) {
+  auto* self = static_cast<Stream*>(req->handle->data);
+  delete req;
+  if (self == nullptr || self->closing_) return;
+  if (status == 0) uv_tcp_nodelay(self->tcp_, 1);
+  self->handler_.on_stream_connected(status);
+}
+
+void Stream::close_gracefully() {
+  if (closing_) return;
+  if (tls_) {
+    encrypt_pending();
+    tls_->shutdown();
+    tls_->drain_output(out_);
+  }
+  peer_done_ = reported_end_;
+  if (!peer_done_ && !reading_) {
+    // Keep reading (and discarding) while our last bytes drain.
+    if (uv_read_start(reinterpret_cast<uv_stream_t*>(tcp_), &Stream::on_alloc, &Stream::on_read) ==
+        0) {
+      reading_ = true;
+    }
+  }
+  close_after_writes_ = true;
+  closing_ = true;
+  flush();
+  if (in_flight_ == 0 && close_after_writes_) shutdown_write();
+}
+
+void Stream::close() {
+  if (tcp_ == nullptr) return;
+  if (closing_ && close_after_writes_) close_after_writes_ = false;
+  bool was_closing_handle = uv_is_closing(reinterpret_cast<uv_handle_t*>(tcp_)) != 0;
+  closing_ = true;
+  if (!initialized_) return;
+  if (!was_closing_handle) uv_close(reinterpret_cast<uv_handle_t*>(tcp_), &Stream::on_close);
+}
+
+void Stream::on_close(uv_handle_t* h) {
+  auto* self = static_cast<Stream*>(h->data);
+  delete reinterpret_cast<uv_tcp_t*>(h);
+  if (self == nullptr) return;
+  self->tcp_ = nullptr;
+  self->handler_.on_stream_closed();
+}
+
+std::string Stream::peer_address() const {
+  sockaddr_storage ss{};
+  int len = sizeof ss;
+  if (tcp_ == nullptr || uv_tcp_getpeername(tcp_, reinterpret_cast<sockaddr*>(&ss), &len) != 0)
+    return {};
+  char buf[INET6_ADDRSTRLEN] = {0};
+  if (ss.ss_family == AF_INET) {
+    uv_ip4_name(reinterpret_cast<sockaddr_in*>(&ss), buf, sizeof buf);
+  } else if (ss.ss_family == AF_INET6) {
+    uv_ip6_name(reinterpret_cast<sockaddr_in6*>(&ss), buf, sizeof buf);
+  }
+  return buf;
+}
+
+}  // namespace bordergate

@@ -1,0 +1,390 @@
+#include "gateway/proxy/client_connection.h"
+
+#include <charconv>
+
+#include "gateway/common/log.h"
+#include "gateway/proxy/worker.h"
+
+namespace bordergate {
+namespace {
+
+// Above this many bytes written but not yet acknowledged by the kernel, the
+// upstream is paused until the client catches up.
+constexpr size_t kHighWater = 1 << 20;
+// Bytes of pipelined requests buffered while one is in flight before the
+// client is no longer read (reading on keeps epoll quiet and notices resets).
+constexpr size_t kMaxPipelined = 64 * 1024;
+
+bool idempotent(const std::string& method) {
+  return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||
+         method == "OPTIONS";
+}
+
+}  // namespace
+
+ClientConnection::ClientConnection(Worker& worker, size_t listener_index)
+    : worker_(worker),
+      listener_index_(listener_index),
+      runtime_(worker.runtime()),
+      stream_(worker.loop(), *this),
+      timer_(worker.loop(), &ClientConnection::on_timer, this),
+      parser_(runtime_->limits) {
+  ctx_.request = &parser_.request();
+  ctx_.client_ip = &client_ip_;
+}
+
+const LimitsConfig& ClientConnection::limits() const { return worker_.runtime()->config->limits; }
+
+void ClientConnection::arm_timer(Millis timeout) {
+  timer_.start(static_cast<uint64_t>(timeout.count()));
+}
+
+bool ClientConnection::accept(uv_stream_t* server) {
+  if (stream_.accept(server) != 0) {
+    close_now();
+    return false;
+  }
+  counted_ = true;
+  worker_.metrics().connection_opened();
+  client_ip_ = stream_.peer_address();
+  Status s = stream_.start_tls(runtime_->listener_tls[listener_index_]->default_context(), true);
+  if (!s) {
+    log_event(LogLevel::error, "tls_setup_failed", {{"error", s.error().message}});
+    close_now();
+    return false;
+  }
+  // The handshake counts towards the first request's header timeout.
+  arm_timer(limits().header_timeout);
+  stream_.read_start();
+  return true;
+}
+
+void ClientConnection::on_stream_tls_ready() {
+  if (state_ == State::handshake) state_ = State::idle;
+  if (draining_) close_now();
+}
+
+void ClientConnection::on_stream_data(const char* data, size_t len) {
+  if (state_ == State::forwarding || state_ == State::responding) {
+    // Bytes of a pipelined next request.
+    pending_input_.append(data, len);
+    if (pending_input_.size() > kMaxPipelined) stream_.read_stop();
+    return;
+  }
+  if (state_ == State::closing) return;
+  process_input(data, len);
+}
+
+void ClientConnection::process_input(const char* data, size_t len) {
+  while (len > 0 && (state_ == State::idle || state_ == State::reading)) {
+    if (state_ == State::idle) {
+      state_ = State::reading;
+      ctx_.started = std::chrono::steady_clock::now();
+      arm_timer(limits().header_timeout);
+    }
+    bool had_headers = parser_.headers_complete();
+    RequestParser::Outcome out = parser_.feed(data, len);
+    if (out.state == RequestParser::State::error) {
+      respond_error(parser_.error(), true);
+      return;
+    }
+    if (!had_headers && parser_.headers_complete()) {
+      arm_timer(limits().body_timeout);
+      if (parser_.request().expect_continue && out.state != RequestParser::State::complete &&
+          !continue_sent_) {
+        // The body is wanted: say so now instead of letting the client wait.
+        continue_sent_ = true;
+        stream_.write("HTTP/1.1 100 Continue\r\n\r\n");
+        stream_.flush();
+      }
+    }
+    if (out.state == RequestParser::State::complete) {
+      pending_input_.append(data + out.consumed, len - out.consumed);
+      start_request();
+      return;
+    }
+    data += out.consumed;
+    len -= out.consumed;
+  }
+}
+
+void ClientConnection::start_request() {
+  timer_.stop();
+  state_ = State::forwarding;
+  ctx_.runtime = worker_.runtime();
+  close_after_response_ =
+      close_after_response_ || !parser_.request().keep_alive || draining_ || worker_.draining();
+  PhaseResult r = run_request_phases(ctx_);
+  if (r.kind == PhaseResult::Kind::respond) {
+    ctx_.outcome = "gateway_error";
+    respond_error(r.error, close_after_response_);
+    return;
+  }
+  if (r.kind == PhaseResult::Kind::suspend) return;  // the phase resumes the request
+  forward();
+}
+
+void ClientConnection::forward() {
+  const HttpRequest& req = parser_.request();
+  std::string& head = worker_.scratch();
+  head.clear();
+  append_upstream_request_head(head, req, client_ip_, ctx_.runtime->upstream_authority);
+  state_ = State::forwarding;
+  upstream_ = worker_.pool().acquire(ctx_.runtime, ctx_.retried);
+  upstream_->send(head, req.body, req.method == "HEAD", this);
+}
+
+void ClientConnection::on_upstream_head(HttpResponseHead& head) {
+  PhaseResult r = check_response(ctx_, head);
+  if (r.kind == PhaseResult::Kind::respond) {
+    upstream_->detach();
+    upstream_ = nullptr;
+    ctx_.outcome = "gateway_error";
+    respond_error(r.error, close_after_response_);
+    return;
+  }
+  state_ = State::responding;
+  ctx_.status = head.status;
+  framing_ = downstream_framing(head, parser_.request().version_minor);
+  if (framing_ == BodyFraming::close_delimited) close_after_response_ = true;
+  std::string& out = worker_.scratch();
+  out.clear();
+  append_downstream_response_head(out, head, framing_, close_after_response_);
+  stream_.write(out);
+}
+
+void ClientConnection::on_upstream_body(const char* data, size_t len) {
+  if (state_ != State::responding || len == 0) return;
+  ctx_.response_bytes += len;
+  if (framing_ == BodyFraming::chunked) {
+    char size[24];
+    auto r = std::to_chars(size, size + sizeof size - 2, len, 16);
+    *r.ptr++ = '\r';
+    *r.ptr++ = '\n';
+    stream_.write(std::string_view(size, static_cast<size_t>(r.ptr - size)));
+    stream_.write(std::string_view(data, len));
+    stream_.write("\r\n");
+  } else {
+    stream_.write(std::string_view(data, len));
+  }
+}
+
+void ClientConnection::on_upstream_batch_end() {
+  stream_.flush();
+  if (upstream_ != nullptr && stream_.bytes_in_flight() > kHighWater && !waiting_drain_) {
+    waiting_drain_ = true;
+    upstream_->pause_reading();
+    // A client that stops reading is cut off after the body timeout.
+    arm_timer(limits().body_timeout);
+  }
+}
+
+void ClientConnection::on_stream_drained() {
+  if (!waiting_drain_) return;
+  waiting_drain_ = false;
+  timer_.stop();
+  if (upstream_ != nullptr) upstream_->resume_reading();
+}
+
+void ClientConnection::on_upstream_complete() {
+  upstream_ = nullptr;
+  if (state_ != State::responding) return;
+  if (framing_ == BodyFraming::chunked) stream_.write("0\r\n\r\n");
+  stream_.flush();
+  finish_request();
+}
+
+void ClientConnection::on_upstream_failed(UpstreamErrorKind kind, const std::string& detail,
+                                          bool retryable) {
+  upstream_ = nullptr;
+  if (state_ == State::responding) {
+    // Part of the response is already out: the only honest signal left is
+    // to cut the connection.
+    log_event(LogLevel::warn, "upstream_failed_mid_response", {{"error", detail}});
+    ctx_.outcome = "upstream_error";
+    record(ctx_, worker_.metrics());
+    close_now();
+    return;
+  }
+  if (state_ != State::forwarding) return;
+  if (retryable && !ctx_.retried && idempotent(parser_.request().method)) {
+    ctx_.retried = true;  // a stale pooled connection; try once on a new one
+    forward();
+    return;
+  }
+  log_event(LogLevel::warn, "upstream_failed", {{"error", detail}});
+  ctx_.outcome = "upstream_error";
+  bool timeout =
+      kind == UpstreamErrorKind::connect_timeout || kind == UpstreamErrorKind::response_timeout;
+  GatewayError e;
+  e.status = timeout ? 504 : 502;
+  e.errcode = "M_UNKNOWN";
+  switch (kind) {
+    case UpstreamErrorKind::connect_refused:
+      e.reason = "The homeserver refused the connection";
+      break;
+    case UpstreamErrorKind::connect_timeout:
+      e.reason = "Timed out connecting to the homeserver";
+      break;
+    case UpstreamErrorKind::response_timeout:
+      e.reason = "Timed out waiting for the homeserver";
+      break;
+    case UpstreamErrorKind::reset:
+      e.reason = "The homeserver closed the connection";
+      break;
+    case UpstreamErrorKind::tls:
+      e.reason = "TLS with the homeserver failed";
+      break;
+    case UpstreamErrorKind::protocol:
+      e.reason = "The homeserver sent an invalid response";
+      break;
+    default:
+      e.reason = "The homeserver is unreachable";
+      break;
+  }
+  respond_error(e, close_after_response_);
+}
+
+void ClientConnection::respond_error(const GatewayError& error, bool close_after) {
+  ctx_.status = error.status;
+  if (std::string_view(ctx_.outcome) == "forwarded") ctx_.outcome = "gateway_error";
+  close_after_response_ = close_after_response_ || close_after;
+  std::string& out = worker_.scratch();
+  out.clear();
+  append_error_response(out, error, close_after_response_);
+  stream_.write(out);
+  stream_.flush();
+  finish_request();
+}
+
+void ClientConnection::finish_request() {
+  record(ctx_, worker_.metrics());
+  waiting_drain_ = false;
+  if (state_ == State::closing) return;  // the socket failed while answering
+  if (close_after_response_ || draining_) {
+    state_ = State::closing;
+    // Bounds how long a client that does not read may hold the socket.
+    arm_timer(limits().body_timeout);
+    stream_.close_gracefully();
+    return;
+  }
+  next_request();
+}
+
+void ClientConnection::next_request() {
+  parser_.reset();
+  parser_.set_limits(worker_.runtime()->limits);
+  ctx_.reset();
+  ctx_.request = &parser_.request();
+  framing_ = BodyFraming::none;
+  continue_sent_ = false;
+  state_ = State::idle;
+  arm_timer(limits().idle_timeout);
+  if (dispatching_) {
+    // Called from inside the loop below (a synchronous answer): let the
+    // loop pick up the next pipelined request instead of recursing.
+    resume_after_dispatch_ = true;
+    return;
+  }
+  dispatching_ = true;
+  std::string input;
+  do {
+    resume_after_dispatch_ = false;
+    if (pending_input_.empty() || state_ != State::idle) break;
+    input.clear();
+    input.swap(pending_input_);
+    process_input(input.data(), input.size());
+  } while (resume_after_dispatch_);
+  dispatching_ = false;
+  if (peer_eof_ && (state_ == State::idle || state_ == State::reading)) {
+    // Every request the client sent before its FIN has been answered.
+    state_ = State::closing;
+    arm_timer(limits().body_timeout);
+    stream_.close_gracefully();
+    return;
+  }
+  if (state_ == State::idle || state_ == State::reading) stream_.read_start();
+}
+
+void ClientConnection::on_stream_end(int uv_status, bool tls_failure) {
+  if (state_ == State::handshake) {
+    if (tls_failure) {
+      worker_.metrics().tls_handshake_failed();
+      log_event(LogLevel::debug, "tls_handshake_failed",
+                {{"client", client_ip_}, {"error", stream_.tls()->last_error()}});
+    }
+    close_now();
+    return;
+  }
+  if (uv_status == UV_EOF && (state_ == State::forwarding || state_ == State::responding)) {
+    // A half-close after the request(s): answer what was sent, then close.
+    peer_eof_ = true;
+    return;
+  }
+  if (state_ == State::forwarding || state_ == State::responding) {
+    ctx_.outcome = "client_gone";
+    if (ctx_.status == 0) ctx_.status = 499;
+    if (upstream_ != nullptr) {
+      upstream_->detach();
+      upstream_ = nullptr;
+    }
+    record(ctx_, worker_.metrics());
+  }
+  close_now();
+}
+
+void ClientConnection::on_timer(void* p) {
+  auto* self = static_cast<ClientConnection*>(p);
+  switch (self->state_) {
+    case State::handshake:
+    case State::idle:
+      self->close_now();  // silent client or idle keep-alive
+      break;
+    case State::reading:
+      self->respond_error(
+          GatewayError{408, "M_UNKNOWN",
+                       self->parser_.headers_complete() ? "Timed out reading the request body"
+                                                        : "Timed out reading the request headers"},
+          true);
+      break;
+    case State::responding:
+      self->ctx_.outcome = "client_gone";
+      record(self->ctx_, self->worker_.metrics());
+      self->close_now();  // the client stopped reading
+      break;
+    case State::closing:
+      self->stream_.close();
+      break;
+    case State::forwarding:
+      break;
+  }
+}
+
+void ClientConnection::drain() {
+  draining_ = true;
+  if (state_ == State::idle || state_ == State::handshake) close_now();
+}
+
+void ClientConnection::abort() { close_now(); }
+
+void ClientConnection::close_now() {
+  state_ = State::closing;
+  timer_.stop();
+  if (upstream_ != nullptr) {
+    upstream_->detach();
+    upstream_ = nullptr;
+  }
+  stream_.close();
+}
+
+void ClientConnection::on_stream_closed() {
+  if (upstream_ != nullptr) {
+    upstream_->detach();
+    upstream_ = nullptr;
+  }
+  if (counted_) worker_.metrics().connection_closed();
+  worker_.connection_closed(this);
+  delete this;
+}
+
+}  // namespace bordergate

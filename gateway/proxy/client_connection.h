@@ -1,0 +1,97 @@
+// One connection from a federation peer: TLS, then a loop of requests on
+// keep-alive. Each request is buffered whole, walks the pipeline, is forwarded
+// over the worker's upstream pool and its response streamed back. The
+// connection owns its per-request state (parser, RequestContext) and tears
+// down in a fixed order: timer, upstream exchange, socket, then itself from
+// the socket's close callback.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "gateway/http/headers.h"
+#include "gateway/http/request_parser.h"
+#include "gateway/net/stream.h"
+#include "gateway/proxy/pipeline.h"
+#include "gateway/proxy/request_context.h"
+#include "gateway/proxy/upstream_connection.h"
+
+namespace bordergate {
+
+class Worker;
+
+class ClientConnection final : public StreamHandler, public UpstreamClient {
+ public:
+  ClientConnection(Worker& worker, size_t listener_index);
+  ClientConnection(const ClientConnection&) = delete;
+  ClientConnection& operator=(const ClientConnection&) = delete;
+
+  // Takes the pending connection from `server`; false if that failed (the
+  // connection then closes itself).
+  bool accept(uv_stream_t* server);
+  // Graceful shutdown: close now if between requests, else after this one.
+  void drain();
+  // Immediate shutdown.
+  void abort();
+
+  // Intrusive list of the worker's connections.
+  ClientConnection* prev = nullptr;
+  ClientConnection* next = nullptr;
+
+  // StreamHandler
+  void on_stream_tls_ready() override;
+  void on_stream_data(const char* data, size_t len) override;
+  void on_stream_end(int uv_status, bool tls_failure) override;
+  void on_stream_drained() override;
+  void on_stream_closed() override;
+  // UpstreamClient
+  void on_upstream_head(HttpResponseHead& head) override;
+  void on_upstream_body(const char* data, size_t len) override;
+  void on_upstream_batch_end() override;
+  void on_upstream_complete() override;
+  void on_upstream_failed(UpstreamErrorKind kind, const std::string& detail,
+                          bool retryable) override;
+
+ private:
+  enum class State {
+    handshake,   // TLS not yet established
+    idle,        // between requests (keep-alive), no byte of the next one yet
+    reading,     // request head or body arriving
+    forwarding,  // waiting for Core's response head
+    responding,  // streaming Core's response
+    closing
+  };
+  static void on_timer(void* self);
+  void process_input(const char* data, size_t len);
+  void start_request();
+  void forward();
+  void respond_error(const GatewayError& error, bool close_after);
+  void finish_request();
+  void next_request();
+  void close_now();
+  void arm_timer(Millis timeout);
+  const LimitsConfig& limits() const;
+
+  Worker& worker_;
+  size_t listener_index_;
+  std::shared_ptr<const Runtime> runtime_;  // the snapshot the connection started with
+  Stream stream_;
+  Timer timer_;
+  RequestParser parser_;
+  RequestContext ctx_;
+  std::string client_ip_;
+  std::string pending_input_;  // bytes of a pipelined next request
+  UpstreamConnection* upstream_ = nullptr;
+  State state_ = State::handshake;
+  BodyFraming framing_ = BodyFraming::none;
+  bool close_after_response_ = false;
+  bool draining_ = false;
+  bool continue_sent_ = false;
+  bool waiting_drain_ = false;
+  bool counted_ = false;
+  bool peer_eof_ = false;  // the client half-closed while a request was in flight
+  bool dispatching_ = false;
+  bool resume_after_dispatch_ = false;
+};
+
+}  // namespace bordergate

@@ -1,0 +1,53 @@
+// The fixed request pipeline. Every request walks these phases in this order,
+// each a plain function over the same RequestContext returning proceed,
+// respond (the gateway answers itself) or suspend (the phase will resume the
+// request from a callback: key fetch, DNS, the upstream exchange).
+//
+//   classify -> authenticate -> authorize -> inspect -> forward
+//            -> check_response -> record
+#pragma once
+
+#include <string>
+
+#include "gateway/admin/metrics.h"
+#include "gateway/http/error_response.h"
+#include "gateway/proxy/request_context.h"
+
+namespace bordergate {
+
+enum class Phase { classify, authenticate, authorize, inspect, forward, check_response, record };
+
+struct PhaseResult {
+  enum class Kind { proceed, respond, suspend };
+  Kind kind = Kind::proceed;
+  GatewayError error;
+
+  static PhaseResult proceed() { return {}; }
+  static PhaseResult suspend() { return {Kind::suspend, {}}; }
+  static PhaseResult respond(int status, const char* errcode, std::string reason) {
+    return {Kind::respond, GatewayError{status, errcode, std::move(reason)}};
+  }
+};
+
+const char* phase_name(Phase phase);
+
+// Names the endpoint class from the raw path (bounded metric label).
+PhaseResult classify(RequestContext& ctx);
+// X-Matrix request signatures (filled by the request-authentication issue).
+PhaseResult authenticate(RequestContext& ctx);
+// The per-peer YAML policy (filled by the policy issue).
+PhaseResult authorize(RequestContext& ctx);
+// Body inspection of PDUs and EDUs (filled by the PDU-inspection issue).
+PhaseResult inspect(RequestContext& ctx);
+// The phases before forward, in order; stops at the first that does not proceed.
+PhaseResult run_request_phases(RequestContext& ctx);
+
+// Forwarding lives in ClientConnection::forward (it needs the worker's pool).
+
+// Looks at Core's response head before it is streamed back (filled by the
+// policy issue for outbound checks); pass-through for now.
+PhaseResult check_response(RequestContext& ctx, const HttpResponseHead& head);
+// Metrics and the access log line (the audit log is added by the audit issue).
+void record(RequestContext& ctx, WorkerMetrics& metrics);
+
+}  // namespace bordergate

@@ -1,0 +1,42 @@
+// Per-request state handed to every pipeline phase. It lives inside the
+// client connection and is reset between requests; everything a later phase
+// needs about the request (classification, the authenticated origin, the
+// policy decision) is added here as plain fields.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "gateway/common/endpoint_class.h"
+#include "gateway/http/error_response.h"
+#include "gateway/http/message.h"
+#include "gateway/proxy/runtime.h"
+
+namespace bordergate {
+
+struct RequestContext {
+  std::shared_ptr<const Runtime> runtime;  // the snapshot this request runs under
+  HttpRequest* request = nullptr;          // owned by the connection's parser
+  const std::string* client_ip = nullptr;  // owned by the connection
+  Direction direction = Direction::inbound;
+  EndpointClass endpoint = EndpointClass::other;
+  std::chrono::steady_clock::time_point started{};
+  int status = 0;                     // final status sent to the client
+  std::uint64_t response_bytes = 0;   // body bytes sent to the client
+  const char* outcome = "forwarded";  // forwarded | gateway_error | upstream_error | client_gone
+  bool retried = false;
+
+  void reset() {
+    runtime.reset();
+    request = nullptr;
+    endpoint = EndpointClass::other;
+    status = 0;
+    response_bytes = 0;
+    outcome = "forwarded";
+    retried = false;
+  }
+};
+
+}  // namespace bordergate

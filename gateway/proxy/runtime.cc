@@ -1,0 +1,33 @@
+#include "gateway/proxy/runtime.h"
+
+namespace bordergate {
+
+Result<std::shared_ptr<const Runtime>> build_runtime(std::shared_ptr<const Config> config) {
+  auto rt = std::make_shared<Runtime>();
+  for (const ListenerConfig& l : config->federation) {
+    auto tls = ServerTls::build(l.tls);
+    if (!tls) {
+      return make_error(tls.error().code, "listener " + l.address + ":" + std::to_string(l.port) +
+                                              ": " + tls.error().message);
+    }
+    rt->listener_tls.push_back(std::move(tls.value()));
+  }
+  const UpstreamConfig& u = config->upstream;
+  if (u.tls.enabled) {
+    auto tls = ClientTls::build(u.tls, u.host);
+    if (!tls) return make_error(tls.error().code, "upstream: " + tls.error().message);
+    rt->upstream_tls = std::move(tls.value());
+  }
+  auto addr = resolve_socket_address(u.host, u.port);
+  if (!addr) return make_error(addr.error().code, "upstream: " + addr.error().message);
+  rt->upstream_address = addr.value();
+  rt->upstream_authority = u.host.find(':') != std::string::npos
+                               ? "[" + u.host + "]:" + std::to_string(u.port)
+                               : u.host + ":" + std::to_string(u.port);
+  rt->limits = RequestLimits{config->limits.max_header_bytes, config->limits.max_headers,
+                             config->limits.max_body_bytes};
+  rt->config = std::move(config);
+  return std::shared_ptr<const Runtime>(std::move(rt));
+}
+
+}  // namespace bordergate

@@ -1,0 +1,29 @@
+// A configuration snapshot compiled for use: the validated Config plus the
+// TLS contexts and the resolved upstream address. Built off the data path at
+// start and on SIGHUP, then shared read-only; a request keeps the snapshot it
+// started with, so a reload never changes a request half way.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "gateway/common/result.h"
+#include "gateway/config/config.h"
+#include "gateway/http/request_parser.h"
+#include "gateway/net/listen_socket.h"
+#include "gateway/net/tls_context.h"
+
+namespace bordergate {
+
+struct Runtime {
+  std::shared_ptr<const Config> config;
+  std::vector<std::shared_ptr<const ServerTls>> listener_tls;  // parallel to config->federation
+  std::shared_ptr<const ClientTls> upstream_tls;               // null: plain HTTP to Core
+  SocketAddress upstream_address;
+  std::string upstream_authority;  // "host:port", Host for HTTP/1.0 clients without one
+  RequestLimits limits;
+};
+
+Result<std::shared_ptr<const Runtime>> build_runtime(std::shared_ptr<const Config> config);
+
+}  // namespace bordergate

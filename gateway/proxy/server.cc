@@ -1,0 +1,275 @@
+#include "gateway/proxy/server.h"
+
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <thread>
+
+#include "gateway/common/log.h"
+#include "gateway/config/config_loader.h"
+
+namespace bordergate {
+namespace {
+
+std::int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// After a failed connection to Core, /readyz reports not ready for this long
+// unless Core answers again in between.
+constexpr std::int64_t kUpstreamFailureWindowMs = 15000;
+
+void log_config_errors(const char* event, const std::vector<ConfigError>& errors) {
+  for (const ConfigError& e : errors) {
+    log_event(LogLevel::error, event, {{"error", e.to_string()}});
+  }
+}
+
+bool same_listeners(const Config& a, const Config& b) {
+  if (a.federation.size() != b.federation.size() || a.workers != b.workers) return false;
+  for (size_t i = 0; i < a.federation.size(); ++i) {
+    if (a.federation[i].address != b.federation[i].address ||
+        a.federation[i].port != b.federation[i].port) {
+      return false;
+    }
+  }
+  return a.admin.enabled == b.admin.enabled && a.admin.address == b.admin.address &&
+         a.admin.port == b.admin.port;
+}
+
+}  // namespace
+
+Server::Server(std::string config_path) : config_path_(std::move(config_path)) {
+  uv_loop_init(&loop_);
+}
+
+Server::~Server() {
+  // Normally closed before run() returns; this covers early failures.
+  close_main_handles();
+  for (auto& w : workers_) {
+    w->post(Worker::Stop{});
+  }
+  workers_.clear();
+  admin_.reset();
+  uv_run(&loop_, UV_RUN_NOWAIT);
+  uv_loop_close(&loop_);
+}
+
+Status Server::start() {
+  ConfigLoadResult loaded = load_config_file(config_path_);
+  if (!loaded.errors.empty()) {
+    log_config_errors("config_invalid", loaded.errors);
+    return make_error("config_invalid", "the configuration has errors");
+  }
+  LogLevel level = LogLevel::info;
+  parse_log_level(loaded.config->logging.level, level);
+  set_log_level(level);
+  auto rt = build_runtime(loaded.config);
+  if (!rt) {
+    log_event(LogLevel::error, "config_invalid", {{"error", rt.error().message}});
+    return rt.error();
+  }
+  runtime_ = rt.value();
+  const Config& c = *runtime_->config;
+  unsigned n = c.workers != 0 ? c.workers : std::max(1u, std::thread::hardware_concurrency());
+  metrics_ = std::make_unique<Metrics>(n);
+
+  worker_exit_ = std::make_unique<UvHandle<uv_async_t>>();
+  if (uv_async_init(&loop_, worker_exit_->get(), &Server::on_worker_exit) == 0) {
+    worker_exit_->mark_initialized();
+  }
+  worker_exit_->get()->data = this;
+
+  // SO_REUSEPORT would let a second instance (same user) silently share the
+  // port and take half the traffic: bind each address once exclusively
+  // first, so an occupied port is an error as with any other server.
+  for (const ListenerConfig& l : c.federation) {
+    auto addr = parse_socket_address(l.address, l.port);
+    auto fd = addr ? open_listen_socket(addr.value(), false) : Result<int>(addr.error());
+    if (!fd) {
+      log_event(LogLevel::error, "listen_failed",
+                {{"address", l.address}, {"port", l.port}, {"error", fd.error().message}});
+      return fd.error();
+    }
+    ::close(fd.value());
+  }
+  for (unsigned i = 0; i < n; ++i) {
+    std::vector<int> fds;
+    for (const ListenerConfig& l : c.federation) {
+      auto addr = parse_socket_address(l.address, l.port);
+      auto fd = addr ? open_listen_socket(addr.value(), true) : Result<int>(addr.error());
+      if (!fd) {
+        for (int f : fds) ::close(f);
+        log_event(LogLevel::error, "listen_failed",
+                  {{"address", l.address}, {"port", l.port}, {"error", fd.error().message}});
+        return fd.error();
+      }
+      fds.push_back(fd.value());
+    }
+    workers_.push_back(std::make_unique<Worker>(i, runtime_, std::move(fds), metrics_->worker(i),
+                                                shared_, worker_exit_->get()));
+  }
+
+  if (c.admin.enabled) {
+    AdminServer::Hooks hooks;
+    hooks.ready = [this](std::string& why) { return ready(why); };
+    hooks.metrics = [this] { return metrics_->serialize(); };
+    admin_ = std::make_unique<AdminServer>(&loop_, std::move(hooks));
+    auto addr = parse_socket_address(c.admin.address, c.admin.port);
+    Status s = addr ? admin_->listen(addr.value()) : Status(addr.error());
+    if (!s) {
+      log_event(
+          LogLevel::error, "listen_failed",
+          {{"address", c.admin.address}, {"port", c.admin.port}, {"error", s.error().message}});
+      return s;
+    }
+  }
+
+  for (int signum : {SIGTERM, SIGINT, SIGHUP}) {
+    auto h = std::make_unique<UvHandle<uv_signal_t>>();
+    if (uv_signal_init(&loop_, h->get()) == 0) h->mark_initialized();
+    h->get()->data = this;
+    uv_signal_start(h->get(), &Server::on_signal, signum);
+    signals_.push_back(std::move(h));
+  }
+  drain_timer_ = std::make_unique<Timer>(&loop_, &Server::on_drain_deadline, this);
+
+  for (auto& w : workers_) w->start();
+  listening_ = true;
+  for (const ListenerConfig& l : c.federation) {
+    log_event(LogLevel::info, "listening",
+              {{"address", l.address}, {"port", l.port}, {"workers", n}});
+  }
+  if (c.admin.enabled) {
+    log_event(LogLevel::info, "admin_listening",
+              {{"address", c.admin.address}, {"port", c.admin.port}});
+  }
+  sd_notify(0, "READY=1\nSTATUS=serving");
+  return {};
+}
+
+int Server::run() {
+  std::signal(SIGPIPE, SIG_IGN);
+  if (Status s = start(); !s) return 1;
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  for (auto& w : workers_) w->join();
+  workers_.clear();
+  admin_.reset();
+  uv_run(&loop_, UV_RUN_NOWAIT);
+  log_event(LogLevel::info, "stopped");
+  return 0;
+}
+
+void Server::on_signal(uv_signal_t* s, int signum) {
+  auto* self = static_cast<Server*>(s->data);
+  if (self == nullptr) return;
+  if (signum == SIGHUP)
+    self->reload();
+  else
+    self->begin_drain();
+}
+
+void Server::reload() {
+  if (draining_) return;
+  sd_notify(0, "RELOADING=1");
+  log_event(LogLevel::info, "config_reload_started", {{"path", config_path_}});
+  ConfigLoadResult loaded = load_config_file(config_path_);
+  std::string failure;
+  if (!loaded.errors.empty()) {
+    log_config_errors("config_reload_failed", loaded.errors);
+    failure = "the configuration has errors";
+  } else if (!same_listeners(*loaded.config, *runtime_->config)) {
+    failure = "listener addresses, ports and the worker count only change on restart";
+  }
+  std::shared_ptr<const Runtime> next;
+  if (failure.empty()) {
+    auto rt = build_runtime(loaded.config);
+    if (rt)
+      next = rt.value();
+    else
+      failure = rt.error().message;
+  }
+  if (!next) {
+    metrics_->config_reload(false);
+    log_event(LogLevel::error, "config_reload_failed",
+              {{"error", failure}, {"action", "keeping the running configuration"}});
+    sd_notify(0, "READY=1\nSTATUS=serving (last reload failed)");
+    return;
+  }
+  runtime_ = next;
+  for (auto& w : workers_) w->post(next);
+  LogLevel level = LogLevel::info;
+  parse_log_level(next->config->logging.level, level);
+  set_log_level(level);
+  metrics_->config_reload(true);
+  log_event(LogLevel::info, "config_reloaded", {{"path", config_path_}});
+  sd_notify(0, "READY=1\nSTATUS=serving");
+}
+
+void Server::begin_drain() {
+  if (draining_) {
+    log_event(LogLevel::warn, "shutdown_forced", {{"reason", "second signal"}});
+    force_stop();
+    return;
+  }
+  draining_ = true;
+  listening_ = false;
+  sd_notify(0, "STOPPING=1");
+  auto timeout = runtime_->config->shutdown.drain_timeout;
+  log_event(LogLevel::info, "draining", {{"drain_timeout_ms", static_cast<long>(timeout.count())}});
+  for (auto& w : workers_) w->post(Worker::Drain{});
+  drain_timer_->start(static_cast<uint64_t>(timeout.count()));
+}
+
+void Server::force_stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  for (auto& w : workers_) w->post(Worker::Stop{});
+}
+
+void Server::on_drain_deadline(void* p) {
+  auto* self = static_cast<Server*>(p);
+  log_event(LogLevel::warn, "shutdown_forced", {{"reason", "drain_timeout"}});
+  self->force_stop();
+}
+
+void Server::on_worker_exit(uv_async_t* a) {
+  auto* self = static_cast<Server*>(a->data);
+  if (self == nullptr || self->shared_.workers_running.load() != 0) return;
+  // Every worker has left its loop; joining also waits for their last
+  // uv_async_send to return before the handle is closed.
+  for (auto& w : self->workers_) w->join();
+  self->close_main_handles();
+}
+
+void Server::close_main_handles() {
+  for (auto& s : signals_) s->close();
+  if (drain_timer_) drain_timer_->close();
+  if (admin_) admin_->close();
+  if (worker_exit_) worker_exit_->close();
+}
+
+bool Server::ready(std::string& why) const {
+  if (draining_) {
+    why = "draining";
+    return false;
+  }
+  if (!listening_) {
+    why = "not listening";
+    return false;
+  }
+  // Passive health: what the workers saw on real traffic. No synthetic
+  // connections to Core.
+  std::int64_t failed = shared_.last_upstream_failure_ms.load();
+  if (failed >= 0 && failed >= shared_.last_upstream_ok_ms.load() &&
+      steady_ms() - failed < kUpstreamFailureWindowMs) {
+    why = "connections to the homeserver are failing";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace bordergate

@@ -1,0 +1,60 @@
+// The process: loads the configuration, starts the workers and the admin
+// listener, and turns signals into actions on the main thread's loop:
+// SIGHUP reloads (an invalid file keeps the running snapshot), SIGTERM/SIGINT
+// drain gracefully within shutdown.drain_timeout, a second one stops at once.
+// Talks to systemd with sd_notify (READY=1, RELOADING=1, STOPPING=1).
+#pragma once
+
+#include <uv.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gateway/admin/admin_server.h"
+#include "gateway/admin/metrics.h"
+#include "gateway/net/stream.h"
+#include "gateway/net/uv_handle.h"
+#include "gateway/proxy/runtime.h"
+#include "gateway/proxy/worker.h"
+
+namespace bordergate {
+
+class Server {
+ public:
+  explicit Server(std::string config_path);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Runs until drained; returns the process exit status.
+  int run();
+
+ private:
+  static void on_signal(uv_signal_t* s, int signum);
+  static void on_worker_exit(uv_async_t* a);
+  static void on_drain_deadline(void* self);
+  Status start();
+  void reload();
+  void begin_drain();
+  void force_stop();
+  void close_main_handles();
+  bool ready(std::string& why) const;
+
+  std::string config_path_;
+  uv_loop_t loop_{};
+  std::shared_ptr<const Runtime> runtime_;
+  std::unique_ptr<Metrics> metrics_;
+  WorkerShared shared_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<AdminServer> admin_;
+  std::vector<std::unique_ptr<UvHandle<uv_signal_t>>> signals_;
+  std::unique_ptr<UvHandle<uv_async_t>> worker_exit_;
+  std::unique_ptr<Timer> drain_timer_;
+  bool draining_ = false;
+  bool stopping_ = false;
+  std::atomic<bool> listening_{false};
+};
+
+}  // namespace bordergate

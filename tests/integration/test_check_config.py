@@ -1,0 +1,145 @@
+#!/usr/bin/python3
+"""`bordergate check-config` accepts good files (the shipped example included)
+and rejects bad ones with a non-zero exit and a file:line:col message that
+points at the offending key; `bordergate version` prints the version."""
+import os
+import re
+import shutil
+import sys
+
+import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import ENV, GatewayTestCase, main  # noqa: E402
+from harness.gateway import run_cli, sanitizer_reports  # noqa: E402
+
+
+class CheckConfigTest(GatewayTestCase):
+    def write(self, text: str, name: str = "bordergate.yaml"):
+        path = self.tmp / name
+        path.write_text(text)
+        return path
+
+    def good_text(self) -> str:
+        return yaml.safe_dump(self.make_config(8008), sort_keys=False)
+
+    def check(self, path):
+        proc = run_cli("check-config", str(path))
+        self.assertEqual(sanitizer_reports(proc.stderr), [], proc.stderr)
+        self.assertGreaterEqual(proc.returncode, 0, f"died by signal: {proc.stderr}")
+        return proc
+
+    def assertRejectedAt(self, text: str, line: int, col: int, *words: str):
+        path = self.write(text)
+        proc = self.check(path)
+        out = proc.stdout + proc.stderr
+        self.assertEqual(proc.returncode, 1, out)
+        self.assertRegex(out, rf"(?<![0-9]){line}:{col}(?![0-9])", f"expected {line}:{col} in:\n{out}")
+        for w in words:
+            self.assertIn(w, out)
+
+    @staticmethod
+    def position_of(text: str, needle: str) -> tuple[int, int]:
+        """1-based line and column of the first occurrence of needle."""
+        for n, line in enumerate(text.splitlines(), 1):
+            col = line.find(needle)
+            if col >= 0:
+                return n, col + 1
+        raise AssertionError(f"{needle!r} not in text")
+
+    def test_good_config_exit_0(self):
+        path = self.write(self.good_text())
+        proc = self.check(path)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertIn(f"{path}: OK", proc.stdout)
+        # --config is accepted too (the systemd unit's ExecStartPre uses it).
+        self.assertEqual(run_cli("check-config", "--config", str(path)).returncode, 0)
+
+    def test_shipped_example_config_is_valid(self):
+        # The example resolves state_dir ../../.state against its own folder: give
+        # it that layout with a dev certificate in place.
+        src = ENV.source_dir / "deploy" / "examples" / "bordergate.yaml"
+        conf_dir = self.tmp / "deploy" / "examples"
+        conf_dir.mkdir(parents=True)
+        shutil.copy(src, conf_dir / "bordergate.yaml")
+        pki_dir = self.tmp / ".state" / "pki"
+        pki_dir.mkdir(parents=True)
+        shutil.copy(self.cert.cert, pki_dir / "core.bordergate.test.crt")
+        shutil.copy(self.cert.key, pki_dir / "core.bordergate.test.key")
+        proc = self.check(conf_dir / "bordergate.yaml")
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+
+    def test_unknown_top_level_key(self):
+        text = self.good_text() + "surprise: 1\n"
+        line, col = self.position_of(text, "surprise")
+        self.assertRejectedAt(text, line, col, "surprise")
+
+    def test_unknown_nested_key(self):
+        text = self.good_text().replace("  max_headers: 100\n", "  max_headers: 100\n  max_hedaers: 5\n")
+        line, col = self.position_of(text, "max_hedaers")
+        self.assertRejectedAt(text, line, col, "max_hedaers")
+
+    def test_wrong_type(self):
+        text = self.good_text().replace("  max_headers: 100\n", "  max_headers: lots\n")
+        line, col = self.position_of(text, "lots")
+        self.assertRejectedAt(text, line, col, "max_headers")
+
+    def test_port_out_of_range(self):
+        cfg = self.make_config(70000)
+        text = yaml.safe_dump(cfg, sort_keys=False)
+        line, col = self.position_of(text, "70000")
+        self.assertRejectedAt(text, line, col)
+
+    def test_bad_duration(self):
+        text = self.good_text().replace("header_timeout: 10s", "header_timeout: ten seconds")
+        line, col = self.position_of(text, "ten seconds")
+        self.assertRejectedAt(text, line, col, "header_timeout")
+
+    def test_yaml_syntax_error(self):
+        text = "version: 1\nlisteners:\n  federation: [\n    {port: 1\n"
+        proc = self.check(self.write(text))
+        out = proc.stdout + proc.stderr
+        self.assertEqual(proc.returncode, 1)
+        self.assertRegex(out, r"\d+:\d+", out)
+
+    def test_bad_tls_min_version(self):
+        text = self.good_text().replace("min_version: '1.2'", "min_version: '1.0'")
+        self.assertNotEqual(text, self.good_text())
+        line, col = self.position_of(text, "'1.0'")
+        self.assertRejectedAt(text, line, col, "min_version")
+
+    def test_missing_required_key(self):
+        cfg = self.make_config(8008)
+        del cfg["upstream"]["port"]
+        proc = self.check(self.write(yaml.safe_dump(cfg, sort_keys=False)))
+        out = proc.stdout + proc.stderr
+        self.assertEqual(proc.returncode, 1, out)
+        self.assertIn("port", out)
+
+    def test_missing_certificate_file(self):
+        cfg = self.make_config(8008)
+        cfg["listeners"]["federation"][0]["tls"]["certificates"][0]["certificate"] = "/nonexistent/x.crt"
+        proc = self.check(self.write(yaml.safe_dump(cfg, sort_keys=False)))
+        out = proc.stdout + proc.stderr
+        self.assertEqual(proc.returncode, 1, out)
+        self.assertIn("/nonexistent/x.crt", out)
+
+    def test_missing_file(self):
+        proc = self.check(self.tmp / "nope.yaml")
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("nope.yaml", proc.stdout + proc.stderr)
+
+    def test_serve_refuses_bad_config(self):
+        path = self.write(self.good_text() + "surprise: 1\n")
+        proc = run_cli("serve", "--config", str(path), timeout=30)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("surprise", proc.stdout + proc.stderr)
+
+    def test_version(self):
+        proc = run_cli("version")
+        self.assertEqual(proc.returncode, 0)
+        self.assertRegex(proc.stdout, r"^bordergate \d+\.\d+\.\d+")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+// The request pipeline: phases run in order and pass requests through until
+// their issues fill them; classify names bounded endpoint classes.
+#include "gateway/proxy/pipeline.h"
+
+#include <gtest/gtest.h>
+
+namespace bordergate {
+namespace {
+
+TEST(Pipeline, ClassifiesByPathPrefix) {
+  struct Case {
+    const char* target;
+    EndpointClass expected;
+  } cases[] = {
+      {"/_matrix/federation/v1/send/123", EndpointClass::federation},
+      {"/_matrix/federation/v2/invite/!r:x/$e", EndpointClass::federation},
+      {"/_matrix/key/v2/server", EndpointClass::key},
+      {"/_matrix/key/v2/query", EndpointClass::key},
+      {"/_matrix/media/v3/download/x/y", EndpointClass::media},
+      {"/.well-known/matrix/server", EndpointClass::well_known},
+      {"/_matrix/client/v3/sync", EndpointClass::other},
+      {"/_matrix/federationX", EndpointClass::other},
+      {"/", EndpointClass::other},
+      {"/%5Fmatrix/federation/v1/send/1", EndpointClass::other},  // never decoded
+  };
+  for (const Case& c : cases) {
+    HttpRequest req;
+    req.method = "GET";
+    req.target = c.target;
+    RequestContext ctx;
+    ctx.request = &req;
+    PhaseResult r = run_request_phases(ctx);
+    EXPECT_EQ(r.kind, PhaseResult::Kind::proceed) << c.target;
+    EXPECT_EQ(ctx.endpoint, c.expected) << c.target;
+  }
+}
+
+TEST(Pipeline, PhaseNamesAreStable) {
+  EXPECT_STREQ(phase_name(Phase::classify), "classify");
+  EXPECT_STREQ(phase_name(Phase::authenticate), "authenticate");
+  EXPECT_STREQ(phase_name(Phase::authorize), "authorize");
+  EXPECT_STREQ(phase_name(Phase::inspect), "inspect");
+  EXPECT_STREQ(phase_name(Phase::forward), "forward");
+  EXPECT_STREQ(phase_name(Phase::check_response), "check_response");
+  EXPECT_STREQ(phase_name(Phase::record), "record");
+}
+
+TEST(Pipeline, RespondCarriesMatrixError) {
+  PhaseResult r = PhaseResult::respond(403, "M_FORBIDDEN", "denied by policy");
+  EXPECT_EQ(r.kind, PhaseResult::Kind::respond);
+  EXPECT_EQ(r.error.status, 403);
+  EXPECT_STREQ(r.error.errcode, "M_FORBIDDEN");
+}
+
+}  // namespace
+}  // namespace bordergate
