@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,14 @@ struct LoggingConfig {
   std::string level = "info";
 };
 
+// Server signing keys (gateway/keystore). Fetch settings are added with the HTTPS fetcher.
+struct KeysConfig {
+  // Closed federations: server name -> key id -> unpadded base64 ed25519 public key. These
+  // servers' keys are never fetched.
+  std::map<std::string, std::map<std::string, std::string>> pinned;
+  std::string cache_file;  // absolute; empty = no persistent key cache
+};
+
 struct Config {
   int version = 1;
   std::string server_name;
@@ -83,6 +92,10 @@ struct Config {
   LimitsConfig limits;
   ShutdownConfig shutdown;
   LoggingConfig logging;
+  // The policy file (absolute; relative paths resolve against state_dir). Empty: no policy,
+  // the gateway forwards without inbound enforcement (logged at start as a warning).
+  std::string policy;
+  KeysConfig keys;
 };
 
 }  // namespace bordergate
