@@ -8,6 +8,7 @@
 
 #include "gateway/common/log.h"
 #include "gateway/config/config_loader.h"
+#include "policy/loader.h"
 
 namespace bordergate {
 namespace {
@@ -67,7 +68,21 @@ Status Server::start() {
   LogLevel level = LogLevel::info;
   parse_log_level(loaded.config->logging.level, level);
   set_log_level(level);
-  auto rt = build_runtime(loaded.config);
+  if (!loaded.config->policy.empty()) {
+    auto services = inbound::build_inbound_services(*loaded.config);
+    if (!services) {
+      log_event(LogLevel::error, "config_invalid", {{"error", services.error().message}});
+      return services.error();
+    }
+    inbound_ = std::move(services.value());
+    log_event(LogLevel::info, "inbound_enforcement",
+              {{"policy", loaded.config->policy},
+               {"pinned_servers", static_cast<unsigned long>(loaded.config->keys.pinned.size())}});
+  } else {
+    log_event(LogLevel::warn, "inbound_enforcement_disabled",
+              {{"reason", "no policy configured: requests are forwarded unchecked"}});
+  }
+  auto rt = build_runtime(loaded.config, inbound_.get());
   if (!rt) {
     log_event(LogLevel::error, "config_invalid", {{"error", rt.error().message}});
     return rt.error();
@@ -183,10 +198,24 @@ void Server::reload() {
     failure = "the configuration has errors";
   } else if (!same_listeners(*loaded.config, *runtime_->config)) {
     failure = "listener addresses, ports and the worker count only change on restart";
+  } else if (loaded.config->policy.empty() != (inbound_ == nullptr)) {
+    failure = "inbound enforcement (the policy key) is switched on or off only on restart";
   }
   std::shared_ptr<const Runtime> next;
+  std::shared_ptr<const policy::Policy> next_policy;
+  if (failure.empty() && inbound_ != nullptr) {
+    // The policy is validated completely before anything is swapped; on any error the old
+    // configuration and the old policy both stay.
+    auto p = policy::load_policy(loaded.config->policy);
+    if (!p)
+      failure = "policy: " + p.error().message;
+    else if ((*p)->server_name != loaded.config->server_name)
+      failure = "policy " + loaded.config->policy + " is written for '" + (*p)->server_name + "'";
+    else
+      next_policy = std::move(p.value());
+  }
   if (failure.empty()) {
-    auto rt = build_runtime(loaded.config);
+    auto rt = build_runtime(loaded.config, inbound_.get());
     if (rt)
       next = rt.value();
     else
@@ -199,6 +228,7 @@ void Server::reload() {
     sd_notify(0, "READY=1\nSTATUS=serving (last reload failed)");
     return;
   }
+  if (next_policy) inbound_->policy->replace(std::move(next_policy));
   runtime_ = next;
   for (auto& w : workers_) w->post(next);
   LogLevel level = LogLevel::info;

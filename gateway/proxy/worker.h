@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "gateway/admin/metrics.h"
+#include "gateway/keystore/worker_queue.h"
 #include "gateway/net/uv_handle.h"
 #include "gateway/proxy/runtime.h"
 #include "gateway/proxy/upstream_pool.h"
@@ -53,6 +54,10 @@ class Worker {
   WorkerMetrics& metrics() { return metrics_; }
   bool draining() const { return draining_; }
   std::string& scratch() { return scratch_; }
+  // Where answers from other threads (server keys) reach this loop; null once finished.
+  std::shared_ptr<keystore::Mailbox> mailbox() const {
+    return key_queue_ ? key_queue_->mailbox() : nullptr;
+  }
   unsigned index() const { return index_; }
   void connection_closed(ClientConnection* c);
 
@@ -79,6 +84,7 @@ class Worker {
   std::unique_ptr<UvHandle<uv_async_t>> async_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unique_ptr<UpstreamPool> pool_;
+  std::unique_ptr<keystore::WorkerQueue> key_queue_;
   std::mutex mu_;
   std::deque<Command> inbox_;
   std::thread thread_;

@@ -1,0 +1,179 @@
+// The pure parts of the inbound phases: decision -> HTTP answer, the shape of the answer to a
+// withheld transaction, and the facts authorize/inspect build (against a real policy file).
+#include "gateway/inbound/inbound_phases.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "gateway/inbound/inbound_services.h"
+#include "gateway/matrix/json.h"
+
+namespace bordergate::inbound {
+namespace {
+
+TEST(DecisionAnswer, Table) {
+  struct Case {
+    const char* rule_id;
+    const char* reason;
+    policy::Action action;
+    int status;
+    const char* errcode;
+  };
+  const Case cases[] = {
+      {"checks", "x_matrix_check_failed", policy::Action::deny, 401, "M_UNAUTHORIZED"},
+      {"checks", "pdu_hashes_check_failed", policy::Action::deny, 403, "M_FORBIDDEN"},
+      {"checks", "edu_origin_binding_check_failed", policy::Action::deny, 403, "M_FORBIDDEN"},
+      {"limits", "body_too_large", policy::Action::deny, 413, "M_TOO_LARGE"},
+      {"limits", "too_many_pdus", policy::Action::deny, 413, "M_TOO_LARGE"},
+      {"media", "media_not_allowed", policy::Action::deny, 403, "M_FORBIDDEN"},
+      {"default", "no_rule_matched", policy::Action::deny, 403, "M_FORBIDDEN"},
+      {"no-widgets", "transaction_denied_by_content", policy::Action::deny, 403, "M_FORBIDDEN"},
+  };
+  for (const Case& c : cases) {
+    policy::Decision d;
+    d.rule_id = c.rule_id;
+    d.reason = c.reason;
+    d.action = c.action;
+    InboundAnswer a = answer_for(d);
+    EXPECT_EQ(a.status, c.status) << c.reason;
+    EXPECT_STREQ(a.errcode, c.errcode) << c.reason;
+    EXPECT_NE(a.reason.find(c.reason), std::string::npos) << a.reason;
+    EXPECT_NE(a.reason.find(c.rule_id), std::string::npos) << a.reason;
+  }
+}
+
+TEST(WithheldTransaction, EveryNamedPduGetsAnError) {
+  std::vector<PduVerdict> pdus(3);
+  pdus[0].event_id = "$a";
+  pdus[1].event_id = "";  // unparseable: cannot be named
+  pdus[2].event_id = "$b:x";
+  std::string body = withheld_transaction_answer(pdus, "held back \"by\" policy");
+  auto json = matrix::parse_json(body);
+  ASSERT_TRUE(json.ok()) << body;
+  const matrix::Json* by_id = json->find("pdus");
+  ASSERT_NE(by_id, nullptr);
+  ASSERT_EQ(by_id->object_if()->size(), 2u);
+  EXPECT_EQ(*by_id->find("$a")->find("error")->string_if(), "held back \"by\" policy");
+  EXPECT_NE(by_id->find("$b:x")->find("error"), nullptr);
+  EXPECT_EQ(withheld_transaction_answer({}, "x"), R"({"pdus":{}})");
+}
+
+class FactsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("bg-facts-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+    std::ofstream(dir_ / "policy.yaml") << R"(version: 1
+server_name: core.example
+default: deny
+defaults:
+  limits:
+    rate: {per_second: 1, burst: 2}
+federations:
+  partners:
+    servers: [good.example]
+rules:
+  - id: keys
+    peer: unknown
+    direction: inbound
+    endpoints: [key.server]
+    action: allow
+  - id: partners
+    federation: partners
+    direction: inbound
+    endpoints: ["@all"]
+    action: allow
+  - id: no-vip
+    federation: partners
+    direction: inbound
+    endpoints: [user.devices]
+    users: ["@vip:core.example"]
+    action: deny
+)";
+    Config c;
+    c.server_name = "core.example";
+    c.policy = (dir_ / "policy.yaml").string();
+    auto s = build_inbound_services(c);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    services_ = std::move(s.value());
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  StepResult run(const char* method, const char* target, const char* origin) {
+    http_.method = method;
+    http_.target = target;
+    r_.reset();
+    r_.services = services_.get();
+    StepResult s = classify_request(r_, http_);
+    if (s.step != Step::proceed) return s;
+    r_.origin = origin;  // as authenticate_request would have set it
+    PhaseEnv env{nullptr, [] {}, "192.0.2.1"};
+    return authorize_request(r_, http_, env);
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<InboundServices> services_;
+  HttpRequest http_;
+  InboundRequest r_;
+};
+
+TEST_F(FactsTest, PathParametersBecomeFacts) {
+  EXPECT_EQ(
+      run("GET", "/_matrix/federation/v1/user/devices/%40bob%3Acore.example", "good.example").step,
+      Step::proceed);
+  EXPECT_EQ(r_.facts.endpoint, policy::FederationEndpoint::user_devices);
+  EXPECT_EQ(r_.facts.user_id, "@bob:core.example");
+  EXPECT_EQ(*r_.facts.origin, "good.example");
+  EXPECT_EQ(r_.facts.destination, "core.example");
+  EXPECT_EQ(r_.facts.x_matrix, policy::CheckResult::passed);
+
+  StepResult s =
+      run("GET", "/_matrix/federation/v1/user/devices/%40vip%3Acore.example", "good.example");
+  ASSERT_EQ(s.step, Step::respond);
+  EXPECT_EQ(s.answer.status, 403);
+  EXPECT_NE(s.answer.reason.find("no-vip"), std::string::npos);
+
+  run("GET", "/_matrix/federation/v1/state/%21r%3Agood.example?event_id=%24e", "good.example");
+  EXPECT_EQ(r_.facts.room_id, "!r:good.example");
+  run("GET", "/_matrix/federation/v1/media/download/abc", "good.example");
+  EXPECT_EQ(r_.facts.server_name, "core.example");
+}
+
+TEST_F(FactsTest, UnknownOriginAndRateLimit) {
+  EXPECT_EQ(run("GET", "/_matrix/key/v2/server", "").step, Step::proceed);
+  EXPECT_FALSE(r_.facts.origin.has_value());
+  EXPECT_EQ(r_.facts.x_matrix, policy::CheckResult::not_run);
+  EXPECT_EQ(run("GET", "/_matrix/key/v2/server", "").step, Step::proceed);
+  StepResult s = run("GET", "/_matrix/key/v2/server", "");  // burst 2 per client address
+  ASSERT_EQ(s.step, Step::respond);
+  EXPECT_EQ(s.answer.status, 429);
+  EXPECT_STREQ(s.answer.errcode, "M_LIMIT_EXCEEDED");
+  ASSERT_TRUE(s.answer.retry_after_ms.has_value());
+  EXPECT_GT(*s.answer.retry_after_ms, 0);
+  // Another origin has its own bucket.
+  EXPECT_EQ(run("GET", "/_matrix/federation/v1/version", "good.example").step, Step::proceed);
+  // An unknown origin for an X-Matrix endpoint the policy does not grant.
+  s = run("GET", "/_matrix/key/v2/query/x.example", "");
+  ASSERT_EQ(s.step, Step::respond);
+  EXPECT_EQ(s.answer.status, 403);
+}
+
+TEST_F(FactsTest, ClassificationAnswers) {
+  StepResult s = run("GET", "/_matrix/client/v3/sync", "good.example");
+  EXPECT_EQ(s.answer.status, 404);
+  EXPECT_STREQ(s.answer.errcode, "M_UNRECOGNIZED");
+  s = run("DELETE", "/_matrix/federation/v1/version", "good.example");
+  EXPECT_EQ(s.answer.status, 405);
+  http_.body = "{nope";
+  s = run("PUT", "/_matrix/federation/v1/send/t", "good.example");
+  EXPECT_EQ(s.answer.status, 400);
+  EXPECT_STREQ(s.answer.errcode, "M_NOT_JSON");
+  http_.body.clear();
+}
+
+}  // namespace
+}  // namespace bordergate::inbound
