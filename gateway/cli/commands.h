@@ -17,6 +17,11 @@ void register_event_commands(CLI::App& app);
 // policy check|explain|test|diff|report (the auditor's toolkit).
 void register_policy_commands(CLI::App& app);
 
+// audit verify (the audit log's hash chain).
+void register_audit_commands(CLI::App& app);
+// quarantine list|show|release|drop (the security team's review).
+void register_quarantine_commands(CLI::App& app);
+
 // Exit status a subcommand callback leaves for main() to return.
 int& exit_status();
 

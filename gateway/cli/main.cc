@@ -30,6 +30,12 @@ int main(int argc, char** argv) {
 #ifdef BG_HAVE_POLICY_COMMANDS
   bordergate::cli::register_policy_commands(app);
 #endif
+#ifdef BG_HAVE_AUDIT_COMMANDS
+  bordergate::cli::register_audit_commands(app);
+#endif
+#ifdef BG_HAVE_QUARANTINE_COMMANDS
+  bordergate::cli::register_quarantine_commands(app);
+#endif
 
   try {
     app.parse(argc, argv);

@@ -80,6 +80,23 @@ struct KeysConfig {
   std::string cache_file;  // absolute; empty = no persistent key cache
 };
 
+// The audit log (gateway/audit). fsync: "always" syncs every batch the
+// writer thread takes; a duration syncs at most that often; "never" leaves it
+// to the kernel (and syncs at shutdown).
+struct AuditConfig {
+  std::string path;  // absolute; default <state_dir>/audit.log
+  enum class Fsync { always, interval, never };
+  Fsync fsync = Fsync::interval;
+  Millis fsync_interval{100};
+  std::uint32_t queue_records = 65536;
+};
+
+// The durable quarantine store (gateway/quarantine).
+struct QuarantineConfig {
+  std::string path;                     // absolute; default <state_dir>/quarantine.db
+  std::uint64_t max_bytes = 1ULL << 30;  // bytes of held entries; 0 = unbounded
+};
+
 struct Config {
   int version = 1;
   std::string server_name;
@@ -96,6 +113,8 @@ struct Config {
   // the gateway forwards without inbound enforcement (logged at start as a warning).
   std::string policy;
   KeysConfig keys;
+  AuditConfig audit;
+  QuarantineConfig quarantine;
 };
 
 }  // namespace bordergate

@@ -225,6 +225,7 @@ class Loader {
   void load_upstream(const YAML::Node& n, UpstreamConfig& u);
   void load_limits(const YAML::Node& n, LimitsConfig& l);
   void load_keys(const YAML::Node& n, KeysConfig& k);
+  void load_evidence(const YAML::Node& root, Config& c);
 
   std::string file_;
   fs::path base_dir_;
@@ -239,7 +240,7 @@ void Loader::load(const YAML::Node& root, Config& c) {
   }
   if (!check_map(root, "the configuration",
                  {"version", "server_name", "state_dir", "workers", "listeners", "upstream",
-                  "limits", "shutdown", "logging", "policy", "keys"})) {
+                  "limits", "shutdown", "logging", "policy", "keys", "audit", "quarantine"})) {
     return;
   }
   get_uint(root, "version", c.version, 1, 1, true);
@@ -278,6 +279,7 @@ void Loader::load(const YAML::Node& root, Config& c) {
       c.policy = resolve(c.policy);
   }
   if (YAML::Node n = root["keys"]) load_keys(n, c.keys);
+  load_evidence(root, c);
   if (YAML::Node n = root["logging"]) {
     if (check_map(n, "logging", {"level"}) && get_string(n, "level", c.logging.level, false)) {
       LogLevel ignored;
@@ -461,6 +463,46 @@ void Loader::load_limits(const YAML::Node& n, LimitsConfig& l) {
   get_duration(n, "body_timeout", l.body_timeout, Millis(1), Millis(3'600'000));
   get_duration(n, "idle_timeout", l.idle_timeout, Millis(1), Millis(3'600'000));
   get_uint(n, "max_connections", l.max_connections, 1, 1'000'000);
+}
+
+// audit: and quarantine: (both optional; paths default into state_dir).
+void Loader::load_evidence(const YAML::Node& root, Config& c) {
+  c.audit.path = resolve("audit.log");
+  c.quarantine.path = resolve("quarantine.db");
+  if (YAML::Node n = root["audit"]) {
+    if (check_map(n, "audit", {"path", "fsync", "queue_records"})) {
+      std::string path;
+      if (get_string(n, "path", path, false)) {
+        if (path.empty()) error(n["path"], "'path' must not be empty");
+        c.audit.path = resolve(path);
+      }
+      std::string fsync;
+      if (get_string(n, "fsync", fsync, false)) {
+        if (fsync == "always") {
+          c.audit.fsync = AuditConfig::Fsync::always;
+        } else if (fsync == "never") {
+          c.audit.fsync = AuditConfig::Fsync::never;
+        } else if (std::optional<Millis> d = parse_duration(fsync);
+                   d && *d >= Millis(1) && *d <= Millis(60'000)) {
+          c.audit.fsync = AuditConfig::Fsync::interval;
+          c.audit.fsync_interval = *d;
+        } else {
+          error(n["fsync"], "'fsync' must be always, never or a duration from 1ms to 1m");
+        }
+      }
+      get_uint(n, "queue_records", c.audit.queue_records, 16, 10'000'000);
+    }
+  }
+  if (YAML::Node n = root["quarantine"]) {
+    if (check_map(n, "quarantine", {"path", "max_bytes"})) {
+      std::string path;
+      if (get_string(n, "path", path, false)) {
+        if (path.empty()) error(n["path"], "'path' must not be empty");
+        c.quarantine.path = resolve(path);
+      }
+      get_uint(n, "max_bytes", c.quarantine.max_bytes, 0, 1ULL << 50);
+    }
+  }
 }
 
 }  // namespace

@@ -1,0 +1,45 @@
+#include "gateway/audit/audit_metrics.h"
+
+namespace bordergate::audit {
+namespace {
+
+void add(std::vector<prometheus::MetricFamily>& out, const char* name, const char* help,
+         prometheus::MetricType type, std::uint64_t value) {
+  prometheus::MetricFamily f;
+  f.name = name;
+  f.help = help;
+  f.type = type;
+  prometheus::ClientMetric m;
+  if (type == prometheus::MetricType::Counter) {
+    m.counter.value = static_cast<double>(value);
+  } else {
+    m.gauge.value = static_cast<double>(value);
+  }
+  f.metric.push_back(std::move(m));
+  out.push_back(std::move(f));
+}
+
+}  // namespace
+
+void append_audit_metrics(const AuditStats& s, std::vector<prometheus::MetricFamily>& out) {
+  using prometheus::MetricType;
+  add(out, "bordergate_audit_records_written_total",
+      "Lines appended to the audit chain (bookkeeping records included)", MetricType::Counter,
+      s.records_written);
+  add(out, "bordergate_audit_records_dropped_total",
+      "Audit records lost because the queue stayed full or writes kept failing",
+      MetricType::Counter, s.records_dropped);
+  add(out, "bordergate_audit_write_errors_total", "Failed writes or fsyncs of the audit file",
+      MetricType::Counter, s.write_errors);
+  add(out, "bordergate_audit_submit_blocked_total",
+      "Audit submissions that waited for room in the queue (backpressure)", MetricType::Counter,
+      s.submit_blocked);
+  add(out, "bordergate_audit_queue_depth", "Audit records waiting for the writer thread",
+      MetricType::Gauge, s.queue_depth);
+  add(out, "bordergate_audit_queue_capacity", "Capacity of the audit queue", MetricType::Gauge,
+      s.queue_capacity);
+  add(out, "bordergate_audit_last_seq", "seq of the last record in the audit chain",
+      MetricType::Gauge, s.last_seq);
+}
+
+}  // namespace bordergate::audit

@@ -1,0 +1,157 @@
+#include "gateway/audit/audit_verify.h"
+
+#include <fstream>
+
+namespace bordergate::audit {
+
+bool ChainVerifier::fail(std::string problem, std::string detail, std::uint64_t seq) {
+  if (broken_) return false;
+  broken_ = true;
+  report_.file = file_;
+  report_.line = line_no_;
+  report_.seq = seq;
+  report_.problem = std::move(problem);
+  report_.detail = std::move(detail);
+  return false;
+}
+
+void ChainVerifier::begin_file(std::string name) {
+  file_ = std::move(name);
+  line_no_ = 0;
+}
+
+bool ChainVerifier::add_line(std::string_view line) {
+  if (broken_) return false;
+  ++line_no_;
+  Result<ChainFields> f = parse_chain_fields(line);
+  if (!f) {
+    if (pending_torn_) return fail("not_json", pending_torn_detail_);
+    // Maybe a line torn by a crash: acceptable only when the next record is
+    // a recovery record naming exactly this many bytes.
+    pending_torn_ = true;
+    pending_torn_bytes_ = line.size();
+    pending_torn_line_ = line_no_;
+    pending_torn_detail_ = f.error().message;
+    return true;
+  }
+  if (pending_torn_) {
+    const bool recovered = f->type == "recovery" && f->torn_bytes &&
+                           *f->torn_bytes == static_cast<std::int64_t>(pending_torn_bytes_);
+    if (!recovered) {
+      line_no_ = pending_torn_line_;
+      return fail(pending_torn_detail_.rfind("not a JSON", 0) == 0 ? "not_json" : "bad_record",
+                  pending_torn_detail_);
+    }
+    report_.notes.push_back(file_ + ":" + std::to_string(pending_torn_line_) + ": " +
+                            std::to_string(pending_torn_bytes_) +
+                            " bytes of a record torn by a crash (recovered at seq " +
+                            std::to_string(f->seq) + ")");
+    pending_torn_ = false;
+  }
+  if (!started_) {
+    started_ = true;
+    report_.first_seq = f->seq;
+    report_.anchor_prev = f->prev;
+    if (f->seq == 0 || options_.require_genesis) {
+      if (f->seq != 0 || f->type != "chain_start" || f->prev != kGenesisPrev) {
+        return fail("bad_genesis",
+                    "the chain does not start with a seq 0 chain_start record whose prev is 64 "
+                    "zeros",
+                    f->seq);
+      }
+    }
+  } else {
+    if (f->seq != head_.next_seq) {
+      std::string what = f->seq > head_.next_seq
+                             ? std::to_string(f->seq - head_.next_seq) + " record(s) missing"
+                             : "records reordered or repeated";
+      return fail("seq_mismatch",
+                  "expected seq " + std::to_string(head_.next_seq) + ", found " +
+                      std::to_string(f->seq) + " (" + what + ")",
+                  f->seq);
+    }
+    if (f->prev != head_.last_hash) {
+      return fail("prev_mismatch",
+                  "prev does not match the SHA-256 of the previous line: that line was "
+                  "altered, or this one was",
+                  f->seq);
+    }
+  }
+  if (f->seq == 0 && report_.records > 0) {
+    return fail("bad_genesis", "a second chain_start inside the chain", 0);
+  }
+  if (f->type == "records_dropped") {
+    report_.notes.push_back(file_ + ":" + std::to_string(line_no_) + ": seq " +
+                            std::to_string(f->seq) +
+                            ": the writer reports records dropped (queue full)");
+  }
+  head_.next_seq = f->seq + 1;
+  head_.last_hash = sha256_hex(line);
+  ++report_.records;
+  report_.last_seq = f->seq;
+  return true;
+}
+
+bool ChainVerifier::end_file(std::string_view trailing) {
+  if (broken_) return false;
+  if (!trailing.empty()) {
+    ++line_no_;
+    return fail("truncated",
+                "the file ends in the middle of a record (" + std::to_string(trailing.size()) +
+                    " bytes without a newline)");
+  }
+  if (pending_torn_) {
+    line_no_ = pending_torn_line_;
+    pending_torn_ = false;
+    return fail("not_json", pending_torn_detail_);
+  }
+  return true;
+}
+
+VerifyReport ChainVerifier::finish() {
+  if (!broken_ && report_.records == 0) {
+    fail("empty", "no audit records");
+  }
+  if (!broken_ && !options_.expect_head.empty() && options_.expect_head != head_.last_hash) {
+    fail("head_mismatch", "the chain does not end at the expected head: records after seq " +
+                              std::to_string(report_.last_seq) +
+                              " were removed, or the last record was altered",
+         report_.last_seq);
+  }
+  report_.intact = !broken_;
+  report_.head = head_.last_hash;
+  return report_;
+}
+
+VerifyReport verify_files(const std::vector<std::string>& paths, const VerifyOptions& options) {
+  ChainVerifier v(options);
+  for (const std::string& path : paths) {
+    v.begin_file(path);
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      VerifyReport r = v.finish();
+      r.intact = false;
+      r.file = path;
+      r.line = 0;
+      r.problem = "unreadable";
+      r.detail = "cannot open the file";
+      return r;
+    }
+    std::string line;
+    bool ok = true;
+    bool ended = false;
+    while (ok && std::getline(in, line)) {
+      if (in.eof()) {  // the last line had no newline: a torn or truncated record
+        ok = v.end_file(line);
+        ended = true;
+        break;
+      }
+      ok = v.add_line(line);
+    }
+    if (ok && !ended) ok = v.end_file({});
+    if (!ok) break;
+  }
+  return v.finish();
+}
+
+}  // namespace bordergate::audit

@@ -1,0 +1,24 @@
+#include "gateway/quarantine/quarantine_metrics.h"
+
+namespace bordergate::quarantine {
+
+void append_quarantine_metrics(const StoreStats& s, std::vector<prometheus::MetricFamily>& out) {
+  auto gauge = [&out](const char* name, const char* help, std::uint64_t value) {
+    prometheus::MetricFamily f;
+    f.name = name;
+    f.help = help;
+    f.type = prometheus::MetricType::Gauge;
+    prometheus::ClientMetric m;
+    m.gauge.value = static_cast<double>(value);
+    f.metric.push_back(std::move(m));
+    out.push_back(std::move(f));
+  };
+  gauge("bordergate_quarantine_held", "Quarantined requests waiting for release or drop",
+        s.held_count);
+  gauge("bordergate_quarantine_held_bytes", "Bytes of quarantined requests still held",
+        s.held_bytes);
+  gauge("bordergate_quarantine_entries", "Entries in the quarantine store, any status",
+        s.total_count);
+}
+
+}  // namespace bordergate::quarantine

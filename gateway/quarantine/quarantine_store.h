@@ -1,0 +1,132 @@
+// The durable quarantine: signed /send transactions the policy refused to
+// forward, kept byte for byte in SQLite until the security team releases
+// (sends the original to the Core) or drops them. A put is durable (WAL,
+// synchronous=FULL) before it returns, and idempotent on (direction, origin,
+// txn id), so a retried transaction is stored once and gets the same answer.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gateway/common/result.h"
+#include "gateway/http/message.h"
+
+struct sqlite3;
+
+namespace bordergate::quarantine {
+
+enum class EntryStatus { held, releasing, released, dropped };
+const char* status_name(EntryStatus s);
+std::optional<EntryStatus> parse_status(std::string_view text);
+
+// What the gateway hands over when it quarantines a request.
+struct HeldRequest {
+  std::string direction = "inbound";
+  std::string origin;       // the authenticated X-Matrix origin
+  std::string txn_id;
+  std::string destination;  // the Core's server name
+  std::string remote_addr;  // the TCP peer, for the X-Forwarded-For on release
+  // The request exactly as received: method, raw request-target, every header
+  // field in order, the (de-framed) body.
+  std::string method;
+  std::string target;
+  std::vector<HeaderField> headers;
+  std::string body;
+  std::chrono::system_clock::time_point received = std::chrono::system_clock::now();
+  // Why: the decision.
+  std::string rule_id;
+  std::string reason;
+  std::string findings;  // short human/JSON summary of what violated the policy (no bodies)
+  // What the origin was answered (so a retry gets the same): status + body.
+  int answer_status = 200;
+  std::string answer_body;
+};
+
+// A stored entry, as list/show/release see it.
+struct Entry {
+  std::string id;
+  HeldRequest request;
+  EntryStatus status = EntryStatus::held;
+  std::chrono::system_clock::time_point status_changed{};
+  std::string outcome;               // what release/drop did ("core answered 200", "by alice")
+  std::optional<int> core_status;    // the Core's status after a release attempt
+  std::uint64_t size_bytes = 0;      // head + body bytes held
+};
+
+struct PutResult {
+  std::string id;
+  bool existed = false;     // a retry: nothing was stored, the earlier answer applies
+  bool same_body = true;    // for a retry: whether the body matches the stored one
+  int answer_status = 200;  // the answer to give (the stored one for a retry)
+  std::string answer_body;
+};
+
+struct ListFilter {
+  std::optional<EntryStatus> status;
+  std::string origin;  // exact; empty = any
+  std::optional<std::chrono::system_clock::time_point> since;
+  std::size_t limit = 1000;
+};
+
+struct StoreStats {
+  std::uint64_t held_count = 0;
+  std::uint64_t held_bytes = 0;
+  std::uint64_t total_count = 0;
+};
+
+class QuarantineStore {
+ public:
+  // max_bytes bounds the bytes of entries in status held (0 = unbounded).
+  static Result<std::unique_ptr<QuarantineStore>> open(const std::string& path,
+                                                       std::uint64_t max_bytes = 0);
+  ~QuarantineStore();
+  QuarantineStore(const QuarantineStore&) = delete;
+  QuarantineStore& operator=(const QuarantineStore&) = delete;
+
+  // Durable when it returns (one WAL commit with fsync, a few ms on a disk):
+  // call it off the event loop (uv_queue_work). Thread-safe. Errors:
+  // quarantine_full (max_bytes), quarantine_io.
+  Result<PutResult> put(const HeldRequest& request);
+  Result<std::optional<Entry>> get(const std::string& id);
+  Result<std::optional<Entry>> lookup(const std::string& direction, const std::string& origin,
+                                      const std::string& txn_id);
+  // Newest first; bodies are not loaded (Entry::request.body stays empty).
+  Result<std::vector<Entry>> list(const ListFilter& filter);
+
+  // held -> releasing: claims the entry for one releaser. Errors: not_found,
+  // already_released, already_dropped, release_in_progress (another release
+  // holds it; `force` takes it over after a crashed CLI).
+  Result<Entry> begin_release(const std::string& id, bool force = false);
+  // releasing -> released (Core answered 2xx) or back to held (failure; the
+  // outcome and Core status are kept for the next attempt).
+  Status finish_release(const std::string& id, bool delivered,
+                                    std::optional<int> core_status, const std::string& outcome);
+  // held -> dropped. Errors: not_found, already_released, already_dropped,
+  // release_in_progress.
+  Status drop(const std::string& id, const std::string& outcome);
+
+  Result<StoreStats> stats();
+
+ private:
+  explicit QuarantineStore(sqlite3* db, std::uint64_t max_bytes);
+  Status exec(const char* sql);
+
+  sqlite3* db_;
+  std::uint64_t max_bytes_;
+  std::mutex mu_;  // one connection, serialized (puts are fsync-bound anyway)
+};
+
+// Copies a parsed request's head and body into a HeldRequest.
+void copy_request(const HttpRequest& request, HeldRequest& out);
+
+// Header fields to and from the stored blob: per field u32 name length, name,
+// u32 value length, value (big-endian lengths). Exact bytes, in order.
+std::string encode_headers(const std::vector<HeaderField>& headers);
+Result<std::vector<HeaderField>> decode_headers(std::string_view blob);
+
+}  // namespace bordergate::quarantine
