@@ -65,16 +65,81 @@ StepResult bad_json(std::string reason) {
   return StepResult::respond(400, "M_BAD_JSON", std::move(reason));
 }
 
+// A short summary of what made the policy hold the transaction back: item, type, reason.
+std::string findings_summary(const InboundRequest& r) {
+  std::string out;
+  for (const policy::Finding& f : r.decision->findings) {
+    if (f.action == policy::Action::allow) continue;
+    const bool pdu = f.kind == policy::ItemKind::pdu;
+    const std::string& type =
+        pdu ? r.facts.pdus[f.index].event_type : r.facts.edus[f.index].edu_type;
+    if (!out.empty()) out += "; ";
+    out += (pdu ? "pdu " : "edu ") + std::to_string(f.index) + " " + type + ": " +
+           std::string(f.reason);
+    if (out.size() > 2000) break;
+  }
+  return out;
+}
+
+// Stores the intact transaction durably (off the loop), then answers 200 with an error per PDU.
+StepResult quarantine_transaction(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
+  if (r.services->quarantine == nullptr || !env.offload) {
+    r.denial = "quarantine_unavailable";
+    return StepResult::respond(503, "M_UNKNOWN", "The transaction cannot be accepted now");
+  }
+  auto held = std::make_shared<quarantine::HeldRequest>();
+  quarantine::copy_request(http, *held);
+  held->origin = r.origin;
+  held->txn_id = r.route->params.txn_id;
+  held->destination = r.services->server_name;
+  held->remote_addr = std::string(env.client_ip);
+  held->rule_id = r.decision->rule_id;
+  held->reason = std::string(r.decision->reason);
+  held->findings = findings_summary(r);
+  held->answer_status = 200;
+  held->answer_body =
+      withheld_transaction_answer(r.pdus, "Held back by the receiving server's policy");
+  auto result = std::make_shared<std::optional<Result<quarantine::PutResult>>>();
+  quarantine::QuarantineStore* store = r.services->quarantine.get();
+  std::weak_ptr<int> alive = r.alive;
+  InboundRequest* req = &r;
+  env.offload([held, result, store] { result->emplace(store->put(*held)); },
+              [alive, req, result, resume = env.resume] {
+                if (alive.expired()) return;  // stored; the origin's retry gets the answer
+                req->quarantine_result = std::move(*result);
+                resume();
+              });
+  return StepResult::suspend();
+}
+
+// The answer once the put finished (the inspect phase runs again after the suspension).
+StepResult quarantine_answer(InboundRequest& r) {
+  const Result<quarantine::PutResult>& put = *r.quarantine_result;
+  r.services->metrics.quarantine_put(put.ok());
+  if (!put.ok()) {
+    // Not durable: a 200 would make the origin drop the transaction. Let it retry.
+    r.denial = "quarantine_unavailable";
+    return StepResult::respond(503, "M_UNKNOWN", "The transaction cannot be accepted now");
+  }
+  r.quarantine_id = put->id;
+  StepResult s{Step::respond, {}};
+  s.answer.status = put->answer_status;
+  s.answer.json_body = put->answer_body;
+  s.answer.reason = "quarantined";
+  return s;
+}
+
 // Final policy decision over the complete facts.
-StepResult decide(InboundRequest& r) {
+StepResult decide(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
   r.decision = policy::evaluate(*r.policy, r.facts);
   if (r.decision->forwards()) return StepResult::proceed();
   if (r.decision->action == policy::Action::quarantine) {
-    // The gateway keeps a quarantined transaction back and answers it itself; without a
-    // quarantine store it cannot keep it, so it refuses it instead (never forwards it).
-    r.denial = "quarantine_unavailable";
-    return StepResult::respond(403, "M_FORBIDDEN",
-                               "Transaction held back by policy (" + r.decision->rule_id + ")");
+    // Only a signed /send transaction can be held back and answered by the gateway.
+    if (r.route->endpoint == E::send) return quarantine_transaction(r, http, env);
+    r.denial = std::string(r.decision->reason);
+    return StepResult::respond(
+        403, "M_FORBIDDEN",
+        "Refused by policy: " + r.denial + " (rule " + r.decision->rule_id + ")");
   }
   r.denial = std::string(r.decision->reason);
   StepResult s{Step::respond, answer_for(*r.decision)};
@@ -97,7 +162,7 @@ StepResult check_events(InboundRequest& r, const std::vector<const JsonObject*>&
   for (const JsonObject* e : events) {
     const matrix::RoomVersionRules* version = version_hint;
     const std::string* room = str(*e, "room_id");
-    if (version == nullptr && room != nullptr) version = r.services->room_versions.find(*room);
+    if (version == nullptr && room != nullptr) version = r.services->room_versions->find(*room);
     PduVerdict v = inspect_pdu(*e, version, keys);
     if (!v.version_known) r.room_version_unknown = true;
     // Learn the version a verified create event founds.
@@ -107,7 +172,7 @@ StepResult check_events(InboundRequest& r, const std::vector<const JsonObject*>&
         if (auto rid = matrix::compute_room_id(*e, *matrix::find_room_version(v.verified_as)))
           room_id = *rid;
       }
-      r.services->room_versions.learn(room_id, v.verified_as);
+      r.services->room_versions->learn(room_id, v.verified_as);
     }
     r.facts.pdus.push_back(v.facts);
     r.pdus.push_back(std::move(v));
@@ -115,7 +180,7 @@ StepResult check_events(InboundRequest& r, const std::vector<const JsonObject*>&
   return StepResult::proceed();
 }
 
-StepResult inspect_send(InboundRequest& r, PhaseEnv& env) {
+StepResult inspect_send(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
   const JsonObject* txn = r.body ? r.body->object_if() : nullptr;
   if (txn == nullptr) return bad_json("The transaction must be a JSON object");
   const std::string* origin = str(*txn, "origin");
@@ -158,11 +223,11 @@ StepResult inspect_send(InboundRequest& r, PhaseEnv& env) {
   }
   r.facts.pdu_count = static_cast<std::uint32_t>(pdus.size());
   r.facts.edu_count = static_cast<std::uint32_t>(edus->size());
-  return decide(r);
+  return decide(r, http, env);
 }
 
 // send_join / send_leave / send_knock / invite: one membership event in the body.
-StepResult inspect_membership_event(InboundRequest& r, PhaseEnv& env) {
+StepResult inspect_membership_event(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
   const E endpoint = r.route->endpoint;
   const JsonObject* body = r.body ? r.body->object_if() : nullptr;
   if (body == nullptr) return bad_json("The body must be a JSON object");
@@ -226,7 +291,7 @@ StepResult inspect_membership_event(InboundRequest& r, PhaseEnv& env) {
       return invalid("state_key_not_sender", "state_key must equal sender");
     r.facts.user_id = *sender;
   }
-  if (version != nullptr) r.services->room_versions.learn(*room, version->id);
+  if (version != nullptr) r.services->room_versions->learn(*room, version->id);
   StepResult checked = check_events(r, {event}, version, env);
   if (checked.step != Step::proceed) return checked;
   // The event id in the path must name this event.
@@ -234,7 +299,7 @@ StepResult inspect_membership_event(InboundRequest& r, PhaseEnv& env) {
   if (v.error.empty() && v.event_id != r.route->params.event_id) {
     return invalid("event_id_mismatch", "The event id in the path does not match the event");
   }
-  return decide(r);
+  return decide(r, http, env);
 }
 
 }  // namespace
@@ -382,16 +447,17 @@ StepResult authorize_request(InboundRequest& r, const HttpRequest& http, PhaseEn
   return StepResult::proceed();
 }
 
-StepResult inspect_request(InboundRequest& r, const HttpRequest&, PhaseEnv& env) {
+StepResult inspect_request(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
+  if (r.quarantine_result) return quarantine_answer(r);
   const Classification& c = *r.route;
   switch (c.endpoint) {
     case E::send:
-      return inspect_send(r, env);
+      return inspect_send(r, http, env);
     case E::invite:
     case E::send_join:
     case E::send_leave:
     case E::send_knock:
-      return inspect_membership_event(r, env);
+      return inspect_membership_event(r, http, env);
     case E::make_join:
     case E::make_leave:
     case E::make_knock:

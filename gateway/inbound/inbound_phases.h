@@ -34,6 +34,8 @@ struct PhaseEnv {
   std::shared_ptr<keystore::Mailbox> mailbox;  // the worker's: key answers arrive here
   std::function<void()> resume;                // re-runs the suspended phase
   std::string_view client_ip;                  // rate-limit key for requests without origin
+  // Runs `work` on a thread pool and then `done` on this loop (the quarantine's fsynced put).
+  std::function<void(std::function<void()> work, std::function<void()> done)> offload;
 };
 
 StepResult classify_request(InboundRequest& r, const HttpRequest& http);

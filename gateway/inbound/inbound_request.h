@@ -13,6 +13,7 @@
 #include "gateway/inbound/pdu_inspection.h"
 #include "gateway/matrix/json.h"
 #include "gateway/matrix/xmatrix.h"
+#include "gateway/quarantine/quarantine_store.h"
 #include "policy/decision.h"
 #include "policy/facts.h"
 #include "policy/policy.h"
@@ -46,6 +47,10 @@ struct InboundRequest {
   bool room_version_unknown = false;
   std::string denial;  // snake_case reason the gateway refused the request for
 
+  // Quarantine: the store's answer, once the (off-loop) put finished.
+  std::optional<Result<quarantine::PutResult>> quarantine_result;
+  std::string quarantine_id;
+
   // Suspension on key fetches: the phase that suspended runs again once every answer arrived.
   std::uint32_t keys_pending = 0;
   bool auth_keys_awaited = false;
@@ -54,6 +59,7 @@ struct InboundRequest {
   std::shared_ptr<int> alive = std::make_shared<int>(0);
 
   void reset() { *this = InboundRequest{}; }
+  bool quarantined() const { return quarantine_result && quarantine_result->ok(); }
 };
 
 }  // namespace bordergate::inbound

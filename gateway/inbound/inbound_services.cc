@@ -1,8 +1,13 @@
 #include "gateway/inbound/inbound_services.h"
 
-#include <chrono>
+#include <prometheus/text_serializer.h>
 
+#include <chrono>
+#include <filesystem>
+
+#include "gateway/audit/audit_metrics.h"
 #include "gateway/matrix/ed25519.h"
+#include "gateway/quarantine/quarantine_metrics.h"
 
 namespace bordergate::inbound {
 
@@ -12,20 +17,6 @@ void NoKeyFetcher::fetch_server_keys(const std::string&, Done done) {
 
 void NoKeyFetcher::query_notary(const std::string&, const keystore::NotaryQuery&, Done done) {
   done(make_error("fetch_not_configured", "no key fetcher configured"));
-}
-
-const matrix::RoomVersionRules* RoomVersions::find(const std::string& room_id) const {
-  std::lock_guard lock(mutex_);
-  auto it = rooms_.find(room_id);
-  return it == rooms_.end() ? nullptr : it->second;
-}
-
-void RoomVersions::learn(const std::string& room_id, std::string_view version) {
-  const matrix::RoomVersionRules* rules = matrix::find_room_version(version);
-  if (rules == nullptr || room_id.empty()) return;
-  std::lock_guard lock(mutex_);
-  if (rooms_.size() >= kMaxRooms && !rooms_.contains(room_id)) rooms_.erase(rooms_.begin());
-  rooms_[room_id] = rules;
 }
 
 Result<std::unique_ptr<InboundServices>> build_inbound_services(const Config& config) {
@@ -67,7 +58,48 @@ Result<std::unique_ptr<InboundServices>> build_inbound_services(const Config& co
     auto n = s->keys->load_persisted();
     if (!n) return make_error(n.error().code, "keys.cache_file: " + n.error().message);
   }
+
+  // The evidence files live in state_dir by default; an unusable directory shows up as the
+  // open errors below.
+  for (const std::string& file : {config.audit.path, config.quarantine.path,
+                                  config.state_dir + "/room_versions.db"}) {
+    std::error_code ignored;
+    std::filesystem::create_directories(std::filesystem::path(file).parent_path(), ignored);
+  }
+  audit::AuditLogOptions o;
+  o.path = config.audit.path;
+  o.fsync.kind =
+      config.audit.fsync == AuditConfig::Fsync::always  ? audit::FsyncPolicy::Kind::every_batch
+      : config.audit.fsync == AuditConfig::Fsync::never ? audit::FsyncPolicy::Kind::never
+                                                        : audit::FsyncPolicy::Kind::interval;
+  o.fsync.interval = config.audit.fsync_interval;
+  o.queue_capacity = config.audit.queue_records;
+  auto log = audit::AuditLog::open(o);
+  if (!log) return make_error(log.error().code, "audit: " + log.error().message);
+  s->audit = std::move(log.value());
+
+  auto store =
+      quarantine::QuarantineStore::open(config.quarantine.path, config.quarantine.max_bytes);
+  if (!store) return make_error(store.error().code, "quarantine: " + store.error().message);
+  s->quarantine = std::move(store.value());
+
+  auto rooms = RoomVersions::open(config.state_dir + "/room_versions.db");
+  if (!rooms) return make_error(rooms.error().code, "room versions: " + rooms.error().message);
+  s->room_versions = std::move(rooms.value());
   return s;
+}
+
+std::string evidence_metrics(InboundServices& services) {
+  std::string text = services.metrics.serialize();
+  std::vector<prometheus::MetricFamily> families;
+  if (services.audit) audit::append_audit_metrics(services.audit->stats(), families);
+  if (services.quarantine) {
+    if (auto stats = services.quarantine->stats()) {
+      quarantine::append_quarantine_metrics(*stats, families);
+    }
+  }
+  if (!families.empty()) text += prometheus::TextSerializer().Serialize(families);
+  return text;
 }
 
 }  // namespace bordergate::inbound

@@ -8,12 +8,16 @@
 #include <mutex>
 #include <string>
 
+#include "gateway/audit/audit_log.h"
 #include "gateway/common/result.h"
 #include "gateway/config/config.h"
+#include "gateway/inbound/inbound_metrics.h"
+#include "gateway/inbound/room_versions.h"
 #include "gateway/keystore/key_fetcher.h"
 #include "gateway/keystore/key_persistence.h"
 #include "gateway/keystore/server_key_store.h"
 #include "gateway/matrix/room_version.h"
+#include "gateway/quarantine/quarantine_store.h"
 #include "policy/rate_limiter.h"
 #include "policy/store.h"
 
@@ -28,19 +32,6 @@ class NoKeyFetcher final : public keystore::KeyFetcher {
   void query_notary(const std::string&, const keystore::NotaryQuery&, Done done) override;
 };
 
-// room id -> room version, learnt from create events, make_* answers and invites. Bounded;
-// in memory for the process lifetime.
-class RoomVersions {
- public:
-  const matrix::RoomVersionRules* find(const std::string& room_id) const;
-  void learn(const std::string& room_id, std::string_view version);
-
- private:
-  static constexpr std::size_t kMaxRooms = 1 << 20;
-  mutable std::mutex mutex_;
-  std::map<std::string, const matrix::RoomVersionRules*, std::less<>> rooms_;
-};
-
 struct InboundServices {
   std::string server_name;
   std::string policy_path;
@@ -49,11 +40,20 @@ struct InboundServices {
   std::unique_ptr<keystore::KeyFetcher> fetcher;
   std::unique_ptr<keystore::KeyPersistence> key_persistence;
   std::unique_ptr<keystore::ServerKeyStore> keys;
-  RoomVersions room_versions;
+  std::unique_ptr<RoomVersions> room_versions;  // <state_dir>/room_versions.db
+  // Evidence: one audit record per decision; transactions held back by policy.
+  std::unique_ptr<audit::AuditLog> audit;
+  std::unique_ptr<quarantine::QuarantineStore> quarantine;
+  InboundMetrics metrics;
 };
 
-// Loads the policy named by config.policy and opens the key store (pinned keys, cache file).
-// The policy's server_name must equal the config's.
+// Loads the policy named by config.policy, opens the key store (pinned keys, cache file), the
+// audit log (config.audit) and the quarantine store (config.quarantine). The policy's
+// server_name must equal the config's.
 Result<std::unique_ptr<InboundServices>> build_inbound_services(const Config& config);
+
+// Prometheus text of the decision counters, the audit writer and the quarantine store (its
+// stats are one SQL query: call from the admin thread, not a worker loop).
+std::string evidence_metrics(InboundServices& services);
 
 }  // namespace bordergate::inbound

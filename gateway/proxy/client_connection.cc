@@ -33,6 +33,9 @@ ClientConnection::ClientConnection(Worker& worker, size_t listener_index)
   ctx_.client_ip = &client_ip_;
   ctx_.mailbox = worker.mailbox();
   ctx_.resume = [this] { resume_request(); };
+  ctx_.offload = [&worker](std::function<void()> work, std::function<void()> done) {
+    worker.run_off_loop(std::move(work), std::move(done));
+  };
 }
 
 const LimitsConfig& ClientConnection::limits() const { return worker_.runtime()->config->limits; }

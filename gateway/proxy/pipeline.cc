@@ -2,13 +2,15 @@
 
 #include "gateway/common/log.h"
 #include "gateway/inbound/inbound_phases.h"
+#include "gateway/inbound/inbound_record.h"
 #include "policy/endpoint.h"
 
 namespace bordergate {
 namespace {
 
 inbound::PhaseEnv env_for(RequestContext& ctx) {
-  return {ctx.mailbox, ctx.resume, ctx.client_ip != nullptr ? *ctx.client_ip : std::string_view()};
+  return {ctx.mailbox, ctx.resume, ctx.client_ip != nullptr ? *ctx.client_ip : std::string_view(),
+          ctx.offload};
 }
 
 PhaseResult from_step(inbound::StepResult s) {
@@ -115,6 +117,16 @@ void record(RequestContext& ctx, WorkerMetrics& metrics) {
   metrics.request_done(ctx.direction, ctx.endpoint, ctx.status,
                        std::chrono::duration_cast<std::chrono::nanoseconds>(latency), r.body.size(),
                        ctx.response_bytes);
+  if (enforcing(ctx)) {
+    inbound::RequestOutcome o;
+    o.method = r.method;
+    o.client_ip = ctx.client_ip != nullptr ? std::string_view(*ctx.client_ip) : std::string_view();
+    o.status = ctx.status;
+    o.request_bytes = r.body.size();
+    o.response_bytes = ctx.response_bytes;
+    o.latency = std::chrono::duration_cast<std::chrono::nanoseconds>(latency);
+    inbound::record_inbound(ctx.inbound, o);
+  }
   if (log_enabled(LogLevel::info)) {
     // Path only up to the query: query strings may carry tokens.
     std::string_view path = r.target;
@@ -122,11 +134,7 @@ void record(RequestContext& ctx, WorkerMetrics& metrics) {
     const inbound::InboundRequest& in = ctx.inbound;
     std::string_view fed_endpoint =
         in.route ? policy::endpoint_name(in.route->endpoint) : std::string_view();
-    std::string_view decision = !enforcing(ctx)      ? "not_enforced"
-                                : !in.denial.empty() ? "deny"
-                                : in.decision        ? policy::action_name(in.decision->action)
-                                                     : std::string_view("deny");
-    if (enforcing(ctx) && in.denial.empty() && ctx.status >= 400 && !in.decision) decision = "deny";
+    std::string_view decision = enforcing(ctx) ? inbound::decision_action(in) : "not_enforced";
     std::string_view rule = in.decision ? std::string_view(in.decision->rule_id) : "";
     std::string_view reason = !in.denial.empty() ? std::string_view(in.denial)
                               : in.decision      ? in.decision->reason

@@ -36,6 +36,7 @@ struct RequestContext {
   // Set once by the connection: where key answers arrive, and how a suspended request resumes.
   std::shared_ptr<keystore::Mailbox> mailbox;
   std::function<void()> resume;
+  std::function<void(std::function<void()>, std::function<void()>)> offload;
 
   void reset() {
     next_phase = 0;

@@ -131,7 +131,11 @@ Status Server::start() {
   if (c.admin.enabled) {
     AdminServer::Hooks hooks;
     hooks.ready = [this](std::string& why) { return ready(why); };
-    hooks.metrics = [this] { return metrics_->serialize(); };
+    hooks.metrics = [this] {
+      std::string text = metrics_->serialize();
+      if (inbound_ != nullptr) text += inbound::evidence_metrics(*inbound_);
+      return text;
+    };
     admin_ = std::make_unique<AdminServer>(&loop_, std::move(hooks));
     auto addr = parse_socket_address(c.admin.address, c.admin.port);
     Status s = addr ? admin_->listen(addr.value()) : Status(addr.error());
@@ -143,7 +147,7 @@ Status Server::start() {
     }
   }
 
-  for (int signum : {SIGTERM, SIGINT, SIGHUP}) {
+  for (int signum : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) {
     auto h = std::make_unique<UvHandle<uv_signal_t>>();
     if (uv_signal_init(&loop_, h->get()) == 0) h->mark_initialized();
     h->get()->data = this;
@@ -181,6 +185,12 @@ int Server::run() {
 void Server::on_signal(uv_signal_t* s, int signum) {
   auto* self = static_cast<Server*>(s->data);
   if (self == nullptr) return;
+  if (signum == SIGUSR1) {
+    // Log rotation: the audit log reopens its path before its next write.
+    if (self->inbound_ != nullptr && self->inbound_->audit) self->inbound_->audit->reopen();
+    log_event(LogLevel::info, "audit_reopen_requested", {});
+    return;
+  }
   if (signum == SIGHUP)
     self->reload();
   else

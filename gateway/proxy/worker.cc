@@ -166,6 +166,27 @@ void Worker::on_connection(uv_stream_t* server, int status) {
   }
 }
 
+void Worker::run_off_loop(std::function<void()> work, std::function<void()> done) {
+  struct Job {
+    uv_work_t req{};
+    std::function<void()> work, done;
+  };
+  auto* job = new Job{{}, std::move(work), std::move(done)};
+  job->req.data = job;
+  int r = uv_queue_work(
+      &loop_, &job->req, [](uv_work_t* w) { static_cast<Job*>(w->data)->work(); },
+      [](uv_work_t* w, int) {
+        std::unique_ptr<Job> owned(static_cast<Job*>(w->data));
+        owned->done();
+      });
+  if (r != 0) {
+    // Never queued (loop closing): do the work here rather than lose it.
+    std::unique_ptr<Job> owned(job);
+    owned->work();
+    owned->done();
+  }
+}
+
 void Worker::connection_closed(ClientConnection* c) {
   if (c->prev != nullptr)
     c->prev->next = c->next;

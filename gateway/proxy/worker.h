@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -60,6 +61,9 @@ class Worker {
   }
   unsigned index() const { return index_; }
   void connection_closed(ClientConnection* c);
+  // Runs `work` on libuv's thread pool, then `done` on this loop (blocking I/O such as an
+  // fsynced quarantine put). The loop does not finish while work is pending.
+  void run_off_loop(std::function<void()> work, std::function<void()> done);
 
  private:
   struct Listener {

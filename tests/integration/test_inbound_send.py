@@ -64,7 +64,7 @@ class InboundSendTest(GatewayTestCase):
         self.assertEqual(got.uri, uri)
         self.assertEqual(got.header("Authorization"), headers[0][1])
         line = self.gw.wait_for_log(lambda rec: rec.get("event") == "request")
-        self.assertEqual(line["decision"], "allow")
+        self.assertEqual(line["decision"], "forward")
         self.assertEqual(line["origin"], "good.example")
         self.assertEqual(line["federation_endpoint"], "send")
         self.assertNotIn("sig=", json.dumps(line))

@@ -3,11 +3,14 @@
 #include "gateway/inbound/inbound_phases.h"
 
 #include <gtest/gtest.h>
+#include <uv.h>
 
 #include <filesystem>
 #include <fstream>
 
 #include "gateway/inbound/inbound_services.h"
+#include "gateway/keystore/worker_queue.h"
+#include "gateway/matrix/base64.h"
 #include "gateway/matrix/json.h"
 
 namespace bordergate::inbound {
@@ -96,12 +99,19 @@ rules:
 )";
     Config c;
     c.server_name = "core.example";
+    c.keys.pinned["good.example"][key_.key_id()] = matrix::base64_encode(key_.verify_key().bytes);
     c.policy = (dir_ / "policy.yaml").string();
+    c.state_dir = dir_.string();
+    c.audit.path = (dir_ / "audit.log").string();
+    c.quarantine.path = (dir_ / "quarantine.db").string();
     auto s = build_inbound_services(c);
     ASSERT_TRUE(s.ok()) << s.error().message;
     services_ = std::move(s.value());
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void TearDown() override {
+    services_.reset();  // the audit writer finishes before its directory goes
+    std::filesystem::remove_all(dir_);
+  }
 
   StepResult run(const char* method, const char* target, const char* origin) {
     http_.method = method;
@@ -111,10 +121,11 @@ rules:
     StepResult s = classify_request(r_, http_);
     if (s.step != Step::proceed) return s;
     r_.origin = origin;  // as authenticate_request would have set it
-    PhaseEnv env{nullptr, [] {}, "192.0.2.1"};
+    PhaseEnv env{nullptr, [] {}, "192.0.2.1", nullptr};
     return authorize_request(r_, http_, env);
   }
 
+  matrix::SigningKey key_ = matrix::SigningKey::generate("k1");
   std::filesystem::path dir_;
   std::unique_ptr<InboundServices> services_;
   HttpRequest http_;
@@ -173,6 +184,76 @@ TEST_F(FactsTest, ClassificationAnswers) {
   EXPECT_EQ(s.answer.status, 400);
   EXPECT_STREQ(s.answer.errcode, "M_NOT_JSON");
   http_.body.clear();
+}
+
+// Suspension on a key lookup: the answer arrives through the worker's mailbox on its loop; the
+// request resumes then, or, when it ended meanwhile (client gone), nothing happens at all.
+class SuspendTest : public FactsTest {
+ protected:
+  void SetUp() override {
+    FactsTest::SetUp();
+    uv_loop_init(&loop_);
+    queue_ = std::make_unique<keystore::WorkerQueue>(&loop_);
+    const std::string uri = "/_matrix/federation/v1/state_ids/%21r%3Agood.example";
+    http_.method = "GET";
+    http_.target = uri;
+    http_.headers.clear();
+    HeaderField& h = http_.headers.add();
+    h.name = "Authorization";
+    h.value = *matrix::sign_xmatrix("GET", uri, "good.example", "core.example", nullptr, key_);
+    r_.reset();
+    r_.services = services_.get();
+    ASSERT_EQ(classify_request(r_, http_).step, Step::proceed);
+  }
+  void TearDown() override {
+    queue_.reset();
+    uv_run(&loop_, UV_RUN_NOWAIT);
+    EXPECT_EQ(uv_loop_close(&loop_), 0);
+    FactsTest::TearDown();
+  }
+  void run_loop() {
+    for (int i = 0; i < 100 && resumed_ == 0; ++i) uv_run(&loop_, UV_RUN_NOWAIT);
+  }
+  PhaseEnv env() {
+    return {queue_->mailbox(), [this] { ++resumed_; }, "192.0.2.1", nullptr};
+  }
+
+  uv_loop_t loop_{};
+  std::unique_ptr<keystore::WorkerQueue> queue_;
+  int resumed_ = 0;
+};
+
+TEST_F(SuspendTest, ResumesOnTheLoopAndThenAuthenticates) {
+  PhaseEnv e = env();
+  ASSERT_EQ(authenticate_request(r_, http_, e).step, Step::suspend);
+  EXPECT_EQ(resumed_, 0);  // never synchronously
+  run_loop();
+  ASSERT_EQ(resumed_, 1);
+  StepResult s = authenticate_request(r_, http_, e);
+  ASSERT_EQ(s.step, Step::proceed) << s.answer.reason;
+  EXPECT_EQ(r_.origin, "good.example");
+}
+
+TEST_F(SuspendTest, ARequestThatEndedIsNotResumed) {
+  PhaseEnv e = env();
+  ASSERT_EQ(authenticate_request(r_, http_, e).step, Step::suspend);
+  r_.reset();  // what the connection does when the client leaves
+  for (int i = 0; i < 20; ++i) uv_run(&loop_, UV_RUN_NOWAIT);
+  EXPECT_EQ(resumed_, 0);
+}
+
+TEST_F(SuspendTest, TamperedUriIsRefusedAfterTheKeyArrived) {
+  http_.target = "/_matrix/federation/v1/state_ids/%21other%3Agood.example";
+  r_.reset();
+  r_.services = services_.get();
+  ASSERT_EQ(classify_request(r_, http_).step, Step::proceed);
+  PhaseEnv e = env();
+  ASSERT_EQ(authenticate_request(r_, http_, e).step, Step::suspend);
+  run_loop();
+  StepResult s = authenticate_request(r_, http_, e);
+  ASSERT_EQ(s.step, Step::respond);
+  EXPECT_EQ(s.answer.status, 401);
+  EXPECT_STREQ(s.answer.errcode, "M_UNAUTHORIZED");
 }
 
 }  // namespace
