@@ -51,7 +51,12 @@ void register_serve_commands(CLI::App& app) {
     }
     auto rt = build_runtime(loaded.config);
     if (!rt) {
-      std::fprintf(stderr, "%s: %s\n", file->c_str(), rt.error().message.c_str());
+      // Errors from certificates and keys name their entry as file:line:col.
+      const std::string& m = rt.error().message;
+      if (m.rfind(*file + ":", 0) == 0)
+        std::fprintf(stderr, "%s\n", m.c_str());
+      else
+        std::fprintf(stderr, "%s: %s\n", file->c_str(), m.c_str());
       exit_status() = 1;
       return;
     }

@@ -17,6 +17,7 @@ struct CertificateConfig {
   std::vector<std::string> server_names;  // exact names or "*.example.org"
   std::string certificate;                // absolute path (resolved at load)
   std::string private_key;                // absolute path
+  std::string location;                   // "file:line:col" of the entry, for later errors
 };
 
 struct ListenerTlsConfig {
@@ -42,6 +43,7 @@ struct UpstreamTlsConfig {
   std::string server_name;         // SNI + hostname check; empty: upstream.host
   std::string client_certificate;  // optional mutual TLS towards Core
   std::string client_private_key;
+  std::string location;  // "file:line:col" of upstream.tls, for later errors
 };
 
 struct UpstreamConfig {
@@ -52,6 +54,7 @@ struct UpstreamConfig {
   Millis response_timeout{60000};
   Millis idle_timeout{30000};               // pooled keep-alive connections are closed after this
   std::uint32_t max_idle_connections = 32;  // per worker
+  std::string location;                     // "file:line:col" of upstream, for later errors
 };
 
 struct LimitsConfig {

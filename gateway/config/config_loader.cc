@@ -390,6 +390,7 @@ void Loader::load_federation_listener(const YAML::Node& n, ListenerConfig& l) {
       continue;
     }
     CertificateConfig cert;
+    cert.location = where(item);
     YAML::Node sn = item["server_names"];
     if (!sn) {
       error(item, "missing required key 'server_names'");
@@ -421,6 +422,7 @@ void Loader::load_upstream(const YAML::Node& n, UpstreamConfig& u) {
                   "max_idle_connections"})) {
     return;
   }
+  u.location = where(n);
   if (get_string(n, "host", u.host, true) && !valid_ip(u.host) && !valid_dns_name(u.host, false)) {
     error(n["host"], "'host' must be an IP address or a DNS name");
   }
@@ -433,6 +435,7 @@ void Loader::load_upstream(const YAML::Node& n, UpstreamConfig& u) {
     if (check_map(
             t, "upstream tls",
             {"enabled", "ca_file", "server_name", "client_certificate", "client_private_key"})) {
+      u.tls.location = where(t);
       get_bool(t, "enabled", u.tls.enabled);
       if (get_string(t, "ca_file", u.tls.ca_file, false)) u.tls.ca_file = resolve(u.tls.ca_file);
       if (get_string(t, "server_name", u.tls.server_name, false) &&

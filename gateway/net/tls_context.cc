@@ -57,6 +57,9 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
   return SSL_TLSEXT_ERR_NOACK;
 }
 
+// "file:line:col: " when the configuration entry is known.
+std::string at(const std::string& location) { return location.empty() ? "" : location + ": "; }
+
 bool is_ip_literal(const std::string& s) {
   in6_addr buf{};
   return inet_pton(AF_INET, s.c_str(), &buf) == 1 || inet_pton(AF_INET6, s.c_str(), &buf) == 1;
@@ -76,15 +79,15 @@ Result<std::shared_ptr<const ServerTls>> ServerTls::build(const ListenerTlsConfi
     // session cache.
     SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
     if (SSL_CTX_use_certificate_chain_file(ctx.get(), cert.certificate.c_str()) != 1) {
-      return make_error("tls_certificate", "cannot load certificate " + cert.certificate + ": " +
-                                               openssl_error_text());
+      return make_error("tls_certificate", at(cert.location) + "cannot load certificate " +
+                                               cert.certificate + ": " + openssl_error_text());
     }
     if (SSL_CTX_use_PrivateKey_file(ctx.get(), cert.private_key.c_str(), SSL_FILETYPE_PEM) != 1) {
-      return make_error("tls_private_key", "cannot load private key " + cert.private_key + ": " +
-                                               openssl_error_text());
+      return make_error("tls_private_key", at(cert.location) + "cannot load private key " +
+                                               cert.private_key + ": " + openssl_error_text());
     }
     if (SSL_CTX_check_private_key(ctx.get()) != 1) {
-      return make_error("tls_key_mismatch", "private key " + cert.private_key +
+      return make_error("tls_key_mismatch", at(cert.location) + "private key " + cert.private_key +
                                                 " does not match certificate " + cert.certificate);
     }
     SSL_CTX_set_alpn_select_cb(ctx.get(), select_alpn, nullptr);
@@ -140,7 +143,7 @@ Result<std::shared_ptr<const ClientTls>> ClientTls::build(const UpstreamTlsConfi
                ? SSL_CTX_set_default_verify_paths(tls->ctx_.get())
                : SSL_CTX_load_verify_locations(tls->ctx_.get(), config.ca_file.c_str(), nullptr);
   if (ok != 1) {
-    return make_error("tls_ca_file", "cannot load upstream CA " +
+    return make_error("tls_ca_file", at(config.location) + "cannot load upstream CA " +
                                          (config.ca_file.empty() ? "(system)" : config.ca_file) +
                                          ": " + openssl_error_text());
   }
@@ -150,9 +153,9 @@ Result<std::shared_ptr<const ClientTls>> ClientTls::build(const UpstreamTlsConfi
         SSL_CTX_use_PrivateKey_file(tls->ctx_.get(), config.client_private_key.c_str(),
                                     SSL_FILETYPE_PEM) != 1 ||
         SSL_CTX_check_private_key(tls->ctx_.get()) != 1) {
-      return make_error("tls_client_certificate", "cannot load upstream client certificate " +
-                                                      config.client_certificate + ": " +
-                                                      openssl_error_text());
+      return make_error("tls_client_certificate",
+                        at(config.location) + "cannot load upstream client certificate " +
+                            config.client_certificate + ": " + openssl_error_text());
     }
   }
   static const unsigned char kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};

@@ -9,19 +9,21 @@ Result<std::shared_ptr<const Runtime>> build_runtime(std::shared_ptr<const Confi
   for (const ListenerConfig& l : config->federation) {
     auto tls = ServerTls::build(l.tls);
     if (!tls) {
-      return make_error(tls.error().code, "listener " + l.address + ":" + std::to_string(l.port) +
-                                              ": " + tls.error().message);
+      return tls.error();  // names the certificate entry (file:line:col)
     }
     rt->listener_tls.push_back(std::move(tls.value()));
   }
   const UpstreamConfig& u = config->upstream;
   if (u.tls.enabled) {
     auto tls = ClientTls::build(u.tls, u.host);
-    if (!tls) return make_error(tls.error().code, "upstream: " + tls.error().message);
+    if (!tls) return tls.error();
     rt->upstream_tls = std::move(tls.value());
   }
   auto addr = resolve_socket_address(u.host, u.port);
-  if (!addr) return make_error(addr.error().code, "upstream: " + addr.error().message);
+  if (!addr) {
+    std::string where = u.location.empty() ? "upstream: " : u.location + ": upstream: ";
+    return make_error(addr.error().code, where + addr.error().message);
+  }
   rt->upstream_address = addr.value();
   rt->upstream_authority = u.host.find(':') != std::string::npos
                                ? "[" + u.host + "]:" + std::to_string(u.port)

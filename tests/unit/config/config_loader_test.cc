@@ -80,6 +80,9 @@ TEST(ConfigLoader, PathsResolveAgainstStateDirRelativeToTheFile) {
   EXPECT_EQ(r.config->federation[0].tls.certificates[0].certificate,
             "/etc/bg/state/pki/example.crt");
   EXPECT_EQ(r.config->config_path, "/etc/bg/test.yaml");
+  // Entries whose files are only opened later remember where they were written.
+  EXPECT_EQ(r.config->federation[0].tls.certificates[0].location, "/etc/bg/test.yaml:10:13");
+  EXPECT_EQ(r.config->upstream.location, "/etc/bg/test.yaml:14:3");
 
   std::string absolute = std::regex_replace(std::string(kMinimal), std::regex("pki/example.key"),
                                             "/secrets/example.key");

@@ -51,9 +51,12 @@ TEST(ServerTls, ReportsUnreadableAndMismatchedFiles) {
 
   config.certificates = {a};
   config.certificates[0].certificate = (pki.dir / "missing.crt").string();
+  config.certificates[0].location = "gw.yaml:12:7";
   auto r = ServerTls::build(config);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "tls_certificate");
+  EXPECT_EQ(r.error().message.rfind("gw.yaml:12:7: cannot load certificate ", 0), 0u)
+      << r.error().message;
   EXPECT_NE(r.error().message.find("missing.crt"), std::string::npos);
 
   config.certificates = {a};
