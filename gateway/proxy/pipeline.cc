@@ -70,7 +70,8 @@ PhaseResult classify(RequestContext& ctx) {
   else
     ctx.endpoint = EndpointClass::other;
   // Without a policy the gateway forwards as a plain proxy (logged at start).
-  if (ctx.runtime->inbound == nullptr || ctx.direction != Direction::inbound) {
+  if (ctx.runtime == nullptr || ctx.runtime->inbound == nullptr ||
+      ctx.direction != Direction::inbound) {
     return PhaseResult::proceed();
   }
   ctx.inbound.services = ctx.runtime->inbound;

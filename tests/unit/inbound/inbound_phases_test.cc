@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "gateway/http/error_response.h"
 #include "gateway/inbound/inbound_services.h"
 #include "gateway/keystore/worker_queue.h"
 #include "gateway/matrix/base64.h"
@@ -45,6 +46,29 @@ TEST(DecisionAnswer, Table) {
     EXPECT_NE(a.reason.find(c.reason), std::string::npos) << a.reason;
     EXPECT_NE(a.reason.find(c.rule_id), std::string::npos) << a.reason;
   }
+}
+
+TEST(GatewayAnswers, RateLimitAndOwnJsonBodies) {
+  std::string out;
+  GatewayError e{429, "M_LIMIT_EXCEEDED", "Too many requests"};
+  e.retry_after_ms = 1500;
+  append_error_response(out, e, false);
+  EXPECT_NE(out.find("HTTP/1.1 429 "), std::string::npos);
+  EXPECT_NE(out.find("\r\nRetry-After: 2\r\n"), std::string::npos) << out;
+  EXPECT_NE(
+      out.find(
+          R"({"errcode":"M_LIMIT_EXCEEDED","error":"Too many requests","retry_after_ms":1500})"),
+      std::string::npos)
+      << out;
+
+  out.clear();
+  GatewayError held{200, "M_UNKNOWN", "quarantined"};
+  held.json_body = R"({"pdus":{"$a":{"error":"held"}}})";
+  append_error_response(out, held, false);
+  EXPECT_EQ(out.rfind("HTTP/1.1 200 ", 0), 0u) << out;
+  EXPECT_NE(out.find("Content-Length: 32\r\n"), std::string::npos) << out;
+  EXPECT_TRUE(out.ends_with(held.json_body));
+  EXPECT_EQ(out.find("errcode"), std::string::npos);
 }
 
 TEST(WithheldTransaction, EveryNamedPduGetsAnError) {
