@@ -106,6 +106,21 @@ class InboundEndpointsTest(GatewayTestCase):
         self.assertEqual(r.status, 200, r.body)
         self.assertEqual(self.forwarded(), 1)
 
+    def test_invite_v1_body_is_the_event(self):
+        import matrix_events_helper as ev
+        self.start()
+        e = self.member(GOOD, "invite", "@bob:" + CORE)
+        uri = "/_matrix/federation/v1/invite/%21room%3Agood.example/" + \
+            ev.event_id(e, "10").replace("$", "%24")
+        r = self.signed(GOOD, "PUT", uri, e)
+        self.assertEqual(r.status, 200, r.body)
+        e = self.member(GOOD, "invite", "@leitung-2:" + CORE)
+        uri = "/_matrix/federation/v1/invite/%21room%3Agood.example/" + \
+            ev.event_id(e, "10").replace("$", "%24")
+        r = self.signed(GOOD, "PUT", uri, e)
+        self.assertMatrixError(r, 403, "M_FORBIDDEN")
+        self.assertEqual(self.forwarded(), 1)
+
     def test_invite_rules(self):
         self.start()
         # The sender is not on the origin (other.example signs its own event, good.example sends).

@@ -206,6 +206,26 @@ class InboundSendTest(GatewayTestCase):
         r = self.send(GOOD, GOOD.transaction(pdus))
         self.assertRefused(r, 400, "M_BAD_JSON")
 
+    def test_policy_limits_are_413(self):
+        self.start(policy_yaml() + """settings:
+  - id: partner-limits
+    federation: partners
+    limits:
+      max_pdus_per_transaction: 2
+      max_edus_per_transaction: 1
+""")
+        pdus = [GOOD.event(ts=1700000000000 + i) for i in range(3)]
+        r = self.send(GOOD, GOOD.transaction(pdus))
+        body = self.assertMatrixError(r, 413, "M_TOO_LARGE")
+        self.assertIn("too_many_pdus", body["error"])
+        typing = {"edu_type": "m.typing", "content": {"room_id": "!r:good.example",
+                                                      "user_id": "@a:good.example"}}
+        r = self.send(GOOD, GOOD.transaction(edus=[typing, typing]), txn_id="t2")
+        self.assertMatrixError(r, 413, "M_TOO_LARGE")
+        self.assertNothingForwarded()
+        r = self.send(GOOD, GOOD.transaction(pdus[:2], [typing]), txn_id="t3")
+        self.assertEqual(r.status, 200, r.body)
+
     def test_not_json_is_400(self):
         self.start()
         uri = "/_matrix/federation/v1/send/t1"
