@@ -345,6 +345,13 @@ StepResult classify_request(InboundRequest& r, const HttpRequest& http) {
   if (!http.body.empty()) {
     auto body = matrix::parse_json(http.body);
     if (!body) {
+      // Well-formed JSON the strict parser refuses (numbers outside the canonical range,
+      // floats) is M_BAD_JSON; anything else is not JSON at all.
+      const std::string& code = body.error().code;
+      if (code == "float_not_allowed" || code == "integer_out_of_range") {
+        r.denial = "bad_json";
+        return StepResult::respond(400, "M_BAD_JSON", "The body is not canonical JSON: " + code);
+      }
       r.denial = "not_json";
       return StepResult::respond(400, "M_NOT_JSON", "The body is not valid JSON");
     }

@@ -207,6 +207,13 @@ TEST_F(FactsTest, ClassificationAnswers) {
   s = run("PUT", "/_matrix/federation/v1/send/t", "good.example");
   EXPECT_EQ(s.answer.status, 400);
   EXPECT_STREQ(s.answer.errcode, "M_NOT_JSON");
+  http_.body = R"({"a":1,"a":2})";  // duplicate keys: refused as not JSON
+  EXPECT_STREQ(run("PUT", "/_matrix/federation/v1/send/t", "good.example").answer.errcode,
+               "M_NOT_JSON");
+  http_.body = R"({"a":1.5})";
+  s = run("PUT", "/_matrix/federation/v1/send/t", "good.example");
+  EXPECT_EQ(s.answer.status, 400);
+  EXPECT_STREQ(s.answer.errcode, "M_BAD_JSON");
   http_.body.clear();
 }
 
