@@ -18,8 +18,8 @@ using namespace bordergate;
 
 std::string scratch(const std::string& name) {
   const char* dir = std::getenv("BG_BENCH_DIR");
-  std::string path = std::string(dir ? dir : "/tmp") + "/bg-bench-" + std::to_string(getpid()) +
-                     "-" + name;
+  std::string path =
+      std::string(dir ? dir : "/tmp") + "/bg-bench-" + std::to_string(getpid()) + "-" + name;
   std::filesystem::remove(path);
   std::filesystem::remove(path + ".head");
   std::filesystem::remove(path + "-wal");

@@ -145,9 +145,8 @@ Result<std::unique_ptr<AuditFile>> AuditFile::open(const std::string& path) {
 Status AuditFile::reopen_if_rotated() {
   struct stat held {};
   struct stat named {};
-  bool rotated = reopen_requested_ || fstat(fd_, &held) != 0 ||
-                 stat(path_.c_str(), &named) != 0 || held.st_ino != named.st_ino ||
-                 held.st_dev != named.st_dev;
+  bool rotated = reopen_requested_ || fstat(fd_, &held) != 0 || stat(path_.c_str(), &named) != 0 ||
+                 held.st_ino != named.st_ino || held.st_dev != named.st_dev;
   if (!rotated) return {};
   int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
   if (fd < 0) return sys_error("audit_open_failed", "cannot reopen audit log " + path_);
@@ -179,8 +178,8 @@ Status AuditFile::load_head(std::vector<std::string>& prefix) {
       // Terminate the torn line and say so in the chain; verify accepts the
       // torn line only when a recovery record names its exact length.
       prefix.push_back("\n");
-      prefix.push_back(bookkeeping("recovery", ",\"torn_bytes\":" +
-                                                   std::to_string(tail->torn_bytes)));
+      prefix.push_back(
+          bookkeeping("recovery", ",\"torn_bytes\":" + std::to_string(tail->torn_bytes)));
     } else if (reopened_) {
       prefix.push_back(bookkeeping("writer_opened", ",\"pid\":" + std::to_string(getpid())));
     }
@@ -199,8 +198,8 @@ Status AuditFile::load_head(std::vector<std::string>& prefix) {
   }
   if (hash.empty()) {
     head_ = ChainHead{};
-    prefix.push_back(bookkeeping("chain_start", ",\"chain_id\":\"" + random_chain_id() +
-                                                    "\",\"format\":1"));
+    prefix.push_back(
+        bookkeeping("chain_start", ",\"chain_id\":\"" + random_chain_id() + "\",\"format\":1"));
   } else {
     head_.next_seq = seq + 1;
     head_.last_hash = hash;

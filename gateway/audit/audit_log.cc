@@ -38,6 +38,18 @@ bool AuditLog::submit(const AuditRecord& record) {
   std::string members;
   members.reserve(512);
   append_record_members(members, record);
+  if (members.size() > kMaxRecordBytes) {
+    // Keep every line verifiable (the verifier reads lines up to 1 MiB): drop
+    // the lists and free text, say so, keep the decision itself.
+    AuditRecord reduced = record;
+    reduced.event_ids.clear();
+    reduced.event_types.clear();
+    reduced.edu_types.clear();
+    reduced.note = "record too large (" + std::to_string(members.size()) +
+                   " bytes): event lists and note left out";
+    members.clear();
+    append_record_members(members, reduced);
+  }
   std::unique_lock lock(mu_);
   if (queue_.size() >= options_.queue_capacity && !stopping_) {
     blocked_.fetch_add(1, std::memory_order_relaxed);
@@ -154,7 +166,8 @@ void AuditLog::run() {
       }
       progressed_.notify_all();
     }
-    if (dirty && (stopping || (sync_interval && Clock::now() - last_sync >= options_.fsync.interval))) {
+    if (dirty &&
+        (stopping || (sync_interval && Clock::now() - last_sync >= options_.fsync.interval))) {
       if (Status s = file_->sync(); !s) write_errors_.fetch_add(1, std::memory_order_relaxed);
       last_sync = Clock::now();
       dirty = false;

@@ -49,6 +49,9 @@ struct AuditStats {
 
 class AuditLog {
  public:
+  // A record whose line would exceed this loses its event lists and note.
+  static constexpr std::size_t kMaxRecordBytes = 256 * 1024;
+
   // Opens the file; the chain resumes from its last line (or from the
   // sidecar after a rotation, or starts with chain_start).
   static Result<std::unique_ptr<AuditLog>> open(AuditLogOptions options);
@@ -58,7 +61,7 @@ class AuditLog {
   AuditLog& operator=(const AuditLog&) = delete;
 
   // Thread-safe. Serializes on the caller's thread (about a microsecond) and
-  // queues. Returns false when the record had to be dropped (queue full for
+  // queues (see kMaxRecordBytes). Returns false when the record had to be dropped (queue full for
   // enqueue_timeout, or the log is shutting down).
   bool submit(const AuditRecord& record);
 

@@ -35,7 +35,7 @@ struct AuditRecord {
   std::string room_version;  // "unknown" when the gateway had to guess
   std::string action;        // forward | deny | quarantine | report | release | drop
   std::string rule_id;
-  std::string reason;  // snake_case
+  std::string reason;         // snake_case
   std::optional<int> status;  // HTTP status answered (or Core's status on release)
   std::uint64_t request_bytes = 0;
   std::uint64_t response_bytes = 0;

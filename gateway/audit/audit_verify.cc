@@ -96,9 +96,8 @@ bool ChainVerifier::end_file(std::string_view trailing) {
   if (broken_) return false;
   if (!trailing.empty()) {
     ++line_no_;
-    return fail("truncated",
-                "the file ends in the middle of a record (" + std::to_string(trailing.size()) +
-                    " bytes without a newline)");
+    return fail("truncated", "the file ends in the middle of a record (" +
+                                 std::to_string(trailing.size()) + " bytes without a newline)");
   }
   if (pending_torn_) {
     line_no_ = pending_torn_line_;
@@ -113,9 +112,9 @@ VerifyReport ChainVerifier::finish() {
     fail("empty", "no audit records");
   }
   if (!broken_ && !options_.expect_head.empty() && options_.expect_head != head_.last_hash) {
-    fail("head_mismatch", "the chain does not end at the expected head: records after seq " +
-                              std::to_string(report_.last_seq) +
-                              " were removed, or the last record was altered",
+    fail("head_mismatch",
+         "the chain does not end at the expected head: records after seq " +
+             std::to_string(report_.last_seq) + " were removed, or the last record was altered",
          report_.last_seq);
   }
   report_.intact = !broken_;

@@ -28,8 +28,8 @@ struct VerifyReport {
   std::uint64_t records = 0;
   std::uint64_t first_seq = 0;
   std::uint64_t last_seq = 0;
-  std::string anchor_prev;  // prev of the first record (kGenesisPrev for a full chain)
-  std::string head;         // hash of the last line: store it elsewhere to detect truncation
+  std::string anchor_prev;         // prev of the first record (kGenesisPrev for a full chain)
+  std::string head;                // hash of the last line: store it elsewhere to detect truncation
   std::vector<std::string> notes;  // recoveries, dropped-record notices
   // The first problem, when !intact.
   std::string file;

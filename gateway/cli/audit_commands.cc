@@ -2,7 +2,6 @@
 // one file or a rotated sequence (oldest first) and names the first broken
 // record. Exit 0 only when the chain is intact, 1 when broken, 2 on usage.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -45,9 +44,10 @@ void print_text(const audit::VerifyReport& r) {
                 static_cast<unsigned long long>(r.first_seq),
                 static_cast<unsigned long long>(r.last_seq), r.head.c_str());
     if (r.anchor_prev != audit::kGenesisPrev) {
-      std::printf("note: the chain starts mid-way at seq %llu; its prev %s must be the head of "
-                  "the previous file\n",
-                  static_cast<unsigned long long>(r.first_seq), r.anchor_prev.c_str());
+      std::printf(
+          "note: the chain starts mid-way at seq %llu; its prev %s must be the head of "
+          "the previous file\n",
+          static_cast<unsigned long long>(r.first_seq), r.anchor_prev.c_str());
     }
     return;
   }

@@ -2,10 +2,10 @@
 // team's side of the quarantine. The store, the audit log and the Core
 // upstream come from the gateway's configuration; release and drop are
 // appended to the same audit chain the gateway writes (see gateway/audit).
-#include <CLI/CLI.hpp>
 #include <pwd.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <regex>
@@ -225,9 +225,11 @@ void register_release(CLI::App& q, const std::shared_ptr<Common>& common) {
     Result<Entry> claimed = store->begin_release(args->id, args->force);
     if (!claimed) return fail(1, claimed.error().message);
     const Entry& e = *claimed;
-    const std::string authority = config->upstream.host + ":" + std::to_string(config->upstream.port);
+    const std::string authority =
+        config->upstream.host + ":" + std::to_string(config->upstream.port);
     const std::string bytes = quarantine::release_request_bytes(e.request, authority);
-    Result<quarantine::CoreAnswer> answer = quarantine::send_to_core(config->upstream, bytes, *timeout);
+    Result<quarantine::CoreAnswer> answer =
+        quarantine::send_to_core(config->upstream, bytes, *timeout);
     const bool delivered = answer && answer->status >= 200 && answer->status < 300;
     std::optional<int> core_status;
     std::string outcome;

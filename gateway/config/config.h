@@ -96,7 +96,7 @@ struct AuditConfig {
 
 // The durable quarantine store (gateway/quarantine).
 struct QuarantineConfig {
-  std::string path;                     // absolute; default <state_dir>/quarantine.db
+  std::string path;                      // absolute; default <state_dir>/quarantine.db
   std::uint64_t max_bytes = 1ULL << 30;  // bytes of held entries; 0 = unbounded
 };
 

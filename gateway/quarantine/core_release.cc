@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <netdb.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -9,8 +10,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-
-#include <openssl/x509v3.h>
 
 #include "gateway/http/headers.h"
 #include "gateway/http/response_parser.h"
@@ -92,8 +91,8 @@ Result<int> connect_to(const UpstreamConfig& up, Clock::time_point deadline) {
     setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     return fd.release();
   }
-  return make_error("core_connect", "cannot connect to the Core at " + up.host + ":" + port +
-                                        ": " + last);
+  return make_error("core_connect",
+                    "cannot connect to the Core at " + up.host + ":" + port + ": " + last);
 }
 
 // Collects the response head status and a bounded body.
@@ -183,8 +182,8 @@ Result<CoreAnswer> send_to_core(const UpstreamConfig& up, std::string_view bytes
     ssl.reset(SSL_new(tls->context()));
     bool ok = ssl != nullptr && SSL_set_fd(ssl.get(), *fd) == 1;
     if (ok && tls->name_is_ip()) {
-      ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl.get()), tls->verify_name().c_str()) ==
-           1;
+      ok =
+          X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl.get()), tls->verify_name().c_str()) == 1;
     } else if (ok) {
       ok = SSL_set_tlsext_host_name(ssl.get(), tls->verify_name().c_str()) == 1 &&
            SSL_set1_host(ssl.get(), tls->verify_name().c_str()) == 1;

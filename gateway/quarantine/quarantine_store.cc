@@ -157,73 +157,7 @@ std::string new_id() {
   return id;
 }
 
-void put_u32(std::string& out, std::size_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out += static_cast<char>((v >> shift) & 0xff);
-}
-
 }  // namespace
-
-const char* status_name(EntryStatus s) {
-  switch (s) {
-    case EntryStatus::held:
-      return "held";
-    case EntryStatus::releasing:
-      return "releasing";
-    case EntryStatus::released:
-      return "released";
-    case EntryStatus::dropped:
-      return "dropped";
-  }
-  return "held";
-}
-
-std::optional<EntryStatus> parse_status(std::string_view text) {
-  for (EntryStatus s : {EntryStatus::held, EntryStatus::releasing, EntryStatus::released,
-                        EntryStatus::dropped}) {
-    if (text == status_name(s)) return s;
-  }
-  return std::nullopt;
-}
-
-std::string encode_headers(const std::vector<HeaderField>& headers) {
-  std::string out;
-  for (const HeaderField& f : headers) {
-    put_u32(out, f.name.size());
-    out += f.name;
-    put_u32(out, f.value.size());
-    out += f.value;
-  }
-  return out;
-}
-
-Result<std::vector<HeaderField>> decode_headers(std::string_view blob) {
-  std::vector<HeaderField> out;
-  auto take = [&blob](std::string& into) {
-    if (blob.size() < 4) return false;
-    std::size_t n = 0;
-    for (int i = 0; i < 4; ++i) n = (n << 8) | static_cast<unsigned char>(blob[i]);
-    blob.remove_prefix(4);
-    if (blob.size() < n) return false;
-    into.assign(blob.substr(0, n));
-    blob.remove_prefix(n);
-    return true;
-  };
-  while (!blob.empty()) {
-    HeaderField f;
-    if (!take(f.name) || !take(f.value)) {
-      return make_error("quarantine_corrupt", "stored header fields are truncated");
-    }
-    out.push_back(std::move(f));
-  }
-  return out;
-}
-
-void copy_request(const HttpRequest& request, HeldRequest& out) {
-  out.method = request.method;
-  out.target = request.target;
-  out.headers.assign(request.headers.begin(), request.headers.end());
-  out.body = request.body;
-}
 
 QuarantineStore::QuarantineStore(sqlite3* db, std::uint64_t max_bytes)
     : db_(db), max_bytes_(max_bytes) {}
@@ -260,10 +194,9 @@ Result<std::unique_ptr<QuarantineStore>> QuarantineStore::open(const std::string
   if (!version.ok() || version.step() != SQLITE_ROW) return version.error("cannot read schema");
   const std::int64_t v = version.integer(0);
   if (v > kSchemaVersion) {
-    return make_error("quarantine_schema",
-                      path + " has schema version " + std::to_string(v) +
-                          ", newer than this bordergate understands (" +
-                          std::to_string(kSchemaVersion) + ")");
+    return make_error("quarantine_schema", path + " has schema version " + std::to_string(v) +
+                                               ", newer than this bordergate understands (" +
+                                               std::to_string(kSchemaVersion) + ")");
   }
   if (v == 0) {
     Transaction tx(db);
@@ -407,8 +340,9 @@ Error not_held(const Entry& e) {
       return make_error("already_dropped", e.id + " was already dropped (" + e.outcome + ")");
     case EntryStatus::releasing:
       return make_error("release_in_progress",
-                        e.id + " is being released by another process (use --force after a "
-                               "crashed release)");
+                        e.id +
+                            " is being released by another process (use --force after a "
+                            "crashed release)");
     case EntryStatus::held:
       break;
   }

@@ -27,7 +27,7 @@ std::optional<EntryStatus> parse_status(std::string_view text);
 // What the gateway hands over when it quarantines a request.
 struct HeldRequest {
   std::string direction = "inbound";
-  std::string origin;       // the authenticated X-Matrix origin
+  std::string origin;  // the authenticated X-Matrix origin
   std::string txn_id;
   std::string destination;  // the Core's server name
   std::string remote_addr;  // the TCP peer, for the X-Forwarded-For on release
@@ -53,9 +53,9 @@ struct Entry {
   HeldRequest request;
   EntryStatus status = EntryStatus::held;
   std::chrono::system_clock::time_point status_changed{};
-  std::string outcome;               // what release/drop did ("core answered 200", "by alice")
-  std::optional<int> core_status;    // the Core's status after a release attempt
-  std::uint64_t size_bytes = 0;      // head + body bytes held
+  std::string outcome;             // what release/drop did ("core answered 200", "by alice")
+  std::optional<int> core_status;  // the Core's status after a release attempt
+  std::uint64_t size_bytes = 0;    // head + body bytes held
 };
 
 struct PutResult {
@@ -104,8 +104,8 @@ class QuarantineStore {
   Result<Entry> begin_release(const std::string& id, bool force = false);
   // releasing -> released (Core answered 2xx) or back to held (failure; the
   // outcome and Core status are kept for the next attempt).
-  Status finish_release(const std::string& id, bool delivered,
-                                    std::optional<int> core_status, const std::string& outcome);
+  Status finish_release(const std::string& id, bool delivered, std::optional<int> core_status,
+                        const std::string& outcome);
   // held -> dropped. Errors: not_found, already_released, already_dropped,
   // release_in_progress.
   Status drop(const std::string& id, const std::string& outcome);

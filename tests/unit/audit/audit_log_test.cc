@@ -1,6 +1,8 @@
 // The writer thread: concurrent producers, resume after restart, rotation
 // (with and without the SIGUSR1 reopen), a second process appending to the
 // same chain, and backpressure then counted drops when the queue stays full.
+#include "gateway/audit/audit_log.h"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/file.h>
@@ -10,7 +12,6 @@
 #include <set>
 #include <thread>
 
-#include "gateway/audit/audit_log.h"
 #include "gateway/audit/audit_metrics.h"
 #include "gateway/audit/audit_verify.h"
 #include "tests/unit/audit/test_files.h"
@@ -97,6 +98,29 @@ TEST(AuditLog, ResumesTheChainAfterRestart) {
   VerifyReport r = verify_files({path}, {true, {}});
   EXPECT_TRUE(r.intact) << r.problem << ": " << r.detail;
   EXPECT_EQ(r.last_seq, 32u);
+}
+
+TEST(AuditLog, ResumesAfterALastLineLongerThanTheTailBlock) {
+  ScratchDir dir;
+  const std::string path = dir.file("audit.log");
+  {
+    std::unique_ptr<AuditLog> log = open_log(path);
+    AuditRecord big = decision(1);
+    big.note = std::string(200 * 1024, 'n');  // the tail reader starts with 64 KiB blocks
+    ASSERT_TRUE(log->submit(big));
+    AuditRecord huge = decision(2);
+    huge.event_ids.assign(20000, std::string(40, 'e'));  // too large: lists left out
+    ASSERT_TRUE(log->submit(huge));
+  }
+  { std::unique_ptr<AuditLog> log = open_log(path); }
+  VerifyReport r = verify_files({path}, {true, {}});
+  EXPECT_TRUE(r.intact) << r.problem << ": " << r.detail;
+  EXPECT_EQ(r.last_seq, 3u);
+  const std::vector<std::string> lines = read_lines(path);
+  EXPECT_GT(lines[1].size(), 200u * 1024);
+  EXPECT_LT(lines[2].size(), 1024u);
+  EXPECT_NE(lines[2].find("record too large"), std::string::npos);
+  EXPECT_NE(lines[2].find("\"txn_id\":\"2\""), std::string::npos);
 }
 
 TEST(AuditLog, RotationContinuesTheChainAcrossFiles) {

@@ -1,9 +1,10 @@
 // The record format: exact member order and escaping, RFC 3339 times, and
 // the chain fields the verifier reads back.
+#include "gateway/audit/audit_record.h"
+
 #include <gtest/gtest.h>
 
 #include "gateway/audit/audit_chain.h"
-#include "gateway/audit/audit_record.h"
 #include "gateway/matrix/json.h"
 
 namespace bordergate::audit {

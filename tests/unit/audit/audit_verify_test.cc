@@ -1,12 +1,13 @@
 // audit verify: an intact chain passes; every kind of tampering is found at
 // the first broken record, with its line, seq and a stable problem code.
+#include "gateway/audit/audit_verify.h"
+
 #include <gtest/gtest.h>
 
 #include <functional>
 
 #include "gateway/audit/audit_file.h"
 #include "gateway/audit/audit_record.h"
-#include "gateway/audit/audit_verify.h"
 #include "tests/unit/audit/test_files.h"
 
 namespace bordergate::audit {
@@ -66,18 +67,33 @@ TEST(AuditVerify, TamperingIsFoundAtTheFirstBrokenRecord) {
     s.replace(s.find(from), from.size(), to);
   };
   const TamperCase cases[] = {
-      {"edit a field", [&](auto& l) { replace(l[2], "\"deny\"", "\"forward\""); }, {true, {}}, 4,
-       "prev_mismatch", 3},
-      {"edit the seq", [&](auto& l) { replace(l[2], "\"seq\":2", "\"seq\":7"); }, {true, {}}, 3,
-       "seq_mismatch", 7},
+      {"edit a field",
+       [&](auto& l) { replace(l[2], "\"deny\"", "\"forward\""); },
+       {true, {}},
+       4,
+       "prev_mismatch",
+       3},
+      {"edit the seq",
+       [&](auto& l) { replace(l[2], "\"seq\":2", "\"seq\":7"); },
+       {true, {}},
+       3,
+       "seq_mismatch",
+       7},
       {"delete a line", [](auto& l) { l.erase(l.begin() + 2); }, {true, {}}, 3, "seq_mismatch", 3},
-      {"reorder two lines", [](auto& l) { std::swap(l[2], l[3]); }, {true, {}}, 3,
-       "seq_mismatch", 3},
-      {"repeat a line", [](auto& l) { l.insert(l.begin() + 3, l[2]); }, {true, {}}, 4,
-       "seq_mismatch", 2},
+      {"reorder two lines",
+       [](auto& l) { std::swap(l[2], l[3]); },
+       {true, {}},
+       3,
+       "seq_mismatch",
+       3},
+      {"repeat a line",
+       [](auto& l) { l.insert(l.begin() + 3, l[2]); },
+       {true, {}},
+       4,
+       "seq_mismatch",
+       2},
       {"garbage line", [](auto& l) { l[4] = "hello"; }, {true, {}}, 5, "not_json", 0},
-      {"delete the genesis", [](auto& l) { l.erase(l.begin()); }, {true, {}}, 1, "bad_genesis",
-       1},
+      {"delete the genesis", [](auto& l) { l.erase(l.begin()); }, {true, {}}, 1, "bad_genesis", 1},
       {"forged genesis",
        [&](auto& l) { replace(l[0], "chain_start", "decision"); },
        {false, {}},

@@ -79,9 +79,9 @@ TEST(QuarantineStore, PutGetKeepsEveryByteAndSurvivesReopen) {
   EXPECT_EQ(e.request.origin, "remote.example");
   EXPECT_EQ(e.request.findings, in.findings);
   EXPECT_EQ(e.request.remote_addr, "192.0.2.7");
-  EXPECT_EQ(std::chrono::duration_cast<std::chrono::milliseconds>(
-                e.request.received.time_since_epoch()),
-            std::chrono::duration_cast<std::chrono::milliseconds>(in.received.time_since_epoch()));
+  EXPECT_EQ(
+      std::chrono::duration_cast<std::chrono::milliseconds>(e.request.received.time_since_epoch()),
+      std::chrono::duration_cast<std::chrono::milliseconds>(in.received.time_since_epoch()));
   Result<std::optional<Entry>> none = store->get("q-0000000000000000");
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->has_value());
@@ -202,8 +202,8 @@ TEST(QuarantineStore, StatusMachine) {
 TEST(QuarantineStore, SizeLimitAndMetrics) {
   ScratchDir dir;
   const HeldRequest r = transaction("r.example", "t0");
-  const std::uint64_t one = r.method.size() + r.target.size() +
-                            encode_headers(r.headers).size() + r.body.size();
+  const std::uint64_t one =
+      r.method.size() + r.target.size() + encode_headers(r.headers).size() + r.body.size();
   auto store = open_store(dir.file("q.db"), 2 * one + 10);
   ASSERT_TRUE(store->put(transaction("r.example", "t0")).ok());
   ASSERT_TRUE(store->put(transaction("r.example", "t1")).ok());
