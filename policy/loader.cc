@@ -109,8 +109,9 @@ class Loader {
         n_.error(d.Mark(), "bad_action", "`default` must be allow or deny");
       }
     }
-    if (const YAML::Node d = root["defaults"]; d && !d.IsNull()) load_defaults(d, p);
+    // Built-in default first: `defaults: media:` below may override it.
     p.default_media.allowed = true;
+    if (const YAML::Node d = root["defaults"]; d && !d.IsNull()) load_defaults(d, p);
     if (const YAML::Node f = root["federations"]; f && !f.IsNull()) load_federations(f, p);
     if (const YAML::Node r = root["rules"]; r && !r.IsNull()) {
       if (n_.expect_seq(r, "rules")) {

@@ -10,6 +10,7 @@
 #include "gateway/config/config_loader.h"
 #include "gateway/proxy/runtime.h"
 #include "gateway/proxy/server.h"
+#include "policy/loader.h"
 
 namespace bordergate::cli {
 
@@ -32,6 +33,21 @@ void register_serve_commands(CLI::App& app) {
         std::fprintf(stderr, "%s\n", e.to_string().c_str());
       exit_status() = 1;
       return;
+    }
+    if (!loaded.config->policy.empty()) {
+      auto policy = policy::load_policy(loaded.config->policy);
+      if (!policy) {
+        std::fprintf(stderr, "%s: policy: %s\n", file->c_str(), policy.error().message.c_str());
+        exit_status() = 1;
+        return;
+      }
+      if ((*policy)->server_name != loaded.config->server_name) {
+        std::fprintf(stderr, "%s: policy %s is written for '%s', not '%s'\n", file->c_str(),
+                     loaded.config->policy.c_str(), (*policy)->server_name.c_str(),
+                     loaded.config->server_name.c_str());
+        exit_status() = 1;
+        return;
+      }
     }
     auto rt = build_runtime(loaded.config);
     if (!rt) {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,14 @@ struct LoggingConfig {
   std::string level = "info";
 };
 
+// Server signing keys (gateway/keystore). Fetch settings are added with the HTTPS fetcher.
+struct KeysConfig {
+  // Closed federations: server name -> key id -> unpadded base64 ed25519 public key. These
+  // servers' keys are never fetched.
+  std::map<std::string, std::map<std::string, std::string>> pinned;
+  std::string cache_file;  // absolute; empty = no persistent key cache
+};
+
 // The audit log (gateway/audit). fsync: "always" syncs every batch the
 // writer thread takes; a duration syncs at most that often; "never" leaves it
 // to the kernel (and syncs at shutdown).
@@ -103,6 +112,10 @@ struct Config {
   LimitsConfig limits;
   ShutdownConfig shutdown;
   LoggingConfig logging;
+  // The policy file (absolute; relative paths resolve against state_dir). Empty: no policy,
+  // the gateway forwards without inbound enforcement (logged at start as a warning).
+  std::string policy;
+  KeysConfig keys;
   AuditConfig audit;
   QuarantineConfig quarantine;
 };

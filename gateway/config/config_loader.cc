@@ -54,6 +54,39 @@ bool valid_ip(const std::string& text) {
          inet_pton(AF_INET6, text.c_str(), &buf) == 1;
 }
 
+// A Matrix server name: DNS name or IP literal, optionally with ":port".
+bool valid_server_name(const std::string& name) {
+  std::string host = name;
+  std::string port;
+  if (!name.empty() && name.front() == '[') {
+    const auto close = name.find(']');
+    if (close == std::string::npos) return false;
+    host = name.substr(1, close - 1);
+    const std::string rest = name.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return false;
+      port = rest.substr(1);
+      if (port.empty()) return false;
+    }
+    if (host.find(':') == std::string::npos) return false;
+  } else if (const auto colon = name.find(':'); colon != std::string::npos) {
+    host = name.substr(0, colon);
+    port = name.substr(colon + 1);
+    if (port.empty()) return false;
+  }
+  if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
+  return valid_dns_name(host, false) || valid_ip(host);
+}
+
+// An ed25519 public key in unpadded standard base64: 32 bytes are 43 characters, the last one
+// carrying only 4 bits (so it is one of A, E, I, ..., w).
+bool valid_base64_key(const std::string& text) {
+  static constexpr std::string_view kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  if (text.size() != 43 || text.find_first_not_of(kAlphabet) != std::string::npos) return false;
+  return kAlphabet.find(text.back()) % 4 == 0;
+}
+
 class Loader {
  public:
   Loader(std::string file, fs::path base_dir)
@@ -191,6 +224,7 @@ class Loader {
   void load_federation_listener(const YAML::Node& n, ListenerConfig& l);
   void load_upstream(const YAML::Node& n, UpstreamConfig& u);
   void load_limits(const YAML::Node& n, LimitsConfig& l);
+  void load_keys(const YAML::Node& n, KeysConfig& k);
   void load_evidence(const YAML::Node& root, Config& c);
 
   std::string file_;
@@ -206,7 +240,7 @@ void Loader::load(const YAML::Node& root, Config& c) {
   }
   if (!check_map(root, "the configuration",
                  {"version", "server_name", "state_dir", "workers", "listeners", "upstream",
-                  "limits", "shutdown", "logging", "audit", "quarantine"})) {
+                  "limits", "shutdown", "logging", "policy", "keys", "audit", "quarantine"})) {
     return;
   }
   get_uint(root, "version", c.version, 1, 1, true);
@@ -238,6 +272,13 @@ void Loader::load(const YAML::Node& root, Config& c) {
       get_duration(n, "drain_timeout", c.shutdown.drain_timeout, Millis(0), Millis(3'600'000));
     }
   }
+  if (get_string(root, "policy", c.policy, false)) {
+    if (c.policy.empty())
+      error(root["policy"], "'policy' must name a policy file");
+    else
+      c.policy = resolve(c.policy);
+  }
+  if (YAML::Node n = root["keys"]) load_keys(n, c.keys);
   load_evidence(root, c);
   if (YAML::Node n = root["logging"]) {
     if (check_map(n, "logging", {"level"}) && get_string(n, "level", c.logging.level, false)) {
@@ -245,6 +286,46 @@ void Loader::load(const YAML::Node& root, Config& c) {
       if (!parse_log_level(c.logging.level, ignored)) {
         error(n["level"], "'level' must be one of debug, info, warn, error");
       }
+    }
+  }
+}
+
+void Loader::load_keys(const YAML::Node& n, KeysConfig& k) {
+  if (!check_map(n, "keys", {"pinned", "cache_file"})) return;
+  if (get_string(n, "cache_file", k.cache_file, false)) k.cache_file = resolve(k.cache_file);
+  YAML::Node pinned = n["pinned"];
+  if (!pinned || pinned.IsNull()) return;
+  if (!pinned.IsMap()) {
+    error(pinned, "'pinned' must map server names to {key_id: base64 key}");
+    return;
+  }
+  for (auto it = pinned.begin(); it != pinned.end(); ++it) {
+    const YAML::Node server = it->first;
+    const YAML::Node keys = it->second;
+    if (!server.IsScalar() || !valid_server_name(server.Scalar())) {
+      error(server, "pinned keys: '" + (server.IsScalar() ? server.Scalar() : std::string()) +
+                        "' is not a server name");
+      continue;
+    }
+    if (!keys.IsMap() || keys.size() == 0) {
+      error(keys, "pinned keys of '" + server.Scalar() + "' must map key ids to base64 keys");
+      continue;
+    }
+    auto& out = k.pinned[server.Scalar()];
+    for (auto kt = keys.begin(); kt != keys.end(); ++kt) {
+      const YAML::Node id = kt->first;
+      const YAML::Node value = kt->second;
+      if (!id.IsScalar() || id.Scalar().rfind("ed25519:", 0) != 0 || id.Scalar().size() <= 8) {
+        error(id, "pinned key ids must look like 'ed25519:<version>'");
+        continue;
+      }
+      if (!value.IsScalar() || !valid_base64_key(value.Scalar())) {
+        error(value,
+              "pinned key '" + id.Scalar() + "' must be an unpadded base64 ed25519 public key");
+        continue;
+      }
+      if (!out.emplace(id.Scalar(), value.Scalar()).second)
+        error(id, "duplicate key id '" + id.Scalar() + "'");
     }
   }
 }

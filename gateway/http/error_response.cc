@@ -52,16 +52,28 @@ std::string_view status_reason(int status) {
 }
 
 void append_error_response(std::string& out, const GatewayError& error, bool close_connection) {
-  std::string body = "{\"errcode\":\"";
-  append_json_escaped(body, error.errcode);
-  body += "\",\"error\":\"";
-  append_json_escaped(body, error.reason);
-  body += "\"}";
+  std::string body;
+  if (!error.json_body.empty()) {
+    body = error.json_body;
+  } else {
+    body = "{\"errcode\":\"";
+    append_json_escaped(body, error.errcode);
+    body += "\",\"error\":\"";
+    append_json_escaped(body, error.reason);
+    body += '"';
+    if (error.retry_after_ms)
+      body += ",\"retry_after_ms\":" + std::to_string(*error.retry_after_ms);
+    body += '}';
+  }
   out += "HTTP/1.1 ";
   out += std::to_string(error.status);
   out += ' ';
   out += status_reason(error.status);
-  out += "\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nContent-Length: ";
+  out += "\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n";
+  if (error.retry_after_ms) {
+    out += "Retry-After: " + std::to_string((*error.retry_after_ms + 999) / 1000) + "\r\n";
+  }
+  out += "Content-Length: ";
   out += std::to_string(body.size());
   out += close_connection ? "\r\nConnection: close\r\n\r\n" : "\r\n\r\n";
   out += body;

@@ -31,6 +31,11 @@ ClientConnection::ClientConnection(Worker& worker, size_t listener_index)
       parser_(runtime_->limits) {
   ctx_.request = &parser_.request();
   ctx_.client_ip = &client_ip_;
+  ctx_.mailbox = worker.mailbox();
+  ctx_.resume = [this] { resume_request(); };
+  ctx_.offload = [&worker](std::function<void()> work, std::function<void()> done) {
+    worker.run_off_loop(std::move(work), std::move(done));
+  };
 }
 
 const LimitsConfig& ClientConnection::limits() const { return worker_.runtime()->config->limits; }
@@ -114,14 +119,28 @@ void ClientConnection::start_request() {
   ctx_.runtime = worker_.runtime();
   close_after_response_ =
       close_after_response_ || !parser_.request().keep_alive || draining_ || worker_.draining();
+  run_phases();
+}
+
+void ClientConnection::run_phases() {
   PhaseResult r = run_request_phases(ctx_);
   if (r.kind == PhaseResult::Kind::respond) {
-    ctx_.outcome = "gateway_error";
+    // The gateway answers itself: a refusal of inbound enforcement, or a transaction it
+    // withheld (answered 200 with per-PDU errors, never forwarded).
+    ctx_.outcome = ctx_.inbound.services != nullptr ? "denied" : "gateway_error";
     respond_error(r.error, close_after_response_);
     return;
   }
-  if (r.kind == PhaseResult::Kind::suspend) return;  // the phase resumes the request
+  // Suspended: a key answer calls resume_request() on this loop later.
+  if (r.kind == PhaseResult::Kind::suspend) return;
   forward();
+}
+
+void ClientConnection::resume_request() {
+  // Only while the request is still waiting: a closed connection disarmed the callbacks
+  // (ctx_.inbound.alive), and no other state can hold a suspended request.
+  if (state_ != State::forwarding || upstream_ != nullptr) return;
+  run_phases();
 }
 
 void ClientConnection::forward() {
@@ -248,6 +267,7 @@ void ClientConnection::on_upstream_failed(UpstreamErrorKind kind, const std::str
 void ClientConnection::respond_error(const GatewayError& error, bool close_after) {
   ctx_.status = error.status;
   if (std::string_view(ctx_.outcome) == "forwarded") ctx_.outcome = "gateway_error";
+  // Only the gateway's own answers pass here; a 200 is a withheld transaction.
   close_after_response_ = close_after_response_ || close_after;
   std::string& out = worker_.scratch();
   out.clear();

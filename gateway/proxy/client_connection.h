@@ -64,6 +64,8 @@ class ClientConnection final : public StreamHandler, public UpstreamClient {
   static void on_timer(void* self);
   void process_input(const char* data, size_t len);
   void start_request();
+  void run_phases();
+  void resume_request();
   void forward();
   void respond_error(const GatewayError& error, bool close_after);
   void finish_request();

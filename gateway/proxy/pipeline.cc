@@ -1,8 +1,40 @@
 #include "gateway/proxy/pipeline.h"
 
 #include "gateway/common/log.h"
+#include "gateway/inbound/inbound_phases.h"
+#include "gateway/inbound/inbound_record.h"
+#include "policy/endpoint.h"
 
 namespace bordergate {
+namespace {
+
+inbound::PhaseEnv env_for(RequestContext& ctx) {
+  return {ctx.mailbox, ctx.resume, ctx.client_ip != nullptr ? *ctx.client_ip : std::string_view(),
+          ctx.offload};
+}
+
+PhaseResult from_step(inbound::StepResult s) {
+  switch (s.step) {
+    case inbound::Step::proceed:
+      return PhaseResult::proceed();
+    case inbound::Step::suspend:
+      return PhaseResult::suspend();
+    case inbound::Step::respond:
+      break;
+  }
+  PhaseResult r;
+  r.kind = PhaseResult::Kind::respond;
+  r.error.status = s.answer.status;
+  r.error.errcode = s.answer.errcode;
+  r.error.reason = std::move(s.answer.reason);
+  r.error.retry_after_ms = s.answer.retry_after_ms;
+  r.error.json_body = std::move(s.answer.json_body);
+  return r;
+}
+
+bool enforcing(const RequestContext& ctx) { return ctx.inbound.services != nullptr; }
+
+}  // namespace
 
 const char* phase_name(Phase phase) {
   switch (phase) {
@@ -37,28 +69,39 @@ PhaseResult classify(RequestContext& ctx) {
     ctx.endpoint = EndpointClass::well_known;
   else
     ctx.endpoint = EndpointClass::other;
-  return PhaseResult::proceed();
+  // Without a policy the gateway forwards as a plain proxy (logged at start).
+  if (ctx.runtime == nullptr || ctx.runtime->inbound == nullptr ||
+      ctx.direction != Direction::inbound) {
+    return PhaseResult::proceed();
+  }
+  ctx.inbound.services = ctx.runtime->inbound;
+  return from_step(inbound::classify_request(ctx.inbound, *ctx.request));
 }
 
-PhaseResult authenticate(RequestContext&) {
-  // Filled by the X-Matrix request-authentication issue: until then every
-  // request passes unauthenticated, exactly as Core would see it directly.
-  return PhaseResult::proceed();
+PhaseResult authenticate(RequestContext& ctx) {
+  if (!enforcing(ctx)) return PhaseResult::proceed();
+  inbound::PhaseEnv env = env_for(ctx);
+  return from_step(inbound::authenticate_request(ctx.inbound, *ctx.request, env));
 }
 
-PhaseResult authorize(RequestContext&) {
-  // Filled by the policy issue (Decision evaluate(Policy, RequestFacts)).
-  return PhaseResult::proceed();
+PhaseResult authorize(RequestContext& ctx) {
+  if (!enforcing(ctx)) return PhaseResult::proceed();
+  inbound::PhaseEnv env = env_for(ctx);
+  return from_step(inbound::authorize_request(ctx.inbound, *ctx.request, env));
 }
 
-PhaseResult inspect(RequestContext&) {
-  // Filled by the PDU/EDU inspection issue (hashes, signatures, sizes).
-  return PhaseResult::proceed();
+PhaseResult inspect(RequestContext& ctx) {
+  if (!enforcing(ctx)) return PhaseResult::proceed();
+  inbound::PhaseEnv env = env_for(ctx);
+  return from_step(inbound::inspect_request(ctx.inbound, *ctx.request, env));
 }
 
 PhaseResult run_request_phases(RequestContext& ctx) {
-  for (auto phase : {&classify, &authenticate, &authorize, &inspect}) {
-    PhaseResult r = phase(ctx);
+  static constexpr PhaseResult (*kPhases[])(RequestContext&) = {&classify, &authenticate,
+                                                                &authorize, &inspect};
+  // A suspended phase runs again from the start of that phase when the request resumes.
+  for (; ctx.next_phase < std::size(kPhases); ++ctx.next_phase) {
+    PhaseResult r = kPhases[ctx.next_phase](ctx);
     if (r.kind != PhaseResult::Kind::proceed) return r;
   }
   return PhaseResult::proceed();
@@ -75,10 +118,28 @@ void record(RequestContext& ctx, WorkerMetrics& metrics) {
   metrics.request_done(ctx.direction, ctx.endpoint, ctx.status,
                        std::chrono::duration_cast<std::chrono::nanoseconds>(latency), r.body.size(),
                        ctx.response_bytes);
+  if (enforcing(ctx)) {
+    inbound::RequestOutcome o;
+    o.method = r.method;
+    o.client_ip = ctx.client_ip != nullptr ? std::string_view(*ctx.client_ip) : std::string_view();
+    o.status = ctx.status;
+    o.request_bytes = r.body.size();
+    o.response_bytes = ctx.response_bytes;
+    o.latency = std::chrono::duration_cast<std::chrono::nanoseconds>(latency);
+    inbound::record_inbound(ctx.inbound, o);
+  }
   if (log_enabled(LogLevel::info)) {
     // Path only up to the query: query strings may carry tokens.
     std::string_view path = r.target;
     path = path.substr(0, path.find('?'));
+    const inbound::InboundRequest& in = ctx.inbound;
+    std::string_view fed_endpoint =
+        in.route ? policy::endpoint_name(in.route->endpoint) : std::string_view();
+    std::string_view decision = enforcing(ctx) ? inbound::decision_action(in) : "not_enforced";
+    std::string_view rule = in.decision ? std::string_view(in.decision->rule_id) : "";
+    std::string_view reason = !in.denial.empty() ? std::string_view(in.denial)
+                              : in.decision      ? in.decision->reason
+                                                 : std::string_view();
     log_event(LogLevel::info, "request",
               {{"direction", direction_name(ctx.direction)},
                {"endpoint", endpoint_class_name(ctx.endpoint)},
@@ -87,6 +148,12 @@ void record(RequestContext& ctx, WorkerMetrics& metrics) {
                {"status", ctx.status},
                {"outcome", ctx.outcome},
                {"client", ctx.client_ip ? *ctx.client_ip : std::string()},
+               {"federation_endpoint", fed_endpoint},
+               {"origin", ctx.inbound.origin},
+               {"decision", decision},
+               {"rule", rule},
+               {"reason", reason},
+               {"room_version_unknown", ctx.inbound.room_version_unknown},
                {"request_bytes", static_cast<unsigned long>(r.body.size())},
                {"response_bytes", static_cast<unsigned long>(ctx.response_bytes)},
                {"duration_ms", std::chrono::duration<double, std::milli>(latency).count()}});

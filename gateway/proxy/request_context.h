@@ -6,12 +6,15 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "gateway/common/endpoint_class.h"
 #include "gateway/http/error_response.h"
 #include "gateway/http/message.h"
+#include "gateway/inbound/inbound_request.h"
+#include "gateway/keystore/worker_queue.h"
 #include "gateway/proxy/runtime.h"
 
 namespace bordergate {
@@ -25,10 +28,19 @@ struct RequestContext {
   std::chrono::steady_clock::time_point started{};
   int status = 0;                     // final status sent to the client
   std::uint64_t response_bytes = 0;   // body bytes sent to the client
-  const char* outcome = "forwarded";  // forwarded | gateway_error | upstream_error | client_gone
+  const char* outcome = "forwarded";  // forwarded | denied | gateway_error | upstream_error | client_gone
   bool retried = false;
+  std::size_t next_phase = 0;  // the phase to run (again) when a suspended request resumes
+  inbound::InboundRequest inbound;
+
+  // Set once by the connection: where key answers arrive, and how a suspended request resumes.
+  std::shared_ptr<keystore::Mailbox> mailbox;
+  std::function<void()> resume;
+  std::function<void(std::function<void()>, std::function<void()>)> offload;
 
   void reset() {
+    next_phase = 0;
+    inbound.reset();
     runtime.reset();
     request = nullptr;
     endpoint = EndpointClass::other;

@@ -15,6 +15,10 @@
 
 namespace bordergate {
 
+namespace inbound {
+struct InboundServices;
+}
+
 struct Runtime {
   std::shared_ptr<const Config> config;
   std::vector<std::shared_ptr<const ServerTls>> listener_tls;  // parallel to config->federation
@@ -22,8 +26,12 @@ struct Runtime {
   SocketAddress upstream_address;
   std::string upstream_authority;  // "host:port", Host for HTTP/1.0 clients without one
   RequestLimits limits;
+  // Inbound enforcement (owned by the Server, outlives every snapshot); null when the
+  // configuration names no policy: requests are then forwarded without enforcement.
+  inbound::InboundServices* inbound = nullptr;
 };
 
-Result<std::shared_ptr<const Runtime>> build_runtime(std::shared_ptr<const Config> config);
+Result<std::shared_ptr<const Runtime>> build_runtime(std::shared_ptr<const Config> config,
+                                                     inbound::InboundServices* inbound = nullptr);
 
 }  // namespace bordergate

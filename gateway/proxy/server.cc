@@ -8,6 +8,7 @@
 
 #include "gateway/common/log.h"
 #include "gateway/config/config_loader.h"
+#include "policy/loader.h"
 
 namespace bordergate {
 namespace {
@@ -67,7 +68,21 @@ Status Server::start() {
   LogLevel level = LogLevel::info;
   parse_log_level(loaded.config->logging.level, level);
   set_log_level(level);
-  auto rt = build_runtime(loaded.config);
+  if (!loaded.config->policy.empty()) {
+    auto services = inbound::build_inbound_services(*loaded.config);
+    if (!services) {
+      log_event(LogLevel::error, "config_invalid", {{"error", services.error().message}});
+      return services.error();
+    }
+    inbound_ = std::move(services.value());
+    log_event(LogLevel::info, "inbound_enforcement",
+              {{"policy", loaded.config->policy},
+               {"pinned_servers", static_cast<unsigned long>(loaded.config->keys.pinned.size())}});
+  } else {
+    log_event(LogLevel::warn, "inbound_enforcement_disabled",
+              {{"reason", "no policy configured: requests are forwarded unchecked"}});
+  }
+  auto rt = build_runtime(loaded.config, inbound_.get());
   if (!rt) {
     log_event(LogLevel::error, "config_invalid", {{"error", rt.error().message}});
     return rt.error();
@@ -116,7 +131,11 @@ Status Server::start() {
   if (c.admin.enabled) {
     AdminServer::Hooks hooks;
     hooks.ready = [this](std::string& why) { return ready(why); };
-    hooks.metrics = [this] { return metrics_->serialize(); };
+    hooks.metrics = [this] {
+      std::string text = metrics_->serialize();
+      if (inbound_ != nullptr) text += inbound::evidence_metrics(*inbound_);
+      return text;
+    };
     admin_ = std::make_unique<AdminServer>(&loop_, std::move(hooks));
     auto addr = parse_socket_address(c.admin.address, c.admin.port);
     Status s = addr ? admin_->listen(addr.value()) : Status(addr.error());
@@ -128,7 +147,7 @@ Status Server::start() {
     }
   }
 
-  for (int signum : {SIGTERM, SIGINT, SIGHUP}) {
+  for (int signum : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) {
     auto h = std::make_unique<UvHandle<uv_signal_t>>();
     if (uv_signal_init(&loop_, h->get()) == 0) h->mark_initialized();
     h->get()->data = this;
@@ -166,6 +185,12 @@ int Server::run() {
 void Server::on_signal(uv_signal_t* s, int signum) {
   auto* self = static_cast<Server*>(s->data);
   if (self == nullptr) return;
+  if (signum == SIGUSR1) {
+    // Log rotation: the audit log reopens its path before its next write.
+    if (self->inbound_ != nullptr && self->inbound_->audit) self->inbound_->audit->reopen();
+    log_event(LogLevel::info, "audit_reopen_requested", {});
+    return;
+  }
   if (signum == SIGHUP)
     self->reload();
   else
@@ -183,10 +208,24 @@ void Server::reload() {
     failure = "the configuration has errors";
   } else if (!same_listeners(*loaded.config, *runtime_->config)) {
     failure = "listener addresses, ports and the worker count only change on restart";
+  } else if (loaded.config->policy.empty() != (inbound_ == nullptr)) {
+    failure = "inbound enforcement (the policy key) is switched on or off only on restart";
   }
   std::shared_ptr<const Runtime> next;
+  std::shared_ptr<const policy::Policy> next_policy;
+  if (failure.empty() && inbound_ != nullptr) {
+    // The policy is validated completely before anything is swapped; on any error the old
+    // configuration and the old policy both stay.
+    auto p = policy::load_policy(loaded.config->policy);
+    if (!p)
+      failure = "policy: " + p.error().message;
+    else if ((*p)->server_name != loaded.config->server_name)
+      failure = "policy " + loaded.config->policy + " is written for '" + (*p)->server_name + "'";
+    else
+      next_policy = std::move(p.value());
+  }
   if (failure.empty()) {
-    auto rt = build_runtime(loaded.config);
+    auto rt = build_runtime(loaded.config, inbound_.get());
     if (rt)
       next = rt.value();
     else
@@ -199,6 +238,7 @@ void Server::reload() {
     sd_notify(0, "READY=1\nSTATUS=serving (last reload failed)");
     return;
   }
+  if (next_policy) inbound_->policy->replace(std::move(next_policy));
   runtime_ = next;
   for (auto& w : workers_) w->post(next);
   LogLevel level = LogLevel::info;

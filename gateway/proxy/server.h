@@ -14,6 +14,7 @@
 
 #include "gateway/admin/admin_server.h"
 #include "gateway/admin/metrics.h"
+#include "gateway/inbound/inbound_services.h"
 #include "gateway/net/stream.h"
 #include "gateway/net/uv_handle.h"
 #include "gateway/proxy/runtime.h"
@@ -46,6 +47,8 @@ class Server {
   uv_loop_t loop_{};
   std::shared_ptr<const Runtime> runtime_;
   std::unique_ptr<Metrics> metrics_;
+  // Declared before the workers: destroyed after them (key callbacks run on their loops).
+  std::unique_ptr<inbound::InboundServices> inbound_;
   WorkerShared shared_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<AdminServer> admin_;

@@ -33,6 +33,7 @@ Worker::Worker(unsigned index, std::shared_ptr<const Runtime> runtime, std::vect
   async_->get()->data = this;
   pool_ = std::make_unique<UpstreamPool>(&loop_, metrics_, shared_.last_upstream_ok_ms,
                                          shared_.last_upstream_failure_ms);
+  key_queue_ = std::make_unique<keystore::WorkerQueue>(&loop_);
   for (size_t i = 0; i < listen_fds_.size(); ++i) {
     auto l = std::make_unique<Listener>();
     l->worker = this;
@@ -49,6 +50,7 @@ Worker::~Worker() {
   // closed here and the loop is run once so their boxes are freed.
   listeners_.clear();
   async_.reset();
+  key_queue_.reset();
   uv_run(&loop_, UV_RUN_NOWAIT);
   pool_.reset();
   // Handles were closed by the loop before run() returned; just release fds
@@ -143,6 +145,7 @@ void Worker::maybe_finish() {
   finished_ = true;
   pool_->close_all();
   async_->close();
+  key_queue_.reset();  // closes its handle; late key answers are dropped
   // The loop ends once the last handle's close callback has run.
 }
 
@@ -160,6 +163,27 @@ void Worker::on_connection(uv_stream_t* server, int status) {
   if (self->connection_count_ > self->runtime_->config->limits.max_connections) {
     self->metrics_.connection_rejected();
     conn->abort();
+  }
+}
+
+void Worker::run_off_loop(std::function<void()> work, std::function<void()> done) {
+  struct Job {
+    uv_work_t req{};
+    std::function<void()> work, done;
+  };
+  auto* job = new Job{{}, std::move(work), std::move(done)};
+  job->req.data = job;
+  int r = uv_queue_work(
+      &loop_, &job->req, [](uv_work_t* w) { static_cast<Job*>(w->data)->work(); },
+      [](uv_work_t* w, int) {
+        std::unique_ptr<Job> owned(static_cast<Job*>(w->data));
+        owned->done();
+      });
+  if (r != 0) {
+    // Never queued (loop closing): do the work here rather than lose it.
+    std::unique_ptr<Job> owned(job);
+    owned->work();
+    owned->done();
   }
 }
 

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "gateway/admin/metrics.h"
+#include "gateway/keystore/worker_queue.h"
 #include "gateway/net/uv_handle.h"
 #include "gateway/proxy/runtime.h"
 #include "gateway/proxy/upstream_pool.h"
@@ -53,8 +55,15 @@ class Worker {
   WorkerMetrics& metrics() { return metrics_; }
   bool draining() const { return draining_; }
   std::string& scratch() { return scratch_; }
+  // Where answers from other threads (server keys) reach this loop; null once finished.
+  std::shared_ptr<keystore::Mailbox> mailbox() const {
+    return key_queue_ ? key_queue_->mailbox() : nullptr;
+  }
   unsigned index() const { return index_; }
   void connection_closed(ClientConnection* c);
+  // Runs `work` on libuv's thread pool, then `done` on this loop (blocking I/O such as an
+  // fsynced quarantine put). The loop does not finish while work is pending.
+  void run_off_loop(std::function<void()> work, std::function<void()> done);
 
  private:
   struct Listener {
@@ -79,6 +88,7 @@ class Worker {
   std::unique_ptr<UvHandle<uv_async_t>> async_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unique_ptr<UpstreamPool> pool_;
+  std::unique_ptr<keystore::WorkerQueue> key_queue_;
   std::mutex mu_;
   std::deque<Command> inbox_;
   std::thread thread_;

@@ -94,6 +94,65 @@ TEST(ConfigLoader, PathsResolveAgainstStateDirRelativeToTheFile) {
   EXPECT_EQ(r.config->federation[0].tls.certificates[0].private_key, "/secrets/example.key");
 }
 
+TEST(ConfigLoader, PolicyAndPinnedKeys) {
+  std::string text = std::string(kMinimal) + R"(policy: policy.yaml
+keys:
+  cache_file: keys.sqlite
+  pinned:
+    peer.example:
+      ed25519:a1: "l8Hft5qXKn1vfHrg3p4+W8gELQVo8N13JkluMfmn2sQ"
+    "peer.example:8448":
+      ed25519:b: "l8Hft5qXKn1vfHrg3p4+W8gELQVo8N13JkluMfmn2sQ"
+)";
+  ConfigLoadResult r = load(text);
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front().to_string();
+  EXPECT_EQ(r.config->policy, "/etc/bg/state/policy.yaml");
+  EXPECT_EQ(r.config->keys.cache_file, "/etc/bg/state/keys.sqlite");
+  ASSERT_EQ(r.config->keys.pinned.size(), 2u);
+  EXPECT_EQ(r.config->keys.pinned.at("peer.example").at("ed25519:a1"),
+            "l8Hft5qXKn1vfHrg3p4+W8gELQVo8N13JkluMfmn2sQ");
+  EXPECT_EQ(r.config->keys.pinned.at("peer.example:8448").size(), 1u);
+
+  r = load(kMinimal);
+  ASSERT_TRUE(r.errors.empty());
+  EXPECT_TRUE(r.config->policy.empty());
+  EXPECT_TRUE(r.config->keys.pinned.empty());
+  EXPECT_TRUE(r.config->keys.cache_file.empty());
+
+  r = load(std::string(kMinimal) + "policy: /srv/policy.yaml\n");
+  ASSERT_TRUE(r.errors.empty());
+  EXPECT_EQ(r.config->policy, "/srv/policy.yaml");
+}
+
+TEST(ConfigLoader, PinnedKeyMistakes) {
+  struct Case {
+    std::string yaml;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"keys:\n  pinned: [a]\n", "'pinned' must map server names"},
+      {"keys:\n  pinned:\n    \"bad name!\": {ed25519:a: x}\n", "is not a server name"},
+      {"keys:\n  pinned:\n    a.example: {}\n", "must map key ids to base64 keys"},
+      {"keys:\n  pinned:\n    a.example: {rsa:a: l8Hft5qXKn1vfHrg3p4+W8gELQVo8N13JkluMfmn2sQ}\n",
+       "must look like 'ed25519:<version>'"},
+      {"keys:\n  pinned:\n    a.example: {ed25519:a: "
+       "\"l8Hft5qXKn1vfHrg3p4+W8gELQVo8N13JkluMfmn2sQ=\"}\n",
+       "unpadded base64 ed25519 public key"},
+      {"keys:\n  pinned:\n    a.example: {ed25519:a: "
+       "l8Hft5qXKn1vfHrg3p4+W8gELQVo8N13JkluMfmn2sR}\n",
+       "unpadded base64 ed25519 public key"},
+      {"keys:\n  notary: x\n", "unknown key 'notary' in keys"},
+      {"policy: \"\"\n", "'policy' must name a policy file"},
+      {"keys:\n  pinned:\n    \"a.example:99999999\": {ed25519:a: x}\n", "is not a server name"},
+  };
+  for (const Case& c : cases) {
+    ConfigLoadResult r = load(std::string(kMinimal) + c.yaml);
+    ASSERT_FALSE(r.errors.empty()) << c.yaml;
+    EXPECT_NE(r.errors.front().message.find(c.message), std::string::npos)
+        << c.yaml << " -> " << r.errors.front().message;
+  }
+}
+
 struct BadCase {
   const char* name;
   std::string from;  // replaced in kMinimal ...

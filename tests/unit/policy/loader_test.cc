@@ -206,6 +206,16 @@ TEST(Loader, EmptySectionsAreAllowed) {
   EXPECT_EQ(out.policy->default_action, Action::deny);
 }
 
+TEST(Loader, DefaultMediaSettingIsKept) {
+  LoadOutput out = load_policy_text(
+      std::string(kHead) + "defaults:\n  media: {allowed: false}\n", "m.yaml");
+  ASSERT_TRUE(out.ok());
+  EXPECT_FALSE(out.policy->default_media.allowed);
+  out = load_policy_text(std::string(kHead), "m2.yaml");
+  ASSERT_TRUE(out.ok());
+  EXPECT_TRUE(out.policy->default_media.allowed);
+}
+
 TEST(Loader, ShippedExampleLoadsWithoutWarnings) {
   LoadOutput out = load_policy_file(std::string(BG_SOURCE_DIR) + "/deploy/examples/policy.yaml");
   ASSERT_TRUE(out.ok());

@@ -1,0 +1,59 @@
+#include "gateway/inbound/inbound_metrics.h"
+
+namespace bordergate::inbound {
+namespace {
+
+void append_label(std::string& out, std::string_view value) {
+  for (char c : value) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+}
+
+}  // namespace
+
+void InboundMetrics::count(std::string_view peer, std::string_view endpoint,
+                           std::string_view decision) {
+  std::lock_guard lock(mutex_);
+  auto key = std::make_tuple(std::string(peer), std::string(endpoint), std::string(decision));
+  auto it = counts_.find(key);
+  if (it == counts_.end()) {
+    if (counts_.size() >= kMaxSeries) std::get<0>(key) = "other";
+    it = counts_.emplace(std::move(key), 0).first;
+  }
+  ++it->second;
+}
+
+void InboundMetrics::quarantine_put(bool ok) {
+  std::lock_guard lock(mutex_);
+  ++(ok ? puts_ok_ : puts_failed_);
+}
+
+std::string InboundMetrics::serialize() const {
+  std::lock_guard lock(mutex_);
+  std::string out =
+      "# HELP bordergate_inbound_decisions_total Inbound requests by peer, federation endpoint "
+      "and decision.\n# TYPE bordergate_inbound_decisions_total counter\n";
+  for (const auto& [key, n] : counts_) {
+    out += "bordergate_inbound_decisions_total{peer=\"";
+    append_label(out, std::get<0>(key));
+    out += "\",endpoint=\"";
+    append_label(out, std::get<1>(key));
+    out += "\",decision=\"";
+    append_label(out, std::get<2>(key));
+    out += "\"} " + std::to_string(n) + "\n";
+  }
+  out +=
+      "# HELP bordergate_quarantine_puts_total Transactions the gateway tried to quarantine.\n"
+      "# TYPE bordergate_quarantine_puts_total counter\n"
+      "bordergate_quarantine_puts_total{result=\"stored\"} " +
+      std::to_string(puts_ok_) + "\nbordergate_quarantine_puts_total{result=\"failed\"} " +
+      std::to_string(puts_failed_) + "\n";
+  return out;
+}
+
+}  // namespace bordergate::inbound

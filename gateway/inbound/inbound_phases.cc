@@ -1,0 +1,487 @@
+#include "gateway/inbound/inbound_phases.h"
+
+#include <chrono>
+#include <set>
+#include <tuple>
+
+#include "gateway/inbound/edu_binding.h"
+#include "gateway/inbound/inbound_services.h"
+#include "policy/evaluate.h"
+
+namespace bordergate::inbound {
+namespace {
+
+using matrix::Json;
+using matrix::JsonObject;
+using policy::CheckResult;
+using policy::FederationEndpoint;
+using E = FederationEndpoint;
+
+constexpr std::size_t kSpecMaxPdus = 50;  // federation-notes §6.1
+constexpr std::size_t kSpecMaxEdus = 100;
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string lower_ascii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+const std::string* str(const JsonObject& o, std::string_view key) {
+  auto it = o.find(key);
+  return it == o.end() ? nullptr : it->second.string_if();
+}
+
+// Asks the key store for every key in `needs` (deduplicated); the request suspends until all
+// answers arrived. Returns false when nothing had to be asked.
+bool await_keys(InboundRequest& r, std::vector<KeyNeed> needs, PhaseEnv& env) {
+  std::set<std::tuple<std::string, std::string, std::int64_t>> unique;
+  for (KeyNeed& n : needs) unique.emplace(std::move(n.server), std::move(n.key_id), n.valid_at_ms);
+  if (unique.empty()) return false;
+  r.keys_pending = static_cast<std::uint32_t>(unique.size());
+  std::weak_ptr<int> alive = r.alive;
+  InboundRequest* req = &r;
+  for (const auto& [server, key_id, at] : unique) {
+    r.services->keys->get_key(server, key_id, at, env.mailbox,
+                              [alive, req, resume = env.resume](Result<matrix::VerifyKey>) {
+                                // The request may have ended (client gone) while the fetch ran.
+                                if (alive.expired()) return;
+                                if (--req->keys_pending == 0) resume();
+                              });
+  }
+  return true;
+}
+
+matrix::KeyLookup cached_keys(InboundRequest& r) { return r.services->keys->cached_lookup(); }
+
+StepResult bad_json(std::string reason) {
+  return StepResult::respond(400, "M_BAD_JSON", std::move(reason));
+}
+
+// A short summary of what made the policy hold the transaction back: item, type, reason.
+std::string findings_summary(const InboundRequest& r) {
+  std::string out;
+  for (const policy::Finding& f : r.decision->findings) {
+    if (f.action == policy::Action::allow) continue;
+    const bool pdu = f.kind == policy::ItemKind::pdu;
+    const std::string& type =
+        pdu ? r.facts.pdus[f.index].event_type : r.facts.edus[f.index].edu_type;
+    if (!out.empty()) out += "; ";
+    out += (pdu ? "pdu " : "edu ") + std::to_string(f.index) + " " + type + ": " +
+           std::string(f.reason);
+    if (out.size() > 2000) break;
+  }
+  return out;
+}
+
+// Stores the intact transaction durably (off the loop), then answers 200 with an error per PDU.
+StepResult quarantine_transaction(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
+  if (r.services->quarantine == nullptr || !env.offload) {
+    r.denial = "quarantine_unavailable";
+    return StepResult::respond(503, "M_UNKNOWN", "The transaction cannot be accepted now");
+  }
+  auto held = std::make_shared<quarantine::HeldRequest>();
+  quarantine::copy_request(http, *held);
+  held->origin = r.origin;
+  held->txn_id = r.route->params.txn_id;
+  held->destination = r.services->server_name;
+  held->remote_addr = std::string(env.client_ip);
+  held->rule_id = r.decision->rule_id;
+  held->reason = std::string(r.decision->reason);
+  held->findings = findings_summary(r);
+  held->answer_status = 200;
+  held->answer_body =
+      withheld_transaction_answer(r.pdus, "Held back by the receiving server's policy");
+  auto result = std::make_shared<std::optional<Result<quarantine::PutResult>>>();
+  quarantine::QuarantineStore* store = r.services->quarantine.get();
+  std::weak_ptr<int> alive = r.alive;
+  InboundRequest* req = &r;
+  env.offload([held, result, store] { result->emplace(store->put(*held)); },
+              [alive, req, result, resume = env.resume] {
+                if (alive.expired()) return;  // stored; the origin's retry gets the answer
+                req->quarantine_result = std::move(*result);
+                resume();
+              });
+  return StepResult::suspend();
+}
+
+// The answer once the put finished (the inspect phase runs again after the suspension).
+StepResult quarantine_answer(InboundRequest& r) {
+  const Result<quarantine::PutResult>& put = *r.quarantine_result;
+  r.services->metrics.quarantine_put(put.ok());
+  if (!put.ok()) {
+    // Not durable: a 200 would make the origin drop the transaction. Let it retry.
+    r.denial = "quarantine_unavailable";
+    return StepResult::respond(503, "M_UNKNOWN", "The transaction cannot be accepted now");
+  }
+  r.quarantine_id = put->id;
+  StepResult s{Step::respond, {}};
+  s.answer.status = put->answer_status;
+  s.answer.json_body = put->answer_body;
+  s.answer.reason = "quarantined";
+  return s;
+}
+
+// Final policy decision over the complete facts.
+StepResult decide(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
+  r.decision = policy::evaluate(*r.policy, r.facts);
+  if (r.decision->forwards()) return StepResult::proceed();
+  if (r.decision->action == policy::Action::quarantine) {
+    // Only a signed /send transaction can be held back and answered by the gateway.
+    if (r.route->endpoint == E::send) return quarantine_transaction(r, http, env);
+    r.denial = std::string(r.decision->reason);
+    return StepResult::respond(
+        403, "M_FORBIDDEN",
+        "Refused by policy: " + r.denial + " (rule " + r.decision->rule_id + ")");
+  }
+  r.denial = std::string(r.decision->reason);
+  StepResult s{Step::respond, answer_for(*r.decision)};
+  return s;
+}
+
+// Checks the PDUs collected in `events` (first call: asks for their keys and suspends).
+// Returns proceed when the verdicts are in r.pdus / r.facts.pdus.
+StepResult check_events(InboundRequest& r, const std::vector<const JsonObject*>& events,
+                        const matrix::RoomVersionRules* version_hint, PhaseEnv& env) {
+  if (!r.pdu_keys_awaited) {
+    r.pdu_keys_awaited = true;
+    std::vector<KeyNeed> needs;
+    for (const JsonObject* e : events) collect_key_needs(*e, needs);
+    if (await_keys(r, std::move(needs), env)) return StepResult::suspend();
+  }
+  matrix::KeyLookup keys = cached_keys(r);
+  r.pdus.clear();
+  r.facts.pdus.clear();
+  for (const JsonObject* e : events) {
+    const matrix::RoomVersionRules* version = version_hint;
+    const std::string* room = str(*e, "room_id");
+    if (version == nullptr && room != nullptr) version = r.services->room_versions->find(*room);
+    PduVerdict v = inspect_pdu(*e, version, keys);
+    if (!v.version_known) r.room_version_unknown = true;
+    // Learn the version a verified create event founds.
+    if (v.error.empty() && v.facts.event_type == "m.room.create" && v.version_known) {
+      std::string room_id = room != nullptr ? *room : std::string();
+      if (room_id.empty()) {
+        if (auto rid = matrix::compute_room_id(*e, *matrix::find_room_version(v.verified_as)))
+          room_id = *rid;
+      }
+      r.services->room_versions->learn(room_id, v.verified_as);
+    }
+    r.facts.pdus.push_back(v.facts);
+    r.pdus.push_back(std::move(v));
+  }
+  return StepResult::proceed();
+}
+
+StepResult inspect_send(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
+  const JsonObject* txn = r.body ? r.body->object_if() : nullptr;
+  if (txn == nullptr) return bad_json("The transaction must be a JSON object");
+  const std::string* origin = str(*txn, "origin");
+  if (origin == nullptr) return bad_json("The transaction has no origin");
+  if (!same_server(*origin, r.origin)) {
+    r.denial = "transaction_origin_mismatch";
+    return StepResult::respond(403, "M_FORBIDDEN",
+                               "The transaction origin is not the signing server");
+  }
+  auto pdus_it = txn->find("pdus");
+  if (pdus_it == txn->end() || !pdus_it->second.is_array()) {
+    return bad_json("The transaction has no pdus array");
+  }
+  const matrix::JsonArray& pdus = *pdus_it->second.array_if();
+  static const matrix::JsonArray kNoEdus;
+  const matrix::JsonArray* edus = &kNoEdus;
+  if (auto e = txn->find("edus"); e != txn->end()) {
+    if (!e->second.is_array()) return bad_json("edus must be an array");
+    edus = e->second.array_if();
+  }
+  if (pdus.size() > kSpecMaxPdus) {
+    r.denial = "too_many_pdus";
+    return bad_json("More than 50 PDUs in one transaction");
+  }
+  if (edus->size() > kSpecMaxEdus) {
+    r.denial = "too_many_edus";
+    return bad_json("More than 100 EDUs in one transaction");
+  }
+  std::vector<const JsonObject*> events;
+  for (const Json& p : pdus) {
+    if (!p.is_object()) return bad_json("Every PDU must be a JSON object");
+    events.push_back(p.object_if());
+  }
+  StepResult checked = check_events(r, events, nullptr, env);
+  if (checked.step != Step::proceed) return checked;
+  r.facts.edus.clear();
+  for (const Json& edu : *edus) {
+    if (!edu.is_object()) return bad_json("Every EDU must be a JSON object");
+    r.facts.edus.push_back(edu_facts(edu, r.origin));
+  }
+  r.facts.pdu_count = static_cast<std::uint32_t>(pdus.size());
+  r.facts.edu_count = static_cast<std::uint32_t>(edus->size());
+  return decide(r, http, env);
+}
+
+// send_join / send_leave / send_knock / invite: one membership event in the body.
+StepResult inspect_membership_event(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
+  const E endpoint = r.route->endpoint;
+  const JsonObject* body = r.body ? r.body->object_if() : nullptr;
+  if (body == nullptr) return bad_json("The body must be a JSON object");
+  const JsonObject* event = body;
+  const matrix::RoomVersionRules* version = nullptr;
+  if (endpoint == E::invite && r.route->api_version == 2) {
+    const std::string* rv = str(*body, "room_version");
+    auto ev = body->find("event");
+    if (rv == nullptr || ev == body->end() || !ev->second.is_object()) {
+      return bad_json("An invite needs room_version and event");
+    }
+    version = matrix::find_room_version(*rv);
+    if (version == nullptr) {
+      r.denial = "unsupported_room_version";
+      StepResult s = StepResult::respond(400, "M_INCOMPATIBLE_ROOM_VERSION",
+                                         "The gateway does not know room version " + *rv);
+      return s;
+    }
+    event = ev->second.object_if();
+  }
+  auto invalid = [&](std::string denial, std::string text) {
+    r.denial = std::move(denial);
+    return StepResult::respond(400, "M_INVALID_PARAM", std::move(text));
+  };
+  const std::string* type = str(*event, "type");
+  const std::string* sender = str(*event, "sender");
+  const std::string* state_key = str(*event, "state_key");
+  const std::string* room = str(*event, "room_id");
+  const Json* membership = nullptr;
+  if (auto c = event->find("content"); c != event->end()) membership = c->second.find("membership");
+  const std::string* ms = membership != nullptr ? membership->string_if() : nullptr;
+  const char* expected = endpoint == E::send_join    ? "join"
+                         : endpoint == E::send_leave ? "leave"
+                         : endpoint == E::send_knock ? "knock"
+                                                     : "invite";
+  if (type == nullptr || *type != "m.room.member")
+    return invalid("not_a_member_event", "Not an m.room.member event");
+  if (ms == nullptr || *ms != expected) {
+    return invalid("wrong_membership", std::string("The membership must be ") + expected);
+  }
+  if (room == nullptr || *room != r.route->params.room_id) {
+    return invalid("room_mismatch", "The event's room is not the room in the path");
+  }
+  if (sender == nullptr || !same_server(user_server(*sender), r.origin)) {
+    r.denial = "sender_not_on_origin";
+    return StepResult::respond(403, "M_FORBIDDEN",
+                               "The event's sender is not on the origin server");
+  }
+  if (state_key == nullptr) return invalid("no_state_key", "The event has no state_key");
+  if (endpoint == E::invite) {
+    if (!same_server(user_server(*state_key), r.services->server_name)) {
+      r.denial = "invitee_not_local";
+      return StepResult::respond(403, "M_FORBIDDEN",
+                                 "The invited user is not a user of this server");
+    }
+    r.facts.invite_sender = *sender;
+    r.facts.invite_target = *state_key;
+    r.facts.user_id = *state_key;
+  } else {
+    if (*state_key != *sender)
+      return invalid("state_key_not_sender", "state_key must equal sender");
+    r.facts.user_id = *sender;
+  }
+  if (version != nullptr) r.services->room_versions->learn(*room, version->id);
+  StepResult checked = check_events(r, {event}, version, env);
+  if (checked.step != Step::proceed) return checked;
+  // The event id in the path must name this event.
+  const PduVerdict& v = r.pdus.front();
+  if (v.error.empty() && v.event_id != r.route->params.event_id) {
+    return invalid("event_id_mismatch", "The event id in the path does not match the event");
+  }
+  return decide(r, http, env);
+}
+
+}  // namespace
+
+InboundAnswer answer_for(const policy::Decision& d) {
+  InboundAnswer a;
+  const std::string because = std::string(d.reason) + " (rule " + d.rule_id + ")";
+  if (d.rule_id == policy::kChecksRuleId && d.reason == "x_matrix_check_failed") {
+    a.status = 401;
+    a.errcode = "M_UNAUTHORIZED";
+  } else if (d.rule_id == policy::kLimitsRuleId) {
+    a.status = 413;
+    a.errcode = "M_TOO_LARGE";
+  } else {
+    a.status = 403;
+    a.errcode = "M_FORBIDDEN";
+  }
+  a.reason = "Refused by policy: " + because;
+  return a;
+}
+
+std::string withheld_transaction_answer(const std::vector<PduVerdict>& pdus,
+                                        std::string_view error) {
+  JsonObject by_id;
+  for (const PduVerdict& p : pdus) {
+    if (p.event_id.empty()) continue;
+    by_id[p.event_id] = Json(JsonObject{{"error", Json(std::string(error))}});
+  }
+  return matrix::compact_json(Json(JsonObject{{"pdus", Json(std::move(by_id))}}));
+}
+
+StepResult classify_request(InboundRequest& r, const HttpRequest& http) {
+  auto c = classify_endpoint(http.method, http.target);
+  if (!c) {
+    r.denial = c.error().code;
+    if (c.error().code == "method_not_allowed") {
+      return StepResult::respond(405, "M_UNRECOGNIZED", "Method not allowed on this endpoint");
+    }
+    return StepResult::respond(404, "M_UNRECOGNIZED", "Unrecognized request");
+  }
+  r.route = std::move(c.value());
+  r.policy = r.services->policy->snapshot();
+  if (!http.body.empty()) {
+    auto body = matrix::parse_json(http.body);
+    if (!body) {
+      // Well-formed JSON the strict parser refuses (numbers outside the canonical range,
+      // floats) is M_BAD_JSON; anything else is not JSON at all.
+      const std::string& code = body.error().code;
+      if (code == "float_not_allowed" || code == "integer_out_of_range") {
+        r.denial = "bad_json";
+        return StepResult::respond(400, "M_BAD_JSON", "The body is not canonical JSON: " + code);
+      }
+      r.denial = "not_json";
+      return StepResult::respond(400, "M_NOT_JSON", "The body is not valid JSON");
+    }
+    r.body = std::move(body.value());
+  }
+  return StepResult::proceed();
+}
+
+StepResult authenticate_request(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
+  if (policy::endpoint_info(r.route->endpoint).auth != policy::EndpointAuth::x_matrix) {
+    return StepResult::proceed();  // the origin stays unknown; the policy decides
+  }
+  auto fail = [&](std::string code, std::string text) {
+    r.auth_failure = code;
+    r.denial = std::move(code);
+    return StepResult::respond(401, "M_UNAUTHORIZED", std::move(text));
+  };
+  if (!r.auth_keys_awaited) {
+    std::vector<std::string_view> values;
+    for (const HeaderField& h : http.headers) {
+      if (lower_ascii(h.name) == "authorization") values.push_back(h.value);
+    }
+    auto auths = matrix::parse_xmatrix_headers(values);
+    if (!auths) {
+      const std::string& code = auths.error().code;
+      if (code == "missing_xmatrix") return fail(code, "Missing X-Matrix authorization");
+      if (code == "origin_mismatch") return fail(code, "X-Matrix headers name different origins");
+      return fail(code, "Malformed X-Matrix authorization: " + auths.error().message);
+    }
+    r.auths = std::move(auths.value());
+    for (const matrix::XMatrixAuth& a : r.auths) {
+      if (a.destination && !same_server(*a.destination, r.services->server_name)) {
+        return fail("wrong_destination", "The request is addressed to another server");
+      }
+    }
+    r.auth_keys_awaited = true;
+    std::vector<KeyNeed> needs;
+    const std::int64_t now = now_ms();
+    for (const matrix::XMatrixAuth& a : r.auths) needs.push_back({a.origin, a.key_id, now});
+    if (await_keys(r, std::move(needs), env)) return StepResult::suspend();
+  }
+  // Strict: every X-Matrix header must verify (a request never passes on one good signature
+  // next to a bad or unverifiable one).
+  const matrix::KeyLookup keys = cached_keys(r);
+  const Json* content = r.body ? &*r.body : nullptr;
+  const std::int64_t now = now_ms();
+  for (const matrix::XMatrixAuth& a : r.auths) {
+    Status s = matrix::verify_xmatrix(a, http.method, http.target, r.services->server_name, content,
+                                      keys, now);
+    if (!s.ok()) {
+      const std::string& code = s.error().code;
+      if (code == "unknown_key" || code == "key_unavailable")
+        return fail(code, "The origin's signing key " + a.key_id + " could not be obtained");
+      if (code == "key_expired") return fail(code, "The origin's signing key has expired");
+      if (code == "wrong_destination")
+        return fail(code, "The request is addressed to another server");
+      return fail(code, "Invalid X-Matrix signature");
+    }
+  }
+  r.origin = r.auths.front().origin;
+  return StepResult::proceed();
+}
+
+StepResult authorize_request(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
+  const Classification& c = *r.route;
+  policy::RequestFacts& f = r.facts;
+  f.direction = policy::Direction::inbound;
+  if (!r.origin.empty()) f.origin = r.origin;
+  f.destination = r.services->server_name;
+  f.endpoint = c.endpoint;
+  f.room_id = c.params.room_id;
+  f.user_id = c.params.user_id;
+  f.event_id = c.params.event_id;
+  f.server_name = c.params.server_name;
+  if (c.endpoint == E::media_download || c.endpoint == E::media_thumbnail) {
+    // Federation media paths name no server: the destination is the media's origin.
+    f.server_name = r.services->server_name;
+  }
+  f.body_bytes = http.body.size();
+  f.x_matrix = r.origin.empty() ? CheckResult::not_run : CheckResult::passed;
+
+  // Request-level decision first: a refused peer costs no body inspection.
+  policy::Decision d = policy::evaluate(*r.policy, f);
+  if (!d.forwards()) {
+    r.denial = std::string(d.reason);
+    r.decision = std::move(d);
+    return StepResult{Step::respond, answer_for(*r.decision)};
+  }
+  const std::string key =
+      r.origin.empty() ? "ip:" + std::string(env.client_ip) : lower_ascii(r.origin);
+  auto verdict =
+      r.services->rate_limiter.acquire(key, d.settings.rate, policy::RateLimiter::Clock::now());
+  r.decision = std::move(d);
+  if (!verdict.admitted) {
+    r.denial = "rate_limited";
+    StepResult s = StepResult::respond(429, "M_LIMIT_EXCEEDED", "Too many requests");
+    s.answer.retry_after_ms = std::max<std::int64_t>(1, verdict.retry_after.count());
+    return s;
+  }
+  return StepResult::proceed();
+}
+
+StepResult inspect_request(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
+  if (r.quarantine_result) return quarantine_answer(r);
+  const Classification& c = *r.route;
+  switch (c.endpoint) {
+    case E::send:
+      return inspect_send(r, http, env);
+    case E::invite:
+    case E::send_join:
+    case E::send_leave:
+    case E::send_knock:
+      return inspect_membership_event(r, http, env);
+    case E::make_join:
+    case E::make_leave:
+    case E::make_knock:
+      if (!same_server(user_server(c.params.user_id), r.origin)) {
+        r.denial = "user_not_on_origin";
+        return StepResult::respond(403, "M_FORBIDDEN", "The user is not on the origin server");
+      }
+      return StepResult::proceed();
+    case E::user_devices:
+      if (!same_server(user_server(c.params.user_id), r.services->server_name)) {
+        r.denial = "user_not_local";
+        return StepResult::respond(403, "M_FORBIDDEN", "The user is not a user of this server");
+      }
+      return StepResult::proceed();
+    default:
+      return StepResult::proceed();
+  }
+}
+
+}  // namespace bordergate::inbound

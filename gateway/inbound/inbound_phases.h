@@ -1,0 +1,57 @@
+// The inbound enforcement phases (docs/inbound.md): classify, authenticate (X-Matrix), authorize
+// (policy, rate limit) and inspect (PDUs, EDUs, membership events). Each returns proceed,
+// respond (the gateway answers) or suspend (waiting for server keys; the same phase runs again
+// once they arrived, through PhaseEnv::resume on the request's own loop).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include "gateway/http/message.h"
+#include "gateway/inbound/inbound_request.h"
+#include "gateway/keystore/worker_queue.h"
+
+namespace bordergate::inbound {
+
+enum class Step { proceed, respond, suspend };
+
+struct StepResult {
+  Step step = Step::proceed;
+  InboundAnswer answer;
+  static StepResult proceed() { return {}; }
+  static StepResult suspend() { return {Step::suspend, {}}; }
+  static StepResult respond(int status, const char* errcode, std::string reason) {
+    StepResult r{Step::respond, {}};
+    r.answer.status = status;
+    r.answer.errcode = errcode;
+    r.answer.reason = std::move(reason);
+    return r;
+  }
+};
+
+struct PhaseEnv {
+  std::shared_ptr<keystore::Mailbox> mailbox;  // the worker's: key answers arrive here
+  std::function<void()> resume;                // re-runs the suspended phase
+  std::string_view client_ip;                  // rate-limit key for requests without origin
+  // Runs `work` on a thread pool and then `done` on this loop (the quarantine's fsynced put).
+  std::function<void(std::function<void()> work, std::function<void()> done)> offload;
+};
+
+StepResult classify_request(InboundRequest& r, const HttpRequest& http);
+StepResult authenticate_request(InboundRequest& r, const HttpRequest& http, PhaseEnv& env);
+StepResult authorize_request(InboundRequest& r, const HttpRequest& http, PhaseEnv& env);
+StepResult inspect_request(InboundRequest& r, const HttpRequest& http, PhaseEnv& env);
+
+// How a refusing policy decision is answered (pure; table-tested):
+//   checks/x_matrix_check_failed -> 401 M_UNAUTHORIZED; limits -> 413 M_TOO_LARGE;
+//   everything else (rules, default, media, PDU/EDU checks) -> 403 M_FORBIDDEN.
+InboundAnswer answer_for(const policy::Decision& decision);
+
+// The 200 answer to a /send transaction the gateway keeps back (quarantine): every PDU gets an
+// error so the origin's queue moves on: {"pdus":{"<event id>":{"error":"<reason>"}}}. PDUs
+// without an event id (unparseable) cannot be named and are left out, as Synapse does.
+std::string withheld_transaction_answer(const std::vector<PduVerdict>& pdus,
+                                        std::string_view error);
+
+}  // namespace bordergate::inbound

@@ -1,0 +1,74 @@
+#include "gateway/inbound/inbound_record.h"
+
+#include "gateway/inbound/inbound_services.h"
+
+namespace bordergate::inbound {
+
+std::string_view decision_action(const InboundRequest& r) {
+  if (r.quarantined()) return "quarantine";
+  if (!r.denial.empty() || !r.decision) return "deny";
+  if (r.decision->action == policy::Action::report || r.decision->reported_rule >= 0) {
+    return r.decision->forwards() ? "report" : "deny";
+  }
+  return r.decision->forwards() ? "forward" : "deny";
+}
+
+std::string_view peer_label(const InboundRequest& r) {
+  if (r.origin.empty()) return "unknown";
+  if (r.decision && r.decision->peer_known && !r.decision->peer.empty()) return r.decision->peer;
+  return "other";
+}
+
+audit::AuditRecord audit_record(const InboundRequest& r, const RequestOutcome& o) {
+  audit::AuditRecord a;
+  a.direction = "inbound";
+  a.origin = r.origin;
+  a.destination = r.services != nullptr ? r.services->server_name : std::string();
+  a.remote_addr = std::string(o.client_ip);
+  a.method = std::string(o.method);
+  if (r.route) {
+    a.endpoint = std::string(policy::endpoint_name(r.route->endpoint));
+    const PathParams& p = r.route->params;
+    a.room_id = p.room_id;
+    a.user_id = p.user_id;
+    a.event_id = p.event_id;
+    a.server_name = p.server_name;
+    a.txn_id = p.txn_id;
+  } else {
+    a.endpoint = "unrecognized";
+  }
+  std::string version;
+  for (const PduVerdict& v : r.pdus) {
+    a.event_ids.push_back(v.event_id);
+    a.event_types.push_back(v.facts.event_type);
+    if (version.empty()) version = v.verified_as;
+  }
+  for (const policy::EduFacts& e : r.facts.edus) a.edu_types.push_back(e.edu_type);
+  a.room_version = r.room_version_unknown ? "unknown" : version;
+  a.action = std::string(decision_action(r));
+  if (r.decision) a.rule_id = r.decision->rule_id;
+  a.reason = !r.denial.empty() ? r.denial
+             : r.decision      ? std::string(r.decision->reason)
+                               : std::string();
+  if (r.decision && r.decision->reported_rule >= 0 && r.policy) {
+    a.note = "reported by rule " +
+             r.policy->rules[static_cast<std::size_t>(r.decision->reported_rule)].id;
+  }
+  a.status = o.status;
+  a.request_bytes = o.request_bytes;
+  a.response_bytes = o.response_bytes;
+  a.latency_us = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(o.latency).count());
+  a.quarantine_id = r.quarantine_id;
+  return a;
+}
+
+void record_inbound(const InboundRequest& r, const RequestOutcome& o) {
+  if (r.services == nullptr) return;
+  r.services->metrics.count(peer_label(r),
+                            r.route ? policy::endpoint_name(r.route->endpoint) : "unrecognized",
+                            decision_action(r));
+  if (r.services->audit) r.services->audit->submit(audit_record(r, o));
+}
+
+}  // namespace bordergate::inbound

@@ -1,0 +1,65 @@
+// Per-request state of inbound enforcement, carried in the proxy's RequestContext from classify
+// to record. Freed (and every pending key callback disarmed) when the request ends.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gateway/inbound/classifier.h"
+#include "gateway/inbound/pdu_inspection.h"
+#include "gateway/matrix/json.h"
+#include "gateway/matrix/xmatrix.h"
+#include "gateway/quarantine/quarantine_store.h"
+#include "policy/decision.h"
+#include "policy/facts.h"
+#include "policy/policy.h"
+
+namespace bordergate::inbound {
+
+struct InboundServices;
+
+// What the gateway answers itself, when a phase does not proceed.
+struct InboundAnswer {
+  int status = 0;
+  const char* errcode = "M_UNKNOWN";
+  std::string reason;                          // shown to the peer
+  std::optional<std::int64_t> retry_after_ms;  // 429
+  std::string json_body;                       // non-empty: sent as is instead of an error
+};
+
+struct InboundRequest {
+  InboundServices* services = nullptr;           // null: enforcement off (no policy configured)
+  std::shared_ptr<const policy::Policy> policy;  // the snapshot this request runs under
+
+  std::optional<Classification> route;
+  std::optional<matrix::Json> body;  // parsed request body, when there is one
+  std::vector<matrix::XMatrixAuth> auths;
+  std::string origin;        // authenticated X-Matrix origin; empty = unknown
+  std::string auth_failure;  // snake_case, when authentication failed
+
+  policy::RequestFacts facts;
+  std::optional<policy::Decision> decision;
+  std::vector<PduVerdict> pdus;  // one per PDU carried by the request
+  bool room_version_unknown = false;
+  std::string denial;  // snake_case reason the gateway refused the request for
+
+  // Quarantine: the store's answer, once the (off-loop) put finished.
+  std::optional<Result<quarantine::PutResult>> quarantine_result;
+  std::string quarantine_id;
+
+  // Suspension on key fetches: the phase that suspended runs again once every answer arrived.
+  std::uint32_t keys_pending = 0;
+  bool auth_keys_awaited = false;
+  bool pdu_keys_awaited = false;
+  // Expires when the request ends; key callbacks hold a weak_ptr and do nothing after.
+  std::shared_ptr<int> alive = std::make_shared<int>(0);
+
+  void reset() { *this = InboundRequest{}; }
+  bool quarantined() const { return quarantine_result && quarantine_result->ok(); }
+};
+
+}  // namespace bordergate::inbound

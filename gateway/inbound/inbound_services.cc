@@ -1,0 +1,105 @@
+#include "gateway/inbound/inbound_services.h"
+
+#include <prometheus/text_serializer.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "gateway/audit/audit_metrics.h"
+#include "gateway/matrix/ed25519.h"
+#include "gateway/quarantine/quarantine_metrics.h"
+
+namespace bordergate::inbound {
+
+void NoKeyFetcher::fetch_server_keys(const std::string&, Done done) {
+  done(make_error("fetch_not_configured", "no key fetcher configured: pin this server's keys"));
+}
+
+void NoKeyFetcher::query_notary(const std::string&, const keystore::NotaryQuery&, Done done) {
+  done(make_error("fetch_not_configured", "no key fetcher configured"));
+}
+
+Result<std::unique_ptr<InboundServices>> build_inbound_services(const Config& config) {
+  auto s = std::make_unique<InboundServices>();
+  s->server_name = config.server_name;
+  s->policy_path = config.policy;
+  auto loaded = policy::load_policy(config.policy);
+  if (!loaded) return make_error(loaded.error().code, "policy: " + loaded.error().message);
+  if ((*loaded)->server_name != config.server_name) {
+    return make_error("policy_server_name", "policy " + config.policy + " is written for '" +
+                                                (*loaded)->server_name + "', the gateway serves '" +
+                                                config.server_name + "'");
+  }
+  s->policy = std::make_unique<policy::PolicyStore>(std::move(loaded.value()));
+
+  keystore::KeyStoreConfig kc;
+  for (const auto& [server, keys] : config.keys.pinned) {
+    for (const auto& [key_id, b64] : keys) {
+      auto key = matrix::verify_key_from_base64(b64);
+      if (!key) return make_error("bad_pinned_key", "keys.pinned." + server + "." + key_id);
+      kc.pinned[server].emplace(key_id, *key);
+    }
+  }
+  if (!config.keys.cache_file.empty()) {
+    auto p = keystore::KeyPersistence::open(config.keys.cache_file);
+    if (!p) return make_error(p.error().code, "keys.cache_file: " + p.error().message);
+    s->key_persistence = std::move(p.value());
+  }
+  s->fetcher = std::make_unique<NoKeyFetcher>();
+  s->keys = std::make_unique<keystore::ServerKeyStore>(
+      std::move(kc), *s->fetcher,
+      [] {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+            .count();
+      },
+      s->key_persistence.get());
+  if (s->key_persistence) {
+    auto n = s->keys->load_persisted();
+    if (!n) return make_error(n.error().code, "keys.cache_file: " + n.error().message);
+  }
+
+  // The evidence files live in state_dir by default; an unusable directory shows up as the
+  // open errors below.
+  for (const std::string& file : {config.audit.path, config.quarantine.path,
+                                  config.state_dir + "/room_versions.db"}) {
+    std::error_code ignored;
+    std::filesystem::create_directories(std::filesystem::path(file).parent_path(), ignored);
+  }
+  audit::AuditLogOptions o;
+  o.path = config.audit.path;
+  o.fsync.kind =
+      config.audit.fsync == AuditConfig::Fsync::always  ? audit::FsyncPolicy::Kind::every_batch
+      : config.audit.fsync == AuditConfig::Fsync::never ? audit::FsyncPolicy::Kind::never
+                                                        : audit::FsyncPolicy::Kind::interval;
+  o.fsync.interval = config.audit.fsync_interval;
+  o.queue_capacity = config.audit.queue_records;
+  auto log = audit::AuditLog::open(o);
+  if (!log) return make_error(log.error().code, "audit: " + log.error().message);
+  s->audit = std::move(log.value());
+
+  auto store =
+      quarantine::QuarantineStore::open(config.quarantine.path, config.quarantine.max_bytes);
+  if (!store) return make_error(store.error().code, "quarantine: " + store.error().message);
+  s->quarantine = std::move(store.value());
+
+  auto rooms = RoomVersions::open(config.state_dir + "/room_versions.db");
+  if (!rooms) return make_error(rooms.error().code, "room versions: " + rooms.error().message);
+  s->room_versions = std::move(rooms.value());
+  return s;
+}
+
+std::string evidence_metrics(InboundServices& services) {
+  std::string text = services.metrics.serialize();
+  std::vector<prometheus::MetricFamily> families;
+  if (services.audit) audit::append_audit_metrics(services.audit->stats(), families);
+  if (services.quarantine) {
+    if (auto stats = services.quarantine->stats()) {
+      quarantine::append_quarantine_metrics(*stats, families);
+    }
+  }
+  if (!families.empty()) text += prometheus::TextSerializer().Serialize(families);
+  return text;
+}
+
+}  // namespace bordergate::inbound

@@ -1,0 +1,291 @@
+// The pure parts of the inbound phases: decision -> HTTP answer, the shape of the answer to a
+// withheld transaction, and the facts authorize/inspect build (against a real policy file).
+#include "gateway/inbound/inbound_phases.h"
+
+#include <gtest/gtest.h>
+#include <uv.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "gateway/http/error_response.h"
+#include "gateway/inbound/inbound_services.h"
+#include "gateway/keystore/worker_queue.h"
+#include "gateway/matrix/base64.h"
+#include "gateway/matrix/json.h"
+
+namespace bordergate::inbound {
+namespace {
+
+TEST(DecisionAnswer, Table) {
+  struct Case {
+    const char* rule_id;
+    const char* reason;
+    policy::Action action;
+    int status;
+    const char* errcode;
+  };
+  const Case cases[] = {
+      {"checks", "x_matrix_check_failed", policy::Action::deny, 401, "M_UNAUTHORIZED"},
+      {"checks", "pdu_hashes_check_failed", policy::Action::deny, 403, "M_FORBIDDEN"},
+      {"checks", "edu_origin_binding_check_failed", policy::Action::deny, 403, "M_FORBIDDEN"},
+      {"limits", "body_too_large", policy::Action::deny, 413, "M_TOO_LARGE"},
+      {"limits", "too_many_pdus", policy::Action::deny, 413, "M_TOO_LARGE"},
+      {"media", "media_not_allowed", policy::Action::deny, 403, "M_FORBIDDEN"},
+      {"default", "no_rule_matched", policy::Action::deny, 403, "M_FORBIDDEN"},
+      {"no-widgets", "transaction_denied_by_content", policy::Action::deny, 403, "M_FORBIDDEN"},
+  };
+  for (const Case& c : cases) {
+    policy::Decision d;
+    d.rule_id = c.rule_id;
+    d.reason = c.reason;
+    d.action = c.action;
+    InboundAnswer a = answer_for(d);
+    EXPECT_EQ(a.status, c.status) << c.reason;
+    EXPECT_STREQ(a.errcode, c.errcode) << c.reason;
+    EXPECT_NE(a.reason.find(c.reason), std::string::npos) << a.reason;
+    EXPECT_NE(a.reason.find(c.rule_id), std::string::npos) << a.reason;
+  }
+}
+
+TEST(GatewayAnswers, RateLimitAndOwnJsonBodies) {
+  std::string out;
+  GatewayError e{429, "M_LIMIT_EXCEEDED", "Too many requests"};
+  e.retry_after_ms = 1500;
+  append_error_response(out, e, false);
+  EXPECT_NE(out.find("HTTP/1.1 429 "), std::string::npos);
+  EXPECT_NE(out.find("\r\nRetry-After: 2\r\n"), std::string::npos) << out;
+  EXPECT_NE(
+      out.find(
+          R"({"errcode":"M_LIMIT_EXCEEDED","error":"Too many requests","retry_after_ms":1500})"),
+      std::string::npos)
+      << out;
+
+  out.clear();
+  GatewayError held{200, "M_UNKNOWN", "quarantined"};
+  held.json_body = R"({"pdus":{"$a":{"error":"held"}}})";
+  append_error_response(out, held, false);
+  EXPECT_EQ(out.rfind("HTTP/1.1 200 ", 0), 0u) << out;
+  EXPECT_NE(out.find("Content-Length: 32\r\n"), std::string::npos) << out;
+  EXPECT_TRUE(out.ends_with(held.json_body));
+  EXPECT_EQ(out.find("errcode"), std::string::npos);
+}
+
+TEST(WithheldTransaction, EveryNamedPduGetsAnError) {
+  std::vector<PduVerdict> pdus(3);
+  pdus[0].event_id = "$a";
+  pdus[1].event_id = "";  // unparseable: cannot be named
+  pdus[2].event_id = "$b:x";
+  std::string body = withheld_transaction_answer(pdus, "held back \"by\" policy");
+  auto json = matrix::parse_json(body);
+  ASSERT_TRUE(json.ok()) << body;
+  const matrix::Json* by_id = json->find("pdus");
+  ASSERT_NE(by_id, nullptr);
+  ASSERT_EQ(by_id->object_if()->size(), 2u);
+  EXPECT_EQ(*by_id->find("$a")->find("error")->string_if(), "held back \"by\" policy");
+  EXPECT_NE(by_id->find("$b:x")->find("error"), nullptr);
+  EXPECT_EQ(withheld_transaction_answer({}, "x"), R"({"pdus":{}})");
+}
+
+class FactsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("bg-facts-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+    std::ofstream(dir_ / "policy.yaml") << R"(version: 1
+server_name: core.example
+default: deny
+defaults:
+  limits:
+    rate: {per_second: 1, burst: 2}
+federations:
+  partners:
+    servers: [good.example]
+rules:
+  - id: keys
+    peer: unknown
+    direction: inbound
+    endpoints: [key.server]
+    action: allow
+  - id: partners
+    federation: partners
+    direction: inbound
+    endpoints: ["@all"]
+    action: allow
+  - id: no-vip
+    federation: partners
+    direction: inbound
+    endpoints: [user.devices]
+    users: ["@vip:core.example"]
+    action: deny
+)";
+    Config c;
+    c.server_name = "core.example";
+    c.keys.pinned["good.example"][key_.key_id()] = matrix::base64_encode(key_.verify_key().bytes);
+    c.policy = (dir_ / "policy.yaml").string();
+    c.state_dir = dir_.string();
+    c.audit.path = (dir_ / "audit.log").string();
+    c.quarantine.path = (dir_ / "quarantine.db").string();
+    auto s = build_inbound_services(c);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    services_ = std::move(s.value());
+  }
+  void TearDown() override {
+    services_.reset();  // the audit writer finishes before its directory goes
+    std::filesystem::remove_all(dir_);
+  }
+
+  StepResult run(const char* method, const char* target, const char* origin) {
+    http_.method = method;
+    http_.target = target;
+    r_.reset();
+    r_.services = services_.get();
+    StepResult s = classify_request(r_, http_);
+    if (s.step != Step::proceed) return s;
+    r_.origin = origin;  // as authenticate_request would have set it
+    PhaseEnv env{nullptr, [] {}, "192.0.2.1", nullptr};
+    return authorize_request(r_, http_, env);
+  }
+
+  matrix::SigningKey key_ = matrix::SigningKey::generate("k1");
+  std::filesystem::path dir_;
+  std::unique_ptr<InboundServices> services_;
+  HttpRequest http_;
+  InboundRequest r_;
+};
+
+TEST_F(FactsTest, PathParametersBecomeFacts) {
+  EXPECT_EQ(
+      run("GET", "/_matrix/federation/v1/user/devices/%40bob%3Acore.example", "good.example").step,
+      Step::proceed);
+  EXPECT_EQ(r_.facts.endpoint, policy::FederationEndpoint::user_devices);
+  EXPECT_EQ(r_.facts.user_id, "@bob:core.example");
+  EXPECT_EQ(*r_.facts.origin, "good.example");
+  EXPECT_EQ(r_.facts.destination, "core.example");
+  EXPECT_EQ(r_.facts.x_matrix, policy::CheckResult::passed);
+
+  StepResult s =
+      run("GET", "/_matrix/federation/v1/user/devices/%40vip%3Acore.example", "good.example");
+  ASSERT_EQ(s.step, Step::respond);
+  EXPECT_EQ(s.answer.status, 403);
+  EXPECT_NE(s.answer.reason.find("no-vip"), std::string::npos);
+
+  run("GET", "/_matrix/federation/v1/state/%21r%3Agood.example?event_id=%24e", "good.example");
+  EXPECT_EQ(r_.facts.room_id, "!r:good.example");
+  run("GET", "/_matrix/federation/v1/media/download/abc", "good.example");
+  EXPECT_EQ(r_.facts.server_name, "core.example");
+}
+
+TEST_F(FactsTest, UnknownOriginAndRateLimit) {
+  EXPECT_EQ(run("GET", "/_matrix/key/v2/server", "").step, Step::proceed);
+  EXPECT_FALSE(r_.facts.origin.has_value());
+  EXPECT_EQ(r_.facts.x_matrix, policy::CheckResult::not_run);
+  EXPECT_EQ(run("GET", "/_matrix/key/v2/server", "").step, Step::proceed);
+  StepResult s = run("GET", "/_matrix/key/v2/server", "");  // burst 2 per client address
+  ASSERT_EQ(s.step, Step::respond);
+  EXPECT_EQ(s.answer.status, 429);
+  EXPECT_STREQ(s.answer.errcode, "M_LIMIT_EXCEEDED");
+  ASSERT_TRUE(s.answer.retry_after_ms.has_value());
+  EXPECT_GT(*s.answer.retry_after_ms, 0);
+  // Another origin has its own bucket.
+  EXPECT_EQ(run("GET", "/_matrix/federation/v1/version", "good.example").step, Step::proceed);
+  // An unknown origin for an X-Matrix endpoint the policy does not grant.
+  s = run("GET", "/_matrix/key/v2/query/x.example", "");
+  ASSERT_EQ(s.step, Step::respond);
+  EXPECT_EQ(s.answer.status, 403);
+}
+
+TEST_F(FactsTest, ClassificationAnswers) {
+  StepResult s = run("GET", "/_matrix/client/v3/sync", "good.example");
+  EXPECT_EQ(s.answer.status, 404);
+  EXPECT_STREQ(s.answer.errcode, "M_UNRECOGNIZED");
+  s = run("DELETE", "/_matrix/federation/v1/version", "good.example");
+  EXPECT_EQ(s.answer.status, 405);
+  http_.body = "{nope";
+  s = run("PUT", "/_matrix/federation/v1/send/t", "good.example");
+  EXPECT_EQ(s.answer.status, 400);
+  EXPECT_STREQ(s.answer.errcode, "M_NOT_JSON");
+  http_.body = R"({"a":1,"a":2})";  // duplicate keys: refused as not JSON
+  EXPECT_STREQ(run("PUT", "/_matrix/federation/v1/send/t", "good.example").answer.errcode,
+               "M_NOT_JSON");
+  http_.body = R"({"a":1.5})";
+  s = run("PUT", "/_matrix/federation/v1/send/t", "good.example");
+  EXPECT_EQ(s.answer.status, 400);
+  EXPECT_STREQ(s.answer.errcode, "M_BAD_JSON");
+  http_.body.clear();
+}
+
+// Suspension on a key lookup: the answer arrives through the worker's mailbox on its loop; the
+// request resumes then, or, when it ended meanwhile (client gone), nothing happens at all.
+class SuspendTest : public FactsTest {
+ protected:
+  void SetUp() override {
+    FactsTest::SetUp();
+    uv_loop_init(&loop_);
+    queue_ = std::make_unique<keystore::WorkerQueue>(&loop_);
+    const std::string uri = "/_matrix/federation/v1/state_ids/%21r%3Agood.example";
+    http_.method = "GET";
+    http_.target = uri;
+    http_.headers.clear();
+    HeaderField& h = http_.headers.add();
+    h.name = "Authorization";
+    h.value = *matrix::sign_xmatrix("GET", uri, "good.example", "core.example", nullptr, key_);
+    r_.reset();
+    r_.services = services_.get();
+    ASSERT_EQ(classify_request(r_, http_).step, Step::proceed);
+  }
+  void TearDown() override {
+    queue_.reset();
+    uv_run(&loop_, UV_RUN_NOWAIT);
+    EXPECT_EQ(uv_loop_close(&loop_), 0);
+    FactsTest::TearDown();
+  }
+  void run_loop() {
+    for (int i = 0; i < 100 && resumed_ == 0; ++i) uv_run(&loop_, UV_RUN_NOWAIT);
+  }
+  PhaseEnv env() {
+    return {queue_->mailbox(), [this] { ++resumed_; }, "192.0.2.1", nullptr};
+  }
+
+  uv_loop_t loop_{};
+  std::unique_ptr<keystore::WorkerQueue> queue_;
+  int resumed_ = 0;
+};
+
+TEST_F(SuspendTest, ResumesOnTheLoopAndThenAuthenticates) {
+  PhaseEnv e = env();
+  ASSERT_EQ(authenticate_request(r_, http_, e).step, Step::suspend);
+  EXPECT_EQ(resumed_, 0);  // never synchronously
+  run_loop();
+  ASSERT_EQ(resumed_, 1);
+  StepResult s = authenticate_request(r_, http_, e);
+  ASSERT_EQ(s.step, Step::proceed) << s.answer.reason;
+  EXPECT_EQ(r_.origin, "good.example");
+}
+
+TEST_F(SuspendTest, ARequestThatEndedIsNotResumed) {
+  PhaseEnv e = env();
+  ASSERT_EQ(authenticate_request(r_, http_, e).step, Step::suspend);
+  r_.reset();  // what the connection does when the client leaves
+  for (int i = 0; i < 20; ++i) uv_run(&loop_, UV_RUN_NOWAIT);
+  EXPECT_EQ(resumed_, 0);
+}
+
+TEST_F(SuspendTest, TamperedUriIsRefusedAfterTheKeyArrived) {
+  http_.target = "/_matrix/federation/v1/state_ids/%21other%3Agood.example";
+  r_.reset();
+  r_.services = services_.get();
+  ASSERT_EQ(classify_request(r_, http_).step, Step::proceed);
+  PhaseEnv e = env();
+  ASSERT_EQ(authenticate_request(r_, http_, e).step, Step::suspend);
+  run_loop();
+  StepResult s = authenticate_request(r_, http_, e);
+  ASSERT_EQ(s.step, Step::respond);
+  EXPECT_EQ(s.answer.status, 401);
+  EXPECT_STREQ(s.answer.errcode, "M_UNAUTHORIZED");
+}
+
+}  // namespace
+}  // namespace bordergate::inbound
