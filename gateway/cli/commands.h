@@ -17,6 +17,9 @@ void register_event_commands(CLI::App& app);
 // policy check|explain|test|diff|report (the auditor's toolkit).
 void register_policy_commands(CLI::App& app);
 
+// discover, keys fetch (server discovery and key fetching); after register_matrix_commands.
+void register_keys_commands(CLI::App& app);
+
 // Exit status a subcommand callback leaves for main() to return.
 int& exit_status();
 

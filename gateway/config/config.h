@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "gateway/config/discovery_config.h"
+
 namespace bordergate {
 
 using Millis = std::chrono::milliseconds;
@@ -86,6 +88,8 @@ struct Config {
   LimitsConfig limits;
   ShutdownConfig shutdown;
   LoggingConfig logging;
+  DiscoveryConfig discovery;  // outbound discovery (discovery_config.h)
+  KeyFetchConfig key_fetch;   // fetch settings under `keys:`
 };
 
 }  // namespace bordergate

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "gateway/common/log.h"
+#include "gateway/config/discovery_config.h"
 #include "gateway/config/units.h"
 
 namespace bordergate {
@@ -205,7 +206,7 @@ void Loader::load(const YAML::Node& root, Config& c) {
   }
   if (!check_map(root, "the configuration",
                  {"version", "server_name", "state_dir", "workers", "listeners", "upstream",
-                  "limits", "shutdown", "logging"})) {
+                  "limits", "shutdown", "logging", "discovery", "keys"})) {
     return;
   }
   get_uint(root, "version", c.version, 1, 1, true);
@@ -245,6 +246,7 @@ void Loader::load(const YAML::Node& root, Config& c) {
       }
     }
   }
+  load_discovery_config(root, file_, c.state_dir, c.discovery, c.key_fetch, errors_);
 }
 
 void Loader::load_listeners(const YAML::Node& n, Config& c) {
