@@ -205,21 +205,25 @@ void print_discovery(const std::string& server, const d::Discovery& found, bool 
   std::printf("  elapsed: %llu ms\n", static_cast<unsigned long long>(found.elapsed_ms));
 }
 
-void discover(const std::string& server, const NetOptions& o) {
+// Several names share one well-known cache, as the gateway's workers do: a repeated name shows
+// the cached delegation being used instead of a second fetch.
+void discover(const std::vector<std::string>& servers, const NetOptions& o) {
   auto settings = settings_from(o);
   if (!settings) return fail("discover", settings.error(), kBadInput);
   NetStack net;
   if (Status s = net.build(settings->discovery); !s) return fail("discover", s.error(), kBadInput);
-  bool done = false;
-  d::Discovery found{make_error("cancelled", "not run"), {}, 0};
-  net.resolver->resolve(server, [&](d::Discovery result) {
-    found = std::move(result);
-    done = true;
-  });
-  net.run_until(done);
-  print_discovery(server, found, o.json);
-  std::fflush(stdout);
-  if (!found.result) exit_status() = kFailed;
+  for (const auto& server : servers) {
+    bool done = false;
+    d::Discovery found{make_error("cancelled", "not run"), {}, 0};
+    net.resolver->resolve(server, [&](d::Discovery result) {
+      found = std::move(result);
+      done = true;
+    });
+    net.run_until(done);
+    print_discovery(server, found, o.json);
+    std::fflush(stdout);
+    if (!found.result) exit_status() = kFailed;
+  }
 }
 
 // Prints every key of one response with its self-signature and validity; false if any fails.
@@ -378,14 +382,16 @@ void add_net_options(CLI::App* cmd, NetOptions& o) {
 
 void register_keys_commands(CLI::App& app) {
   auto disc_opts = std::make_shared<NetOptions>();
-  auto disc_server = std::make_shared<std::string>();
+  auto disc_servers = std::make_shared<std::vector<std::string>>();
   auto* disc = app.add_subcommand(
       "discover", "Resolve a Matrix server name (federation-notes §1.3), printing each step");
-  disc->add_option("SERVER", *disc_server, "Server name, e.g. example.org or example.org:8448")
+  disc->add_option("SERVER", *disc_servers,
+                   "Server names, e.g. example.org or example.org:8448 (they share one "
+                   "well-known cache)")
       ->required();
   add_net_options(disc, *disc_opts);
-  disc->add_flag("--json", disc_opts->json, "One JSON object instead of text");
-  disc->callback([=] { discover(*disc_server, *disc_opts); });
+  disc->add_flag("--json", disc_opts->json, "One JSON object per server (one per line)");
+  disc->callback([=] { discover(*disc_servers, *disc_opts); });
 
   CLI::App* keys = nullptr;
   try {
