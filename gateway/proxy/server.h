@@ -16,6 +16,7 @@
 #include "gateway/admin/metrics.h"
 #include "gateway/net/stream.h"
 #include "gateway/net/uv_handle.h"
+#include "gateway/proxy/federation.h"
 #include "gateway/proxy/runtime.h"
 #include "gateway/proxy/worker.h"
 
@@ -46,6 +47,7 @@ class Server {
   uv_loop_t loop_{};
   std::shared_ptr<const Runtime> runtime_;
   std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<Federation> federation_;  // outlives the workers (declared before them)
   WorkerShared shared_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<AdminServer> admin_;

@@ -23,6 +23,8 @@
 namespace bordergate {
 
 class ClientConnection;
+class Federation;
+class WorkerFederation;
 
 struct WorkerShared {
   std::atomic<std::int64_t> last_upstream_ok_ms{0};
@@ -42,6 +44,8 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
+  // Before start(): the process-wide federation state this worker attaches to (optional).
+  void set_federation(Federation* federation) { federation_ = federation; }
   void start();
   void join();
   void post(Command command);  // any thread
@@ -54,6 +58,8 @@ class Worker {
   bool draining() const { return draining_; }
   std::string& scratch() { return scratch_; }
   unsigned index() const { return index_; }
+  // Key store, discovery and outbound HTTPS of this worker; null without a Federation.
+  WorkerFederation* federation() { return worker_federation_.get(); }
   void connection_closed(ClientConnection* c);
 
  private:
@@ -87,6 +93,8 @@ class Worker {
   bool draining_ = false;
   bool finished_ = false;
   std::string scratch_;
+  Federation* federation_ = nullptr;
+  std::unique_ptr<WorkerFederation> worker_federation_;
 };
 
 }  // namespace bordergate
