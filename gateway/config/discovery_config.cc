@@ -211,7 +211,7 @@ void load_discovery(Reader& r, const YAML::Node& n, DiscoveryConfig& d) {
   if (YAML::Node wk = n["well_known"]) {
     if (r.check_map(wk, "discovery.well_known",
                     {"max_body_bytes", "max_redirects", "default_ttl", "min_ttl", "max_ttl",
-                     "error_ttl", "error_max_ttl", "cache_entries"})) {
+                     "error_ttl", "error_max_ttl", "stale_grace", "cache_entries"})) {
       r.integer(wk, "max_body_bytes", d.well_known_max_body_bytes, 256, 1024 * 1024);
       r.integer(wk, "max_redirects", d.well_known_max_redirects, 0, 10);
       r.duration(wk, "default_ttl", d.well_known_default_ttl, Millis(0), Millis(48 * 3600'000));
@@ -220,6 +220,7 @@ void load_discovery(Reader& r, const YAML::Node& n, DiscoveryConfig& d) {
       r.duration(wk, "error_ttl", d.well_known_error_ttl, Millis(0), Millis(24 * 3600'000));
       r.duration(wk, "error_max_ttl", d.well_known_error_max_ttl, Millis(0),
                  Millis(24 * 3600'000));
+      r.duration(wk, "stale_grace", d.well_known_stale_grace, Millis(0), Millis(24 * 3600'000));
       r.integer(wk, "cache_entries", d.well_known_cache_entries, 1, 10'000'000);
       if (d.well_known_min_ttl > d.well_known_max_ttl) {
         r.error(wk, "'min_ttl' must not exceed 'max_ttl'");

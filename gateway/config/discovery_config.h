@@ -39,6 +39,7 @@ struct DiscoveryConfig {
   std::chrono::milliseconds well_known_max_ttl{48 * 3600 * 1000};
   std::chrono::milliseconds well_known_error_ttl{2 * 60 * 1000};
   std::chrono::milliseconds well_known_error_max_ttl{3600 * 1000};
+  std::chrono::milliseconds well_known_stale_grace{10 * 60 * 1000};
   std::uint32_t well_known_cache_entries = 10000;
 };
 

@@ -26,6 +26,7 @@ Result<ResolutionOptions> resolution_options_from(const DiscoveryConfig& config)
   wk.max_ttl_ms = config.well_known_max_ttl.count();
   wk.error_initial_ttl_ms = config.well_known_error_ttl.count();
   wk.error_max_ttl_ms = config.well_known_error_max_ttl.count();
+  wk.stale_grace_ms = config.well_known_stale_grace.count();
   return options;
 }
 

@@ -41,6 +41,8 @@ Result<std::unique_ptr<Federation>> Federation::create(const Config& config) {
   if (!options) return options.error();
   f->resolution_options_ = std::move(*options);
   f->resolver_options_ = discovery::resolver_options_from(config.discovery);
+  f->well_known_cache_ =
+      std::make_unique<discovery::WellKnownCache>(config.discovery.well_known_cache_entries);
   f->fetch_timeout_ = config.key_fetch.fetch_timeout;
   auto tls = discovery::FederationTls::build(config.discovery.ca_file);
   if (!tls) return tls.error();
@@ -107,7 +109,7 @@ Result<std::unique_ptr<WorkerFederation>> WorkerFederation::create(Federation& f
   w->client_ = std::make_unique<discovery::HttpsClient>(loop, federation.tls_);
   w->resolver_ = std::make_unique<discovery::ServerResolver>(
       *w->dns_, discovery::well_known_fetch_over(*w->client_, federation.discovery_config_),
-      federation.resolution_options_, federation.well_known_cache_, wall_ms);
+      federation.resolution_options_, *federation.well_known_cache_, wall_ms);
   w->fetcher_ = std::make_unique<keystore::FederationKeyFetcher>(
       *w->resolver_, *w->client_, federation.discovery_config_, federation.fetch_timeout_);
   t_fetcher = w->fetcher_.get();

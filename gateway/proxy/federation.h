@@ -35,7 +35,7 @@ class Federation {
   Federation& operator=(const Federation&) = delete;
 
   keystore::ServerKeyStore& key_store() { return *store_; }
-  discovery::WellKnownCache& well_known_cache() { return well_known_cache_; }
+  discovery::WellKnownCache& well_known_cache() { return *well_known_cache_; }
   std::size_t persisted_loaded() const { return persisted_loaded_; }
 
   // Prometheus families of the key store and of every worker's discovery (summed).
@@ -60,7 +60,7 @@ class Federation {
   discovery::ResolverOptions resolver_options_;
   std::chrono::milliseconds fetch_timeout_{15000};
   std::shared_ptr<const discovery::FederationTls> tls_;
-  discovery::WellKnownCache well_known_cache_;
+  std::unique_ptr<discovery::WellKnownCache> well_known_cache_;
   ThreadFetcher fetcher_;
   std::unique_ptr<keystore::KeyPersistence> persistence_;
   std::unique_ptr<keystore::ServerKeyStore> store_;
