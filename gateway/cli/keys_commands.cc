@@ -49,8 +49,7 @@ struct NetOptions {
 
 void fail(const std::string& what, const Error& e, int status) {
   std::fflush(stdout);
-  std::fprintf(stderr, "bordergate: %s: %s: %s\n", what.c_str(), e.code.c_str(),
-               e.message.c_str());
+  std::fprintf(stderr, "bordergate: %s: %s: %s\n", what.c_str(), e.code.c_str(), e.message.c_str());
   exit_status() = status;
 }
 
@@ -101,7 +100,8 @@ Result<Settings> settings_from(const NetOptions& o) {
   for (const auto& nk : o.notary_keys) {
     const auto colon = nk.find(':', nk.find(':') + 1);
     if (s.keys.notary_servers.empty() || colon == std::string::npos) {
-      return make_error("invalid_notary_key", "--notary-key wants ed25519:ID:BASE64 after --notary");
+      return make_error("invalid_notary_key",
+                        "--notary-key wants ed25519:ID:BASE64 after --notary");
     }
     s.keys.notary_servers.back().keys.emplace_back(nk.substr(0, colon), nk.substr(colon + 1));
   }
@@ -136,8 +136,8 @@ struct NetStack {
     auto tls = d::FederationTls::build(config.ca_file);
     if (!tls) return tls.error();
     client = std::make_unique<d::HttpsClient>(&loop, std::move(*tls));
-    resolver = std::make_unique<d::ServerResolver>(
-        *dns, d::well_known_fetch_over(*client, config), options, cache, wall_ms);
+    resolver = std::make_unique<d::ServerResolver>(*dns, d::well_known_fetch_over(*client, config),
+                                                   options, cache, wall_ms);
     return {};
   }
 
@@ -237,12 +237,12 @@ bool print_keys(const m::Json& object, std::int64_t now) {
   bool ok = !keys->verify_keys.empty();
   std::printf("  server_name: %s\n", keys->server_name.c_str());
   for (const auto& check : m::check_self_signatures(*keys)) {
-    std::printf("  verify_key %s %s: self-signature %s\n", check.key_id.c_str(),
-                m::to_base64(keys->verify_keys.at(check.key_id)).c_str(),
-                check.status ? "ok"
-                             : (check.status.error().code + " (" + check.status.error().message +
-                                ")")
-                                   .c_str());
+    std::printf(
+        "  verify_key %s %s: self-signature %s\n", check.key_id.c_str(),
+        m::to_base64(keys->verify_keys.at(check.key_id)).c_str(),
+        check.status
+            ? "ok"
+            : (check.status.error().code + " (" + check.status.error().message + ")").c_str());
     ok = ok && check.status.ok();
   }
   for (const auto& [id, old] : keys->old_verify_keys) {
@@ -303,8 +303,8 @@ void fetch_all_keys(const std::string& server, const Settings& s) {
     for (const auto& [id, key] : notaries->front().verify_keys) {
       (void)ring.add(notaries->front().server_name, id, key);
     }
-    auto v = k::verify_notary_response(*body, notaries->front().server_name, ring.lookup(), server,
-                                       now);
+    auto v =
+        k::verify_notary_response(*body, notaries->front().server_name, ring.lookup(), server, now);
     if (!v) verdict = v.error();
   } else {
     auto v = k::verify_server_response(*body, server);
@@ -356,13 +356,13 @@ void fetch_one_key(const std::string& server, const Settings& s, const NetOption
     });
     net.run_until(done);
     const auto& metrics = store.metrics();
-    std::printf("key %s of %s: %s (%s)\n", o.key_id.c_str(), server.c_str(),
-                key ? m::to_base64(*key).c_str()
-                    : (key.error().code + ": " + key.error().message).c_str(),
-                metrics.cache_hits.load() > 0      ? "from cache"
-                : metrics.fetch_ok_direct.load()   ? "fetched directly"
-                : metrics.fetch_ok_notary.load()   ? "fetched through a notary"
-                                                   : "no verified answer");
+    std::printf(
+        "key %s of %s: %s (%s)\n", o.key_id.c_str(), server.c_str(),
+        key ? m::to_base64(*key).c_str() : (key.error().code + ": " + key.error().message).c_str(),
+        metrics.cache_hits.load() > 0    ? "from cache"
+        : metrics.fetch_ok_direct.load() ? "fetched directly"
+        : metrics.fetch_ok_notary.load() ? "fetched through a notary"
+                                         : "no verified answer");
     std::fflush(stdout);
     if (persistence) persistence->flush();
     if (!key) fail("keys fetch", key.error(), kFailed);
@@ -373,8 +373,7 @@ void fetch_one_key(const std::string& server, const Settings& s, const NetOption
 void add_net_options(CLI::App* cmd, NetOptions& o) {
   cmd->add_option("--config", o.config_file, "Take discovery:/keys: settings from this file");
   cmd->add_option("--resolver", o.resolvers, "DNS server ADDR[:PORT] (repeatable)");
-  cmd->add_option("--allow-range", o.allow_ranges,
-                  "CIDR the SSRF guard lets through (repeatable)");
+  cmd->add_option("--allow-range", o.allow_ranges, "CIDR the SSRF guard lets through (repeatable)");
   cmd->add_option("--ca-file", o.ca_file, "CA bundle for peer certificates (default: system)");
 }
 

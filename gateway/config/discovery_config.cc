@@ -48,8 +48,8 @@ class Reader {
       if (!known) {
         std::string list;
         for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-        error(key, "unknown key '" + key.Scalar() + "' in " + what + " (expected one of: " +
-                       list + ")");
+        error(key,
+              "unknown key '" + key.Scalar() + "' in " + what + " (expected one of: " + list + ")");
       }
       if (!seen.insert(key.Scalar()).second) {
         error(key, "duplicate key '" + key.Scalar() + "' in " + what);
@@ -68,8 +68,7 @@ class Reader {
     return n.Scalar();
   }
 
-  std::vector<std::pair<YAML::Node, std::string>> strings(const YAML::Node& map,
-                                                          const char* key) {
+  std::vector<std::pair<YAML::Node, std::string>> strings(const YAML::Node& map, const char* key) {
     std::vector<std::pair<YAML::Node, std::string>> out;
     YAML::Node n = map[key];
     if (!n) return out;
@@ -93,9 +92,8 @@ class Reader {
     std::optional<Millis> d = n.IsScalar() ? parse_duration(n.Scalar()) : std::nullopt;
     if (!d) return error(n, std::string("'") + key + "' must be a duration such as 500ms or 5s");
     if (*d < min || *d > max) {
-      return error(n, std::string("'") + key + "' must be between " +
-                          std::to_string(min.count()) + "ms and " + std::to_string(max.count()) +
-                          "ms");
+      return error(n, std::string("'") + key + "' must be between " + std::to_string(min.count()) +
+                          "ms and " + std::to_string(max.count()) + "ms");
     }
     out = *d;
   }
@@ -147,8 +145,8 @@ bool plausible_resolver(const std::string& text) {
       if (text[close + 1] != ':') return false;
       port = text.substr(close + 2);
     }
-  } else if (const auto colon = text.find(':'); colon != std::string::npos &&
-                                                 text.find(':', colon + 1) == std::string::npos) {
+  } else if (const auto colon = text.find(':');
+             colon != std::string::npos && text.find(':', colon + 1) == std::string::npos) {
     host = text.substr(0, colon);
     port = text.substr(colon + 1);
   }
@@ -170,8 +168,9 @@ void load_discovery(Reader& r, const YAML::Node& n, DiscoveryConfig& d) {
   }
   for (auto& [node, text] : r.strings(n, "resolvers")) {
     if (!plausible_resolver(text)) {
-      r.error(node, "resolver '" + text + "' must be an IP address with an optional port "
-                    "(127.0.0.1:53, [::1]:5353)");
+      r.error(node, "resolver '" + text +
+                        "' must be an IP address with an optional port "
+                        "(127.0.0.1:53, [::1]:5353)");
     }
     d.resolvers.push_back(text);
   }
@@ -218,8 +217,7 @@ void load_discovery(Reader& r, const YAML::Node& n, DiscoveryConfig& d) {
       r.duration(wk, "min_ttl", d.well_known_min_ttl, Millis(0), Millis(48 * 3600'000));
       r.duration(wk, "max_ttl", d.well_known_max_ttl, Millis(0), Millis(48 * 3600'000));
       r.duration(wk, "error_ttl", d.well_known_error_ttl, Millis(0), Millis(24 * 3600'000));
-      r.duration(wk, "error_max_ttl", d.well_known_error_max_ttl, Millis(0),
-                 Millis(24 * 3600'000));
+      r.duration(wk, "error_max_ttl", d.well_known_error_max_ttl, Millis(0), Millis(24 * 3600'000));
       r.duration(wk, "stale_grace", d.well_known_stale_grace, Millis(0), Millis(24 * 3600'000));
       r.integer(wk, "cache_entries", d.well_known_cache_entries, 1, 10'000'000);
       if (d.well_known_min_ttl > d.well_known_max_ttl) {

@@ -24,7 +24,7 @@ struct StaticRouteConfig {
 };
 
 struct DiscoveryConfig {
-  std::vector<std::string> resolvers;       // "127.0.0.1:53", "[::1]:5353"; empty: resolv.conf
+  std::vector<std::string> resolvers;  // "127.0.0.1:53", "[::1]:5353"; empty: resolv.conf
   std::vector<StaticRouteConfig> static_routes;
   std::vector<std::string> allowed_ranges;  // CIDRs the SSRF guard lets through
   std::string ca_file;                      // empty: the system store (/etc/ssl/certs)

@@ -11,7 +11,9 @@
 namespace bordergate::discovery {
 namespace {
 
-bool has_crlf(std::string_view text) { return text.find_first_of("\r\n") != std::string_view::npos; }
+bool has_crlf(std::string_view text) {
+  return text.find_first_of("\r\n") != std::string_view::npos;
+}
 
 std::string target_text(const ConnectTarget& t) {
   return t.address.is_v6() ? "[" + t.address.to_string() + "]:" + std::to_string(t.port)
@@ -71,8 +73,8 @@ class HttpsClient::Exchange final : public StreamHandler, public ResponseSink {
 
   void start() {
     total_timer_.start(static_cast<std::uint64_t>(request_.total_timeout.count()));
-    bool bad = has_crlf(request_.method) || has_crlf(request_.target) ||
-               has_crlf(request_.host_header);
+    bool bad =
+        has_crlf(request_.method) || has_crlf(request_.target) || has_crlf(request_.host_header);
     for (const auto& h : request_.headers) bad = bad || has_crlf(h.name) || has_crlf(h.value);
     if (bad) return fail_soon(make_error("invalid_request", "CR or LF in the request head"));
     if (request_.targets.empty()) {
@@ -85,10 +87,10 @@ class HttpsClient::Exchange final : public StreamHandler, public ResponseSink {
   void on_stream_connected(int status) override {
     if (status != 0) return attempt_failed("connect: " + std::string(uv_strerror(status)));
     stream_->read_start();
-    Status s = request_.tls_ip ? stream_->start_tls(client_.tls_->context(), false,
-                                                    request_.tls_ip->to_string(), true)
-                               : stream_->start_tls(client_.tls_->context(), false,
-                                                    request_.tls_name, false);
+    Status s =
+        request_.tls_ip
+            ? stream_->start_tls(client_.tls_->context(), false, request_.tls_ip->to_string(), true)
+            : stream_->start_tls(client_.tls_->context(), false, request_.tls_name, false);
     if (!s) attempt_failed("tls: " + s.error().message);
   }
 
@@ -200,11 +202,11 @@ class HttpsClient::Exchange final : public StreamHandler, public ResponseSink {
   static void on_total_timeout(void* self) {
     auto* e = static_cast<Exchange*>(self);
     if (!e->outcome_) {
-      e->outcome_ = make_error("timeout", "no complete response within " +
-                                              std::to_string(e->request_.total_timeout.count()) +
-                                              " ms" + (e->attempts_.empty() ? "" : " (") +
-                                              e->attempts_text() +
-                                              (e->attempts_.empty() ? "" : ")"));
+      e->outcome_ =
+          make_error("timeout", "no complete response within " +
+                                    std::to_string(e->request_.total_timeout.count()) + " ms" +
+                                    (e->attempts_.empty() ? "" : " (") + e->attempts_text() +
+                                    (e->attempts_.empty() ? "" : ")"));
     }
     if (e->stream_) return e->stream_->close();
     e->deliver();

@@ -41,9 +41,9 @@ struct OutboundRequest {
   std::optional<IpAddress> tls_ip;     // certificate must carry this IP SAN; no SNI is sent
   std::string host_header;
   std::string method = "GET";
-  std::string target = "/";             // request-target (path + query), sent as is
-  std::vector<HttpHeader> headers;      // extra headers (Authorization, Content-Type, ...)
-  std::string body;                     // Content-Length is added when non-empty or not a GET
+  std::string target = "/";         // request-target (path + query), sent as is
+  std::vector<HttpHeader> headers;  // extra headers (Authorization, Content-Type, ...)
+  std::string body;                 // Content-Length is added when non-empty or not a GET
   std::size_t max_body_bytes = 64 * 1024;
   std::chrono::milliseconds connect_timeout{5000};  // per target: TCP connect + TLS handshake
   std::chrono::milliseconds total_timeout{15000};   // whole request, all targets included
@@ -53,7 +53,7 @@ struct OutboundResponse {
   int status = 0;
   HttpHeaders headers;
   std::string body;
-  ConnectTarget peer;  // the target that answered
+  ConnectTarget peer;                 // the target that answered
   std::vector<std::string> attempts;  // one line per failed target before it (for `discover`)
 };
 

@@ -26,31 +26,31 @@ void FederationKeyFetcher::query_notary(const std::string& notary_name, const No
           std::move(done));
 }
 
-void FederationKeyFetcher::request(const std::string& server, std::string method,
-                                   std::string path, std::string body, Done done) {
+void FederationKeyFetcher::request(const std::string& server, std::string method, std::string path,
+                                   std::string body, Done done) {
   // The resolver and client drop pending callbacks when destroyed, and both die with this
   // fetcher's worker, so capturing `this` is safe.
-  resolver_.resolve(server, [this, server, method = std::move(method), path = std::move(path),
-                             body = std::move(body),
-                             done = std::move(done)](discovery::Discovery found) mutable {
-    if (observer_) observer_(server, found);
-    if (!found.result) return done(found.result.error());
-    discovery::OutboundRequest out =
-        discovery::request_to(*found.result, std::move(method), std::move(path), config_);
-    out.total_timeout = fetch_timeout_;
-    out.max_body_bytes = max_body_bytes_;
-    if (!body.empty()) out.headers.push_back({"Content-Type", "application/json"});
-    out.body = std::move(body);
-    client_.send(std::move(out), [done = std::move(done)](
-                                     Result<discovery::OutboundResponse> response) {
-      if (!response) return done(response.error());
-      if (response->status != 200) {
-        return done(make_error("http_status",
-                               "key server answered HTTP " + std::to_string(response->status)));
-      }
-      done(std::move(response->body));
-    });
-  });
+  resolver_.resolve(
+      server, [this, server, method = std::move(method), path = std::move(path),
+               body = std::move(body), done = std::move(done)](discovery::Discovery found) mutable {
+        if (observer_) observer_(server, found);
+        if (!found.result) return done(found.result.error());
+        discovery::OutboundRequest out =
+            discovery::request_to(*found.result, std::move(method), std::move(path), config_);
+        out.total_timeout = fetch_timeout_;
+        out.max_body_bytes = max_body_bytes_;
+        if (!body.empty()) out.headers.push_back({"Content-Type", "application/json"});
+        out.body = std::move(body);
+        client_.send(
+            std::move(out), [done = std::move(done)](Result<discovery::OutboundResponse> response) {
+              if (!response) return done(response.error());
+              if (response->status != 200) {
+                return done(make_error(
+                    "http_status", "key server answered HTTP " + std::to_string(response->status)));
+              }
+              done(std::move(response->body));
+            });
+      });
 }
 
 Result<std::vector<NotaryServer>> notaries_from(const KeyFetchConfig& config) {

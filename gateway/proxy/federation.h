@@ -72,8 +72,7 @@ class Federation {
 class WorkerFederation {
  public:
   // On the worker thread, with its loop. Errors: "invalid_resolver", "dns_init_failed".
-  static Result<std::unique_ptr<WorkerFederation>> create(Federation& federation,
-                                                          uv_loop_t* loop);
+  static Result<std::unique_ptr<WorkerFederation>> create(Federation& federation, uv_loop_t* loop);
   // On the worker thread; run the loop afterwards so the handles finish closing.
   ~WorkerFederation();
   WorkerFederation(const WorkerFederation&) = delete;

@@ -157,11 +157,12 @@ TEST(WellKnownCacheTest, FailureReusesLastGoodDelegationWithinGrace) {
   EXPECT_EQ(stale.error_code, "well_known_connect_failed");
   EXPECT_EQ(stale.good_expired_at_ms, expired);
   EXPECT_EQ(stale.expires_at_ms, expired + kMinute + 2 * kMinute);
-  auto later = next_cache_entry(stale, std::nullopt, error, {}, expired + 9 * kMinute, 0.0, kPolicy);
+  auto later =
+      next_cache_entry(stale, std::nullopt, error, {}, expired + 9 * kMinute, 0.0, kPolicy);
   ASSERT_TRUE(later.delegated);
   EXPECT_EQ(later.expires_at_ms, expired + 10 * kMinute);  // capped at the grace end
-  auto after = next_cache_entry(later, std::nullopt, error, {}, expired + 10 * kMinute, 0.0,
-                                kPolicy);
+  auto after =
+      next_cache_entry(later, std::nullopt, error, {}, expired + 10 * kMinute, 0.0, kPolicy);
   EXPECT_FALSE(after.delegated);
   WellKnownPolicy strict = kPolicy;
   strict.stale_grace_ms = 0;

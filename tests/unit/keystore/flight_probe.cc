@@ -1,8 +1,8 @@
-// Test driver for the single-flight integration test (tests/integration/test_keys_single_flight.py):
-// builds the gateway's real Federation from a config file, runs W worker loops with their
-// WorkerFederation, and fires N concurrent ServerKeyStore::get_key calls for one server spread
-// over the workers. Prints one JSON line with the outcome and the store's counters. Not part of
-// the production binary.
+// Test driver for the single-flight integration test
+// (tests/integration/test_keys_single_flight.py): builds the gateway's real Federation from a
+// config file, runs W worker loops with their WorkerFederation, and fires N concurrent
+// ServerKeyStore::get_key calls for one server spread over the workers. Prints one JSON line with
+// the outcome and the store's counters. Not part of the production binary.
 #include <uv.h>
 
 #include <atomic>
