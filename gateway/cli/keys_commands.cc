@@ -40,8 +40,8 @@ struct NetOptions {
   std::string ca_file;
   bool json = false;
   // keys fetch
-  std::vector<std::string> notaries;
-  std::vector<std::string> notary_keys;  // "ID:B64", for the last --notary before it... see below
+  std::string notary;                    // added in front of the configured notaries
+  std::vector<std::string> notary_keys;  // "ed25519:ID:B64", keys of --notary
   std::string mode;
   std::string key_id;
   bool no_cache = false;
@@ -94,16 +94,21 @@ Result<Settings> settings_from(const NetOptions& o) {
   if (!o.ca_file.empty()) s.discovery.ca_file = o.ca_file;
   if (!o.mode.empty()) s.keys.fetch_mode = o.mode;
   if (o.no_cache) s.keys.cache_file.clear();
-  // --notary NAME and --notary-key ID:B64 pair up in order: the n-th key belongs to the
-  // last --notary given; with one notary (the usual case) every key is its.
-  for (const auto& n : o.notaries) s.keys.notary_servers.push_back({n, {}});
-  for (const auto& nk : o.notary_keys) {
-    const auto colon = nk.find(':', nk.find(':') + 1);
-    if (s.keys.notary_servers.empty() || colon == std::string::npos) {
-      return make_error("invalid_notary_key",
-                        "--notary-key wants ed25519:ID:BASE64 after --notary");
+  if (!o.notary.empty()) {
+    NotaryServerConfig notary{o.notary, {}};
+    for (const auto& nk : o.notary_keys) {
+      const auto colon = nk.find(':', nk.find(':') + 1);  // the one after "ed25519:ID"
+      if (colon == std::string::npos) {
+        return make_error("invalid_notary_key", "--notary-key wants ed25519:ID:BASE64");
+      }
+      notary.keys.emplace_back(nk.substr(0, colon), nk.substr(colon + 1));
     }
-    s.keys.notary_servers.back().keys.emplace_back(nk.substr(0, colon), nk.substr(colon + 1));
+    if (notary.keys.empty()) {
+      return make_error("invalid_notary_key", "--notary needs at least one --notary-key");
+    }
+    s.keys.notary_servers.insert(s.keys.notary_servers.begin(), std::move(notary));
+  } else if (!o.notary_keys.empty()) {
+    return make_error("invalid_notary_key", "--notary-key needs --notary");
   }
   return s;
 }
@@ -405,9 +410,10 @@ void register_keys_commands(CLI::App& app) {
       "fetch", "Discover SERVER, fetch its signing keys (directly or via a notary), verify them");
   fetch->add_option("SERVER", *fetch_server, "Server name")->required();
   add_net_options(fetch, *fetch_opts);
-  fetch->add_option("--notary", fetch_opts->notaries, "Notary server name (repeatable)");
+  fetch->add_option("--notary", fetch_opts->notary,
+                    "Notary server name (asked before the configured notaries)");
   fetch->add_option("--notary-key", fetch_opts->notary_keys,
-                    "Trusted key of the last --notary: ed25519:ID:BASE64 (repeatable)");
+                    "Trusted key of --notary: ed25519:ID:BASE64 (repeatable)");
   fetch->add_option("--mode", fetch_opts->mode, "direct | notary | direct_then_notary")
       ->check(CLI::IsMember({"direct", "notary", "direct_then_notary"}));
   fetch->add_option("--key-id", fetch_opts->key_id,
