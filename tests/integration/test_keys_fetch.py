@@ -28,6 +28,7 @@ class KeysFetchTest(GatewayTestCase):
                            f"--host-record=notary.bg.test,{cls.ip['notary']}"])
         cls.origin_cert = cls.pki.server("origin.bg.test")
         cls.notary_cert = cls.pki.server("notary.bg.test")
+        cls.multi_cert = cls.pki.server("multi.bg.test")
         cls.rogue = TestPKI(cls.class_dir / "rogue", "rogue CA").server("origin.bg.test")
 
     @classmethod
@@ -56,8 +57,8 @@ class KeysFetchTest(GatewayTestCase):
         self.peers.append(p)
         return p
 
-    def fetch(self, server, *args, keys=None):
-        config = discovery_config(self.make_config(1), self.dns, self.pki.ca.cert,
+    def fetch(self, server, *args, keys=None, dns=None):
+        config = discovery_config(self.make_config(1), dns or self.dns, self.pki.ca.cert,
                                   ["127.64.0.0/10"], keys=keys)
         path = self.tmp / "keys.yaml"
         path.write_text(yaml.safe_dump(config))
@@ -72,6 +73,25 @@ class KeysFetchTest(GatewayTestCase):
         self.assertIn("verification: ok", r.stdout)
         self.assertEqual(p.count("/_matrix/key/v2/server"), 1)
         self.assertEqual(p.hits[-1][2], p.server_name)  # Host header
+
+    def test_srv_targets_tried_in_order_until_one_answers(self):
+        p = MatrixPeer(self.multi_cert, "multi.bg.test", host=self.ip["origin"])
+        self.peers.append(p)
+        dead = random_loopback()  # nothing listens there: connection refused
+        dns = Dnsmasq([f"--host-record=dead.bg.test,{dead}",
+                       f"--host-record=origin.bg.test,{self.ip['origin']}",
+                       f"--srv-host=_matrix-fed._tcp.multi.bg.test,dead.bg.test,{p.port},10,10",
+                       f"--srv-host=_matrix-fed._tcp.multi.bg.test,origin.bg.test,{p.port},20,10"])
+        try:
+            r = self.fetch("multi.bg.test", dns=dns)
+        finally:
+            dns.stop()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("route: srv", r.stdout)
+        self.assertLess(r.stdout.index(f"connect: {dead}:{p.port}"),
+                        r.stdout.index(f"connect: {self.ip['origin']}:{p.port}"))
+        self.assertIn("verification: ok", r.stdout)
+        self.assertEqual(p.hits[-1][2], "multi.bg.test")  # Host: the server name (SRV route)
 
     def test_expired_keys_fail(self):
         p = self.origin(valid_for_ms=-60_000)
