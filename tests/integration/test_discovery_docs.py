@@ -11,7 +11,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import yaml  # noqa: E402
 
 from harness import GatewayTestCase, main  # noqa: E402
-from harness.gateway import run_cli  # noqa: E402
+from harness.gateway import run_cli, sanitizer_reports  # noqa: E402
 
 def docs_dir():
     return os.path.join(os.environ.get("BG_SOURCE_DIR",
@@ -34,6 +34,7 @@ class DiscoveryDocsTest(GatewayTestCase):
             command, *expected = block.rstrip("\n").split("\n")
             args = shlex.split(command[2:])[1:]
             r = run_cli(*args)
+            self.assertEqual(sanitizer_reports(r.stderr), [], r.stderr)
             got = [line for line in r.stdout.rstrip("\n").split("\n")
                    if not line.startswith("  elapsed:")]
             self.assertEqual(got, expected, r.stderr)

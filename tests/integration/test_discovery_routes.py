@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import yaml  # noqa: E402
 
 from harness import GatewayTestCase, main  # noqa: E402
-from harness.gateway import run_cli  # noqa: E402
+from harness.gateway import run_cli, sanitizer_reports  # noqa: E402
 from federation_peers import Dnsmasq, MatrixPeer, discovery_config  # noqa: E402
 
 ALLOWED = ["127.64.0.0/10"]
@@ -82,6 +82,7 @@ class DiscoveryRoutesTest(GatewayTestCase):
         path.write_text(yaml.safe_dump(config))
         r = run_cli("discover", *servers, "--config", str(path),
                     *(["--json"] if json_out else []))
+        self.assertEqual(sanitizer_reports(r.stderr), [], r.stderr)
         if not json_out:
             return r, r.stdout
         lines = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]

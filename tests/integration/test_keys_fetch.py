@@ -11,7 +11,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import yaml  # noqa: E402
 
 from harness import GatewayTestCase, TestPKI, main  # noqa: E402
-from harness.gateway import run_cli  # noqa: E402
+from harness.gateway import run_cli, sanitizer_reports  # noqa: E402
 from federation_peers import Dnsmasq, MatrixPeer, discovery_config  # noqa: E402
 
 
@@ -62,7 +62,9 @@ class KeysFetchTest(GatewayTestCase):
                                   ["127.64.0.0/10"], keys=keys)
         path = self.tmp / "keys.yaml"
         path.write_text(yaml.safe_dump(config))
-        return run_cli("keys", "fetch", server, "--config", str(path), *args)
+        r = run_cli("keys", "fetch", server, "--config", str(path), *args)
+        self.assertEqual(sanitizer_reports(r.stderr), [], r.stderr)
+        return r
 
     def test_direct_fetch_verifies_every_key(self):
         p = self.origin()

@@ -17,7 +17,7 @@ import yaml  # noqa: E402
 
 from harness import GatewayTestCase, main, metric_sum, parse_metrics  # noqa: E402
 from harness.env import ENV  # noqa: E402
-from harness.gateway import run_cli, sanitizer_env  # noqa: E402
+from harness.gateway import run_cli, sanitizer_env, sanitizer_reports  # noqa: E402
 from federation_peers import Dnsmasq, MatrixPeer, discovery_config  # noqa: E402
 
 
@@ -67,6 +67,7 @@ class KeysSingleFlightTest(GatewayTestCase):
                             self.peer.key_id, "100", "4"], capture_output=True, text=True,
                            timeout=ENV.timeout(60), env=sanitizer_env())
         self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(sanitizer_reports(r.stderr), [], r.stderr)
         out = json.loads(r.stdout)
         self.assertEqual(out["answered"], 100, out)
         self.assertEqual(out["outcomes"], {"ok": 100}, out)
