@@ -156,6 +156,7 @@ void Metrics::append_shard_families(std::vector<prometheus::MetricFamily>& out) 
 std::string Metrics::serialize() const {
   std::vector<prometheus::MetricFamily> families = registry_->Collect();
   append_shard_families(families);
+  if (extra_source_) extra_source_(families);
   return prometheus::TextSerializer().Serialize(families);
 }
 

@@ -14,6 +14,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -67,6 +68,11 @@ class Metrics {
 
   WorkerMetrics& worker(unsigned i) { return *workers_[i]; }
   void config_reload(bool ok);
+  // Families owned by other components (key store, discovery), appended at every scrape. Set
+  // before the admin listener starts; the function must stay valid while scrapes can happen.
+  void set_extra_source(std::function<void(std::vector<prometheus::MetricFamily>&)> source) {
+    extra_source_ = std::move(source);
+  }
   // Prometheus text exposition format.
   std::string serialize() const;
 
@@ -93,6 +99,7 @@ class Metrics {
   prometheus::Counter* reloads_failed_ = nullptr;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::unique_ptr<WorkerMetrics>> workers_;
+  std::function<void(std::vector<prometheus::MetricFamily>&)> extra_source_;
 };
 
 }  // namespace bordergate

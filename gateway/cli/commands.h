@@ -21,6 +21,8 @@ void register_policy_commands(CLI::App& app);
 void register_audit_commands(CLI::App& app);
 // quarantine list|show|release|drop (the security team's review).
 void register_quarantine_commands(CLI::App& app);
+// discover, keys fetch (server discovery and key fetching); after register_matrix_commands.
+void register_keys_commands(CLI::App& app);
 
 // Exit status a subcommand callback leaves for main() to return.
 int& exit_status();

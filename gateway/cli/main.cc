@@ -27,6 +27,9 @@ int main(int argc, char** argv) {
 #ifdef BG_HAVE_MATRIX_COMMANDS
   bordergate::cli::register_matrix_commands(app);
 #endif
+#ifdef BG_HAVE_KEYS_COMMANDS
+  bordergate::cli::register_keys_commands(app);
+#endif
 #ifdef BG_HAVE_POLICY_COMMANDS
   bordergate::cli::register_policy_commands(app);
 #endif

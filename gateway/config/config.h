@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "gateway/config/discovery_config.h"
+
 namespace bordergate {
 
 using Millis = std::chrono::milliseconds;
@@ -80,7 +82,7 @@ struct KeysConfig {
   // Closed federations: server name -> key id -> unpadded base64 ed25519 public key. These
   // servers' keys are never fetched.
   std::map<std::string, std::map<std::string, std::string>> pinned;
-  std::string cache_file;  // absolute; empty = no persistent key cache
+  // The persistent cache file is KeyFetchConfig::cache_file (one owner).
 };
 
 // The audit log (gateway/audit). fsync: "always" syncs every batch the
@@ -118,6 +120,8 @@ struct Config {
   KeysConfig keys;
   AuditConfig audit;
   QuarantineConfig quarantine;
+  DiscoveryConfig discovery;  // outbound discovery (discovery_config.h)
+  KeyFetchConfig key_fetch;   // fetch settings under `keys:`
 };
 
 }  // namespace bordergate

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "gateway/common/log.h"
+#include "gateway/config/discovery_config.h"
 #include "gateway/config/units.h"
 
 namespace bordergate {
@@ -240,7 +241,8 @@ void Loader::load(const YAML::Node& root, Config& c) {
   }
   if (!check_map(root, "the configuration",
                  {"version", "server_name", "state_dir", "workers", "listeners", "upstream",
-                  "limits", "shutdown", "logging", "policy", "keys", "audit", "quarantine"})) {
+                  "limits", "shutdown", "logging", "policy", "keys", "audit", "quarantine",
+                  "discovery"})) {
     return;
   }
   get_uint(root, "version", c.version, 1, 1, true);
@@ -288,11 +290,16 @@ void Loader::load(const YAML::Node& root, Config& c) {
       }
     }
   }
+  load_discovery_config(root, file_, c.state_dir, c.discovery, c.key_fetch, errors_);
 }
 
 void Loader::load_keys(const YAML::Node& n, KeysConfig& k) {
-  if (!check_map(n, "keys", {"pinned", "cache_file"})) return;
-  if (get_string(n, "cache_file", k.cache_file, false)) k.cache_file = resolve(k.cache_file);
+  // The fetch settings and cache_file of `keys:` are read by load_discovery_config (one owner:
+  // the process-wide key store); they are accepted here so the check stays strict.
+  if (!check_map(n, "keys",
+                 {"pinned", "cache_file", "notary_servers", "fetch_mode", "fetch_timeout"})) {
+    return;
+  }
   YAML::Node pinned = n["pinned"];
   if (!pinned || pinned.IsNull()) return;
   if (!pinned.IsMap()) {

@@ -161,6 +161,12 @@ void Resolution::finish_well_known(const std::optional<ServerName>& delegated,
   const auto ttl_s = (well_known_update_->expires_at_ms - now_ms_) / 1000;
   if (delegated && !error) {
     note("well-known: m.server = " + delegated->text + " (cached " + std::to_string(ttl_s) + " s)");
+  } else if (well_known_update_->delegated) {
+    note("well-known failed: " + (error ? error->message : std::string("unknown")) +
+         "; reusing the last good m.server = " + well_known_update_->delegated->text + " for " +
+         std::to_string(ttl_s) + " s");
+    after_well_known(well_known_update_->delegated);
+    return;
   } else {
     note("well-known failed: " + (error ? error->message : std::string("unknown")) + " (cached " +
          std::to_string(ttl_s) + " s)");

@@ -318,6 +318,19 @@ WellKnownCacheEntry next_cache_entry(const std::optional<WellKnownCacheEntry>& p
     return entry;
   }
   entry.error_code = error ? error->code : "well_known_failed";
+  if (previous && previous->delegated && policy.stale_grace_ms > 0) {
+    const std::int64_t good_expired =
+        previous->good_expired_at_ms != 0 ? previous->good_expired_at_ms : previous->expires_at_ms;
+    const std::int64_t grace_end = good_expired + policy.stale_grace_ms;
+    if (now_ms < grace_end) {
+      entry.delegated = previous->delegated;
+      entry.good_expired_at_ms = good_expired;
+      entry.consecutive_failures = previous->consecutive_failures + 1;
+      entry.expires_at_ms = std::min(
+          grace_end, now_ms + failure_ttl_ms(entry.consecutive_failures, jitter_unit, policy));
+      return entry;
+    }
+  }
   entry.consecutive_failures =
       (previous && !previous->delegated ? previous->consecutive_failures : 0) + 1;
   entry.expires_at_ms = now_ms + failure_ttl_ms(entry.consecutive_failures, jitter_unit, policy);

@@ -37,6 +37,10 @@ struct WellKnownPolicy {
   std::int64_t error_max_ttl_ms = 1 * kHour;        // doubling stops here (the spec's "up to 1 h")
   std::size_t max_body_bytes = 50 * 1024;
   int max_redirects = 5;
+  // A fetch that fails shortly after a good answer expired keeps using that delegation for up to
+  // this long after its expiry (as Synapse does): a brief outage of the peer's web server must
+  // not reroute its federation traffic. 0 disables it.
+  std::int64_t stale_grace_ms = 10 * kMinute;
 };
 
 // Errors: "well_known_too_large", "well_known_invalid_json", "well_known_not_object",
@@ -107,6 +111,9 @@ struct WellKnownCacheEntry {
   std::int64_t fetched_at_ms = 0;
   std::int64_t expires_at_ms = 0;
   int consecutive_failures = 0;  // feeds the error backoff
+  // Set while a failed fetch reuses the last good delegation: when that answer expired (the grace
+  // period counts from here and is never extended by further failures).
+  std::int64_t good_expired_at_ms = 0;
   bool fresh(std::int64_t now_ms) const { return now_ms < expires_at_ms; }
 };
 

@@ -40,11 +40,8 @@ Result<std::unique_ptr<InboundServices>> build_inbound_services(const Config& co
       kc.pinned[server].emplace(key_id, *key);
     }
   }
-  if (!config.keys.cache_file.empty()) {
-    auto p = keystore::KeyPersistence::open(config.keys.cache_file);
-    if (!p) return make_error(p.error().code, "keys.cache_file: " + p.error().message);
-    s->key_persistence = std::move(p.value());
-  }
+  // This store answers from pinned keys only (NoKeyFetcher), so it keeps nothing on disk:
+  // keys.cache_file belongs to the process-wide Federation store (gateway/proxy/federation.h).
   s->fetcher = std::make_unique<NoKeyFetcher>();
   s->keys = std::make_unique<keystore::ServerKeyStore>(
       std::move(kc), *s->fetcher,
@@ -53,11 +50,7 @@ Result<std::unique_ptr<InboundServices>> build_inbound_services(const Config& co
                    std::chrono::system_clock::now().time_since_epoch())
             .count();
       },
-      s->key_persistence.get());
-  if (s->key_persistence) {
-    auto n = s->keys->load_persisted();
-    if (!n) return make_error(n.error().code, "keys.cache_file: " + n.error().message);
-  }
+      nullptr);
 
   // The evidence files live in state_dir by default; an unusable directory shows up as the
   // open errors below.

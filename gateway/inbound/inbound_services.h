@@ -38,7 +38,6 @@ struct InboundServices {
   std::unique_ptr<policy::PolicyStore> policy;
   policy::RateLimiter rate_limiter;
   std::unique_ptr<keystore::KeyFetcher> fetcher;
-  std::unique_ptr<keystore::KeyPersistence> key_persistence;
   std::unique_ptr<keystore::ServerKeyStore> keys;
   std::unique_ptr<RoomVersions> room_versions;  // <state_dir>/room_versions.db
   // Evidence: one audit record per decision; transactions held back by policy.

@@ -4,11 +4,6 @@
 
 namespace bordergate::keystore {
 
-struct WorkerQueue::Handle {
-  uv_async_t async{};
-  WorkerQueue* owner = nullptr;
-};
-
 void Mailbox::post(std::function<void()> task) {
   std::lock_guard lock(mutex_);
   if (async_ == nullptr) return;
@@ -17,16 +12,15 @@ void Mailbox::post(std::function<void()> task) {
   uv_async_send(static_cast<uv_async_t*>(async_));
 }
 
-WorkerQueue::WorkerQueue(uv_loop_t* loop)
-    : mailbox_(std::make_shared<Mailbox>()), handle_(new Handle) {
-  handle_->owner = this;
-  handle_->async.data = handle_;
-  uv_async_init(loop, &handle_->async, [](uv_async_t* async) {
-    auto* handle = static_cast<Handle*>(async->data);
-    if (handle->owner != nullptr) handle->owner->drain();
-  });
+WorkerQueue::WorkerQueue(uv_loop_t* loop) : mailbox_(std::make_shared<Mailbox>()) {
+  if (uv_async_init(loop, async_.get(), [](uv_async_t* async) {
+        if (auto* self = static_cast<WorkerQueue*>(async->data)) self->drain();
+      }) == 0) {
+    async_.mark_initialized();
+  }
+  async_.get()->data = this;
   std::lock_guard lock(mailbox_->mutex_);
-  mailbox_->async_ = &handle_->async;
+  if (async_.active()) mailbox_->async_ = async_.get();
 }
 
 WorkerQueue::~WorkerQueue() {
@@ -35,9 +29,7 @@ WorkerQueue::~WorkerQueue() {
     mailbox_->async_ = nullptr;
     mailbox_->tasks_.clear();
   }
-  handle_->owner = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(&handle_->async),
-           [](uv_handle_t* h) { delete static_cast<Handle*>(h->data); });
+  async_.close();  // detaches us from late callbacks; the box is freed once libuv is done
 }
 
 void WorkerQueue::drain() {

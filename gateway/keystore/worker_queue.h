@@ -7,8 +7,7 @@
 #include <memory>
 #include <mutex>
 
-struct uv_loop_s;
-typedef struct uv_loop_s uv_loop_t;
+#include "gateway/net/uv_handle.h"
 
 namespace bordergate::keystore {
 
@@ -38,10 +37,9 @@ class WorkerQueue {
   void post(std::function<void()> task) { mailbox_->post(std::move(task)); }
 
  private:
-  struct Handle;
   void drain();
   std::shared_ptr<Mailbox> mailbox_;
-  Handle* handle_;  // freed by its close callback
+  UvHandle<uv_async_t> async_;  // gateway/net's RAII box: freed in its close callback
 };
 
 }  // namespace bordergate::keystore

@@ -91,6 +91,16 @@ Status Server::start() {
   const Config& c = *runtime_->config;
   unsigned n = c.workers != 0 ? c.workers : std::max(1u, std::thread::hardware_concurrency());
   metrics_ = std::make_unique<Metrics>(n);
+  auto federation = Federation::create(c);
+  if (!federation) {
+    log_event(LogLevel::error, "federation_init_failed", {{"error", federation.error().message}});
+    return federation.error();
+  }
+  federation_ = std::move(*federation);
+  log_event(LogLevel::info, "key_cache_loaded",
+            {{"file", c.key_fetch.cache_file}, {"responses", federation_->persisted_loaded()}});
+  metrics_->set_extra_source(
+      [f = federation_.get()](std::vector<prometheus::MetricFamily>& out) { f->collect(out); });
 
   worker_exit_ = std::make_unique<UvHandle<uv_async_t>>();
   if (uv_async_init(&loop_, worker_exit_->get(), &Server::on_worker_exit) == 0) {
@@ -126,6 +136,7 @@ Status Server::start() {
     }
     workers_.push_back(std::make_unique<Worker>(i, runtime_, std::move(fds), metrics_->worker(i),
                                                 shared_, worker_exit_->get()));
+    workers_.back()->set_federation(federation_.get());
   }
 
   if (c.admin.enabled) {

@@ -17,6 +17,7 @@
 #include "gateway/inbound/inbound_services.h"
 #include "gateway/net/stream.h"
 #include "gateway/net/uv_handle.h"
+#include "gateway/proxy/federation.h"
 #include "gateway/proxy/runtime.h"
 #include "gateway/proxy/worker.h"
 
@@ -47,6 +48,7 @@ class Server {
   uv_loop_t loop_{};
   std::shared_ptr<const Runtime> runtime_;
   std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<Federation> federation_;  // outlives the workers (declared before them)
   // Declared before the workers: destroyed after them (key callbacks run on their loops).
   std::unique_ptr<inbound::InboundServices> inbound_;
   WorkerShared shared_;

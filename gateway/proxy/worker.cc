@@ -4,6 +4,7 @@
 
 #include "gateway/common/log.h"
 #include "gateway/proxy/client_connection.h"
+#include "gateway/proxy/federation.h"
 
 namespace bordergate {
 namespace {
@@ -49,6 +50,7 @@ Worker::~Worker() {
   // Normally every handle is closed already; after a failed start they are
   // closed here and the loop is run once so their boxes are freed.
   listeners_.clear();
+  worker_federation_.reset();
   async_.reset();
   key_queue_.reset();
   uv_run(&loop_, UV_RUN_NOWAIT);
@@ -79,6 +81,15 @@ void Worker::post(Command command) {
 }
 
 void Worker::run() {
+  if (federation_ != nullptr) {
+    auto wf = WorkerFederation::create(*federation_, &loop_);
+    if (wf) {
+      worker_federation_ = std::move(*wf);
+    } else {
+      log_event(LogLevel::error, "federation_worker_failed",
+                {{"worker", index_}, {"error", wf.error().message}});
+    }
+  }
   for (size_t i = 0; i < listeners_.size(); ++i) {
     Listener& l = *listeners_[i];
     int r = uv_tcp_open(l.tcp.get(), listen_fds_[i]);
@@ -143,6 +154,7 @@ void Worker::stop_listening() {
 void Worker::maybe_finish() {
   if (!draining_ || connection_count_ > 0 || finished_) return;
   finished_ = true;
+  worker_federation_.reset();  // closes its resolver, client and mailbox handles
   pool_->close_all();
   async_->close();
   key_queue_.reset();  // closes its handle; late key answers are dropped

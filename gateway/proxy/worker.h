@@ -25,6 +25,8 @@
 namespace bordergate {
 
 class ClientConnection;
+class Federation;
+class WorkerFederation;
 
 struct WorkerShared {
   std::atomic<std::int64_t> last_upstream_ok_ms{0};
@@ -44,6 +46,8 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
+  // Before start(): the process-wide federation state this worker attaches to (optional).
+  void set_federation(Federation* federation) { federation_ = federation; }
   void start();
   void join();
   void post(Command command);  // any thread
@@ -60,6 +64,8 @@ class Worker {
     return key_queue_ ? key_queue_->mailbox() : nullptr;
   }
   unsigned index() const { return index_; }
+  // Key store, discovery and outbound HTTPS of this worker; null without a Federation.
+  WorkerFederation* federation() { return worker_federation_.get(); }
   void connection_closed(ClientConnection* c);
   // Runs `work` on libuv's thread pool, then `done` on this loop (blocking I/O such as an
   // fsynced quarantine put). The loop does not finish while work is pending.
@@ -97,6 +103,8 @@ class Worker {
   bool draining_ = false;
   bool finished_ = false;
   std::string scratch_;
+  Federation* federation_ = nullptr;
+  std::unique_ptr<WorkerFederation> worker_federation_;
 };
 
 }  // namespace bordergate

@@ -107,7 +107,7 @@ keys:
   ConfigLoadResult r = load(text);
   ASSERT_TRUE(r.errors.empty()) << r.errors.front().to_string();
   EXPECT_EQ(r.config->policy, "/etc/bg/state/policy.yaml");
-  EXPECT_EQ(r.config->keys.cache_file, "/etc/bg/state/keys.sqlite");
+  EXPECT_EQ(r.config->key_fetch.cache_file, "/etc/bg/state/keys.sqlite");
   ASSERT_EQ(r.config->keys.pinned.size(), 2u);
   EXPECT_EQ(r.config->keys.pinned.at("peer.example").at("ed25519:a1"),
             "l8Hft5qXKn1vfHrg3p4+W8gELQVo8N13JkluMfmn2sQ");
@@ -117,7 +117,7 @@ keys:
   ASSERT_TRUE(r.errors.empty());
   EXPECT_TRUE(r.config->policy.empty());
   EXPECT_TRUE(r.config->keys.pinned.empty());
-  EXPECT_TRUE(r.config->keys.cache_file.empty());
+  EXPECT_EQ(r.config->key_fetch.cache_file, "/etc/bg/state/server-keys.sqlite");
 
   r = load(std::string(kMinimal) + "policy: /srv/policy.yaml\n");
   ASSERT_TRUE(r.errors.empty());

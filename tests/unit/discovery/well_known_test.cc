@@ -144,6 +144,31 @@ TEST(WellKnownCacheTest, NextEntryCountsConsecutiveFailures) {
   EXPECT_EQ(after_success.consecutive_failures, 1);
 }
 
+// A refetch failing shortly after a good answer expired keeps the delegation, for at most
+// stale_grace_ms after that expiry however often it fails; afterwards failures are plain again.
+TEST(WellKnownCacheTest, FailureReusesLastGoodDelegationWithinGrace) {
+  const Error error = make_error("well_known_connect_failed", "refused");
+  auto ok = next_cache_entry(std::nullopt, parse_server_name("d.example").value(), std::nullopt,
+                             {{"Cache-Control", "max-age=600"}}, kNow, 0.0, kPolicy);
+  const std::int64_t expired = ok.expires_at_ms;
+  auto stale = next_cache_entry(ok, std::nullopt, error, {}, expired + kMinute, 0.0, kPolicy);
+  ASSERT_TRUE(stale.delegated);
+  EXPECT_EQ(stale.delegated->text, "d.example");
+  EXPECT_EQ(stale.error_code, "well_known_connect_failed");
+  EXPECT_EQ(stale.good_expired_at_ms, expired);
+  EXPECT_EQ(stale.expires_at_ms, expired + kMinute + 2 * kMinute);
+  auto later =
+      next_cache_entry(stale, std::nullopt, error, {}, expired + 9 * kMinute, 0.0, kPolicy);
+  ASSERT_TRUE(later.delegated);
+  EXPECT_EQ(later.expires_at_ms, expired + 10 * kMinute);  // capped at the grace end
+  auto after =
+      next_cache_entry(later, std::nullopt, error, {}, expired + 10 * kMinute, 0.0, kPolicy);
+  EXPECT_FALSE(after.delegated);
+  WellKnownPolicy strict = kPolicy;
+  strict.stale_grace_ms = 0;
+  EXPECT_FALSE(next_cache_entry(ok, std::nullopt, error, {}, expired + 1, 0.0, strict).delegated);
+}
+
 WellKnownUrl start_url() { return well_known_url_for(parse_server_name("example.org").value()); }
 
 TEST(WellKnownRedirectTest, ResolvesLocations) {
