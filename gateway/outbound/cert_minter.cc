@@ -88,9 +88,8 @@ Status add_subject_alt_name(X509* cert, const discovery::ServerName& name) {
   if (name.is_ip_literal()) {
     ASN1_OCTET_STRING* ip = ASN1_OCTET_STRING_new();
     const auto& ip_address = *name.ip;
-    if (ip == nullptr ||
-        ASN1_OCTET_STRING_set(ip, ip_address.bytes().data(),
-                              static_cast<int>(ip_address.byte_length())) != 1) {
+    if (ip == nullptr || ASN1_OCTET_STRING_set(ip, ip_address.bytes().data(),
+                                               static_cast<int>(ip_address.byte_length())) != 1) {
       ASN1_OCTET_STRING_free(ip);
       GENERAL_NAME_free(entry);
       return openssl_failure("mint_failed", "iPAddress SAN");
@@ -181,8 +180,8 @@ Result<std::unique_ptr<CertMinter>> CertMinter::from_pem(std::string_view ca_cer
   }
   auto leaf_key = generate_leaf_key();
   if (!leaf_key) return leaf_key.error();
-  return std::unique_ptr<CertMinter>(new CertMinter(std::move(*cert), std::move(*key),
-                                                    std::move(*leaf_key), options));
+  return std::unique_ptr<CertMinter>(
+      new CertMinter(std::move(*cert), std::move(*key), std::move(*leaf_key), options));
 }
 
 Result<MintedLeaf> CertMinter::mint(const discovery::ServerName& name,
@@ -228,11 +227,11 @@ Result<MintedLeaf> CertMinter::mint(const discovery::ServerName& name,
 
   X509V3_CTX ctx;
   X509V3_set_ctx(&ctx, ca_cert_.get(), cert.get(), nullptr, nullptr, 0);
-  for (auto [nid, value] : {std::pair{NID_basic_constraints, "critical,CA:FALSE"},
-                            std::pair{NID_key_usage, "critical,digitalSignature"},
-                            std::pair{NID_ext_key_usage, "serverAuth"},
-                            std::pair{NID_subject_key_identifier, "hash"},
-                            std::pair{NID_authority_key_identifier, "keyid:always"}}) {
+  for (auto [nid, value] :
+       {std::pair{NID_basic_constraints, "critical,CA:FALSE"},
+        std::pair{NID_key_usage, "critical,digitalSignature"},
+        std::pair{NID_ext_key_usage, "serverAuth"}, std::pair{NID_subject_key_identifier, "hash"},
+        std::pair{NID_authority_key_identifier, "keyid:always"}}) {
     if (auto st = add_fixed_extension(cert.get(), &ctx, nid, value); !st) return st.error();
   }
   if (auto st = add_subject_alt_name(cert.get(), name); !st) return st.error();

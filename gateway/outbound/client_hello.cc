@@ -46,8 +46,7 @@ Error malformed(const char* what) {
   return make_error("malformed_client_hello", std::string("ClientHello: ") + what);
 }
 
-Result<std::optional<std::string>> parse_server_name_extension(
-    std::span<const std::uint8_t> data) {
+Result<std::optional<std::string>> parse_server_name_extension(std::span<const std::uint8_t> data) {
   Reader r(data);
   std::uint32_t list_len = 0;
   std::span<const std::uint8_t> list;
@@ -152,8 +151,8 @@ Result<std::optional<ClientHelloInfo>> parse_client_hello(std::span<const std::u
     pos += 5 + len;
     if (handshake.size() >= 4) {
       if (handshake[0] != kClientHelloType) return make_error("not_tls", "not a ClientHello");
-      const std::size_t body_len = (std::size_t{handshake[1]} << 16) |
-                                   (std::size_t{handshake[2]} << 8) | handshake[3];
+      const std::size_t body_len =
+          (std::size_t{handshake[1]} << 16) | (std::size_t{handshake[2]} << 8) | handshake[3];
       if (body_len + 4 > kMaxHello) {
         return make_error("client_hello_too_large", "ClientHello larger than 64 KiB");
       }

@@ -18,10 +18,14 @@ bool opens_outbound(const policy::Rule& rule) {
 
 std::string_view tunnel_kind_name(TunnelKind kind) {
   switch (kind) {
-    case TunnelKind::kFederation: return "federation";
-    case TunnelKind::kEgressTunnel: return "egress_tunnel";
-    case TunnelKind::kEgressIntercept: return "egress_intercept";
-    case TunnelKind::kRefused: return "refused";
+    case TunnelKind::kFederation:
+      return "federation";
+    case TunnelKind::kEgressTunnel:
+      return "egress_tunnel";
+    case TunnelKind::kEgressIntercept:
+      return "egress_intercept";
+    case TunnelKind::kRefused:
+      return "refused";
   }
   return "refused";
 }
@@ -45,15 +49,15 @@ ConnectDecision admit_connect(const policy::Policy& policy, const EgressAllowLis
 
   std::vector<std::uint32_t> federations;
   std::vector<std::uint32_t> server_rules;
-  policy.servers.for_each_match(host, policy::is_ip_literal(host),
-                                [&](const policy::ServerIndex::Entry& e) {
-    if (e.tag & policy::Policy::kSettingsTag) return;
-    if (e.tag & policy::Policy::kRuleTag) {
-      server_rules.push_back(e.tag & ~policy::Policy::kRuleTag);
-    } else if (std::find(federations.begin(), federations.end(), e.tag) == federations.end()) {
-      federations.push_back(e.tag);
-    }
-  });
+  policy.servers.for_each_match(
+      host, policy::is_ip_literal(host), [&](const policy::ServerIndex::Entry& e) {
+        if (e.tag & policy::Policy::kSettingsTag) return;
+        if (e.tag & policy::Policy::kRuleTag) {
+          server_rules.push_back(e.tag & ~policy::Policy::kRuleTag);
+        } else if (std::find(federations.begin(), federations.end(), e.tag) == federations.end()) {
+          federations.push_back(e.tag);
+        }
+      });
   std::sort(federations.begin(), federations.end());
   for (auto f : federations) d.federations.push_back(policy.federations[f].name);
 

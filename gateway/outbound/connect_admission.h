@@ -23,8 +23,8 @@ enum class TunnelKind {
 
 struct ConnectDecision {
   TunnelKind kind = TunnelKind::kRefused;
-  std::string rule_id;     // policy rule id, "egress:<pattern>", "ssrf" or "default"
-  std::string_view reason; // stable snake_case (static storage)
+  std::string rule_id;                   // policy rule id, "egress:<pattern>", "ssrf" or "default"
+  std::string_view reason;               // stable snake_case (static storage)
   std::vector<std::string> federations;  // names of the federations the destination is in
   bool allowed() const { return kind != TunnelKind::kRefused; }
 };

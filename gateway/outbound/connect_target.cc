@@ -15,8 +15,8 @@ Result<ConnectTarget> parse_connect_target(std::string_view request_target) {
   // grammar check: "/" (origin- or absolute-form), "@" (userinfo), "?", "#", "%", spaces.
   for (char c : request_target) {
     const bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                         (c >= '0' && c <= '9') || c == '.' || c == '-' || c == ':' ||
-                         c == '[' || c == ']';
+                         (c >= '0' && c <= '9') || c == '.' || c == '-' || c == ':' || c == '[' ||
+                         c == ']';
     if (!allowed) {
       return make_error("connect_target_not_authority",
                         "CONNECT target must be authority-form host:port");

@@ -41,9 +41,9 @@ Result<EgressAllowList> EgressAllowList::compile(const std::vector<EgressEntrySp
     auto parsed = discovery::parse_host(host);
     if (!parsed || (entry.wildcard && parsed->is_ip_literal()) ||
         host.find('*') != std::string_view::npos) {
-      return make_error("egress_bad_pattern",
-                        "egress entry " + spec.host +
-                            ": expected a host name, *.domain or an IP literal");
+      return make_error(
+          "egress_bad_pattern",
+          "egress entry " + spec.host + ": expected a host name, *.domain or an IP literal");
     }
     entry.is_ip = parsed->is_ip_literal();
     entry.host = entry.is_ip ? parsed->ip->to_string() : lower(parsed->host);
@@ -59,8 +59,7 @@ Result<EgressAllowList> EgressAllowList::compile(const std::vector<EgressEntrySp
 
 std::optional<EgressRule> EgressAllowList::match(const ConnectTarget& target) const {
   const bool target_is_ip = target.name.is_ip_literal();
-  const std::string host =
-      target_is_ip ? target.name.ip->to_string() : lower(target.name.host);
+  const std::string host = target_is_ip ? target.name.ip->to_string() : lower(target.name.host);
   for (const auto& entry : entries_) {
     if (std::find(entry.ports.begin(), entry.ports.end(), target.port()) == entry.ports.end()) {
       continue;

@@ -36,19 +36,20 @@ int run(const std::string& command) { return std::system((command + " >/dev/null
 class CertMinterTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new fs::path(fs::temp_directory_path() /
-                        ("bg_minter_" + std::to_string(::getpid())));
+    dir_ = new fs::path(fs::temp_directory_path() / ("bg_minter_" + std::to_string(::getpid())));
     fs::create_directories(*dir_);
     const std::string d = dir_->string();
     ASSERT_EQ(0, run("openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
                      "-subj /CN=bordergate-test-interception-ca -days 30 "
                      "-addext basicConstraints=critical,CA:TRUE "
                      "-addext keyUsage=critical,keyCertSign,cRLSign "
-                     "-keyout " + d + "/ca.key -out " + d + "/ca.pem"));
+                     "-keyout " +
+                     d + "/ca.key -out " + d + "/ca.pem"));
     // A plain end-entity certificate: must not be accepted as a CA.
     ASSERT_EQ(0, run("openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
                      "-subj /CN=not-a-ca -days 30 -addext basicConstraints=critical,CA:FALSE "
-                     "-keyout " + d + "/leaf.key -out " + d + "/leaf.pem"));
+                     "-keyout " +
+                     d + "/leaf.key -out " + d + "/leaf.pem"));
   }
   static void TearDownTestSuite() {
     fs::remove_all(*dir_);
@@ -116,8 +117,7 @@ TEST_F(CertMinterTest, IpLeafCarriesIpAddressSan) {
   EXPECT_EQ(X509_V_ERR_IP_ADDRESS_MISMATCH,
             verify(*m, v4->certificate.get(), "127.0.0.8", true, t));
   // An IP leaf has no dNSName: a DNS check against the address text must not pass.
-  EXPECT_EQ(X509_V_ERR_HOSTNAME_MISMATCH,
-            verify(*m, v4->certificate.get(), "127.0.0.7", false, t));
+  EXPECT_EQ(X509_V_ERR_HOSTNAME_MISMATCH, verify(*m, v4->certificate.get(), "127.0.0.7", false, t));
   auto v6 = m->mint(name("[::1]"), now);
   ASSERT_TRUE(v6.ok());
   EXPECT_EQ(X509_V_OK, verify(*m, v6->certificate.get(), "::1", true, t));
@@ -186,8 +186,8 @@ TEST_F(CertMinterTest, OpensslVerifyAcceptsTheLeaf) {
     ASSERT_TRUE(bio);
     ASSERT_EQ(1, PEM_write_bio_X509(bio.get(), leaf->certificate.get()));
   }
-  const std::string base = "openssl verify -CAfile " + (*dir_ / "ca.pem").string() +
-                           " -purpose sslserver -x509_strict ";
+  const std::string base =
+      "openssl verify -CAfile " + (*dir_ / "ca.pem").string() + " -purpose sslserver -x509_strict ";
   EXPECT_EQ(0, run(base + "-verify_hostname push.example.net " + out.string()));
   EXPECT_NE(0, run(base + "-verify_hostname evil.example.net " + out.string()));
 }

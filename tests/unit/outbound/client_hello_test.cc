@@ -93,8 +93,8 @@ TEST(ClientHelloParseTest, ExtractsSniFromRealHellos) {
 
 TEST(ClientHelloParseTest, NeedsMoreUntilComplete) {
   const Bytes hello = real_client_hello("a.example");
-  for (std::size_t n : {std::size_t{0}, std::size_t{3}, std::size_t{5}, std::size_t{40},
-                        hello.size() - 1}) {
+  for (std::size_t n :
+       {std::size_t{0}, std::size_t{3}, std::size_t{5}, std::size_t{40}, hello.size() - 1}) {
     auto r = parse_client_hello(std::span(hello).first(n));
     ASSERT_TRUE(r.ok()) << n;
     EXPECT_FALSE(r->has_value()) << n;
@@ -167,10 +167,10 @@ TEST(ClientHelloParseTest, RejectsDuplicateServerNameExtension) {
     Bytes e = {0x00, 0x00};
     const std::size_t list = n.size() + 3;
     const std::size_t len = list + 2;
-    e.insert(e.end(), {static_cast<std::uint8_t>(len >> 8), static_cast<std::uint8_t>(len),
-                       static_cast<std::uint8_t>(list >> 8), static_cast<std::uint8_t>(list),
-                       0x00, static_cast<std::uint8_t>(n.size() >> 8),
-                       static_cast<std::uint8_t>(n.size())});
+    e.insert(e.end(),
+             {static_cast<std::uint8_t>(len >> 8), static_cast<std::uint8_t>(len),
+              static_cast<std::uint8_t>(list >> 8), static_cast<std::uint8_t>(list), 0x00,
+              static_cast<std::uint8_t>(n.size() >> 8), static_cast<std::uint8_t>(n.size())});
     e.insert(e.end(), n.begin(), n.end());
     return e;
   };
@@ -204,16 +204,13 @@ TEST(SniMatchTest, Table) {
   EXPECT_TRUE(check_sni_matches(target("a.example:443"), "a.example").ok());
   EXPECT_TRUE(check_sni_matches(target("A.example:8448"), "a.EXAMPLE").ok());
   EXPECT_EQ("sni_mismatch", check_sni_matches(target("a.example:443"), "b.example").error().code);
-  EXPECT_EQ("sni_mismatch",
-            check_sni_matches(target("a.example:443"), "a.example.").error().code);
-  EXPECT_EQ("sni_mismatch",
-            check_sni_matches(target("a.example:443"), "x.a.example").error().code);
+  EXPECT_EQ("sni_mismatch", check_sni_matches(target("a.example:443"), "a.example.").error().code);
+  EXPECT_EQ("sni_mismatch", check_sni_matches(target("a.example:443"), "x.a.example").error().code);
   EXPECT_EQ("sni_missing", check_sni_matches(target("a.example:443"), std::nullopt).error().code);
   EXPECT_TRUE(check_sni_matches(target("127.0.0.1:8448"), std::nullopt).ok());
   EXPECT_EQ("sni_on_ip_target",
             check_sni_matches(target("127.0.0.1:8448"), "127.0.0.1").error().code);
-  EXPECT_EQ("sni_on_ip_target",
-            check_sni_matches(target("[::1]:8448"), "a.example").error().code);
+  EXPECT_EQ("sni_on_ip_target", check_sni_matches(target("[::1]:8448"), "a.example").error().code);
 }
 
 }  // namespace

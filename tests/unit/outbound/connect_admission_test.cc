@@ -37,8 +37,8 @@ std::shared_ptr<const policy::Policy> load() {
 TEST(ConnectAdmissionTest, Table) {
   auto policy = load();
   ASSERT_TRUE(policy);
-  auto egress = EgressAllowList::compile({{"push.example.org", "tunnel", {}},
-                                          {"*.in.example", "intercept", {8448}}});
+  auto egress = EgressAllowList::compile(
+      {{"push.example.org", "tunnel", {}}, {"*.in.example", "intercept", {8448}}});
   ASSERT_TRUE(egress.ok());
   auto guard = discovery::AddressGuard::from_strings({"127.0.0.9/32"});
   ASSERT_TRUE(guard.ok());

@@ -18,14 +18,14 @@ TEST(ProxyCredentialsTest, Table) {
       {"Basic Y29yZTpzM2NyZXQ6d2l0aDpjb2xvbnM=", true},
       {"basic Y29yZTpzM2NyZXQ6d2l0aDpjb2xvbnM=", true},
       {"BASIC  Y29yZTpzM2NyZXQ6d2l0aDpjb2xvbnM= ", true},
-      {"Basic Y29yZTpzM2NyZXQ6d2l0aDpjb2xvbnM", false},    // unpadded
-      {"Basic Y29yZTpzM2NyZXQ6d2l0aDpjb2xvbnN=", false},   // last char differs
+      {"Basic Y29yZTpzM2NyZXQ6d2l0aDpjb2xvbnM", false},   // unpadded
+      {"Basic Y29yZTpzM2NyZXQ6d2l0aDpjb2xvbnN=", false},  // last char differs
       {"Bearer Y29yZTpzM2NyZXQ6d2l0aDpjb2xvbnM=", false},
       {"Y29yZTpzM2NyZXQ6d2l0aDpjb2xvbnM=", false},
       {"Basic", false},
       {"Basic ", false},
-      {"Basic Y29yZTpzM2NyZXQ=", false},                   // core:s3cret
-      {"Basic Y29yZTpzM2NyZXQ6d2l0aDpjb2xvbnMx", false},   // one byte more
+      {"Basic Y29yZTpzM2NyZXQ=", false},                  // core:s3cret
+      {"Basic Y29yZTpzM2NyZXQ6d2l0aDpjb2xvbnMx", false},  // one byte more
       {"Basic Y29y ZTpzM2NyZXQ6d2l0aDpjb2xvbnM=", false},
       {"", false},
   };
