@@ -88,7 +88,7 @@ ConnectDecision admit_connect(const policy::Policy& policy, const EgressAllowLis
     d.kind = rule->mode == EgressMode::kTunnel ? TunnelKind::kEgressTunnel
                                                : TunnelKind::kEgressIntercept;
     d.rule_id = "egress:" + rule->pattern;
-    d.reason = "egress_allow_list";
+    d.reason = rule->mode == EgressMode::kTunnel ? "egress_tunnel" : "egress_intercept";
     return d;
   }
   d.rule_id = "default";

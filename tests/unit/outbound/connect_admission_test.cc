@@ -58,10 +58,10 @@ TEST(ConnectAdmissionTest, Table) {
       // Member of an inbound-only federation: not a federation destination, but on the egress
       // list for port 8448 only.
       {"x.in.example:8448", TunnelKind::kEgressIntercept, "egress:*.in.example",
-       "egress_allow_list"},
+       "egress_intercept"},
       {"x.in.example:443", TunnelKind::kRefused, "default", "no_outbound_rule"},
       {"push.example.org:443", TunnelKind::kEgressTunnel, "egress:push.example.org",
-       "egress_allow_list"},
+       "egress_tunnel"},
       {"push2.example.org:443", TunnelKind::kRefused, "default", "destination_in_no_federation"},
       {"127.0.0.9:8448", TunnelKind::kFederation, "lab-report", "federation_destination"},
       {"127.0.0.1:8448", TunnelKind::kRefused, "ssrf", "ssrf_blocked_address"},
