@@ -250,3 +250,62 @@ TEST_F(CertMinterTest, RejectsBadCaMaterial) {
 
 }  // namespace
 }  // namespace bordergate::outbound
+
+namespace bordergate::outbound {
+namespace {
+
+// Drives a client and a server SSL over memory BIOs until both finish (or one fails).
+bool handshake(SSL* client, SSL* server) {
+  for (int round = 0; round < 20; ++round) {
+    const int c = SSL_do_handshake(client);
+    const int s = SSL_do_handshake(server);
+    if (c == 1 && s == 1) return true;
+    const int ce = c == 1 ? SSL_ERROR_NONE : SSL_get_error(client, c);
+    const int se = s == 1 ? SSL_ERROR_NONE : SSL_get_error(server, s);
+    const auto retry = [](int e) {
+      return e == SSL_ERROR_NONE || e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE;
+    };
+    if (!retry(ce) || !retry(se)) return false;
+  }
+  return false;
+}
+
+// A TLS client that trusts only the interception CA (as Synapse with federation_custom_ca_list)
+// completes a handshake with the context the minter serves, for the right name only.
+TEST_F(CertMinterTest, ServedContextPassesAVerifyingTlsClient) {
+  auto m = minter();
+  ASSERT_TRUE(m);
+  for (int version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
+    for (const char* expected : {"remote.example", "wrong.example"}) {
+      auto server_ctx = m->context_for(name("remote.example:8448"), CertMinter::Clock::now());
+      ASSERT_TRUE(server_ctx.ok());
+      SslCtxPtr client_ctx(SSL_CTX_new(TLS_client_method()));
+      SSL_CTX_set_max_proto_version(client_ctx.get(), version);
+      SSL_CTX_set_verify(client_ctx.get(), SSL_VERIFY_PEER, nullptr);
+      X509_STORE_add_cert(SSL_CTX_get_cert_store(client_ctx.get()), m->ca_certificate());
+      SslPtr client(SSL_new(client_ctx.get()));
+      SslPtr server(SSL_new(server_ctx->get()));
+      SSL_set_tlsext_host_name(client.get(), "remote.example");
+      SSL_set1_host(client.get(), expected);
+      // Two memory BIO pairs: client writes -> server reads and back.
+      BIO *c_in = nullptr, *s_out = nullptr, *s_in = nullptr, *c_out = nullptr;
+      ASSERT_EQ(1, BIO_new_bio_pair(&c_in, 0, &s_out, 0));
+      ASSERT_EQ(1, BIO_new_bio_pair(&s_in, 0, &c_out, 0));
+      SSL_set_bio(client.get(), c_in, c_out);
+      SSL_set_bio(server.get(), s_in, s_out);
+      SSL_set_connect_state(client.get());
+      SSL_set_accept_state(server.get());
+      const bool ok = handshake(client.get(), server.get());
+      const bool want = std::string(expected) == "remote.example";
+      EXPECT_EQ(want, ok) << expected << " version " << version;
+      if (want) {
+        EXPECT_EQ(X509_V_OK, SSL_get_verify_result(client.get()));
+      } else {
+        EXPECT_EQ(X509_V_ERR_HOSTNAME_MISMATCH, SSL_get_verify_result(client.get()));
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace bordergate::outbound
