@@ -182,4 +182,30 @@ Status check_sni_matches(const ConnectTarget& target, const std::optional<std::s
   return {};
 }
 
+TunnelGateVerdict gate_tunnel(const ConnectTarget& target, std::span<const std::uint8_t> bytes) {
+  TunnelGateVerdict v;
+  // Cheap header test first: a peer sending plain HTTP is turned away after 1 byte, not after
+  // whatever it manages to send before the parser would give up.
+  if (sniff_client_hello(bytes) == HelloSniff::kNotTls) {
+    v.action = TunnelGateVerdict::Action::kClose;
+    v.reason = "not_tls";
+    return v;
+  }
+  auto hello = parse_client_hello(bytes);
+  if (!hello) {
+    v.action = TunnelGateVerdict::Action::kClose;
+    v.reason = hello.error().code;
+    return v;
+  }
+  if (!hello->has_value()) return v;  // kNeedMore
+  v.server_name = (*hello)->server_name;
+  if (auto st = check_sni_matches(target, v.server_name); !st) {
+    v.action = TunnelGateVerdict::Action::kClose;
+    v.reason = st.error().code;
+    return v;
+  }
+  v.action = TunnelGateVerdict::Action::kPass;
+  return v;
+}
+
 }  // namespace bordergate::outbound

@@ -37,4 +37,15 @@ Result<std::optional<ClientHelloInfo>> parse_client_hello(std::span<const std::u
 // "sni_missing", "sni_mismatch", "sni_on_ip_target".
 Status check_sni_matches(const ConnectTarget& target, const std::optional<std::string>& sni);
 
+// The tunnel gate: what the listener does with the bytes received after `200 Connection
+// established`, until it decides. kClose carries the error code (not_tls, sni_mismatch, ...)
+// for the audit record; on kPass the buffered bytes go unchanged to the TLS terminator (or, for
+// an egress tunnel, to the splice).
+struct TunnelGateVerdict {
+  enum class Action { kNeedMore, kPass, kClose } action = Action::kNeedMore;
+  std::string reason;  // error code when kClose
+  std::optional<std::string> server_name;
+};
+TunnelGateVerdict gate_tunnel(const ConnectTarget& target, std::span<const std::uint8_t> bytes);
+
 }  // namespace bordergate::outbound

@@ -213,5 +213,34 @@ TEST(SniMatchTest, Table) {
   EXPECT_EQ("sni_on_ip_target", check_sni_matches(target("[::1]:8448"), "a.example").error().code);
 }
 
+TEST(TunnelGateTest, Table) {
+  using A = TunnelGateVerdict::Action;
+  const auto target = *parse_connect_target("remote.example:8448");
+  const auto ip_target = *parse_connect_target("127.0.0.1:8448");
+  const Bytes good = real_client_hello("remote.example");
+  struct Case {
+    const ConnectTarget* target;
+    Bytes bytes;
+    A action;
+    const char* reason;
+  } cases[] = {
+      {&target, good, A::kPass, ""},
+      {&target, Bytes(good.begin(), good.begin() + 20), A::kNeedMore, ""},
+      {&target, {}, A::kNeedMore, ""},
+      {&target, bytes_of("G"), A::kClose, "not_tls"},
+      {&target, bytes_of("GET / HTTP/1.1\r\nHost: remote.example\r\n\r\n"), A::kClose, "not_tls"},
+      {&target, {0x80, 0x2e, 0x01, 0x03, 0x01}, A::kClose, "not_tls"},
+      {&target, real_client_hello("other.example"), A::kClose, "sni_mismatch"},
+      {&target, real_client_hello(nullptr), A::kClose, "sni_missing"},
+      {&ip_target, real_client_hello(nullptr), A::kPass, ""},
+      {&ip_target, real_client_hello("remote.example"), A::kClose, "sni_on_ip_target"},
+  };
+  for (const auto& c : cases) {
+    const auto v = gate_tunnel(*c.target, c.bytes);
+    EXPECT_EQ(c.action, v.action) << c.reason << " " << v.reason;
+    EXPECT_EQ(c.reason, v.reason);
+  }
+}
+
 }  // namespace
 }  // namespace bordergate::outbound
