@@ -80,7 +80,7 @@ Result<Asn1IntegerPtr> random_serial() {
 
 // The SAN is built as a structure, not through the "DNS:..." config-string syntax, so no name
 // can ever inject a second entry.
-Status add_subject_alt_name(X509* cert, const discovery::ServerName& name) {
+Status add_subject_alt_name(X509* cert, const discovery::ServerName& name, bool critical) {
   GeneralNamesPtr names(sk_GENERAL_NAME_new_null());
   if (!names) return openssl_failure("mint_failed", "sk_GENERAL_NAME_new_null");
   GENERAL_NAME* entry = GENERAL_NAME_new();
@@ -109,12 +109,11 @@ Status add_subject_alt_name(X509* cert, const discovery::ServerName& name) {
     GENERAL_NAME_free(entry);
     return openssl_failure("mint_failed", "sk_GENERAL_NAME_push");
   }
-  // An IP leaf has an empty subject (RFC 5280 §4.2.1.6 then requires a critical SAN): a CN holding
-  // the address would let a DNS-name check against the address text pass through OpenSSL's CN
-  // fallback. DNS leaves keep CN = the name for older tools, with a non-critical SAN.
-  const int critical = name.is_ip_literal() ? 1 : 0;
-  if (X509_add1_ext_i2d(cert, NID_subject_alt_name, names.get(), critical, X509V3_ADD_DEFAULT) !=
-      1) {
+  // Critical exactly when the subject is empty (RFC 5280 §4.2.1.6). IP leaves always have an empty
+  // subject: a CN holding the address would let a DNS-name check against the address text pass
+  // through OpenSSL's CN fallback.
+  if (X509_add1_ext_i2d(cert, NID_subject_alt_name, names.get(), critical ? 1 : 0,
+                        X509V3_ADD_DEFAULT) != 1) {
     return openssl_failure("mint_failed", "subjectAltName");
   }
   return {};
@@ -213,12 +212,13 @@ Result<MintedLeaf> CertMinter::mint(const discovery::ServerName& name,
   }
 
   X509NamePtr subject(X509_NAME_new());
-  const std::string common_name = name.host.substr(0, 64);  // CN is limited to 64 characters
+  // CN holds at most 64 characters (RFC 5280 ub-common-name); a longer name, like an IP, gets an
+  // empty subject rather than a truncated CN that names something else.
+  const bool with_cn = !name.is_ip_literal() && name.host.size() <= 64;
   if (!subject ||
-      (!name.is_ip_literal() &&
-       X509_NAME_add_entry_by_txt(subject.get(), "CN", MBSTRING_ASC,
-                                  reinterpret_cast<const unsigned char*>(common_name.c_str()), -1,
-                                  -1, 0) != 1) ||
+      (with_cn && X509_NAME_add_entry_by_txt(
+                      subject.get(), "CN", MBSTRING_ASC,
+                      reinterpret_cast<const unsigned char*>(name.host.c_str()), -1, -1, 0) != 1) ||
       X509_set_subject_name(cert.get(), subject.get()) != 1 ||
       X509_set_issuer_name(cert.get(), X509_get_subject_name(ca_cert_.get())) != 1 ||
       X509_set_pubkey(cert.get(), leaf_key_.get()) != 1) {
@@ -234,7 +234,9 @@ Result<MintedLeaf> CertMinter::mint(const discovery::ServerName& name,
         std::pair{NID_authority_key_identifier, "keyid:always"}}) {
     if (auto st = add_fixed_extension(cert.get(), &ctx, nid, value); !st) return st.error();
   }
-  if (auto st = add_subject_alt_name(cert.get(), name); !st) return st.error();
+  if (auto st = add_subject_alt_name(cert.get(), name, /*critical=*/!with_cn); !st) {
+    return st.error();
+  }
 
   if (X509_sign(cert.get(), ca_key_.get(), EVP_sha256()) <= 0) {
     return openssl_failure("mint_failed", "X509_sign");

@@ -106,6 +106,26 @@ TEST_F(CertMinterTest, DnsLeafVerifiesForItsNameOnly) {
             verify(*m, leaf->certificate.get(), "x.matrix.example.org", false, t));
 }
 
+TEST_F(CertMinterTest, LongNamesGetAnEmptySubjectAndCriticalSan) {
+  auto m = minter();
+  ASSERT_TRUE(m);
+  const std::string long_name = std::string(60, 'a') + ".example.org";  // 72 characters
+  const auto now = CertMinter::Clock::now();
+  auto leaf = m->mint(name(long_name.c_str()), now);
+  ASSERT_TRUE(leaf.ok()) << leaf.error().message;
+  X509* c = leaf->certificate.get();
+  EXPECT_EQ(0, X509_NAME_entry_count(X509_get_subject_name(c)));
+  const int san = X509_get_ext_by_NID(c, NID_subject_alt_name, -1);
+  ASSERT_GE(san, 0);
+  EXPECT_EQ(1, X509_EXTENSION_get_critical(X509_get_ext(c, san)));
+  EXPECT_EQ(X509_V_OK, verify(*m, c, long_name, false, CertMinter::Clock::to_time_t(now)));
+  auto short_leaf = m->mint(name("a.example"), now);
+  ASSERT_TRUE(short_leaf.ok());
+  const int short_san =
+      X509_get_ext_by_NID(short_leaf->certificate.get(), NID_subject_alt_name, -1);
+  EXPECT_EQ(0, X509_EXTENSION_get_critical(X509_get_ext(short_leaf->certificate.get(), short_san)));
+}
+
 TEST_F(CertMinterTest, IpLeafCarriesIpAddressSan) {
   auto m = minter();
   ASSERT_TRUE(m);
