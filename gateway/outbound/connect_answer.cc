@@ -1,0 +1,71 @@
+#include "gateway/outbound/connect_answer.h"
+
+namespace bordergate::outbound {
+namespace {
+
+std::string response_head(int status, std::string_view phrase, std::string_view extra_header,
+                          std::string_view body) {
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + std::string(phrase) + "\r\n";
+  if (!extra_header.empty()) out += std::string(extra_header) + "\r\n";
+  if (status == 200) return out + "\r\n";  // tunnel established: no body, no length
+  out += "Content-Type: application/json\r\nConnection: close\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
+  return out;
+}
+
+ConnectAnswer refuse(int status, std::string_view phrase, std::string_view rule_id,
+                     std::string_view reason, std::string_view errcode,
+                     std::string_view extra_header = {}) {
+  ConnectAnswer a;
+  a.status = status;
+  a.rule_id = std::string(rule_id);
+  a.reason = reason;
+  // reason is snake_case from static storage: safe to put into JSON without escaping.
+  const std::string body =
+      "{\"errcode\":\"" + std::string(errcode) + "\",\"error\":\"" + std::string(reason) + "\"}";
+  a.response = response_head(status, phrase, extra_header, body);
+  return a;
+}
+
+}  // namespace
+
+ConnectAnswer answer_connect(const ConnectHead& head, const ProxyRules& rules) {
+  if (head.method != "CONNECT") {
+    const bool absolute_form = head.target.find("://") != std::string::npos;
+    if (absolute_form) {
+      return refuse(403, "Forbidden", "default", "plain_http_proxy_refused", "M_FORBIDDEN");
+    }
+    return refuse(405, "Method Not Allowed", "default", "method_not_connect", "M_UNRECOGNIZED",
+                  "Allow: CONNECT");
+  }
+  const auto auth = head.values("proxy-authorization");
+  const std::string challenge = "Proxy-Authenticate: " + std::string(kProxyAuthenticateChallenge);
+  if (auth.empty()) {
+    return refuse(407, "Proxy Authentication Required", "proxy_auth", "proxy_credentials_missing",
+                  "M_UNAUTHORIZED", challenge);
+  }
+  if (auth.size() != 1 || !rules.credentials->accepts(auth.front())) {
+    return refuse(407, "Proxy Authentication Required", "proxy_auth", "proxy_credentials_invalid",
+                  "M_UNAUTHORIZED", challenge);
+  }
+  auto target = parse_connect_target(head.target);
+  if (!target) {
+    return refuse(400, "Bad Request", "default", "connect_target_invalid", "M_UNKNOWN");
+  }
+  const ConnectDecision decision =
+      admit_connect(*rules.policy, *rules.egress, *rules.guard, *target);
+  ConnectAnswer a;
+  if (!decision.allowed()) {
+    a = refuse(403, "Forbidden", decision.rule_id, decision.reason, "M_FORBIDDEN");
+  } else {
+    a.status = 200;
+    a.reason = decision.reason;
+    a.response = response_head(200, "Connection established", {}, {});
+  }
+  a.target = std::move(*target);
+  a.decision = decision;
+  a.rule_id = decision.rule_id;
+  return a;
+}
+
+}  // namespace bordergate::outbound

@@ -1,0 +1,194 @@
+#include "gateway/outbound/outbound_config.h"
+
+#include <algorithm>
+#include <set>
+
+#include "gateway/config/units.h"
+
+namespace bordergate::outbound {
+namespace {
+
+Error invalid(const YAML::Node& at, const std::string& message) {
+  const auto mark = at.Mark();
+  return make_error(
+      "outbound_config_invalid",
+      std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1) + ": " + message);
+}
+
+Status check_keys(const YAML::Node& n, const std::string& what, std::set<std::string> allowed) {
+  if (!n.IsMap()) return invalid(n, what + " must be a map");
+  for (auto it = n.begin(); it != n.end(); ++it) {
+    if (!it->first.IsScalar() || !allowed.contains(it->first.Scalar())) {
+      return invalid(it->first, "unknown key in " + what + ": " + it->first.Scalar());
+    }
+  }
+  return {};
+}
+
+Result<std::string> scalar(const YAML::Node& n, const std::string& what) {
+  if (!n.IsScalar() || n.Scalar().empty()) return invalid(n, what + " must be a non-empty string");
+  return n.Scalar();
+}
+
+Result<std::uint64_t> integer(const YAML::Node& n, const std::string& what, std::uint64_t lo,
+                              std::uint64_t hi) {
+  auto s = scalar(n, what);
+  if (!s) return s.error();
+  std::uint64_t v = 0;
+  for (char c : *s) {
+    if (c < '0' || c > '9' || v > hi) return invalid(n, what + " must be an integer");
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  if (v < lo || v > hi) {
+    return invalid(n,
+                   what + " must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+  }
+  return v;
+}
+
+Result<std::chrono::seconds> duration(const YAML::Node& n, const std::string& what) {
+  auto s = scalar(n, what);
+  if (!s) return s.error();
+  auto d = parse_duration(*s);
+  if (!d || *d < std::chrono::seconds(1)) return invalid(n, what + " must be a duration >= 1s");
+  return std::chrono::duration_cast<std::chrono::seconds>(*d);
+}
+
+std::string resolve(const std::string& base_dir, const std::string& path) {
+  if (path.empty() || path.front() == '/' || base_dir.empty()) return path;
+  return base_dir + "/" + path;
+}
+
+}  // namespace
+
+Result<OutboundConfig> parse_outbound_config(const YAML::Node& node, const std::string& base_dir) {
+  OutboundConfig c;
+  if (auto st = check_keys(node, "outbound",
+                           {"enabled", "listen", "clients", "credentials_file", "interception_ca",
+                            "leaf_lifetime", "leaf_renew_before", "leaf_cache", "egress"});
+      !st) {
+    return st.error();
+  }
+  if (YAML::Node n = node["enabled"]) {
+    if (!n.IsScalar() || (n.Scalar() != "true" && n.Scalar() != "false")) {
+      return invalid(n, "outbound.enabled must be true or false");
+    }
+    c.enabled = n.Scalar() == "true";
+  } else {
+    c.enabled = true;  // writing the section is the opt-in
+  }
+  if (YAML::Node n = node["listen"]) {
+    if (auto st = check_keys(n, "outbound.listen", {"address", "port"}); !st) return st.error();
+    if (n["address"]) {
+      auto a = scalar(n["address"], "outbound.listen.address");
+      if (!a) return a.error();
+      if (!discovery::IpAddress::parse(*a).ok()) {
+        return invalid(n["address"], "outbound.listen.address must be an IP address");
+      }
+      c.listen_address = *a;
+    }
+    if (n["port"]) {
+      auto p = integer(n["port"], "outbound.listen.port", 1, 65535);
+      if (!p) return p.error();
+      c.listen_port = static_cast<std::uint16_t>(*p);
+    }
+  }
+  std::vector<std::string> clients = {"127.0.0.0/8", "::1"};
+  if (YAML::Node n = node["clients"]) {
+    if (!n.IsSequence() || n.size() == 0) {
+      return invalid(n, "outbound.clients must be a non-empty list of CIDR ranges");
+    }
+    clients.clear();
+    for (const auto& item : n) {
+      auto s = scalar(item, "outbound.clients entry");
+      if (!s) return s.error();
+      clients.push_back(*s);
+    }
+  }
+  for (const auto& text : clients) {
+    auto cidr = discovery::Cidr::parse(text);
+    if (!cidr) return invalid(node["clients"] ? node["clients"] : node, cidr.error().message);
+    c.clients.push_back(*cidr);
+  }
+  if (YAML::Node n = node["credentials_file"]) {
+    auto s = scalar(n, "outbound.credentials_file");
+    if (!s) return s.error();
+    c.credentials_file = resolve(base_dir, *s);
+  }
+  if (YAML::Node n = node["interception_ca"]) {
+    if (auto st = check_keys(n, "outbound.interception_ca", {"certificate", "key"}); !st) {
+      return st.error();
+    }
+    auto cert = scalar(n["certificate"], "outbound.interception_ca.certificate");
+    if (!cert) return cert.error();
+    auto key = scalar(n["key"], "outbound.interception_ca.key");
+    if (!key) return key.error();
+    c.ca_certificate_file = resolve(base_dir, *cert);
+    c.ca_key_file = resolve(base_dir, *key);
+  }
+  if (YAML::Node n = node["leaf_lifetime"]) {
+    auto d = duration(n, "outbound.leaf_lifetime");
+    if (!d) return d.error();
+    c.leaf.lifetime = *d;
+  }
+  if (YAML::Node n = node["leaf_renew_before"]) {
+    auto d = duration(n, "outbound.leaf_renew_before");
+    if (!d) return d.error();
+    c.leaf.renew_before = *d;
+  }
+  if (node["leaf_renew_before"]) {
+    if (c.leaf.renew_before >= c.leaf.lifetime) {
+      return invalid(node["leaf_renew_before"], "leaf_renew_before must be below leaf_lifetime");
+    }
+  } else {
+    // Default: the last hour, or the last quarter of a lifetime shorter than 4 h.
+    c.leaf.renew_before =
+        std::min<std::chrono::seconds>(std::chrono::hours(1), c.leaf.lifetime / 4);
+  }
+  if (YAML::Node n = node["leaf_cache"]) {
+    auto v = integer(n, "outbound.leaf_cache", 1, 1'000'000);
+    if (!v) return v.error();
+    c.leaf.cache_capacity = *v;
+  }
+  if (YAML::Node n = node["egress"]) {
+    if (!n.IsSequence()) return invalid(n, "outbound.egress must be a list");
+    for (const auto& item : n) {
+      if (auto st = check_keys(item, "outbound.egress entry", {"host", "mode", "ports"}); !st) {
+        return st.error();
+      }
+      EgressEntrySpec spec;
+      auto host = scalar(item["host"], "outbound.egress host");
+      if (!host) return host.error();
+      auto mode = scalar(item["mode"], "outbound.egress mode");
+      if (!mode) return mode.error();
+      spec.host = *host;
+      spec.mode = *mode;
+      if (YAML::Node ports = item["ports"]) {
+        if (!ports.IsSequence() || ports.size() == 0) {
+          return invalid(ports, "outbound.egress ports must be a non-empty list");
+        }
+        for (const auto& p : ports) {
+          auto v = integer(p, "outbound.egress port", 1, 65535);
+          if (!v) return v.error();
+          spec.ports.push_back(static_cast<std::uint16_t>(*v));
+        }
+      }
+      c.egress.push_back(std::move(spec));
+    }
+    // Compiled once here so a bad pattern is a configuration error with a position.
+    if (auto compiled = EgressAllowList::compile(c.egress); !compiled) {
+      return invalid(n, compiled.error().message);
+    }
+  }
+  if (c.enabled) {
+    if (c.credentials_file.empty()) {
+      return invalid(node, "outbound.credentials_file is required: the proxy never runs open");
+    }
+    if (c.ca_certificate_file.empty()) {
+      return invalid(node, "outbound.interception_ca is required");
+    }
+  }
+  return c;
+}
+
+}  // namespace bordergate::outbound

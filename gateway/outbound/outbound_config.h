@@ -1,0 +1,37 @@
+// The `outbound:` configuration section: where the Core's proxy listener is, who may use it, the
+// interception CA and the egress allow list. Parsed from its YAML node into a plain struct; the
+// loader hook (config_loader.cc) is not wired yet, see docs/outbound.md.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gateway/common/result.h"
+#include "gateway/discovery/ip_address.h"
+#include "gateway/outbound/cert_minter.h"
+#include "gateway/outbound/egress_allow_list.h"
+
+namespace bordergate::outbound {
+
+struct OutboundConfig {
+  bool enabled = false;
+  std::string listen_address = "127.0.0.1";
+  std::uint16_t listen_port = 8450;
+  std::vector<discovery::Cidr> clients;  // default: 127.0.0.0/8 and ::1
+  std::string credentials_file;          // required when enabled
+  std::string ca_certificate_file;       // interception_ca.certificate (required)
+  std::string ca_key_file;               // interception_ca.key (required)
+  CertMinterOptions leaf;
+  std::vector<EgressEntrySpec> egress;
+};
+
+// Error codes: "outbound_config_invalid" with "LINE:COL: message" (1-based) in the message.
+// Unknown keys are errors, as everywhere in the configuration. Relative file paths are resolved
+// against `base_dir` (the configuration file's directory).
+Result<OutboundConfig> parse_outbound_config(const YAML::Node& node, const std::string& base_dir);
+
+}  // namespace bordergate::outbound

@@ -1,0 +1,95 @@
+// The `outbound:` section: defaults, required keys, and errors with positions.
+#include "gateway/outbound/outbound_config.h"
+
+#include <gtest/gtest.h>
+
+namespace bordergate::outbound {
+namespace {
+
+Result<OutboundConfig> parse(const char* yaml) {
+  return parse_outbound_config(YAML::Load(yaml)["outbound"], "/etc/bordergate");
+}
+
+TEST(OutboundConfigTest, FullSection) {
+  auto c = parse(R"(
+outbound:
+  listen: {address: "::1", port: 3128}
+  clients: ["127.0.0.1", "10.0.0.0/8"]
+  credentials_file: proxy.credentials
+  interception_ca: {certificate: ca.pem, key: /secrets/ca.key}
+  leaf_lifetime: 12h
+  leaf_renew_before: 2h
+  leaf_cache: 64
+  egress:
+    - {host: push.example.org, mode: tunnel}
+    - {host: "*.preview.example", mode: intercept, ports: [443, 8443]}
+)");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_TRUE(c->enabled);
+  EXPECT_EQ("::1", c->listen_address);
+  EXPECT_EQ(3128, c->listen_port);
+  ASSERT_EQ(2u, c->clients.size());
+  EXPECT_TRUE(c->clients[1].contains(*discovery::IpAddress::parse("10.1.2.3")));
+  EXPECT_EQ("/etc/bordergate/proxy.credentials", c->credentials_file);
+  EXPECT_EQ("/etc/bordergate/ca.pem", c->ca_certificate_file);
+  EXPECT_EQ("/secrets/ca.key", c->ca_key_file);
+  EXPECT_EQ(std::chrono::hours(12), c->leaf.lifetime);
+  EXPECT_EQ(std::chrono::hours(2), c->leaf.renew_before);
+  EXPECT_EQ(64u, c->leaf.cache_capacity);
+  ASSERT_EQ(2u, c->egress.size());
+  EXPECT_EQ((std::vector<std::uint16_t>{443, 8443}), c->egress[1].ports);
+}
+
+TEST(OutboundConfigTest, DefaultsAreLoopbackOnlyAndShortLeaves) {
+  auto c = parse(R"(
+outbound:
+  credentials_file: /c
+  interception_ca: {certificate: /a, key: /b}
+  leaf_lifetime: 2h
+)");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ("127.0.0.1", c->listen_address);
+  ASSERT_EQ(2u, c->clients.size());
+  EXPECT_TRUE(c->clients[0].contains(*discovery::IpAddress::parse("127.0.0.2")));
+  EXPECT_TRUE(c->clients[1].contains(*discovery::IpAddress::parse("::1")));
+  EXPECT_FALSE(c->clients[0].contains(*discovery::IpAddress::parse("10.0.0.1")));
+  EXPECT_EQ(std::chrono::minutes(30), c->leaf.renew_before);  // a quarter of 2h
+  EXPECT_TRUE(c->egress.empty());
+}
+
+TEST(OutboundConfigTest, Errors) {
+  struct Case {
+    const char* yaml;
+    const char* needle;
+  } cases[] = {
+      {"outbound:\n  interception_ca: {certificate: /a, key: /b}\n", "credentials_file"},
+      {"outbound:\n  credentials_file: /c\n", "interception_ca is required"},
+      {"outbound:\n  credentials_file: /c\n  interception_ca: {certificate: /a}\n",
+       "interception_ca.key"},
+      {"outbound:\n  bogus: 1\n", "2:3: unknown key in outbound: bogus"},
+      {"outbound:\n  credentials_file: /c\n  interception_ca: {certificate: /a, key: /b}\n"
+       "  egress: [{host: '*', mode: tunnel}]\n",
+       "egress entry *"},
+      {"outbound:\n  credentials_file: /c\n  interception_ca: {certificate: /a, key: /b}\n"
+       "  egress: [{host: a.example, mode: splice}]\n",
+       "mode must be tunnel or intercept"},
+      {"outbound:\n  credentials_file: /c\n  interception_ca: {certificate: /a, key: /b}\n"
+       "  clients: [10.0.0.1/8]\n",
+       "4:"},
+      {"outbound:\n  listen: {port: 70000}\n", "port must be between 1 and 65535"},
+      {"outbound:\n  leaf_lifetime: 1h\n  leaf_renew_before: 2h\n", "below leaf_lifetime"},
+  };
+  for (const auto& c : cases) {
+    auto r = parse(c.yaml);
+    ASSERT_FALSE(r.ok()) << c.yaml;
+    EXPECT_EQ("outbound_config_invalid", r.error().code);
+    EXPECT_NE(std::string::npos, r.error().message.find(c.needle))
+        << c.yaml << " -> " << r.error().message;
+  }
+  auto disabled = parse("outbound:\n  enabled: false\n");
+  ASSERT_TRUE(disabled.ok());
+  EXPECT_FALSE(disabled->enabled);
+}
+
+}  // namespace
+}  // namespace bordergate::outbound
