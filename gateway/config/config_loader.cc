@@ -291,8 +291,14 @@ void Loader::load(const YAML::Node& root, Config& c) {
 }
 
 void Loader::load_keys(const YAML::Node& n, KeysConfig& k) {
-  if (!check_map(n, "keys", {"pinned", "cache_file"})) return;
+  if (!check_map(n, "keys", {"pinned", "pinned_file", "cache_file"})) return;
   if (get_string(n, "cache_file", k.cache_file, false)) k.cache_file = resolve(k.cache_file);
+  if (get_string(n, "pinned_file", k.pinned_file, false)) {
+    if (k.pinned_file.empty())
+      error(n["pinned_file"], "'pinned_file' must name a file");
+    else
+      k.pinned_file = resolve(k.pinned_file);
+  }
   YAML::Node pinned = n["pinned"];
   if (!pinned || pinned.IsNull()) return;
   if (!pinned.IsMap()) {
@@ -456,7 +462,7 @@ void Loader::load_upstream(const YAML::Node& n, UpstreamConfig& u) {
 void Loader::load_limits(const YAML::Node& n, LimitsConfig& l) {
   if (!check_map(n, "limits",
                  {"max_header_bytes", "max_headers", "max_body_bytes", "header_timeout",
-                  "body_timeout", "idle_timeout", "max_connections"})) {
+                  "body_timeout", "idle_timeout", "key_wait_timeout", "max_connections"})) {
     return;
   }
   get_uint(n, "max_header_bytes", l.max_header_bytes, 1024, 1 << 20);
@@ -465,6 +471,7 @@ void Loader::load_limits(const YAML::Node& n, LimitsConfig& l) {
   get_duration(n, "header_timeout", l.header_timeout, Millis(1), Millis(3'600'000));
   get_duration(n, "body_timeout", l.body_timeout, Millis(1), Millis(3'600'000));
   get_duration(n, "idle_timeout", l.idle_timeout, Millis(1), Millis(3'600'000));
+  get_duration(n, "key_wait_timeout", l.key_wait_timeout, Millis(1), Millis(600'000));
   get_uint(n, "max_connections", l.max_connections, 1, 1'000'000);
 }
 
