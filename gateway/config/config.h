@@ -66,6 +66,9 @@ struct LimitsConfig {
   Millis header_timeout{10000};
   Millis body_timeout{30000};
   Millis idle_timeout{60000};
+  // Longest a request stays suspended waiting for server keys (inbound enforcement); then it is
+  // answered without them (docs/inbound.md).
+  Millis key_wait_timeout{10000};
   std::uint32_t max_connections = 4096;  // per worker
 };
 
@@ -82,6 +85,10 @@ struct KeysConfig {
   // Closed federations: server name -> key id -> unpadded base64 ed25519 public key. These
   // servers' keys are never fetched.
   std::map<std::string, std::map<std::string, std::string>> pinned;
+  // More pinned keys in a JSON file {"server": {"ed25519:v": "base64"}} (absolute; empty =
+  // none), read at start like `pinned`, so that a deployment (or
+  // `make run`) can pin keys it generates without rewriting the configuration.
+  std::string pinned_file;
   // The persistent cache file is KeyFetchConfig::cache_file (one owner).
 };
 

@@ -297,8 +297,15 @@ void Loader::load_keys(const YAML::Node& n, KeysConfig& k) {
   // The fetch settings and cache_file of `keys:` are read by load_discovery_config (one owner:
   // the process-wide key store); they are accepted here so the check stays strict.
   if (!check_map(n, "keys",
-                 {"pinned", "cache_file", "notary_servers", "fetch_mode", "fetch_timeout"})) {
+                 {"pinned", "pinned_file", "cache_file", "notary_servers", "fetch_mode",
+                  "fetch_timeout"})) {
     return;
+  }
+  if (get_string(n, "pinned_file", k.pinned_file, false)) {
+    if (k.pinned_file.empty())
+      error(n["pinned_file"], "'pinned_file' must name a file");
+    else
+      k.pinned_file = resolve(k.pinned_file);
   }
   YAML::Node pinned = n["pinned"];
   if (!pinned || pinned.IsNull()) return;
@@ -463,7 +470,7 @@ void Loader::load_upstream(const YAML::Node& n, UpstreamConfig& u) {
 void Loader::load_limits(const YAML::Node& n, LimitsConfig& l) {
   if (!check_map(n, "limits",
                  {"max_header_bytes", "max_headers", "max_body_bytes", "header_timeout",
-                  "body_timeout", "idle_timeout", "max_connections"})) {
+                  "body_timeout", "idle_timeout", "key_wait_timeout", "max_connections"})) {
     return;
   }
   get_uint(n, "max_header_bytes", l.max_header_bytes, 1024, 1 << 20);
@@ -472,6 +479,7 @@ void Loader::load_limits(const YAML::Node& n, LimitsConfig& l) {
   get_duration(n, "header_timeout", l.header_timeout, Millis(1), Millis(3'600'000));
   get_duration(n, "body_timeout", l.body_timeout, Millis(1), Millis(3'600'000));
   get_duration(n, "idle_timeout", l.idle_timeout, Millis(1), Millis(3'600'000));
+  get_duration(n, "key_wait_timeout", l.key_wait_timeout, Millis(1), Millis(600'000));
   get_uint(n, "max_connections", l.max_connections, 1, 1'000'000);
 }
 

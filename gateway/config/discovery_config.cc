@@ -229,9 +229,11 @@ void load_discovery(Reader& r, const YAML::Node& n, DiscoveryConfig& d) {
 
 void load_key_fetch(Reader& r, const YAML::Node& n, const std::string& state_dir,
                     KeyFetchConfig& k) {
-  // `pinned` belongs to the key store's own loader; it is accepted here so the check is strict.
+  // `pinned` and `pinned_file` belong to the key store's own loader; accepted here so the
+  // check stays strict.
   if (!r.check_map(n, "keys",
-                   {"pinned", "cache_file", "notary_servers", "fetch_mode", "fetch_timeout"})) {
+                   {"pinned", "pinned_file", "cache_file", "notary_servers", "fetch_mode",
+                    "fetch_timeout"})) {
     return;
   }
   if (auto mode = r.string(n, "fetch_mode")) {

@@ -46,13 +46,16 @@ bool await_keys(InboundRequest& r, std::vector<KeyNeed> needs, PhaseEnv& env) {
   for (KeyNeed& n : needs) unique.emplace(std::move(n.server), std::move(n.key_id), n.valid_at_ms);
   if (unique.empty()) return false;
   r.keys_pending = static_cast<std::uint32_t>(unique.size());
+  r.keys_timed_out = false;
+  const std::uint32_t wait = ++r.key_wait;
   std::weak_ptr<int> alive = r.alive;
   InboundRequest* req = &r;
   for (const auto& [server, key_id, at] : unique) {
     r.services->keys->get_key(server, key_id, at, env.mailbox,
-                              [alive, req, resume = env.resume](Result<matrix::VerifyKey>) {
-                                // The request may have ended (client gone) while the fetch ran.
-                                if (alive.expired()) return;
+                              [alive, req, wait, resume = env.resume](Result<matrix::VerifyKey>) {
+                                // The request may have ended (client gone) while the fetch ran,
+                                // or stopped waiting (timeout).
+                                if (alive.expired() || req->key_wait != wait) return;
                                 if (--req->keys_pending == 0) resume();
                               });
   }
@@ -129,6 +132,41 @@ StepResult quarantine_answer(InboundRequest& r) {
   return s;
 }
 
+// A retried /send (same origin and txnId) whose first attempt was held: first call asks the
+// store off the loop and suspends; on resume, a held entry is answered with its stored answer
+// (nothing inspected, stored or forwarded), otherwise the transaction is inspected as new.
+StepResult answer_held_retry(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
+  if (!r.quarantine_checked) {
+    if (r.services->quarantine == nullptr || !env.offload) return StepResult::proceed();
+    r.quarantine_checked = true;
+    auto found = std::make_shared<std::optional<Result<std::optional<quarantine::Entry>>>>();
+    quarantine::QuarantineStore* store = r.services->quarantine.get();
+    std::weak_ptr<int> alive = r.alive;
+    InboundRequest* req = &r;
+    env.offload(
+        [found, store, origin = r.origin, txn = r.route->params.txn_id] {
+          found->emplace(store->lookup("inbound", origin, txn));
+        },
+        [alive, req, found, resume = env.resume] {
+          if (alive.expired()) return;
+          // A failed lookup inspects the transaction as new: holding it again finds the entry.
+          if (found->has_value() && (*found)->ok()) req->held_before = std::move((*found)->value());
+          resume();
+        });
+    return StepResult::suspend();
+  }
+  if (!r.held_before) return StepResult::proceed();
+  const quarantine::Entry& e = *r.held_before;
+  quarantine::PutResult retry;
+  retry.id = e.id;
+  retry.existed = true;
+  retry.same_body = e.request.body == http.body;
+  retry.answer_status = e.request.answer_status;
+  retry.answer_body = e.request.answer_body;
+  r.quarantine_result = std::move(retry);
+  return quarantine_answer(r);
+}
+
 // Final policy decision over the complete facts.
 StepResult decide(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
   r.decision = policy::evaluate(*r.policy, r.facts);
@@ -156,6 +194,12 @@ StepResult check_events(InboundRequest& r, const std::vector<const JsonObject*>&
     for (const JsonObject* e : events) collect_key_needs(*e, needs);
     if (await_keys(r, std::move(needs), env)) return StepResult::suspend();
   }
+  if (r.keys_timed_out) {
+    // Transient: a 503 makes the origin retry the transaction later; a 403 would drop it.
+    r.denial = "key_fetch_timeout";
+    return StepResult::respond(503, "M_UNKNOWN",
+                               "Signing keys of the events could not be obtained in time");
+  }
   matrix::KeyLookup keys = cached_keys(r);
   r.pdus.clear();
   r.facts.pdus.clear();
@@ -181,6 +225,7 @@ StepResult check_events(InboundRequest& r, const std::vector<const JsonObject*>&
 }
 
 StepResult inspect_send(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
+  if (StepResult held = answer_held_retry(r, http, env); held.step != Step::proceed) return held;
   const JsonObject* txn = r.body ? r.body->object_if() : nullptr;
   if (txn == nullptr) return bad_json("The transaction must be a JSON object");
   const std::string* origin = str(*txn, "origin");
@@ -403,6 +448,9 @@ StepResult authenticate_request(InboundRequest& r, const HttpRequest& http, Phas
                                       keys, now);
     if (!s.ok()) {
       const std::string& code = s.error().code;
+      if ((code == "unknown_key" || code == "key_unavailable") && r.keys_timed_out)
+        return fail("key_fetch_timeout",
+                    "The origin's signing key " + a.key_id + " could not be obtained in time");
       if (code == "unknown_key" || code == "key_unavailable")
         return fail(code, "The origin's signing key " + a.key_id + " could not be obtained");
       if (code == "key_expired") return fail(code, "The origin's signing key has expired");
@@ -482,6 +530,29 @@ StepResult inspect_request(InboundRequest& r, const HttpRequest& http, PhaseEnv&
     default:
       return StepResult::proceed();
   }
+}
+
+bool wants_core_answer(const InboundRequest& r, int status) {
+  if (status != 200 || !r.route) return false;
+  const E e = r.route->endpoint;
+  return e == E::make_join || e == E::make_leave || e == E::make_knock;
+}
+
+void learn_from_core_answer(InboundRequest& r, std::string_view body) {
+  // The Core is trusted for its own rooms' versions; the first answer for a room wins.
+  auto json = matrix::parse_json(body, {.max_depth = 64, .max_bytes = kMaxCoreAnswerBytes});
+  if (!json || !json->is_object() || r.route->params.room_id.empty()) return;
+  const std::string* version = str(*json->object_if(), "room_version");
+  if (version == nullptr || matrix::find_room_version(*version) == nullptr) return;
+  r.services->room_versions->learn(r.route->params.room_id, *version);
+}
+
+bool expire_key_wait(InboundRequest& r) {
+  if (r.keys_pending == 0) return false;
+  r.keys_pending = 0;
+  ++r.key_wait;
+  r.keys_timed_out = true;
+  return true;
 }
 
 }  // namespace bordergate::inbound

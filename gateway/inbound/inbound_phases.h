@@ -43,6 +43,19 @@ StepResult authenticate_request(InboundRequest& r, const HttpRequest& http, Phas
 StepResult authorize_request(InboundRequest& r, const HttpRequest& http, PhaseEnv& env);
 StepResult inspect_request(InboundRequest& r, const HttpRequest& http, PhaseEnv& env);
 
+// Ends the key wait a suspended request is in (limits.key_wait_timeout ran out): answers that
+// arrive later are ignored, and the phase, run again, answers without the missing keys
+// (X-Matrix: 401 M_UNAUTHORIZED key_fetch_timeout; PDU keys: 503, so the origin retries).
+// False when the request is not waiting for keys (e.g. a quarantine put is in flight).
+bool expire_key_wait(InboundRequest& r);
+
+// The Core's answers the gateway learns from (make_join/make_leave/make_knock: the room's
+// version). `wants_core_answer` says whether to keep a copy of the body (at most
+// kMaxCoreAnswerBytes; a longer one is not learnt from); `learn_from_core_answer` reads it.
+inline constexpr std::size_t kMaxCoreAnswerBytes = 64 * 1024;
+bool wants_core_answer(const InboundRequest& r, int status);
+void learn_from_core_answer(InboundRequest& r, std::string_view body);
+
 // How a refusing policy decision is answered (pure; table-tested):
 //   checks/x_matrix_check_failed -> 401 M_UNAUTHORIZED; limits -> 413 M_TOO_LARGE;
 //   everything else (rules, default, media, PDU/EDU checks) -> 403 M_FORBIDDEN.

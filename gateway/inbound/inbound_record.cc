@@ -60,6 +60,14 @@ audit::AuditRecord audit_record(const InboundRequest& r, const RequestOutcome& o
   a.latency_us = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(o.latency).count());
   a.quarantine_id = r.quarantine_id;
+  if (r.held_before && r.quarantined()) {
+    // A retry answered from the store: the rule that held the first attempt decided.
+    a.rule_id = r.held_before->request.rule_id;
+    a.reason = r.held_before->request.reason;
+    a.note = (*r.quarantine_result)->same_body
+                 ? "retry of a held transaction"
+                 : "retry of a held transaction with a different body";
+  }
   return a;
 }
 

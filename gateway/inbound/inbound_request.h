@@ -50,9 +50,20 @@ struct InboundRequest {
   // Quarantine: the store's answer, once the (off-loop) put finished.
   std::optional<Result<quarantine::PutResult>> quarantine_result;
   std::string quarantine_id;
+  // /send: the store was asked (off the loop) whether this (origin, txnId) is already held; a
+  // retry gets the stored answer without being inspected again, even under a changed policy.
+  bool quarantine_checked = false;
+  std::optional<quarantine::Entry> held_before;
+
+  // make_join/make_leave/make_knock: the Core's 200 answer names the room's version; a bounded
+  // copy of it is kept while it streams to the origin (check_response, learn_from_core_answer).
+  bool capture_answer = false;
+  std::string core_answer;
 
   // Suspension on key fetches: the phase that suspended runs again once every answer arrived.
   std::uint32_t keys_pending = 0;
+  std::uint32_t key_wait = 0;   // which wait a key callback belongs to (late answers are ignored)
+  bool keys_timed_out = false;  // the current wait was cut by limits.key_wait_timeout
   bool auth_keys_awaited = false;
   bool pdu_keys_awaited = false;
   // Expires when the request ends; key callbacks hold a weak_ptr and do nothing after.

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "gateway/audit/audit_metrics.h"
+#include "gateway/inbound/pinned_keys_file.h"
 #include "gateway/matrix/ed25519.h"
 #include "gateway/quarantine/quarantine_metrics.h"
 
@@ -39,6 +40,10 @@ Result<std::unique_ptr<InboundServices>> build_inbound_services(const Config& co
       if (!key) return make_error("bad_pinned_key", "keys.pinned." + server + "." + key_id);
       kc.pinned[server].emplace(key_id, *key);
     }
+  }
+  if (!config.keys.pinned_file.empty()) {
+    Status st = load_pinned_keys_file(config.keys.pinned_file, kc.pinned);
+    if (!st) return make_error(st.error().code, "keys.pinned_file: " + st.error().message);
   }
   // This store answers from pinned keys only (NoKeyFetcher), so it keeps nothing on disk:
   // keys.cache_file belongs to the process-wide Federation store (gateway/proxy/federation.h).

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "gateway/common/log.h"
+#include "gateway/inbound/inbound_phases.h"
 #include "gateway/proxy/worker.h"
 
 namespace bordergate {
@@ -131,8 +132,12 @@ void ClientConnection::run_phases() {
     respond_error(r.error, close_after_response_);
     return;
   }
-  // Suspended: a key answer calls resume_request() on this loop later.
-  if (r.kind == PhaseResult::Kind::suspend) return;
+  // Suspended: a key answer (or the quarantine's put) calls resume_request() on this loop
+  // later. A key wait is bounded: the fetcher's own timeouts do not cover a stalled key store.
+  if (r.kind == PhaseResult::Kind::suspend) {
+    if (ctx_.inbound.keys_pending > 0) arm_timer(limits().key_wait_timeout);
+    return;
+  }
   forward();
 }
 
@@ -140,6 +145,7 @@ void ClientConnection::resume_request() {
   // Only while the request is still waiting: a closed connection disarmed the callbacks
   // (ctx_.inbound.alive), and no other state can hold a suspended request.
   if (state_ != State::forwarding || upstream_ != nullptr) return;
+  timer_.stop();
   run_phases();
 }
 
@@ -175,6 +181,15 @@ void ClientConnection::on_upstream_head(HttpResponseHead& head) {
 void ClientConnection::on_upstream_body(const char* data, size_t len) {
   if (state_ != State::responding || len == 0) return;
   ctx_.response_bytes += len;
+  if (ctx_.inbound.capture_answer) {
+    std::string& copy = ctx_.inbound.core_answer;
+    if (copy.size() + len <= inbound::kMaxCoreAnswerBytes) {
+      copy.append(data, len);
+    } else {
+      ctx_.inbound.capture_answer = false;  // not one of the small answers learnt from
+      copy.clear();
+    }
+  }
   if (framing_ == BodyFraming::chunked) {
     char size[24];
     auto r = std::to_chars(size, size + sizeof size - 2, len, 16);
@@ -208,6 +223,8 @@ void ClientConnection::on_stream_drained() {
 void ClientConnection::on_upstream_complete() {
   upstream_ = nullptr;
   if (state_ != State::responding) return;
+  if (ctx_.inbound.capture_answer)
+    inbound::learn_from_core_answer(ctx_.inbound, ctx_.inbound.core_answer);
   if (framing_ == BodyFraming::chunked) stream_.write("0\r\n\r\n");
   stream_.flush();
   finish_request();
@@ -376,6 +393,9 @@ void ClientConnection::on_timer(void* p) {
       self->stream_.close();
       break;
     case State::forwarding:
+      // Only a request suspended on keys has a timer here (run_phases); it is answered now.
+      if (self->upstream_ == nullptr && inbound::expire_key_wait(self->ctx_.inbound))
+        self->run_phases();
       break;
   }
 }

@@ -107,8 +107,10 @@ PhaseResult run_request_phases(RequestContext& ctx) {
   return PhaseResult::proceed();
 }
 
-PhaseResult check_response(RequestContext&, const HttpResponseHead&) {
-  // Filled by the policy issue for responses leaving towards the peer.
+PhaseResult check_response(RequestContext& ctx, const HttpResponseHead& head) {
+  // Inbound: the Core's make_* answers name the room's version (copied while they stream on).
+  if (enforcing(ctx))
+    ctx.inbound.capture_answer = inbound::wants_core_answer(ctx.inbound, head.status);
   return PhaseResult::proceed();
 }
 

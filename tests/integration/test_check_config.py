@@ -5,6 +5,7 @@ points at the offending key; `bordergate version` prints the version."""
 import os
 import re
 import shutil
+import subprocess
 import sys
 
 import yaml
@@ -57,11 +58,17 @@ class CheckConfigTest(GatewayTestCase):
 
     def test_shipped_example_config_is_valid(self):
         # The example resolves state_dir ../../.state against its own folder: give
-        # it that layout with a dev certificate in place.
+        # it that layout with a dev certificate, the example policy and the demo peer's
+        # pinned key (what `make run` creates) in place.
         src = ENV.source_dir / "deploy" / "examples" / "bordergate.yaml"
         conf_dir = self.tmp / "deploy" / "examples"
         conf_dir.mkdir(parents=True)
         shutil.copy(src, conf_dir / "bordergate.yaml")
+        shutil.copy(src.parent / "policy.yaml", conf_dir / "policy.yaml")
+        init = subprocess.run(["/usr/bin/python3", str(ENV.source_dir / "deploy" / "demo" / "demo-peer.py"),
+                               "init", "--state", str(self.tmp / ".state")],
+                              capture_output=True, text=True, timeout=60)
+        self.assertEqual(init.returncode, 0, init.stderr)
         pki_dir = self.tmp / ".state" / "pki"
         pki_dir.mkdir(parents=True)
         shutil.copy(self.cert.cert, pki_dir / "core.bordergate.test.crt")

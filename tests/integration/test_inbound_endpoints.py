@@ -156,6 +156,34 @@ class InboundEndpointsTest(GatewayTestCase):
         self.assertMatrixError(r, 403, "M_FORBIDDEN")
         self.assertEqual(self.forwarded(), 1)
 
+    def test_room_version_learnt_from_make_join_answers(self):
+        # A PDU of a room the gateway has not seen is checked under every rule family and
+        # recorded as room_version "unknown"; once the Core's make_join answer named the room's
+        # version, the next PDU of that room is checked under it.
+        self.start()
+        room = "!learnt:good.example"
+
+        def send(txn_id, ts):
+            txn = GOOD.transaction([GOOD.event(room_id=room, ts=ts)])
+            r = self.signed(GOOD, "PUT", f"/_matrix/federation/v1/send/{txn_id}", txn)
+            self.assertEqual(r.status, 200, r.body)
+
+        send("before", 1700000000001)
+        uri = "/_matrix/federation/v1/make_join/%21learnt%3Agood.example/%40alice%3Agood.example"
+        _, headers = GOOD.signed_request("GET", uri + "?ver=10")
+        # The test Core answers with the room's version.
+        r = self.request(self.gw, "GET", uri + "?ver=10", None,
+                         headers + [("X-Test-Response-Json",
+                                     json.dumps({"room_version": "10", "event": {}}))])
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json()["room_version"], "10")
+        send("after", 1700000000002)
+        self.gw.stop()
+        decisions = [json.loads(l) for l in (self.tmp / "state" / "audit.log").read_text().splitlines()]
+        versions = {d.get("txn_id"): d.get("room_version") for d in decisions
+                    if d.get("endpoint") == "send"}
+        self.assertEqual(versions, {"before": "unknown", "after": "10"})
+
     def test_send_join(self):
         self.start()
         import matrix_events_helper as ev

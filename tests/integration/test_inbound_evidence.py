@@ -133,6 +133,44 @@ class InboundEvidenceTest(GatewayTestCase):
         out = self.cli("audit", "verify", str(tampered), expect=None)
         self.assertNotEqual(out.returncode, 0)
 
+    def test_retry_gets_the_stored_answer_after_a_policy_change(self):
+        # The store is asked before inspection: a retried held transaction is answered as the
+        # first time, even when a reloaded policy would now let it through.
+        held = GOOD.transaction([GOOD.event("com.example.unusual", {"y": 2})])
+        _, _, _, first = self.send(held, "p1")
+        self.assertEqual(first.status, 200, first.body)
+        policy = self.tmp / "policy.yaml"
+        policy.write_text(policy_yaml(""))
+        mark = len(self.gw.log_records())
+        self.gw.reload()
+        self.gw.wait_for_log(lambda r: r.get("event") == "config_reloaded", start=mark)
+        _, _, _, again = self.send(held, "p1")
+        self.assertEqual(again.status, 200, again.body)
+        self.assertEqual(again.json(), first.json())
+        self.assertEqual(self.up.requests, [], "a retry of a held transaction is not forwarded")
+        # The same content under a new txnId meets the new policy and is forwarded.
+        _, _, _, fresh = self.send(held, "p2")
+        self.assertEqual(fresh.status, 200, fresh.body)
+        self.assertEqual(len(self.up.requests), 1)
+        # A retry with other bytes under the held txnId still gets the stored answer.
+        _, _, _, other = self.send(GOOD.transaction([GOOD.event()]), "p1")
+        self.assertEqual(other.json(), first.json())
+        self.assertEqual(len(self.up.requests), 1)
+        cfg = str(self.gw.config_path)
+        listing = self.cli("quarantine", "--config", cfg, "list").stdout.decode()
+        self.assertEqual(len(re.findall(r"^(q-[0-9a-f]+)\s", listing, re.M)), 1, listing)
+        self.gw.stop()
+        decisions = [l for l in self.audit_lines() if l.get("type") == "decision"]
+        got = [(d.get("txn_id"), d["action"], d.get("rule_id"), d.get("note")) for d in decisions]
+        self.assertEqual(got, [
+            ("p1", "quarantine", "hold-unusual", None),
+            ("p1", "quarantine", "hold-unusual", "retry of a held transaction"),
+            ("p2", "forward", "partners-all", None),
+            ("p1", "quarantine", "hold-unusual",
+             "retry of a held transaction with a different body"),
+        ])
+        self.cli("audit", "verify", str(self.state / "audit.log"))
+
     def raw_send(self, txn, txn_id) -> bytes:
         uri = f"/_matrix/federation/v1/send/{txn_id}"
         body, headers = GOOD.signed_request("PUT", uri, txn)

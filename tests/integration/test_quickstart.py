@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """The README's quick start, on free ports: scripts/dev-pki makes the dev PKI,
 deploy/demo/demo-core.py stands in for the Core, and the shipped example config
-(only ports and state_dir changed) serves the README's curl through the gateway."""
+(only ports, state_dir and the policy's absolute path changed) serves the README's curl
+through the gateway; deploy/demo/demo-peer.py (what `make run` starts) gets the answers the
+example policy prescribes, and the audit lines the README shows form a verifiable chain."""
 import json
 import os
 import subprocess
@@ -61,6 +63,11 @@ class QuickStartTest(GatewayTestCase):
         config["listeners"]["admin"]["port"] = free_port()
         config["upstream"]["port"] = core_port
         config["workers"] = 1
+        config["policy"] = str(ENV.source_dir / "deploy" / "examples" / "policy.yaml")
+        init = subprocess.run(["/usr/bin/python3", str(ENV.source_dir / "deploy" / "demo" / "demo-peer.py"),
+                               "init", "--state", str(self.state)], capture_output=True, text=True,
+                              timeout=60)
+        self.assertEqual(init.returncode, 0, init.stderr)
         gw = self.start_gateway(config)
 
         r = curl(gw.port, "/_matrix/federation/v1/version", "core.bordergate.test",
@@ -69,14 +76,54 @@ class QuickStartTest(GatewayTestCase):
         self.assertEqual(r.status, 200)
         self.assertEqual(r.json(), {"server": {"name": "bordergate-demo-core", "version": "1.0"}})
 
-        r = curl(gw.port, "/_matrix/federation/v1/query/directory?room_alias=%23a%3Ab",
-                 "core.bordergate.test", self.state / "pki" / "ca.crt", "-H", "Connection: X-Gone",
-                 "-H", "X-Gone: 1", workdir=self.tmp)
-        echo = r.json()
-        self.assertEqual(echo["uri"], "/_matrix/federation/v1/query/directory?room_alias=%23a%3Ab")
-        names = [h.split(":", 1)[0].lower() for h in echo["headers"]]
-        self.assertNotIn("x-gone", names)
-        self.assertIn("x-forwarded-for", names)
+        # The demo peer: unsigned and disallowed requests are refused, the widget event held.
+        peer = ENV.source_dir / "deploy" / "demo" / "demo-peer.py"
+        run = subprocess.run(["/usr/bin/python3", str(peer), "run", "--state", str(self.state),
+                              "--port", str(gw.port)], capture_output=True, text=True, timeout=120)
+        self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+        statuses = [int(line.split()[1]) for line in run.stdout.splitlines()
+                    if line.startswith("demo-peer: ")]
+        self.assertEqual(statuses, [200, 200, 403, 401, 403], run.stdout)
+
+        audit = self.state / "audit.log"
+        deadline = time.monotonic() + 30
+        while True:
+            records = [json.loads(line) for line in audit.read_text().splitlines()] \
+                if audit.exists() else []
+            decisions = [r for r in records if r.get("type") == "decision"]
+            if len(decisions) >= 6 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        got = [(r.get("endpoint"), r.get("action"), r.get("rule_id"), r.get("status"))
+               for r in decisions]
+        self.assertEqual(got, [
+            ("version", "forward", "core-keys-public", 200),
+            ("send", "forward", "opendesk-base", 200),
+            ("send", "quarantine", "opendesk-unusual-events", 200),
+            ("send", "deny", "opendesk-unknown-edus", 403),
+            ("query.profile", "deny", None, 401),
+            ("publicRooms", "deny", "opendesk-no-directory", 403),
+        ])
+        self.assertTrue(all(r.get("origin") == "opendesk.stadt-a.example" for r in decisions[1:4]))
+        self.assertIsNotNone(decisions[2].get("quarantine_id"))
+        v = subprocess.run([str(ENV.bordergate), "audit", "verify", str(audit)],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+
+    def test_demo_peer_init_is_idempotent(self):
+        peer = ENV.source_dir / "deploy" / "demo" / "demo-peer.py"
+        for _ in range(2):
+            r = subprocess.run(["/usr/bin/python3", str(peer), "init", "--state", str(self.state)],
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            if _ == 0:
+                key = (self.state / "demo-peer.key").read_bytes()
+        self.assertEqual((self.state / "demo-peer.key").read_bytes(), key)
+        self.assertEqual((self.state / "demo-peer.key").stat().st_mode & 0o077, 0)
+        pinned = json.loads((self.state / "demo-peer-pinned.json").read_text())
+        self.assertEqual(list(pinned), ["opendesk.stadt-a.example"])
+        key_id, = pinned["opendesk.stadt-a.example"]
+        self.assertEqual(key_id, "ed25519:" + key.decode().split()[1])
 
 
 if __name__ == "__main__":

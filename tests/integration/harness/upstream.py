@@ -330,6 +330,8 @@ class EchoUpstream:
         extra = [h.split(":", 1) for h in req.header_all("X-Test-Response-Header")]
         if req.header("X-Test-Echo-Body"):
             body, ctype = req.body, "application/octet-stream"
+        elif req.header("X-Test-Response-Json"):
+            body, ctype = req.header("X-Test-Response-Json").encode(), "application/json"
         elif req.header("X-Test-Response-Bytes"):
             body, ctype = pattern_bytes(int(req.header("X-Test-Response-Bytes"))), "application/octet-stream"
         else:

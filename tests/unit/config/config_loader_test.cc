@@ -55,6 +55,9 @@ TEST(ConfigLoader, ShippedExampleLoads) {
   EXPECT_EQ(c.limits.header_timeout, Millis(10000));
   EXPECT_EQ(c.shutdown.drain_timeout, Millis(20000));
   EXPECT_EQ(c.admin.port, 9448);
+  // `make run` enforces: the example policy, and the demo peer's key pinned from a file.
+  EXPECT_EQ(c.policy, std::string(BG_SOURCE_DIR) + "/deploy/examples/policy.yaml");
+  EXPECT_EQ(c.keys.pinned_file, std::string(BG_SOURCE_DIR) + "/.state/demo-peer-pinned.json");
 }
 
 TEST(ConfigLoader, MinimalGetsDefaults) {
@@ -122,6 +125,23 @@ keys:
   r = load(std::string(kMinimal) + "policy: /srv/policy.yaml\n");
   ASSERT_TRUE(r.errors.empty());
   EXPECT_EQ(r.config->policy, "/srv/policy.yaml");
+}
+
+TEST(ConfigLoader, PinnedFileAndKeyWaitTimeout) {
+  ConfigLoadResult r =
+      load(std::string(kMinimal) +
+           "limits:\n  key_wait_timeout: 2500ms\nkeys:\n  pinned_file: pins.json\n");
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front().to_string();
+  EXPECT_EQ(r.config->keys.pinned_file, "/etc/bg/state/pins.json");
+  EXPECT_EQ(r.config->limits.key_wait_timeout, Millis(2500));
+  r = load(kMinimal);
+  ASSERT_TRUE(r.errors.empty());
+  EXPECT_TRUE(r.config->keys.pinned_file.empty());
+  EXPECT_EQ(r.config->limits.key_wait_timeout, Millis(10000));
+  for (const char* bad : {"keys:\n  pinned_file: \"\"\n", "limits:\n  key_wait_timeout: 0s\n",
+                          "limits:\n  key_wait_timeout: 11m\n"}) {
+    EXPECT_FALSE(load(std::string(kMinimal) + bad).errors.empty()) << bad;
+  }
 }
 
 TEST(ConfigLoader, PinnedKeyMistakes) {

@@ -287,5 +287,40 @@ TEST_F(SuspendTest, TamperedUriIsRefusedAfterTheKeyArrived) {
   EXPECT_STREQ(s.answer.errcode, "M_UNAUTHORIZED");
 }
 
+// limits.key_wait_timeout: the connection's timer calls expire_key_wait on a request still
+// waiting; the phase then answers without the key, and the late answer resumes nothing.
+TEST_F(SuspendTest, AnExpiredKeyWaitIsAnsweredAndLateAnswersAreIgnored) {
+  // A server whose key is neither pinned nor cached: the wait ends only by the fetcher's answer.
+  matrix::SigningKey stranger = matrix::SigningKey::generate("s1");
+  http_.headers.clear();
+  HeaderField& h = http_.headers.add();
+  h.name = "Authorization";
+  h.value = *matrix::sign_xmatrix("GET", http_.target, "stranger.example", "core.example", nullptr,
+                                  stranger);
+  PhaseEnv e = env();
+  ASSERT_EQ(authenticate_request(r_, http_, e).step, Step::suspend);
+  EXPECT_FALSE(r_.keys_timed_out);
+  ASSERT_TRUE(expire_key_wait(r_));
+  EXPECT_FALSE(expire_key_wait(r_));  // nothing is awaited any more
+  StepResult s = authenticate_request(r_, http_, e);
+  ASSERT_EQ(s.step, Step::respond);
+  EXPECT_EQ(s.answer.status, 401);
+  EXPECT_STREQ(s.answer.errcode, "M_UNAUTHORIZED");
+  EXPECT_EQ(r_.denial, "key_fetch_timeout");
+  EXPECT_NE(s.answer.reason.find("in time"), std::string::npos) << s.answer.reason;
+  for (int i = 0; i < 20; ++i) uv_run(&loop_, UV_RUN_NOWAIT);
+  EXPECT_EQ(resumed_, 0);  // the fetcher's late answer belongs to the expired wait
+}
+
+TEST_F(SuspendTest, ARequestNotWaitingForKeysDoesNotExpire) {
+  PhaseEnv e = env();
+  ASSERT_EQ(authenticate_request(r_, http_, e).step, Step::suspend);
+  run_loop();
+  ASSERT_EQ(resumed_, 1);
+  EXPECT_FALSE(expire_key_wait(r_));  // answered in time: the timer has nothing to cut
+  StepResult s = authenticate_request(r_, http_, e);
+  EXPECT_EQ(s.step, Step::proceed) << s.answer.reason;
+}
+
 }  // namespace
 }  // namespace bordergate::inbound
