@@ -325,9 +325,7 @@ void register_matrix_commands(CLI::App& app) {
     std::fputs(m::SigningKey::generate(*version).to_synapse_file().c_str(), stdout);
   });
 
-#ifdef BG_HAVE_EVENT_COMMANDS
   register_event_commands(app);
-#endif
 }
 
 }  // namespace bordergate::cli
