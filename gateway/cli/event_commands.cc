@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gateway/cli/cli_support.h"
 #include "gateway/cli/commands.h"
 #include "gateway/matrix/event.h"
 #include "gateway/matrix/json.h"
@@ -22,30 +23,12 @@ namespace {
 
 namespace m = bordergate::matrix;
 
-// Exit statuses: 0 every check passed, 1 a check failed, 2 the input could not be used.
-constexpr int kCheckFailed = 1;
-constexpr int kBadInput = 2;
-
 struct EventCheckOptions {
   std::string room_version;
   std::vector<std::string> key_files;
   std::string input = "-";
   bool backfill = false;
 };
-
-Result<std::string> read_all(const std::string& path) {
-  if (path == "-") {
-    std::ostringstream text;
-    text << std::cin.rdbuf();
-    if (std::cin.bad()) return make_error("unreadable", "cannot read standard input");
-    return text.str();
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error("unreadable", "cannot open " + path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // Server names, key ids and v1/v2 event ids come from the event itself: control characters are
 // shown escaped so a crafted event cannot forge report lines (e.g. a sender domain holding
@@ -85,7 +68,7 @@ int run_event_check(const EventCheckOptions& options) {
   }
   m::StaticKeyRing ring;
   for (const std::string& file : options.key_files) {
-    auto text = read_all(file);
+    auto text = read_input(file);
     if (!text) {
       explain(file, text.error());
       return kBadInput;
@@ -101,7 +84,7 @@ int run_event_check(const EventCheckOptions& options) {
     }
   }
   const std::string input_name = options.input == "-" ? "stdin" : options.input;
-  auto text = read_all(options.input);
+  auto text = read_input(options.input);
   if (!text) {
     explain(input_name, text.error());
     return kBadInput;

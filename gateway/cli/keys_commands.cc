@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "gateway/cli/cli_support.h"
 #include "gateway/cli/commands.h"
 #include "gateway/config/config_loader.h"
 #include "gateway/discovery/discovery_setup.h"
@@ -30,8 +31,7 @@ namespace d = bordergate::discovery;
 namespace k = bordergate::keystore;
 namespace m = bordergate::matrix;
 
-constexpr int kFailed = 1;
-constexpr int kBadInput = 2;
+constexpr int kFailed = kCheckFailed;
 
 struct NetOptions {
   std::string config_file;
@@ -46,25 +46,6 @@ struct NetOptions {
   std::string key_id;
   bool no_cache = false;
 };
-
-void fail(const std::string& what, const Error& e, int status) {
-  std::fflush(stdout);
-  std::fprintf(stderr, "bordergate: %s: %s: %s\n", what.c_str(), e.code.c_str(), e.message.c_str());
-  exit_status() = status;
-}
-
-std::int64_t wall_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-std::string utc(std::int64_t ms) {
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  char buf[32] = "?";
-  if (gmtime_r(&t, &tm)) std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::string target_text(const d::ConnectTarget& t) {
   return t.address.is_v6() ? "[" + t.address.to_string() + "]:" + std::to_string(t.port)
@@ -142,7 +123,7 @@ struct NetStack {
     if (!tls) return tls.error();
     client = std::make_unique<d::HttpsClient>(&loop, std::move(*tls));
     resolver = std::make_unique<d::ServerResolver>(*dns, d::well_known_fetch_over(*client, config),
-                                                   options, cache, wall_ms);
+                                                   options, cache, now_ms);
     return {};
   }
 
@@ -214,9 +195,10 @@ void print_discovery(const std::string& server, const d::Discovery& found, bool 
 // the cached delegation being used instead of a second fetch.
 void discover(const std::vector<std::string>& servers, const NetOptions& o) {
   auto settings = settings_from(o);
-  if (!settings) return fail("discover", settings.error(), kBadInput);
+  if (!settings) return void(fail("discover", settings.error(), kBadInput));
   NetStack net;
-  if (Status s = net.build(settings->discovery); !s) return fail("discover", s.error(), kBadInput);
+  if (Status s = net.build(settings->discovery); !s)
+    return void(fail("discover", s.error(), kBadInput));
   for (const auto& server : servers) {
     bool done = false;
     d::Discovery found{make_error("cancelled", "not run"), {}, 0};
@@ -261,17 +243,18 @@ bool print_keys(const m::Json& object, std::int64_t now) {
 
 void fetch_all_keys(const std::string& server, const Settings& s) {
   NetStack net;
-  if (Status st = net.build(s.discovery); !st) return fail("keys fetch", st.error(), kBadInput);
+  if (Status st = net.build(s.discovery); !st)
+    return void(fail("keys fetch", st.error(), kBadInput));
   auto notaries = k::notaries_from(s.keys);
-  if (!notaries) return fail("keys fetch", notaries.error(), kBadInput);
+  if (!notaries) return void(fail("keys fetch", notaries.error(), kBadInput));
   k::FederationKeyFetcher fetcher(*net.resolver, *net.client, s.discovery, s.keys.fetch_timeout);
   fetcher.set_observer([&](const std::string& name, const d::Discovery& found) {
     print_discovery(name, found, false);
   });
   const bool use_notary = s.keys.fetch_mode == "notary";
   if (use_notary && notaries->empty()) {
-    return fail("keys fetch", make_error("no_notary", "fetch_mode notary needs --notary"),
-                kBadInput);
+    return void(
+        fail("keys fetch", make_error("no_notary", "fetch_mode notary needs --notary"), kBadInput));
   }
   bool done = false;
   Result<std::string> body = make_error("cancelled", "not run");
@@ -279,7 +262,7 @@ void fetch_all_keys(const std::string& server, const Settings& s) {
     body = std::move(b);
     done = true;
   };
-  const std::int64_t now = wall_ms();
+  const std::int64_t now = now_ms();
   if (use_notary) {
     fetcher.query_notary(notaries->front().server_name, {server, {}, now}, on_body);
   } else {
@@ -290,7 +273,7 @@ void fetch_all_keys(const std::string& server, const Settings& s) {
               use_notary ? ("notary " + notaries->front().server_name).c_str() : "server",
               body ? ("HTTP 200, " + std::to_string(body->size()) + " bytes").c_str()
                    : (body.error().code + ": " + body.error().message).c_str());
-  if (!body) return fail("keys fetch", body.error(), kFailed);
+  if (!body) return void(fail("keys fetch", body.error(), kFailed));
 
   auto doc = m::parse_json(*body);
   bool ok = doc.ok();
@@ -318,7 +301,7 @@ void fetch_all_keys(const std::string& server, const Settings& s) {
   std::printf("verification: %s\n",
               verdict ? "ok" : (verdict.error().code + ": " + verdict.error().message).c_str());
   std::fflush(stdout);
-  if (!verdict) return fail("keys fetch", verdict.error(), kFailed);
+  if (!verdict) return void(fail("keys fetch", verdict.error(), kFailed));
   if (!ok) {
     fail("keys fetch", make_error("keys_invalid", "a key is expired or not self-signed"), kFailed);
   }
@@ -327,9 +310,10 @@ void fetch_all_keys(const std::string& server, const Settings& s) {
 // One key through the gateway's ServerKeyStore: pinned, persisted cache, then the network.
 void fetch_one_key(const std::string& server, const Settings& s, const NetOptions& o) {
   NetStack net;
-  if (Status st = net.build(s.discovery); !st) return fail("keys fetch", st.error(), kBadInput);
+  if (Status st = net.build(s.discovery); !st)
+    return void(fail("keys fetch", st.error(), kBadInput));
   auto notaries = k::notaries_from(s.keys);
-  if (!notaries) return fail("keys fetch", notaries.error(), kBadInput);
+  if (!notaries) return void(fail("keys fetch", notaries.error(), kBadInput));
   k::FederationKeyFetcher fetcher(*net.resolver, *net.client, s.discovery, s.keys.fetch_timeout);
   fetcher.set_observer([&](const std::string& name, const d::Discovery& found) {
     print_discovery(name, found, false);
@@ -337,7 +321,7 @@ void fetch_one_key(const std::string& server, const Settings& s, const NetOption
   std::unique_ptr<k::KeyPersistence> persistence;
   if (!s.keys.cache_file.empty()) {
     auto opened = k::KeyPersistence::open(s.keys.cache_file);
-    if (!opened) return fail("keys fetch", opened.error(), kBadInput);
+    if (!opened) return void(fail("keys fetch", opened.error(), kBadInput));
     persistence = std::move(*opened);
   }
   k::KeyStoreConfig config;
@@ -347,7 +331,7 @@ void fetch_one_key(const std::string& server, const Settings& s, const NetOption
                                                 : k::FetchMode::kDirectThenNotaries;
   auto queue = std::make_unique<k::WorkerQueue>(&net.loop);
   {
-    k::ServerKeyStore store(config, fetcher, wall_ms, persistence.get());
+    k::ServerKeyStore store(config, fetcher, now_ms, persistence.get());
     if (persistence) {
       auto loaded = store.load_persisted();
       std::printf("persistent cache %s: %zu responses loaded\n", s.keys.cache_file.c_str(),
@@ -355,7 +339,7 @@ void fetch_one_key(const std::string& server, const Settings& s, const NetOption
     }
     bool done = false;
     Result<m::VerifyKey> key = make_error("cancelled", "not run");
-    store.get_key(server, o.key_id, wall_ms(), queue->mailbox(), [&](Result<m::VerifyKey> r) {
+    store.get_key(server, o.key_id, now_ms(), queue->mailbox(), [&](Result<m::VerifyKey> r) {
       key = std::move(r);
       done = true;
     });
@@ -421,7 +405,7 @@ void register_keys_commands(CLI::App& app) {
   fetch->add_flag("--no-cache", fetch_opts->no_cache, "Do not use the persistent key cache");
   fetch->callback([=] {
     auto settings = settings_from(*fetch_opts);
-    if (!settings) return fail("keys fetch", settings.error(), kBadInput);
+    if (!settings) return void(fail("keys fetch", settings.error(), kBadInput));
     if (fetch_opts->key_id.empty()) return fetch_all_keys(*fetch_server, *settings);
     fetch_one_key(*fetch_server, *settings, *fetch_opts);
   });

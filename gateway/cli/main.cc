@@ -21,24 +21,12 @@ int main(int argc, char** argv) {
   app.add_subcommand("version", "Print the version and exit")->callback([] {
     std::printf("bordergate %s\n", BG_VERSION);
   });
-#ifdef BG_HAVE_SERVE_COMMANDS
   bordergate::cli::register_serve_commands(app);
-#endif
-#ifdef BG_HAVE_MATRIX_COMMANDS
   bordergate::cli::register_matrix_commands(app);
-#endif
-#ifdef BG_HAVE_KEYS_COMMANDS
   bordergate::cli::register_keys_commands(app);
-#endif
-#ifdef BG_HAVE_POLICY_COMMANDS
   bordergate::cli::register_policy_commands(app);
-#endif
-#ifdef BG_HAVE_AUDIT_COMMANDS
   bordergate::cli::register_audit_commands(app);
-#endif
-#ifdef BG_HAVE_QUARANTINE_COMMANDS
   bordergate::cli::register_quarantine_commands(app);
-#endif
 
   try {
     app.parse(argc, argv);

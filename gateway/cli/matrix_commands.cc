@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "gateway/cli/cli_support.h"
 #include "gateway/cli/commands.h"
 #include "gateway/matrix/ed25519.h"
 #include "gateway/matrix/json.h"
@@ -23,29 +24,6 @@ namespace {
 
 namespace m = bordergate::matrix;
 
-constexpr int kCheckFailed = 1;
-constexpr int kBadInput = 2;
-
-Result<std::string> read_input(const std::string& path) {
-  std::ostringstream text;
-  if (path == "-") {
-    text << std::cin.rdbuf();
-    if (std::cin.bad()) return make_error("unreadable", "cannot read standard input");
-    return text.str();
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error("unreadable", "cannot open " + path);
-  text << in.rdbuf();
-  return text.str();
-}
-
-int fail(const std::string& what, const Error& e, int status) {
-  std::fflush(stdout);  // keep stdout and stderr lines in order when both go to one terminal/file
-  std::fprintf(stderr, "bordergate: %s: %s: %s\n", what.c_str(), e.code.c_str(), e.message.c_str());
-  exit_status() = status;
-  return status;
-}
-
 void write_line(const std::string& s) {
   std::fwrite(s.data(), 1, s.size(), stdout);
   std::fputc('\n', stdout);
@@ -56,19 +34,6 @@ Result<m::Json> read_json(const std::string& path) {
   auto text = read_input(path);
   if (!text) return text.error();
   return m::parse_json(*text);
-}
-
-std::string utc(std::int64_t ms) {
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  char buf[32] = "?";
-  if (gmtime_r(&t, &tm)) std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
 Status load_key_files(m::StaticKeyRing& ring, const std::vector<std::string>& files) {
@@ -325,9 +290,7 @@ void register_matrix_commands(CLI::App& app) {
     std::fputs(m::SigningKey::generate(*version).to_synapse_file().c_str(), stdout);
   });
 
-#ifdef BG_HAVE_EVENT_COMMANDS
   register_event_commands(app);
-#endif
 }
 
 }  // namespace bordergate::cli

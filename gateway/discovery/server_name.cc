@@ -61,6 +61,12 @@ Status check_dns_name(std::string_view host) {
       if (label > kMaxLabel) {
         return make_error("invalid_dns_name", "DNS label longer than 63 characters");
       }
+      // The Matrix grammar allows any mix of letters, digits and '-', but a label that starts or
+      // ends with '-' is no hostname (RFC 1123) and can carry no publicly trusted certificate, so
+      // it can never federate; refusing it keeps odd names away from resolvers and certificates.
+      if (host[i - label] == '-' || host[i - 1] == '-') {
+        return make_error("invalid_dns_name", "DNS label starts or ends with '-'");
+      }
       label = 0;
       continue;
     }
