@@ -10,6 +10,7 @@
 #include "gateway/config/config_loader.h"
 #include "gateway/proxy/runtime.h"
 #include "gateway/proxy/server.h"
+#include "gateway/inbound/pinned_keys_file.h"
 #include "policy/loader.h"
 
 namespace bordergate::cli {
@@ -48,6 +49,12 @@ void register_serve_commands(CLI::App& app) {
         exit_status() = 1;
         return;
       }
+    }
+    // Pinned keys are read by the key store at start; check them here too.
+    if (auto pins = inbound::load_pinned_keys(loaded.config->keys); !pins) {
+      std::fprintf(stderr, "%s: %s\n", file->c_str(), pins.error().message.c_str());
+      exit_status() = 1;
+      return;
     }
     auto rt = build_runtime(loaded.config);
     if (!rt) {
