@@ -67,6 +67,12 @@ void register_serve_commands(CLI::App& app) {
       exit_status() = 1;
       return;
     }
+    if (loaded.config->inbound_enforcement == Config::InboundEnforcement::pass_through) {
+      std::fprintf(stderr,
+                   "%s: warning: inbound_enforcement: pass_through: federation requests will be "
+                   "forwarded unchecked\n",
+                   file->c_str());
+    }
     std::printf("%s: OK\n", file->c_str());
   });
 }

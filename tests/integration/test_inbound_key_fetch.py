@@ -11,7 +11,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness.gateway import no_dns_discovery  # noqa: E402
+from harness.gateway import no_dns_discovery, with_policy  # noqa: E402
 from harness import GatewayTestCase, free_port, main, metric_sum  # noqa: E402
 from federation_peers import MatrixPeer  # noqa: E402
 from inbound_peer import CORE, TestHomeserver, policy_yaml  # noqa: E402
@@ -54,8 +54,7 @@ class InboundKeyFetchTest(GatewayTestCase):
     def start(self, port: int, pinned: dict | None = None, pinned_file: dict | None = None):
         path = self.tmp / "policy.yaml"
         path.write_text(policy_yaml())
-        config = self.make_config(self.up.port)
-        config["policy"] = str(path)
+        config = with_policy(self.make_config(self.up.port), path)
         discovery = no_dns_discovery()
         discovery.update({
             "static_routes": {"good.example": {"target": f"127.0.0.1:{port}",

@@ -89,7 +89,17 @@ def base_config(
         "shutdown": {"drain_timeout": "20s"},
         "logging": {"level": "info"},
         "discovery": no_dns_discovery(),
+        # Most tests exercise the proxy itself; enforcing tests call with_policy().
+        "inbound_enforcement": "pass_through",
     }
+
+
+def with_policy(config: dict, policy_path) -> dict:
+    """Turns a base_config() into an enforcing one: names the policy file and drops
+    the pass-through switch (the gateway refuses a config holding both)."""
+    config.pop("inbound_enforcement", None)
+    config["policy"] = str(policy_path)
+    return config
 
 
 def no_dns_discovery() -> dict:
