@@ -8,9 +8,9 @@
 
 #include "gateway/cli/commands.h"
 #include "gateway/config/config_loader.h"
+#include "gateway/inbound/pinned_keys_file.h"
 #include "gateway/proxy/runtime.h"
 #include "gateway/proxy/server.h"
-#include "gateway/inbound/pinned_keys_file.h"
 #include "policy/loader.h"
 
 namespace bordergate::cli {

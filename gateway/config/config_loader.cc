@@ -242,8 +242,8 @@ void Loader::load(const YAML::Node& root, Config& c) {
   }
   if (!check_map(root, "the configuration",
                  {"version", "server_name", "state_dir", "workers", "listeners", "upstream",
-                  "limits", "shutdown", "logging", "policy", "inbound_enforcement", "keys",
-                  "audit", "quarantine", "discovery"})) {
+                  "limits", "shutdown", "logging", "policy", "inbound_enforcement", "keys", "audit",
+                  "quarantine", "discovery"})) {
     return;
   }
   get_uint(root, "version", c.version, 1, 1, true);

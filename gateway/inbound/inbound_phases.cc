@@ -58,12 +58,12 @@ bool await_keys(InboundRequest& r, std::vector<KeyNeed> needs, PhaseEnv& env) {
   InboundRequest* req = &r;
   for (const auto& [server, key_id, at] : unique) {
     env.keys->get_key(server, key_id, at, env.mailbox,
-                              [alive, req, wait, resume = env.resume](Result<matrix::VerifyKey>) {
-                                // The request may have ended (client gone) while the fetch ran,
-                                // or stopped waiting (timeout).
-                                if (alive.expired() || req->key_wait != wait) return;
-                                if (--req->keys_pending == 0) resume();
-                              });
+                      [alive, req, wait, resume = env.resume](Result<matrix::VerifyKey>) {
+                        // The request may have ended (client gone) while the fetch ran,
+                        // or stopped waiting (timeout).
+                        if (alive.expired() || req->key_wait != wait) return;
+                        if (--req->keys_pending == 0) resume();
+                      });
   }
   return true;
 }

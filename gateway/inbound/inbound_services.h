@@ -33,8 +33,8 @@ struct InboundServices {
   InboundMetrics metrics;
 };
 
-// Loads the policy named by config.policy, opens the audit log (config.audit) and the quarantine store (config.quarantine). The policy's
-// server_name must equal the config's.
+// Loads the policy named by config.policy, opens the audit log (config.audit) and the quarantine
+// store (config.quarantine). The policy's server_name must equal the config's.
 Result<std::unique_ptr<InboundServices>> build_inbound_services(const Config& config);
 
 // Prometheus text of the decision counters, the audit writer and the quarantine store (its

@@ -31,10 +31,10 @@ TEST(PinnedKeysFile, ParsesAndMerges) {
 TEST(PinnedKeysFile, OptionalValidUntil) {
   const std::string k = kKey;
   PinnedKeys keys;
-  ASSERT_TRUE(parse_pinned_keys(
-      R"({"peer.example":{"ed25519:old":{"key":")" + k +
-          R"(","valid_until_ts":1700000000000},"ed25519:new":{"key":")" + k + R"("}}})",
-      keys));
+  ASSERT_TRUE(parse_pinned_keys(R"({"peer.example":{"ed25519:old":{"key":")" + k +
+                                    R"(","valid_until_ts":1700000000000},"ed25519:new":{"key":")" +
+                                    k + R"("}}})",
+                                keys));
   EXPECT_EQ(keys.keys.at("peer.example").size(), 2u);
   ASSERT_EQ(keys.valid_until.at("peer.example").size(), 1u);
   EXPECT_EQ(keys.valid_until.at("peer.example").at("ed25519:old"), 1700000000000);
@@ -83,8 +83,8 @@ TEST(PinnedKeysFile, MissingFileNamesIt) {
 // two different keys across them is refused.
 TEST(PinnedKeysFile, ConfigInlineAndFileTogether) {
   const std::string other = "Noi6WqcDj0QmPxCNQqgezwTlBKrfqehY1u2FyWP9uYw";
-  const auto file = std::filesystem::temp_directory_path() /
-                    ("bg-pins-" + std::to_string(::getpid()) + ".json");
+  const auto file =
+      std::filesystem::temp_directory_path() / ("bg-pins-" + std::to_string(::getpid()) + ".json");
   std::ofstream(file) << R"({"b.example":{"ed25519:b":")" << other << "\"}}";
   KeysConfig c;
   c.pinned["a.example"]["ed25519:a"] = kKey;
