@@ -60,17 +60,21 @@ class AdminServer::Connection final : public StreamHandler {
       return;
     }
     bool head = r.method == "HEAD";
+    // Both carry the enforcement mode, so a probe or a dashboard sees a pass-through gateway.
+    std::string enforcement = ",\"inbound_enforcement\":\"";
+    append_json_escaped(enforcement, server_.hooks_.inbound_enforcement);
+    enforcement += "\"}";
     if (path == "/healthz") {
-      reply(200, "application/json", "{\"status\":\"ok\"}", head);
+      reply(200, "application/json", "{\"status\":\"ok\"" + enforcement, head);
     } else if (path == "/readyz") {
       std::string reason;
       bool ok = server_.hooks_.ready(reason);
-      std::string body = ok ? "{\"status\":\"ready\"}" : "{\"status\":\"not_ready\",\"reason\":\"";
+      std::string body = ok ? "{\"status\":\"ready\"" : "{\"status\":\"not_ready\",\"reason\":\"";
       if (!ok) {
         append_json_escaped(body, reason);
-        body += "\"}";
+        body += "\"";
       }
-      reply(ok ? 200 : 503, "application/json", body, head);
+      reply(ok ? 200 : 503, "application/json", body + enforcement, head);
     } else if (path == "/metrics") {
       reply(200, "text/plain; version=0.0.4; charset=utf-8", server_.hooks_.metrics(), head);
     } else {

@@ -20,6 +20,8 @@ class AdminServer {
   struct Hooks {
     std::function<bool(std::string& reason)> ready;
     std::function<std::string()> metrics;
+    // Shown in /healthz and /readyz: "policy", or "pass_through" (nothing is checked).
+    std::string inbound_enforcement = "policy";
   };
 
   AdminServer(uv_loop_t* loop, Hooks hooks);

@@ -8,6 +8,7 @@
 
 #include "gateway/cli/commands.h"
 #include "gateway/config/config_loader.h"
+#include "gateway/inbound/pinned_keys_file.h"
 #include "gateway/proxy/runtime.h"
 #include "gateway/proxy/server.h"
 #include "policy/loader.h"
@@ -49,6 +50,12 @@ void register_serve_commands(CLI::App& app) {
         return;
       }
     }
+    // Pinned keys are read by the key store at start; check them here too.
+    if (auto pins = inbound::load_pinned_keys(loaded.config->keys); !pins) {
+      std::fprintf(stderr, "%s: %s\n", file->c_str(), pins.error().message.c_str());
+      exit_status() = 1;
+      return;
+    }
     auto rt = build_runtime(loaded.config);
     if (!rt) {
       // Errors from certificates and keys name their entry as file:line:col.
@@ -59,6 +66,12 @@ void register_serve_commands(CLI::App& app) {
         std::fprintf(stderr, "%s: %s\n", file->c_str(), m.c_str());
       exit_status() = 1;
       return;
+    }
+    if (loaded.config->inbound_enforcement == Config::InboundEnforcement::pass_through) {
+      std::fprintf(stderr,
+                   "%s: warning: inbound_enforcement: pass_through: federation requests will be "
+                   "forwarded unchecked\n",
+                   file->c_str());
     }
     std::printf("%s: OK\n", file->c_str());
   });

@@ -121,9 +121,14 @@ struct Config {
   LimitsConfig limits;
   ShutdownConfig shutdown;
   LoggingConfig logging;
-  // The policy file (absolute; relative paths resolve against state_dir). Empty: no policy,
-  // the gateway forwards without inbound enforcement (logged at start as a warning).
+  // The policy file (absolute; relative paths resolve against state_dir). Required unless
+  // `inbound_enforcement: pass_through` says the operator wants an unchecked proxy.
   std::string policy;
+  // Deny by default at the process level: without a policy the configuration is an error. Only
+  // this explicit switch runs the gateway as a plain pass-through proxy (warned at start and on
+  // every reload, exported as a gauge and in /healthz and /readyz).
+  enum class InboundEnforcement { policy, pass_through };
+  InboundEnforcement inbound_enforcement = InboundEnforcement::policy;
   KeysConfig keys;
   AuditConfig audit;
   QuarantineConfig quarantine;

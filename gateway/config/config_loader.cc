@@ -226,6 +226,7 @@ class Loader {
   void load_upstream(const YAML::Node& n, UpstreamConfig& u);
   void load_limits(const YAML::Node& n, LimitsConfig& l);
   void load_keys(const YAML::Node& n, KeysConfig& k);
+  void load_enforcement(const YAML::Node& root, Config& c);
   void load_evidence(const YAML::Node& root, Config& c);
 
   std::string file_;
@@ -241,8 +242,8 @@ void Loader::load(const YAML::Node& root, Config& c) {
   }
   if (!check_map(root, "the configuration",
                  {"version", "server_name", "state_dir", "workers", "listeners", "upstream",
-                  "limits", "shutdown", "logging", "policy", "keys", "audit", "quarantine",
-                  "discovery"})) {
+                  "limits", "shutdown", "logging", "policy", "inbound_enforcement", "keys", "audit",
+                  "quarantine", "discovery"})) {
     return;
   }
   get_uint(root, "version", c.version, 1, 1, true);
@@ -280,6 +281,7 @@ void Loader::load(const YAML::Node& root, Config& c) {
     else
       c.policy = resolve(c.policy);
   }
+  load_enforcement(root, c);
   if (YAML::Node n = root["keys"]) load_keys(n, c.keys);
   load_evidence(root, c);
   if (YAML::Node n = root["logging"]) {
@@ -291,6 +293,33 @@ void Loader::load(const YAML::Node& root, Config& c) {
     }
   }
   load_discovery_config(root, file_, c.state_dir, c.discovery, c.key_fetch, errors_);
+}
+
+// Deny by default: a configuration without a policy would forward every federation request
+// unchecked, so that is only accepted when the operator says so in as many words.
+void Loader::load_enforcement(const YAML::Node& root, Config& c) {
+  std::string mode = "policy";
+  const YAML::Node n = root["inbound_enforcement"];
+  if (get_string(root, "inbound_enforcement", mode, false) && mode != "policy" &&
+      mode != "pass_through") {
+    error(n, "'inbound_enforcement' must be 'policy' (the default) or 'pass_through'");
+    return;
+  }
+  if (mode == "pass_through") {
+    c.inbound_enforcement = Config::InboundEnforcement::pass_through;
+    if (root["policy"]) {
+      error(n,
+            "'inbound_enforcement: pass_through' forwards everything unchecked and cannot be "
+            "combined with 'policy'; remove one of the two");
+    }
+    return;
+  }
+  if (!root["policy"]) {
+    error(root,
+          "no 'policy' configured: the gateway does not forward federation traffic unchecked. "
+          "Name a policy file with 'policy: FILE', or set 'inbound_enforcement: pass_through' "
+          "to run as a plain proxy without inbound enforcement");
+  }
 }
 
 void Loader::load_keys(const YAML::Node& n, KeysConfig& k) {

@@ -45,24 +45,37 @@ bool await_keys(InboundRequest& r, std::vector<KeyNeed> needs, PhaseEnv& env) {
   std::set<std::tuple<std::string, std::string, std::int64_t>> unique;
   for (KeyNeed& n : needs) unique.emplace(std::move(n.server), std::move(n.key_id), n.valid_at_ms);
   if (unique.empty()) return false;
+  if (env.keys == nullptr) {
+    // No key store on this worker (its federation state failed to start): nothing can be
+    // verified, so the phase answers as for a wait that ran out (401 / 503).
+    r.keys_timed_out = true;
+    return false;
+  }
   r.keys_pending = static_cast<std::uint32_t>(unique.size());
   r.keys_timed_out = false;
   const std::uint32_t wait = ++r.key_wait;
   std::weak_ptr<int> alive = r.alive;
   InboundRequest* req = &r;
   for (const auto& [server, key_id, at] : unique) {
-    r.services->keys->get_key(server, key_id, at, env.mailbox,
-                              [alive, req, wait, resume = env.resume](Result<matrix::VerifyKey>) {
-                                // The request may have ended (client gone) while the fetch ran,
-                                // or stopped waiting (timeout).
-                                if (alive.expired() || req->key_wait != wait) return;
-                                if (--req->keys_pending == 0) resume();
-                              });
+    env.keys->get_key(server, key_id, at, env.mailbox,
+                      [alive, req, wait, resume = env.resume](Result<matrix::VerifyKey>) {
+                        // The request may have ended (client gone) while the fetch ran,
+                        // or stopped waiting (timeout).
+                        if (alive.expired() || req->key_wait != wait) return;
+                        if (--req->keys_pending == 0) resume();
+                      });
   }
   return true;
 }
 
-matrix::KeyLookup cached_keys(InboundRequest& r) { return r.services->keys->cached_lookup(); }
+matrix::KeyLookup cached_keys(const PhaseEnv& env) {
+  if (env.keys == nullptr) {
+    return [](std::string_view, std::string_view, std::int64_t) -> Result<matrix::VerifyKey> {
+      return make_error("key_unavailable", "no key store on this worker");
+    };
+  }
+  return env.keys->cached_lookup();
+}
 
 StepResult bad_json(std::string reason) {
   return StepResult::respond(400, "M_BAD_JSON", std::move(reason));
@@ -200,7 +213,7 @@ StepResult check_events(InboundRequest& r, const std::vector<const JsonObject*>&
     return StepResult::respond(503, "M_UNKNOWN",
                                "Signing keys of the events could not be obtained in time");
   }
-  matrix::KeyLookup keys = cached_keys(r);
+  matrix::KeyLookup keys = cached_keys(env);
   r.pdus.clear();
   r.facts.pdus.clear();
   for (const JsonObject* e : events) {
@@ -440,7 +453,7 @@ StepResult authenticate_request(InboundRequest& r, const HttpRequest& http, Phas
   }
   // Strict: every X-Matrix header must verify (a request never passes on one good signature
   // next to a bad or unverifiable one).
-  const matrix::KeyLookup keys = cached_keys(r);
+  const matrix::KeyLookup keys = cached_keys(env);
   const Json* content = r.body ? &*r.body : nullptr;
   const std::int64_t now = now_ms();
   for (const matrix::XMatrixAuth& a : r.auths) {

@@ -10,6 +10,7 @@
 
 #include "gateway/http/message.h"
 #include "gateway/inbound/inbound_request.h"
+#include "gateway/keystore/server_key_store.h"
 #include "gateway/keystore/worker_queue.h"
 
 namespace bordergate::inbound {
@@ -31,7 +32,10 @@ struct StepResult {
 };
 
 struct PhaseEnv {
-  std::shared_ptr<keystore::Mailbox> mailbox;  // the worker's: key answers arrive here
+  // The process-wide key store (pinned keys, cache, fetches; gateway/proxy/federation.h) and the
+  // worker's federation mailbox its answers arrive through. Null keys: nothing verifies.
+  keystore::ServerKeyStore* keys = nullptr;
+  std::shared_ptr<keystore::Mailbox> mailbox;
   std::function<void()> resume;                // re-runs the suspended phase
   std::string_view client_ip;                  // rate-limit key for requests without origin
   // Runs `work` on a thread pool and then `done` on this loop (the quarantine's fsynced put).

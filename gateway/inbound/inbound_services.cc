@@ -2,23 +2,12 @@
 
 #include <prometheus/text_serializer.h>
 
-#include <chrono>
 #include <filesystem>
 
 #include "gateway/audit/audit_metrics.h"
-#include "gateway/inbound/pinned_keys_file.h"
-#include "gateway/matrix/ed25519.h"
 #include "gateway/quarantine/quarantine_metrics.h"
 
 namespace bordergate::inbound {
-
-void NoKeyFetcher::fetch_server_keys(const std::string&, Done done) {
-  done(make_error("fetch_not_configured", "no key fetcher configured: pin this server's keys"));
-}
-
-void NoKeyFetcher::query_notary(const std::string&, const keystore::NotaryQuery&, Done done) {
-  done(make_error("fetch_not_configured", "no key fetcher configured"));
-}
 
 Result<std::unique_ptr<InboundServices>> build_inbound_services(const Config& config) {
   auto s = std::make_unique<InboundServices>();
@@ -32,30 +21,6 @@ Result<std::unique_ptr<InboundServices>> build_inbound_services(const Config& co
                                                 config.server_name + "'");
   }
   s->policy = std::make_unique<policy::PolicyStore>(std::move(loaded.value()));
-
-  keystore::KeyStoreConfig kc;
-  for (const auto& [server, keys] : config.keys.pinned) {
-    for (const auto& [key_id, b64] : keys) {
-      auto key = matrix::verify_key_from_base64(b64);
-      if (!key) return make_error("bad_pinned_key", "keys.pinned." + server + "." + key_id);
-      kc.pinned[server].emplace(key_id, *key);
-    }
-  }
-  if (!config.keys.pinned_file.empty()) {
-    Status st = load_pinned_keys_file(config.keys.pinned_file, kc.pinned);
-    if (!st) return make_error(st.error().code, "keys.pinned_file: " + st.error().message);
-  }
-  // This store answers from pinned keys only (NoKeyFetcher), so it keeps nothing on disk:
-  // keys.cache_file belongs to the process-wide Federation store (gateway/proxy/federation.h).
-  s->fetcher = std::make_unique<NoKeyFetcher>();
-  s->keys = std::make_unique<keystore::ServerKeyStore>(
-      std::move(kc), *s->fetcher,
-      [] {
-        return std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-            .count();
-      },
-      nullptr);
 
   // The evidence files live in state_dir by default; an unusable directory shows up as the
   // open errors below.

@@ -1,6 +1,7 @@
 // Process-wide state of inbound enforcement, shared by every worker and kept across config
 // reloads: the policy in force (PolicyStore, swapped on SIGHUP), the per-origin rate limiter,
-// the server key store with its persistence, and the room versions learnt from traffic.
+// the room versions learnt from traffic and the evidence. Server keys are not here: the phases
+// use the process-wide, fetching key store of gateway/proxy/federation.h (through PhaseEnv).
 #pragma once
 
 #include <map>
@@ -13,9 +14,6 @@
 #include "gateway/config/config.h"
 #include "gateway/inbound/inbound_metrics.h"
 #include "gateway/inbound/room_versions.h"
-#include "gateway/keystore/key_fetcher.h"
-#include "gateway/keystore/key_persistence.h"
-#include "gateway/keystore/server_key_store.h"
 #include "gateway/matrix/room_version.h"
 #include "gateway/quarantine/quarantine_store.h"
 #include "policy/rate_limiter.h"
@@ -23,22 +21,11 @@
 
 namespace bordergate::inbound {
 
-// Until the HTTPS fetcher lands, a server without pinned or cached keys cannot be verified:
-// every fetch fails with "fetch_not_configured" (the store backs off and answers
-// "key_unavailable", so the request gets 401).
-class NoKeyFetcher final : public keystore::KeyFetcher {
- public:
-  void fetch_server_keys(const std::string&, Done done) override;
-  void query_notary(const std::string&, const keystore::NotaryQuery&, Done done) override;
-};
-
 struct InboundServices {
   std::string server_name;
   std::string policy_path;
   std::unique_ptr<policy::PolicyStore> policy;
   policy::RateLimiter rate_limiter;
-  std::unique_ptr<keystore::KeyFetcher> fetcher;
-  std::unique_ptr<keystore::ServerKeyStore> keys;
   std::unique_ptr<RoomVersions> room_versions;  // <state_dir>/room_versions.db
   // Evidence: one audit record per decision; transactions held back by policy.
   std::unique_ptr<audit::AuditLog> audit;
@@ -46,9 +33,8 @@ struct InboundServices {
   InboundMetrics metrics;
 };
 
-// Loads the policy named by config.policy, opens the key store (pinned keys, cache file), the
-// audit log (config.audit) and the quarantine store (config.quarantine). The policy's
-// server_name must equal the config's.
+// Loads the policy named by config.policy, opens the audit log (config.audit) and the quarantine
+// store (config.quarantine). The policy's server_name must equal the config's.
 Result<std::unique_ptr<InboundServices>> build_inbound_services(const Config& config);
 
 // Prometheus text of the decision counters, the audit writer and the quarantine store (its

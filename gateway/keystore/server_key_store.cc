@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "gateway/matrix/json.h"
+#include "gateway/matrix/signed_json.h"
 
 namespace bordergate::keystore {
 
@@ -49,6 +50,17 @@ Result<matrix::VerifyKey> ServerKeyStore::find_cached(std::string_view server,
     if (key == pinned->second.end()) {
       return make_error("unknown_key",
                         std::string(key_id) + " is not a pinned key of " + std::string(server));
+    }
+    if (valid_at_ms != matrix::kAnyTime) {
+      if (auto until = config_.pinned_valid_until.find(server);
+          until != config_.pinned_valid_until.end()) {
+        if (auto ts = until->second.find(key_id);
+            ts != until->second.end() && valid_at_ms > ts->second) {
+          return make_error("key_expired", "pinned key " + std::string(key_id) + " of " +
+                                               std::string(server) + " was valid until " +
+                                               std::to_string(ts->second));
+        }
+      }
     }
     return key->second;
   }

@@ -42,6 +42,11 @@ enum class FetchMode { kDirectThenNotaries, kDirectOnly, kNotariesOnly };
 struct KeyStoreConfig {
   // Closed federations: these servers' keys come only from here, nothing is ever fetched.
   std::map<std::string, KeyMap, std::less<>> pinned;
+  // Optional end of a pinned key's validity (the pinned-keys file's `valid_until_ts`): after it
+  // the key verifies nothing that must be valid at a later time (X-Matrix: now; PDUs of rooms v5+:
+  // their origin_server_ts). Pinned keys without an entry here do not expire.
+  std::map<std::string, std::map<std::string, std::int64_t, std::less<>>, std::less<>>
+      pinned_valid_until;
   std::vector<NotaryServer> notaries;
   FetchMode mode = FetchMode::kDirectThenNotaries;
   std::size_t max_servers = 100000;  // in-memory cache bound (LRU)

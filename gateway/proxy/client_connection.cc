@@ -4,6 +4,7 @@
 
 #include "gateway/common/log.h"
 #include "gateway/inbound/inbound_phases.h"
+#include "gateway/proxy/federation.h"
 #include "gateway/proxy/worker.h"
 
 namespace bordergate {
@@ -32,7 +33,12 @@ ClientConnection::ClientConnection(Worker& worker, size_t listener_index)
       parser_(runtime_->limits) {
   ctx_.request = &parser_.request();
   ctx_.client_ip = &client_ip_;
-  ctx_.mailbox = worker.mailbox();
+  // Keys come from the process-wide store; its answers reach this loop through the worker's
+  // federation mailbox. Without a WorkerFederation (it failed to start) nothing verifies.
+  if (WorkerFederation* federation = worker.federation()) {
+    ctx_.keys = &federation->key_store();
+    ctx_.mailbox = federation->mailbox();
+  }
   ctx_.resume = [this] { resume_request(); };
   ctx_.offload = [&worker](std::function<void()> work, std::function<void()> done) {
     worker.run_off_loop(std::move(work), std::move(done));

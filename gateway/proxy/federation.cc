@@ -5,6 +5,7 @@
 #include <system_error>
 
 #include "gateway/admin/federation_metrics.h"
+#include "gateway/inbound/pinned_keys_file.h"
 
 namespace bordergate {
 namespace {
@@ -49,6 +50,12 @@ Result<std::unique_ptr<Federation>> Federation::create(const Config& config) {
   f->tls_ = std::move(*tls);
 
   keystore::KeyStoreConfig store_config;
+  // Pinned servers are answered from their pinned keys only: a fetched response never adds to
+  // or overrides them (closed federations trust the operator's keys, not the network).
+  auto pinned = inbound::load_pinned_keys(config.keys);
+  if (!pinned) return pinned.error();
+  store_config.pinned = std::move(pinned->keys);
+  store_config.pinned_valid_until = std::move(pinned->valid_until);
   auto notaries = keystore::notaries_from(config.key_fetch);
   if (!notaries) return notaries.error();
   store_config.notaries = std::move(*notaries);

@@ -25,9 +25,10 @@ class WorkerFederation;
 
 class Federation {
  public:
-  // Opens (creating) keys.cache_file and replays it into the store. The discovery and key-fetch
+  // Opens (creating) keys.cache_file and replays it into the store; pins keys.pinned and
+  // keys.pinned_file (pinned servers are never fetched). The discovery, key-fetch and pinned-key
   // settings are taken from this first configuration; a reload does not change them.
-  // Errors: config errors of discovery/notaries, TLS CA errors, persistence errors.
+  // Errors: config errors of discovery/notaries/pinned keys, TLS CA errors, persistence errors.
   static Result<std::unique_ptr<Federation>> create(const Config& config);
   // Destroy only after every WorkerFederation is gone (their fetches call into the store).
   ~Federation();

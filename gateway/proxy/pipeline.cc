@@ -9,8 +9,8 @@ namespace bordergate {
 namespace {
 
 inbound::PhaseEnv env_for(RequestContext& ctx) {
-  return {ctx.mailbox, ctx.resume, ctx.client_ip != nullptr ? *ctx.client_ip : std::string_view(),
-          ctx.offload};
+  return {ctx.keys, ctx.mailbox, ctx.resume,
+          ctx.client_ip != nullptr ? *ctx.client_ip : std::string_view(), ctx.offload};
 }
 
 PhaseResult from_step(inbound::StepResult s) {

@@ -14,6 +14,7 @@
 #include "gateway/http/error_response.h"
 #include "gateway/http/message.h"
 #include "gateway/inbound/inbound_request.h"
+#include "gateway/keystore/server_key_store.h"
 #include "gateway/keystore/worker_queue.h"
 #include "gateway/proxy/runtime.h"
 
@@ -33,7 +34,9 @@ struct RequestContext {
   std::size_t next_phase = 0;  // the phase to run (again) when a suspended request resumes
   inbound::InboundRequest inbound;
 
-  // Set once by the connection: where key answers arrive, and how a suspended request resumes.
+  // Set once by the connection: the key store, where its answers arrive, and how a suspended
+  // request resumes.
+  keystore::ServerKeyStore* keys = nullptr;
   std::shared_ptr<keystore::Mailbox> mailbox;
   std::function<void()> resume;
   std::function<void(std::function<void()>, std::function<void()>)> offload;

@@ -23,6 +23,19 @@ std::int64_t steady_ms() {
 // unless Core answers again in between.
 constexpr std::int64_t kUpstreamFailureWindowMs = 15000;
 
+constexpr const char* kServingUnchecked =
+    "READY=1\nSTATUS=serving UNCHECKED (inbound_enforcement: pass_through)";
+
+// Loud on purpose: an operator (or an auditor reading the log) must not miss that nothing is
+// checked. Logged at start and on every reload.
+void log_pass_through(const char* when) {
+  log_event(LogLevel::warn, "inbound_enforcement_pass_through",
+            {{"when", when},
+             {"reason",
+              "inbound_enforcement: pass_through: federation requests are forwarded to the Core "
+              "without X-Matrix authentication, policy, inspection or audit records"}});
+}
+
 void log_config_errors(const char* event, const std::vector<ConfigError>& errors) {
   for (const ConfigError& e : errors) {
     log_event(LogLevel::error, event, {{"error", e.to_string()}});
@@ -68,7 +81,9 @@ Status Server::start() {
   LogLevel level = LogLevel::info;
   parse_log_level(loaded.config->logging.level, level);
   set_log_level(level);
-  if (!loaded.config->policy.empty()) {
+  if (loaded.config->inbound_enforcement == Config::InboundEnforcement::pass_through) {
+    log_pass_through("start");
+  } else {
     auto services = inbound::build_inbound_services(*loaded.config);
     if (!services) {
       log_event(LogLevel::error, "config_invalid", {{"error", services.error().message}});
@@ -78,9 +93,6 @@ Status Server::start() {
     log_event(LogLevel::info, "inbound_enforcement",
               {{"policy", loaded.config->policy},
                {"pinned_servers", static_cast<unsigned long>(loaded.config->keys.pinned.size())}});
-  } else {
-    log_event(LogLevel::warn, "inbound_enforcement_disabled",
-              {{"reason", "no policy configured: requests are forwarded unchecked"}});
   }
   auto rt = build_runtime(loaded.config, inbound_.get());
   if (!rt) {
@@ -145,8 +157,15 @@ Status Server::start() {
     hooks.metrics = [this] {
       std::string text = metrics_->serialize();
       if (inbound_ != nullptr) text += inbound::evidence_metrics(*inbound_);
+      text +=
+          "# HELP bordergate_inbound_enforcement_pass_through 1 when the gateway forwards "
+          "federation requests unchecked (inbound_enforcement: pass_through)\n"
+          "# TYPE bordergate_inbound_enforcement_pass_through gauge\n"
+          "bordergate_inbound_enforcement_pass_through ";
+      text += inbound_ == nullptr ? "1\n" : "0\n";
       return text;
     };
+    hooks.inbound_enforcement = inbound_ == nullptr ? "pass_through" : "policy";
     admin_ = std::make_unique<AdminServer>(&loop_, std::move(hooks));
     auto addr = parse_socket_address(c.admin.address, c.admin.port);
     Status s = addr ? admin_->listen(addr.value()) : Status(addr.error());
@@ -177,7 +196,7 @@ Status Server::start() {
     log_event(LogLevel::info, "admin_listening",
               {{"address", c.admin.address}, {"port", c.admin.port}});
   }
-  sd_notify(0, "READY=1\nSTATUS=serving");
+  sd_notify(0, inbound_ == nullptr ? kServingUnchecked : "READY=1\nSTATUS=serving");
   return {};
 }
 
@@ -212,6 +231,7 @@ void Server::reload() {
   if (draining_) return;
   sd_notify(0, "RELOADING=1");
   log_event(LogLevel::info, "config_reload_started", {{"path", config_path_}});
+  if (inbound_ == nullptr) log_pass_through("reload");
   ConfigLoadResult loaded = load_config_file(config_path_);
   std::string failure;
   if (!loaded.errors.empty()) {
@@ -219,8 +239,9 @@ void Server::reload() {
     failure = "the configuration has errors";
   } else if (!same_listeners(*loaded.config, *runtime_->config)) {
     failure = "listener addresses, ports and the worker count only change on restart";
-  } else if (loaded.config->policy.empty() != (inbound_ == nullptr)) {
-    failure = "inbound enforcement (the policy key) is switched on or off only on restart";
+  } else if ((loaded.config->inbound_enforcement == Config::InboundEnforcement::pass_through) !=
+             (inbound_ == nullptr)) {
+    failure = "inbound_enforcement (policy or pass_through) only changes on restart";
   }
   std::shared_ptr<const Runtime> next;
   std::shared_ptr<const policy::Policy> next_policy;
@@ -257,7 +278,7 @@ void Server::reload() {
   set_log_level(level);
   metrics_->config_reload(true);
   log_event(LogLevel::info, "config_reloaded", {{"path", config_path_}});
-  sd_notify(0, "READY=1\nSTATUS=serving");
+  sd_notify(0, inbound_ == nullptr ? kServingUnchecked : "READY=1\nSTATUS=serving");
 }
 
 void Server::begin_drain() {

@@ -34,7 +34,6 @@ Worker::Worker(unsigned index, std::shared_ptr<const Runtime> runtime, std::vect
   async_->get()->data = this;
   pool_ = std::make_unique<UpstreamPool>(&loop_, metrics_, shared_.last_upstream_ok_ms,
                                          shared_.last_upstream_failure_ms);
-  key_queue_ = std::make_unique<keystore::WorkerQueue>(&loop_);
   for (size_t i = 0; i < listen_fds_.size(); ++i) {
     auto l = std::make_unique<Listener>();
     l->worker = this;
@@ -52,7 +51,6 @@ Worker::~Worker() {
   listeners_.clear();
   worker_federation_.reset();
   async_.reset();
-  key_queue_.reset();
   uv_run(&loop_, UV_RUN_NOWAIT);
   pool_.reset();
   // Handles were closed by the loop before run() returned; just release fds
@@ -157,7 +155,6 @@ void Worker::maybe_finish() {
   worker_federation_.reset();  // closes its resolver, client and mailbox handles
   pool_->close_all();
   async_->close();
-  key_queue_.reset();  // closes its handle; late key answers are dropped
   // The loop ends once the last handle's close callback has run.
 }
 

@@ -17,7 +17,6 @@
 #include <vector>
 
 #include "gateway/admin/metrics.h"
-#include "gateway/keystore/worker_queue.h"
 #include "gateway/net/uv_handle.h"
 #include "gateway/proxy/runtime.h"
 #include "gateway/proxy/upstream_pool.h"
@@ -59,10 +58,6 @@ class Worker {
   WorkerMetrics& metrics() { return metrics_; }
   bool draining() const { return draining_; }
   std::string& scratch() { return scratch_; }
-  // Where answers from other threads (server keys) reach this loop; null once finished.
-  std::shared_ptr<keystore::Mailbox> mailbox() const {
-    return key_queue_ ? key_queue_->mailbox() : nullptr;
-  }
   unsigned index() const { return index_; }
   // Key store, discovery and outbound HTTPS of this worker; null without a Federation.
   WorkerFederation* federation() { return worker_federation_.get(); }
@@ -94,7 +89,6 @@ class Worker {
   std::unique_ptr<UvHandle<uv_async_t>> async_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unique_ptr<UpstreamPool> pool_;
-  std::unique_ptr<keystore::WorkerQueue> key_queue_;
   std::mutex mu_;
   std::deque<Command> inbox_;
   std::thread thread_;

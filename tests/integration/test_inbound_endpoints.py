@@ -7,6 +7,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness.gateway import with_policy  # noqa: E402
 from harness import GatewayTestCase, main  # noqa: E402
 from inbound_peer import CORE, TestHomeserver, policy_yaml  # noqa: E402
 
@@ -30,7 +31,7 @@ class InboundEndpointsTest(GatewayTestCase):
         self.policy_path = self.tmp / "policy.yaml"
         self.policy_path.write_text(policy or policy_yaml(INVITE_RULES))
         config = self.make_config(self.up.port)
-        config["policy"] = str(self.policy_path)
+        with_policy(config, self.policy_path)
         config["keys"] = {"pinned": {s.name: s.pinned() for s in (GOOD, OTHER)}}
         self.gw = self.start_gateway(config)
         return self.gw

@@ -13,6 +13,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness.gateway import with_policy  # noqa: E402
 from harness import ENV, GatewayTestCase, main  # noqa: E402
 from signedjson.key import get_verify_key  # noqa: E402
 from signedjson.sign import verify_signed_json  # noqa: E402
@@ -43,7 +44,7 @@ class InboundEvidenceTest(GatewayTestCase):
         policy = self.tmp / "policy.yaml"
         policy.write_text(policy_yaml(HOLD_RULES))
         config = self.make_config(self.up.port)
-        config["policy"] = str(policy)
+        with_policy(config, policy)
         config["keys"] = {"pinned": {GOOD.name: GOOD.pinned()}}
         config["audit"] = {"fsync": "always"}
         self.gw = self.start_gateway(config)

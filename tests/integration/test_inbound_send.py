@@ -7,6 +7,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness.gateway import with_policy  # noqa: E402
 from harness import GatewayTestCase, free_port, main  # noqa: E402
 from inbound_peer import CORE, TestHomeserver, policy_yaml  # noqa: E402
 
@@ -27,7 +28,7 @@ class InboundSendTest(GatewayTestCase):
         path = self.tmp / "policy.yaml"
         path.write_text(policy or policy_yaml())
         config = self.make_config(upstream_port)
-        config["policy"] = str(path)
+        with_policy(config, path)
         config["keys"] = {"pinned": {s.name: s.pinned() for s in (GOOD, OTHER, STRANGER)}}
         self.gw = self.start_gateway(config, wait=wait)
         return self.gw

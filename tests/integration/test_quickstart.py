@@ -14,6 +14,7 @@ import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import ENV, GatewayTestCase, curl, free_port, main  # noqa: E402
+from harness.gateway import no_dns_discovery  # noqa: E402
 from harness.ports import port_accepts  # noqa: E402
 
 EXAMPLE = ENV.source_dir / "deploy" / "examples" / "bordergate.yaml"
@@ -63,6 +64,7 @@ class QuickStartTest(GatewayTestCase):
         config["listeners"]["admin"]["port"] = free_port()
         config["upstream"]["port"] = core_port
         config["workers"] = 1
+        config["discovery"] = no_dns_discovery()  # never the system resolver (pinned keys only)
         config["policy"] = str(ENV.source_dir / "deploy" / "examples" / "policy.yaml")
         init = subprocess.run(["/usr/bin/python3", str(ENV.source_dir / "deploy" / "demo" / "demo-peer.py"),
                                "init", "--state", str(self.state)], capture_output=True, text=True,

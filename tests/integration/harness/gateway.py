@@ -19,7 +19,7 @@ import yaml
 
 from harness.env import ENV
 from harness.pki import Certificate
-from harness.ports import free_port
+from harness.ports import free_port, free_udp_port
 
 SANITIZER_MARKERS = (
     "ERROR: AddressSanitizer",
@@ -44,7 +44,11 @@ def base_config(
     workers: int = 1,
 ) -> dict:
     """The shipped example config (deploy/examples/bordergate.yaml) with test
-    ports, absolute test paths and small limits. Tests change the dict freely."""
+    ports, absolute test paths and small limits. Tests change the dict freely.
+
+    Discovery never reaches the system resolver: `no_dns_discovery()` points it at
+    an unused loopback port, so a lookup a test forgot to route (static route or
+    dnsmasq) fails at once instead of leaking a query out of the machine."""
     return {
         "version": 1,
         "server_name": certificates[0][0][0] if certificates else "core.bordergate.test",
@@ -84,7 +88,38 @@ def base_config(
         },
         "shutdown": {"drain_timeout": "20s"},
         "logging": {"level": "info"},
+        "discovery": no_dns_discovery(),
+        # Most tests exercise the proxy itself; enforcing tests call with_policy().
+        "inbound_enforcement": "pass_through",
     }
+
+
+def with_policy(config: dict, policy_path) -> dict:
+    """Turns a base_config() into an enforcing one: names the policy file and drops
+    the pass-through switch (the gateway refuses a config holding both)."""
+    config.pop("inbound_enforcement", None)
+    config["policy"] = str(policy_path)
+    return config
+
+
+def no_dns_discovery() -> dict:
+    """A `discovery:` section whose only resolver is a loopback port nothing listens on
+    (queries are refused by the kernel: lookups fail fast and stay on this machine)."""
+    return {"resolvers": [f"127.0.0.1:{free_udp_port()}"], "dns_timeout": "2s",
+            "connect_timeout": "3s", "request_timeout": "10s"}
+
+
+def assert_loopback_discovery(config: dict):
+    """The guard behind "no test resolves through the system DNS": a config without
+    loopback resolvers would make the gateway read /etc/resolv.conf."""
+    resolvers = (config.get("discovery") or {}).get("resolvers") or []
+    if not resolvers:
+        raise AssertionError("test config without discovery.resolvers: the gateway would use "
+                             "the system resolver (use harness.gateway.no_dns_discovery())")
+    for r in resolvers:
+        host = r.rsplit(":", 1)[0] if not r.startswith("[") else r[1:r.index("]")]
+        if not (host.startswith("127.") or host == "::1"):
+            raise AssertionError(f"test resolver {r} is not on loopback")
 
 
 def sanitizer_env() -> dict:
@@ -127,6 +162,8 @@ class Gateway:
         so a SIGHUP never sees a half-written file)."""
         if config is not None:
             self.config = copy.deepcopy(config)
+        if text is None:
+            assert_loopback_discovery(self.config)
         body = text if text is not None else yaml.safe_dump(self.config, sort_keys=False)
         tmp = self.config_path.with_suffix(".tmp")
         tmp.write_text(body)

@@ -18,8 +18,8 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
-// A minimal valid configuration; tests splice mistakes into it.
-const char* kMinimal = R"(version: 1
+// A minimal configuration without the enforcement choice (a policy, or the pass-through switch).
+const std::string kNoEnforcement = R"(version: 1
 server_name: example.org
 state_dir: state
 listeners:
@@ -35,6 +35,8 @@ upstream:
   host: 127.0.0.1
   port: 8008
 )";
+// A minimal valid configuration; tests splice mistakes into it.
+const std::string kMinimal = kNoEnforcement + "inbound_enforcement: pass_through\n";
 
 ConfigLoadResult load(const std::string& text) {
   return load_config_text(text, "/etc/bg/test.yaml");
@@ -98,7 +100,7 @@ TEST(ConfigLoader, PathsResolveAgainstStateDirRelativeToTheFile) {
 }
 
 TEST(ConfigLoader, PolicyAndPinnedKeys) {
-  std::string text = std::string(kMinimal) + R"(policy: policy.yaml
+  std::string text = kNoEnforcement + R"(policy: policy.yaml
 keys:
   cache_file: keys.sqlite
   pinned:
@@ -122,9 +124,37 @@ keys:
   EXPECT_TRUE(r.config->keys.pinned.empty());
   EXPECT_EQ(r.config->key_fetch.cache_file, "/etc/bg/state/server-keys.sqlite");
 
-  r = load(std::string(kMinimal) + "policy: /srv/policy.yaml\n");
+  r = load(kNoEnforcement + "policy: /srv/policy.yaml\n");
   ASSERT_TRUE(r.errors.empty());
   EXPECT_EQ(r.config->policy, "/srv/policy.yaml");
+}
+
+// Deny by default: no policy is an error naming the explicit switch; the switch cannot be
+// combined with a policy; only the two documented values exist.
+TEST(ConfigLoader, InboundEnforcementIsExplicit) {
+  ConfigLoadResult r = load(kNoEnforcement);
+  ASSERT_EQ(r.errors.size(), 1u);
+  const std::string message = r.errors.front().to_string();
+  EXPECT_NE(message.find("no 'policy' configured"), std::string::npos) << message;
+  EXPECT_NE(message.find("inbound_enforcement: pass_through"), std::string::npos) << message;
+
+  r = load(kMinimal);
+  ASSERT_TRUE(r.errors.empty());
+  EXPECT_EQ(r.config->inbound_enforcement, Config::InboundEnforcement::pass_through);
+
+  r = load(kNoEnforcement + "policy: p.yaml\ninbound_enforcement: policy\n");
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front().to_string();
+  EXPECT_EQ(r.config->inbound_enforcement, Config::InboundEnforcement::policy);
+
+  r = load(kMinimal + "policy: p.yaml\n");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors.front().message.find("cannot be combined with 'policy'"), std::string::npos);
+  EXPECT_EQ(r.errors.front().line, 16);  // at the switch
+
+  r = load(kNoEnforcement + "inbound_enforcement: off\n");
+  ASSERT_FALSE(r.errors.empty());
+  EXPECT_NE(r.errors.front().message.find("must be 'policy' (the default) or 'pass_through'"),
+            std::string::npos);
 }
 
 TEST(ConfigLoader, PinnedFileAndKeyWaitTimeout) {
@@ -232,7 +262,7 @@ TEST(ConfigLoader, MistakesAreReportedWithPosition) {
        "debug, info, warn, error"},
       {"listeners_not_a_map", "listeners:\n", "listeners: 5\nx:\n", 4, 12,
        "listeners must be a mapping"},
-      {"yaml_syntax", "  port: 8008\n", "  port: [8008\n", 16, 1, ""},
+      {"yaml_syntax", "  port: 8008\n", "  port: [8008\n", 16, 20, "end of sequence flow"},
       {"too_many_workers", "version: 1\n", "version: 1\nworkers: 5000\n", 2, 10,
        "between 0 and 1024"},
   };
@@ -263,7 +293,7 @@ TEST(ConfigLoader, MistakesAreReportedWithPosition) {
 TEST(ConfigLoader, ErrorTextHasFileLineColumn) {
   ConfigLoadResult r = load(std::string(kMinimal) + "bogus: 1\n");
   ASSERT_EQ(r.errors.size(), 1u);
-  EXPECT_EQ(r.errors[0].to_string().rfind("/etc/bg/test.yaml:16:1: unknown key 'bogus'", 0), 0u)
+  EXPECT_EQ(r.errors[0].to_string().rfind("/etc/bg/test.yaml:17:1: unknown key 'bogus'", 0), 0u)
       << r.errors[0].to_string();
 }
 

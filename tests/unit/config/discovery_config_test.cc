@@ -22,6 +22,7 @@ listeners:
 upstream:
   host: 127.0.0.1
   port: 8008
+inbound_enforcement: pass_through
 )";
 
 ConfigLoadResult load(const std::string& extra) {

@@ -27,7 +27,9 @@ upstream:
 )";
 
 ConfigLoadResult load(const std::string& extra) {
-  return load_config_text(std::string(kBase) + extra, "/etc/bg/test.yaml");
+  // The enforcement switch goes last, so the line numbers of `extra` stay as written.
+  return load_config_text(std::string(kBase) + extra + "inbound_enforcement: pass_through\n",
+                          "/etc/bg/test.yaml");
 }
 
 TEST(EvidenceConfig, DefaultsLiveInStateDir) {

@@ -5,14 +5,17 @@
 #include <gtest/gtest.h>
 #include <uv.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
 #include "gateway/http/error_response.h"
 #include "gateway/inbound/inbound_services.h"
+#include "gateway/inbound/pinned_keys_file.h"
 #include "gateway/keystore/worker_queue.h"
 #include "gateway/matrix/base64.h"
 #include "gateway/matrix/json.h"
+#include "tests/unit/keystore/fake_fetcher.h"
 
 namespace bordergate::inbound {
 namespace {
@@ -131,8 +134,20 @@ rules:
     auto s = build_inbound_services(c);
     ASSERT_TRUE(s.ok()) << s.error().message;
     services_ = std::move(s.value());
+    // The key store as gateway/proxy/federation.cc builds it: the configured pinned keys, and a
+    // fetcher (here scripted: every server unknown, so only pinned keys verify).
+    keystore::KeyStoreConfig kc;
+    auto pinned = load_pinned_keys(c.keys);
+    ASSERT_TRUE(pinned.ok()) << pinned.error().message;
+    kc.pinned = std::move(pinned->keys);
+    keys_ = std::make_unique<keystore::ServerKeyStore>(std::move(kc), fetcher_, [] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    });
   }
   void TearDown() override {
+    keys_.reset();
     services_.reset();  // the audit writer finishes before its directory goes
     std::filesystem::remove_all(dir_);
   }
@@ -145,13 +160,15 @@ rules:
     StepResult s = classify_request(r_, http_);
     if (s.step != Step::proceed) return s;
     r_.origin = origin;  // as authenticate_request would have set it
-    PhaseEnv env{nullptr, [] {}, "192.0.2.1", nullptr};
+    PhaseEnv env{keys_.get(), nullptr, [] {}, "192.0.2.1", nullptr};
     return authorize_request(r_, http_, env);
   }
 
   matrix::SigningKey key_ = matrix::SigningKey::generate("k1");
   std::filesystem::path dir_;
   std::unique_ptr<InboundServices> services_;
+  keystore::testing::FakeFetcher fetcher_;
+  std::unique_ptr<keystore::ServerKeyStore> keys_;
   HttpRequest http_;
   InboundRequest r_;
 };
@@ -246,7 +263,7 @@ class SuspendTest : public FactsTest {
     for (int i = 0; i < 100 && resumed_ == 0; ++i) uv_run(&loop_, UV_RUN_NOWAIT);
   }
   PhaseEnv env() {
-    return {queue_->mailbox(), [this] { ++resumed_; }, "192.0.2.1", nullptr};
+    return {keys_.get(), queue_->mailbox(), [this] { ++resumed_; }, "192.0.2.1", nullptr};
   }
 
   uv_loop_t loop_{};
@@ -310,6 +327,28 @@ TEST_F(SuspendTest, AnExpiredKeyWaitIsAnsweredAndLateAnswersAreIgnored) {
   EXPECT_NE(s.answer.reason.find("in time"), std::string::npos) << s.answer.reason;
   for (int i = 0; i < 20; ++i) uv_run(&loop_, UV_RUN_NOWAIT);
   EXPECT_EQ(resumed_, 0);  // the fetcher's late answer belongs to the expired wait
+}
+
+// A worker whose federation state failed to start has no key store: nothing verifies, the
+// request is refused at once instead of waiting.
+TEST_F(SuspendTest, WithoutAKeyStoreNothingAuthenticates) {
+  PhaseEnv e = env();
+  e.keys = nullptr;
+  StepResult s = authenticate_request(r_, http_, e);
+  ASSERT_EQ(s.step, Step::respond);
+  EXPECT_EQ(s.answer.status, 401);
+  EXPECT_STREQ(s.answer.errcode, "M_UNAUTHORIZED");
+  EXPECT_TRUE(r_.origin.empty());
+}
+
+// The pinned key answers without the fetcher; an unpinned server goes to the fetcher.
+TEST_F(SuspendTest, PinnedKeysAreNeverFetched) {
+  PhaseEnv e = env();
+  ASSERT_EQ(authenticate_request(r_, http_, e).step, Step::suspend);
+  run_loop();
+  ASSERT_EQ(authenticate_request(r_, http_, e).step, Step::proceed);
+  EXPECT_EQ(fetcher_.direct_calls.load(), 0);
+  EXPECT_EQ(keys_->metrics().pinned_hits.load(), 1u);
 }
 
 TEST_F(SuspendTest, ARequestNotWaitingForKeysDoesNotExpire) {

@@ -8,6 +8,7 @@
 
 #include <thread>
 
+#include "gateway/matrix/signed_json.h"
 #include "tests/unit/keystore/fake_fetcher.h"
 #include "tests/unit/keystore/test_keys.h"
 
@@ -168,6 +169,19 @@ TEST_F(ServerKeyStoreTest, PinnedServersAreNeverFetched) {
   EXPECT_EQ(unknown.error().code, "unknown_key");
   EXPECT_EQ(fetcher_.direct_calls.load() + fetcher_.notary_calls.load(), 0);
   EXPECT_EQ(store().metrics().pinned_hits.load(), 2u);
+}
+
+// A pinned key with an end of validity (pinned-keys file valid_until_ts): valid up to and at
+// that time, expired after it, and time-free lookups (rooms v1-v4) still get it.
+TEST_F(ServerKeyStoreTest, PinnedKeysMayExpire) {
+  config_.pinned["closed.example"] = {{"ed25519:p", key_.verify_key()}};
+  config_.pinned_valid_until["closed.example"]["ed25519:p"] = kNow;
+  EXPECT_TRUE(get("closed.example", "ed25519:p", kNow).ok());
+  auto late = get("closed.example", "ed25519:p", kNow + 1);
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().code, "key_expired");
+  EXPECT_TRUE(store().find_cached("closed.example", "ed25519:p", matrix::kAnyTime).ok());
+  EXPECT_EQ(fetcher_.direct_calls.load() + fetcher_.notary_calls.load(), 0);
 }
 
 TEST_F(ServerKeyStoreTest, MadeUpKeyIdsDoNotTriggerRefetches) {
