@@ -46,18 +46,27 @@ void apply(const matrix::PduCheck& c, const RoomVersionRules& rules, PduVerdict&
 }
 
 // One representative version per family of rules that change what a check sees: event id
-// format, redaction algorithm, room id shape, reference shape. Newest first.
-std::vector<const RoomVersionRules*> candidate_families() {
-  std::vector<const RoomVersionRules*> out;
-  std::set<std::tuple<int, int, bool, bool>> seen;
-  auto all = matrix::known_room_versions();
-  for (auto it = all.rbegin(); it != all.rend(); ++it) {
-    auto key =
-        std::make_tuple(static_cast<int>(it->event_id_format), static_cast<int>(it->redaction),
-                        it->room_id_without_domain, it->prev_events_with_hashes);
-    if (seen.insert(key).second) out.push_back(&*it);
-  }
-  return out;
+// format, redaction algorithm, room id shape, reference shape. Newest first. Each candidate
+// enforces key validity (a key counts only if valid at origin_server_ts), whatever its version
+// says: where the room's version is unknown the gateway cannot know that the lax v1-v4 rule
+// applies, and a signature by a key that had expired must never pass for want of knowledge.
+const std::vector<RoomVersionRules>& candidate_families() {
+  static const std::vector<RoomVersionRules> families = [] {
+    std::vector<RoomVersionRules> out;
+    std::set<std::tuple<int, int, bool, bool>> seen;
+    auto all = matrix::known_room_versions();
+    for (auto it = all.rbegin(); it != all.rend(); ++it) {
+      auto key =
+          std::make_tuple(static_cast<int>(it->event_id_format), static_cast<int>(it->redaction),
+                          it->room_id_without_domain, it->prev_events_with_hashes);
+      if (!seen.insert(key).second) continue;
+      RoomVersionRules strict = *it;
+      strict.enforce_key_validity = true;
+      out.push_back(strict);
+    }
+    return out;
+  }();
+  return families;
 }
 
 }  // namespace
@@ -108,10 +117,10 @@ PduVerdict inspect_pdu(const JsonObject& pdu, const RoomVersionRules* known,
   // as a hash failure under the family whose signatures do verify.
   std::optional<PduVerdict> fallback;
   int fallback_score = -1;
-  for (const RoomVersionRules* rules : candidate_families()) {
-    matrix::PduCheck c = matrix::check_pdu(pdu, *rules, keys);
+  for (const RoomVersionRules& rules : candidate_families()) {
+    matrix::PduCheck c = matrix::check_pdu(pdu, rules, keys);
     PduVerdict attempt = v;
-    apply(c, *rules, attempt);
+    apply(c, rules, attempt);
     if (c.ok()) return attempt;
     const int score =
         (c.format.ok() ? 4 : 0) + (c.signatures_ok() ? 2 : 0) + (c.content_hash.ok() ? 1 : 0);

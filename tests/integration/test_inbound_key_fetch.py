@@ -4,7 +4,8 @@ gateway's shared key store (gateway/proxy/federation.h) fetches /_matrix/key/v2/
 from Python peers that sign with python3-signedjson, reached through static routes on loopback
 (no DNS at all). Covers: fetched and then cached keys, a key id the peer does not publish, the
 peer's key server down, an expired key, a PDU dated after its key's validity (refused in room
-v10, accepted in room v4, which ignores valid_until_ts) and pinned keys winning over fetching."""
+v10, accepted in room v4, which ignores valid_until_ts, refused where the room's version is
+unknown) and pinned keys winning over fetching."""
 import json
 import os
 import sys
@@ -153,6 +154,24 @@ class InboundKeyFetchTest(GatewayTestCase):
         self.assertEqual(len(self.up.requests), 2)
         # The key was fetched once; the late lookups were answered from what it said.
         self.assertEqual(p.count("/_matrix/key/v2/server"), 1)
+
+    def test_pdu_after_its_key_validity_in_a_room_of_unknown_version_is_refused(self):
+        # Without the room's create event the gateway cannot know that the lax v1-v4 rule
+        # applies: every candidate family enforces key validity, so the v4-shaped PDU that a
+        # known v4 room accepts is refused here.
+        p = self.key_server(valid_for_ms=3600_000)
+        self.start(p.port)
+        later = now_ms() + 2 * 3600_000
+        r = self.send(GOOD, GOOD.transaction([GOOD.event(version="4", room_id="!unseen:good.example",
+                                                         ts=later)]), "late_unknown")
+        body = self.assertMatrixError(r, 403, "M_FORBIDDEN")
+        self.assertIn("pdu_signatures", body["error"])
+        self.assertEqual(self.up.requests, [])
+        # The same PDU dated inside the key's validity passes under the candidate rules.
+        r = self.send(GOOD, GOOD.transaction([GOOD.event(version="4", room_id="!unseen:good.example",
+                                                         ts=now_ms())]), "ok_unknown")
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(len(self.up.requests), 1)
 
     def test_pinned_keys_win_over_fetching(self):
         p = self.key_server()
