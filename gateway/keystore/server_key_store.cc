@@ -77,6 +77,22 @@ void ServerKeyStore::reply(const std::shared_ptr<Mailbox>& to, Callback done,
       [done = std::move(done), answer = std::move(answer)]() mutable { done(std::move(answer)); });
 }
 
+std::optional<matrix::VerifyKey> ServerKeyStore::get_key_now(std::string_view server,
+                                                             std::string_view key_id,
+                                                             std::int64_t valid_at_ms) {
+  // The same answers as get_key's first two branches, for keys only.
+  if (auto pinned = config_.pinned.find(server); pinned != config_.pinned.end()) {
+    auto key = pinned->second.find(key_id);
+    if (key == pinned->second.end()) return std::nullopt;
+    metrics_.pinned_hits.fetch_add(1);
+    return key->second;
+  }
+  auto cached = cache_.find(server, key_id, valid_at_ms);
+  if (!cached || !cached->key.ok()) return std::nullopt;
+  metrics_.cache_hits.fetch_add(1);
+  return *cached->key;
+}
+
 void ServerKeyStore::get_key(std::string_view server, std::string_view key_id,
                              std::int64_t valid_at_ms, std::shared_ptr<Mailbox> reply_to,
                              Callback done) {
