@@ -2,7 +2,8 @@
 """Pre-signed /send transactions for bench/inbound/run-inbound-bench: a test homeserver
 (remote.example, python3-signedjson key) signs COUNT transactions of PDUS room-version-10 PDUs
 each (content hash + signature per PDU, X-Matrix per request). Line 0 carries the room's create
-event, so the gateway learns the room version before the measured requests. Output: one request
+event, which run-inbound-bench sends once before the load so the gateway learns the room version
+(send.lua leaves it out of the cycle). Output: one request
 per line, "path<TAB>Authorization<TAB>body", read by send.lua; the verify key goes to a pinned
 keys file.
 

@@ -63,8 +63,11 @@ bool AuditLog::submit(const AuditRecord& record) {
   }
   queue_.push_back(std::move(members));
   ++submitted_;
+  // A writer gathering a batch wakes by itself; waking it per record would cost a context switch
+  // each (the futex wake is skipped entirely when nobody waits).
+  const bool wake = writer_idle_ || queue_.size() >= full_batch();
   lock.unlock();
-  has_work_.notify_one();
+  if (wake) has_work_.notify_one();
   return true;
 }
 
@@ -79,8 +82,10 @@ void AuditLog::reopen() {
 void AuditLog::flush() {
   std::unique_lock lock(mu_);
   const std::uint64_t target = submitted_;
+  ++flush_waiters_;
   has_work_.notify_one();
   progressed_.wait(lock, [&] { return done_ >= target || (stopping_ && queue_.empty()); });
+  --flush_waiters_;
 }
 
 AuditStats AuditLog::stats() const {
@@ -101,6 +106,7 @@ void AuditLog::run() {
   const bool sync_each = options_.fsync.kind == FsyncPolicy::Kind::every_batch;
   const bool sync_interval = options_.fsync.kind == FsyncPolicy::Kind::interval;
   Clock::time_point last_sync = Clock::now();
+  Clock::time_point next_write = last_sync;  // batch_interval after the last write
   bool dirty = false;
   std::vector<std::string> batch;
   for (;;) {
@@ -109,14 +115,30 @@ void AuditLog::run() {
     bool stopping = false;
     {
       std::unique_lock lock(mu_);
-      auto ready = [&] { return stopping_ || reopen_ || !queue_.empty() || unreported_drops_; };
-      if (dirty && sync_interval) {
-        has_work_.wait_until(lock, last_sync + options_.fsync.interval, ready);
-      } else {
-        has_work_.wait(lock, ready);
+      auto urgent = [&] {
+        return stopping_ || reopen_ || unreported_drops_ || queue_.size() >= full_batch() ||
+               (flush_waiters_ > 0 && !queue_.empty());
+      };
+      for (;;) {
+        if (urgent()) break;
+        const Clock::time_point now = Clock::now();
+        if (!queue_.empty()) {
+          if (now >= next_write) break;
+          has_work_.wait_until(lock, next_write);  // gathering: submits do not wake us
+          continue;
+        }
+        const Clock::time_point sync_due = last_sync + options_.fsync.interval;
+        if (dirty && sync_interval && now >= sync_due) break;  // nothing to write; sync below
+        writer_idle_ = true;
+        if (dirty && sync_interval) {
+          has_work_.wait_until(lock, sync_due);
+        } else {
+          has_work_.wait(lock);
+        }
+        writer_idle_ = false;
       }
       // Take at most a bounded batch so one write stays reasonable.
-      while (!queue_.empty() && batch.size() < 1024) {
+      while (!queue_.empty() && batch.size() < kMaxBatch) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
@@ -140,6 +162,7 @@ void AuditLog::run() {
     if (!batch.empty() || reopen) {
       for (;;) {
         Result<size_t> r = file_->append(batch, sync_each);
+        next_write = Clock::now() + options_.batch_interval;
         if (r) {
           written_.fetch_add(*r, std::memory_order_relaxed);
           last_seq_.store(file_->head().next_seq - 1, std::memory_order_relaxed);

@@ -43,7 +43,12 @@ const std::string* str(const JsonObject& o, std::string_view key) {
 // answers arrived. Returns false when nothing had to be asked.
 bool await_keys(InboundRequest& r, std::vector<KeyNeed> needs, PhaseEnv& env) {
   std::set<std::tuple<std::string, std::string, std::int64_t>> unique;
-  for (KeyNeed& n : needs) unique.emplace(std::move(n.server), std::move(n.key_id), n.valid_at_ms);
+  for (KeyNeed& n : needs) {
+    // Pinned and cached keys need no wait: asking for them would only bounce the request through
+    // the worker's mailbox (an eventfd write and a loop turn) to learn what is known now.
+    if (env.keys != nullptr && env.keys->get_key_now(n.server, n.key_id, n.valid_at_ms)) continue;
+    unique.emplace(std::move(n.server), std::move(n.key_id), n.valid_at_ms);
+  }
   if (unique.empty()) return false;
   if (env.keys == nullptr) {
     // No key store on this worker (its federation state failed to start): nothing can be
@@ -151,6 +156,11 @@ StepResult quarantine_answer(InboundRequest& r) {
 StepResult answer_held_retry(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
   if (!r.quarantine_checked) {
     if (r.services->quarantine == nullptr || !env.offload) return StepResult::proceed();
+    // The store's in-memory index knows every held transaction: a new one (nearly every /send)
+    // costs no SQLite lookup and no trip through the thread pool.
+    if (!r.services->quarantine->may_contain("inbound", r.origin, r.route->params.txn_id)) {
+      return StepResult::proceed();
+    }
     r.quarantine_checked = true;
     auto found = std::make_shared<std::optional<Result<std::optional<quarantine::Entry>>>>();
     quarantine::QuarantineStore* store = r.services->quarantine.get();

@@ -89,6 +89,23 @@ void ServerKeyStore::reply(const std::shared_ptr<Mailbox>& to, Callback done,
       [done = std::move(done), answer = std::move(answer)]() mutable { done(std::move(answer)); });
 }
 
+std::optional<matrix::VerifyKey> ServerKeyStore::get_key_now(std::string_view server,
+                                                             std::string_view key_id,
+                                                             std::int64_t valid_at_ms) {
+  // The same answers as get_key's first two branches, for keys only.
+  if (config_.pinned.count(server) != 0) {
+    // find_cached applies a pinned key's valid_until_ts: an expired one is no key at hand.
+    auto key = find_cached(server, key_id, valid_at_ms);
+    if (!key) return std::nullopt;
+    metrics_.pinned_hits.fetch_add(1);
+    return *key;
+  }
+  auto cached = cache_.find(server, key_id, valid_at_ms);
+  if (!cached || !cached->key.ok()) return std::nullopt;
+  metrics_.cache_hits.fetch_add(1);
+  return *cached->key;
+}
+
 void ServerKeyStore::get_key(std::string_view server, std::string_view key_id,
                              std::int64_t valid_at_ms, std::shared_ptr<Mailbox> reply_to,
                              Callback done) {

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -75,6 +76,12 @@ class ServerKeyStore {
   // (no verified answer could be obtained: fetch failed or server backing off).
   void get_key(std::string_view server, std::string_view key_id, std::int64_t valid_at_ms,
                std::shared_ptr<Mailbox> reply_to, Callback done);
+
+  // The answer get_key would deliver at once, when it is a key: pinned, or cached and valid at
+  // valid_at_ms (counted as a pinned or cache hit). nullopt otherwise: then only get_key answers
+  // (a fetch, a refetch or a negative answer), through the mailbox as always.
+  std::optional<matrix::VerifyKey> get_key_now(std::string_view server, std::string_view key_id,
+                                               std::int64_t valid_at_ms);
 
   // Pinned + cache only, never fetches: the synchronous KeyLookup for verification code that
   // already awaited get_key (or can live with "key_unavailable").

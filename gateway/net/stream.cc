@@ -163,8 +163,25 @@ void Stream::flush() {
   if (closing_ && !close_after_writes_) return;
   encrypt_pending();
   if (out_.empty()) return;
+  size_t written = 0;
+  if (in_flight_ == 0) {
+    // Nearly every answer fits the socket buffer: write it now, without a write request. A
+    // completed uv_write costs a callback and, in libuv's drain bookkeeping, an epoll_ctl per
+    // write. Whatever is left (or any error) takes the uv_write path, which reports it.
+    uv_buf_t now = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
+    const int n = uv_try_write(reinterpret_cast<uv_stream_t*>(tcp_), &now, 1);
+    if (n > 0) written = static_cast<size_t>(n);
+    if (written == out_.size()) {
+      out_.clear();
+      return;
+    }
+  }
   std::unique_ptr<WriteReq> w = spare_ ? std::move(spare_) : std::make_unique<WriteReq>();
-  w->data.swap(out_);
+  if (written == 0) {
+    w->data.swap(out_);
+  } else {
+    w->data.assign(out_, written);
+  }
   out_.clear();
   uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
   in_flight_ += w->data.size();

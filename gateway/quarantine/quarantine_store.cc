@@ -210,7 +210,37 @@ Result<std::unique_ptr<QuarantineStore>> QuarantineStore::open(const std::string
     }
     if (!tx.commit()) return db_error(db, "cannot create the schema");
   }
+  Stmt keys(db, "SELECT direction, origin, txn_id FROM entries");
+  if (!keys.ok()) return keys.error("cannot prepare the transaction index");
+  while ((rc = keys.step()) == SQLITE_ROW) {
+    store->remember(keys.text(0), keys.text(1), keys.text(2));
+  }
+  if (rc != SQLITE_DONE) return keys.error("cannot read the transaction index");
   return store;
+}
+
+namespace {
+std::string index_key(std::string_view direction, std::string_view origin,
+                      std::string_view txn_id) {
+  std::string key;
+  key.reserve(direction.size() + origin.size() + txn_id.size() + 2);
+  key.append(direction).append(1, '\0').append(origin).append(1, '\0').append(txn_id);
+  return key;
+}
+}  // namespace
+
+void QuarantineStore::remember(std::string_view direction, std::string_view origin,
+                               std::string_view txn_id) {
+  std::string key = index_key(direction, origin, txn_id);
+  std::lock_guard lock(keys_mu_);
+  keys_.insert(std::move(key));
+}
+
+bool QuarantineStore::may_contain(std::string_view direction, std::string_view origin,
+                                  std::string_view txn_id) const {
+  const std::string key = index_key(direction, origin, txn_id);
+  std::lock_guard lock(keys_mu_);
+  return keys_.contains(key);
 }
 
 Result<PutResult> QuarantineStore::put(const HeldRequest& r) {
@@ -228,6 +258,7 @@ Result<PutResult> QuarantineStore::put(const HeldRequest& r) {
     find.bind(4, r.body);
     int rc = find.step();
     if (rc == SQLITE_ROW) {
+      remember(r.direction, r.origin, r.txn_id);
       PutResult p;
       p.id = find.text(0);
       p.existed = true;
@@ -279,6 +310,7 @@ Result<PutResult> QuarantineStore::put(const HeldRequest& r) {
   ins.bind(18, static_cast<std::int64_t>(size));
   if (ins.step() != SQLITE_DONE) return ins.error("cannot store the request");
   if (!tx.commit()) return db_error(db_, "cannot commit the quarantined request");
+  remember(r.direction, r.origin, r.txn_id);
   return p;
 }
 

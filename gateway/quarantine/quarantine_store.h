@@ -11,6 +11,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "gateway/common/result.h"
@@ -95,6 +97,12 @@ class QuarantineStore {
   Result<std::optional<Entry>> get(const std::string& id);
   Result<std::optional<Entry>> lookup(const std::string& direction, const std::string& origin,
                                       const std::string& txn_id);
+  // Whether lookup() can find an entry for this transaction, answered from memory without the
+  // SQLite connection (so an event loop may ask it for every /send and skip the off-loop lookup
+  // of the common, never-held transaction). Exact for the entries present at open() and every
+  // put() of this instance; a false positive only costs a lookup. Thread-safe.
+  bool may_contain(std::string_view direction, std::string_view origin,
+                   std::string_view txn_id) const;
   // Newest first; bodies are not loaded (Entry::request.body stays empty).
   Result<std::vector<Entry>> list(const ListFilter& filter);
 
@@ -116,9 +124,14 @@ class QuarantineStore {
   explicit QuarantineStore(sqlite3* db, std::uint64_t max_bytes);
   Status exec(const char* sql);
 
+  void remember(std::string_view direction, std::string_view origin, std::string_view txn_id);
+
   sqlite3* db_;
   std::uint64_t max_bytes_;
   std::mutex mu_;  // one connection, serialized (puts are fsync-bound anyway)
+  // (direction, origin, txn_id) of every entry, joined with NULs; never held during SQLite work.
+  mutable std::mutex keys_mu_;
+  std::unordered_set<std::string> keys_;
 };
 
 // Copies a parsed request's head and body into a HeldRequest.

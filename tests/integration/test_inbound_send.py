@@ -84,6 +84,27 @@ class InboundSendTest(GatewayTestCase):
         line = self.gw.wait_for_log(lambda rec: rec.get("event") == "request")
         self.assertTrue(line["room_version_unknown"])
 
+    def test_create_event_in_a_transaction_teaches_the_room_version(self):
+        # The benchmark once ran every PDU as room_version=unknown; the cause was the load
+        # generator (the create transaction never left wrk), not the gateway. This pins the
+        # gateway's half: a verified create event makes its room's later PDUs "known".
+        self.start()
+        room = "!learnt:good.example"
+        create = GOOD.event("m.room.create", {"creator": "@alice:good.example",
+                                              "room_version": "10"}, state_key="", room_id=room)
+        r = self.send(GOOD, GOOD.transaction([create]), txn_id="c1")
+        self.assertEqual(r.status, 200, r.body)
+        for txn, pdu_room in (("m1", room), ("m2", "!other:good.example")):
+            r = self.send(GOOD, GOOD.transaction([GOOD.event(room_id=pdu_room)]), txn_id=txn)
+            self.assertEqual(r.status, 200, r.body)
+
+        def request_line(txn):
+            return self.gw.wait_for_log(lambda rec: rec.get("event") == "request"
+                                        and rec.get("path", "").endswith("/send/" + txn))
+        self.assertFalse(request_line("c1")["room_version_unknown"])
+        self.assertFalse(request_line("m1")["room_version_unknown"])
+        self.assertTrue(request_line("m2")["room_version_unknown"])  # a room never seen
+
     # ---- authentication -------------------------------------------------------
     def test_unsigned_request_is_401(self):
         self.start()

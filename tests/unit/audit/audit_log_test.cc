@@ -85,6 +85,33 @@ TEST(AuditLog, ConcurrentProducersMakeOneIntactChain) {
   EXPECT_EQ(txns.size(), static_cast<size_t>(kThreads * kPerThread));  // none lost or doubled
 }
 
+// Records are gathered for batch_interval while they keep coming; the first one after a quiet
+// spell is written at once, and flush() never waits for the interval (here an hour).
+TEST(AuditLog, GathersBatchesButNeverMakesFlushWait) {
+  ScratchDir dir;
+  const std::string path = dir.file("audit.log");
+  AuditLogOptions o;
+  o.path = path;
+  o.batch_interval = std::chrono::hours(1);
+  Result<std::unique_ptr<AuditLog>> opened = AuditLog::open(o);
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  AuditLog& log = **opened;
+  // Opening wrote chain_start; the writer is idle, so the first record goes out without a flush.
+  ASSERT_TRUE(log.submit(decision(1)));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (log.stats().records_written < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(log.stats().records_written, 2u);
+  for (int i = 2; i <= 4; ++i) ASSERT_TRUE(log.submit(decision(i)));
+  const auto started = std::chrono::steady_clock::now();
+  log.flush();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::minutes(1));
+  EXPECT_EQ(log.stats().records_written, 5u);
+  EXPECT_EQ(log.stats().queue_depth, 0u);
+  EXPECT_EQ(read_lines(path).size(), 5u);
+}
+
 TEST(AuditLog, ResumesTheChainAfterRestart) {
   ScratchDir dir;
   const std::string path = dir.file("audit.log");

@@ -16,6 +16,7 @@
 #include "gateway/matrix/base64.h"
 #include "gateway/matrix/json.h"
 #include "tests/unit/keystore/fake_fetcher.h"
+#include "tests/unit/keystore/test_keys.h"
 
 namespace bordergate::inbound {
 namespace {
@@ -236,10 +237,26 @@ TEST_F(FactsTest, ClassificationAnswers) {
 
 // Suspension on a key lookup: the answer arrives through the worker's mailbox on its loop; the
 // request resumes then, or, when it ended meanwhile (client gone), nothing happens at all.
+// A request waits for keys that are not at hand: here good.example's key is not pinned but
+// fetched (a scripted fetcher answers with its signed key list), so the first request suspends
+// until the answer is posted to the worker's mailbox. Pinned and cached keys need no wait
+// (PinnedKeysNeedNoWait).
 class SuspendTest : public FactsTest {
  protected:
   void SetUp() override {
     FactsTest::SetUp();
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+    fetcher_.direct.emplace("good.example",
+                            keystore::testing::body(keystore::testing::key_object(
+                                "good.example", {&key_}, now + keystore::testing::kDay)));
+    keys_ =
+        std::make_unique<keystore::ServerKeyStore>(keystore::KeyStoreConfig{}, fetcher_, [] {
+          return std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+              .count();
+        });
     uv_loop_init(&loop_);
     queue_ = std::make_unique<keystore::WorkerQueue>(&loop_);
     const std::string uri = "/_matrix/federation/v1/state_ids/%21r%3Agood.example";
@@ -270,6 +287,37 @@ class SuspendTest : public FactsTest {
   std::unique_ptr<keystore::WorkerQueue> queue_;
   int resumed_ = 0;
 };
+
+TEST_F(SuspendTest, PinnedKeysNeedNoWait) {
+  // good.example pinned (as in FactsTest): authenticated at once, nothing posted or fetched.
+  keystore::KeyStoreConfig pinned;
+  pinned.pinned["good.example"][key_.key_id()] = key_.verify_key();
+  keys_ = std::make_unique<keystore::ServerKeyStore>(pinned, fetcher_, [] { return 0; });
+  PhaseEnv e = env();
+  StepResult s = authenticate_request(r_, http_, e);
+  ASSERT_EQ(s.step, Step::proceed) << s.answer.reason;
+  EXPECT_EQ(r_.origin, "good.example");
+  for (int i = 0; i < 20; ++i) uv_run(&loop_, UV_RUN_NOWAIT);
+  EXPECT_EQ(resumed_, 0);
+  EXPECT_EQ(fetcher_.direct_calls.load(), 0);
+  EXPECT_EQ(keys_->metrics().pinned_hits.load(), 1u);
+}
+
+TEST_F(SuspendTest, FetchedKeysAreAtHandForTheNextRequest) {
+  PhaseEnv e = env();
+  ASSERT_EQ(authenticate_request(r_, http_, e).step, Step::suspend);
+  run_loop();
+  ASSERT_EQ(resumed_, 1);
+  ASSERT_EQ(authenticate_request(r_, http_, e).step, Step::proceed);
+  // A second request of the same server finds the key in the cache: no second wait or fetch.
+  r_.reset();
+  r_.services = services_.get();
+  ASSERT_EQ(classify_request(r_, http_).step, Step::proceed);
+  StepResult s = authenticate_request(r_, http_, e);
+  ASSERT_EQ(s.step, Step::proceed) << s.answer.reason;
+  EXPECT_EQ(resumed_, 1);
+  EXPECT_EQ(fetcher_.direct_calls.load(), 1);
+}
 
 TEST_F(SuspendTest, ResumesOnTheLoopAndThenAuthenticates) {
   PhaseEnv e = env();

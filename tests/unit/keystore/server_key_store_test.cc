@@ -181,7 +181,30 @@ TEST_F(ServerKeyStoreTest, PinnedKeysMayExpire) {
   ASSERT_FALSE(late.ok());
   EXPECT_EQ(late.error().code, "key_expired");
   EXPECT_TRUE(store().find_cached("closed.example", "ed25519:p", matrix::kAnyTime).ok());
+  // Not "at hand" past its end either, so no caller skips the lookup that reports the expiry.
+  EXPECT_EQ(store().get_key_now("closed.example", "ed25519:p", kNow), key_.verify_key());
+  EXPECT_FALSE(store().get_key_now("closed.example", "ed25519:p", kNow + 1));
   EXPECT_EQ(fetcher_.direct_calls.load() + fetcher_.notary_calls.load(), 0);
+}
+
+// get_key_now: the keys get_key would deliver at once, and nothing else (no fetch, no error).
+TEST_F(ServerKeyStoreTest, KeysAtHandAreAnsweredNowAndNothingElseIs) {
+  config_.pinned["closed.example"] = {{"ed25519:p", key_.verify_key()}};
+  EXPECT_EQ(store().get_key_now("closed.example", "ed25519:p", kNow), key_.verify_key());
+  EXPECT_FALSE(store().get_key_now("closed.example", "ed25519:other", kNow));
+  EXPECT_EQ(store().metrics().pinned_hits.load(), 1u);
+
+  // Not cached yet: no answer now, and asking started no fetch.
+  EXPECT_FALSE(store().get_key_now("s.example", "ed25519:k1", kNow));
+  EXPECT_EQ(fetcher_.direct_calls.load(), 0);
+  fetcher_.direct.emplace("s.example", good_body(kNow + 1000));
+  ASSERT_TRUE(get("s.example", "ed25519:k1", kNow).ok());
+  EXPECT_EQ(store().get_key_now("s.example", "ed25519:k1", kNow), key_.verify_key());
+  EXPECT_EQ(store().metrics().cache_hits.load(), 1u);
+  // Past its validity, or a key id the server does not have: only get_key answers (an error).
+  EXPECT_FALSE(store().get_key_now("s.example", "ed25519:k1", kNow + 2000));
+  EXPECT_FALSE(store().get_key_now("s.example", "ed25519:nope", kNow));
+  EXPECT_EQ(fetcher_.direct_calls.load(), 1);
 }
 
 TEST_F(ServerKeyStoreTest, MadeUpKeyIdsDoNotTriggerRefetches) {

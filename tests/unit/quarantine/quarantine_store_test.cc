@@ -118,6 +118,38 @@ TEST(QuarantineStore, RetriedTransactionIsStoredOnceAndGetsTheSameAnswer) {
   EXPECT_EQ((*l)->id, a->id);
 }
 
+// The in-memory index the inbound pipeline asks before an off-loop lookup: it must know every
+// stored transaction (a miss would answer a retry of a held transaction as a new one), after
+// a put, a retried put and a reopen, and must not claim transactions that were never stored.
+TEST(QuarantineStore, IndexKnowsEveryStoredTransactionAcrossReopen) {
+  ScratchDir dir;
+  const std::string path = dir.file("q.db");
+  {
+    auto store = open_store(path);
+    EXPECT_FALSE(store->may_contain("inbound", "remote.example", "t1"));
+    ASSERT_TRUE(store->put(transaction("remote.example", "t1")).ok());
+    EXPECT_TRUE(store->may_contain("inbound", "remote.example", "t1"));
+    Result<PutResult> again = store->put(transaction("remote.example", "t1"));
+    ASSERT_TRUE(again.ok());
+    EXPECT_TRUE(again->existed);
+    EXPECT_TRUE(store->may_contain("inbound", "remote.example", "t1"));
+    // Each part of the key counts; the separator keeps "a"+"bc" apart from "ab"+"c".
+    EXPECT_FALSE(store->may_contain("outbound", "remote.example", "t1"));
+    EXPECT_FALSE(store->may_contain("inbound", "other.example", "t1"));
+    EXPECT_FALSE(store->may_contain("inbound", "remote.example", "t2"));
+    EXPECT_FALSE(store->may_contain("inbound", "remote.exampl", "et1"));
+    Result<std::optional<Entry>> found = store->lookup("inbound", "remote.example", "t1");
+    ASSERT_TRUE(found.ok());
+    ASSERT_TRUE(found->has_value());
+    ASSERT_TRUE(store->drop((*found)->id, "by test").ok());
+    // A dropped entry still answers retries with its stored answer: still indexed.
+    EXPECT_TRUE(store->may_contain("inbound", "remote.example", "t1"));
+  }
+  auto reopened = open_store(path);
+  EXPECT_TRUE(reopened->may_contain("inbound", "remote.example", "t1"));
+  EXPECT_FALSE(reopened->may_contain("inbound", "remote.example", "t2"));
+}
+
 TEST(QuarantineStore, ListFilters) {
   ScratchDir dir;
   auto store = open_store(dir.file("q.db"));
