@@ -82,6 +82,14 @@ Status Server::start() {
     log_event(LogLevel::warn, "inbound_enforcement_disabled",
               {{"reason", "no policy configured: requests are forwarded unchecked"}});
   }
+  if (loaded.config->outbound != nullptr) {
+    auto services = build_outbound_services(*loaded.config);
+    if (!services) {
+      log_event(LogLevel::error, "config_invalid", {{"error", services.error().message}});
+      return services.error();
+    }
+    outbound_ = std::move(services.value());
+  }
   auto rt = build_runtime(loaded.config, inbound_.get());
   if (!rt) {
     log_event(LogLevel::error, "config_invalid", {{"error", rt.error().message}});
@@ -111,25 +119,31 @@ Status Server::start() {
   // SO_REUSEPORT would let a second instance (same user) silently share the
   // port and take half the traffic: bind each address once exclusively
   // first, so an occupied port is an error as with any other server.
-  for (const ListenerConfig& l : c.federation) {
-    auto addr = parse_socket_address(l.address, l.port);
+  // The Core's proxy listener goes last (Worker::on_connection relies on the order).
+  std::vector<std::pair<std::string, std::uint16_t>> addresses;
+  for (const ListenerConfig& l : c.federation) addresses.emplace_back(l.address, l.port);
+  if (outbound_ != nullptr) {
+    addresses.emplace_back(c.outbound->listen_address, c.outbound->listen_port);
+  }
+  for (const auto& l : addresses) {
+    auto addr = parse_socket_address(l.first, l.second);
     auto fd = addr ? open_listen_socket(addr.value(), false) : Result<int>(addr.error());
     if (!fd) {
       log_event(LogLevel::error, "listen_failed",
-                {{"address", l.address}, {"port", l.port}, {"error", fd.error().message}});
+                {{"address", l.first}, {"port", l.second}, {"error", fd.error().message}});
       return fd.error();
     }
     ::close(fd.value());
   }
   for (unsigned i = 0; i < n; ++i) {
     std::vector<int> fds;
-    for (const ListenerConfig& l : c.federation) {
-      auto addr = parse_socket_address(l.address, l.port);
+    for (const auto& [address, port] : addresses) {
+      auto addr = parse_socket_address(address, port);
       auto fd = addr ? open_listen_socket(addr.value(), true) : Result<int>(addr.error());
       if (!fd) {
         for (int f : fds) ::close(f);
         log_event(LogLevel::error, "listen_failed",
-                  {{"address", l.address}, {"port", l.port}, {"error", fd.error().message}});
+                  {{"address", address}, {"port", port}, {"error", fd.error().message}});
         return fd.error();
       }
       fds.push_back(fd.value());
@@ -137,6 +151,7 @@ Status Server::start() {
     workers_.push_back(std::make_unique<Worker>(i, runtime_, std::move(fds), metrics_->worker(i),
                                                 shared_, worker_exit_->get()));
     workers_.back()->set_federation(federation_.get());
+    workers_.back()->set_outbound(outbound_.get());
   }
 
   if (c.admin.enabled) {
@@ -172,6 +187,12 @@ Status Server::start() {
   for (const ListenerConfig& l : c.federation) {
     log_event(LogLevel::info, "listening",
               {{"address", l.address}, {"port", l.port}, {"workers", n}});
+  }
+  if (outbound_ != nullptr) {
+    log_event(LogLevel::info, "outbound_proxy_listening",
+              {{"address", c.outbound->listen_address},
+               {"port", c.outbound->listen_port},
+               {"egress_entries", static_cast<unsigned long>(outbound_->egress.size())}});
   }
   if (c.admin.enabled) {
     log_event(LogLevel::info, "admin_listening",
@@ -219,6 +240,8 @@ void Server::reload() {
     failure = "the configuration has errors";
   } else if (!same_listeners(*loaded.config, *runtime_->config)) {
     failure = "listener addresses, ports and the worker count only change on restart";
+  } else if ((loaded.config->outbound == nullptr) != (outbound_ == nullptr)) {
+    failure = "the outbound proxy is switched on or off only on restart";
   } else if (loaded.config->policy.empty() != (inbound_ == nullptr)) {
     failure = "inbound enforcement (the policy key) is switched on or off only on restart";
   }

@@ -1,0 +1,316 @@
+#!/usr/bin/python3
+"""The Core's outbound proxy end to end: a Python Core uses `bordergate serve` exactly as Synapse
+does with https_proxy (CONNECT + Proxy-Authorization, TLS inside the tunnel trusting only the
+interception CA, X-Matrix-signed requests) against TLS peers behind dnsmasq names on random
+127.64.0.0/10 addresses. Covers: an allowed /send delivered byte for byte with a signature the
+peer verifies; 407 for missing/wrong credentials; 403 at CONNECT outside every federation
+(nothing dialled); SNI, Host and X-Matrix destination bound to the CONNECT target; non-TLS
+bytes after CONNECT closed; plain-HTTP proxy requests refused; the egress allow list (a push
+gateway tunnelled end to end with the Core's own TLS, another host refused); SSRF through
+CONNECT to loopback addresses the configuration does not allow; the run's audit chain."""
+import json
+import os
+import random
+import socket
+import ssl
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from harness import GatewayTestCase, main  # noqa: E402
+from harness.gateway import run_cli  # noqa: E402
+from harness.pki import TestPKI  # noqa: E402
+from harness.ports import free_port  # noqa: E402
+from federation_peers import Dnsmasq, discovery_config  # noqa: E402
+from outbound_core import Core, ProxyRefused, RecordingPeer, read_head  # noqa: E402
+
+CORE = "core.bordergate.test"
+ALLOWED = ["127.64.0.0/10"]
+Z = "bg.test"
+
+
+def random_loopback() -> str:
+    return f"127.{random.randint(64, 127)}.{random.randint(0, 255)}.{random.randint(2, 254)}"
+
+
+POLICY = f"""version: 1
+server_name: {CORE}
+default: deny
+federations:
+  partners:
+    servers: [peer.{Z}, other.{Z}]
+  silent:
+    servers: [mute.{Z}]
+rules:
+  - id: out-partners
+    federation: partners
+    direction: outbound
+    endpoints: ["@all"]
+    action: allow
+  - id: out-no-backfill
+    federation: partners
+    direction: outbound
+    endpoints: [backfill]
+    action: deny
+"""
+
+
+class OutboundProxyTest(GatewayTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.interception = TestPKI(cls.class_dir / "interception", ca_name="bordergate interception CA")
+        cls.ip = {n: random_loopback() for n in ("peer", "other", "push", "nopush", "stranger")}
+        cls.certs = {n: cls.pki.server(f"{n}.{Z}") for n in ("peer", "other", "push")}
+
+    def setUp(self):
+        super().setUp()
+        self.dns = None
+        self.peers = []
+        self.core_port = free_port()
+        self.core = Core(CORE, self.core_port, str(self.interception.ca.cert), ("synapse", "s3cret:pw"))
+        self.peer = self.add_peer("peer", core=self.core, answer=(200, b'{"pdus": {}}'))
+        self.other = self.add_peer("other", core=self.core)
+        self.push = self.add_peer("push", answer=(200, b'{"rejected": []}'))
+        # A listener on a loopback address the configuration does not allow: nothing may reach it.
+        self.forbidden = socket.socket()
+        self.forbidden.bind(("127.0.0.99", 0))
+        self.forbidden.listen(8)
+        self.forbidden.settimeout(0)
+        self.forbidden_port = self.forbidden.getsockname()[1]
+        self.addCleanup(self.forbidden.close)
+        records = [f"--host-record={n}.{Z},{self.ip[n]}" for n in self.ip]
+        records += [f"--host-record=evil.{Z},127.0.0.99", f"--host-record=evil6.{Z},::1",
+                    f"--host-record=mute.{Z},{self.ip['other']}"]
+        self.dns = Dnsmasq(records)
+        self.addCleanup(self.dns.stop)
+        self.gw = self.start()
+
+    def add_peer(self, name, **kwargs):
+        p = RecordingPeer(self.certs[name], self.ip[name], f"{name}.{Z}", **kwargs)
+        self.addCleanup(p.stop)
+        return p
+
+    def target(self, name: str, peer=None) -> str:
+        return f"{name}.{Z}:{(peer or getattr(self, name)).port}"
+
+    def start(self):
+        upstream = self.start_upstream()
+        config = discovery_config(self.make_config(upstream.port), self.dns, self.pki.ca.cert,
+                                  ALLOWED)
+        policy = self.tmp / "policy.yaml"
+        policy.write_text(POLICY)
+        credentials = self.tmp / "outbound.credentials"
+        credentials.write_text("synapse:s3cret:pw\n")
+        config["policy"] = str(policy)
+        config["outbound"] = {
+            "listen": {"address": "127.0.0.1", "port": self.core_port},
+            "credentials_file": str(credentials),
+            "interception_ca": {"certificate": str(self.interception.ca.cert),
+                                "key": str(self.interception.ca.key)},
+            "egress": [
+                {"host": f"push.{Z}", "mode": "tunnel", "ports": [self.push.port]},
+                {"host": f"evil.{Z}", "mode": "tunnel", "ports": [self.forbidden_port]},
+                {"host": f"evil6.{Z}", "mode": "tunnel", "ports": [self.forbidden_port]},
+            ],
+        }
+        return self.start_gateway(config)
+
+    def audit_records(self):
+        self.gw.stop()
+        path = self.tmp / "state" / "audit.log"
+        ok = run_cli("audit", "verify", str(path))
+        self.assertEqual(ok.returncode, 0, ok.stdout + ok.stderr)
+        self.assertTrue(ok.stdout.startswith("OK: "), ok.stdout)
+        return [json.loads(line) for line in path.read_text().splitlines()]
+
+    def tunnel_refusals(self):
+        """(server_name, rule_id, reason) of every tunnel the gateway closed, from a verified chain."""
+        return [(r.get("server_name"), r.get("rule_id"), r.get("reason"))
+                for r in self.audit_records() if r.get("endpoint") == "tunnel"]
+
+    def assert_closed(self, sock):
+        sock.settimeout(10)
+        try:
+            data = sock.recv(4096)
+        except (ConnectionResetError, ssl.SSLError, OSError):
+            return
+        self.assertEqual(data, b"")
+
+    def assert_nothing_dialled(self):
+        try:
+            conn, _ = self.forbidden.accept()
+            conn.close()
+            self.fail("a connection reached a loopback address the configuration does not allow")
+        except BlockingIOError:
+            pass
+
+    # ---- allowed traffic -----------------------------------------------------------------
+    def test_allowed_send_end_to_end_and_audit_chain(self):
+        target = self.target("peer")
+        tunnel = self.core.tls(self.core.connect(target), f"peer.{Z}")
+        # The leaf is minted for exactly the CONNECT host by the interception CA.
+        cert = tunnel.getpeercert()
+        self.assertIn(("DNS", f"peer.{Z}"), cert["subjectAltName"])
+        txn = {"origin": CORE, "origin_server_ts": 1700000000000, "pdus": [], "edus": [
+            {"edu_type": "m.typing", "content": {"room_id": "!r:" + CORE, "user_id": "@a:" + CORE,
+                                                 "typing": True}}]}
+        uri = "/_matrix/federation/v1/send/txn1"
+        status, _, body = self.core.request(tunnel, "PUT", uri, target, body=txn)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body, b'{"pdus": {}}')
+        # Keep-alive: a second request in the same tunnel.
+        status, _, _ = self.core.request(tunnel, "GET", "/_matrix/federation/v1/version", target)
+        self.assertEqual(status, 200)
+        # Policy per inner request: backfill is denied outbound to the partners.
+        status, _, body = self.core.request(
+            tunnel, "GET", "/_matrix/federation/v1/backfill/!r:x?v=%24e&limit=1", target)
+        self.assertEqual(status, 403, body)
+        self.assertIn(b"out-no-backfill", body)
+        tunnel.close()
+        self.assertEqual(len(self.peer.requests), 2)
+        sent = self.peer.requests[0]
+        self.assertEqual(sent["method"], "PUT")
+        self.assertEqual(sent["path"], uri)
+        self.assertEqual(sent["body"], json.dumps(txn).encode())  # exactly the Core's bytes
+        self.assertTrue(sent["signature_ok"], "the peer could not verify the Core's signature")
+        headers = {k.lower(): v for k, v in sent["headers"]}
+        self.assertEqual(headers["host"], target)
+        self.assertNotIn("proxy-authorization", headers)
+
+        records = self.audit_records()
+        decisions = [r for r in records if r.get("type") == "decision"]
+        connects = [r for r in decisions if r.get("endpoint") == "connect"]
+        self.assertEqual(len(connects), 1)
+        self.assertEqual(connects[0]["action"], "forward")
+        self.assertEqual(connects[0]["direction"], "outbound")
+        inner = [r for r in decisions if r.get("endpoint") in ("send", "version", "backfill")]
+        self.assertEqual([(r["endpoint"], r["action"], r.get("status")) for r in inner],
+                         [("send", "forward", 200), ("version", "forward", 200),
+                          ("backfill", "deny", 403)])
+        self.assertEqual(inner[0]["rule_id"], "out-partners")
+        self.assertEqual(inner[2]["rule_id"], "out-no-backfill")
+        text = (self.tmp / "state" / "audit.log").read_text()
+        self.assertNotIn("s3cret", text)
+        self.assertNotIn("X-Matrix", text)
+
+    # ---- refusals at CONNECT --------------------------------------------------------------
+    def test_proxy_credentials_missing_or_wrong_get_407(self):
+        for kwargs in ({"auth": False}, {"credentials": ("synapse", "wrong")},
+                       {"credentials": ("other", "s3cret:pw")}):
+            with self.assertRaises(ProxyRefused) as refused:
+                self.core.connect(self.target("peer"), **kwargs)
+            self.assertEqual(refused.exception.status, 407, kwargs)
+            self.assertIn(b"Proxy-Authenticate: Basic", refused.exception.head)
+        self.assertEqual(self.peer.connections, 0)
+
+    def test_destination_outside_every_federation_refused_before_dialling(self):
+        for name in ("stranger", "nopush"):
+            with self.assertRaises(ProxyRefused) as refused:
+                self.core.connect(f"{name}.{Z}:{self.peer.port}")
+            self.assertEqual(refused.exception.status, 403)
+        # In a federation, but no rule lets anything out to it.
+        with self.assertRaises(ProxyRefused) as refused:
+            self.core.connect(f"mute.{Z}:{self.other.port}")
+        self.assertEqual(refused.exception.status, 403)
+        self.assertEqual(self.other.connections, 0)
+        self.assertEqual(self.peer.connections, 0)
+
+    def test_plain_http_proxy_request_refused(self):
+        sock = socket.create_connection(("127.0.0.1", self.core_port), timeout=10)
+        sock.sendall(f"GET http://{self.target('peer')}/_matrix/federation/v1/version HTTP/1.1\r\n"
+                     f"Host: {self.target('peer')}\r\nProxy-Authorization: "
+                     f"{self.core.proxy_authorization()}\r\n\r\n".encode())
+        self.assertTrue(read_head(sock).startswith(b"HTTP/1.1 403 "))
+        sock.close()
+        self.assertEqual(self.peer.connections, 0)
+
+    def test_ssrf_through_connect_refused(self):
+        # An IP-literal target on a loopback address outside the allowed ranges: 403 at once.
+        with self.assertRaises(ProxyRefused) as refused:
+            self.core.connect(f"127.0.0.99:{self.forbidden_port}")
+        self.assertEqual(refused.exception.status, 403)
+        # Names on the egress list whose DNS answers are loopback addresses the configuration
+        # does not allow: the tunnel opens, the resolution is refused, the tunnel closes.
+        for name in ("evil", "evil6"):
+            sock = self.core.connect(f"{name}.{Z}:{self.forbidden_port}")
+            with self.assertRaises((ssl.SSLError, OSError)):
+                self.core.tls(sock, f"{name}.{Z}", ca=str(self.pki.ca.cert))
+            sock.close()
+        time.sleep(0.2)
+        self.assert_nothing_dialled()
+        port = self.forbidden_port
+        self.assertEqual(self.tunnel_refusals(), [(f"evil.{Z}:{port}", "ssrf", "ssrf_refused"),
+                                                  (f"evil6.{Z}:{port}", "ssrf", "ssrf_refused")])
+
+    # ---- the tunnel is held to its CONNECT target ----------------------------------------
+    def test_non_tls_bytes_after_connect_close_the_tunnel(self):
+        sock = self.core.connect(self.target("peer"))
+        sock.sendall(f"GET /_matrix/federation/v1/version HTTP/1.1\r\nHost: "
+                     f"{self.target('peer')}\r\n\r\n".encode())
+        self.assert_closed(sock)
+        sock.close()
+        self.assertEqual(self.peer.connections, 0)
+        self.assertEqual(self.tunnel_refusals(), [(self.target("peer"), "tunnel_gate", "not_tls")])
+
+    def test_sni_different_from_connect_target_refused(self):
+        sock = self.core.connect(self.target("peer"))
+        with self.assertRaises((ssl.SSLError, OSError)):
+            self.core.tls(sock, f"other.{Z}")
+        sock.close()
+        self.assertEqual(self.peer.connections + self.other.connections, 0)
+        self.assertEqual(self.tunnel_refusals(),
+                         [(self.target("peer"), "tunnel_gate", "sni_mismatch")])
+
+    def test_host_or_xmatrix_destination_different_from_connect_target_refused(self):
+        target = self.target("peer")
+        tunnel = self.core.tls(self.core.connect(target), f"peer.{Z}")
+        uri = "/_matrix/federation/v1/version"
+        status, _, body = self.core.request(tunnel, "GET", uri, self.target("other"),
+                                            destination=target)
+        self.assertEqual(status, 403, body)
+        tunnel.close()
+        tunnel = self.core.tls(self.core.connect(target), f"peer.{Z}")
+        status, _, body = self.core.request(tunnel, "GET", uri, target,
+                                            destination=self.target("other"))
+        self.assertEqual(status, 403, body)
+        tunnel.close()
+        # The origin must be the Core itself.
+        tunnel = self.core.tls(self.core.connect(target), f"peer.{Z}")
+        status, _, body = self.core.request(tunnel, "GET", uri, target, origin="other.example")
+        self.assertEqual(status, 403, body)
+        tunnel.close()
+        self.assertEqual(self.peer.requests, [])
+        self.assertEqual(self.other.requests, [])
+        refused = [(r["endpoint"], r["rule_id"], r["reason"], r["status"])
+                   for r in self.audit_records() if r.get("endpoint") == "version"]
+        self.assertEqual(refused, [("version", "tunnel_binding", "host_mismatch", 403),
+                                   ("version", "tunnel_binding", "xmatrix_destination_mismatch", 403),
+                                   ("version", "tunnel_binding", "xmatrix_origin_not_core", 403)])
+
+    # ---- egress allow list -----------------------------------------------------------------
+    def test_push_gateway_on_the_egress_list_is_tunnelled(self):
+        target = self.target("push")
+        # A tunnel, not an interception: the Core talks TLS with the push gateway itself.
+        tunnel = self.core.tls(self.core.connect(target), f"push.{Z}", ca=str(self.pki.ca.cert))
+        status, _, body = self.core.request(tunnel, "POST", "/_matrix/push/v1/notify", target,
+                                            body={"notification": {"counts": {"unread": 1}}},
+                                            sign=False)
+        self.assertEqual(status, 200)
+        self.assertEqual(body, b'{"rejected": []}')
+        tunnel.close()
+        self.assertEqual(self.push.requests[0]["path"], "/_matrix/push/v1/notify")
+        # A host that is not on the list (and in no federation) is refused.
+        with self.assertRaises(ProxyRefused) as refused:
+            self.core.connect(f"nopush.{Z}:{self.push.port}")
+        self.assertEqual(refused.exception.status, 403)
+        records = self.audit_records()
+        connects = [(r.get("server_name"), r["action"], r.get("rule_id")) for r in records
+                    if r.get("endpoint") == "connect"]
+        self.assertEqual(connects, [(target, "forward", f"egress:push.{Z}"),
+                                    (f"nopush.{Z}:{self.push.port}", "deny", "default")])
+
+
+if __name__ == "__main__":
+    main()
