@@ -61,8 +61,9 @@ class OutboundProxyTest(GatewayTestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.interception = TestPKI(cls.class_dir / "interception", ca_name="bordergate interception CA")
-        cls.ip = {n: random_loopback() for n in ("peer", "other", "push", "nopush", "stranger")}
-        cls.certs = {n: cls.pki.server(f"{n}.{Z}") for n in ("peer", "other", "push")}
+        cls.ip = {n: random_loopback()
+                  for n in ("peer", "other", "push", "nopush", "stranger", "preview")}
+        cls.certs = {n: cls.pki.server(f"{n}.{Z}") for n in ("peer", "other", "push", "preview")}
 
     def setUp(self):
         super().setUp()
@@ -73,6 +74,7 @@ class OutboundProxyTest(GatewayTestCase):
         self.peer = self.add_peer("peer", core=self.core, answer=(200, b'{"pdus": {}}'))
         self.other = self.add_peer("other", core=self.core)
         self.push = self.add_peer("push", answer=(200, b'{"rejected": []}'))
+        self.preview = self.add_peer("preview", answer=(200, b"<html>preview</html>"))
         # A listener on a loopback address the configuration does not allow: nothing may reach it.
         self.forbidden = socket.socket()
         self.forbidden.bind(("127.0.0.99", 0))
@@ -109,8 +111,10 @@ class OutboundProxyTest(GatewayTestCase):
             "credentials_file": str(credentials),
             "interception_ca": {"certificate": str(self.interception.ca.cert),
                                 "key": str(self.interception.ca.key)},
+            "max_response_bytes": 4096,
             "egress": [
                 {"host": f"push.{Z}", "mode": "tunnel", "ports": [self.push.port]},
+                {"host": f"preview.{Z}", "mode": "intercept", "ports": [self.preview.port]},
                 {"host": f"evil.{Z}", "mode": "tunnel", "ports": [self.forbidden_port]},
                 {"host": f"evil6.{Z}", "mode": "tunnel", "ports": [self.forbidden_port]},
             ],
@@ -310,6 +314,44 @@ class OutboundProxyTest(GatewayTestCase):
                     if r.get("endpoint") == "connect"]
         self.assertEqual(connects, [(target, "forward", f"egress:push.{Z}"),
                                     (f"nopush.{Z}:{self.push.port}", "deny", "default")])
+
+    def test_intercept_egress_is_terminated_and_each_request_audited(self):
+        target = self.target("preview")
+        # Intercepted: the Core sees a leaf from the interception CA, not the real server's.
+        tunnel = self.core.tls(self.core.connect(target), f"preview.{Z}")
+        self.assertEqual(dict(x[0] for x in tunnel.getpeercert()["issuer"])["commonName"],
+                         "bordergate interception CA")
+        status, _, body = self.core.request(tunnel, "GET", "/page?x=1", target, sign=False)
+        self.assertEqual((status, body), (200, b"<html>preview</html>"))
+        # Bound to the CONNECT target like a federation tunnel.
+        status, _, _ = self.core.request(tunnel, "GET", "/page", self.target("peer"), sign=False)
+        self.assertEqual(status, 403)
+        tunnel.close()
+        self.assertEqual([r["path"] for r in self.preview.requests], ["/page?x=1"])
+        inner = [(r["endpoint"], r["action"], r["rule_id"], r.get("status"))
+                 for r in self.audit_records() if r.get("endpoint") == "egress"]
+        self.assertEqual(inner, [("egress", "forward", f"egress:preview.{Z}", 200),
+                                 ("egress", "deny", "tunnel_binding", 403)])
+
+    def test_destination_failures_are_gateway_errors(self):
+        uri = "/_matrix/federation/v1/version"
+        # An answer above outbound.max_response_bytes never reaches the Core.
+        self.other.answer = (200, b"x" * 8192)
+        target = self.target("other")
+        tunnel = self.core.tls(self.core.connect(target), f"other.{Z}")
+        status, _, body = self.core.request(tunnel, "GET", uri, target)
+        self.assertEqual(status, 502, body)
+        self.assertNotIn(b"xxxx", body)
+        tunnel.close()
+        # A federation member whose address has no listener: 502, not a hang.
+        with socket.socket() as s:
+            s.bind((self.ip["other"], 0))
+            closed_port = s.getsockname()[1]
+        target = f"other.{Z}:{closed_port}"
+        tunnel = self.core.tls(self.core.connect(target), f"other.{Z}")
+        status, _, body = self.core.request(tunnel, "GET", uri, target)
+        self.assertEqual(status, 502, body)
+        tunnel.close()
 
 
 if __name__ == "__main__":
