@@ -78,7 +78,7 @@ struct ResponseCheck {
   // "response_event_failed", "response_malformed", "template_mismatch", "media_too_large" ...
   std::string reason;
   int status = 0;            // refuse: 502
-  const char* errcode = "";  // refuse: M_UNKNOWN, or M_TOO_LARGE for media over the limit
+  const char* errcode = "";  // refuse: M_UNKNOWN; media: M_TOO_LARGE / M_FORBIDDEN
   std::string error;         // refuse: text for the Core (names the failing event / field)
   // A room version the answer established for asked.room_id (make_*: the template's
   // room_version; send_join: its create event); empty = nothing learnt. The caller records it.
