@@ -4,6 +4,7 @@
 
 #include "gateway/common/log.h"
 #include "gateway/inbound/inbound_phases.h"
+#include "gateway/inbound/inbound_services.h"
 #include "gateway/proxy/worker.h"
 
 namespace bordergate {
@@ -202,38 +203,67 @@ void ClientConnection::forward_outbound() {
                     close_after_response_);
       return;
     }
-    HttpResponseHead head;
-    head.status = r->status;
-    for (const auto& h : r->headers) {
-      // The body is buffered whole: its framing is the gateway's own Content-Length.
-      if (iequals_lower(h.name, "content-length") || iequals_lower(h.name, "transfer-encoding"))
-        continue;
-      HeaderField& f = head.headers.add();
-      f.name = h.name;
-      f.value = h.value;
-    }
-    head.has_body = parser_.request().method != "HEAD" && r->status >= 200 && r->status != 204 &&
-                    r->status != 304;
-    if (head.has_body) {
-      HeaderField& f = head.headers.add();
-      f.name = "Content-Length";
-      f.value = std::to_string(r->body.size());
-      head.content_length = r->body.size();
-    }
-    state_ = State::responding;
-    ctx_.status = head.status;
-    framing_ = head.has_body ? BodyFraming::content_length : BodyFraming::none;
-    std::string& out = worker_.scratch();
-    out.clear();
-    append_downstream_response_head(out, head, framing_, close_after_response_);
-    stream_.write(out);
-    if (head.has_body) {
-      stream_.write(r->body);
-      ctx_.response_bytes = r->body.size();
-    }
-    stream_.flush();
-    finish_request();
+    auto answer = std::make_shared<const discovery::OutboundResponse>(std::move(*r));
+    tunnel_->check_answer(ctx_, answer, [this, answer](outbound::ResponseCheck c) {
+      if (state_ != State::forwarding) return;
+      respond_outbound(*answer, std::move(c));
+    });
   });
+}
+
+void ClientConnection::respond_outbound(const discovery::OutboundResponse& answer,
+                                        outbound::ResponseCheck check) {
+  if (!check.learnt_room_version.empty() && ctx_.inbound.services != nullptr &&
+      ctx_.inbound.services->room_versions && ctx_.inbound.route) {
+    ctx_.inbound.services->room_versions->learn(ctx_.inbound.route->params.room_id,
+                                                check.learnt_room_version);
+  }
+  if (check.action == outbound::ResponseAction::refuse ||
+      check.action == outbound::ResponseAction::need_keys) {
+    log_event(LogLevel::warn, "outbound_answer_refused",
+              {{"reason", check.reason}, {"error", check.error}});
+    ctx_.outcome = "denied";
+    ctx_.inbound.denial = check.reason;
+    respond_error(GatewayError{check.status != 0 ? check.status : 502,
+                               *check.errcode != '\0' ? check.errcode : "M_UNKNOWN",
+                               check.error.empty() ? "The destination's answer failed the checks"
+                                                   : check.error},
+                  close_after_response_);
+    return;
+  }
+  const bool filtered = check.action == outbound::ResponseAction::filtered;
+  const std::string& body = filtered ? check.body : answer.body;
+  HttpResponseHead head;
+  head.status = answer.status;
+  for (const auto& h : answer.headers) {
+    // The body is buffered whole: its framing is the gateway's own Content-Length.
+    if (iequals_lower(h.name, "content-length") || iequals_lower(h.name, "transfer-encoding"))
+      continue;
+    HeaderField& f = head.headers.add();
+    f.name = h.name;
+    f.value = h.value;
+  }
+  head.has_body = parser_.request().method != "HEAD" && answer.status >= 200 &&
+                  answer.status != 204 && answer.status != 304;
+  if (head.has_body) {
+    HeaderField& f = head.headers.add();
+    f.name = "Content-Length";
+    f.value = std::to_string(body.size());
+    head.content_length = body.size();
+  }
+  state_ = State::responding;
+  ctx_.status = head.status;
+  framing_ = head.has_body ? BodyFraming::content_length : BodyFraming::none;
+  std::string& out = worker_.scratch();
+  out.clear();
+  append_downstream_response_head(out, head, framing_, close_after_response_);
+  stream_.write(out);
+  if (head.has_body) {
+    stream_.write(body);
+    ctx_.response_bytes = body.size();
+  }
+  stream_.flush();
+  finish_request();
 }
 
 void ClientConnection::tunnel_start_tls(SSL_CTX* ctx, std::string_view first_bytes) {

@@ -81,6 +81,7 @@ class ClientConnection final : public StreamHandler,
   const LimitsConfig& limits() const;
   void record_request();
   void forward_outbound();
+  void respond_outbound(const discovery::OutboundResponse& answer, outbound::ResponseCheck check);
   // ProxyTunnel::Owner
   void tunnel_start_tls(SSL_CTX* ctx, std::string_view first_bytes) override;
   void tunnel_close(bool graceful) override;

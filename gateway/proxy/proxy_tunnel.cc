@@ -317,6 +317,8 @@ void ProxyTunnel::on_client_end() {
 }
 
 PhaseResult ProxyTunnel::check_request(RequestContext& ctx) {
+  // A request resumed after a suspension (keys, quarantine) continues in the phases.
+  if (ctx.next_phase > 0) return run_request_phases(ctx);
   ctx.direction = Direction::outbound;
   classify(ctx);  // the coarse metric label (no inbound enforcement for this direction)
   inner_ = InnerDecision{};
@@ -359,40 +361,15 @@ PhaseResult ProxyTunnel::check_request(RequestContext& ctx) {
     inner_.reason = "egress_intercept";
     return PhaseResult::proceed();
   }
-  if (!classified) {
-    inner_.action = "deny";
-    inner_.rule_id = "default";
-    inner_.reason = classified.error().code;
-    const bool method = classified.error().code == "method_not_allowed";
-    return PhaseResult::respond(method ? 405 : 404, "M_UNRECOGNIZED",
-                                "The gateway does not forward this endpoint");
-  }
-  const inbound::Classification& c = *classified;
-  const auto& rt = worker_.runtime();
-  if (rt->inbound != nullptr) policy_ = rt->inbound->policy->snapshot();  // reloads apply
-  policy::RequestFacts facts;
-  facts.direction = policy::Direction::outbound;
-  facts.origin = services_.core_server_name;
-  facts.destination = target_->matrix_server_name();
-  facts.endpoint = c.endpoint;
-  facts.room_id = c.params.room_id;
-  facts.user_id = c.params.user_id;
-  facts.event_id = c.params.event_id;
-  facts.server_name = c.params.server_name;
-  facts.body_bytes = r.body.size();
-  policy::Decision d = policy::evaluate(*policy_, facts);
-  inner_.rule_id = d.rule_id;
-  inner_.reason = std::string(d.reason);
-  if (d.forwards()) {
-    inner_.action = "forward";
-    return PhaseResult::proceed();
-  }
-  // Holding outbound transactions back needs the outbound inspection (issue 7, outcheck);
-  // until then a quarantine verdict refuses like deny.
-  inner_.action = "deny";
-  return PhaseResult::respond(
-      403, "M_FORBIDDEN",
-      "Refused by the border gateway (" + d.rule_id + ": " + std::string(d.reason) + ")");
+  // Federation requests walk the inbound phases with a direction (classify, authenticate:
+  // X-Matrix bound to the Core and the tunnel, authorize towards the destination, inspect /send
+  // with quarantine); record() then writes their audit record. Binding ran first, so a request
+  // resumed after a key wait (next_phase > 0) is never bound twice.
+  ctx.inbound.services = worker_.runtime()->inbound;
+  ctx.inbound.direction = policy::Direction::outbound;
+  ctx.inbound.destination = target_->matrix_server_name();
+  inner_ = InnerDecision{};  // recorded by the phases from here on
+  return run_request_phases(ctx);
 }
 
 void ProxyTunnel::forward(const HttpRequest& request, ForwardDone done) {
@@ -422,8 +399,70 @@ void ProxyTunnel::forward(const HttpRequest& request, ForwardDone done) {
   });
 }
 
+outbound::ResponseCheck ProxyTunnel::run_answer_check(const RequestContext& ctx,
+                                                      const discovery::OutboundResponse& answer,
+                                                      bool keys_awaited) {
+  const inbound::InboundRequest& r = ctx.inbound;
+  outbound::ResponseCheckInput in;
+  in.asked.endpoint = r.route->endpoint;
+  in.asked.api_version = r.route->api_version;
+  in.asked.room_id = r.route->params.room_id;
+  in.asked.user_id = r.route->params.user_id;
+  in.asked.event_id = r.route->params.event_id;
+  in.asked.destination = r.destination;
+  in.asked.core_server_name = r.services->server_name;
+  if (r.route->endpoint == policy::FederationEndpoint::invite && r.body) {
+    // v1 sends the event as the body, v2 wraps it as {"event": ...}.
+    const matrix::Json* event = r.route->api_version >= 2 ? r.body->find("event") : &*r.body;
+    if (event != nullptr) in.asked.sent_event = event->object_if();
+  }
+  in.answer.status = answer.status;
+  if (auto type = discovery::find_header(answer.headers, "content-type")) {
+    in.answer.content_type = *type;
+  }
+  in.answer.body = answer.body;
+  inbound::InboundServices* services = r.services;
+  in.room_versions = [services](std::string_view room) -> const matrix::RoomVersionRules* {
+    return services->room_versions ? services->room_versions->find(room) : nullptr;
+  };
+  in.media = r.decision ? r.decision->settings.media : nullptr;
+  in.keys_awaited = keys_awaited;
+  return outbound::check_response(in, services->keys->cached_lookup());
+}
+
+void ProxyTunnel::check_answer(RequestContext& ctx,
+                               std::shared_ptr<const discovery::OutboundResponse> answer,
+                               AnswerDone done) {
+  const inbound::InboundRequest& r = ctx.inbound;
+  if (r.services == nullptr || !r.route || !outbound::response_needs_check(r.route->endpoint)) {
+    outbound::ResponseCheck unchecked;
+    unchecked.reason = "response_unchecked";
+    return done(std::move(unchecked));
+  }
+  outbound::ResponseCheck c = run_answer_check(ctx, *answer, false);
+  if (c.action != outbound::ResponseAction::need_keys) return done(std::move(c));
+  // Await every missing key through the key store (answers arrive on this loop), then check
+  // again with missing keys counting as failures.
+  struct Pending {
+    std::size_t left;
+    AnswerDone done;
+  };
+  auto pending = std::make_shared<Pending>(Pending{c.missing_keys.size(), std::move(done)});
+  std::weak_ptr<ProxyTunnel*> alive = alive_;
+  RequestContext* request = &ctx;
+  for (const inbound::KeyNeed& need : c.missing_keys) {
+    r.services->keys->get_key(need.server, need.key_id, need.valid_at_ms, ctx.mailbox,
+                              [alive, pending, request, answer](Result<matrix::VerifyKey>) {
+                                auto self = alive.lock();
+                                if (!self || --pending->left > 0) return;
+                                pending->done((*self)->run_answer_check(*request, *answer, true));
+                              });
+  }
+}
+
 void ProxyTunnel::audit_request(const RequestContext& ctx) {
-  if (inner_.action.empty()) return;  // no decision taken (the Core went away first)
+  // No decision taken here (the phases recorded it, or the Core went away first).
+  if (inner_.action.empty() || ctx.inbound.services != nullptr) return;
   audit::AuditRecord rec;
   rec.direction = "outbound";
   rec.origin = services_.core_server_name;

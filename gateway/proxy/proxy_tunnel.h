@@ -18,6 +18,7 @@
 #include "gateway/outbound/connect_answer.h"
 #include "gateway/outbound/connect_head.h"
 #include "gateway/outbound/connect_record.h"
+#include "gateway/outbound/response_check.h"
 #include "gateway/proxy/outbound_services.h"
 #include "gateway/proxy/pipeline.h"
 #include "policy/policy.h"
@@ -66,7 +67,15 @@ class ProxyTunnel final : public StreamHandler {
   // HTTPS client. `done` runs on the loop, never after this tunnel is gone.
   using ForwardDone = std::function<void(Result<discovery::OutboundResponse>)>;
   void forward(const HttpRequest& request, ForwardDone done);
-  // One audit record per inner request (direction outbound).
+  // What an external server answered a federation request is checked before the Core sees it
+  // (outbound::check_response; missing keys are awaited through the key store first). Answers
+  // of endpoints without events, and egress answers, pass unchecked. `done` runs on the loop,
+  // never after this tunnel is gone.
+  using AnswerDone = std::function<void(outbound::ResponseCheck)>;
+  void check_answer(RequestContext& ctx, std::shared_ptr<const discovery::OutboundResponse> answer,
+                    AnswerDone done);
+  // One audit record per inner request (direction outbound) that the inbound phases did not
+  // record themselves (binding refusals, egress).
   void audit_request(const RequestContext& ctx);
 
   // StreamHandler of the destination socket (splice).
@@ -93,6 +102,9 @@ class ProxyTunnel final : public StreamHandler {
   void connect_next();
   void audit(const outbound::ProxyDecisionFacts& facts);
   void resolve_destination(std::function<void(Result<discovery::ResolvedServer>)> done);
+  outbound::ResponseCheck run_answer_check(const RequestContext& ctx,
+                                           const discovery::OutboundResponse& answer,
+                                           bool keys_awaited);
 
   Worker& worker_;
   OutboundServices& services_;

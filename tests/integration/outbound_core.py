@@ -63,13 +63,13 @@ class Core:
     """The Core homeserver as a proxy client: its name, signing key and proxy credentials."""
 
     def __init__(self, name: str, proxy_port: int, interception_ca: str,
-                 credentials: tuple[str, str]):
+                 credentials: tuple[str, str], key=None):
         self.name = name
         self.proxy_port = proxy_port
         self.interception_ca = interception_ca
         self.credentials = credentials
-        self.key = signedjson.key.generate_signing_key("c1")
-        self.key_id = "ed25519:c1"
+        self.key = key or signedjson.key.generate_signing_key("c1")
+        self.key_id = f"{self.key.alg}:{self.key.version}"
         self.verify_key = signedjson.key.get_verify_key(self.key)
 
     def proxy_authorization(self, credentials=None) -> str:

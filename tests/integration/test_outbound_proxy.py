@@ -24,6 +24,7 @@ from harness.pki import TestPKI  # noqa: E402
 from harness.ports import free_port  # noqa: E402
 from federation_peers import Dnsmasq, discovery_config  # noqa: E402
 from outbound_core import Core, ProxyRefused, RecordingPeer, read_head  # noqa: E402
+from inbound_peer import TestHomeserver  # noqa: E402
 
 CORE = "core.bordergate.test"
 ALLOWED = ["127.64.0.0/10"]
@@ -53,6 +54,17 @@ rules:
     direction: outbound
     endpoints: [backfill]
     action: deny
+  - id: out-no-widgets
+    federation: partners
+    direction: outbound
+    event_types: ["m.widget*"]
+    action: deny
+  - id: out-closed-room
+    federation: partners
+    direction: outbound
+    rooms: ["!closed:{CORE}"]
+    endpoints: ["@room_read"]
+    action: deny
 """
 
 
@@ -70,7 +82,10 @@ class OutboundProxyTest(GatewayTestCase):
         self.dns = None
         self.peers = []
         self.core_port = free_port()
-        self.core = Core(CORE, self.core_port, str(self.interception.ca.cert), ("synapse", "s3cret:pw"))
+        # The Core's signing key is also the one its events are signed with (pinned below).
+        self.core_hs = TestHomeserver(CORE, "c1")
+        self.core = Core(CORE, self.core_port, str(self.interception.ca.cert),
+                         ("synapse", "s3cret:pw"), key=self.core_hs.key)
         self.peer = self.add_peer("peer", core=self.core, answer=(200, b'{"pdus": {}}'))
         self.other = self.add_peer("other", core=self.core)
         self.push = self.add_peer("push", answer=(200, b'{"rejected": []}'))
@@ -99,8 +114,12 @@ class OutboundProxyTest(GatewayTestCase):
 
     def start(self):
         upstream = self.start_upstream()
+        # The peer signs the events it answers with; the gateway knows its key (closed
+        # federation) and the Core's.
+        self.peer_hs = TestHomeserver(self.target("peer"), "p1")
+        keys = {"pinned": {CORE: self.core_hs.pinned(), self.target("peer"): self.peer_hs.pinned()}}
         config = discovery_config(self.make_config(upstream.port), self.dns, self.pki.ca.cert,
-                                  ALLOWED)
+                                  ALLOWED, keys=keys)
         policy = self.tmp / "policy.yaml"
         policy.write_text(POLICY)
         credentials = self.tmp / "outbound.credentials"
@@ -352,6 +371,91 @@ class OutboundProxyTest(GatewayTestCase):
         status, _, body = self.core.request(tunnel, "GET", uri, target)
         self.assertEqual(status, 502, body)
         tunnel.close()
+
+    # ---- outbound inspection and response checks (the inbound phases with a direction) -----
+    def test_disallowed_room_and_event_type_refused(self):
+        target = self.target("peer")
+        tunnel = self.core.tls(self.core.connect(target), f"peer.{Z}")
+        status, _, body = self.core.request(
+            tunnel, "GET", f"/_matrix/federation/v1/state/!closed:{CORE}?event_id=%24e", target)
+        self.assertEqual(status, 403, body)
+        widget = self.core_hs.event("m.widget", {"url": "https://x"}, room_id=f"!open:{CORE}",
+                                    sender=f"@alice:{CORE}")
+        normal = self.core_hs.event(room_id=f"!open:{CORE}", sender=f"@alice:{CORE}")
+        for pdu, allowed in ((normal, True), (widget, False)):
+            txn = self.core_hs.transaction([pdu])
+            uri = f"/_matrix/federation/v1/send/t{int(allowed)}"
+            status, _, body = self.core.request(tunnel, "PUT", uri, target, body=txn)
+            if allowed:
+                self.assertEqual(status, 200, body)
+            else:
+                # Refused or withheld: either way the peer never sees it.
+                self.assertIn(status, (200, 403), body)
+                if status == 200:
+                    self.assertIn(b"error", body)
+        tunnel.close()
+        self.assertEqual([r["path"] for r in self.peer.requests], ["/_matrix/federation/v1/send/t1"])
+        decisions = [(r["endpoint"], r["action"], r["rule_id"]) for r in self.audit_records()
+                     if r.get("endpoint") in ("state", "send")]
+        self.assertEqual(decisions[0], ("state", "deny", "out-closed-room"))
+        self.assertEqual(decisions[1], ("send", "forward", "out-partners"))
+        self.assertEqual(decisions[2][2], "out-no-widgets")
+        self.assertIn(decisions[2][1], ("deny", "quarantine"))
+
+    def test_tampered_event_in_an_answer_is_filtered(self):
+        room = f"!open:{CORE}"
+        good = self.peer_hs.event(room_id=room, sender=f"@bob:{self.target('peer')}", ts=1700000000001)
+        bad = self.peer_hs.event(room_id=room, sender=f"@bob:{self.target('peer')}", ts=1700000000002)
+        bad["content"]["body"] = "tampered after signing"
+        self.peer.answer = (200, json.dumps({"events": [good, bad]}).encode())
+        target = self.target("peer")
+        tunnel = self.core.tls(self.core.connect(target), f"peer.{Z}")
+        status, _, body = self.core.request(
+            tunnel, "POST", f"/_matrix/federation/v1/get_missing_events/{room}", target,
+            body={"earliest_events": [], "latest_events": ["$x"], "limit": 10})
+        tunnel.close()
+        self.assertEqual(status, 200, body)
+        events = json.loads(body)["events"]
+        self.assertEqual(events, [good])  # the good one untouched, the tampered one removed
+
+
+class OutboundConfigCheckTest(GatewayTestCase):
+    """`bordergate check-config` loads the outbound section's files exactly as serve does."""
+
+    def test_check_config_loads_the_interception_ca_and_credentials(self):
+        pki = TestPKI(self.tmp / "interception", ca_name="bordergate interception CA")
+        policy = self.tmp / "policy.yaml"
+        policy.write_text(POLICY)
+        credentials = self.tmp / "outbound.credentials"
+        credentials.write_text("synapse:pw\n")
+        config = self.make_config(1)
+        config["policy"] = str(policy)
+        config["outbound"] = {"credentials_file": str(credentials),
+                              "interception_ca": {"certificate": str(pki.ca.cert),
+                                                  "key": str(pki.ca.key)}}
+        path = self.tmp / "ok.yaml"
+        path.write_text(json.dumps(config))
+        r = run_cli("check-config", str(path))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # A leaf is no CA; a missing credentials file; a mistake with its position.
+        leaf = self.pki.server("leaf.example")
+        for change, expected in (
+                ({"interception_ca": {"certificate": str(leaf.cert), "key": str(leaf.key)}},
+                 "outbound.interception_ca"),
+                ({"credentials_file": str(self.tmp / "missing")}, "outbound.credentials_file"),
+                ({"leaf_cache": 0}, "outbound.leaf_cache")):
+            bad = json.loads(json.dumps(config))
+            bad["outbound"].update(change)
+            path.write_text(yaml_dump(bad))
+            r = run_cli("check-config", str(path))
+            self.assertEqual(r.returncode, 1, r.stdout)
+            self.assertIn(expected, r.stderr)
+        self.assertRegex(r.stderr, r"ok\.yaml:\d+:\d+: ")
+
+
+def yaml_dump(data) -> str:
+    import yaml
+    return yaml.safe_dump(data)
 
 
 if __name__ == "__main__":
