@@ -36,8 +36,8 @@ class InboundMetrics {
  private:
   static constexpr std::size_t kMaxSeries = 20000;  // hard cap against a huge policy
   mutable std::mutex mutex_;
-  using Series = std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t,
-                          std::less<>>;
+  using Series =
+      std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t, std::less<>>;
   Series counts_, outbound_counts_, responses_;
   std::uint64_t puts_ok_ = 0, puts_failed_ = 0;
 };

@@ -154,9 +154,8 @@ StepResult answer_held_retry(InboundRequest& r, const HttpRequest& http, PhaseEn
     InboundRequest* req = &r;
     env.offload(
         [found, store, direction = std::string(policy::direction_name(r.direction)),
-         origin = r.origin, txn = r.route->params.txn_id] {
-          found->emplace(store->lookup(direction, origin, txn));
-        },
+         origin = r.origin,
+         txn = r.route->params.txn_id] { found->emplace(store->lookup(direction, origin, txn)); },
         [alive, req, found, resume = env.resume] {
           if (alive.expired()) return;
           // A failed lookup inspects the transaction as new: holding it again finds the entry.

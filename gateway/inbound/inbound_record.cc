@@ -29,7 +29,7 @@ audit::AuditRecord audit_record(const InboundRequest& r, const RequestOutcome& o
   const bool outbound = r.direction == policy::Direction::outbound;
   a.direction = std::string(policy::direction_name(r.direction));
   a.origin = r.origin;
-  a.destination = outbound             ? r.destination
+  a.destination = outbound                ? r.destination
                   : r.services != nullptr ? r.services->server_name
                                           : std::string();
   a.remote_addr = std::string(o.client_ip);
@@ -62,6 +62,8 @@ audit::AuditRecord audit_record(const InboundRequest& r, const RequestOutcome& o
     a.note = "reported by rule " +
              r.policy->rules[static_cast<std::size_t>(r.decision->reported_rule)].id;
   }
+  if (!r.response_note.empty())
+    a.note = a.note.empty() ? r.response_note : a.note + "; " + r.response_note;
   a.status = o.status;
   a.request_bytes = o.request_bytes;
   a.response_bytes = o.response_bytes;

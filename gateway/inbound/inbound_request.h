@@ -67,6 +67,9 @@ struct InboundRequest {
   // copy of it is kept while it streams to the origin (check_response, learn_from_core_answer).
   bool capture_answer = false;
   std::string core_answer;
+  // Outbound: what outbound::check_response did to the external answer (outbound::audit_note),
+  // appended to the audit record's note. Empty: not checked, or passed unchanged.
+  std::string response_note;
 
   // Suspension on key fetches: the phase that suspended runs again once every answer arrived.
   std::uint32_t keys_pending = 0;

@@ -51,8 +51,7 @@ class EventChecker {
     recording_ = [this](std::string_view server, std::string_view key_id, std::int64_t at) {
       auto k = keys_(server, key_id, at);
       if (!k && (k.error().code == "unknown_key" || k.error().code == "key_unavailable")) {
-        pending_.emplace(std::string(server), std::string(key_id),
-                         at == matrix::kAnyTime ? 0 : at);
+        pending_.emplace(std::string(server), std::string(key_id), at == matrix::kAnyTime ? 0 : at);
       }
       return k;
     };
@@ -232,9 +231,9 @@ ResponseCheck check_event(const ResponseCheckInput& in, EventChecker& checker, c
     return checker.finish(refuse("response_event_failed",
                                  "The remote server's event fails verification: " + describe(v)));
   if (v.event_id != in.asked.event_id)
-    return checker.finish(refuse("response_event_id_mismatch",
-                                 "The remote server answered with another event (" + v.event_id +
-                                     ") than the one asked for"));
+    return checker.finish(
+        refuse("response_event_id_mismatch", "The remote server answered with another event (" +
+                                                 v.event_id + ") than the one asked for"));
   ResponseCheck c;
   c.reason = "response_ok";
   return checker.finish(std::move(c));
@@ -269,13 +268,13 @@ ResponseCheck check_complete_sets(const ResponseCheckInput& in, EventChecker& ch
       if (!it->second.is_object()) return malformed("event is not an object");
       inbound::PduVerdict v = checker.check(*it->second.object_if(), in.asked.room_id);
       if (!v.error.empty() && !failed) {
-        failed = refuse("response_event_failed",
-                        "The join event in the remote server's answer fails verification: " +
-                            describe(v));
+        failed = refuse(
+            "response_event_failed",
+            "The join event in the remote server's answer fails verification: " + describe(v));
       } else if (v.error.empty() && v.event_id != in.asked.event_id && !failed) {
-        failed = refuse("response_event_id_mismatch",
-                        "The remote server's answer carries another join event (" + v.event_id +
-                            ")");
+        failed =
+            refuse("response_event_id_mismatch",
+                   "The remote server's answer carries another join event (" + v.event_id + ")");
       }
     }
   }
@@ -368,8 +367,8 @@ ResponseCheck check_invite(const ResponseCheckInput& in, EventChecker& checker, 
   // The Core's signature (the sender's server) still verifies: check_pdu requires it.
   inbound::PduVerdict v = checker.check(*event, in.asked.room_id);
   if (!v.error.empty())
-    return checker.finish(refuse("response_event_failed",
-                                 "The returned invite fails verification: " + describe(v)));
+    return checker.finish(
+        refuse("response_event_failed", "The returned invite fails verification: " + describe(v)));
   // And the invitee's server signed it (the reason the Core sends the invite at all).
   const std::string* invitee = str(*event, "state_key");
   std::string_view invitee_server = invitee ? inbound::user_server(*invitee) : std::string_view{};
@@ -396,6 +395,28 @@ ResponseCheck check_invite(const ResponseCheckInput& in, EventChecker& checker, 
 }
 
 }  // namespace
+
+std::string audit_note(const ResponseCheck& c) {
+  switch (c.action) {
+    case ResponseAction::pass:
+    case ResponseAction::need_keys:
+      return {};
+    case ResponseAction::refuse:
+      return "response refused: " + c.reason;
+    case ResponseAction::filtered:
+      break;
+  }
+  std::string out = c.reason + ": removed ";
+  std::size_t listed = 0;
+  for (const RemovedEvent& r : c.removed) {
+    if (out.size() > 1000) break;
+    if (listed++ > 0) out += ", ";
+    out += (r.event_id.empty() ? std::string("(no id)") : r.event_id) + " (" + r.error + ")";
+  }
+  if (listed < c.removed.size())
+    out += " and " + std::to_string(c.removed.size() - listed) + " more";
+  return out;
+}
 
 bool response_needs_check(policy::FederationEndpoint e) {
   switch (e) {
@@ -427,7 +448,8 @@ ResponseCheck check_response(const ResponseCheckInput& in, const matrix::KeyLook
     return check_media_answer(in.answer.content_type, in.answer.body, in.media);
   }
   auto parsed = matrix::parse_json(
-      in.answer.body, {.max_depth = 64, .max_bytes = in.answer.body.size() + 1, .allow_floats = true});
+      in.answer.body,
+      {.max_depth = 64, .max_bytes = in.answer.body.size() + 1, .allow_floats = true});
   if (!parsed) return malformed("not JSON (" + parsed.error().code + ")");
   Json& body = *parsed;
   EventChecker checker(in, keys);

@@ -24,11 +24,11 @@ namespace bordergate::outbound {
 // What the Core asked (from the classification of its request and its body).
 struct AskedFor {
   policy::FederationEndpoint endpoint = policy::FederationEndpoint::version;
-  int api_version = 1;              // the /vN/ of the route (send_join, invite: v1 array form)
-  std::string_view room_id;         // path parameter, empty when the path has none
-  std::string_view user_id;         // make_join / make_leave / make_knock
-  std::string_view event_id;        // event, send_join, invite, event_auth
-  std::string_view destination;     // the external server asked (the tunnel's server name)
+  int api_version = 1;           // the /vN/ of the route (send_join, invite: v1 array form)
+  std::string_view room_id;      // path parameter, empty when the path has none
+  std::string_view user_id;      // make_join / make_leave / make_knock
+  std::string_view event_id;     // event, send_join, invite, event_auth
+  std::string_view destination;  // the external server asked (the tunnel's server name)
   std::string_view core_server_name;
   // invite: the event the Core sent (v1: the body; v2: body.event). Required for invite.
   const matrix::JsonObject* sent_event = nullptr;
@@ -49,8 +49,8 @@ using RoomVersionFinder = std::function<const matrix::RoomVersionRules*(std::str
 struct ResponseCheckInput {
   AskedFor asked;
   ExternalAnswer answer;
-  RoomVersionFinder room_versions;              // may be empty: every room version unknown
-  const policy::MediaPolicy* media = nullptr;   // settings in force for the destination
+  RoomVersionFinder room_versions;             // may be empty: every room version unknown
+  const policy::MediaPolicy* media = nullptr;  // settings in force for the destination
   // false on the first run: keys not in the cache are reported (need_keys) instead of failing.
   // true once the caller has awaited them through the key store: missing keys then fail.
   bool keys_awaited = false;
@@ -86,6 +86,11 @@ struct ResponseCheck {
   std::uint32_t events_checked = 0;
   bool room_version_unknown = false;  // some event was checked without a known version
 };
+
+// The audit note for a check that changed or refused the answer (InboundRequest::response_note):
+// "response_events_filtered: removed $a (content_hash_mismatch), ..." or
+// "response refused: <reason>"; empty for pass. Bounded (about 1 KiB), event ids only.
+std::string audit_note(const ResponseCheck& check);
 
 // True when the endpoint's answer must be buffered and checked (answers with events, the
 // make_* templates, invites, media). Other answers are streamed to the Core unchecked.

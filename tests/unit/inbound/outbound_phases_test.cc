@@ -144,12 +144,13 @@ class OutboundPhasesTest : public ::testing::Test {
   JsonObject pdu(const char* type, const char* room) {
     JsonObject e = *matrix::parse_json(R"({"sender":"@alice:core.example",
         "origin_server_ts":1700000000000,"depth":3,"prev_events":["$p"],"auth_events":["$a"],
-        "content":{"body":"x"}})")->object_if();
+        "content":{"body":"x"}})")
+                        ->object_if();
     e["type"] = Json(type);
     e["room_id"] = Json(room);
-    EXPECT_TRUE(matrix::hash_and_sign_event(e, *matrix::find_room_version("10"), "core.example",
-                                            core_)
-                    .ok());
+    EXPECT_TRUE(
+        matrix::hash_and_sign_event(e, *matrix::find_room_version("10"), "core.example", core_)
+            .ok());
     return e;
   }
 
@@ -181,8 +182,7 @@ TEST_F(OutboundPhasesTest, XMatrixIsBoundToTheCoreAndTheTunnel) {
       {"the Core to the tunnel's server", "core.example", "good.example", 0, ""},
       {"destination case-folded", "core.example", "GOOD.example", 0, ""},
       {"another origin", "evil.example", "good.example", 403, "xmatrix_origin_not_core"},
-      {"another destination", "core.example", "other.example", 403,
-       "xmatrix_destination_mismatch"},
+      {"another destination", "core.example", "other.example", 403, "xmatrix_destination_mismatch"},
       {"no X-Matrix", "", "", 401, "missing_xmatrix"},
   };
   for (const Case& c : cases) {
@@ -244,10 +244,12 @@ TEST_F(OutboundPhasesTest, PolicyJudgesTheDestinationInTheOutboundDirection) {
 TEST_F(OutboundPhasesTest, SendIsInspectedAsTheCoresData) {
   const JsonObject typing_core =
       *matrix::parse_json(R"({"edu_type":"m.typing","content":{"room_id":"!r:core.example",
-          "user_id":"@alice:core.example","typing":true}})")->object_if();
+          "user_id":"@alice:core.example","typing":true}})")
+           ->object_if();
   const JsonObject typing_foreign =
       *matrix::parse_json(R"({"edu_type":"m.typing","content":{"room_id":"!r:core.example",
-          "user_id":"@mallory:good.example","typing":true}})")->object_if();
+          "user_id":"@mallory:good.example","typing":true}})")
+           ->object_if();
   JsonObject tampered = pdu("m.room.message", "!r:core.example");
   (*tampered["content"].object_if())["body"] = Json("changed");
   struct Case {
@@ -257,9 +259,8 @@ TEST_F(OutboundPhasesTest, SendIsInspectedAsTheCoresData) {
     const char* denial;
   };
   const Case cases[] = {
-      {"allowed room and types", transaction({Json(pdu("m.room.message", "!r:core.example"))},
-                                             {Json(typing_core)}),
-       0, ""},
+      {"allowed room and types",
+       transaction({Json(pdu("m.room.message", "!r:core.example"))}, {Json(typing_core)}), 0, ""},
       {"a room not allowed towards the federation",
        transaction({Json(pdu("m.room.message", "!secret:core.example"))}), 403,
        "transaction_denied_by_content"},
@@ -316,6 +317,9 @@ TEST_F(OutboundPhasesTest, AHeldOutboundTransactionIsStoredAnsweredAndRetriedFro
   EXPECT_EQ(a.origin, "core.example");
   EXPECT_EQ(a.destination, "good.example");
   EXPECT_EQ(a.quarantine_id, id);
+  r_.response_note = "response refused: response_event_failed";
+  EXPECT_EQ(audit_record(r_, o).note, "response refused: response_event_failed");
+  r_.response_note.clear();
   EXPECT_EQ(peer_label(r_), "good.example");
   record_inbound(r_, o);
   const std::string metrics = services_->metrics.serialize();
@@ -346,9 +350,9 @@ TEST_F(OutboundPhasesTest, MembershipEventsBindToTheRightSides) {
         "prev_events":["$p"],"auth_events":["$a"],"content":{"membership":"invite"}})")
                         ->object_if();
     e["state_key"] = Json(invitee);
-    EXPECT_TRUE(matrix::hash_and_sign_event(e, *matrix::find_room_version("10"), "core.example",
-                                            core_)
-                    .ok());
+    EXPECT_TRUE(
+        matrix::hash_and_sign_event(e, *matrix::find_room_version("10"), "core.example", core_)
+            .ok());
     const std::string id = *matrix::compute_event_id(e, *matrix::find_room_version("10"));
     return std::make_pair(
         id, matrix::compact_json(Json(JsonObject{{"room_version", Json("10")},

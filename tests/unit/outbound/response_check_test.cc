@@ -58,10 +58,11 @@ struct World {
   }
 
   JsonObject create() const {
-    return sign(parse_object(R"({"type":"m.room.create","state_key":"","room_id":"!room:remote.example",
+    return sign(
+        parse_object(R"({"type":"m.room.create","state_key":"","room_id":"!room:remote.example",
         "sender":"@creator:remote.example","origin_server_ts":1700000000000,"depth":1,
         "prev_events":[],"auth_events":[],"content":{"room_version":"10"}})"),
-                kRemote);
+        kRemote);
   }
 
   JsonObject message(std::string_view sender_server, std::string body,
@@ -176,6 +177,8 @@ TEST(ResponseCheck, RemovableListsDropFailingEventsOnly) {
     if (c.endpoint == E::backfill) {
       EXPECT_NE(filtered->find("origin"), nullptr);
     }
+    EXPECT_EQ(audit_note(got), "response_events_filtered: removed " + got.removed[0].event_id +
+                                   " (" + c.error + ")");
   }
 }
 
@@ -237,6 +240,9 @@ TEST(ResponseCheck, SingleEventMustVerifyAndBeTheOneAskedFor) {
       EXPECT_EQ(got.status, 502);
       EXPECT_STREQ(got.errcode, "M_UNKNOWN");
       EXPECT_FALSE(got.error.empty());
+      EXPECT_EQ(audit_note(got), "response refused: " + std::string(c.reason));
+    } else {
+      EXPECT_EQ(audit_note(got), "");
     }
   }
 }
@@ -249,8 +255,7 @@ TEST(ResponseCheck, CompleteSetsAreRefusedOnAnyFailingEvent) {
   const std::string join_id = w.id(join);
   const JsonObject m1 = w.message(kRemote, "state one");
   const JsonObject m2 = w.message("other.example", "auth two");
-  auto send_join = [&](JsonArray state, JsonArray auth, std::optional<JsonObject> event,
-                       int api) {
+  auto send_join = [&](JsonArray state, JsonArray auth, std::optional<JsonObject> event, int api) {
     JsonObject o{{"state", Json(std::move(state))}, {"auth_chain", Json(std::move(auth))}};
     if (event) o["event"] = Json(*event);
     if (api == 1) return dump(Json(JsonArray{Json(200), Json(std::move(o))}));
@@ -266,8 +271,8 @@ TEST(ResponseCheck, CompleteSetsAreRefusedOnAnyFailingEvent) {
   };
   const Case cases[] = {
       {"send_join v2", E::send_join, 2,
-       send_join({Json(create), Json(m1)}, {Json(create), Json(m2)}, join, 2),
-       ResponseAction::pass, "response_ok"},
+       send_join({Json(create), Json(m1)}, {Json(create), Json(m2)}, join, 2), ResponseAction::pass,
+       "response_ok"},
       {"send_join v1 array form", E::send_join, 1,
        send_join({Json(create), Json(m1)}, {Json(m2)}, std::nullopt, 1), ResponseAction::pass,
        "response_ok"},
@@ -323,12 +328,14 @@ TEST(ResponseCheck, CompleteSetsAreRefusedOnAnyFailingEvent) {
 
 TEST(ResponseCheck, ACreateEventFromAnotherServerTeachesNoVersion) {
   World w;
-  JsonObject create = parse_object(R"({"type":"m.room.create","state_key":"","room_id":"!room:remote.example",
+  JsonObject create =
+      parse_object(R"({"type":"m.room.create","state_key":"","room_id":"!room:remote.example",
       "sender":"@mallory:other.example","origin_server_ts":1700000000000,"depth":1,
       "prev_events":[],"auth_events":[],"content":{"room_version":"1"}})");
   create = w.sign(std::move(create), "other.example");
   Exchange r = asking(E::event_auth);
-  ResponseCheck got = r.run(w, dump(Json(JsonObject{{"auth_chain", Json(JsonArray{Json(create)})}})));
+  ResponseCheck got =
+      r.run(w, dump(Json(JsonObject{{"auth_chain", Json(JsonArray{Json(create)})}})));
   EXPECT_TRUE(got.learnt_room_version.empty());
 }
 
@@ -345,8 +352,8 @@ TEST(ResponseCheck, StateIdsShape) {
 TEST(ResponseCheck, MakeTemplatesMustMatchTheRequest) {
   World w;
   const std::string user = "@joiner:core.example";
-  auto tmpl = [&](const char* version, const char* type, const char* room, const std::string& sender,
-                  const std::string& state_key, const char* membership) {
+  auto tmpl = [&](const char* version, const char* type, const char* room,
+                  const std::string& sender, const std::string& state_key, const char* membership) {
     JsonObject event{{"type", Json(type)},
                      {"room_id", Json(room)},
                      {"sender", Json(sender)},
@@ -364,8 +371,7 @@ TEST(ResponseCheck, MakeTemplatesMustMatchTheRequest) {
   };
   const std::string other = "@else:core.example";
   const Case cases[] = {
-      {"join", E::make_join, tmpl("10", "m.room.member", kRoom, user, user, "join"),
-       "response_ok"},
+      {"join", E::make_join, tmpl("10", "m.room.member", kRoom, user, user, "join"), "response_ok"},
       {"leave", E::make_leave, tmpl("10", "m.room.member", kRoom, user, user, "leave"),
        "response_ok"},
       {"knock", E::make_knock, tmpl("10", "m.room.member", kRoom, user, user, "knock"),
@@ -404,9 +410,9 @@ TEST(ResponseCheck, InviteComesBackSignedByTheInviteesServer) {
   const std::string room = "!r2:core.example";
   const JsonObject sent = w.member("@bob:remote.example", "invite", room, "@alice:core.example");
   JsonObject countersigned = sent;
-  ASSERT_TRUE(matrix::hash_and_sign_event(countersigned, *w.v10, kRemote,
-                                          w.signing.at("remote.example"))
-                  .ok());
+  ASSERT_TRUE(
+      matrix::hash_and_sign_event(countersigned, *w.v10, kRemote, w.signing.at("remote.example"))
+          .ok());
   JsonObject altered = countersigned;
   (*altered["content"].object_if())["membership"] = Json("join");
   JsonObject other_signer = sent;
@@ -482,8 +488,8 @@ TEST(MediaAnswer, SizeAndTypeAgainstThePolicy) {
   const Case cases[] = {
       {"allowed image at the limit", "multipart/mixed; boundary=b0", multipart("b0", png), &images,
        "response_ok", ""},
-      {"quoted boundary", "Multipart/Mixed; charset=x; boundary=\"a b:c\"",
-       multipart("a b:c", png), &images, "response_ok", ""},
+      {"quoted boundary", "Multipart/Mixed; charset=x; boundary=\"a b:c\"", multipart("a b:c", png),
+       &images, "response_ok", ""},
       {"one byte over", "multipart/mixed; boundary=b0",
        multipart("b0", "Content-Type: image/png\r\n\r\n" + std::string(17, 'x')), &images,
        "media_too_large", "M_TOO_LARGE"},
@@ -493,8 +499,8 @@ TEST(MediaAnswer, SizeAndTypeAgainstThePolicy) {
       {"no type while types are restricted", "multipart/mixed; boundary=b0",
        multipart("b0", "\r\nabc"), &images, "media_content_type_not_allowed", "M_FORBIDDEN"},
       {"redirect", "multipart/mixed; boundary=b0",
-       multipart("b0", "Location: https://cdn.remote.example/x\r\n\r\n"), &images,
-       "media_redirect", ""},
+       multipart("b0", "Location: https://cdn.remote.example/x\r\n\r\n"), &images, "media_redirect",
+       ""},
       {"redirect, headers only (RFC 2046)", "multipart/mixed; boundary=b0",
        multipart("b0", "Location: https://cdn.remote.example/x\r\n"), &images, "media_redirect",
        ""},
@@ -512,8 +518,8 @@ TEST(MediaAnswer, SizeAndTypeAgainstThePolicy) {
       {"unclosed", "multipart/mixed; boundary=b0",
        "--b0\r\nContent-Type: application/json\r\n\r\n{}\r\n--b0\r\n" + png, &images,
        "response_malformed", "M_UNKNOWN"},
-      {"three parts", "multipart/mixed; boundary=b0",
-       multipart("b0", png + "\r\n--b0\r\n" + png), &images, "response_malformed", "M_UNKNOWN"},
+      {"three parts", "multipart/mixed; boundary=b0", multipart("b0", png + "\r\n--b0\r\n" + png),
+       &images, "response_malformed", "M_UNKNOWN"},
       {"first part not JSON", "multipart/mixed; boundary=b0",
        "--b0\r\nContent-Type: text/plain\r\n\r\n{}\r\n--b0\r\n" + png + "\r\n--b0--", &images,
        "response_malformed", "M_UNKNOWN"},
