@@ -213,10 +213,19 @@ void ClientConnection::forward_outbound() {
 
 void ClientConnection::respond_outbound(const discovery::OutboundResponse& answer,
                                         outbound::ResponseCheck check) {
-  if (!check.learnt_room_version.empty() && ctx_.inbound.services != nullptr &&
-      ctx_.inbound.services->room_versions && ctx_.inbound.route) {
-    ctx_.inbound.services->room_versions->learn(ctx_.inbound.route->params.room_id,
-                                                check.learnt_room_version);
+  inbound::InboundServices* services = ctx_.inbound.services;
+  if (services != nullptr && ctx_.inbound.route &&
+      outbound::response_needs_check(ctx_.inbound.route->endpoint)) {
+    if (!check.learnt_room_version.empty() && services->room_versions) {
+      services->room_versions->learn(ctx_.inbound.route->params.room_id, check.learnt_room_version);
+    }
+    // What the check did goes into the request's audit record (record_inbound) and counters.
+    ctx_.inbound.response_note = outbound::audit_note(check);
+    services->metrics.count_response(policy::endpoint_name(ctx_.inbound.route->endpoint),
+                                     check.action == outbound::ResponseAction::pass ? "pass"
+                                     : check.action == outbound::ResponseAction::filtered
+                                         ? "filtered"
+                                         : "refuse");
   }
   if (check.action == outbound::ResponseAction::refuse ||
       check.action == outbound::ResponseAction::need_keys) {

@@ -417,6 +417,10 @@ class OutboundProxyTest(GatewayTestCase):
         self.assertEqual(status, 200, body)
         events = json.loads(body)["events"]
         self.assertEqual(events, [good])  # the good one untouched, the tampered one removed
+        record = [r for r in self.audit_records() if r.get("endpoint") == "get_missing_events"]
+        self.assertEqual(len(record), 1)
+        self.assertEqual(record[0]["action"], "forward")
+        self.assertIn("content_hash_mismatch", record[0].get("note", ""))
 
 
 class OutboundConfigCheckTest(GatewayTestCase):
