@@ -255,20 +255,6 @@ bool failed_required(const Settings& s, Check c, CheckResult r) {
   return r == CheckResult::failed && s.checks[static_cast<int>(c)];
 }
 
-bool media_type_allowed(const MediaPolicy& m, std::string_view type) {
-  if (m.content_types.empty()) return true;
-  std::string t = ascii_lower(type.substr(0, type.find(';')));
-  while (!t.empty() && t.back() == ' ') t.pop_back();
-  for (const std::string& allowed : m.content_types) {
-    if (allowed == t) return true;
-    if (allowed.size() > 2 && allowed.ends_with("/*") &&
-        t.compare(0, allowed.size() - 1, allowed, 0, allowed.size() - 1) == 0) {
-      return true;
-    }
-  }
-  return false;
-}
-
 // Judges every PDU and EDU and folds the findings into the request's verdict.
 void judge_content(const Policy& p, const PeerMatch& m, const RequestFacts& f, Decision& d) {
   d.findings.reserve(f.pdus.size() + f.edus.size());
@@ -334,6 +320,20 @@ void judge_content(const Policy& p, const PeerMatch& m, const RequestFacts& f, D
 }
 
 }  // namespace
+
+bool media_type_allowed(const MediaPolicy& m, std::string_view type) {
+  if (m.content_types.empty()) return true;
+  std::string t = ascii_lower(type.substr(0, type.find(';')));
+  while (!t.empty() && t.back() == ' ') t.pop_back();
+  for (const std::string& allowed : m.content_types) {
+    if (allowed == t) return true;
+    if (allowed.size() > 2 && allowed.ends_with("/*") &&
+        t.compare(0, allowed.size() - 1, allowed, 0, allowed.size() - 1) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
 
 std::string_view check_name(Check c) {
   switch (c) {

@@ -15,4 +15,8 @@ Decision evaluate(const Policy& policy, const RequestFacts& facts);
 Settings resolve_settings(const Policy& policy, const std::optional<std::string>& peer,
                           Direction direction);
 
+// A Content-Type (parameters ignored, case-insensitive) against the media policy's list
+// ("image/*" matches any image type; an empty list allows every type).
+bool media_type_allowed(const MediaPolicy& media, std::string_view content_type);
+
 }  // namespace bordergate::policy

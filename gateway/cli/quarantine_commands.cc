@@ -17,6 +17,7 @@
 #include "gateway/config/config_loader.h"
 #include "gateway/config/units.h"
 #include "gateway/quarantine/core_release.h"
+#include "gateway/quarantine/peer_release.h"
 #include "gateway/quarantine/quarantine_store.h"
 
 namespace bordergate::cli {
@@ -145,13 +146,17 @@ void register_list(CLI::App& q, const std::shared_ptr<Common>& common) {
     if (!store) return;
     Result<std::vector<Entry>> entries = store->list(filter);
     if (!entries) return fail(1, entries.error().message);
-    std::printf("%-18s  %-9s  %-24s  %-30s  %-20s  %s\n", "ID", "STATUS", "RECEIVED", "ORIGIN",
-                "RULE", "REASON");
+    // PEER: the origin of an inbound entry, the destination of an outbound one (whose origin is
+    // always the Core).
+    std::printf("%-18s  %-9s  %-9s  %-24s  %-30s  %-20s  %s\n", "ID", "STATUS", "DIRECTION",
+                "RECEIVED", "PEER", "RULE", "REASON");
     for (const Entry& e : *entries) {
-      std::printf("%-18s  %-9s  %-24s  %-30s  %-20s  %s\n", e.id.c_str(),
-                  quarantine::status_name(e.status), audit::format_time(e.request.received).c_str(),
-                  printable(e.request.origin).c_str(), printable(e.request.rule_id).c_str(),
-                  printable(e.request.reason).c_str());
+      const bool outbound = e.request.direction == "outbound";
+      std::printf("%-18s  %-9s  %-9s  %-24s  %-30s  %-20s  %s\n", e.id.c_str(),
+                  quarantine::status_name(e.status), printable(e.request.direction).c_str(),
+                  audit::format_time(e.request.received).c_str(),
+                  printable(outbound ? e.request.destination : e.request.origin).c_str(),
+                  printable(e.request.rule_id).c_str(), printable(e.request.reason).c_str());
     }
   });
 }
@@ -211,7 +216,9 @@ void register_release(CLI::App& q, const std::shared_ptr<Common>& common) {
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd =
-      q.add_subcommand("release", "Send the original request to the Core and record the outcome");
+      q.add_subcommand("release",
+                       "Send the original request to the Core (inbound) or to its destination "
+                       "(outbound) and record the outcome");
   cmd->add_option("id", args->id, "Quarantine id (q-...)")->required();
   cmd->add_flag("--force", args->force, "Take over a release a crashed CLI left in progress");
   cmd->add_option("--timeout", args->timeout, "Connect + response timeout (default 30s)");
@@ -225,17 +232,30 @@ void register_release(CLI::App& q, const std::shared_ptr<Common>& common) {
     Result<Entry> claimed = store->begin_release(args->id, args->force);
     if (!claimed) return fail(1, claimed.error().message);
     const Entry& e = *claimed;
-    const std::string authority =
-        config->upstream.host + ":" + std::to_string(config->upstream.port);
-    const std::string bytes = quarantine::release_request_bytes(e.request, authority);
-    Result<quarantine::CoreAnswer> answer =
-        quarantine::send_to_core(config->upstream, bytes, *timeout);
+    // Inbound entries go to the Core (upstream:); outbound ones to their destination through
+    // the gateway's own discovery, SSRF guard and verified HTTPS client (discovery:).
+    const bool outbound = e.request.direction == "outbound";
+    Result<quarantine::CoreAnswer> answer = make_error("not_run", "");
+    if (outbound) {
+      Result<quarantine::PeerAnswer> peer =
+          quarantine::send_to_destination(config->discovery, e.request, *timeout);
+      answer = peer ? Result<quarantine::CoreAnswer>(
+                          quarantine::CoreAnswer{peer->status, std::move(peer->body)})
+                    : Result<quarantine::CoreAnswer>(Error{
+                          peer.error().code, e.request.destination + ": " + peer.error().message});
+    } else {
+      const std::string authority =
+          config->upstream.host + ":" + std::to_string(config->upstream.port);
+      const std::string bytes = quarantine::release_request_bytes(e.request, authority);
+      answer = quarantine::send_to_core(config->upstream, bytes, *timeout);
+    }
     const bool delivered = answer && answer->status >= 200 && answer->status < 300;
     std::optional<int> core_status;
     std::string outcome;
+    const std::string who = outbound ? e.request.destination : std::string("core");
     if (answer) {
       core_status = answer->status;
-      outcome = "core answered " + std::to_string(answer->status) + "; released by " + actor();
+      outcome = who + " answered " + std::to_string(answer->status) + "; released by " + actor();
     } else {
       outcome = "not delivered: " + answer.error().message + "; attempted by " + actor();
     }
@@ -248,7 +268,8 @@ void register_release(CLI::App& q, const std::shared_ptr<Common>& common) {
     }
     std::printf("%s: %s\n", e.id.c_str(), outcome.c_str());
     if (answer && !answer->body.empty()) {
-      std::printf("core response: %s\n", printable(answer->body.substr(0, 2000)).c_str());
+      std::printf("%s response: %s\n", who.c_str(),
+                  printable(answer->body.substr(0, 2000)).c_str());
     }
     exit_status() = delivered ? 0 : 1;
   });

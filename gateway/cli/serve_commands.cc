@@ -9,6 +9,7 @@
 #include "gateway/cli/commands.h"
 #include "gateway/config/config_loader.h"
 #include "gateway/inbound/pinned_keys_file.h"
+#include "gateway/proxy/outbound_services.h"
 #include "gateway/proxy/runtime.h"
 #include "gateway/proxy/server.h"
 #include "policy/loader.h"
@@ -72,6 +73,15 @@ void register_serve_commands(CLI::App& app) {
                    "%s: warning: inbound_enforcement: pass_through: federation requests will be "
                    "forwarded unchecked\n",
                    file->c_str());
+    }
+    if (loaded.config->outbound != nullptr) {
+      // The interception CA and the proxy credentials, loaded exactly as serve loads them.
+      auto outbound = build_outbound_services(*loaded.config);
+      if (!outbound) {
+        std::fprintf(stderr, "%s: %s\n", file->c_str(), outbound.error().message.c_str());
+        exit_status() = 1;
+        return;
+      }
     }
     std::printf("%s: OK\n", file->c_str());
   });

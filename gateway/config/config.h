@@ -6,12 +6,17 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "gateway/config/discovery_config.h"
 
 namespace bordergate {
+
+namespace outbound {
+struct OutboundConfig;  // gateway/outbound/outbound_config.h
+}
 
 using Millis = std::chrono::milliseconds;
 
@@ -134,6 +139,9 @@ struct Config {
   QuarantineConfig quarantine;
   DiscoveryConfig discovery;  // outbound discovery (discovery_config.h)
   KeyFetchConfig key_fetch;   // fetch settings under `keys:`
+  // The Core's outbound proxy listener (docs/outbound.md); null when the section is absent or
+  // `enabled: false`. Requires a policy: every tunnel and inner request is judged by it.
+  std::shared_ptr<const outbound::OutboundConfig> outbound;
 };
 
 }  // namespace bordergate

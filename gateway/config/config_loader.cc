@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -15,6 +16,7 @@
 #include "gateway/common/log.h"
 #include "gateway/config/discovery_config.h"
 #include "gateway/config/units.h"
+#include "gateway/outbound/outbound_config.h"
 
 namespace bordergate {
 
@@ -227,6 +229,7 @@ class Loader {
   void load_limits(const YAML::Node& n, LimitsConfig& l);
   void load_keys(const YAML::Node& n, KeysConfig& k);
   void load_enforcement(const YAML::Node& root, Config& c);
+  void load_outbound(const YAML::Node& n, Config& c);
   void load_evidence(const YAML::Node& root, Config& c);
 
   std::string file_;
@@ -243,7 +246,7 @@ void Loader::load(const YAML::Node& root, Config& c) {
   if (!check_map(root, "the configuration",
                  {"version", "server_name", "state_dir", "workers", "listeners", "upstream",
                   "limits", "shutdown", "logging", "policy", "inbound_enforcement", "keys", "audit",
-                  "quarantine", "discovery"})) {
+                  "quarantine", "discovery", "outbound"})) {
     return;
   }
   get_uint(root, "version", c.version, 1, 1, true);
@@ -293,6 +296,34 @@ void Loader::load(const YAML::Node& root, Config& c) {
     }
   }
   load_discovery_config(root, file_, c.state_dir, c.discovery, c.key_fetch, errors_);
+  if (YAML::Node n = root["outbound"]) load_outbound(n, c);
+}
+
+void Loader::load_outbound(const YAML::Node& n, Config& c) {
+  auto parsed = outbound::parse_outbound_config(n, base_dir_.string());
+  if (!parsed) {
+    // The section parser reports "LINE:COL: message" (1-based); keep it a positioned error.
+    const std::string& m = parsed.error().message;
+    int line = 0, col = 0, used = 0;
+    if (std::sscanf(m.c_str(), "%d:%d: %n", &line, &col, &used) >= 2 && used > 0) {
+      errors_.push_back({file_, line, col, m.substr(static_cast<std::size_t>(used))});
+    } else {
+      error(n, m);
+    }
+    return;
+  }
+  if (!parsed->enabled) return;
+  if (c.policy.empty()) {
+    error(n, "outbound requires a 'policy': every tunnel and request leaving is judged by it");
+    return;
+  }
+  for (const ListenerConfig& l : c.federation) {
+    if (l.port == parsed->listen_port && l.address == parsed->listen_address) {
+      error(n["listen"] ? n["listen"] : n, "outbound.listen collides with a federation listener");
+      return;
+    }
+  }
+  c.outbound = std::make_shared<const outbound::OutboundConfig>(std::move(*parsed));
 }
 
 // Deny by default: a configuration without a policy would forward every federation request

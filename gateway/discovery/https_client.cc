@@ -27,7 +27,11 @@ std::string serialize(const OutboundRequest& r) {
     out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
   }
   // One request per connection: no pooled state a hostile peer could poison.
-  out += "Connection: close\r\nUser-Agent: bordergate\r\n\r\n";
+  out += "Connection: close\r\n";
+  bool has_agent = false;
+  for (const auto& h : r.headers) has_agent = has_agent || iequals_lower(h.name, "user-agent");
+  if (!has_agent) out += "User-Agent: bordergate\r\n";  // a forwarded request keeps the Core's
+  out += "\r\n";
   out += r.body;
   return out;
 }

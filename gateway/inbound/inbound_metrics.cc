@@ -16,16 +16,23 @@ void append_label(std::string& out, std::string_view value) {
 
 }  // namespace
 
-void InboundMetrics::count(std::string_view peer, std::string_view endpoint,
-                           std::string_view decision) {
+void InboundMetrics::count(policy::Direction direction, std::string_view peer,
+                           std::string_view endpoint, std::string_view decision) {
   std::lock_guard lock(mutex_);
+  Series& series = direction == policy::Direction::inbound ? counts_ : outbound_counts_;
   auto key = std::make_tuple(std::string(peer), std::string(endpoint), std::string(decision));
-  auto it = counts_.find(key);
-  if (it == counts_.end()) {
-    if (counts_.size() >= kMaxSeries) std::get<0>(key) = "other";
-    it = counts_.emplace(std::move(key), 0).first;
+  auto it = series.find(key);
+  if (it == series.end()) {
+    if (series.size() >= kMaxSeries) std::get<0>(key) = "other";
+    it = series.emplace(std::move(key), 0).first;
   }
   ++it->second;
+}
+
+void InboundMetrics::count_response(std::string_view endpoint, std::string_view result) {
+  std::lock_guard lock(mutex_);
+  // Bounded by the endpoint catalogue times three results.
+  ++responses_[std::make_tuple(std::string(endpoint), std::string(result), std::string())];
 }
 
 void InboundMetrics::quarantine_put(bool ok) {
@@ -45,6 +52,30 @@ std::string InboundMetrics::serialize() const {
     append_label(out, std::get<1>(key));
     out += "\",decision=\"";
     append_label(out, std::get<2>(key));
+    out += "\"} " + std::to_string(n) + "\n";
+  }
+  out +=
+      "# HELP bordergate_outbound_decisions_total Outbound requests of the Core by peer "
+      "(destination), federation endpoint and decision.\n"
+      "# TYPE bordergate_outbound_decisions_total counter\n";
+  for (const auto& [key, n] : outbound_counts_) {
+    out += "bordergate_outbound_decisions_total{peer=\"";
+    append_label(out, std::get<0>(key));
+    out += "\",endpoint=\"";
+    append_label(out, std::get<1>(key));
+    out += "\",decision=\"";
+    append_label(out, std::get<2>(key));
+    out += "\"} " + std::to_string(n) + "\n";
+  }
+  out +=
+      "# HELP bordergate_outbound_responses_total External answers to the Core's requests by "
+      "federation endpoint and check result.\n"
+      "# TYPE bordergate_outbound_responses_total counter\n";
+  for (const auto& [key, n] : responses_) {
+    out += "bordergate_outbound_responses_total{endpoint=\"";
+    append_label(out, std::get<0>(key));
+    out += "\",result=\"";
+    append_label(out, std::get<1>(key));
     out += "\"} " + std::to_string(n) + "\n";
   }
   out +=

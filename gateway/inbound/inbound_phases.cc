@@ -82,6 +82,13 @@ matrix::KeyLookup cached_keys(const PhaseEnv& env) {
   return env.keys->cached_lookup();
 }
 
+bool outbound(const InboundRequest& r) { return r.direction == policy::Direction::outbound; }
+
+// The server the request is addressed to: the Core inbound, the tunnel's server outbound.
+const std::string& receiver(const InboundRequest& r) {
+  return outbound(r) ? r.destination : r.services->server_name;
+}
+
 StepResult bad_json(std::string reason) {
   return StepResult::respond(400, "M_BAD_JSON", std::move(reason));
 }
@@ -110,16 +117,18 @@ StepResult quarantine_transaction(InboundRequest& r, const HttpRequest& http, Ph
   }
   auto held = std::make_shared<quarantine::HeldRequest>();
   quarantine::copy_request(http, *held);
+  held->direction = std::string(policy::direction_name(r.direction));
   held->origin = r.origin;
   held->txn_id = r.route->params.txn_id;
-  held->destination = r.services->server_name;
+  held->destination = receiver(r);
   held->remote_addr = std::string(env.client_ip);
   held->rule_id = r.decision->rule_id;
   held->reason = std::string(r.decision->reason);
   held->findings = findings_summary(r);
   held->answer_status = 200;
-  held->answer_body =
-      withheld_transaction_answer(r.pdus, "Held back by the receiving server's policy");
+  held->answer_body = withheld_transaction_answer(
+      r.pdus, outbound(r) ? "Held back by the sending server's border gateway policy"
+                          : "Held back by the receiving server's policy");
   auto result = std::make_shared<std::optional<Result<quarantine::PutResult>>>();
   quarantine::QuarantineStore* store = r.services->quarantine.get();
   std::weak_ptr<int> alive = r.alive;
@@ -167,9 +176,9 @@ StepResult answer_held_retry(InboundRequest& r, const HttpRequest& http, PhaseEn
     std::weak_ptr<int> alive = r.alive;
     InboundRequest* req = &r;
     env.offload(
-        [found, store, origin = r.origin, txn = r.route->params.txn_id] {
-          found->emplace(store->lookup("inbound", origin, txn));
-        },
+        [found, store, direction = std::string(policy::direction_name(r.direction)),
+         origin = r.origin,
+         txn = r.route->params.txn_id] { found->emplace(store->lookup(direction, origin, txn)); },
         [alive, req, found, resume = env.resume] {
           if (alive.expired()) return;
           // A failed lookup inspects the transaction as new: holding it again finds the entry.
@@ -346,7 +355,7 @@ StepResult inspect_membership_event(InboundRequest& r, const HttpRequest& http, 
   }
   if (state_key == nullptr) return invalid("no_state_key", "The event has no state_key");
   if (endpoint == E::invite) {
-    if (!same_server(user_server(*state_key), r.services->server_name)) {
+    if (!same_server(user_server(*state_key), receiver(r))) {
       r.denial = "invitee_not_local";
       return StepResult::respond(403, "M_FORBIDDEN",
                                  "The invited user is not a user of this server");
@@ -368,6 +377,52 @@ StepResult inspect_membership_event(InboundRequest& r, const HttpRequest& http, 
     return invalid("event_id_mismatch", "The event id in the path does not match the event");
   }
   return decide(r, http, env);
+}
+
+std::vector<std::string_view> authorization_values(const HttpRequest& http) {
+  std::vector<std::string_view> values;
+  for (const HeaderField& h : http.headers) {
+    if (lower_ascii(h.name) == "authorization") values.push_back(h.value);
+  }
+  return values;
+}
+
+// Outbound: the request comes from the Core (the proxy client, authenticated by the proxy
+// credentials). Its X-Matrix headers must parse and bind it: origin the Core, destination the
+// tunnel's server. The Core's signature is not verified here: the receiving server verifies it,
+// and verifying would mean fetching the Core's keys for every start (docs/outbound.md).
+StepResult authenticate_core_request(InboundRequest& r, const HttpRequest& http) {
+  r.origin = r.services->server_name;
+  if (policy::endpoint_info(r.route->endpoint).auth != policy::EndpointAuth::x_matrix) {
+    return StepResult::proceed();
+  }
+  auto fail = [&](int status, const char* errcode, std::string code, std::string text) {
+    r.auth_failure = code;
+    r.denial = std::move(code);
+    return StepResult::respond(status, errcode, std::move(text));
+  };
+  const std::vector<std::string_view> values = authorization_values(http);
+  auto auths = matrix::parse_xmatrix_headers(values);
+  if (!auths) {
+    return fail(401, "M_UNAUTHORIZED", auths.error().code,
+                "Malformed or missing X-Matrix authorization: " + auths.error().message);
+  }
+  for (const matrix::XMatrixAuth& a : *auths) {
+    if (!same_server(a.origin, r.services->server_name)) {
+      return fail(403, "M_FORBIDDEN", "xmatrix_origin_not_core",
+                  "The X-Matrix origin is not this gateway's Core");
+    }
+    if (!a.destination) {
+      return fail(401, "M_UNAUTHORIZED", "xmatrix_destination_missing",
+                  "The X-Matrix authorization names no destination");
+    }
+    if (!same_server(*a.destination, r.destination)) {
+      return fail(403, "M_FORBIDDEN", "xmatrix_destination_mismatch",
+                  "The X-Matrix destination is not the server this tunnel leads to");
+    }
+  }
+  r.auths = std::move(auths.value());
+  return StepResult::proceed();
 }
 
 }  // namespace
@@ -429,6 +484,7 @@ StepResult classify_request(InboundRequest& r, const HttpRequest& http) {
 }
 
 StepResult authenticate_request(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
+  if (outbound(r)) return authenticate_core_request(r, http);
   if (policy::endpoint_info(r.route->endpoint).auth != policy::EndpointAuth::x_matrix) {
     return StepResult::proceed();  // the origin stays unknown; the policy decides
   }
@@ -489,9 +545,9 @@ StepResult authenticate_request(InboundRequest& r, const HttpRequest& http, Phas
 StepResult authorize_request(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
   const Classification& c = *r.route;
   policy::RequestFacts& f = r.facts;
-  f.direction = policy::Direction::inbound;
+  f.direction = r.direction;
   if (!r.origin.empty()) f.origin = r.origin;
-  f.destination = r.services->server_name;
+  f.destination = receiver(r);
   f.endpoint = c.endpoint;
   f.room_id = c.params.room_id;
   f.user_id = c.params.user_id;
@@ -499,10 +555,11 @@ StepResult authorize_request(InboundRequest& r, const HttpRequest& http, PhaseEn
   f.server_name = c.params.server_name;
   if (c.endpoint == E::media_download || c.endpoint == E::media_thumbnail) {
     // Federation media paths name no server: the destination is the media's origin.
-    f.server_name = r.services->server_name;
+    f.server_name = receiver(r);
   }
   f.body_bytes = http.body.size();
-  f.x_matrix = r.origin.empty() ? CheckResult::not_run : CheckResult::passed;
+  // Outbound X-Matrix is bound to the tunnel but not verified (authenticate_core_request).
+  f.x_matrix = r.origin.empty() || outbound(r) ? CheckResult::not_run : CheckResult::passed;
 
   // Request-level decision first: a refused peer costs no body inspection.
   policy::Decision d = policy::evaluate(*r.policy, f);
@@ -511,8 +568,10 @@ StepResult authorize_request(InboundRequest& r, const HttpRequest& http, PhaseEn
     r.decision = std::move(d);
     return StepResult{Step::respond, answer_for(*r.decision)};
   }
-  const std::string key =
-      r.origin.empty() ? "ip:" + std::string(env.client_ip) : lower_ascii(r.origin);
+  // Outbound: one bucket per destination (the Core is the only client).
+  const std::string key = outbound(r)        ? "outbound:" + lower_ascii(r.destination)
+                          : r.origin.empty() ? "ip:" + std::string(env.client_ip)
+                                             : lower_ascii(r.origin);
   auto verdict =
       r.services->rate_limiter.acquire(key, d.settings.rate, policy::RateLimiter::Clock::now());
   r.decision = std::move(d);
@@ -545,7 +604,7 @@ StepResult inspect_request(InboundRequest& r, const HttpRequest& http, PhaseEnv&
       }
       return StepResult::proceed();
     case E::user_devices:
-      if (!same_server(user_server(c.params.user_id), r.services->server_name)) {
+      if (!same_server(user_server(c.params.user_id), receiver(r))) {
         r.denial = "user_not_local";
         return StepResult::respond(403, "M_FORBIDDEN", "The user is not a user of this server");
       }
@@ -556,7 +615,8 @@ StepResult inspect_request(InboundRequest& r, const HttpRequest& http, PhaseEnv&
 }
 
 bool wants_core_answer(const InboundRequest& r, int status) {
-  if (status != 200 || !r.route) return false;
+  // Outbound answers come from the external server: never learnt from (response_check.h).
+  if (status != 200 || !r.route || outbound(r)) return false;
   const E e = r.route->endpoint;
   return e == E::make_join || e == E::make_leave || e == E::make_knock;
 }

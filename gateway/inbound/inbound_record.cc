@@ -14,6 +14,11 @@ std::string_view decision_action(const InboundRequest& r) {
 }
 
 std::string_view peer_label(const InboundRequest& r) {
+  if (r.direction == policy::Direction::outbound) {
+    // The peer is the destination; the origin is always the Core.
+    if (r.decision && r.decision->peer_known && !r.decision->peer.empty()) return r.decision->peer;
+    return "other";
+  }
   if (r.origin.empty()) return "unknown";
   if (r.decision && r.decision->peer_known && !r.decision->peer.empty()) return r.decision->peer;
   return "other";
@@ -21,9 +26,12 @@ std::string_view peer_label(const InboundRequest& r) {
 
 audit::AuditRecord audit_record(const InboundRequest& r, const RequestOutcome& o) {
   audit::AuditRecord a;
-  a.direction = "inbound";
+  const bool outbound = r.direction == policy::Direction::outbound;
+  a.direction = std::string(policy::direction_name(r.direction));
   a.origin = r.origin;
-  a.destination = r.services != nullptr ? r.services->server_name : std::string();
+  a.destination = outbound                ? r.destination
+                  : r.services != nullptr ? r.services->server_name
+                                          : std::string();
   a.remote_addr = std::string(o.client_ip);
   a.method = std::string(o.method);
   if (r.route) {
@@ -54,6 +62,8 @@ audit::AuditRecord audit_record(const InboundRequest& r, const RequestOutcome& o
     a.note = "reported by rule " +
              r.policy->rules[static_cast<std::size_t>(r.decision->reported_rule)].id;
   }
+  if (!r.response_note.empty())
+    a.note = a.note.empty() ? r.response_note : a.note + "; " + r.response_note;
   a.status = o.status;
   a.request_bytes = o.request_bytes;
   a.response_bytes = o.response_bytes;
@@ -73,7 +83,7 @@ audit::AuditRecord audit_record(const InboundRequest& r, const RequestOutcome& o
 
 void record_inbound(const InboundRequest& r, const RequestOutcome& o) {
   if (r.services == nullptr) return;
-  r.services->metrics.count(peer_label(r),
+  r.services->metrics.count(r.direction, peer_label(r),
                             r.route ? policy::endpoint_name(r.route->endpoint) : "unrecognized",
                             decision_action(r));
   if (r.services->audit) r.services->audit->submit(audit_record(r, o));

@@ -35,6 +35,14 @@ struct InboundRequest {
   InboundServices* services = nullptr;           // null: enforcement off (no policy configured)
   std::shared_ptr<const policy::Policy> policy;  // the snapshot this request runs under
 
+  // The same phases judge both directions (docs/outbound.md, "Requests"). inbound: an external
+  // server's request to the Core. outbound: the Core's request inside an intercepted tunnel;
+  // `destination` is then the external server it goes to (the tunnel's server name, already
+  // bound to Host and X-Matrix destination by outbound::check_tunnel_request). Set both before
+  // classify_request; reset() returns to inbound.
+  policy::Direction direction = policy::Direction::inbound;
+  std::string destination;  // outbound only; inbound requests go to services->server_name
+
   std::optional<Classification> route;
   std::optional<matrix::Json> body;  // parsed request body, when there is one
   std::vector<matrix::XMatrixAuth> auths;
@@ -59,6 +67,9 @@ struct InboundRequest {
   // copy of it is kept while it streams to the origin (check_response, learn_from_core_answer).
   bool capture_answer = false;
   std::string core_answer;
+  // Outbound: what outbound::check_response did to the external answer (outbound::audit_note),
+  // appended to the audit record's note. Empty: not checked, or passed unchanged.
+  std::string response_note;
 
   // Suspension on key fetches: the phase that suspended runs again once every answer arrived.
   std::uint32_t keys_pending = 0;

@@ -98,6 +98,15 @@ void Stream::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
   }
 }
 
+void Stream::feed_received(const char* data, size_t len) {
+  if (closing_ || reported_end_ || len == 0) return;
+  if (tls_) {
+    handle_ciphertext(data, len);
+  } else {
+    handler_.on_stream_data(data, len);
+  }
+}
+
 void Stream::handle_ciphertext(const char* data, size_t len) {
   tls_->feed(data, len);
   if (!tls_->established()) {

@@ -54,6 +54,9 @@ class Stream {
 
   void read_start();
   void read_stop();
+  // Processes bytes the owner already read from this socket before TLS started (a proxy reads
+  // the tunnel's ClientHello to check it, then hands it to the TLS session) as if just received.
+  void feed_received(const char* data, size_t len);
 
   // Queues plaintext; nothing is sent before flush().
   void write(std::string_view data);

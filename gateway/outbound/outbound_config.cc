@@ -65,7 +65,8 @@ Result<OutboundConfig> parse_outbound_config(const YAML::Node& node, const std::
   OutboundConfig c;
   if (auto st = check_keys(node, "outbound",
                            {"enabled", "listen", "clients", "credentials_file", "interception_ca",
-                            "leaf_lifetime", "leaf_renew_before", "leaf_cache", "egress"});
+                            "leaf_lifetime", "leaf_renew_before", "leaf_cache", "egress",
+                            "head_timeout", "idle_timeout", "max_response_bytes"});
       !st) {
     return st.error();
   }
@@ -149,6 +150,21 @@ Result<OutboundConfig> parse_outbound_config(const YAML::Node& node, const std::
     auto v = integer(n, "outbound.leaf_cache", 1, 1'000'000);
     if (!v) return v.error();
     c.leaf.cache_capacity = *v;
+  }
+  if (YAML::Node n = node["head_timeout"]) {
+    auto d = duration(n, "outbound.head_timeout");
+    if (!d) return d.error();
+    c.head_timeout = *d;
+  }
+  if (YAML::Node n = node["idle_timeout"]) {
+    auto d = duration(n, "outbound.idle_timeout");
+    if (!d) return d.error();
+    c.idle_timeout = *d;
+  }
+  if (YAML::Node n = node["max_response_bytes"]) {
+    auto v = integer(n, "outbound.max_response_bytes", 1024, 1ULL << 32);
+    if (!v) return v.error();
+    c.max_response_bytes = *v;
   }
   if (YAML::Node n = node["egress"]) {
     if (!n.IsSequence()) return invalid(n, "outbound.egress must be a list");

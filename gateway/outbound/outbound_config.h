@@ -27,6 +27,13 @@ struct OutboundConfig {
   std::string ca_key_file;               // interception_ca.key (required)
   CertMinterOptions leaf;
   std::vector<EgressEntrySpec> egress;
+  // Limits of the running listener. The CONNECT head and the tunnelled TLS handshake each get
+  // head_timeout; a tunnel with no byte in either direction for idle_timeout is closed.
+  std::chrono::milliseconds head_timeout{10000};
+  std::chrono::milliseconds idle_timeout{60000};
+  // Largest response body taken from an external server for one inner request (buffered whole:
+  // it is checked before the Core sees it). Remote media needs more than key answers.
+  std::uint64_t max_response_bytes = 64ULL << 20;
 };
 
 // Error codes: "outbound_config_invalid" with "LINE:COL: message" (1-based) in the message.

@@ -5,6 +5,7 @@
 #include "gateway/common/log.h"
 #include "gateway/inbound/inbound_phases.h"
 #include "gateway/proxy/federation.h"
+#include "gateway/inbound/inbound_services.h"
 #include "gateway/proxy/worker.h"
 
 namespace bordergate {
@@ -24,13 +25,15 @@ bool idempotent(const std::string& method) {
 
 }  // namespace
 
-ClientConnection::ClientConnection(Worker& worker, size_t listener_index)
+ClientConnection::ClientConnection(Worker& worker, size_t listener_index,
+                                   OutboundServices* outbound)
     : worker_(worker),
       listener_index_(listener_index),
       runtime_(worker.runtime()),
       stream_(worker.loop(), *this),
       timer_(worker.loop(), &ClientConnection::on_timer, this),
-      parser_(runtime_->limits) {
+      parser_(runtime_->limits),
+      outbound_(outbound) {
   ctx_.request = &parser_.request();
   ctx_.client_ip = &client_ip_;
   // Keys come from the process-wide store; its answers reach this loop through the worker's
@@ -59,6 +62,22 @@ bool ClientConnection::accept(uv_stream_t* server) {
   counted_ = true;
   worker_.metrics().connection_opened();
   client_ip_ = stream_.peer_address();
+  if (outbound_ != nullptr) {
+    // The Core's proxy listener: only the configured client ranges, and no TLS before the
+    // CONNECT (the tunnel's own TLS is terminated once the gate has seen its ClientHello).
+    if (!outbound_->client_allowed(client_ip_)) {
+      worker_.metrics().connection_rejected();
+      log_event(LogLevel::warn, "outbound_client_refused", {{"client", client_ip_}});
+      close_now();
+      return false;
+    }
+    ProxyTunnel::Owner& owner = *this;
+    tunnel_ = std::make_unique<ProxyTunnel>(worker_, *outbound_, stream_, owner, client_ip_);
+    state_ = State::tunnel;
+    arm_timer(outbound_->config->head_timeout);
+    stream_.read_start();
+    return true;
+  }
   Status s = stream_.start_tls(runtime_->listener_tls[listener_index_]->default_context(), true);
   if (!s) {
     log_event(LogLevel::error, "tls_setup_failed", {{"error", s.error().message}});
@@ -77,6 +96,10 @@ void ClientConnection::on_stream_tls_ready() {
 }
 
 void ClientConnection::on_stream_data(const char* data, size_t len) {
+  if (state_ == State::tunnel) {
+    tunnel_->on_client_bytes(data, len);
+    return;
+  }
   if (state_ == State::forwarding || state_ == State::responding) {
     // Bytes of a pipelined next request.
     pending_input_.append(data, len);
@@ -130,11 +153,11 @@ void ClientConnection::start_request() {
 }
 
 void ClientConnection::run_phases() {
-  PhaseResult r = run_request_phases(ctx_);
+  PhaseResult r = tunnel_ ? tunnel_->check_request(ctx_) : run_request_phases(ctx_);
   if (r.kind == PhaseResult::Kind::respond) {
     // The gateway answers itself: a refusal of inbound enforcement, or a transaction it
     // withheld (answered 200 with per-PDU errors, never forwarded).
-    ctx_.outcome = ctx_.inbound.services != nullptr ? "denied" : "gateway_error";
+    ctx_.outcome = ctx_.inbound.services != nullptr || tunnel_ ? "denied" : "gateway_error";
     respond_error(r.error, close_after_response_);
     return;
   }
@@ -156,6 +179,7 @@ void ClientConnection::resume_request() {
 }
 
 void ClientConnection::forward() {
+  if (tunnel_) return forward_outbound();
   const HttpRequest& req = parser_.request();
   std::string& head = worker_.scratch();
   head.clear();
@@ -163,6 +187,123 @@ void ClientConnection::forward() {
   state_ = State::forwarding;
   upstream_ = worker_.pool().acquire(ctx_.runtime, ctx_.retried);
   upstream_->send(head, req.body, req.method == "HEAD", this);
+}
+
+void ClientConnection::forward_outbound() {
+  state_ = State::forwarding;
+  outbound_pending_ = true;
+  // The tunnel drops its callback when it goes away with this connection; the HTTPS client
+  // bounds the exchange by its own deadlines.
+  tunnel_->forward(parser_.request(), [this](Result<discovery::OutboundResponse> r) {
+    outbound_pending_ = false;
+    if (state_ != State::forwarding) return;
+    if (!r) {
+      log_event(LogLevel::warn, "outbound_forward_failed",
+                {{"error", r.error().code}, {"detail", r.error().message}});
+      ctx_.outcome = "upstream_error";
+      const bool timeout = r.error().code == "timeout";
+      respond_error(GatewayError{timeout ? 504 : 502, "M_UNKNOWN",
+                                 r.error().code == "body_too_large"
+                                     ? "The destination's response exceeds the gateway's limit"
+                                     : "The destination server could not be reached"},
+                    close_after_response_);
+      return;
+    }
+    auto answer = std::make_shared<const discovery::OutboundResponse>(std::move(*r));
+    tunnel_->check_answer(ctx_, answer, [this, answer](outbound::ResponseCheck c) {
+      if (state_ != State::forwarding) return;
+      respond_outbound(*answer, std::move(c));
+    });
+  });
+}
+
+void ClientConnection::respond_outbound(const discovery::OutboundResponse& answer,
+                                        outbound::ResponseCheck check) {
+  inbound::InboundServices* services = ctx_.inbound.services;
+  if (services != nullptr && ctx_.inbound.route &&
+      outbound::response_needs_check(ctx_.inbound.route->endpoint)) {
+    if (!check.learnt_room_version.empty() && services->room_versions) {
+      services->room_versions->learn(ctx_.inbound.route->params.room_id, check.learnt_room_version);
+    }
+    // What the check did goes into the request's audit record (record_inbound) and counters.
+    ctx_.inbound.response_note = outbound::audit_note(check);
+    services->metrics.count_response(policy::endpoint_name(ctx_.inbound.route->endpoint),
+                                     check.action == outbound::ResponseAction::pass ? "pass"
+                                     : check.action == outbound::ResponseAction::filtered
+                                         ? "filtered"
+                                         : "refuse");
+  }
+  if (check.action == outbound::ResponseAction::refuse ||
+      check.action == outbound::ResponseAction::need_keys) {
+    log_event(LogLevel::warn, "outbound_answer_refused",
+              {{"reason", check.reason}, {"error", check.error}});
+    ctx_.outcome = "denied";
+    ctx_.inbound.denial = check.reason;
+    respond_error(GatewayError{check.status != 0 ? check.status : 502,
+                               *check.errcode != '\0' ? check.errcode : "M_UNKNOWN",
+                               check.error.empty() ? "The destination's answer failed the checks"
+                                                   : check.error},
+                  close_after_response_);
+    return;
+  }
+  const bool filtered = check.action == outbound::ResponseAction::filtered;
+  const std::string& body = filtered ? check.body : answer.body;
+  HttpResponseHead head;
+  head.status = answer.status;
+  for (const auto& h : answer.headers) {
+    // The body is buffered whole: its framing is the gateway's own Content-Length.
+    if (iequals_lower(h.name, "content-length") || iequals_lower(h.name, "transfer-encoding"))
+      continue;
+    HeaderField& f = head.headers.add();
+    f.name = h.name;
+    f.value = h.value;
+  }
+  head.has_body = parser_.request().method != "HEAD" && answer.status >= 200 &&
+                  answer.status != 204 && answer.status != 304;
+  if (head.has_body) {
+    HeaderField& f = head.headers.add();
+    f.name = "Content-Length";
+    f.value = std::to_string(body.size());
+    head.content_length = body.size();
+  }
+  state_ = State::responding;
+  ctx_.status = head.status;
+  framing_ = head.has_body ? BodyFraming::content_length : BodyFraming::none;
+  std::string& out = worker_.scratch();
+  out.clear();
+  append_downstream_response_head(out, head, framing_, close_after_response_);
+  stream_.write(out);
+  if (head.has_body) {
+    stream_.write(body);
+    ctx_.response_bytes = body.size();
+  }
+  stream_.flush();
+  finish_request();
+}
+
+void ClientConnection::tunnel_start_tls(SSL_CTX* ctx, std::string_view first_bytes) {
+  state_ = State::handshake;
+  if (Status s = stream_.start_tls(ctx, true); !s) {
+    log_event(LogLevel::error, "tls_setup_failed", {{"error", s.error().message}});
+    close_now();
+    return;
+  }
+  arm_timer(outbound_->config->head_timeout);
+  stream_.feed_received(first_bytes.data(), first_bytes.size());
+}
+
+void ClientConnection::tunnel_close(bool graceful) {
+  if (!graceful) return close_now();
+  state_ = State::closing;
+  arm_timer(limits().body_timeout);
+  stream_.close_gracefully();
+}
+
+void ClientConnection::tunnel_activity() { arm_timer(outbound_->config->idle_timeout); }
+
+void ClientConnection::record_request() {
+  record(ctx_, worker_.metrics());
+  if (tunnel_) tunnel_->audit_request(ctx_);
 }
 
 void ClientConnection::on_upstream_head(HttpResponseHead& head) {
@@ -220,6 +361,7 @@ void ClientConnection::on_upstream_batch_end() {
 }
 
 void ClientConnection::on_stream_drained() {
+  if (state_ == State::tunnel) return tunnel_->on_client_drained();
   if (!waiting_drain_) return;
   waiting_drain_ = false;
   timer_.stop();
@@ -244,7 +386,7 @@ void ClientConnection::on_upstream_failed(UpstreamErrorKind kind, const std::str
     // to cut the connection.
     log_event(LogLevel::warn, "upstream_failed_mid_response", {{"error", detail}});
     ctx_.outcome = "upstream_error";
-    record(ctx_, worker_.metrics());
+    record_request();
     close_now();
     return;
   }
@@ -301,7 +443,7 @@ void ClientConnection::respond_error(const GatewayError& error, bool close_after
 }
 
 void ClientConnection::finish_request() {
-  record(ctx_, worker_.metrics());
+  record_request();
   waiting_drain_ = false;
   if (state_ == State::closing) return;  // the socket failed while answering
   if (close_after_response_ || draining_) {
@@ -350,6 +492,11 @@ void ClientConnection::next_request() {
 }
 
 void ClientConnection::on_stream_end(int uv_status, bool tls_failure) {
+  if (state_ == State::tunnel) {
+    tunnel_->on_client_end();
+    close_now();
+    return;
+  }
   if (state_ == State::handshake) {
     if (tls_failure) {
       worker_.metrics().tls_handshake_failed();
@@ -371,7 +518,7 @@ void ClientConnection::on_stream_end(int uv_status, bool tls_failure) {
       upstream_->detach();
       upstream_ = nullptr;
     }
-    record(ctx_, worker_.metrics());
+    record_request();
   }
   close_now();
 }
@@ -379,6 +526,11 @@ void ClientConnection::on_stream_end(int uv_status, bool tls_failure) {
 void ClientConnection::on_timer(void* p) {
   auto* self = static_cast<ClientConnection*>(p);
   switch (self->state_) {
+    case State::tunnel:
+      // CONNECT head, ClientHello or splice idle past its deadline.
+      self->tunnel_->on_timeout();
+      if (self->state_ == State::tunnel) self->close_now();
+      break;
     case State::handshake:
     case State::idle:
       self->close_now();  // silent client or idle keep-alive
@@ -392,7 +544,7 @@ void ClientConnection::on_timer(void* p) {
       break;
     case State::responding:
       self->ctx_.outcome = "client_gone";
-      record(self->ctx_, self->worker_.metrics());
+      self->record_request();
       self->close_now();  // the client stopped reading
       break;
     case State::closing:
@@ -408,7 +560,7 @@ void ClientConnection::on_timer(void* p) {
 
 void ClientConnection::drain() {
   draining_ = true;
-  if (state_ == State::idle || state_ == State::handshake) close_now();
+  if (state_ == State::idle || state_ == State::handshake || state_ == State::tunnel) close_now();
 }
 
 void ClientConnection::abort() { close_now(); }

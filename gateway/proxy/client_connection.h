@@ -13,6 +13,7 @@
 #include "gateway/http/request_parser.h"
 #include "gateway/net/stream.h"
 #include "gateway/proxy/pipeline.h"
+#include "gateway/proxy/proxy_tunnel.h"
 #include "gateway/proxy/request_context.h"
 #include "gateway/proxy/upstream_connection.h"
 
@@ -20,9 +21,13 @@ namespace bordergate {
 
 class Worker;
 
-class ClientConnection final : public StreamHandler, public UpstreamClient {
+class ClientConnection final : public StreamHandler,
+                               public UpstreamClient,
+                               private ProxyTunnel::Owner {
  public:
-  ClientConnection(Worker& worker, size_t listener_index);
+  // `outbound`: set for the Core's proxy listener (a CONNECT tunnel per connection, whose inner
+  // requests go to external servers instead of the Core).
+  ClientConnection(Worker& worker, size_t listener_index, OutboundServices* outbound = nullptr);
   ClientConnection(const ClientConnection&) = delete;
   ClientConnection& operator=(const ClientConnection&) = delete;
 
@@ -54,6 +59,7 @@ class ClientConnection final : public StreamHandler, public UpstreamClient {
 
  private:
   enum class State {
+    tunnel,      // outbound proxy: CONNECT head, tunnel gate or splice (ProxyTunnel)
     handshake,   // TLS not yet established
     idle,        // between requests (keep-alive), no byte of the next one yet
     reading,     // request head or body arriving
@@ -73,6 +79,13 @@ class ClientConnection final : public StreamHandler, public UpstreamClient {
   void close_now();
   void arm_timer(Millis timeout);
   const LimitsConfig& limits() const;
+  void record_request();
+  void forward_outbound();
+  void respond_outbound(const discovery::OutboundResponse& answer, outbound::ResponseCheck check);
+  // ProxyTunnel::Owner
+  void tunnel_start_tls(SSL_CTX* ctx, std::string_view first_bytes) override;
+  void tunnel_close(bool graceful) override;
+  void tunnel_activity() override;
 
   Worker& worker_;
   size_t listener_index_;
@@ -84,6 +97,9 @@ class ClientConnection final : public StreamHandler, public UpstreamClient {
   std::string client_ip_;
   std::string pending_input_;  // bytes of a pipelined next request
   UpstreamConnection* upstream_ = nullptr;
+  OutboundServices* outbound_ = nullptr;
+  std::unique_ptr<ProxyTunnel> tunnel_;  // outbound proxy connections only
+  bool outbound_pending_ = false;        // an inner request is out with the external server
   State state_ = State::handshake;
   BodyFraming framing_ = BodyFraming::none;
   bool close_after_response_ = false;

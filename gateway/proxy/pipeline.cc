@@ -70,8 +70,11 @@ PhaseResult classify(RequestContext& ctx) {
   else
     ctx.endpoint = EndpointClass::other;
   // Without a policy the gateway forwards as a plain proxy (logged at start).
-  if (ctx.runtime == nullptr || ctx.runtime->inbound == nullptr ||
-      ctx.direction != Direction::inbound) {
+  // Outbound requests are enforced when the proxy tunnel set the direction on the inbound
+  // request (its phases judge both directions, docs/internals/outbound-checks.md).
+  const bool judged =
+      ctx.direction == Direction::inbound || ctx.inbound.direction == policy::Direction::outbound;
+  if (ctx.runtime == nullptr || ctx.runtime->inbound == nullptr || !judged) {
     return PhaseResult::proceed();
   }
   ctx.inbound.services = ctx.runtime->inbound;

@@ -94,6 +94,14 @@ Status Server::start() {
               {{"policy", loaded.config->policy},
                {"pinned_servers", static_cast<unsigned long>(loaded.config->keys.pinned.size())}});
   }
+  if (loaded.config->outbound != nullptr) {
+    auto services = build_outbound_services(*loaded.config);
+    if (!services) {
+      log_event(LogLevel::error, "config_invalid", {{"error", services.error().message}});
+      return services.error();
+    }
+    outbound_ = std::move(services.value());
+  }
   auto rt = build_runtime(loaded.config, inbound_.get());
   if (!rt) {
     log_event(LogLevel::error, "config_invalid", {{"error", rt.error().message}});
@@ -123,25 +131,31 @@ Status Server::start() {
   // SO_REUSEPORT would let a second instance (same user) silently share the
   // port and take half the traffic: bind each address once exclusively
   // first, so an occupied port is an error as with any other server.
-  for (const ListenerConfig& l : c.federation) {
-    auto addr = parse_socket_address(l.address, l.port);
+  // The Core's proxy listener goes last (Worker::on_connection relies on the order).
+  std::vector<std::pair<std::string, std::uint16_t>> addresses;
+  for (const ListenerConfig& l : c.federation) addresses.emplace_back(l.address, l.port);
+  if (outbound_ != nullptr) {
+    addresses.emplace_back(c.outbound->listen_address, c.outbound->listen_port);
+  }
+  for (const auto& l : addresses) {
+    auto addr = parse_socket_address(l.first, l.second);
     auto fd = addr ? open_listen_socket(addr.value(), false) : Result<int>(addr.error());
     if (!fd) {
       log_event(LogLevel::error, "listen_failed",
-                {{"address", l.address}, {"port", l.port}, {"error", fd.error().message}});
+                {{"address", l.first}, {"port", l.second}, {"error", fd.error().message}});
       return fd.error();
     }
     ::close(fd.value());
   }
   for (unsigned i = 0; i < n; ++i) {
     std::vector<int> fds;
-    for (const ListenerConfig& l : c.federation) {
-      auto addr = parse_socket_address(l.address, l.port);
+    for (const auto& [address, port] : addresses) {
+      auto addr = parse_socket_address(address, port);
       auto fd = addr ? open_listen_socket(addr.value(), true) : Result<int>(addr.error());
       if (!fd) {
         for (int f : fds) ::close(f);
         log_event(LogLevel::error, "listen_failed",
-                  {{"address", l.address}, {"port", l.port}, {"error", fd.error().message}});
+                  {{"address", address}, {"port", port}, {"error", fd.error().message}});
         return fd.error();
       }
       fds.push_back(fd.value());
@@ -149,6 +163,7 @@ Status Server::start() {
     workers_.push_back(std::make_unique<Worker>(i, runtime_, std::move(fds), metrics_->worker(i),
                                                 shared_, worker_exit_->get()));
     workers_.back()->set_federation(federation_.get());
+    workers_.back()->set_outbound(outbound_.get());
   }
 
   if (c.admin.enabled) {
@@ -191,6 +206,12 @@ Status Server::start() {
   for (const ListenerConfig& l : c.federation) {
     log_event(LogLevel::info, "listening",
               {{"address", l.address}, {"port", l.port}, {"workers", n}});
+  }
+  if (outbound_ != nullptr) {
+    log_event(LogLevel::info, "outbound_proxy_listening",
+              {{"address", c.outbound->listen_address},
+               {"port", c.outbound->listen_port},
+               {"egress_entries", static_cast<unsigned long>(outbound_->egress.size())}});
   }
   if (c.admin.enabled) {
     log_event(LogLevel::info, "admin_listening",
@@ -242,6 +263,13 @@ void Server::reload() {
   } else if ((loaded.config->inbound_enforcement == Config::InboundEnforcement::pass_through) !=
              (inbound_ == nullptr)) {
     failure = "inbound_enforcement (policy or pass_through) only changes on restart";
+  } else if ((loaded.config->outbound == nullptr) != (outbound_ == nullptr)) {
+    failure = "the outbound proxy is switched on or off only on restart";
+  } else if (loaded.config->outbound != nullptr && runtime_->config->outbound != nullptr &&
+             (loaded.config->outbound->listen_address !=
+                  runtime_->config->outbound->listen_address ||
+              loaded.config->outbound->listen_port != runtime_->config->outbound->listen_port)) {
+    failure = "the outbound proxy's listen address and port only change on restart";
   }
   std::shared_ptr<const Runtime> next;
   std::shared_ptr<const policy::Policy> next_policy;

@@ -18,6 +18,7 @@
 #include "gateway/net/stream.h"
 #include "gateway/net/uv_handle.h"
 #include "gateway/proxy/federation.h"
+#include "gateway/proxy/outbound_services.h"
 #include "gateway/proxy/runtime.h"
 #include "gateway/proxy/worker.h"
 
@@ -51,6 +52,7 @@ class Server {
   std::unique_ptr<Federation> federation_;  // outlives the workers (declared before them)
   // Declared before the workers: destroyed after them (key callbacks run on their loops).
   std::unique_ptr<inbound::InboundServices> inbound_;
+  std::unique_ptr<OutboundServices> outbound_;  // the Core's proxy listener (null: disabled)
   WorkerShared shared_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<AdminServer> admin_;

@@ -162,7 +162,9 @@ void Worker::on_connection(uv_stream_t* server, int status) {
   auto* l = static_cast<Listener*>(server->data);
   if (l == nullptr || status < 0) return;
   Worker* self = l->worker;
-  auto* conn = new ClientConnection(*self, l->index);
+  // Listeners after the federation ones: the Core's outbound proxy (Server::start's order).
+  const bool proxy = self->outbound_ != nullptr && l->index + 1 == self->listeners_.size();
+  auto* conn = new ClientConnection(*self, l->index, proxy ? self->outbound_ : nullptr);
   // Linked before accept: a failing accept closes it and unlinks it again.
   conn->next = self->connections_;
   if (self->connections_ != nullptr) self->connections_->prev = conn;

@@ -26,6 +26,7 @@ namespace bordergate {
 class ClientConnection;
 class Federation;
 class WorkerFederation;
+struct OutboundServices;
 
 struct WorkerShared {
   std::atomic<std::int64_t> last_upstream_ok_ms{0};
@@ -47,6 +48,8 @@ class Worker {
 
   // Before start(): the process-wide federation state this worker attaches to (optional).
   void set_federation(Federation* federation) { federation_ = federation; }
+  // Before start(): the Core's proxy listener is the last of `listen_fds` when set.
+  void set_outbound(OutboundServices* outbound) { outbound_ = outbound; }
   void start();
   void join();
   void post(Command command);  // any thread
@@ -98,6 +101,7 @@ class Worker {
   bool finished_ = false;
   std::string scratch_;
   Federation* federation_ = nullptr;
+  OutboundServices* outbound_ = nullptr;
   std::unique_ptr<WorkerFederation> worker_federation_;
 };
 

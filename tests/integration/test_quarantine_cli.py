@@ -72,8 +72,11 @@ class QuarantineCliTest(GatewayTestCase):
         self.state.mkdir(parents=True, exist_ok=True)
 
     # ---- helpers -----------------------------------------------------------
-    def write_config(self, upstream_port: int, tls: dict | None = None) -> str:
+    def write_config(self, upstream_port: int, tls: dict | None = None,
+                     discovery: dict | None = None) -> str:
         cfg = base_config(self.state, [([self.SERVER_NAME], self.cert)], upstream_port)
+        if discovery:
+            cfg["discovery"] = discovery
         cfg["quarantine"] = {"path": "q/quarantine.db"}
         cfg["audit"] = {"path": "audit.log", "fsync": "always"}
         if tls:
@@ -83,12 +86,14 @@ class QuarantineCliTest(GatewayTestCase):
         path.write_text(yaml.safe_dump(cfg))
         return str(path)
 
-    def seed(self, txn: str, extra_headers=(), remote="192.0.2.10") -> tuple[str, dict]:
+    def seed(self, txn: str, extra_headers=(), remote="192.0.2.10",
+             outbound_to: str | None = None) -> tuple[str, dict]:
         raw, req = signed_send(self.key, txn, extra_headers)
         f = self.tmp / f"{txn}.http"
         f.write_bytes(raw)
+        extra = ["outbound", outbound_to] if outbound_to else []
         out = subprocess.run([SEED, str(self.state / "q/quarantine.db"), ORIGIN, txn, remote,
-                              str(f)], capture_output=True, timeout=ENV.timeout(30))
+                              str(f), *extra], capture_output=True, timeout=ENV.timeout(30))
         self.assertEqual(out.returncode, 0, out.stderr)
         return out.stdout.decode().strip(), req
 
@@ -243,6 +248,57 @@ class QuarantineCliTest(GatewayTestCase):
             self.assertIn("TLS handshake with the Core failed", out.stdout.decode())
             self.assertEqual(core.requests, [])
             self.assertIn("status:      held", self.show(config, qid))
+
+    def test_outbound_entries_are_released_to_their_destination(self):
+        """An outbound entry (the Core's /send, held by an outbound rule) is listed with its
+        direction and destination and released to the destination through the gateway's own
+        discovery (a static route to loopback) and verified HTTPS client, never to the Core."""
+        partner_cert = self.pki.upstream("partner.example")
+        with EchoUpstream("core") as core, EchoUpstream("partner", tls=partner_cert) as partner:
+            config = self.write_config(core.port, discovery={
+                "static_routes": {"partner.example": f"127.0.0.1:{partner.port}",
+                                  "down.example": f"127.0.0.1:{free_port()}"},
+                "ca_file": str(self.pki.ca.cert)})
+            qid, req = self.seed("out-1", outbound_to="partner.example")
+            listing = self.cli("quarantine", "--config", config, "list").stdout.decode()
+            row = next(l for l in listing.splitlines() if l.startswith(qid)).split()
+            self.assertEqual(row[1:3], ["held", "outbound"])
+            self.assertEqual(row[4], "partner.example")  # PEER: the destination
+            shown = self.show(config, qid)
+            self.assertIn("direction:   outbound", shown)
+            self.assertIn("destination: partner.example", shown)
+
+            out = self.cli("quarantine", "--config", config, "release", qid).stdout.decode()
+            self.assertIn("partner.example answered 200", out)
+            got = partner.wait_for_requests(1)[0]
+            self.assertEqual((got.method, got.uri), ("PUT", req["uri"]))
+            self.assertEqual(got.body, req["body"])
+            stored_auth = dict(req["headers"])["Authorization"]
+            self.assertEqual(got.header("Authorization"), stored_auth)  # the Core's signature
+            self.assertEqual(got.header("Host"), "partner.example")
+            self.assertIsNone(got.header("X-Forwarded-For"))  # nothing about the inside leaks
+            self.assertEqual(core.requests, [])
+            self.assertIn("status:      released (partner.example answered 200", self.show(config, qid))
+
+            # A destination that does not answer: not delivered, still held, audited.
+            qid2, _ = self.seed("out-2", outbound_to="down.example")
+            out = self.cli("quarantine", "--config", config, "release", qid2, "--timeout", "5s",
+                           expect=1)
+            self.assertIn("not delivered: down.example", out.stdout.decode())
+            self.assertIn("status:      held", self.show(config, qid2))
+            self.cli("quarantine", "--config", config, "drop", qid2, "--reason", "leak")
+        records = self.audit_lines()
+        by_type = {}
+        for r in records:
+            by_type.setdefault(r.get("type"), []).append(r)
+        release = by_type["quarantine_release"]
+        self.assertEqual([(r["action"], r["direction"], r["destination"]) for r in release],
+                         [("release", "outbound", "partner.example"),
+                          ("release_failed", "outbound", "down.example")])
+        self.assertEqual(release[0]["status"], 200)
+        drop = by_type["quarantine_drop"]
+        self.assertEqual((drop[0]["direction"], drop[0]["destination"]), ("outbound", "down.example"))
+        self.cli("audit", "verify", str(self.state / "audit.log"))
 
     def test_usage_errors(self):
         config = self.write_config(free_port())

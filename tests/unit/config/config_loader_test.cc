@@ -8,6 +8,8 @@
 #include <regex>
 #include <sstream>
 
+#include "gateway/outbound/outbound_config.h"
+
 namespace bordergate {
 namespace {
 
@@ -337,6 +339,47 @@ TEST(ConfigLoader, DuplicateServerNameAcrossCertificates) {
   ConfigLoadResult r = load(text);
   ASSERT_FALSE(r.errors.empty());
   EXPECT_NE(r.errors[0].message.find("listed twice"), std::string::npos);
+}
+
+// The outbound: section is parsed by its owner (gateway/outbound) but reported like any other
+// configuration error: file, line and column of the offending node.
+TEST(ConfigLoader, OutboundSection) {
+  const std::string section = R"(outbound:
+  listen: {address: 127.0.0.1, port: 8450}
+  credentials_file: proxy.credentials
+  interception_ca: {certificate: ca.pem, key: ca.key}
+  max_response_bytes: 2048
+)";
+  ConfigLoadResult r = load(std::string(kMinimal) + "policy: /srv/policy.yaml\n" + section);
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front().to_string();
+  ASSERT_NE(r.config->outbound, nullptr);
+  EXPECT_EQ(r.config->outbound->listen_port, 8450);
+  EXPECT_EQ(r.config->outbound->credentials_file, "/etc/bg/proxy.credentials");
+  EXPECT_EQ(r.config->outbound->max_response_bytes, 2048u);
+
+  // Without a policy nothing could judge what leaves.
+  r = load(std::string(kMinimal) + section);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].message.find("requires a 'policy'"), std::string::npos);
+
+  // A mistake inside the section: its own line and column.
+  r = load(std::string(kMinimal) + "policy: /srv/policy.yaml\noutbound:\n  listen: {port: 0}\n");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].file, "/etc/bg/test.yaml");
+  EXPECT_EQ(r.errors[0].line, 18);
+  EXPECT_EQ(r.errors[0].column, 18);
+  EXPECT_NE(r.errors[0].message.find("outbound.listen.port"), std::string::npos);
+
+  // The proxy never shares a federation listener's socket.
+  r = load(std::string(kMinimal) + "policy: /srv/policy.yaml\n" +
+           std::regex_replace(section, std::regex("8450"), "8448"));
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].message.find("collides"), std::string::npos);
+
+  // enabled: false keeps the listener off.
+  r = load(std::string(kMinimal) + "outbound:\n  enabled: false\n");
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front().to_string();
+  EXPECT_EQ(r.config->outbound, nullptr);
 }
 
 // Every ```yaml block in docs/configuration.md that is a whole configuration

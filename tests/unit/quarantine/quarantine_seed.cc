@@ -16,8 +16,10 @@
 
 int main(int argc, char** argv) {
   using namespace bordergate::quarantine;
-  if (argc != 6) {
-    std::fprintf(stderr, "usage: %s STORE ORIGIN TXN_ID REMOTE_ADDR REQUEST_FILE\n", argv[0]);
+  if (argc != 6 && argc != 8) {
+    std::fprintf(stderr,
+                 "usage: %s STORE ORIGIN TXN_ID REMOTE_ADDR REQUEST_FILE [DIRECTION DESTINATION]\n",
+                 argv[0]);
     return 2;
   }
   std::ifstream in(argv[5], std::ios::binary);
@@ -34,6 +36,10 @@ int main(int argc, char** argv) {
   r.txn_id = argv[3];
   r.remote_addr = argv[4];
   r.destination = "core.bordergate.test";
+  if (argc == 8) {  // an outbound entry: the Core's transaction to an external server
+    r.direction = argv[6];
+    r.destination = argv[7];
+  }
   r.rule_id = "content.test-rule";
   r.reason = "event_type_denied";
   r.findings = "1 PDU: m.room.message denied";

@@ -1,0 +1,104 @@
+// The response phase of outbound enforcement: what an external server answered the Core is
+// checked before the Core sees it (docs/outbound.md, "Responses"). Events in the answer must
+// verify (format, content hash, signatures); a failing one is removed where the endpoint allows
+// it, otherwise the whole answer is refused with 502. Remote media is held to the media policy.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gateway/inbound/pdu_inspection.h"
+#include "gateway/matrix/json.h"
+#include "gateway/matrix/room_version.h"
+#include "gateway/matrix/signed_json.h"
+#include "policy/endpoint.h"
+#include "policy/policy.h"
+
+namespace bordergate::outbound {
+
+// What the Core asked (from the classification of its request and its body).
+struct AskedFor {
+  policy::FederationEndpoint endpoint = policy::FederationEndpoint::version;
+  int api_version = 1;           // the /vN/ of the route (send_join, invite: v1 array form)
+  std::string_view room_id;      // path parameter, empty when the path has none
+  std::string_view user_id;      // make_join / make_leave / make_knock
+  std::string_view event_id;     // event, send_join, invite, event_auth
+  std::string_view destination;  // the external server asked (the tunnel's server name)
+  std::string_view core_server_name;
+  // invite: the event the Core sent (v1: the body; v2: body.event). Required for invite.
+  const matrix::JsonObject* sent_event = nullptr;
+  // make_join / make_knock: the versions the Core offered (?ver=); empty = not checked.
+  std::span<const std::string> offered_versions;
+};
+
+// The external server's answer, read whole (bodies are buffered up to the configured limit).
+struct ExternalAnswer {
+  int status = 0;
+  std::string_view content_type;  // the Content-Type header value, empty when absent
+  std::string_view body;
+};
+
+// The room version the gateway knows for a room, or nullptr (room_versions.db).
+using RoomVersionFinder = std::function<const matrix::RoomVersionRules*(std::string_view room_id)>;
+
+struct ResponseCheckInput {
+  AskedFor asked;
+  ExternalAnswer answer;
+  RoomVersionFinder room_versions;             // may be empty: every room version unknown
+  const policy::MediaPolicy* media = nullptr;  // settings in force for the destination
+  // false on the first run: keys not in the cache are reported (need_keys) instead of failing.
+  // true once the caller has awaited them through the key store: missing keys then fail.
+  bool keys_awaited = false;
+};
+
+enum class ResponseAction : std::uint8_t {
+  pass,       // hand the answer to the Core unchanged
+  filtered,   // hand `body` to the Core instead (failing events removed; no event edited)
+  refuse,     // answer the Core `status` (502) with `errcode` / `error`
+  need_keys,  // fetch `missing_keys` through the key store, then run again with keys_awaited
+};
+
+// One event taken out of a filtered answer.
+struct RemovedEvent {
+  std::string event_id;  // empty when it could not be computed
+  std::string error;     // snake_case check that failed (content_hash_mismatch, bad_signature...)
+};
+
+struct ResponseCheck {
+  ResponseAction action = ResponseAction::pass;
+  std::string body;  // filtered: the new body (compact JSON)
+  std::vector<inbound::KeyNeed> missing_keys;
+  std::vector<RemovedEvent> removed;
+  // snake_case, for audit and metrics: "response_ok", "response_events_filtered",
+  // "response_event_failed", "response_malformed", "template_mismatch", "media_too_large" ...
+  std::string reason;
+  int status = 0;            // refuse: 502
+  const char* errcode = "";  // refuse: M_UNKNOWN; media: M_TOO_LARGE / M_FORBIDDEN
+  std::string error;         // refuse: text for the Core (names the failing event / field)
+  // A room version the answer established for asked.room_id (make_*: the template's
+  // room_version; send_join: its create event); empty = nothing learnt. The caller records it.
+  std::string learnt_room_version;
+  std::uint32_t events_checked = 0;
+  bool room_version_unknown = false;  // some event was checked without a known version
+};
+
+// The audit note for a check that changed or refused the answer (InboundRequest::response_note):
+// "response_events_filtered: removed $a (content_hash_mismatch), ..." or
+// "response refused: <reason>"; empty for pass. Bounded (about 1 KiB), event ids only.
+std::string audit_note(const ResponseCheck& check);
+
+// True when the endpoint's answer must be buffered and checked (answers with events, the
+// make_* templates, invites, media). Other answers are streamed to the Core unchecked.
+bool response_needs_check(policy::FederationEndpoint e);
+
+// Pure: no I/O; `keys` is a lookup over cached keys only (ServerKeyStore::cached_lookup).
+// Non-2xx answers pass unchecked (they carry no events; the Core handles the error), except
+// that media errors pass too. Thread-safe as far as `keys` and `room_versions` are.
+ResponseCheck check_response(const ResponseCheckInput& in, const matrix::KeyLookup& keys);
+
+}  // namespace bordergate::outbound

@@ -1,0 +1,42 @@
+#include "gateway/proxy/outbound_services.h"
+
+#include "gateway/discovery/discovery_setup.h"
+
+namespace bordergate {
+
+bool OutboundServices::client_allowed(const std::string& ip) const {
+  auto address = discovery::IpAddress::parse(ip);
+  if (!address) return false;
+  const discovery::IpAddress a = address->unmapped();
+  for (const auto& cidr : config->clients) {
+    if (cidr.contains(a)) return true;
+  }
+  return false;
+}
+
+Result<std::unique_ptr<OutboundServices>> build_outbound_services(const Config& config) {
+  auto s = std::make_unique<OutboundServices>();
+  s->config = config.outbound;
+  s->core_server_name = config.server_name;
+  const outbound::OutboundConfig& oc = *config.outbound;
+  auto minter = outbound::CertMinter::load(oc.ca_certificate_file, oc.ca_key_file, oc.leaf);
+  if (!minter) {
+    return make_error(minter.error().code, "outbound.interception_ca: " + minter.error().message);
+  }
+  s->minter = std::move(*minter);
+  auto credentials = outbound::ProxyCredentials::load(oc.credentials_file);
+  if (!credentials) {
+    return make_error(credentials.error().code,
+                      "outbound.credentials_file: " + credentials.error().message);
+  }
+  s->credentials = std::move(*credentials);
+  auto egress = outbound::EgressAllowList::compile(oc.egress);
+  if (!egress) return egress.error();
+  s->egress = std::move(*egress);
+  auto options = discovery::resolution_options_from(config.discovery);
+  if (!options) return options.error();
+  s->guard = options->guard;
+  return s;
+}
+
+}  // namespace bordergate

@@ -1,0 +1,38 @@
+// Process-wide state of the Core's outbound proxy (docs/outbound.md): the `outbound:`
+// configuration, the interception CA's leaf minter, the proxy credentials, the compiled egress
+// allow list and the SSRF guard. Built once at start and kept for the process (like
+// InboundServices); the policy comes from the shared PolicyStore, so a reload applies to it.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gateway/common/result.h"
+#include "gateway/config/config.h"
+#include "gateway/discovery/address_guard.h"
+#include "gateway/outbound/cert_minter.h"
+#include "gateway/outbound/egress_allow_list.h"
+#include "gateway/outbound/outbound_config.h"
+#include "gateway/outbound/proxy_credentials.h"
+
+namespace bordergate {
+
+struct OutboundServices {
+  std::shared_ptr<const outbound::OutboundConfig> config;
+  std::string core_server_name;
+  std::unique_ptr<outbound::CertMinter> minter;
+  std::optional<outbound::ProxyCredentials> credentials;
+  outbound::EgressAllowList egress;
+  discovery::AddressGuard guard;  // the discovery section's allowed ranges
+
+  // Only addresses inside outbound.clients may use the proxy.
+  bool client_allowed(const std::string& ip) const;
+};
+
+// Loads the interception CA and the credentials file named by config.outbound (which must be
+// set). Errors: the minter's and the credentials' codes, "invalid_cidr".
+Result<std::unique_ptr<OutboundServices>> build_outbound_services(const Config& config);
+
+}  // namespace bordergate

@@ -1,0 +1,499 @@
+#include "gateway/proxy/proxy_tunnel.h"
+
+#include <span>
+
+#include "gateway/common/log.h"
+#include "gateway/http/headers.h"
+#include "gateway/inbound/classifier.h"
+#include "gateway/inbound/inbound_services.h"
+#include "gateway/outbound/client_hello.h"
+#include "gateway/outbound/connect_record.h"
+#include "gateway/outbound/tunnel_binding.h"
+#include "gateway/proxy/federation.h"
+#include "gateway/proxy/worker.h"
+#include "policy/evaluate.h"
+
+namespace bordergate {
+namespace {
+
+// Splice backpressure: above this many bytes queued towards one side, the other is not read.
+constexpr std::size_t kHighWater = 1 << 20;
+// Bytes the Core may send while the splice destination is still being resolved and dialled
+// (it waits for the ServerHello, so a real client sends nothing here).
+constexpr std::size_t kMaxEarlyBytes = 256 * 1024;
+// The ClientHello may span records up to 64 KiB (client_hello.h) plus one record header.
+constexpr std::size_t kMaxGateBytes = 64 * 1024 + 16 * 1024 + 5;
+
+constexpr std::string_view kBadHead =
+    "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+bool ascii_iequal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+// Fields the gateway never passes to the external server: hop-by-hop, framing it recomputes,
+// the Host it sets from discovery, and anything addressed to the proxy itself.
+bool dropped_towards_peer(const HeaderField& f, const HeaderList& all) {
+  static constexpr std::string_view kDropped[] = {"host",
+                                                  "content-length",
+                                                  "expect",
+                                                  "proxy-authorization",
+                                                  "proxy-authenticate",
+                                                  "x-forwarded-for",
+                                                  "x-forwarded-proto",
+                                                  "forwarded"};
+  for (std::string_view d : kDropped) {
+    if (ascii_iequal(f.name, d)) return true;
+  }
+  return is_hop_by_hop(f.name, all);
+}
+
+audit::AuditLog* audit_log(Worker& worker) {
+  const auto& rt = worker.runtime();
+  return rt && rt->inbound != nullptr ? rt->inbound->audit.get() : nullptr;
+}
+
+}  // namespace
+
+ProxyTunnel::ProxyTunnel(Worker& worker, OutboundServices& services, Stream& client, Owner& owner,
+                         std::string client_ip)
+    : worker_(worker),
+      services_(services),
+      client_(client),
+      owner_(owner),
+      client_ip_(std::move(client_ip)),
+      alive_(std::make_shared<ProxyTunnel*>(this)) {}
+
+ProxyTunnel::~ProxyTunnel() = default;
+
+void ProxyTunnel::audit(const outbound::ProxyDecisionFacts& facts) {
+  if (audit::AuditLog* log = audit_log(worker_)) log->submit(outbound::proxy_audit_record(facts));
+}
+
+void ProxyTunnel::on_client_bytes(const char* data, size_t len) {
+  switch (stage_) {
+    case Stage::head: {
+      std::size_t consumed = 0;
+      auto state = head_parser_.feed(std::string_view(data, len), consumed);
+      if (state == outbound::ConnectHeadParser::State::kNeedMore) return;
+      if (state == outbound::ConnectHeadParser::State::kError) {
+        stage_ = Stage::closed;
+        client_.write(kBadHead);
+        client_.flush();
+        outbound::ProxyDecisionFacts f;
+        f.client_ip = client_ip_;
+        f.method = head_parser_.head().method;
+        f.endpoint = "connect";
+        f.rule_id = "default";
+        f.reason = "malformed_proxy_request";
+        f.status = 400;
+        audit(f);
+        owner_.tunnel_close(true);
+        return;
+      }
+      answer_head(std::string(data + consumed, len - consumed));
+      return;
+    }
+    case Stage::gate:
+      buffered_.append(data, len);
+      run_gate();
+      return;
+    case Stage::resolving:
+      buffered_.append(data, len);
+      if (buffered_.size() > kMaxEarlyBytes) refuse_tunnel("early_data_too_large");
+      return;
+    case Stage::splicing:
+      owner_.tunnel_activity();
+      destination_->write(std::string_view(data, len));
+      destination_->flush();
+      if (destination_->bytes_in_flight() > kHighWater) client_.read_stop();
+      return;
+    case Stage::intercepted:
+    case Stage::closed:
+      return;
+  }
+}
+
+void ProxyTunnel::answer_head(std::string rest) {
+  const auto& rt = worker_.runtime();
+  policy_ = rt->inbound != nullptr ? rt->inbound->policy->snapshot() : nullptr;
+  const outbound::ConnectHead& head = head_parser_.head();
+  head_target_ = head.target.substr(0, 255);
+  outbound::ProxyRules rules{&*services_.credentials, policy_.get(), &services_.egress,
+                             &services_.guard};
+  outbound::ConnectAnswer a;
+  if (policy_ == nullptr) {
+    a.status = 503;
+    a.reason = "no_policy";
+    a.rule_id = "default";
+    a.response =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+  } else {
+    a = outbound::answer_connect(head, rules);
+  }
+  client_.write(a.response);
+  client_.flush();
+  outbound::ProxyDecisionFacts f;
+  f.client_ip = client_ip_;
+  f.method = head.method;
+  f.target = head_target_;
+  f.parsed = a.target ? &*a.target : nullptr;
+  f.endpoint = "connect";
+  f.allowed = a.status == 200;
+  f.rule_id = a.rule_id;
+  f.reason = a.reason;
+  f.status = a.status;
+  audit(f);
+  if (a.status != 200) {
+    stage_ = Stage::closed;
+    owner_.tunnel_close(true);
+    return;
+  }
+  target_ = std::move(a.target);
+  decision_ = std::move(a.decision);
+  stage_ = Stage::gate;
+  buffered_ = std::move(rest);
+  if (!buffered_.empty()) run_gate();
+}
+
+void ProxyTunnel::refuse_tunnel(std::string_view reason) {
+  stage_ = Stage::closed;
+  outbound::ProxyDecisionFacts f;
+  f.client_ip = client_ip_;
+  f.method = "CONNECT";
+  f.target = head_target_;
+  f.parsed = target_ ? &*target_ : nullptr;
+  f.endpoint = "tunnel";
+  f.rule_id = reason == "ssrf_refused" ? "ssrf" : "tunnel_gate";
+  f.reason = reason;
+  audit(f);
+  log_event(LogLevel::info, "outbound_tunnel_closed",
+            {{"client", client_ip_}, {"target", head_target_}, {"reason", reason}});
+  owner_.tunnel_close(false);
+}
+
+void ProxyTunnel::on_timeout() {
+  if (stage_ == Stage::gate || stage_ == Stage::resolving) refuse_tunnel("tunnel_timeout");
+}
+
+void ProxyTunnel::run_gate() {
+  auto bytes = std::span<const std::uint8_t>(
+      reinterpret_cast<const std::uint8_t*>(buffered_.data()), buffered_.size());
+  outbound::TunnelGateVerdict v = outbound::gate_tunnel(*target_, bytes);
+  if (v.action == outbound::TunnelGateVerdict::Action::kNeedMore) {
+    if (buffered_.size() > kMaxGateBytes) refuse_tunnel("client_hello_too_large");
+    return;
+  }
+  if (v.action == outbound::TunnelGateVerdict::Action::kClose) {
+    std::string reason = v.reason;
+    refuse_tunnel(reason);
+    return;
+  }
+  if (decision_.kind == outbound::TunnelKind::kEgressTunnel) {
+    start_splice();
+    return;
+  }
+  auto ctx = services_.minter->context_for(target_->name, std::chrono::system_clock::now());
+  if (!ctx) {
+    log_event(LogLevel::error, "outbound_leaf_failed", {{"error", ctx.error().message}});
+    refuse_tunnel("leaf_unavailable");
+    return;
+  }
+  leaf_context_ = std::move(*ctx);
+  stage_ = Stage::intercepted;
+  std::string first = std::move(buffered_);
+  buffered_.clear();
+  owner_.tunnel_start_tls(leaf_context_.get(), first);
+}
+
+void ProxyTunnel::resolve_destination(std::function<void(Result<discovery::ResolvedServer>)> done) {
+  if (resolved_) return done(*resolved_);
+  WorkerFederation* wf = worker_.federation();
+  if (wf == nullptr) return done(make_error("no_resolver", "outbound discovery is unavailable"));
+  // Federation tunnels resolve the Matrix server name (well-known, SRV, static routes); egress
+  // names carry their port, which makes discovery a plain address lookup. The SSRF guard judges
+  // every answer either way.
+  std::string name = decision_.kind == outbound::TunnelKind::kFederation
+                         ? target_->matrix_server_name()
+                         : target_->name.authority();
+  std::weak_ptr<ProxyTunnel*> alive = alive_;
+  wf->resolver().resolve(name, [alive, done = std::move(done)](discovery::Discovery d) {
+    auto self = alive.lock();
+    if (!self) return;
+    if (d.result) (*self)->resolved_ = *d.result;
+    done(d.result);
+  });
+}
+
+void ProxyTunnel::start_splice() {
+  stage_ = Stage::resolving;
+  resolve_destination([this](Result<discovery::ResolvedServer> r) {
+    if (stage_ != Stage::resolving) return;
+    if (!r) {
+      refuse_tunnel(r.error().code == "ssrf_refused" ? "ssrf_refused" : "destination_unresolved");
+      return;
+    }
+    next_target_ = 0;
+    connect_next();
+  });
+}
+
+void ProxyTunnel::connect_next() {
+  if (next_target_ >= resolved_->targets.size()) {
+    refuse_tunnel("destination_unreachable");
+    return;
+  }
+  const discovery::ConnectTarget& t = resolved_->targets[next_target_++];
+  destination_ = std::make_unique<Stream>(worker_.loop(), *this);
+  sockaddr_storage address{};
+  t.address.to_sockaddr(t.port, reinterpret_cast<sockaddr*>(&address));
+  if (destination_->connect(reinterpret_cast<sockaddr*>(&address)) != 0) destination_->close();
+}
+
+void ProxyTunnel::on_stream_connected(int status) {
+  if (status != 0) {
+    destination_->close();  // on_stream_closed tries the next address
+    return;
+  }
+  destination_connected_ = true;
+  stage_ = Stage::splicing;
+  owner_.tunnel_activity();
+  destination_->read_start();
+  destination_->write(buffered_);
+  destination_->flush();
+  buffered_.clear();
+  buffered_.shrink_to_fit();
+}
+
+void ProxyTunnel::on_stream_data(const char* data, size_t len) {
+  owner_.tunnel_activity();
+  client_.write(std::string_view(data, len));
+  client_.flush();
+  if (client_.bytes_in_flight() > kHighWater) destination_->read_stop();
+}
+
+void ProxyTunnel::on_stream_end(int, bool) {
+  destination_->close();
+  if (stage_ == Stage::splicing) {
+    stage_ = Stage::closed;
+    owner_.tunnel_close(true);
+  }
+}
+
+void ProxyTunnel::on_stream_drained() {
+  if (stage_ == Stage::splicing) client_.read_start();
+}
+
+void ProxyTunnel::on_client_drained() {
+  if (stage_ == Stage::splicing && destination_) destination_->read_start();
+}
+
+void ProxyTunnel::on_stream_closed() {
+  std::unique_ptr<Stream> gone = std::move(destination_);  // freed after its last callback
+  if (stage_ == Stage::resolving && !destination_connected_) {
+    connect_next();
+    return;
+  }
+  if (stage_ == Stage::splicing) {
+    stage_ = Stage::closed;
+    owner_.tunnel_close(true);
+  }
+}
+
+void ProxyTunnel::on_client_end() {
+  stage_ = Stage::closed;
+  if (destination_) destination_->close();
+}
+
+PhaseResult ProxyTunnel::check_request(RequestContext& ctx) {
+  // A request resumed after a suspension (keys, quarantine) continues in the phases.
+  if (ctx.next_phase > 0) return run_request_phases(ctx);
+  ctx.direction = Direction::outbound;
+  classify(ctx);  // the coarse metric label (no inbound enforcement for this direction)
+  inner_ = InnerDecision{};
+  const HttpRequest& r = *ctx.request;
+  std::vector<std::string_view> hosts, authorizations;
+  for (const HeaderField& f : r.headers) {
+    if (ascii_iequal(f.name, "host")) hosts.push_back(f.value);
+    if (ascii_iequal(f.name, "authorization")) authorizations.push_back(f.value);
+  }
+  const bool federation = decision_.kind == outbound::TunnelKind::kFederation;
+  // Requests under /_matrix/federation/ are X-Matrix signed; key and well-known fetches are not.
+  const bool signed_path = federation && starts_with(r.target, "/_matrix/federation/");
+  inner_.endpoint = federation ? "unknown" : "egress";
+  // Classified first so that even a binding refusal is audited under its endpoint name.
+  Result<inbound::Classification> classified =
+      federation ? inbound::classify_endpoint(r.method, r.target)
+                 : Result<inbound::Classification>(make_error("egress", "not federation"));
+  if (classified) {
+    const inbound::Classification& c = *classified;
+    inner_.endpoint = std::string(policy::endpoint_name(c.endpoint));
+    inner_.room_id = c.params.room_id;
+    inner_.user_id = c.params.user_id;
+    inner_.event_id = c.params.event_id;
+    inner_.server_name = c.params.server_name;
+    inner_.txn_id = c.params.txn_id;
+  }
+  if (auto failure = outbound::check_tunnel_request(
+          *target_, signed_path, services_.core_server_name, hosts, authorizations)) {
+    inner_.action = "deny";
+    inner_.rule_id = "tunnel_binding";
+    inner_.reason = failure->error.code;
+    const char* errcode = failure->status == 400   ? "M_UNKNOWN"
+                          : failure->status == 401 ? "M_UNAUTHORIZED"
+                                                   : "M_FORBIDDEN";
+    return PhaseResult::respond(failure->status, errcode, failure->error.message);
+  }
+  if (!federation) {
+    inner_.action = "forward";
+    inner_.rule_id = decision_.rule_id;
+    inner_.reason = "egress_intercept";
+    return PhaseResult::proceed();
+  }
+  // Federation requests walk the inbound phases with a direction (classify, authenticate:
+  // X-Matrix bound to the Core and the tunnel, authorize towards the destination, inspect /send
+  // with quarantine); record() then writes their audit record. Binding ran first, so a request
+  // resumed after a key wait (next_phase > 0) is never bound twice.
+  ctx.inbound.services = worker_.runtime()->inbound;
+  ctx.inbound.direction = policy::Direction::outbound;
+  ctx.inbound.destination = target_->matrix_server_name();
+  inner_ = InnerDecision{};  // recorded by the phases from here on
+  return run_request_phases(ctx);
+}
+
+void ProxyTunnel::forward(const HttpRequest& request, ForwardDone done) {
+  discovery::OutboundRequest out;
+  out.method = request.method;
+  out.target = request.target;
+  out.body = request.body;
+  for (const HeaderField& f : request.headers) {
+    if (!dropped_towards_peer(f, request.headers)) out.headers.push_back({f.name, f.value});
+  }
+  out.max_body_bytes = services_.config->max_response_bytes;
+  out.total_timeout = worker_.runtime()->config->upstream.response_timeout;
+  std::weak_ptr<ProxyTunnel*> alive = alive_;
+  resolve_destination([this, alive, out = std::move(out),
+                       done = std::move(done)](Result<discovery::ResolvedServer> r) mutable {
+    if (!r) return done(r.error());
+    out.targets = r->targets;
+    out.tls_name = r->tls_name;
+    out.tls_ip = r->tls_ip;
+    out.host_header = r->host_header;
+    WorkerFederation* wf = worker_.federation();
+    wf->client().send(std::move(out), [alive, done = std::move(done)](
+                                          Result<discovery::OutboundResponse> response) {
+      if (alive.expired()) return;
+      done(std::move(response));
+    });
+  });
+}
+
+outbound::ResponseCheck ProxyTunnel::run_answer_check(const RequestContext& ctx,
+                                                      const discovery::OutboundResponse& answer,
+                                                      bool keys_awaited) {
+  const inbound::InboundRequest& r = ctx.inbound;
+  outbound::ResponseCheckInput in;
+  in.asked.endpoint = r.route->endpoint;
+  in.asked.api_version = r.route->api_version;
+  in.asked.room_id = r.route->params.room_id;
+  in.asked.user_id = r.route->params.user_id;
+  in.asked.event_id = r.route->params.event_id;
+  in.asked.destination = r.destination;
+  in.asked.core_server_name = r.services->server_name;
+  if (r.route->endpoint == policy::FederationEndpoint::invite && r.body) {
+    // v1 sends the event as the body, v2 wraps it as {"event": ...}.
+    const matrix::Json* event = r.route->api_version >= 2 ? r.body->find("event") : &*r.body;
+    if (event != nullptr) in.asked.sent_event = event->object_if();
+  }
+  in.answer.status = answer.status;
+  if (auto type = discovery::find_header(answer.headers, "content-type")) {
+    in.answer.content_type = *type;
+  }
+  in.answer.body = answer.body;
+  inbound::InboundServices* services = r.services;
+  in.room_versions = [services](std::string_view room) -> const matrix::RoomVersionRules* {
+    return services->room_versions ? services->room_versions->find(room) : nullptr;
+  };
+  in.media = r.decision ? r.decision->settings.media : nullptr;
+  in.keys_awaited = keys_awaited;
+  if (ctx.keys == nullptr) {
+    // No key store on this worker (its federation state failed to start): nothing verifies.
+    return outbound::check_response(
+        in, [](std::string_view, std::string_view, std::int64_t) -> Result<matrix::VerifyKey> {
+          return make_error("key_unavailable", "no key store on this worker");
+        });
+  }
+  return outbound::check_response(in, ctx.keys->cached_lookup());
+}
+
+void ProxyTunnel::check_answer(RequestContext& ctx,
+                               std::shared_ptr<const discovery::OutboundResponse> answer,
+                               AnswerDone done) {
+  const inbound::InboundRequest& r = ctx.inbound;
+  if (r.services == nullptr || !r.route || !outbound::response_needs_check(r.route->endpoint)) {
+    outbound::ResponseCheck unchecked;
+    unchecked.reason = "response_unchecked";
+    return done(std::move(unchecked));
+  }
+  outbound::ResponseCheck c = run_answer_check(ctx, *answer, false);
+  if (c.action != outbound::ResponseAction::need_keys) return done(std::move(c));
+  if (ctx.keys == nullptr) return done(run_answer_check(ctx, *answer, true));
+  // Await every missing key through the key store (answers arrive on this loop), then check
+  // again with missing keys counting as failures.
+  struct Pending {
+    std::size_t left;
+    AnswerDone done;
+  };
+  auto pending = std::make_shared<Pending>(Pending{c.missing_keys.size(), std::move(done)});
+  std::weak_ptr<ProxyTunnel*> alive = alive_;
+  RequestContext* request = &ctx;
+  for (const inbound::KeyNeed& need : c.missing_keys) {
+    ctx.keys->get_key(need.server, need.key_id, need.valid_at_ms, ctx.mailbox,
+                      [alive, pending, request, answer](Result<matrix::VerifyKey>) {
+                        auto self = alive.lock();
+                        if (!self || --pending->left > 0) return;
+                        pending->done((*self)->run_answer_check(*request, *answer, true));
+                      });
+  }
+}
+
+void ProxyTunnel::audit_request(const RequestContext& ctx) {
+  // No decision taken here (the phases recorded it, or the Core went away first).
+  if (inner_.action.empty() || ctx.inbound.services != nullptr) return;
+  audit::AuditRecord rec;
+  rec.direction = "outbound";
+  rec.origin = services_.core_server_name;
+  rec.destination = target_->matrix_server_name();
+  rec.server_name = target_->name.authority();
+  rec.remote_addr = client_ip_;
+  rec.method = ctx.request->method;
+  rec.endpoint = inner_.endpoint;
+  rec.room_id = inner_.room_id;
+  rec.user_id = inner_.user_id;
+  rec.event_id = inner_.event_id;
+  rec.txn_id = inner_.txn_id;
+  rec.action = inner_.action;
+  rec.rule_id = inner_.rule_id;
+  rec.reason = inner_.reason;
+  if (ctx.status != 0) rec.status = ctx.status;
+  rec.request_bytes = ctx.request->body.size();
+  rec.response_bytes = ctx.response_bytes;
+  rec.latency_us = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                  std::chrono::steady_clock::now() - ctx.started)
+                                                  .count());
+  if (audit::AuditLog* log = audit_log(worker_)) log->submit(rec);
+  inner_ = InnerDecision{};
+}
+
+}  // namespace bordergate

@@ -1,0 +1,131 @@
+// The Core's side of one outbound proxy connection (docs/outbound.md): the CONNECT head with its
+// answer and audit record, the ClientHello/SNI gate on the first tunnel bytes, then either a
+// splice to the resolved, SSRF-guarded destination (egress `tunnel`) or TLS termination with a
+// minted leaf, after which the owning ClientConnection runs its usual request loop and asks this
+// object to bind, judge, forward (through the worker's discovery and verified HTTPS client) and
+// audit each inner request.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gateway/discovery/https_client.h"
+#include "gateway/discovery/resolution.h"
+#include "gateway/net/stream.h"
+#include "gateway/outbound/connect_answer.h"
+#include "gateway/outbound/connect_head.h"
+#include "gateway/outbound/connect_record.h"
+#include "gateway/outbound/response_check.h"
+#include "gateway/proxy/outbound_services.h"
+#include "gateway/proxy/pipeline.h"
+#include "policy/policy.h"
+
+namespace bordergate {
+
+class Worker;
+
+class ProxyTunnel final : public StreamHandler {
+ public:
+  // What the tunnel asks of the connection that owns the Core's socket.
+  class Owner {
+   public:
+    // Terminate TLS on the Core's socket with `ctx`; `first_bytes` (the checked ClientHello and
+    // anything after it) were already read and go to the TLS session first.
+    virtual void tunnel_start_tls(SSL_CTX* ctx, std::string_view first_bytes) = 0;
+    // Close the Core's socket: after the queued answer (graceful) or at once.
+    virtual void tunnel_close(bool graceful) = 0;
+    // Some byte moved through a splice: the idle deadline starts again.
+    virtual void tunnel_activity() = 0;
+
+   protected:
+    ~Owner() = default;
+  };
+
+  ProxyTunnel(Worker& worker, OutboundServices& services, Stream& client, Owner& owner,
+              std::string client_ip);
+  ~ProxyTunnel();
+  ProxyTunnel(const ProxyTunnel&) = delete;
+  ProxyTunnel& operator=(const ProxyTunnel&) = delete;
+
+  // Bytes from the Core before TLS termination: the CONNECT head, the gate, the splice.
+  void on_client_bytes(const char* data, size_t len);
+  // The Core's socket ended (splice: the destination is closed too).
+  void on_client_end();
+  // The Core's socket drained its queued writes (splice backpressure).
+  void on_client_drained();
+  // A deadline of the owner passed before TLS: audited as a timeout.
+  void on_timeout();
+  bool splicing() const { return stage_ == Stage::splicing; }
+
+  // Intercepted tunnels, once per inner request: tunnel binding, classification and
+  // policy::evaluate(Direction::outbound). proceed = forward; respond = the gateway answers.
+  PhaseResult check_request(RequestContext& ctx);
+  // Resolves the destination (once per tunnel) and sends the request with the worker's verified
+  // HTTPS client. `done` runs on the loop, never after this tunnel is gone.
+  using ForwardDone = std::function<void(Result<discovery::OutboundResponse>)>;
+  void forward(const HttpRequest& request, ForwardDone done);
+  // What an external server answered a federation request is checked before the Core sees it
+  // (outbound::check_response; missing keys are awaited through the key store first). Answers
+  // of endpoints without events, and egress answers, pass unchecked. `done` runs on the loop,
+  // never after this tunnel is gone.
+  using AnswerDone = std::function<void(outbound::ResponseCheck)>;
+  void check_answer(RequestContext& ctx, std::shared_ptr<const discovery::OutboundResponse> answer,
+                    AnswerDone done);
+  // One audit record per inner request (direction outbound) that the inbound phases did not
+  // record themselves (binding refusals, egress).
+  void audit_request(const RequestContext& ctx);
+
+  // StreamHandler of the destination socket (splice).
+  void on_stream_connected(int status) override;
+  void on_stream_data(const char* data, size_t len) override;
+  void on_stream_end(int uv_status, bool tls_failure) override;
+  void on_stream_drained() override;
+  void on_stream_closed() override;
+
+ private:
+  enum class Stage { head, gate, resolving, splicing, intercepted, closed };
+  struct InnerDecision {
+    std::string endpoint;
+    std::string action;  // forward | deny
+    std::string rule_id;
+    std::string reason;
+    std::string room_id, user_id, event_id, server_name, txn_id;
+  };
+
+  void answer_head(std::string rest);
+  void run_gate();
+  void refuse_tunnel(std::string_view reason);
+  void start_splice();
+  void connect_next();
+  void audit(const outbound::ProxyDecisionFacts& facts);
+  void resolve_destination(std::function<void(Result<discovery::ResolvedServer>)> done);
+  outbound::ResponseCheck run_answer_check(const RequestContext& ctx,
+                                           const discovery::OutboundResponse& answer,
+                                           bool keys_awaited);
+
+  Worker& worker_;
+  OutboundServices& services_;
+  Stream& client_;
+  Owner& owner_;
+  std::string client_ip_;
+  std::shared_ptr<const policy::Policy> policy_;  // snapshot taken at CONNECT
+  Stage stage_ = Stage::head;
+  outbound::ConnectHeadParser head_parser_;
+  std::string head_target_;  // the CONNECT request-target as received (for audit)
+  std::optional<outbound::ConnectTarget> target_;
+  outbound::ConnectDecision decision_;
+  std::string buffered_;  // tunnel bytes read before the gate decided / the splice connected
+  SslCtxPtr leaf_context_;
+  std::optional<discovery::ResolvedServer> resolved_;
+  std::unique_ptr<Stream> destination_;
+  std::size_t next_target_ = 0;
+  bool destination_connected_ = false;
+  InnerDecision inner_;
+  // Callbacks of the resolver and the HTTPS client hold a weak_ptr to this.
+  std::shared_ptr<ProxyTunnel*> alive_;
+};
+
+}  // namespace bordergate

@@ -1,0 +1,92 @@
+// The response checker on hostile answers of external servers: never a crash, and its verdicts
+// hold together: a refusal is a 502 with an errcode; a filtered body parses and passes the same
+// check again unchanged (removing events never makes an answer fail); once keys were awaited it
+// never asks for keys again.
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "gateway/matrix/ed25519.h"
+#include "gateway/outbound/response_check.h"
+
+using namespace bordergate;
+using outbound::ResponseAction;
+
+namespace {
+
+constexpr policy::FederationEndpoint kEndpoints[] = {
+    policy::FederationEndpoint::backfill,       policy::FederationEndpoint::get_missing_events,
+    policy::FederationEndpoint::event,          policy::FederationEndpoint::state,
+    policy::FederationEndpoint::state_ids,      policy::FederationEndpoint::event_auth,
+    policy::FederationEndpoint::send_join,      policy::FederationEndpoint::make_join,
+    policy::FederationEndpoint::make_knock,     policy::FederationEndpoint::invite,
+    policy::FederationEndpoint::media_download, policy::FederationEndpoint::send,
+};
+
+const matrix::SigningKey& key() {
+  static const matrix::SigningKey k = [] {
+    const std::uint8_t seed[32] = {7};
+    return *matrix::SigningKey::from_seed("f1", seed);
+  }();
+  return k;
+}
+
+Result<matrix::VerifyKey> lookup(std::string_view server, std::string_view key_id, std::int64_t) {
+  if (server == "remote.example" && key_id == "ed25519:f1") return key().verify_key();
+  return make_error("unknown_key", "not cached");
+}
+
+void check_consistent(const outbound::ResponseCheck& c, bool keys_awaited) {
+  if (c.action == ResponseAction::refuse &&
+      (c.status != 502 || std::string_view(c.errcode).empty()))
+    std::abort();
+  if (c.action == ResponseAction::need_keys && (keys_awaited || c.missing_keys.empty()))
+    std::abort();
+  if (c.action == ResponseAction::filtered && (c.removed.empty() || c.body.empty())) std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size < 2) return 0;
+  const auto endpoint = kEndpoints[data[0] % std::size(kEndpoints)];
+  const int api_version = (data[1] & 1) ? 2 : 1;
+  const bool keys_awaited = (data[1] & 2) != 0;
+  std::string_view rest(reinterpret_cast<const char*>(data + 2), size - 2);
+  // Media: the Content-Type comes first, up to a newline.
+  std::string_view content_type = "application/json";
+  if (endpoint == policy::FederationEndpoint::media_download) {
+    const std::size_t nl = rest.find('\n');
+    content_type = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+  }
+  policy::MediaPolicy media;
+  media.max_bytes = 64;
+  media.content_types = {"image/*"};
+  static const matrix::JsonObject sent = [] {
+    return *matrix::parse_json(R"({"type":"m.room.member","state_key":"@b:remote.example"})")
+                ->object_if();
+  }();
+  const std::string offered[] = {"10", "11"};
+
+  outbound::ResponseCheckInput in;
+  in.asked = {endpoint,          api_version, "!r:remote.example",
+              "@u:core.example", "$e",        "remote.example",
+              "core.example",    &sent,       offered};
+  in.answer = {200, content_type, rest};
+  in.room_versions = [](std::string_view room) {
+    return room == "!r:remote.example" ? matrix::find_room_version("10") : nullptr;
+  };
+  in.media = &media;
+  in.keys_awaited = keys_awaited;
+  const matrix::KeyLookup keys = lookup;
+  const outbound::ResponseCheck c = outbound::check_response(in, keys);
+  check_consistent(c, keys_awaited);
+  if (c.action == ResponseAction::filtered) {
+    in.answer.body = c.body;
+    const outbound::ResponseCheck again = outbound::check_response(in, keys);
+    if (again.action != ResponseAction::pass) std::abort();
+  }
+  return 0;
+}
