@@ -77,11 +77,14 @@ ProxyTunnel::ProxyTunnel(Worker& worker, OutboundServices& services, Stream& cli
       client_(client),
       owner_(owner),
       client_ip_(std::move(client_ip)),
-      alive_(std::make_shared<ProxyTunnel*>(this)) {}
+      alive_(std::make_shared<ProxyTunnel*>(this)) {
+  services_.metrics.connection_opened();
+}
 
-ProxyTunnel::~ProxyTunnel() = default;
+ProxyTunnel::~ProxyTunnel() { services_.metrics.connection_closed(); }
 
 void ProxyTunnel::audit(const outbound::ProxyDecisionFacts& facts) {
+  services_.metrics.decision(direct_, facts.allowed, facts.reason);
   if (audit::AuditLog* log = audit_log(worker_)) log->submit(outbound::proxy_audit_record(facts));
 }
 
@@ -119,6 +122,7 @@ void ProxyTunnel::on_client_bytes(const char* data, size_t len) {
       return;
     case Stage::splicing:
       owner_.tunnel_activity();
+      services_.metrics.spliced(true, len);
       destination_->write(std::string_view(data, len));
       destination_->flush();
       if (destination_->bytes_in_flight() > kHighWater) client_.read_stop();
@@ -365,6 +369,7 @@ void ProxyTunnel::on_stream_connected(int status) {
 
 void ProxyTunnel::on_stream_data(const char* data, size_t len) {
   owner_.tunnel_activity();
+  services_.metrics.spliced(false, len);
   client_.write(std::string_view(data, len));
   client_.flush();
   if (client_.bytes_in_flight() > kHighWater) destination_->read_stop();

@@ -177,6 +177,7 @@ Status Server::start() {
     hooks.metrics = [this] {
       std::string text = metrics_->serialize();
       if (inbound_ != nullptr) text += inbound::evidence_metrics(*inbound_);
+      if (outbound_ != nullptr) text += outbound_->metrics.serialize();
       text +=
           "# HELP bordergate_inbound_enforcement_pass_through 1 when the gateway forwards "
           "federation requests unchecked (inbound_enforcement: pass_through)\n"

@@ -37,7 +37,7 @@ def random_loopback() -> str:
 
 
 class OutboundRig(GatewayTestCase):
-    NAMES = ("peer", "other", "stranger")
+    NAMES = ("peer", "other", "push", "stranger")
 
     @classmethod
     def setUpClass(cls):

@@ -5,7 +5,8 @@ the destination. A Python Core connects there as Synapse would (TLS with the SNI
 name, trusting only the interception CA, X-Matrix-signed requests). Covers: an allowed /send
 delivered byte for byte; an SNI outside every federation closed and audited; non-TLS bytes and a
 ClientHello without SNI closed; Host or X-Matrix destination other than the SNI refused; a client
-outside outbound.clients refused; every decision audited (method TLS, endpoint direct)."""
+outside outbound.clients refused; egress names refused there; every decision audited (method TLS, endpoint direct) and
+counted in the proxy metrics."""
 import json
 import os
 import socket
@@ -16,6 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import main  # noqa: E402
 from harness.env import ENV  # noqa: E402
+from harness.metrics import metric_sum  # noqa: E402
 from harness.ports import free_port  # noqa: E402
 from outbound_core import read_response  # noqa: E402
 from outbound_rig import CORE, Z, OutboundRig  # noqa: E402
@@ -69,6 +71,12 @@ class DirectModeTest(OutboundRig):
         status, _, _ = self.core.request(tunnel, "GET", "/_matrix/federation/v1/version", PEER)
         self.assertEqual(status, 200)
         tunnel.close()
+        m = self.metrics_when(self.gw, lambda m: metric_sum(
+            m, "bordergate_outbound_proxy_connections_open") == 0)
+        self.assertEqual(metric_sum(m, "bordergate_outbound_proxy_connections_open"), 0)
+        self.assertEqual(metric_sum(m, "bordergate_outbound_proxy_decisions_total",
+                                    listener="direct", result="allowed",
+                                    reason="federation_destination"), 1)
         sent = self.peers["peer"].requests
         self.assertEqual(len(sent), 2)
         self.assertEqual((sent[0]["method"], sent[0]["path"]), ("PUT", uri))
@@ -86,6 +94,11 @@ class DirectModeTest(OutboundRig):
         self.start_direct()
         with self.assertRaises((ssl.SSLError, ConnectionResetError, OSError)):
             self.tls(f"stranger.{Z}")
+        m = self.metrics_when(self.gw, lambda m: metric_sum(
+            m, "bordergate_outbound_proxy_decisions_total", listener="direct") == 1)
+        self.assertEqual(metric_sum(m, "bordergate_outbound_proxy_decisions_total",
+                                    listener="direct", result="refused",
+                                    reason="destination_in_no_federation"), 1)
         self.assertEqual(self.direct_records(),
                          [(f"stranger.{Z}:8448", "deny", "default", "destination_in_no_federation")])
 
@@ -123,6 +136,34 @@ class DirectModeTest(OutboundRig):
                    if r.get("endpoint") == "version"]
         self.assertEqual(reasons, [("tunnel_binding", "host_mismatch"),
                                    ("tunnel_binding", "xmatrix_destination_mismatch")])
+
+    def test_egress_names_are_not_reachable_directly(self):
+        # On the egress list (even for port 8448), but direct mode reaches federation members
+        # only: egress stays with the CONNECT listener, whose entries name their ports.
+        self.start_direct(egress=[{"host": f"push.{Z}", "mode": "tunnel", "ports": [8448]}])
+        with self.assertRaises((ssl.SSLError, ConnectionResetError, OSError)):
+            self.tls(f"push.{Z}")
+        self.assertEqual(self.direct_records(),
+                         [(f"push.{Z}:8448", "deny", f"egress:push.{Z}", "direct_not_federation")])
+
+    def test_spliced_egress_bytes_are_counted(self):
+        push = self.add_peer("push", answer=(200, b'{"rejected": []}'))
+        self.start_direct(egress=[{"host": f"push.{Z}", "mode": "tunnel", "ports": [push.port]}])
+        # CONNECT listener: the push gateway is tunnelled with the Core's own TLS (real CA).
+        sock = self.core.connect(f"push.{Z}:{push.port}")
+        tunnel = self.core.tls(sock, f"push.{Z}", ca=str(self.pki.ca.cert))
+        status, _, body = self.core.request(tunnel, "POST", "/_matrix/push/v1/notify",
+                                            f"push.{Z}", body={"notification": {}}, sign=False)
+        self.assertEqual((status, body), (200, b'{"rejected": []}'))
+        tunnel.close()
+        m = self.metrics_when(self.gw, lambda m: metric_sum(
+            m, "bordergate_outbound_proxy_connections_open") == 0)
+        self.assertGreater(metric_sum(m, "bordergate_outbound_spliced_bytes_total",
+                                      direction="to_destination"), 0)
+        self.assertGreater(metric_sum(m, "bordergate_outbound_spliced_bytes_total",
+                                      direction="to_core"), 0)
+        self.assertEqual(metric_sum(m, "bordergate_outbound_proxy_decisions_total",
+                                    listener="connect", result="allowed", reason="egress_tunnel"), 1)
 
     def test_client_outside_clients_refused(self):
         self.start_direct(clients=["127.0.0.2/32"])
