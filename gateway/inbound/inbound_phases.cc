@@ -167,7 +167,8 @@ StepResult answer_held_retry(InboundRequest& r, const HttpRequest& http, PhaseEn
     if (r.services->quarantine == nullptr || !env.offload) return StepResult::proceed();
     // The store's in-memory index knows every held transaction: a new one (nearly every /send)
     // costs no SQLite lookup and no trip through the thread pool.
-    if (!r.services->quarantine->may_contain("inbound", r.origin, r.route->params.txn_id)) {
+    if (!r.services->quarantine->may_contain(policy::direction_name(r.direction), r.origin,
+                                             r.route->params.txn_id)) {
       return StepResult::proceed();
     }
     r.quarantine_checked = true;

@@ -389,14 +389,14 @@ TEST_F(SuspendTest, WithoutAKeyStoreNothingAuthenticates) {
   EXPECT_TRUE(r_.origin.empty());
 }
 
-// The pinned key answers without the fetcher; an unpinned server goes to the fetcher.
-TEST_F(SuspendTest, PinnedKeysAreNeverFetched) {
+// An unpinned server goes to the fetcher, once; the pinned side is PinnedKeysNeedNoWait.
+TEST_F(SuspendTest, UnpinnedServersAreFetched) {
   PhaseEnv e = env();
   ASSERT_EQ(authenticate_request(r_, http_, e).step, Step::suspend);
   run_loop();
   ASSERT_EQ(authenticate_request(r_, http_, e).step, Step::proceed);
-  EXPECT_EQ(fetcher_.direct_calls.load(), 0);
-  EXPECT_EQ(keys_->metrics().pinned_hits.load(), 1u);
+  EXPECT_EQ(fetcher_.direct_calls.load(), 1);
+  EXPECT_EQ(keys_->metrics().pinned_hits.load(), 0u);
 }
 
 TEST_F(SuspendTest, ARequestNotWaitingForKeysDoesNotExpire) {

@@ -5,16 +5,20 @@
 #include <gtest/gtest.h>
 #include <uv.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
 #include "gateway/inbound/inbound_phases.h"
 #include "gateway/inbound/inbound_record.h"
 #include "gateway/inbound/inbound_services.h"
+#include "gateway/inbound/pinned_keys_file.h"
+#include "gateway/keystore/server_key_store.h"
 #include "gateway/keystore/worker_queue.h"
 #include "gateway/matrix/base64.h"
 #include "gateway/matrix/event.h"
 #include "gateway/matrix/xmatrix.h"
+#include "tests/unit/keystore/fake_fetcher.h"
 
 namespace bordergate::inbound {
 namespace {
@@ -76,6 +80,17 @@ class OutboundPhasesTest : public ::testing::Test {
     auto s = build_inbound_services(c);
     ASSERT_TRUE(s.ok()) << s.error().message;
     services_ = std::move(s.value());
+    // The key store as gateway/proxy/federation.cc builds it: the configured pinned keys (the
+    // Core's), and a scripted fetcher that knows no other server.
+    keystore::KeyStoreConfig kc;
+    auto pinned = load_pinned_keys(c.keys);
+    ASSERT_TRUE(pinned.ok()) << pinned.error().message;
+    kc.pinned = std::move(pinned->keys);
+    keys_ = std::make_unique<keystore::ServerKeyStore>(std::move(kc), fetcher_, [] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    });
     uv_loop_init(&loop_);
     queue_ = std::make_unique<keystore::WorkerQueue>(&loop_);
   }
@@ -83,12 +98,13 @@ class OutboundPhasesTest : public ::testing::Test {
     queue_.reset();
     uv_run(&loop_, UV_RUN_NOWAIT);
     EXPECT_EQ(uv_loop_close(&loop_), 0);
+    keys_.reset();
     services_.reset();
     std::filesystem::remove_all(dir_);
   }
 
   PhaseEnv env() {
-    return {queue_->mailbox(), [this] { ++resumed_; }, "127.0.0.1",
+    return {keys_.get(), queue_->mailbox(), [this] { ++resumed_; }, "127.0.0.1",
             [](std::function<void()> work, std::function<void()> done) {
               work();  // the test's thread pool: the put is durable before done runs
               done();
@@ -164,6 +180,8 @@ class OutboundPhasesTest : public ::testing::Test {
   matrix::SigningKey core_ = matrix::SigningKey::generate("c1");
   std::filesystem::path dir_;
   std::unique_ptr<InboundServices> services_;
+  keystore::testing::FakeFetcher fetcher_;
+  std::unique_ptr<keystore::ServerKeyStore> keys_;
   uv_loop_t loop_{};
   std::unique_ptr<keystore::WorkerQueue> queue_;
   int resumed_ = 0;
