@@ -322,6 +322,10 @@ void Loader::load_outbound(const YAML::Node& n, Config& c) {
       error(n["listen"] ? n["listen"] : n, "outbound.listen collides with a federation listener");
       return;
     }
+    if (parsed->direct && l.port == parsed->direct_port && l.address == parsed->direct_address) {
+      error(n["direct_listen"], "outbound.direct_listen collides with a federation listener");
+      return;
+    }
   }
   c.outbound = std::make_shared<const outbound::OutboundConfig>(std::move(*parsed));
 }

@@ -64,9 +64,9 @@ std::string resolve(const std::string& base_dir, const std::string& path) {
 Result<OutboundConfig> parse_outbound_config(const YAML::Node& node, const std::string& base_dir) {
   OutboundConfig c;
   if (auto st = check_keys(node, "outbound",
-                           {"enabled", "listen", "clients", "credentials_file", "interception_ca",
-                            "leaf_lifetime", "leaf_renew_before", "leaf_cache", "egress",
-                            "head_timeout", "idle_timeout", "max_response_bytes"});
+                           {"enabled", "listen", "direct_listen", "clients", "credentials_file",
+                            "interception_ca", "leaf_lifetime", "leaf_renew_before", "leaf_cache",
+                            "egress", "head_timeout", "idle_timeout", "max_response_bytes"});
       !st) {
     return st.error();
   }
@@ -92,6 +92,26 @@ Result<OutboundConfig> parse_outbound_config(const YAML::Node& node, const std::
       auto p = integer(n["port"], "outbound.listen.port", 1, 65535);
       if (!p) return p.error();
       c.listen_port = static_cast<std::uint16_t>(*p);
+    }
+  }
+  if (YAML::Node n = node["direct_listen"]) {
+    if (auto st = check_keys(n, "outbound.direct_listen", {"address", "port"}); !st) {
+      return st.error();
+    }
+    auto a = scalar(n["address"], "outbound.direct_listen.address");
+    if (!a) return a.error();
+    if (!discovery::IpAddress::parse(*a).ok()) {
+      return invalid(n["address"], "outbound.direct_listen.address must be an IP address");
+    }
+    c.direct = true;
+    c.direct_address = *a;
+    if (n["port"]) {
+      auto p = integer(n["port"], "outbound.direct_listen.port", 1, 65535);
+      if (!p) return p.error();
+      c.direct_port = static_cast<std::uint16_t>(*p);
+    }
+    if (c.direct_address == c.listen_address && c.direct_port == c.listen_port) {
+      return invalid(n, "outbound.direct_listen must differ from outbound.listen");
     }
   }
   std::vector<std::string> clients = {"127.0.0.0/8", "::1"};

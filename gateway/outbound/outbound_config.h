@@ -22,9 +22,14 @@ struct OutboundConfig {
   std::string listen_address = "127.0.0.1";
   std::uint16_t listen_port = 8450;
   std::vector<discovery::Cidr> clients;  // default: 127.0.0.0/8 and ::1
-  std::string credentials_file;          // required when enabled
-  std::string ca_certificate_file;       // interception_ca.certificate (required)
-  std::string ca_key_file;               // interception_ca.key (required)
+  // Direct mode (`direct_listen`): a TLS listener without CONNECT that the Core's DNS or hosts
+  // file points federation names at; the ClientHello's SNI names the destination.
+  bool direct = false;
+  std::string direct_address;
+  std::uint16_t direct_port = 8448;
+  std::string credentials_file;     // required when enabled
+  std::string ca_certificate_file;  // interception_ca.certificate (required)
+  std::string ca_key_file;          // interception_ca.key (required)
   CertMinterOptions leaf;
   std::vector<EgressEntrySpec> egress;
   // Limits of the running listener. The CONNECT head and the tunnelled TLS handshake each get

@@ -26,14 +26,15 @@ bool idempotent(const std::string& method) {
 }  // namespace
 
 ClientConnection::ClientConnection(Worker& worker, size_t listener_index,
-                                   OutboundServices* outbound)
+                                   OutboundServices* outbound, bool direct)
     : worker_(worker),
       listener_index_(listener_index),
       runtime_(worker.runtime()),
       stream_(worker.loop(), *this),
       timer_(worker.loop(), &ClientConnection::on_timer, this),
       parser_(runtime_->limits),
-      outbound_(outbound) {
+      outbound_(outbound),
+      direct_(direct) {
   ctx_.request = &parser_.request();
   ctx_.client_ip = &client_ip_;
   // Keys come from the process-wide store; its answers reach this loop through the worker's
@@ -73,6 +74,7 @@ bool ClientConnection::accept(uv_stream_t* server) {
     }
     ProxyTunnel::Owner& owner = *this;
     tunnel_ = std::make_unique<ProxyTunnel>(worker_, *outbound_, stream_, owner, client_ip_);
+    if (direct_) tunnel_->start_direct();
     state_ = State::tunnel;
     arm_timer(outbound_->config->head_timeout);
     stream_.read_start();

@@ -26,8 +26,10 @@ class ClientConnection final : public StreamHandler,
                                private ProxyTunnel::Owner {
  public:
   // `outbound`: set for the Core's proxy listener (a CONNECT tunnel per connection, whose inner
-  // requests go to external servers instead of the Core).
-  ClientConnection(Worker& worker, size_t listener_index, OutboundServices* outbound = nullptr);
+  // requests go to external servers instead of the Core). `direct`: the direct-mode listener of
+  // the same services (no CONNECT: the ClientHello's SNI names the destination).
+  ClientConnection(Worker& worker, size_t listener_index, OutboundServices* outbound = nullptr,
+                   bool direct = false);
   ClientConnection(const ClientConnection&) = delete;
   ClientConnection& operator=(const ClientConnection&) = delete;
 
@@ -98,6 +100,7 @@ class ClientConnection final : public StreamHandler,
   std::string pending_input_;  // bytes of a pipelined next request
   UpstreamConnection* upstream_ = nullptr;
   OutboundServices* outbound_ = nullptr;
+  bool direct_ = false;
   std::unique_ptr<ProxyTunnel> tunnel_;  // outbound proxy connections only
   bool outbound_pending_ = false;        // an inner request is out with the external server
   State state_ = State::handshake;

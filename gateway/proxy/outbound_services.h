@@ -16,6 +16,7 @@
 #include "gateway/outbound/egress_allow_list.h"
 #include "gateway/outbound/outbound_config.h"
 #include "gateway/outbound/proxy_credentials.h"
+#include "gateway/proxy/proxy_metrics.h"
 
 namespace bordergate {
 
@@ -26,6 +27,7 @@ struct OutboundServices {
   std::optional<outbound::ProxyCredentials> credentials;
   outbound::EgressAllowList egress;
   discovery::AddressGuard guard;  // the discovery section's allowed ranges
+  ProxyMetrics metrics;           // both listeners, all workers
 
   // Only addresses inside outbound.clients may use the proxy.
   bool client_allowed(const std::string& ip) const;

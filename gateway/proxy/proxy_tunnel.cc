@@ -6,8 +6,12 @@
 #include "gateway/http/headers.h"
 #include "gateway/inbound/classifier.h"
 #include "gateway/inbound/inbound_services.h"
+#include "gateway/inbound/room_versions.h"
+#include "gateway/keystore/server_key_store.h"
 #include "gateway/outbound/client_hello.h"
+#include "gateway/outbound/connect_admission.h"
 #include "gateway/outbound/connect_record.h"
+#include "gateway/outbound/connect_target.h"
 #include "gateway/outbound/tunnel_binding.h"
 #include "gateway/proxy/federation.h"
 #include "gateway/proxy/worker.h"
@@ -73,11 +77,14 @@ ProxyTunnel::ProxyTunnel(Worker& worker, OutboundServices& services, Stream& cli
       client_(client),
       owner_(owner),
       client_ip_(std::move(client_ip)),
-      alive_(std::make_shared<ProxyTunnel*>(this)) {}
+      alive_(std::make_shared<ProxyTunnel*>(this)) {
+  services_.metrics.connection_opened();
+}
 
-ProxyTunnel::~ProxyTunnel() = default;
+ProxyTunnel::~ProxyTunnel() { services_.metrics.connection_closed(); }
 
 void ProxyTunnel::audit(const outbound::ProxyDecisionFacts& facts) {
+  services_.metrics.decision(direct_, facts.allowed, facts.reason);
   if (audit::AuditLog* log = audit_log(worker_)) log->submit(outbound::proxy_audit_record(facts));
 }
 
@@ -115,6 +122,7 @@ void ProxyTunnel::on_client_bytes(const char* data, size_t len) {
       return;
     case Stage::splicing:
       owner_.tunnel_activity();
+      services_.metrics.spliced(true, len);
       destination_->write(std::string_view(data, len));
       destination_->flush();
       if (destination_->bytes_in_flight() > kHighWater) client_.read_stop();
@@ -171,7 +179,7 @@ void ProxyTunnel::refuse_tunnel(std::string_view reason) {
   stage_ = Stage::closed;
   outbound::ProxyDecisionFacts f;
   f.client_ip = client_ip_;
-  f.method = "CONNECT";
+  f.method = direct_ ? "TLS" : "CONNECT";
   f.target = head_target_;
   f.parsed = target_ ? &*target_ : nullptr;
   f.endpoint = "tunnel";
@@ -183,11 +191,94 @@ void ProxyTunnel::refuse_tunnel(std::string_view reason) {
   owner_.tunnel_close(false);
 }
 
+void ProxyTunnel::start_direct() {
+  direct_ = true;
+  stage_ = Stage::gate;
+}
+
+void ProxyTunnel::refuse_direct(std::string_view rule_id, std::string_view reason) {
+  stage_ = Stage::closed;
+  outbound::ProxyDecisionFacts f;
+  f.client_ip = client_ip_;
+  f.method = "TLS";
+  f.target = head_target_;
+  f.parsed = target_ ? &*target_ : nullptr;
+  f.endpoint = "direct";
+  f.rule_id = rule_id;
+  f.reason = reason;
+  audit(f);
+  log_event(LogLevel::info, "outbound_direct_refused",
+            {{"client", client_ip_}, {"sni", head_target_}, {"reason", reason}});
+  owner_.tunnel_close(false);  // nothing to answer: the Core sees its handshake fail
+}
+
+bool ProxyTunnel::admit_direct() {
+  auto bytes = std::span<const std::uint8_t>(
+      reinterpret_cast<const std::uint8_t*>(buffered_.data()), buffered_.size());
+  // Plain HTTP (or anything else) is turned away after its first byte.
+  if (outbound::sniff_client_hello(bytes) == outbound::HelloSniff::kNotTls) {
+    refuse_direct("tunnel_gate", "not_tls");
+    return false;
+  }
+  auto hello = outbound::parse_client_hello(bytes);
+  if (!hello) {
+    std::string code = hello.error().code;
+    refuse_direct("tunnel_gate", code);
+    return false;
+  }
+  if (!hello->has_value()) {
+    if (buffered_.size() > kMaxGateBytes) refuse_direct("tunnel_gate", "client_hello_too_large");
+    return false;
+  }
+  const std::optional<std::string>& sni = (*hello)->server_name;
+  // The SNI is the only statement of where the Core wants to go: without one (an IP literal
+  // is never an SNI, RFC 6066) there is no destination to admit.
+  if (!sni) {
+    refuse_direct("tunnel_gate", "sni_missing");
+    return false;
+  }
+  head_target_ = sni->substr(0, 255);
+  // The Core dialled port 8448 of the name it resolved to this listener (no SRV, no
+  // delegation: docs/deployment.md), so the destination is the server name the SNI carries.
+  auto target = outbound::parse_connect_target(*sni + ":8448");
+  if (!target || target->name.is_ip_literal()) {
+    refuse_direct("tunnel_gate", "sni_invalid");
+    return false;
+  }
+  const auto& rt = worker_.runtime();
+  policy_ = rt->inbound != nullptr ? rt->inbound->policy->snapshot() : nullptr;
+  if (policy_ == nullptr) {
+    refuse_direct("default", "no_policy");
+    return false;
+  }
+  decision_ = outbound::admit_connect(*policy_, services_.egress, services_.guard, *target);
+  target_ = std::move(*target);
+  if (decision_.kind != outbound::TunnelKind::kFederation) {
+    // Egress (push gateways, previews) goes through the CONNECT listener, whose entries name
+    // their ports; direct mode only ever reaches federation members.
+    refuse_direct(decision_.rule_id,
+                  decision_.allowed() ? "direct_not_federation" : decision_.reason);
+    return false;
+  }
+  outbound::ProxyDecisionFacts f;
+  f.client_ip = client_ip_;
+  f.method = "TLS";
+  f.target = head_target_;
+  f.parsed = &*target_;
+  f.endpoint = "direct";
+  f.allowed = true;
+  f.rule_id = decision_.rule_id;
+  f.reason = decision_.reason;
+  audit(f);
+  return true;
+}
+
 void ProxyTunnel::on_timeout() {
   if (stage_ == Stage::gate || stage_ == Stage::resolving) refuse_tunnel("tunnel_timeout");
 }
 
 void ProxyTunnel::run_gate() {
+  if (direct_ && !target_ && !admit_direct()) return;
   auto bytes = std::span<const std::uint8_t>(
       reinterpret_cast<const std::uint8_t*>(buffered_.data()), buffered_.size());
   outbound::TunnelGateVerdict v = outbound::gate_tunnel(*target_, bytes);
@@ -278,6 +369,7 @@ void ProxyTunnel::on_stream_connected(int status) {
 
 void ProxyTunnel::on_stream_data(const char* data, size_t len) {
   owner_.tunnel_activity();
+  services_.metrics.spliced(false, len);
   client_.write(std::string_view(data, len));
   client_.flush();
   if (client_.bytes_in_flight() > kHighWater) destination_->read_stop();
@@ -399,42 +491,70 @@ void ProxyTunnel::forward(const HttpRequest& request, ForwardDone done) {
   });
 }
 
-outbound::ResponseCheck ProxyTunnel::run_answer_check(const RequestContext& ctx,
-                                                      const discovery::OutboundResponse& answer,
-                                                      bool keys_awaited) {
-  const inbound::InboundRequest& r = ctx.inbound;
-  outbound::ResponseCheckInput in;
-  in.asked.endpoint = r.route->endpoint;
-  in.asked.api_version = r.route->api_version;
-  in.asked.room_id = r.route->params.room_id;
-  in.asked.user_id = r.route->params.user_id;
-  in.asked.event_id = r.route->params.event_id;
-  in.asked.destination = r.destination;
-  in.asked.core_server_name = r.services->server_name;
-  if (r.route->endpoint == policy::FederationEndpoint::invite && r.body) {
-    // v1 sends the event as the body, v2 wraps it as {"event": ...}.
-    const matrix::Json* event = r.route->api_version >= 2 ? r.body->find("event") : &*r.body;
-    if (event != nullptr) in.asked.sent_event = event->object_if();
+// Everything one response check reads, owned by the job: the check may run on the thread pool
+// while the connection that asked goes away. Only process-wide, thread-safe state is borrowed:
+// the inbound services' room_versions (mutex) and the key store's cache (sharded mutexes),
+// both alive until the worker loops have finished, which waits for queued work.
+struct ProxyTunnel::AnswerJob {
+  policy::FederationEndpoint endpoint = policy::FederationEndpoint::version;
+  int api_version = 1;
+  std::string room_id, user_id, event_id, destination, core_server_name;
+  std::optional<matrix::Json> sent_event;
+  std::optional<policy::MediaPolicy> media;
+  std::shared_ptr<const discovery::OutboundResponse> answer;
+  std::string content_type;
+  inbound::RoomVersions* room_versions = nullptr;
+  keystore::ServerKeyStore* keys = nullptr;
+
+  outbound::ResponseCheck run(bool keys_awaited) const {
+    outbound::ResponseCheckInput in;
+    in.asked.endpoint = endpoint;
+    in.asked.api_version = api_version;
+    in.asked.room_id = room_id;
+    in.asked.user_id = user_id;
+    in.asked.event_id = event_id;
+    in.asked.destination = destination;
+    in.asked.core_server_name = core_server_name;
+    if (sent_event) in.asked.sent_event = sent_event->object_if();
+    in.answer.status = answer->status;
+    in.answer.content_type = content_type;
+    in.answer.body = answer->body;
+    inbound::RoomVersions* versions = room_versions;
+    in.room_versions = [versions](std::string_view room) -> const matrix::RoomVersionRules* {
+      return versions != nullptr ? versions->find(room) : nullptr;
+    };
+    in.media = media ? &*media : nullptr;
+    in.keys_awaited = keys_awaited;
+    if (keys == nullptr) {
+      // No key store on this worker (its federation state failed to start): nothing verifies.
+      return outbound::check_response(
+          in, [](std::string_view, std::string_view, std::int64_t) -> Result<matrix::VerifyKey> {
+            return make_error("key_unavailable", "no key store on this worker");
+          });
+    }
+    return outbound::check_response(in, keys->cached_lookup());
   }
-  in.answer.status = answer.status;
-  if (auto type = discovery::find_header(answer.headers, "content-type")) {
-    in.answer.content_type = *type;
-  }
-  in.answer.body = answer.body;
-  inbound::InboundServices* services = r.services;
-  in.room_versions = [services](std::string_view room) -> const matrix::RoomVersionRules* {
-    return services->room_versions ? services->room_versions->find(room) : nullptr;
-  };
-  in.media = r.decision ? r.decision->settings.media : nullptr;
-  in.keys_awaited = keys_awaited;
-  if (ctx.keys == nullptr) {
-    // No key store on this worker (its federation state failed to start): nothing verifies.
-    return outbound::check_response(
-        in, [](std::string_view, std::string_view, std::int64_t) -> Result<matrix::VerifyKey> {
-          return make_error("key_unavailable", "no key store on this worker");
-        });
-  }
-  return outbound::check_response(in, ctx.keys->cached_lookup());
+};
+
+namespace {
+
+// Answers at least this large are checked on the thread pool. A 10,000-member send_join costs
+// about 0.8 s (release), some 80 us per event, so 16 KiB (some 20 events) is a stall of about
+// 2 ms; a job's trip to the pool and back (two wakeups) is far below that. Not benchmarked.
+constexpr std::size_t kOffLoopAnswerBytes = 16 * 1024;
+
+}  // namespace
+
+void ProxyTunnel::run_answer_job(std::shared_ptr<const AnswerJob> job, bool keys_awaited,
+                                 AnswerDone done) {
+  if (job->answer->body.size() < kOffLoopAnswerBytes) return done(job->run(keys_awaited));
+  auto result = std::make_shared<outbound::ResponseCheck>();
+  std::weak_ptr<ProxyTunnel*> alive = alive_;
+  worker_.run_off_loop([job, keys_awaited, result] { *result = job->run(keys_awaited); },
+                       [alive, result, done = std::move(done)] {
+                         if (alive.expired()) return;
+                         done(std::move(*result));
+                       });
 }
 
 void ProxyTunnel::check_answer(RequestContext& ctx,
@@ -446,26 +566,50 @@ void ProxyTunnel::check_answer(RequestContext& ctx,
     unchecked.reason = "response_unchecked";
     return done(std::move(unchecked));
   }
-  outbound::ResponseCheck c = run_answer_check(ctx, *answer, false);
-  if (c.action != outbound::ResponseAction::need_keys) return done(std::move(c));
-  if (ctx.keys == nullptr) return done(run_answer_check(ctx, *answer, true));
-  // Await every missing key through the key store (answers arrive on this loop), then check
-  // again with missing keys counting as failures.
-  struct Pending {
-    std::size_t left;
-    AnswerDone done;
-  };
-  auto pending = std::make_shared<Pending>(Pending{c.missing_keys.size(), std::move(done)});
-  std::weak_ptr<ProxyTunnel*> alive = alive_;
-  RequestContext* request = &ctx;
-  for (const inbound::KeyNeed& need : c.missing_keys) {
-    ctx.keys->get_key(need.server, need.key_id, need.valid_at_ms, ctx.mailbox,
-                      [alive, pending, request, answer](Result<matrix::VerifyKey>) {
-                        auto self = alive.lock();
-                        if (!self || --pending->left > 0) return;
-                        pending->done((*self)->run_answer_check(*request, *answer, true));
-                      });
+  auto job = std::make_shared<AnswerJob>();
+  job->endpoint = r.route->endpoint;
+  job->api_version = r.route->api_version;
+  job->room_id = r.route->params.room_id;
+  job->user_id = r.route->params.user_id;
+  job->event_id = r.route->params.event_id;
+  job->destination = r.destination;
+  job->core_server_name = r.services->server_name;
+  if (r.route->endpoint == policy::FederationEndpoint::invite && r.body) {
+    // v1 sends the event as the body, v2 wraps it as {"event": ...}.
+    const matrix::Json* event = r.route->api_version >= 2 ? r.body->find("event") : &*r.body;
+    if (event != nullptr) job->sent_event = *event;
   }
+  if (r.decision && r.decision->settings.media != nullptr) job->media = *r.decision->settings.media;
+  job->answer = answer;
+  if (auto type = discovery::find_header(answer->headers, "content-type")) {
+    job->content_type = std::string(*type);
+  }
+  job->room_versions = r.services->room_versions.get();
+  job->keys = ctx.keys;
+  std::weak_ptr<ProxyTunnel*> alive = alive_;
+  RequestContext* request = &ctx;  // alive while this tunnel is (the connection owns both)
+  run_answer_job(
+      job, false, [alive, job, request, done = std::move(done)](outbound::ResponseCheck c) mutable {
+        auto self = alive.lock();
+        if (!self) return;
+        if (c.action != outbound::ResponseAction::need_keys) return done(std::move(c));
+        if (request->keys == nullptr) return (*self)->run_answer_job(job, true, std::move(done));
+        // Await every missing key through the key store (answers arrive on this loop), then check
+        // again with missing keys counting as failures.
+        struct Pending {
+          std::size_t left;
+          AnswerDone done;
+        };
+        auto pending = std::make_shared<Pending>(Pending{c.missing_keys.size(), std::move(done)});
+        for (const inbound::KeyNeed& need : c.missing_keys) {
+          request->keys->get_key(need.server, need.key_id, need.valid_at_ms, request->mailbox,
+                                 [alive, pending, job](Result<matrix::VerifyKey>) {
+                                   auto tunnel = alive.lock();
+                                   if (!tunnel || --pending->left > 0) return;
+                                   (*tunnel)->run_answer_job(job, true, std::move(pending->done));
+                                 });
+        }
+      });
 }
 
 void ProxyTunnel::audit_request(const RequestContext& ctx) {

@@ -50,6 +50,10 @@ class ProxyTunnel final : public StreamHandler {
   ProxyTunnel(const ProxyTunnel&) = delete;
   ProxyTunnel& operator=(const ProxyTunnel&) = delete;
 
+  // Direct mode (docs/outbound.md): called once before any byte. There is no CONNECT head: the
+  // first bytes must be a TLS ClientHello whose SNI names the destination, admitted exactly as
+  // a CONNECT to that name on port 8448 (federation destinations only).
+  void start_direct();
   // Bytes from the Core before TLS termination: the CONNECT head, the gate, the splice.
   void on_client_bytes(const char* data, size_t len);
   // The Core's socket ended (splice: the destination is closed too).
@@ -69,8 +73,10 @@ class ProxyTunnel final : public StreamHandler {
   void forward(const HttpRequest& request, ForwardDone done);
   // What an external server answered a federation request is checked before the Core sees it
   // (outbound::check_response; missing keys are awaited through the key store first). Answers
-  // of endpoints without events, and egress answers, pass unchecked. `done` runs on the loop,
-  // never after this tunnel is gone.
+  // of endpoints without events, and egress answers, pass unchecked. Large answers are checked
+  // on the worker's thread pool (a 10,000-member send_join costs about a second of CPU), so the
+  // worker's other connections go on meanwhile. `done` runs on the loop, never after this tunnel
+  // is gone.
   using AnswerDone = std::function<void(outbound::ResponseCheck)>;
   void check_answer(RequestContext& ctx, std::shared_ptr<const discovery::OutboundResponse> answer,
                     AnswerDone done);
@@ -98,13 +104,18 @@ class ProxyTunnel final : public StreamHandler {
   void answer_head(std::string rest);
   void run_gate();
   void refuse_tunnel(std::string_view reason);
+  // Direct mode: parses the ClientHello in buffered_ and admits its SNI; false while more bytes
+  // are needed or after the connection was refused (audited, closed).
+  bool admit_direct();
+  void refuse_direct(std::string_view rule_id, std::string_view reason);
   void start_splice();
   void connect_next();
   void audit(const outbound::ProxyDecisionFacts& facts);
   void resolve_destination(std::function<void(Result<discovery::ResolvedServer>)> done);
-  outbound::ResponseCheck run_answer_check(const RequestContext& ctx,
-                                           const discovery::OutboundResponse& answer,
-                                           bool keys_awaited);
+  struct AnswerJob;
+  // Runs the check of `job` inline (small answers) or off the loop; `done` runs on the loop
+  // while this tunnel is alive.
+  void run_answer_job(std::shared_ptr<const AnswerJob> job, bool keys_awaited, AnswerDone done);
 
   Worker& worker_;
   OutboundServices& services_;
@@ -113,6 +124,7 @@ class ProxyTunnel final : public StreamHandler {
   std::string client_ip_;
   std::shared_ptr<const policy::Policy> policy_;  // snapshot taken at CONNECT
   Stage stage_ = Stage::head;
+  bool direct_ = false;
   outbound::ConnectHeadParser head_parser_;
   std::string head_target_;  // the CONNECT request-target as received (for audit)
   std::optional<outbound::ConnectTarget> target_;

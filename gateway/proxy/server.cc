@@ -131,11 +131,16 @@ Status Server::start() {
   // SO_REUSEPORT would let a second instance (same user) silently share the
   // port and take half the traffic: bind each address once exclusively
   // first, so an occupied port is an error as with any other server.
-  // The Core's proxy listener goes last (Worker::on_connection relies on the order).
+  // The Core's proxy listener goes after the federation ones (Worker::on_connection relies on
+  // the order).
   std::vector<std::pair<std::string, std::uint16_t>> addresses;
   for (const ListenerConfig& l : c.federation) addresses.emplace_back(l.address, l.port);
   if (outbound_ != nullptr) {
     addresses.emplace_back(c.outbound->listen_address, c.outbound->listen_port);
+    // Direct mode's TLS listener after it (Worker::on_connection relies on the order too).
+    if (c.outbound->direct) {
+      addresses.emplace_back(c.outbound->direct_address, c.outbound->direct_port);
+    }
   }
   for (const auto& l : addresses) {
     auto addr = parse_socket_address(l.first, l.second);
@@ -172,6 +177,7 @@ Status Server::start() {
     hooks.metrics = [this] {
       std::string text = metrics_->serialize();
       if (inbound_ != nullptr) text += inbound::evidence_metrics(*inbound_);
+      if (outbound_ != nullptr) text += outbound_->metrics.serialize();
       text +=
           "# HELP bordergate_inbound_enforcement_pass_through 1 when the gateway forwards "
           "federation requests unchecked (inbound_enforcement: pass_through)\n"
@@ -212,6 +218,10 @@ Status Server::start() {
               {{"address", c.outbound->listen_address},
                {"port", c.outbound->listen_port},
                {"egress_entries", static_cast<unsigned long>(outbound_->egress.size())}});
+    if (c.outbound->direct) {
+      log_event(LogLevel::info, "outbound_direct_listening",
+                {{"address", c.outbound->direct_address}, {"port", c.outbound->direct_port}});
+    }
   }
   if (c.admin.enabled) {
     log_event(LogLevel::info, "admin_listening",
@@ -268,8 +278,12 @@ void Server::reload() {
   } else if (loaded.config->outbound != nullptr && runtime_->config->outbound != nullptr &&
              (loaded.config->outbound->listen_address !=
                   runtime_->config->outbound->listen_address ||
-              loaded.config->outbound->listen_port != runtime_->config->outbound->listen_port)) {
-    failure = "the outbound proxy's listen address and port only change on restart";
+              loaded.config->outbound->listen_port != runtime_->config->outbound->listen_port ||
+              loaded.config->outbound->direct != runtime_->config->outbound->direct ||
+              loaded.config->outbound->direct_address !=
+                  runtime_->config->outbound->direct_address ||
+              loaded.config->outbound->direct_port != runtime_->config->outbound->direct_port)) {
+    failure = "the outbound proxy's listen addresses and ports only change on restart";
   }
   std::shared_ptr<const Runtime> next;
   std::shared_ptr<const policy::Policy> next_policy;

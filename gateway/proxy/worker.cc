@@ -5,6 +5,7 @@
 #include "gateway/common/log.h"
 #include "gateway/proxy/client_connection.h"
 #include "gateway/proxy/federation.h"
+#include "gateway/proxy/outbound_services.h"
 
 namespace bordergate {
 namespace {
@@ -162,9 +163,14 @@ void Worker::on_connection(uv_stream_t* server, int status) {
   auto* l = static_cast<Listener*>(server->data);
   if (l == nullptr || status < 0) return;
   Worker* self = l->worker;
-  // Listeners after the federation ones: the Core's outbound proxy (Server::start's order).
-  const bool proxy = self->outbound_ != nullptr && l->index + 1 == self->listeners_.size();
-  auto* conn = new ClientConnection(*self, l->index, proxy ? self->outbound_ : nullptr);
+  // Listeners after the federation ones: the Core's outbound proxy, then its direct-mode TLS
+  // listener when configured (Server::start's order).
+  std::size_t outbound_listeners = 0;
+  if (self->outbound_ != nullptr) outbound_listeners = self->outbound_->config->direct ? 2 : 1;
+  const std::size_t first_outbound = self->listeners_.size() - outbound_listeners;
+  const bool proxy = outbound_listeners > 0 && l->index >= first_outbound;
+  const bool direct = proxy && l->index == first_outbound + 1;
+  auto* conn = new ClientConnection(*self, l->index, proxy ? self->outbound_ : nullptr, direct);
   // Linked before accept: a failing accept closes it and unlinks it again.
   conn->next = self->connections_;
   if (self->connections_ != nullptr) self->connections_->prev = conn;

@@ -130,6 +130,7 @@ class RecordingPeer:
         self.server_name = server_name
         self.core = core
         self.answer = answer
+        self.after_answer = None  # called once an answer is written whole
         self.requests: list[dict] = []
         self.connections = 0
         self.lock = threading.Lock()
@@ -155,6 +156,8 @@ class RecordingPeer:
                 self.send_header("Content-Length", str(len(out)))
                 self.end_headers()
                 self.wfile.write(out)
+                if peer.after_answer is not None:
+                    peer.after_answer()
 
             do_GET = do_PUT = do_POST = handle_one
 

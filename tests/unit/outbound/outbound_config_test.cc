@@ -57,6 +57,42 @@ outbound:
   EXPECT_TRUE(c->egress.empty());
 }
 
+TEST(OutboundConfigTest, DirectListen) {
+  const char* base =
+      "outbound:\n  credentials_file: /c\n  interception_ca: {certificate: /a, key: /b}\n";
+  auto off = parse(base);
+  ASSERT_TRUE(off.ok()) << off.error().message;
+  EXPECT_FALSE(off->direct);
+  auto on = parse((std::string(base) + "  direct_listen: {address: 10.1.2.3}\n").c_str());
+  ASSERT_TRUE(on.ok()) << on.error().message;
+  EXPECT_TRUE(on->direct);
+  EXPECT_EQ("10.1.2.3", on->direct_address);
+  EXPECT_EQ(8448, on->direct_port);  // what the Core dials for a server name without a port
+  auto port =
+      parse((std::string(base) + "  direct_listen: {address: '::1', port: 9448}\n").c_str());
+  ASSERT_TRUE(port.ok()) << port.error().message;
+  EXPECT_EQ(9448, port->direct_port);
+  struct Case {
+    const char* extra;
+    const char* needle;
+  } cases[] = {
+      {"  direct_listen: {port: 8448}\n", "direct_listen.address must be a non-empty string"},
+      {"  direct_listen: {address: gw.example}\n", "direct_listen.address must be an IP"},
+      {"  direct_listen: {address: 127.0.0.1, port: 0}\n", "direct_listen.port must be between"},
+      {"  direct_listen: {address: 127.0.0.1, tls: true}\n",
+       "unknown key in outbound.direct_listen"},
+      {"  listen: {address: 127.0.0.1, port: 8450}\n"
+       "  direct_listen: {address: 127.0.0.1, port: 8450}\n",
+       "must differ from outbound.listen"},
+  };
+  for (const auto& c : cases) {
+    auto r = parse((std::string(base) + c.extra).c_str());
+    ASSERT_FALSE(r.ok()) << c.extra;
+    EXPECT_NE(std::string::npos, r.error().message.find(c.needle))
+        << c.extra << " -> " << r.error().message;
+  }
+}
+
 TEST(OutboundConfigTest, Errors) {
   struct Case {
     const char* yaml;

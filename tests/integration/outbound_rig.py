@@ -1,0 +1,94 @@
+"""A small outbound rig shared by test_outbound_direct.py and test_outbound_offload.py: a Python
+Core (TestHomeserver key pinned at the gateway), TLS peers `peer` and `other` behind dnsmasq
+names on random 127.64.0.0/10 addresses, and one gateway with an `outbound:` section (the
+partners federation may receive everything; `stranger` is in no federation)."""
+import json
+import random
+
+from harness import GatewayTestCase
+from harness.gateway import run_cli, with_policy
+from harness.pki import TestPKI
+from harness.ports import free_port
+from federation_peers import Dnsmasq, discovery_config
+from outbound_core import Core, RecordingPeer
+from inbound_peer import TestHomeserver
+
+CORE = "core.bordergate.test"
+ALLOWED = ["127.64.0.0/10"]
+Z = "bg.test"
+
+POLICY = f"""version: 1
+server_name: {CORE}
+default: deny
+federations:
+  partners:
+    servers: [peer.{Z}, other.{Z}]
+rules:
+  - id: out-partners
+    federation: partners
+    direction: outbound
+    endpoints: ["@all"]
+    action: allow
+"""
+
+
+def random_loopback() -> str:
+    return f"127.{random.randint(64, 127)}.{random.randint(0, 255)}.{random.randint(2, 254)}"
+
+
+class OutboundRig(GatewayTestCase):
+    NAMES = ("peer", "other", "push", "stranger")
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.interception = TestPKI(cls.class_dir / "interception", ca_name="bordergate interception CA")
+        cls.ip = {n: random_loopback() for n in cls.NAMES}
+        cls.certs = {n: cls.pki.server(f"{n}.{Z}") for n in cls.NAMES}
+
+    def setUp(self):
+        super().setUp()
+        self.core_port = free_port()
+        self.core_hs = TestHomeserver(CORE, "c1")
+        self.core = Core(CORE, self.core_port, str(self.interception.ca.cert),
+                         ("synapse", "s3cret:pw"), key=self.core_hs.key)
+        self.peers = {n: self.add_peer(n) for n in ("peer", "other")}
+        self.dns = Dnsmasq([f"--host-record={n}.{Z},{self.ip[n]}" for n in self.ip])
+        self.addCleanup(self.dns.stop)
+
+    def add_peer(self, name, **kwargs):
+        p = RecordingPeer(self.certs[name], self.ip[name], f"{name}.{Z}", core=self.core, **kwargs)
+        self.addCleanup(p.stop)
+        return p
+
+    def target(self, name: str) -> str:
+        return f"{name}.{Z}:{self.peers[name].port}"
+
+    def gateway_config(self, routes: dict | None = None, **outbound) -> dict:
+        """The configuration: `outbound` keys override the section's defaults; `routes` are
+        discovery static routes (server name -> host:port)."""
+        upstream = self.start_upstream()
+        self.peer_hs = TestHomeserver(self.target("peer"), "p1")
+        keys = {"pinned": {CORE: self.core_hs.pinned(), self.target("peer"): self.peer_hs.pinned()}}
+        config = discovery_config(self.make_config(upstream.port), self.dns, self.pki.ca.cert,
+                                  ALLOWED, static_routes=routes, keys=keys)
+        policy = self.tmp / "policy.yaml"
+        policy.write_text(POLICY)
+        credentials = self.tmp / "outbound.credentials"
+        credentials.write_text("synapse:s3cret:pw\n")
+        with_policy(config, policy)
+        config["outbound"] = {
+            "listen": {"address": "127.0.0.1", "port": self.core_port},
+            "credentials_file": str(credentials),
+            "interception_ca": {"certificate": str(self.interception.ca.cert),
+                                "key": str(self.interception.ca.key)},
+        }
+        config["outbound"].update(outbound)
+        return config
+
+    def audit_records(self, gw):
+        gw.stop()
+        path = self.tmp / "state" / "audit.log"
+        ok = run_cli("audit", "verify", str(path))
+        self.assertEqual(ok.returncode, 0, ok.stdout + ok.stderr)
+        return [json.loads(line) for line in path.read_text().splitlines()]
