@@ -19,7 +19,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import GatewayTestCase, main  # noqa: E402
-from harness.gateway import run_cli  # noqa: E402
+from harness.gateway import run_cli, with_policy  # noqa: E402
 from harness.pki import TestPKI  # noqa: E402
 from harness.ports import free_port  # noqa: E402
 from federation_peers import Dnsmasq, discovery_config  # noqa: E402
@@ -124,7 +124,7 @@ class OutboundProxyTest(GatewayTestCase):
         policy.write_text(POLICY)
         credentials = self.tmp / "outbound.credentials"
         credentials.write_text("synapse:s3cret:pw\n")
-        config["policy"] = str(policy)
+        with_policy(config, policy)
         config["outbound"] = {
             "listen": {"address": "127.0.0.1", "port": self.core_port},
             "credentials_file": str(credentials),
@@ -433,7 +433,7 @@ class OutboundConfigCheckTest(GatewayTestCase):
         credentials = self.tmp / "outbound.credentials"
         credentials.write_text("synapse:pw\n")
         config = self.make_config(1)
-        config["policy"] = str(policy)
+        with_policy(config, policy)
         config["outbound"] = {"credentials_file": str(credentials),
                               "interception_ca": {"certificate": str(pki.ca.cert),
                                                   "key": str(pki.ca.key)}}
