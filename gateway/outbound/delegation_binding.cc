@@ -73,8 +73,8 @@ DestinationClaim claimed_destination(std::span<const std::string_view> authoriza
   }
   for (const auto& auth : *auths) {
     if (!iequals(auth.origin, core_server_name)) {
-      claim.failure = fail(403, "xmatrix_origin_not_core",
-                           "X-Matrix origin is not the Core's server name");
+      claim.failure =
+          fail(403, "xmatrix_origin_not_core", "X-Matrix origin is not the Core's server name");
       return claim;
     }
     if (!auth.destination) {

@@ -57,8 +57,9 @@ void ProxyTunnel::run_delegated_gate() {
   bool plausible = services_.delegation.match(*v.server_name).has_value();
   if (!plausible && policy_ != nullptr) {
     if (auto as_target = outbound::parse_connect_target(name->host + ":8448")) {
-      plausible = outbound::admit_connect(*policy_, services_.egress, services_.guard, *as_target)
-                      .kind == outbound::TunnelKind::kFederation;
+      plausible =
+          outbound::admit_connect(*policy_, services_.egress, services_.guard, *as_target).kind ==
+          outbound::TunnelKind::kFederation;
     }
   }
   if (!plausible) {
@@ -144,7 +145,8 @@ PhaseResult ProxyTunnel::check_delegated_request(RequestContext& ctx) {
     if (member.kind != outbound::TunnelKind::kFederation) {
       delegation_failure_ = binding_failure(403, "destination_not_member",
                                             "X-Matrix destination is not an allowed federation "
-                                            "member (" + std::string(member.reason) + ")");
+                                            "member (" +
+                                                std::string(member.reason) + ")");
       return refuse_delegated(*delegation_failure_);
     }
   } else if (!same_name(claim.destination, claimed_destination_)) {

@@ -480,8 +480,8 @@ void ProxyTunnel::audit_request(const RequestContext& ctx) {
   audit::AuditRecord rec;
   rec.direction = "outbound";
   rec.origin = services_.core_server_name;
-  rec.destination = claimed_destination_.empty() ? target_->matrix_server_name()
-                                                 : claimed_destination_;
+  rec.destination =
+      claimed_destination_.empty() ? target_->matrix_server_name() : claimed_destination_;
   rec.server_name = target_->name.authority();
   rec.remote_addr = client_ip_;
   rec.method = ctx.request->method;

@@ -111,7 +111,7 @@ class ProxyTunnel final : public StreamHandler {
   PhaseResult refuse_delegated(const outbound::BindingFailure& failure);
   void audit_binding(const RequestContext& ctx, std::string_view host, bool bound,
                      std::string_view reason);
-    outbound::ResponseCheck run_answer_check(const RequestContext& ctx,
+  outbound::ResponseCheck run_answer_check(const RequestContext& ctx,
                                            const discovery::OutboundResponse& answer,
                                            bool keys_awaited);
 

@@ -58,14 +58,18 @@ TEST(DelegationBindingTest, ClaimedDestinationTable) {
   } cases[] = {
       {{xmatrix("core.example", "peer.example")}, "peer.example", nullptr, 0},
       {{xmatrix("core.example", "PEER.example"), xmatrix("core.example", "peer.example")},
-       "peer.example", nullptr, 0},
+       "peer.example",
+       nullptr,
+       0},
       {{}, "", "xmatrix_missing", 401},
       {{"Bearer abc"}, "", "xmatrix_missing", 401},
       {{"X-Matrix origin"}, "", "xmatrix_invalid", 400},
       {{xmatrix("evil.example", "peer.example")}, "", "xmatrix_origin_not_core", 403},
       {{xmatrix("core.example", "")}, "", "xmatrix_destination_missing", 401},
       {{xmatrix("core.example", "peer.example"), xmatrix("core.example", "other.example")},
-       "", "xmatrix_destinations_differ", 403},
+       "",
+       "xmatrix_destinations_differ",
+       403},
       // Only names that can delegate: explicit ports and IP literals are dialled as written.
       {{xmatrix("core.example", "peer.example:8448")}, "", "destination_not_delegable", 403},
       {{xmatrix("core.example", "192.0.2.7")}, "", "destination_not_delegable", 403},
@@ -114,6 +118,8 @@ TEST(DelegationBindingTest, DelegatedTunnelTable) {
   to_ip.tls_ip = *discovery::IpAddress::parse("192.0.2.9");
   to_ip.host_header = "192.0.2.9";
 
+  // One row per line reads as the table it is.
+  // clang-format off
   struct Case {
     const char* label;
     const discovery::ResolvedServer* resolved;
@@ -152,6 +158,7 @@ TEST(DelegationBindingTest, DelegatedTunnelTable) {
       {"delegation to an ip", &to_ip, "fed1.hosting.example:8449", "deleg.example",
        {"192.0.2.9"}, "delegation_to_ip_literal"},
   };
+  // clang-format on
   for (const Case& c : cases) {
     auto failure = check_delegated_tunnel(target(c.connect), c.sni, c.hosts, *c.resolved);
     if (c.code == nullptr) {
@@ -195,8 +202,7 @@ rules:
   } cases[] = {
       {"fed1.hosting.example:8449", 200, TunnelKind::kPendingDelegation,
        "delegation:*.hosting.example", "pending_delegation"},
-      {"peer.example:8448", 200, TunnelKind::kFederation, "partners-out",
-       "federation_destination"},
+      {"peer.example:8448", 200, TunnelKind::kFederation, "partners-out", "federation_destination"},
       {"stranger.example:8448", 403, TunnelKind::kRefused, "default",
        "destination_in_no_federation"},
       // A member without an opening rule stays refused, listed or not.
