@@ -350,7 +350,7 @@ TEST(ConfigLoader, OutboundSection) {
   interception_ca: {certificate: ca.pem, key: ca.key}
   max_response_bytes: 2048
 )";
-  ConfigLoadResult r = load(std::string(kMinimal) + "policy: /srv/policy.yaml\n" + section);
+  ConfigLoadResult r = load(kNoEnforcement + "policy: /srv/policy.yaml\n" + section);
   ASSERT_TRUE(r.errors.empty()) << r.errors.front().to_string();
   ASSERT_NE(r.config->outbound, nullptr);
   EXPECT_EQ(r.config->outbound->listen_port, 8450);
@@ -363,7 +363,7 @@ TEST(ConfigLoader, OutboundSection) {
   EXPECT_NE(r.errors[0].message.find("requires a 'policy'"), std::string::npos);
 
   // A mistake inside the section: its own line and column.
-  r = load(std::string(kMinimal) + "policy: /srv/policy.yaml\noutbound:\n  listen: {port: 0}\n");
+  r = load(kNoEnforcement + "policy: /srv/policy.yaml\noutbound:\n  listen: {port: 0}\n");
   ASSERT_EQ(r.errors.size(), 1u);
   EXPECT_EQ(r.errors[0].file, "/etc/bg/test.yaml");
   EXPECT_EQ(r.errors[0].line, 18);
@@ -371,7 +371,7 @@ TEST(ConfigLoader, OutboundSection) {
   EXPECT_NE(r.errors[0].message.find("outbound.listen.port"), std::string::npos);
 
   // The proxy never shares a federation listener's socket.
-  r = load(std::string(kMinimal) + "policy: /srv/policy.yaml\n" +
+  r = load(kNoEnforcement + "policy: /srv/policy.yaml\n" +
            std::regex_replace(section, std::regex("8450"), "8448"));
   ASSERT_EQ(r.errors.size(), 1u);
   EXPECT_NE(r.errors[0].message.find("collides"), std::string::npos);
