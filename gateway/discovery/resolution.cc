@@ -93,7 +93,7 @@ void Resolution::start(std::string_view server_name) {
          " (discovery skipped)");
     if (route.target.ip) {
       succeed(Route::kStaticOverride, {{route.target.ip->unmapped(), fixed_port_}},
-              *override_tls_name_, std::nullopt, name_.text);
+              *override_tls_name_, std::nullopt, name_.text, {{route.target.host, fixed_port_}});
       return;
     }
     ask_addresses(Phase::kOverrideAddresses, route.target.host);
@@ -108,8 +108,8 @@ void Resolution::start(std::string_view server_name) {
       fail(admitted.error());
       return;
     }
-    succeed(Route::kIpLiteral, {{ip, name_.port.value_or(kDefaultFederationPort)}}, "", ip,
-            name_.text);
+    const std::uint16_t port = name_.port.value_or(kDefaultFederationPort);
+    succeed(Route::kIpLiteral, {{ip, port}}, "", ip, name_.text, {{name_.host, port}});
     return;
   }
   if (name_.port) {  // step 2
@@ -190,8 +190,8 @@ void Resolution::after_well_known(const std::optional<ServerName>& delegated) {
       fail(admitted.error());
       return;
     }
-    succeed(Route::kDelegatedIp, {{ip, d.port.value_or(kDefaultFederationPort)}}, "", ip,
-            d.authority());
+    const std::uint16_t port = d.port.value_or(kDefaultFederationPort);
+    succeed(Route::kDelegatedIp, {{ip, port}}, "", ip, d.authority(), {{d.host, port}});
     return;
   }
   if (d.port) {  // 3.2
@@ -257,20 +257,21 @@ void Resolution::on_dns(std::vector<DnsAnswer> answers) {
   switch (phase_) {
     case Phase::kOverrideAddresses:
       succeed(Route::kStaticOverride, with_port(*addresses, fixed_port_), *override_tls_name_,
-              std::nullopt, name_.text);
+              std::nullopt, name_.text, {{host, fixed_port_}});
       return;
     case Phase::kExplicitPortAddresses:
       succeed(Route::kExplicitPort, with_port(*addresses, fixed_port_), name_.host, std::nullopt,
-              name_.text);
+              name_.text, {{name_.host, fixed_port_}});
       return;
     case Phase::kDelegatedAddresses:
       succeed(Route::kDelegatedExplicitPort, with_port(*addresses, fixed_port_), delegated_->host,
-              std::nullopt, delegated_->authority());
+              std::nullopt, delegated_->authority(), {{delegated_->host, fixed_port_}});
       return;
     case Phase::kDefaultPortAddresses: {
       const std::string& tls = delegated_ ? delegated_->host : name_.host;
       succeed(delegated_ ? Route::kDelegatedDefaultPort : Route::kDefaultPort,
-              with_port(*addresses, kDefaultFederationPort), tls, std::nullopt, tls);
+              with_port(*addresses, kDefaultFederationPort), tls, std::nullopt, tls,
+              {{tls, kDefaultFederationPort}});
       return;
     }
     default:
@@ -359,6 +360,7 @@ void Resolution::on_srv_answer(DnsAnswer answer) {
 
 void Resolution::on_srv_targets(std::vector<DnsAnswer> answers) {
   std::vector<ConnectTarget> targets;
+  std::vector<NamedTarget> names;
   std::optional<Error> last_error;
   for (std::size_t i = 0; i < srv_records_.size(); ++i) {
     std::vector<DnsAnswer> pair;
@@ -369,6 +371,8 @@ void Resolution::on_srv_targets(std::vector<DnsAnswer> answers) {
       last_error = addresses.error();
       continue;
     }
+    const NamedTarget named{srv_records_[i].target, srv_records_[i].port};
+    if (std::find(names.begin(), names.end(), named) == names.end()) names.push_back(named);
     for (const auto& a : *addresses) {
       const ConnectTarget target{a, srv_records_[i].port};
       if (std::find(targets.begin(), targets.end(), target) == targets.end()) {
@@ -387,7 +391,7 @@ void Resolution::on_srv_targets(std::vector<DnsAnswer> answers) {
   } else {
     route = legacy_srv_ ? Route::kLegacySrv : Route::kSrv;
   }
-  succeed(route, std::move(targets), tls, std::nullopt, tls);
+  succeed(route, std::move(targets), tls, std::nullopt, tls, std::move(names));
 }
 
 Result<std::vector<IpAddress>> Resolution::admitted_addresses(std::vector<DnsAnswer> answers,
@@ -429,11 +433,13 @@ Result<std::vector<IpAddress>> Resolution::admitted_addresses(std::vector<DnsAns
 }
 
 void Resolution::succeed(Route route, std::vector<ConnectTarget> targets, std::string tls_name,
-                         std::optional<IpAddress> tls_ip, std::string host_header) {
+                         std::optional<IpAddress> tls_ip, std::string host_header,
+                         std::vector<NamedTarget> target_names) {
   ResolvedServer resolved;
   resolved.server_name = name_.text;
   resolved.route = route;
   resolved.targets = std::move(targets);
+  resolved.target_names = std::move(target_names);
   resolved.tls_name = std::move(tls_name);
   resolved.tls_ip = tls_ip;
   resolved.host_header = std::move(host_header);

@@ -30,6 +30,14 @@ struct ConnectTarget {
   friend bool operator==(const ConnectTarget&, const ConnectTarget&) = default;
 };
 
+// A host:port that discovery dialled by name: an SRV target, the delegated host, the server name
+// itself. A client that runs discovery on its own (Synapse through a proxy) CONNECTs to these.
+struct NamedTarget {
+  std::string host;  // as in ServerName::host (lower-case not enforced; compare ASCII-folded)
+  std::uint16_t port = 0;
+  friend bool operator==(const NamedTarget&, const NamedTarget&) = default;
+};
+
 // Which row of the table in §1.3 produced the result (also a metrics label).
 enum class Route {
   kStaticOverride,
@@ -50,6 +58,7 @@ struct ResolvedServer {
   std::string server_name;  // the pre-delegation name (X-Matrix uses this)
   Route route = Route::kDefaultPort;
   std::vector<ConnectTarget> targets;  // in the order to try them
+  std::vector<NamedTarget> target_names;  // the names `targets` were resolved from
   std::string tls_name;                // certificate name and SNI; empty when tls_ip is set
   std::optional<IpAddress> tls_ip;     // IP-literal certificate expected: verify the IP, no SNI
   std::string host_header;
@@ -148,7 +157,8 @@ class Resolution {
   Result<std::vector<IpAddress>> admitted_addresses(std::vector<DnsAnswer> answers,
                                                     std::string_view name);
   void succeed(Route route, std::vector<ConnectTarget> targets, std::string tls_name,
-               std::optional<IpAddress> tls_ip, std::string host_header);
+               std::optional<IpAddress> tls_ip, std::string host_header,
+               std::vector<NamedTarget> target_names);
   void fail(Error error);
   void note(std::string line) { log_.push_back(std::move(line)); }
 

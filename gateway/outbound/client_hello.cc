@@ -208,4 +208,33 @@ TunnelGateVerdict gate_tunnel(const ConnectTarget& target, std::span<const std::
   return v;
 }
 
+TunnelGateVerdict gate_delegated_tunnel(std::span<const std::uint8_t> bytes) {
+  TunnelGateVerdict v;
+  if (sniff_client_hello(bytes) == HelloSniff::kNotTls) {
+    v.action = TunnelGateVerdict::Action::kClose;
+    v.reason = "not_tls";
+    return v;
+  }
+  auto hello = parse_client_hello(bytes);
+  if (!hello) {
+    v.action = TunnelGateVerdict::Action::kClose;
+    v.reason = hello.error().code;
+    return v;
+  }
+  if (!hello->has_value()) return v;  // kNeedMore
+  v.server_name = (*hello)->server_name;
+  v.action = TunnelGateVerdict::Action::kClose;
+  if (!v.server_name) {
+    v.reason = "sni_missing";
+    return v;
+  }
+  auto name = discovery::parse_server_name(*v.server_name);
+  if (!name || name->is_ip_literal() || name->port) {
+    v.reason = "sni_invalid";
+    return v;
+  }
+  v.action = TunnelGateVerdict::Action::kPass;
+  return v;
+}
+
 }  // namespace bordergate::outbound

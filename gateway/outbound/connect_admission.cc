@@ -24,6 +24,8 @@ std::string_view tunnel_kind_name(TunnelKind kind) {
       return "egress_tunnel";
     case TunnelKind::kEgressIntercept:
       return "egress_intercept";
+    case TunnelKind::kPendingDelegation:
+      return "pending_delegation";
     case TunnelKind::kRefused:
       return "refused";
   }

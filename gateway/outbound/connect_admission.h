@@ -18,6 +18,10 @@ enum class TunnelKind {
   kFederation,       // intercepted; each inner request authorized with Direction::outbound
   kEgressTunnel,     // raw splice after the ClientHello/SNI check
   kEgressIntercept,  // intercepted and logged; no Matrix checks
+  // A name outside every federation on `outbound.delegation_hosts`: intercepted, and nothing is
+  // forwarded before the first inner request binds it to a federation member whose discovery
+  // (done by the gateway) leads exactly here (delegation_binding.h).
+  kPendingDelegation,
   kRefused,
 };
 

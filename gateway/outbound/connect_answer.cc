@@ -52,8 +52,15 @@ ConnectAnswer answer_connect(const ConnectHead& head, const ProxyRules& rules) {
   if (!target) {
     return refuse(400, "Bad Request", "default", "connect_target_invalid", "M_UNKNOWN");
   }
-  const ConnectDecision decision =
-      admit_connect(*rules.policy, *rules.egress, *rules.guard, *target);
+  ConnectDecision decision = admit_connect(*rules.policy, *rules.egress, *rules.guard, *target);
+  if (!decision.allowed() && decision.reason == "destination_in_no_federation" &&
+      !target->name.is_ip_literal() && rules.delegation != nullptr) {
+    if (auto pattern = rules.delegation->match(target->name.host)) {
+      decision.kind = TunnelKind::kPendingDelegation;
+      decision.rule_id = "delegation:" + *pattern;
+      decision.reason = "pending_delegation";
+    }
+  }
   ConnectAnswer a;
   if (!decision.allowed()) {
     a = refuse(403, "Forbidden", decision.rule_id, decision.reason, "M_FORBIDDEN");

@@ -10,6 +10,7 @@
 #include "gateway/discovery/address_guard.h"
 #include "gateway/outbound/connect_admission.h"
 #include "gateway/outbound/connect_head.h"
+#include "gateway/outbound/delegation_binding.h"
 #include "gateway/outbound/egress_allow_list.h"
 #include "gateway/outbound/proxy_credentials.h"
 #include "policy/policy.h"
@@ -21,6 +22,7 @@ struct ProxyRules {
   const policy::Policy* policy = nullptr;          // required
   const EgressAllowList* egress = nullptr;         // required
   const discovery::AddressGuard* guard = nullptr;  // required
+  const DelegationHosts* delegation = nullptr;     // optional: no pending delegations
 };
 
 struct ConnectAnswer {
@@ -37,7 +39,9 @@ struct ConnectAnswer {
 // `plain_http_proxy_refused`; anything else 405), then credentials (407 with
 // Proxy-Authenticate; a second Proxy-Authorization header counts as wrong), then the target
 // (400), then admission (403). Credentials come before the target so an unauthenticated client
-// learns nothing about which destinations exist.
+// learns nothing about which destinations exist. A DNS name outside every federation and off the
+// egress list that `delegation` covers opens a pending-delegation tunnel (reason
+// `pending_delegation`, rule id `delegation:<pattern>`).
 ConnectAnswer answer_connect(const ConnectHead& head, const ProxyRules& rules);
 
 }  // namespace bordergate::outbound

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "gateway/config/units.h"
+#include "gateway/outbound/delegation_binding.h"
 
 namespace bordergate::outbound {
 namespace {
@@ -66,7 +67,8 @@ Result<OutboundConfig> parse_outbound_config(const YAML::Node& node, const std::
   if (auto st = check_keys(node, "outbound",
                            {"enabled", "listen", "direct_listen", "clients", "credentials_file",
                             "interception_ca", "leaf_lifetime", "leaf_renew_before", "leaf_cache",
-                            "egress", "head_timeout", "idle_timeout", "max_response_bytes"});
+                            "egress", "delegation_hosts", "head_timeout", "idle_timeout",
+                            "max_response_bytes"});
       !st) {
     return st.error();
   }
@@ -213,6 +215,17 @@ Result<OutboundConfig> parse_outbound_config(const YAML::Node& node, const std::
     }
     // Compiled once here so a bad pattern is a configuration error with a position.
     if (auto compiled = EgressAllowList::compile(c.egress); !compiled) {
+      return invalid(n, compiled.error().message);
+    }
+  }
+  if (YAML::Node n = node["delegation_hosts"]) {
+    if (!n.IsSequence()) return invalid(n, "outbound.delegation_hosts must be a list");
+    for (const auto& item : n) {
+      auto host = scalar(item, "outbound.delegation_hosts entry");
+      if (!host) return host.error();
+      c.delegation_hosts.push_back(*host);
+    }
+    if (auto compiled = DelegationHosts::compile(c.delegation_hosts); !compiled) {
       return invalid(n, compiled.error().message);
     }
   }

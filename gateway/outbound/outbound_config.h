@@ -32,6 +32,10 @@ struct OutboundConfig {
   std::string ca_key_file;          // interception_ca.key (required)
   CertMinterOptions leaf;
   std::vector<EgressEntrySpec> egress;
+  // Names federation members delegate to (well-known m.server hosts, SRV targets) that lie outside
+  // every federation: a CONNECT to one opens a pending-delegation tunnel (delegation_binding.h).
+  // Default: empty, every such CONNECT is refused.
+  std::vector<std::string> delegation_hosts;
   // Limits of the running listener. The CONNECT head and the tunnelled TLS handshake each get
   // head_timeout; a tunnel with no byte in either direction for idle_timeout is closed.
   std::chrono::milliseconds head_timeout{10000};

@@ -33,6 +33,9 @@ Result<std::unique_ptr<OutboundServices>> build_outbound_services(const Config& 
   auto egress = outbound::EgressAllowList::compile(oc.egress);
   if (!egress) return egress.error();
   s->egress = std::move(*egress);
+  auto delegation = outbound::DelegationHosts::compile(oc.delegation_hosts);
+  if (!delegation) return delegation.error();
+  s->delegation = std::move(*delegation);
   auto options = discovery::resolution_options_from(config.discovery);
   if (!options) return options.error();
   s->guard = options->guard;

@@ -13,6 +13,7 @@
 #include "gateway/config/config.h"
 #include "gateway/discovery/address_guard.h"
 #include "gateway/outbound/cert_minter.h"
+#include "gateway/outbound/delegation_binding.h"
 #include "gateway/outbound/egress_allow_list.h"
 #include "gateway/outbound/outbound_config.h"
 #include "gateway/outbound/proxy_credentials.h"
@@ -26,6 +27,7 @@ struct OutboundServices {
   std::unique_ptr<outbound::CertMinter> minter;
   std::optional<outbound::ProxyCredentials> credentials;
   outbound::EgressAllowList egress;
+  outbound::DelegationHosts delegation;  // outbound.delegation_hosts
   discovery::AddressGuard guard;  // the discovery section's allowed ranges
   ProxyMetrics metrics;           // both listeners, all workers
 

@@ -139,7 +139,7 @@ void ProxyTunnel::answer_head(std::string rest) {
   const outbound::ConnectHead& head = head_parser_.head();
   head_target_ = head.target.substr(0, 255);
   outbound::ProxyRules rules{&*services_.credentials, policy_.get(), &services_.egress,
-                             &services_.guard};
+                             &services_.guard, &services_.delegation};
   outbound::ConnectAnswer a;
   if (policy_ == nullptr) {
     a.status = 503;
@@ -279,6 +279,7 @@ void ProxyTunnel::on_timeout() {
 
 void ProxyTunnel::run_gate() {
   if (direct_ && !target_ && !admit_direct()) return;
+  if (decision_.kind == outbound::TunnelKind::kPendingDelegation) return run_delegated_gate();
   auto bytes = std::span<const std::uint8_t>(
       reinterpret_cast<const std::uint8_t*>(buffered_.data()), buffered_.size());
   outbound::TunnelGateVerdict v = outbound::gate_tunnel(*target_, bytes);
@@ -318,6 +319,8 @@ void ProxyTunnel::resolve_destination(std::function<void(Result<discovery::Resol
   std::string name = decision_.kind == outbound::TunnelKind::kFederation
                          ? target_->matrix_server_name()
                          : target_->name.authority();
+  // A pending-delegation tunnel goes to the member its requests name, never to the CONNECT host.
+  if (decision_.kind == outbound::TunnelKind::kPendingDelegation) name = claimed_destination_;
   std::weak_ptr<ProxyTunnel*> alive = alive_;
   wf->resolver().resolve(name, [alive, done = std::move(done)](discovery::Discovery d) {
     auto self = alive.lock();
@@ -411,6 +414,9 @@ void ProxyTunnel::on_client_end() {
 PhaseResult ProxyTunnel::check_request(RequestContext& ctx) {
   // A request resumed after a suspension (keys, quarantine) continues in the phases.
   if (ctx.next_phase > 0) return run_request_phases(ctx);
+  if (decision_.kind == outbound::TunnelKind::kPendingDelegation) {
+    return check_delegated_request(ctx);
+  }
   ctx.direction = Direction::outbound;
   classify(ctx);  // the coarse metric label (no inbound enforcement for this direction)
   inner_ = InnerDecision{};
@@ -618,7 +624,8 @@ void ProxyTunnel::audit_request(const RequestContext& ctx) {
   audit::AuditRecord rec;
   rec.direction = "outbound";
   rec.origin = services_.core_server_name;
-  rec.destination = target_->matrix_server_name();
+  rec.destination =
+      claimed_destination_.empty() ? target_->matrix_server_name() : claimed_destination_;
   rec.server_name = target_->name.authority();
   rec.remote_addr = client_ip_;
   rec.method = ctx.request->method;

@@ -18,6 +18,7 @@
 #include "gateway/outbound/connect_answer.h"
 #include "gateway/outbound/connect_head.h"
 #include "gateway/outbound/connect_record.h"
+#include "gateway/outbound/delegation_binding.h"
 #include "gateway/outbound/response_check.h"
 #include "gateway/proxy/outbound_services.h"
 #include "gateway/proxy/pipeline.h"
@@ -116,6 +117,14 @@ class ProxyTunnel final : public StreamHandler {
   // Runs the check of `job` inline (small answers) or off the loop; `done` runs on the loop
   // while this tunnel is alive.
   void run_answer_job(std::shared_ptr<const AnswerJob> job, bool keys_awaited, AnswerDone done);
+  // Pending-delegation tunnels (delegated_tunnel.cc): the gate takes any SNI on the operator's
+  // delegation hosts; each inner request is bound to the gateway's own discovery of its X-Matrix
+  // destination before anything is forwarded.
+  void run_delegated_gate();
+  PhaseResult check_delegated_request(RequestContext& ctx);
+  PhaseResult refuse_delegated(const outbound::BindingFailure& failure);
+  void audit_binding(const RequestContext& ctx, std::string_view host, bool bound,
+                     std::string_view reason);
 
   Worker& worker_;
   OutboundServices& services_;
@@ -136,6 +145,13 @@ class ProxyTunnel final : public StreamHandler {
   std::size_t next_target_ = 0;
   bool destination_connected_ = false;
   InnerDecision inner_;
+  // Pending delegation: the SNI the Core sent, the destination its first request claimed (the
+  // tunnel serves no other), whether the binding held, and why it failed (the tunnel is dead).
+  std::string sni_;
+  std::string claimed_destination_;
+  bool delegation_resolving_ = false;
+  bool delegation_bound_ = false;
+  std::optional<outbound::BindingFailure> delegation_failure_;
   // Callbacks of the resolver and the HTTPS client hold a weak_ptr to this.
   std::shared_ptr<ProxyTunnel*> alive_;
 };

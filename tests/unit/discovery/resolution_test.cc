@@ -166,6 +166,7 @@ TEST_F(ResolutionTest, ExplicitPortSkipsWellKnownAndSrv) {
   EXPECT_EQ(r->tls_name, "example.org");
   EXPECT_FALSE(r->tls_ip);
   EXPECT_EQ(r->host_header, "example.org:8000");
+  EXPECT_EQ(r->target_names, (std::vector<NamedTarget>{{"example.org", 8000}}));
   EXPECT_TRUE(world.fetched.empty());
   EXPECT_FALSE(world.asked_for("_matrix-fed._tcp.example.org", DnsType::kSrv));
 }
@@ -232,6 +233,7 @@ TEST_F(ResolutionTest, DelegatedNameWithPort) {
   EXPECT_EQ(r->targets, targets({{"93.184.216.50", 443}}));
   EXPECT_EQ(r->tls_name, "matrix.example.org");
   EXPECT_EQ(r->host_header, "matrix.example.org:443");
+  EXPECT_EQ(r->target_names, (std::vector<NamedTarget>{{"matrix.example.org", 443}}));
   EXPECT_FALSE(world.asked_for("_matrix-fed._tcp.matrix.example.org", DnsType::kSrv));
 }
 
@@ -248,6 +250,8 @@ TEST_F(ResolutionTest, DelegatedNameUsesSrvButVerifiesTheDelegate) {
   // Never the SRV target: DNS is not trusted, the delegate proves itself over TLS.
   EXPECT_EQ(r->tls_name, "matrix.example.org");
   EXPECT_EQ(r->host_header, "matrix.example.org");
+  // The names a client doing its own discovery (Synapse behind a proxy) CONNECTs to.
+  EXPECT_EQ(r->target_names, (std::vector<NamedTarget>{{"fed.hosting.example", 8449}}));
   EXPECT_FALSE(world.asked_for("_matrix._tcp.matrix.example.org", DnsType::kSrv));
 }
 
@@ -270,6 +274,7 @@ TEST_F(ResolutionTest, DelegatedLegacySrvThenDefaultPort) {
   EXPECT_EQ(r->route, Route::kDelegatedDefaultPort);
   EXPECT_EQ(r->targets, targets({{"2606:2800:220:1::7", 8448}}));
   EXPECT_EQ(r->host_header, "matrix.example.org");
+  EXPECT_EQ(r->target_names, (std::vector<NamedTarget>{{"matrix.example.org", 8448}}));
 }
 
 TEST_F(ResolutionTest, WellKnownFailureFallsBackToSrvOnTheHost) {
@@ -332,6 +337,8 @@ TEST_F(ResolutionTest, SrvPrioritiesOrderTargets) {
   auto r = world.resolve("example.org", options);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->targets, targets({{"93.184.216.1", 1}, {"93.184.216.2", 2}, {"93.184.216.3", 3}}));
+  EXPECT_EQ(r->target_names,
+            (std::vector<NamedTarget>{{"a.example", 1}, {"b.example", 2}, {"c.example", 3}}));
 }
 
 TEST_F(ResolutionTest, SrvWeightsAreHonouredStatistically) {
@@ -600,6 +607,17 @@ TEST_F(ResolutionTest, LogTellsTheStory) {
   EXPECT_EQ(log.back(),
             "result (delegated_srv): connect 93.184.216.60:8449; TLS name matrix.example.org; "
             "Host matrix.example.org");
+}
+
+TEST_F(ResolutionTest, TargetNamesKeepOnlySrvTargetsThatPassedTheGuard) {
+  world.dns[{"_matrix-fed._tcp.example.org", DnsType::kSrv}] =
+      srv({{0, 0, 8448, "internal.example"}, {10, 0, 8449, "public.example"}});
+  world.a("internal.example", {"10.1.2.3"});
+  world.a("public.example", {"93.184.216.70"});
+  auto r = world.resolve("example.org", options);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->targets, targets({{"93.184.216.70", 8449}}));
+  EXPECT_EQ(r->target_names, (std::vector<NamedTarget>{{"public.example", 8449}}));
 }
 
 }  // namespace

@@ -242,5 +242,24 @@ TEST(TunnelGateTest, Table) {
   }
 }
 
+TEST(ClientHelloTest, DelegatedGateTakesAnyDnsSniButNeedsOne) {
+  // Synapse's SNI is the delegated host while it CONNECTs to an SRV target: not compared here.
+  auto pass = gate_delegated_tunnel(real_client_hello("deleg.example"));
+  EXPECT_EQ(pass.action, TunnelGateVerdict::Action::kPass);
+  EXPECT_EQ(pass.server_name, "deleg.example");
+  auto split = gate_delegated_tunnel(refragment(real_client_hello("deleg.example"), 100));
+  EXPECT_EQ(split.action, TunnelGateVerdict::Action::kPass);
+  auto none = gate_delegated_tunnel(real_client_hello(nullptr));
+  EXPECT_EQ(none.action, TunnelGateVerdict::Action::kClose);
+  EXPECT_EQ(none.reason, "sni_missing");
+  // OpenSSL sends whatever it is given; an IP literal is not a delegated host name.
+  auto ip = gate_delegated_tunnel(real_client_hello("192.0.2.1"));
+  EXPECT_EQ(ip.action, TunnelGateVerdict::Action::kClose);
+  EXPECT_EQ(ip.reason, "sni_invalid");
+  auto http = gate_delegated_tunnel(bytes_of("GET / HTTP/1.1\r\n\r\n"));
+  EXPECT_EQ(http.action, TunnelGateVerdict::Action::kClose);
+  EXPECT_EQ(http.reason, "not_tls");
+}
+
 }  // namespace
 }  // namespace bordergate::outbound

@@ -113,6 +113,12 @@ TEST(OutboundConfigTest, Errors) {
        "  clients: [10.0.0.1/8]\n",
        "4:"},
       {"outbound:\n  listen: {port: 70000}\n", "port must be between 1 and 65535"},
+      {"outbound:\n  credentials_file: /c\n  interception_ca: {certificate: /a, key: /b}\n"
+       "  delegation_hosts: ['*']\n",
+       "delegation host '*' is not a DNS name"},
+      {"outbound:\n  credentials_file: /c\n  interception_ca: {certificate: /a, key: /b}\n"
+       "  delegation_hosts: deleg.example\n",
+       "delegation_hosts must be a list"},
       {"outbound:\n  leaf_lifetime: 1h\n  leaf_renew_before: 2h\n", "below leaf_lifetime"},
   };
   for (const auto& c : cases) {
@@ -125,6 +131,22 @@ TEST(OutboundConfigTest, Errors) {
   auto disabled = parse("outbound:\n  enabled: false\n");
   ASSERT_TRUE(disabled.ok());
   EXPECT_FALSE(disabled->enabled);
+}
+
+TEST(OutboundConfigTest, DelegationHosts) {
+  auto c = parse(R"(
+outbound:
+  credentials_file: /c
+  interception_ca: {certificate: /a, key: /b}
+  delegation_hosts: [matrix.hosting.example, "*.fed.hosting.example"]
+)");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ((std::vector<std::string>{"matrix.hosting.example", "*.fed.hosting.example"}),
+            c->delegation_hosts);
+  auto none =
+      parse("outbound:\n  credentials_file: /c\n  interception_ca: {certificate: /a, key: /b}\n");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->delegation_hosts.empty());
 }
 
 }  // namespace

@@ -1,0 +1,282 @@
+#!/usr/bin/python3
+"""Delegated destinations through the Core's outbound proxy, the way Synapse reaches them with
+https_proxy (docs/outbound.md, "Delegated destinations"): the Core fetches the well-known
+through `CONNECT <name>:443`, resolves SRV itself (here: a raw DNS query to the test's dnsmasq),
+CONNECTs to the SRV target with SNI and Host the delegated host, and signs for the original
+server name. The gateway admits such a tunnel only as "pending delegation" (the CONNECT host is
+on `outbound.delegation_hosts`) and binds it at the first request to its OWN discovery of the
+X-Matrix destination: the CONNECT target among the discovered targets, SNI = tls_name, Host =
+host_header, else 403 and nothing is forwarded. Peers live on random 127.64.0.0/10 addresses;
+the well-known is served on port 443 (root only, as in test_discovery_routes)."""
+import json
+import os
+import random
+import socket
+import ssl
+import struct
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from harness import GatewayTestCase, main  # noqa: E402
+from harness.gateway import run_cli, with_policy  # noqa: E402
+from harness.pki import TestPKI  # noqa: E402
+from harness.ports import free_port  # noqa: E402
+from federation_peers import Dnsmasq, MatrixPeer, discovery_config  # noqa: E402
+from outbound_core import Core, ProxyRefused  # noqa: E402
+from outbound_core import RecordingPeer  # noqa: E402
+from inbound_peer import TestHomeserver  # noqa: E402
+
+CORE = "core.bordergate.test"
+ALLOWED = ["127.64.0.0/10"]
+Z = "bg.test"
+
+POLICY = f"""version: 1
+server_name: {CORE}
+default: deny
+federations:
+  partners:
+    servers: [wk.{Z}, srvm.{Z}, plain.{Z}]
+rules:
+  - id: out-partners
+    federation: partners
+    direction: outbound
+    endpoints: ["@all"]
+    action: allow
+"""
+
+
+def random_loopback() -> str:
+    return f"127.{random.randint(64, 127)}.{random.randint(0, 255)}.{random.randint(2, 254)}"
+
+
+def srv_lookup(dns_port: int, name: str) -> list[tuple[str, int]]:
+    """What Synapse's SRV resolver does, by hand: (target, port) of `name`'s SRV records."""
+    qid = random.randint(0, 0xffff)
+    query = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+    query += b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\x00"
+    query += struct.pack(">HH", 33, 1)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(5)
+        s.sendto(query, ("127.0.0.1", dns_port))
+        data = s.recv(4096)
+
+    def read_name(off):
+        labels = []
+        while True:
+            n = data[off]
+            if n & 0xc0 == 0xc0:
+                labels.append(read_name(((n & 0x3f) << 8) | data[off + 1])[0])
+                return ".".join(labels), off + 2
+            off += 1
+            if n == 0:
+                return ".".join(labels), off
+            labels.append(data[off:off + n].decode())
+            off += n
+
+    answers = struct.unpack(">H", data[6:8])[0]
+    off = read_name(12)[1] + 4
+    out = []
+    for _ in range(answers):
+        off = read_name(off)[1]
+        rtype, _, _, length = struct.unpack(">HHIH", data[off:off + 10])
+        off += 10
+        if rtype == 33:
+            port = struct.unpack(">H", data[off + 4:off + 6])[0]
+            out.append((read_name(off + 6)[0], port))
+        off += length
+    return out
+
+
+class OutboundDelegationTest(GatewayTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if os.geteuid() != 0:
+            raise unittest.SkipTest("serving the well-known needs port 443 on a loopback address")
+        cls.interception = TestPKI(cls.class_dir / "interception", ca_name="bordergate interception CA")
+        cls.ip = {n: random_loopback() for n in ("wk", "fed1", "fed2", "srvm", "plain", "deleg")}
+        cls.certs = {n: cls.pki.server(f"{n}.{Z}") for n in ("wk", "deleg", "srvm")}
+
+    def setUp(self):
+        super().setUp()
+        self.core_port = free_port()
+        self.core_hs = TestHomeserver(CORE, "c1")
+        self.core = Core(CORE, self.core_port, str(self.interception.ca.cert),
+                         ("synapse", "s3cret:pw"), key=self.core_hs.key)
+        # wk.bg.test delegates to deleg.bg.test (well-known on :443), whose SRV record names
+        # fed1.host.bg.test: that server answers as deleg.bg.test. srvm.bg.test has no
+        # well-known; its SRV record names fed2.host.bg.test, answering as srvm.bg.test.
+        self.wk = MatrixPeer(self.certs["wk"], f"wk.{Z}", host=self.ip["wk"], port=443,
+                             well_known={"m.server": f"deleg.{Z}"})
+        self.addCleanup(self.wk.stop)
+        self.fed1 = RecordingPeer(self.certs["deleg"], self.ip["fed1"], f"deleg.{Z}",
+                                  core=self.core, answer=(200, b'{"pdus": {}}'))
+        self.addCleanup(self.fed1.stop)
+        self.fed2 = RecordingPeer(self.certs["srvm"], self.ip["fed2"], f"srvm.{Z}",
+                                  core=self.core, answer=(200, b'{"pdus": {}}'))
+        self.addCleanup(self.fed2.stop)
+        records = [f"--host-record={n}.{Z},{self.ip[n]}" for n in ("wk", "srvm", "plain", "deleg")]
+        records += [f"--host-record=fed1.host.{Z},{self.ip['fed1']}",
+                    f"--host-record=fed2.host.{Z},{self.ip['fed2']}",
+                    f"--srv-host=_matrix-fed._tcp.deleg.{Z},fed1.host.{Z},{self.fed1.port},10,10",
+                    f"--srv-host=_matrix-fed._tcp.srvm.{Z},fed2.host.{Z},{self.fed2.port},10,10"]
+        self.dns = Dnsmasq(records)
+        self.addCleanup(self.dns.stop)
+        upstream = self.start_upstream()
+        config = discovery_config(self.make_config(upstream.port), self.dns, self.pki.ca.cert,
+                                  ALLOWED, keys={"pinned": {CORE: self.core_hs.pinned()}})
+        policy = self.tmp / "policy.yaml"
+        policy.write_text(POLICY)
+        credentials = self.tmp / "outbound.credentials"
+        credentials.write_text("synapse:s3cret:pw\n")
+        with_policy(config, policy)
+        config["outbound"] = {
+            "listen": {"address": "127.0.0.1", "port": self.core_port},
+            "credentials_file": str(credentials),
+            "interception_ca": {"certificate": str(self.interception.ca.cert),
+                                "key": str(self.interception.ca.key)},
+            "delegation_hosts": [f"deleg.{Z}", f"*.host.{Z}"],
+        }
+        self.gw = self.start_gateway(config)
+
+    def audit_records(self):
+        self.gw.stop()
+        path = self.tmp / "state" / "audit.log"
+        ok = run_cli("audit", "verify", str(path))
+        self.assertEqual(ok.returncode, 0, ok.stdout + ok.stderr)
+        return [json.loads(line) for line in path.read_text().splitlines()]
+
+    def send(self, tunnel, host, destination, txn_id="t1"):
+        txn = {"origin": CORE, "origin_server_ts": 1700000000000, "pdus": [], "edus": [
+            {"edu_type": "m.typing", "content": {"room_id": "!r:" + CORE,
+                                                 "user_id": "@a:" + CORE, "typing": True}}]}
+        return self.core.request(tunnel, "PUT", f"/_matrix/federation/v1/send/{txn_id}", host,
+                                 destination=destination, body=txn), txn
+
+    def synapse_connect(self, server_name):
+        """Synapse's MatrixFederationAgent through a proxy: well-known via CONNECT name:443,
+        then its own SRV lookup. Returns (CONNECT authority, SNI/Host)."""
+        tunnel = self.core.tls(self.core.connect(f"{server_name}:443"), server_name)
+        status, _, body = self.core.request(tunnel, "GET", "/.well-known/matrix/server",
+                                            server_name, sign=False)
+        tunnel.close()
+        delegated = json.loads(body)["m.server"] if status == 200 else server_name
+        srv = srv_lookup(self.dns.port, f"_matrix-fed._tcp.{delegated}")
+        self.assertEqual(len(srv), 1, srv)
+        return f"{srv[0][0]}:{srv[0][1]}", delegated
+
+    def bound_tunnel(self, connect, sni):
+        return self.core.tls(self.core.connect(connect), sni)
+
+    # ---- reached end to end -------------------------------------------------------------
+    def test_well_known_delegation_to_an_srv_target_end_to_end(self):
+        connect, delegated = self.synapse_connect(f"wk.{Z}")
+        self.assertEqual((connect, delegated), (f"fed1.host.{Z}:{self.fed1.port}", f"deleg.{Z}"))
+        self.assertEqual(self.wk.count("/.well-known/matrix/server"), 1)  # the Core's
+        tunnel = self.bound_tunnel(connect, delegated)
+        self.assertIn(("DNS", f"deleg.{Z}"), tunnel.getpeercert()["subjectAltName"])
+        (status, _, body), txn = self.send(tunnel, delegated, f"wk.{Z}")
+        self.assertEqual(status, 200, body)
+        (status, _, body), _ = self.send(tunnel, delegated, f"wk.{Z}", "t2")  # keep-alive
+        self.assertEqual(status, 200, body)
+        tunnel.close()
+        # The gateway ran its own discovery of wk.bg.test (well-known included) to bind.
+        self.assertEqual(self.wk.count("/.well-known/matrix/server"), 2)
+        self.assertEqual(len(self.fed1.requests), 2)
+        sent = self.fed1.requests[0]
+        self.assertEqual(sent["body"], json.dumps(txn).encode())
+        self.assertTrue(sent["signature_ok"])
+        headers = {k.lower(): v for k, v in sent["headers"]}
+        self.assertEqual(headers["host"], f"deleg.{Z}")
+        self.assertIn(f'destination="wk.{Z}"', headers["authorization"])
+
+        records = [r for r in self.audit_records() if r.get("type") == "decision"]
+        connects = [(r["server_name"], r["action"], r["reason"])
+                    for r in records if r.get("endpoint") == "connect"]
+        self.assertEqual(connects, [(f"wk.{Z}:443", "forward", "federation_destination"),
+                                    (connect, "forward", "pending_delegation")])
+        bindings = [r for r in records if r.get("rule_id") == "delegation_binding"]
+        self.assertEqual([(r["destination"], r["server_name"], r["action"], r["reason"])
+                          for r in bindings],
+                         [(f"wk.{Z}", connect, "forward", "delegation_bound")])
+        self.assertEqual(bindings[0]["note"], f"sni=deleg.{Z} host=deleg.{Z}")
+        sends = [(r["destination"], r["action"], r.get("status"))
+                 for r in records if r.get("endpoint") == "send"]
+        self.assertEqual(sends, [(f"wk.{Z}", "forward", 200)] * 2)
+
+    def test_srv_without_well_known_end_to_end(self):
+        connect, delegated = self.synapse_connect(f"srvm.{Z}")
+        self.assertEqual((connect, delegated), (f"fed2.host.{Z}:{self.fed2.port}", f"srvm.{Z}"))
+        tunnel = self.bound_tunnel(connect, delegated)
+        (status, _, body), _ = self.send(tunnel, delegated, f"srvm.{Z}")
+        self.assertEqual(status, 200, body)
+        tunnel.close()
+        self.assertEqual(len(self.fed2.requests), 1)
+        self.assertTrue(self.fed2.requests[0]["signature_ok"])
+        self.assertEqual(self.fed1.connections, 0)
+
+    # ---- refused: nothing forwarded -----------------------------------------------------
+    def test_destination_that_does_not_delegate_there_is_refused(self):
+        connect = f"fed1.host.{Z}:{self.fed1.port}"
+        # srvm.bg.test is a member (its name is a valid SNI) but its SRV target is fed2.
+        tunnel = self.bound_tunnel(connect, f"srvm.{Z}")
+        (status, _, body), _ = self.send(tunnel, f"srvm.{Z}", f"srvm.{Z}")
+        self.assertEqual(status, 403, body)
+        self.assertIn(b"connect_not_delegated", body)
+        # The tunnel is dead: a later request naming a destination that does lead here is
+        # refused as well (a tunnel serves the one destination it was bound to).
+        (status, _, body), _ = self.send(tunnel, f"deleg.{Z}", f"wk.{Z}", "t2")
+        self.assertEqual(status, 403, body)
+        tunnel.close()
+        # plain.bg.test does not delegate at all; stranger.bg.test is in no federation.
+        for destination, reason in ((f"plain.{Z}", b"sni_not_delegated"),
+                                    (f"stranger.{Z}", b"destination_not_member")):
+            tunnel = self.bound_tunnel(connect, f"deleg.{Z}")
+            (status, _, body), _ = self.send(tunnel, f"deleg.{Z}", destination)
+            self.assertEqual(status, 403, body)
+            self.assertIn(reason, body)
+            tunnel.close()
+        time.sleep(0.2)
+        self.assertEqual(self.fed1.connections + self.fed2.connections, 0)
+        refused = [(r["destination"], r["server_name"], r["reason"], r.get("status"))
+                   for r in self.audit_records() if r.get("rule_id") == "delegation_binding"]
+        self.assertEqual(refused, [(f"srvm.{Z}", connect, "connect_not_delegated", 403),
+                                   (f"srvm.{Z}", connect, "connect_not_delegated", 403),
+                                   (f"plain.{Z}", connect, "sni_not_delegated", 403),
+                                   (f"stranger.{Z}", connect, "destination_not_member", 403)])
+
+    def test_sni_differing_from_the_discovered_tls_name_is_refused(self):
+        connect = f"fed1.host.{Z}:{self.fed1.port}"
+        # On the delegation list, but wk.bg.test's discovery says the SNI is deleg.bg.test.
+        tunnel = self.bound_tunnel(connect, f"fed1.host.{Z}")
+        (status, _, body), _ = self.send(tunnel, f"deleg.{Z}", f"wk.{Z}")
+        self.assertEqual(status, 403, body)
+        self.assertIn(b"sni_not_delegated", body)
+        tunnel.close()
+        # Host differing from the discovered host_header.
+        tunnel = self.bound_tunnel(connect, f"deleg.{Z}")
+        (status, _, body), _ = self.send(tunnel, f"fed1.host.{Z}", f"wk.{Z}")
+        self.assertEqual(status, 403, body)
+        self.assertIn(b"host_not_delegated", body)
+        tunnel.close()
+        # An SNI neither on the list nor a member: closed at the gate, no leaf minted.
+        sock = self.core.connect(connect)
+        with self.assertRaises((ssl.SSLError, OSError)):
+            self.core.tls(sock, f"stranger.{Z}")
+        sock.close()
+        # A CONNECT host neither in a federation nor on the list: 403 at CONNECT.
+        with self.assertRaises(ProxyRefused) as refused:
+            self.core.connect(f"stranger.{Z}:{self.fed1.port}")
+        self.assertEqual(refused.exception.status, 403)
+        time.sleep(0.2)
+        self.assertEqual(self.fed1.connections + self.fed2.connections, 0)
+        gate = [(r["server_name"], r["reason"]) for r in self.audit_records()
+                if r.get("endpoint") == "tunnel" and r.get("rule_id") == "tunnel_gate"]
+        self.assertEqual(gate, [(connect, "sni_not_delegation_host")])
+
+
+if __name__ == "__main__":
+    main()
