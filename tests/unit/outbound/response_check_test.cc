@@ -6,7 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 
 #include "gateway/inbound/edu_binding.h"
@@ -558,6 +560,49 @@ TEST(MediaAnswer, PartsAreReadExactly) {
   EXPECT_EQ(part->content_type, "image/gif");
   EXPECT_EQ(part->bytes, "GIF\r\n89");
   EXPECT_FALSE(part->location);
+}
+
+// Events signed independently, by python3-signedjson (tests/integration/matrix_events_helper.py;
+// the fuzz seeds, key seed [7, 0 x 31] for remote.example, ed25519:f1): one verifies, one was
+// tampered with after signing.
+TEST(ResponseCheck, EventsSignedByPythonSignedjson) {
+  const std::uint8_t seed[32] = {7};
+  const matrix::SigningKey key = *matrix::SigningKey::from_seed("f1", seed);
+  const matrix::KeyLookup keys = [&](std::string_view server, std::string_view key_id,
+                                     std::int64_t) -> Result<matrix::VerifyKey> {
+    if (server == "remote.example" && key_id == "ed25519:f1") return key.verify_key();
+    return make_error("unknown_key", "not cached");
+  };
+  auto seed_body = [](const char* name) {
+    std::ifstream in(
+        std::string(BG_SOURCE_DIR) + "/tests/fuzz/corpus/response_check_fuzzer/" + name,
+        std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_GT(bytes.size(), 2u) << name;
+    return bytes.substr(2);  // the fuzzer's endpoint and flag bytes
+  };
+  const std::string backfill = seed_body("backfill");
+  ResponseCheckInput in;
+  in.asked.endpoint = E::backfill;
+  in.asked.room_id = "!r:remote.example";
+  in.answer = {200, "application/json", backfill};
+  in.room_versions = [](std::string_view) { return matrix::find_room_version("10"); };
+  ResponseCheck got = check_response(in, keys);
+  ASSERT_EQ(got.action, ResponseAction::filtered) << got.error;
+  ASSERT_EQ(got.removed.size(), 1u);
+  EXPECT_EQ(got.removed[0].error, "content_hash_mismatch");
+  EXPECT_EQ(got.events_checked, 2u);
+
+  // The event endpoint with the verifying one: its id is computed from the Python-signed bytes.
+  const std::string event = seed_body("event");
+  auto parsed = matrix::parse_json(event);
+  ASSERT_TRUE(parsed.ok());
+  const std::string id = *matrix::compute_event_id(
+      *parsed->find("pdus")->array_if()->front().object_if(), *matrix::find_room_version("10"));
+  in.asked.endpoint = E::event;
+  in.asked.event_id = id;
+  in.answer.body = event;
+  EXPECT_EQ(check_response(in, keys).action, ResponseAction::pass);
 }
 
 }  // namespace
