@@ -182,7 +182,11 @@ Status check_sni_matches(const ConnectTarget& target, const std::optional<std::s
   return {};
 }
 
-TunnelGateVerdict gate_tunnel(const ConnectTarget& target, std::span<const std::uint8_t> bytes) {
+namespace {
+
+// The part every gate shares: a ClientHello, whole. kPass here only means "complete"; the caller
+// judges the SNI (left in server_name).
+TunnelGateVerdict read_client_hello(std::span<const std::uint8_t> bytes) {
   TunnelGateVerdict v;
   // Cheap header test first: a peer sending plain HTTP is turned away after 1 byte, not after
   // whatever it manages to send before the parser would give up.
@@ -199,30 +203,25 @@ TunnelGateVerdict gate_tunnel(const ConnectTarget& target, std::span<const std::
   }
   if (!hello->has_value()) return v;  // kNeedMore
   v.server_name = (*hello)->server_name;
-  if (auto st = check_sni_matches(target, v.server_name); !st) {
-    v.action = TunnelGateVerdict::Action::kClose;
-    v.reason = st.error().code;
-    return v;
-  }
   v.action = TunnelGateVerdict::Action::kPass;
   return v;
 }
 
+}  // namespace
+
+TunnelGateVerdict gate_tunnel(const ConnectTarget& target, std::span<const std::uint8_t> bytes) {
+  TunnelGateVerdict v = read_client_hello(bytes);
+  if (v.action != TunnelGateVerdict::Action::kPass) return v;
+  if (auto st = check_sni_matches(target, v.server_name); !st) {
+    v.action = TunnelGateVerdict::Action::kClose;
+    v.reason = st.error().code;
+  }
+  return v;
+}
+
 TunnelGateVerdict gate_delegated_tunnel(std::span<const std::uint8_t> bytes) {
-  TunnelGateVerdict v;
-  if (sniff_client_hello(bytes) == HelloSniff::kNotTls) {
-    v.action = TunnelGateVerdict::Action::kClose;
-    v.reason = "not_tls";
-    return v;
-  }
-  auto hello = parse_client_hello(bytes);
-  if (!hello) {
-    v.action = TunnelGateVerdict::Action::kClose;
-    v.reason = hello.error().code;
-    return v;
-  }
-  if (!hello->has_value()) return v;  // kNeedMore
-  v.server_name = (*hello)->server_name;
+  TunnelGateVerdict v = read_client_hello(bytes);
+  if (v.action != TunnelGateVerdict::Action::kPass) return v;
   v.action = TunnelGateVerdict::Action::kClose;
   if (!v.server_name) {
     v.reason = "sni_missing";

@@ -52,6 +52,7 @@ TunnelGateVerdict gate_tunnel(const ConnectTarget& target, std::span<const std::
 // CONNECTs to an SRV target, so the SNI is not compared with the CONNECT host here; it must be
 // present and a DNS name ("sni_missing", "sni_invalid"). The caller holds it to the operator's
 // delegation hosts now and to the destination's discovered tls_name at the first request.
+// Direct mode (no CONNECT at all) uses the same gate: there the SNI is the destination.
 TunnelGateVerdict gate_delegated_tunnel(std::span<const std::uint8_t> bytes);
 
 }  // namespace bordergate::outbound

@@ -215,32 +215,23 @@ void ProxyTunnel::refuse_direct(std::string_view rule_id, std::string_view reaso
 bool ProxyTunnel::admit_direct() {
   auto bytes = std::span<const std::uint8_t>(
       reinterpret_cast<const std::uint8_t*>(buffered_.data()), buffered_.size());
-  // Plain HTTP (or anything else) is turned away after its first byte.
-  if (outbound::sniff_client_hello(bytes) == outbound::HelloSniff::kNotTls) {
-    refuse_direct("tunnel_gate", "not_tls");
-    return false;
-  }
-  auto hello = outbound::parse_client_hello(bytes);
-  if (!hello) {
-    std::string code = hello.error().code;
-    refuse_direct("tunnel_gate", code);
-    return false;
-  }
-  if (!hello->has_value()) {
+  // The SNI is the only statement of where the Core wants to go: the gate of a delegated tunnel
+  // asks exactly what direct mode needs (a ClientHello whose SNI is a DNS name without port; an
+  // IP literal is never an SNI, RFC 6066), and plain HTTP is turned away after its first byte.
+  outbound::TunnelGateVerdict v = outbound::gate_delegated_tunnel(bytes);
+  if (v.server_name) head_target_ = v.server_name->substr(0, 255);
+  if (v.action == outbound::TunnelGateVerdict::Action::kNeedMore) {
     if (buffered_.size() > kMaxGateBytes) refuse_direct("tunnel_gate", "client_hello_too_large");
     return false;
   }
-  const std::optional<std::string>& sni = (*hello)->server_name;
-  // The SNI is the only statement of where the Core wants to go: without one (an IP literal
-  // is never an SNI, RFC 6066) there is no destination to admit.
-  if (!sni) {
-    refuse_direct("tunnel_gate", "sni_missing");
+  if (v.action == outbound::TunnelGateVerdict::Action::kClose) {
+    refuse_direct("tunnel_gate", v.reason);
     return false;
   }
-  head_target_ = sni->substr(0, 255);
+  const std::string& sni = *v.server_name;
   // The Core dialled port 8448 of the name it resolved to this listener (no SRV, no
   // delegation: docs/deployment.md), so the destination is the server name the SNI carries.
-  auto target = outbound::parse_connect_target(*sni + ":8448");
+  auto target = outbound::parse_connect_target(sni + ":8448");
   if (!target || target->name.is_ip_literal()) {
     refuse_direct("tunnel_gate", "sni_invalid");
     return false;
