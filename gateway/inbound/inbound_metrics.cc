@@ -14,6 +14,21 @@ void append_label(std::string& out, std::string_view value) {
   }
 }
 
+// One line per (peer, endpoint, decision) series of the counter `name`.
+template <typename SeriesMap>
+void append_decisions(std::string& out, std::string_view name, const SeriesMap& series) {
+  for (const auto& [key, n] : series) {
+    out += name;
+    out += "{peer=\"";
+    append_label(out, std::get<0>(key));
+    out += "\",endpoint=\"";
+    append_label(out, std::get<1>(key));
+    out += "\",decision=\"";
+    append_label(out, std::get<2>(key));
+    out += "\"} " + std::to_string(n) + "\n";
+  }
+}
+
 }  // namespace
 
 void InboundMetrics::count(policy::Direction direction, std::string_view peer,
@@ -45,28 +60,12 @@ std::string InboundMetrics::serialize() const {
   std::string out =
       "# HELP bordergate_inbound_decisions_total Inbound requests by peer, federation endpoint "
       "and decision.\n# TYPE bordergate_inbound_decisions_total counter\n";
-  for (const auto& [key, n] : counts_) {
-    out += "bordergate_inbound_decisions_total{peer=\"";
-    append_label(out, std::get<0>(key));
-    out += "\",endpoint=\"";
-    append_label(out, std::get<1>(key));
-    out += "\",decision=\"";
-    append_label(out, std::get<2>(key));
-    out += "\"} " + std::to_string(n) + "\n";
-  }
+  append_decisions(out, "bordergate_inbound_decisions_total", counts_);
   out +=
       "# HELP bordergate_outbound_decisions_total Outbound requests of the Core by peer "
       "(destination), federation endpoint and decision.\n"
       "# TYPE bordergate_outbound_decisions_total counter\n";
-  for (const auto& [key, n] : outbound_counts_) {
-    out += "bordergate_outbound_decisions_total{peer=\"";
-    append_label(out, std::get<0>(key));
-    out += "\",endpoint=\"";
-    append_label(out, std::get<1>(key));
-    out += "\",decision=\"";
-    append_label(out, std::get<2>(key));
-    out += "\"} " + std::to_string(n) + "\n";
-  }
+  append_decisions(out, "bordergate_outbound_decisions_total", outbound_counts_);
   out +=
       "# HELP bordergate_outbound_responses_total External answers to the Core's requests by "
       "federation endpoint and check result.\n"
