@@ -28,6 +28,7 @@ from federation_peers import Dnsmasq, MatrixPeer, discovery_config  # noqa: E402
 from outbound_core import Core, ProxyRefused  # noqa: E402
 from outbound_core import RecordingPeer  # noqa: E402
 from inbound_peer import TestHomeserver  # noqa: E402
+from outbound_rig import random_loopback  # noqa: E402
 
 CORE = "core.bordergate.test"
 ALLOWED = ["127.64.0.0/10"]
@@ -46,10 +47,6 @@ rules:
     endpoints: ["@all"]
     action: allow
 """
-
-
-def random_loopback() -> str:
-    return f"127.{random.randint(64, 127)}.{random.randint(0, 255)}.{random.randint(2, 254)}"
 
 
 def srv_lookup(dns_port: int, name: str) -> list[tuple[str, int]]:

@@ -10,7 +10,6 @@ gateway tunnelled end to end with the Core's own TLS, another host refused); SSR
 CONNECT to loopback addresses the configuration does not allow; the run's audit chain."""
 import json
 import os
-import random
 import socket
 import ssl
 import sys
@@ -25,14 +24,11 @@ from harness.ports import free_port  # noqa: E402
 from federation_peers import Dnsmasq, discovery_config  # noqa: E402
 from outbound_core import Core, ProxyRefused, RecordingPeer, read_head  # noqa: E402
 from inbound_peer import TestHomeserver  # noqa: E402
+from outbound_rig import random_loopback  # noqa: E402
 
 CORE = "core.bordergate.test"
 ALLOWED = ["127.64.0.0/10"]
 Z = "bg.test"
-
-
-def random_loopback() -> str:
-    return f"127.{random.randint(64, 127)}.{random.randint(0, 255)}.{random.randint(2, 254)}"
 
 
 POLICY = f"""version: 1
