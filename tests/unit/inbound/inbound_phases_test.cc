@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 #include <uv.h>
 
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -15,6 +14,7 @@
 #include "gateway/keystore/worker_queue.h"
 #include "gateway/matrix/base64.h"
 #include "gateway/matrix/json.h"
+#include "tests/unit/inbound/test_key_store.h"
 #include "tests/unit/keystore/fake_fetcher.h"
 #include "tests/unit/keystore/test_keys.h"
 
@@ -135,17 +135,9 @@ rules:
     auto s = build_inbound_services(c);
     ASSERT_TRUE(s.ok()) << s.error().message;
     services_ = std::move(s.value());
-    // The key store as gateway/proxy/federation.cc builds it: the configured pinned keys, and a
-    // fetcher (here scripted: every server unknown, so only pinned keys verify).
-    keystore::KeyStoreConfig kc;
-    auto pinned = load_pinned_keys(c.keys);
-    ASSERT_TRUE(pinned.ok()) << pinned.error().message;
-    kc.pinned = std::move(pinned->keys);
-    keys_ = std::make_unique<keystore::ServerKeyStore>(std::move(kc), fetcher_, [] {
-      return std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-          .count();
-    });
+    auto keys = testing::key_store_for(c.keys, fetcher_);
+    ASSERT_TRUE(keys.ok()) << keys.error().message;
+    keys_ = std::move(keys.value());
   }
   void TearDown() override {
     keys_.reset();
@@ -245,18 +237,12 @@ class SuspendTest : public FactsTest {
  protected:
   void SetUp() override {
     FactsTest::SetUp();
-    const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 std::chrono::system_clock::now().time_since_epoch())
-                                 .count();
-    fetcher_.direct.emplace("good.example",
-                            keystore::testing::body(keystore::testing::key_object(
-                                "good.example", {&key_}, now + keystore::testing::kDay)));
-    keys_ =
-        std::make_unique<keystore::ServerKeyStore>(keystore::KeyStoreConfig{}, fetcher_, [] {
-          return std::chrono::duration_cast<std::chrono::milliseconds>(
-                     std::chrono::system_clock::now().time_since_epoch())
-              .count();
-        });
+    fetcher_.direct.emplace(
+        "good.example",
+        keystore::testing::body(keystore::testing::key_object(
+            "good.example", {&key_}, testing::wall_clock_ms() + keystore::testing::kDay)));
+    keys_ = std::make_unique<keystore::ServerKeyStore>(keystore::KeyStoreConfig{}, fetcher_,
+                                                       testing::wall_clock_ms);
     uv_loop_init(&loop_);
     queue_ = std::make_unique<keystore::WorkerQueue>(&loop_);
     const std::string uri = "/_matrix/federation/v1/state_ids/%21r%3Agood.example";

@@ -5,19 +5,18 @@
 #include <gtest/gtest.h>
 #include <uv.h>
 
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 
 #include "gateway/inbound/inbound_phases.h"
 #include "gateway/inbound/inbound_record.h"
 #include "gateway/inbound/inbound_services.h"
-#include "gateway/inbound/pinned_keys_file.h"
 #include "gateway/keystore/server_key_store.h"
 #include "gateway/keystore/worker_queue.h"
 #include "gateway/matrix/base64.h"
 #include "gateway/matrix/event.h"
 #include "gateway/matrix/xmatrix.h"
+#include "tests/unit/inbound/test_key_store.h"
 #include "tests/unit/keystore/fake_fetcher.h"
 
 namespace bordergate::inbound {
@@ -80,17 +79,9 @@ class OutboundPhasesTest : public ::testing::Test {
     auto s = build_inbound_services(c);
     ASSERT_TRUE(s.ok()) << s.error().message;
     services_ = std::move(s.value());
-    // The key store as gateway/proxy/federation.cc builds it: the configured pinned keys (the
-    // Core's), and a scripted fetcher that knows no other server.
-    keystore::KeyStoreConfig kc;
-    auto pinned = load_pinned_keys(c.keys);
-    ASSERT_TRUE(pinned.ok()) << pinned.error().message;
-    kc.pinned = std::move(pinned->keys);
-    keys_ = std::make_unique<keystore::ServerKeyStore>(std::move(kc), fetcher_, [] {
-      return std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-          .count();
-    });
+    auto keys = testing::key_store_for(c.keys, fetcher_);
+    ASSERT_TRUE(keys.ok()) << keys.error().message;
+    keys_ = std::move(keys.value());
     uv_loop_init(&loop_);
     queue_ = std::make_unique<keystore::WorkerQueue>(&loop_);
   }
