@@ -4,20 +4,11 @@
 #include <array>
 #include <cmath>
 
+#include "gateway/common/ascii.h"
 #include "gateway/matrix/json.h"
 
 namespace bordergate::discovery {
 namespace {
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -70,7 +61,7 @@ std::optional<std::int64_t> parse_delta_seconds(std::string_view s) {
 std::optional<std::string_view> find_header(const HttpHeaders& headers, std::string_view name) {
   std::optional<std::string_view> found;
   for (const auto& header : headers) {
-    if (iequals(header.name, name)) found = header.value;
+    if (ascii_iequals(header.name, name)) found = header.value;
   }
   return found;
 }
@@ -147,7 +138,7 @@ std::optional<std::int64_t> freshness_from_headers(const HttpHeaders& headers,
   bool saw_cache_control = false;
   std::optional<std::int64_t> max_age;
   for (const auto& header : headers) {
-    if (!iequals(header.name, "cache-control")) continue;
+    if (!ascii_iequals(header.name, "cache-control")) continue;
     std::string_view rest = header.value;
     while (!rest.empty()) {
       const auto comma = rest.find(',');
@@ -155,8 +146,8 @@ std::optional<std::int64_t> freshness_from_headers(const HttpHeaders& headers,
       rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
       const auto eq = directive.find('=');
       const std::string_view name = trim(directive.substr(0, eq));
-      if (iequals(name, "no-store") || iequals(name, "no-cache")) return 0;
-      if (iequals(name, "max-age")) {
+      if (ascii_iequals(name, "no-store") || ascii_iequals(name, "no-cache")) return 0;
+      if (ascii_iequals(name, "max-age")) {
         saw_cache_control = true;
         const auto value = eq == std::string_view::npos
                                ? std::nullopt
@@ -234,7 +225,7 @@ Result<WellKnownUrl> resolve_redirect(const WellKnownUrl& current, std::string_v
     const auto colon = location.find(':');
     if (colon == std::string_view::npos) return bad("relative-path references are not followed");
     std::string scheme;
-    for (char c : location.substr(0, colon)) scheme += lower(c);
+    for (char c : location.substr(0, colon)) scheme += ascii_lower(c);
     if (scheme != "https") return bad("only https redirects are followed");
     if (location.substr(colon + 1, 2) != "//") return bad("no authority");
     rest = location.substr(colon + 3);

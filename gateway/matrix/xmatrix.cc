@@ -6,6 +6,8 @@
 
 #include <cstring>
 
+#include "gateway/common/ascii.h"
+
 namespace bordergate::matrix {
 namespace {
 
@@ -16,15 +18,6 @@ bool is_tchar(char c) {
   return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != '\0';
 }
 bool is_ows(char c) { return c == ' ' || c == '\t'; }
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 // App §Server Name: hostname [":" port]; hostname = IPv4 / "[" IPv6 "]" / dns-name.
 bool is_server_name(std::string_view name) {
@@ -102,7 +95,7 @@ Result<XMatrixAuth> parse_xmatrix(std::string_view h) {
   while (i < h.size() && is_ows(h[i])) ++i;
   std::size_t scheme_start = i;
   while (i < h.size() && is_tchar(h[i])) ++i;
-  if (!iequals(h.substr(scheme_start, i - scheme_start), "X-Matrix")) {
+  if (!ascii_iequals(h.substr(scheme_start, i - scheme_start), "X-Matrix")) {
     return make_error("not_xmatrix", "Authorization scheme is not X-Matrix");
   }
   if (i >= h.size() || !is_ows(h[i])) return bad("expected a space after X-Matrix" + at(i));
@@ -116,7 +109,7 @@ Result<XMatrixAuth> parse_xmatrix(std::string_view h) {
     while (i < h.size() && is_tchar(h[i])) ++i;
     if (i == name_start) return bad("expected a parameter name" + at(i));
     std::string name(h.substr(name_start, i - name_start));
-    for (char& c : name) c = lower(c);
+    for (char& c : name) c = ascii_lower(c);
     while (i < h.size() && is_ows(h[i])) ++i;
     if (i >= h.size() || h[i] != '=') return bad("expected '=' after \"" + name + "\"" + at(i));
     ++i;

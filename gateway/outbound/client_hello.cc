@@ -3,6 +3,8 @@
 #include <set>
 #include <vector>
 
+#include "gateway/common/ascii.h"
+
 namespace bordergate::outbound {
 namespace {
 
@@ -107,15 +109,6 @@ Result<ClientHelloInfo> parse_hello_body(std::span<const std::uint8_t> body) {
     }
   }
   return info;
-}
-
-bool ascii_iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
 }
 
 }  // namespace

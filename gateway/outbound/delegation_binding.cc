@@ -1,24 +1,15 @@
 #include "gateway/outbound/delegation_binding.h"
 
+#include "gateway/common/ascii.h"
 #include "gateway/matrix/xmatrix.h"
 
 namespace bordergate::outbound {
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
 std::string lowered(std::string_view s) {
   std::string out(s);
-  for (char& c : out) c = lower(c);
+  for (char& c : out) c = ascii_lower(c);
   return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
 }
 
 BindingFailure fail(int status, const char* code, std::string message) {
@@ -72,7 +63,7 @@ DestinationClaim claimed_destination(std::span<const std::string_view> authoriza
     return claim;
   }
   for (const auto& auth : *auths) {
-    if (!iequals(auth.origin, core_server_name)) {
+    if (!ascii_iequals(auth.origin, core_server_name)) {
       claim.failure =
           fail(403, "xmatrix_origin_not_core", "X-Matrix origin is not the Core's server name");
       return claim;
@@ -82,7 +73,7 @@ DestinationClaim claimed_destination(std::span<const std::string_view> authoriza
                            "X-Matrix destination is required on outbound requests");
       return claim;
     }
-    if (!claim.destination.empty() && !iequals(claim.destination, *auth.destination)) {
+    if (!claim.destination.empty() && !ascii_iequals(claim.destination, *auth.destination)) {
       claim.failure = fail(403, "xmatrix_destinations_differ",
                            "the X-Matrix values name different destinations");
       claim.destination.clear();
@@ -116,11 +107,11 @@ std::optional<BindingFailure> check_delegated_tunnel(const ConnectTarget& connec
     return fail(403, "delegation_to_ip_literal",
                 "the destination's discovery leads to an IP literal, not to this tunnel");
   }
-  if (!iequals(sni, resolved.tls_name)) {
+  if (!ascii_iequals(sni, resolved.tls_name)) {
     return fail(403, "sni_not_delegated",
                 "the tunnel's SNI is not the name the destination's discovery yields");
   }
-  if (!iequals(host_values.front(), resolved.host_header)) {
+  if (!ascii_iequals(host_values.front(), resolved.host_header)) {
     return fail(403, "host_not_delegated",
                 "Host is not the one the destination's discovery yields");
   }
@@ -128,7 +119,7 @@ std::optional<BindingFailure> check_delegated_tunnel(const ConnectTarget& connec
     return fail(403, "connect_not_delegated", "the CONNECT target is an IP literal");
   }
   for (const discovery::NamedTarget& t : resolved.target_names) {
-    if (t.port == connect.port() && iequals(t.host, connect.name.host)) return std::nullopt;
+    if (t.port == connect.port() && ascii_iequals(t.host, connect.name.host)) return std::nullopt;
   }
   return fail(403, "connect_not_delegated",
               "the CONNECT target is not among the destination's discovered targets");

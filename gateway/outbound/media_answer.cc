@@ -1,21 +1,12 @@
 #include "gateway/outbound/media_answer.h"
 
+#include "gateway/common/ascii.h"
 #include "policy/evaluate.h"
 
 namespace bordergate::outbound {
 namespace {
 
 constexpr std::string_view kCrlf = "\r\n";
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -26,7 +17,7 @@ std::string_view trim(std::string_view s) {
 // The media type without parameters, lower-cased.
 std::string media_type(std::string_view content_type) {
   std::string t(trim(content_type.substr(0, content_type.find(';'))));
-  for (char& c : t) c = lower(c);
+  for (char& c : t) c = ascii_lower(c);
   return t;
 }
 
@@ -40,7 +31,8 @@ Result<std::string> boundary_of(std::string_view content_type) {
     std::string_view param = trim(rest.substr(0, next));
     pos = next == std::string_view::npos ? next : pos + 1 + next;
     const std::size_t eq = param.find('=');
-    if (eq == std::string_view::npos || !iequals(trim(param.substr(0, eq)), "boundary")) continue;
+    if (eq == std::string_view::npos || !ascii_iequals(trim(param.substr(0, eq)), "boundary"))
+      continue;
     std::string_view value = trim(param.substr(eq + 1));
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
       value = value.substr(1, value.size() - 2);
@@ -69,7 +61,7 @@ Result<std::optional<std::string_view>> part_header(std::string_view headers,
     headers = end == std::string_view::npos ? std::string_view{} : headers.substr(end + 2);
     const std::size_t colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0) return bad("a part header has no name");
-    if (!iequals(line.substr(0, colon), name)) continue;
+    if (!ascii_iequals(line.substr(0, colon), name)) continue;
     if (found) return bad("a part repeats " + std::string(name));
     found = trim(line.substr(colon + 1));
   }

@@ -6,6 +6,8 @@
 #include <sstream>
 #include <vector>
 
+#include "gateway/common/ascii.h"
+
 namespace bordergate::outbound {
 namespace {
 
@@ -14,17 +16,6 @@ std::array<std::uint8_t, 32> digest_of(std::string_view text) {
   crypto_generichash(out.data(), out.size(), reinterpret_cast<const unsigned char*>(text.data()),
                      text.size(), nullptr, 0);
   return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
 }
 
 }  // namespace
@@ -62,7 +53,7 @@ Result<ProxyCredentials> ProxyCredentials::parse(std::string_view file_text) {
 
 bool ProxyCredentials::accepts(std::string_view header_value) const {
   const auto space = header_value.find(' ');
-  if (space == std::string_view::npos || !iequals(header_value.substr(0, space), "basic")) {
+  if (space == std::string_view::npos || !ascii_iequals(header_value.substr(0, space), "basic")) {
     return false;
   }
   std::string_view encoded = header_value.substr(space + 1);

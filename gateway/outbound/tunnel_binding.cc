@@ -1,18 +1,10 @@
 #include "gateway/outbound/tunnel_binding.h"
 
+#include "gateway/common/ascii.h"
 #include "gateway/matrix/xmatrix.h"
 
 namespace bordergate::outbound {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 BindingFailure fail(int status, std::string_view errcode, const char* code, std::string message) {
   return BindingFailure{status, errcode, make_error(code, std::move(message))};
@@ -21,8 +13,8 @@ BindingFailure fail(int status, std::string_view errcode, const char* code, std:
 // Does `authority` (host[:port], server-name grammar) name the CONNECT target?
 bool names_target(const ConnectTarget& target, const discovery::ServerName& name) {
   if (name.is_ip_literal() != target.name.is_ip_literal()) return false;
-  const bool same_host =
-      name.is_ip_literal() ? *name.ip == *target.name.ip : iequals(name.host, target.name.host);
+  const bool same_host = name.is_ip_literal() ? *name.ip == *target.name.ip
+                                              : ascii_iequals(name.host, target.name.host);
   return same_host && (!name.port || *name.port == target.port());
 }
 
@@ -49,7 +41,7 @@ std::optional<BindingFailure> check_tunnel_request(
                 missing ? "xmatrix_missing" : "xmatrix_invalid", auths.error().message);
   }
   for (const auto& auth : *auths) {
-    if (!iequals(auth.origin, core_server_name)) {
+    if (!ascii_iequals(auth.origin, core_server_name)) {
       return fail(403, "M_FORBIDDEN", "xmatrix_origin_not_core",
                   "X-Matrix origin is not the Core's server name");
     }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <span>
 
+#include "gateway/common/ascii.h"
 #include "gateway/common/log.h"
 #include "gateway/inbound/classifier.h"
 #include "gateway/inbound/inbound_services.h"
@@ -15,17 +16,6 @@
 
 namespace bordergate {
 namespace {
-
-bool same_name(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 outbound::BindingFailure binding_failure(int status, const char* code, std::string message) {
   const std::string_view errcode = status == 400   ? "M_UNKNOWN"
@@ -116,8 +106,8 @@ PhaseResult ProxyTunnel::check_delegated_request(RequestContext& ctx) {
   const HttpRequest& r = *ctx.request;
   std::vector<std::string_view> hosts, authorizations;
   for (const HeaderField& f : r.headers) {
-    if (same_name(f.name, "host")) hosts.push_back(f.value);
-    if (same_name(f.name, "authorization")) authorizations.push_back(f.value);
+    if (ascii_iequals(f.name, "host")) hosts.push_back(f.value);
+    if (ascii_iequals(f.name, "authorization")) authorizations.push_back(f.value);
   }
   if (auto classified = inbound::classify_endpoint(r.method, r.target)) {
     inner_.endpoint = std::string(policy::endpoint_name(classified->endpoint));
@@ -149,7 +139,7 @@ PhaseResult ProxyTunnel::check_delegated_request(RequestContext& ctx) {
                                                 std::string(member.reason) + ")");
       return refuse_delegated(*delegation_failure_);
     }
-  } else if (!same_name(claim.destination, claimed_destination_)) {
+  } else if (!ascii_iequals(claim.destination, claimed_destination_)) {
     return refuse_delegated(binding_failure(
         403, "destination_changed", "this tunnel is bound to another X-Matrix destination"));
   }

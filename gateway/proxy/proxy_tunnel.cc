@@ -2,6 +2,7 @@
 
 #include <span>
 
+#include "gateway/common/ascii.h"
 #include "gateway/common/log.h"
 #include "gateway/http/headers.h"
 #include "gateway/inbound/classifier.h"
@@ -35,17 +36,6 @@ bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
-bool ascii_iequal(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 // Fields the gateway never passes to the external server: hop-by-hop, framing it recomputes,
 // the Host it sets from discovery, and anything addressed to the proxy itself.
 bool dropped_towards_peer(const HeaderField& f, const HeaderList& all) {
@@ -58,7 +48,7 @@ bool dropped_towards_peer(const HeaderField& f, const HeaderList& all) {
                                                   "x-forwarded-proto",
                                                   "forwarded"};
   for (std::string_view d : kDropped) {
-    if (ascii_iequal(f.name, d)) return true;
+    if (ascii_iequals(f.name, d)) return true;
   }
   return is_hop_by_hop(f.name, all);
 }
@@ -414,8 +404,8 @@ PhaseResult ProxyTunnel::check_request(RequestContext& ctx) {
   const HttpRequest& r = *ctx.request;
   std::vector<std::string_view> hosts, authorizations;
   for (const HeaderField& f : r.headers) {
-    if (ascii_iequal(f.name, "host")) hosts.push_back(f.value);
-    if (ascii_iequal(f.name, "authorization")) authorizations.push_back(f.value);
+    if (ascii_iequals(f.name, "host")) hosts.push_back(f.value);
+    if (ascii_iequals(f.name, "authorization")) authorizations.push_back(f.value);
   }
   const bool federation = decision_.kind == outbound::TunnelKind::kFederation;
   // Requests under /_matrix/federation/ are X-Matrix signed; key and well-known fetches are not.

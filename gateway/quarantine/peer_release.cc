@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 
+#include "gateway/common/ascii.h"
 #include "gateway/discovery/discovery_setup.h"
 #include "gateway/discovery/well_known_cache.h"
 
@@ -20,16 +21,6 @@ std::int64_t wall_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-bool lower_equals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char c = a[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != b[i]) return false;
-  }
-  return true;
-}
-
 // Hop-by-hop and framing headers the client writes itself (Host is discovery's host header),
 // and the forwarding headers: nothing about the agency's network leaves with the request.
 bool end_to_end(std::string_view name) {
@@ -37,7 +28,7 @@ bool end_to_end(std::string_view name) {
        {"host", "connection", "keep-alive", "proxy-connection", "proxy-authorization", "te",
         "trailer", "transfer-encoding", "upgrade", "content-length", "expect", "x-forwarded-for",
         "x-forwarded-proto", "x-forwarded-host", "forwarded", "x-real-ip"}) {
-    if (lower_equals(name, hop)) return false;
+    if (ascii_iequals(name, hop)) return false;
   }
   return true;
 }
