@@ -126,7 +126,7 @@ class RecordingPeer:
     every request and checks the X-Matrix signature against the Core's key itself."""
 
     def __init__(self, cert, host: str, server_name: str, core: Core | None = None,
-                 answer: tuple[int, bytes] = (200, b"{}")):
+                 answer: tuple = (200, b"{}")):
         self.server_name = server_name
         self.core = core
         self.answer = answer
@@ -150,9 +150,10 @@ class RecordingPeer:
                           "signature_ok": peer._verify(self, body)}
                 with peer.lock:
                     peer.requests.append(record)
-                status, out = peer.answer
+                # (status, body) or (status, body, content type): media answers are multipart.
+                status, out, *rest = peer.answer
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", rest[0] if rest else "application/json")
                 self.send_header("Content-Length", str(len(out)))
                 self.end_headers()
                 self.wfile.write(out)

@@ -1,0 +1,126 @@
+#!/usr/bin/python3
+"""Remote media through the outbound proxy (docs/outbound.md, "Answers"): the Core fetches media
+with the authenticated federation media API through CONNECT, as Synapse does; the gateway judges
+the request against the media policy towards the destination before anything is dialled, and
+the destination's `multipart/mixed` answer (size, content type) before the Core sees a byte.
+Covers: an allowed download delivered byte for byte (the peer verified the Core's signature);
+an answer over `media.max_bytes` refused 502 M_TOO_LARGE; a content type outside
+`media.content_types` refused 502 M_FORBIDDEN; a malformed multipart answer refused; media towards
+a server the policy denies media refused 403 with nothing sent; every decision audited with its
+rule and reason, and the audit chain verifies."""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from harness import main  # noqa: E402
+from outbound_rig import CORE, Z, OutboundRig  # noqa: E402
+
+PEER = f"peer.{Z}"
+OTHER = f"other.{Z}"
+BOUNDARY = "6b2a0f1e9c3d"
+
+# Media from the partners: images only, at most 1 KiB; `other` may not serve the Core media.
+POLICY = f"""version: 1
+server_name: {CORE}
+default: deny
+federations:
+  partners:
+    servers: [{PEER}, {OTHER}]
+rules:
+  - id: out-partners
+    federation: partners
+    direction: outbound
+    endpoints: ["@all"]
+    action: allow
+  - id: out-no-media-other
+    servers: [{OTHER}]
+    direction: outbound
+    endpoints: ["@media"]
+    action: deny
+settings:
+  - id: partner-media
+    federation: partners
+    direction: outbound
+    media: {{allowed: true, max_bytes: 1KiB, content_types: [image/*]}}
+"""
+
+
+def multipart(content_type: str, data: bytes) -> tuple[int, bytes, str]:
+    """A federation media answer (spec: multipart/mixed, JSON metadata first, then the bytes)."""
+    body = (f"--{BOUNDARY}\r\nContent-Type: application/json\r\n\r\n{{}}\r\n"
+            f"--{BOUNDARY}\r\nContent-Type: {content_type}\r\n\r\n").encode()
+    body += data + f"\r\n--{BOUNDARY}--\r\n".encode()
+    return 200, body, f"multipart/mixed; boundary={BOUNDARY}"
+
+
+class OutboundMediaTest(OutboundRig):
+    def setUp(self):
+        super().setUp()
+        config = self.gateway_config()
+        (self.tmp / "policy.yaml").write_text(POLICY)
+        self.gw = self.start_gateway(config)
+
+    def download(self, name: str, media_id: str):
+        target = self.target(name)
+        tunnel = self.core.tls(self.core.connect(target), f"{name}.{Z}")
+        try:
+            return self.core.request(
+                tunnel, "GET", f"/_matrix/federation/v1/media/download/{media_id}", target)
+        finally:
+            tunnel.close()
+
+    def media_records(self):
+        return [(r["action"], r.get("rule_id"), r.get("reason"), r.get("status"))
+                for r in self.audit_records(self.gw)
+                if r.get("type") == "decision" and r.get("endpoint") == "media.download"]
+
+    def test_allowed_media_passes_byte_for_byte(self):
+        picture = bytes(range(256)) * 3  # 768 bytes, under the 1 KiB limit
+        answer = multipart("image/png", picture)
+        self.peers["peer"].answer = answer
+        status, headers, body = self.download("peer", "pic1")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body, answer[1])  # exactly what the peer sent
+        self.assertTrue(headers["content-type"].startswith("multipart/mixed"))
+        sent = self.peers["peer"].requests
+        self.assertEqual([r["path"] for r in sent], ["/_matrix/federation/v1/media/download/pic1"])
+        self.assertTrue(sent[0]["signature_ok"], "the peer could not verify the Core's signature")
+        self.assertEqual(self.media_records(), [("forward", "out-partners", "allowed_by_rule", 200)])
+
+    def test_answers_outside_the_media_policy_are_refused(self):
+        cases = [  # (answer, errcode, words in the error, audited reason)
+            (multipart("image/png", b"\x89PNG" + b"x" * 2048), "M_TOO_LARGE",
+             "larger than the policy allows (1024)", "media_too_large"),
+            (multipart("text/html", b"<script>x</script>"), "M_FORBIDDEN", "text/html",
+             "media_content_type_not_allowed"),
+            ((200, b"--nope\r\n", f"multipart/mixed; boundary={BOUNDARY}"), "M_UNKNOWN", "",
+             "response_malformed"),
+        ]
+        for n, (answer, errcode, words, _) in enumerate(cases):
+            with self.subTest(errcode=errcode):
+                self.peers["peer"].answer = answer
+                status, _, body = self.download("peer", f"m{n}")
+                self.assertEqual(status, 502, body)
+                error = json.loads(body)
+                self.assertEqual(error["errcode"], errcode, error)
+                self.assertIn(words, error["error"])
+                self.assertNotIn(b"<script>", body)
+        self.assertEqual(len(self.peers["peer"].requests), 3)  # each was fetched, then judged
+        # The request was allowed by its rule; the answer was refused: a deny with the answer's
+        # reason, the rule that let the request out, and the status the Core got.
+        self.assertEqual(self.media_records(),
+                         [("deny", "out-partners", reason, 502) for *_, reason in cases])
+
+    def test_media_from_a_server_denied_media_is_refused_before_dialling(self):
+        self.peers["other"].answer = multipart("image/png", b"tiny")
+        status, _, body = self.download("other", "pic2")
+        self.assertEqual(status, 403, body)
+        self.assertEqual(json.loads(body)["errcode"], "M_FORBIDDEN")
+        self.assertEqual(self.peers["other"].requests, [])  # nothing reached the destination
+        self.assertEqual(self.media_records(), [("deny", "out-no-media-other", "denied_by_rule", 403)])
+
+
+if __name__ == "__main__":
+    main()
