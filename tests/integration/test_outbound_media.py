@@ -15,26 +15,15 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import main  # noqa: E402
-from outbound_rig import CORE, Z, OutboundRig  # noqa: E402
+from outbound_rig import POLICY as RIG_POLICY, Z, OutboundRig  # noqa: E402
 
 PEER = f"peer.{Z}"
 OTHER = f"other.{Z}"
 BOUNDARY = "6b2a0f1e9c3d"
 
-# Media from the partners: images only, at most 1 KiB; `other` may not serve the Core media.
-POLICY = f"""version: 1
-server_name: {CORE}
-default: deny
-federations:
-  partners:
-    servers: [{PEER}, {OTHER}]
-rules:
-  - id: out-partners
-    federation: partners
-    direction: outbound
-    endpoints: ["@all"]
-    action: allow
-  - id: out-no-media-other
+# The rig's policy (the partners may receive everything) plus: media from the partners are
+# images of at most 1 KiB, and `other` may not serve the Core media at all.
+POLICY = RIG_POLICY + f"""  - id: out-no-media-other
     servers: [{OTHER}]
     direction: outbound
     endpoints: ["@media"]
