@@ -17,7 +17,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import main  # noqa: E402
 from outbound_rig import POLICY as RIG_POLICY, Z, OutboundRig  # noqa: E402
 
-PEER = f"peer.{Z}"
 OTHER = f"other.{Z}"
 BOUNDARY = "6b2a0f1e9c3d"
 
