@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """The README's quick start, on free ports: scripts/dev-pki makes the dev PKI,
 deploy/demo/demo-core.py stands in for the Core, and the shipped example config
-(only ports, state_dir and the policy's absolute path changed) serves the README's curl
-through the gateway; deploy/demo/demo-peer.py (what `make run` starts) gets the answers the
-example policy prescribes, and the audit lines the README shows form a verifiable chain."""
+(only ports, state_dir and absolute paths changed) serves the README's curl through the
+gateway; deploy/demo/demo-peer.py and deploy/demo/demo-outbound.py (what `make run` starts)
+get the answers the example policy prescribes in both directions, and the audit lines the
+README shows form a verifiable chain."""
 import json
 import os
 import subprocess
@@ -46,7 +47,7 @@ class QuickStartTest(GatewayTestCase):
         self.assertNotEqual(self.dev_pki("bad name!").returncode, 0)
 
     def test_readme_curl_through_shipped_config(self):
-        self.assertEqual(self.dev_pki().returncode, 0)
+        self.assertEqual(self.dev_pki("opendesk.stadt-a.example").returncode, 0)
         core_port = free_port()
         core = subprocess.Popen(["/usr/bin/python3", str(ENV.source_dir / "deploy" / "demo" / "demo-core.py"),
                                  "--host", "127.0.0.1", "--port", str(core_port)],
@@ -64,7 +65,16 @@ class QuickStartTest(GatewayTestCase):
         config["listeners"]["admin"]["port"] = free_port()
         config["upstream"]["port"] = core_port
         config["workers"] = 1
-        config["discovery"] = no_dns_discovery()  # never the system resolver (pinned keys only)
+        # Never the system resolver (pinned keys; the demo peer through its static route).
+        config["discovery"].update(no_dns_discovery())
+        peer_port = free_port()
+        config["discovery"]["static_routes"]["opendesk.stadt-a.example"]["target"] = \
+            f"127.0.0.1:{peer_port}"
+        outbound = config["outbound"]
+        outbound["listen"]["port"] = free_port()
+        outbound["credentials_file"] = str(self.state / "outbound-proxy.credentials")
+        outbound["interception_ca"] = {"certificate": str(self.state / "pki" / "interception-ca.crt"),
+                                       "key": str(self.state / "pki" / "interception-ca.key")}
         config["policy"] = str(ENV.source_dir / "deploy" / "examples" / "policy.yaml")
         init = subprocess.run(["/usr/bin/python3", str(ENV.source_dir / "deploy" / "demo" / "demo-peer.py"),
                                "init", "--state", str(self.state)], capture_output=True, text=True,
@@ -86,6 +96,19 @@ class QuickStartTest(GatewayTestCase):
         statuses = [int(line.split()[1]) for line in run.stdout.splitlines()
                     if line.startswith("demo-peer: ")]
         self.assertEqual(statuses, [200, 200, 403, 401, 403], run.stdout)
+
+        # The demo Core through the outbound proxy: the allowed /send reaches the peer, which
+        # verifies the Core's signature; the rest is refused and never reaches it.
+        out = subprocess.run(["/usr/bin/python3", str(peer.parent / "demo-outbound.py"),
+                              "--state", str(self.state), "--proxy-port",
+                              str(outbound["listen"]["port"]), "--peer-port", str(peer_port)],
+                             capture_output=True, text=True, timeout=120)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        lines = [line for line in out.stdout.splitlines() if line.startswith("demo-outbound: ")]
+        self.assertEqual([int(line.split()[1]) for line in lines], [200, 403, 403, 403, 403],
+                         out.stdout)
+        self.assertIn("which verified the Core's signature", out.stdout)
+        self.assertEqual(out.stdout.count("nothing reached opendesk.stadt-a.example"), 4, out.stdout)
 
         audit = self.state / "audit.log"
         deadline = time.monotonic() + 30
