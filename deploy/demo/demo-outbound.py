@@ -199,13 +199,14 @@ def run(state: str, proxy_port: int, peer_port: int) -> int:
             verified = bool(arrived) and all(ok for _, _, ok in arrived)
             wrong = status != expected or bool(arrived) != reaches or (reaches and not verified)
             failures += wrong
-            reached = ("reached opendesk.stadt-a.example, which verified the Core's signature"
-                       if verified else "reached opendesk.stadt-a.example UNVERIFIED"
-                       if arrived else "nothing reached opendesk.stadt-a.example")
+            reached = ("; reached opendesk.stadt-a.example, which verified the Core's signature"
+                       if verified else "; reached opendesk.stadt-a.example UNVERIFIED"
+                       if arrived else "" if isinstance(step, str)
+                       else "; nothing reached opendesk.stadt-a.example")
             mark = f"  UNEXPECTED (policy says {expected})" if wrong else ""
             summary = answer.decode(errors="replace").strip().replace("\n", " ")
             print(f"demo-outbound: {status}  {what}{mark}\n               {shown}\n"
-                  f"               -> {summary[:120] or '(no body)'}; {reached}")
+                  f"               -> {summary[:120] or '(no body)'}{reached}")
     finally:
         peer.stop()
     return 1 if failures else 0

@@ -108,7 +108,7 @@ class QuickStartTest(GatewayTestCase):
         self.assertEqual([int(line.split()[1]) for line in lines], [200, 403, 403, 403, 403],
                          out.stdout)
         self.assertIn("which verified the Core's signature", out.stdout)
-        self.assertEqual(out.stdout.count("nothing reached opendesk.stadt-a.example"), 4, out.stdout)
+        self.assertEqual(out.stdout.count("nothing reached opendesk.stadt-a.example"), 2, out.stdout)
 
         audit = self.state / "audit.log"
         deadline = time.monotonic() + 30
@@ -116,19 +116,30 @@ class QuickStartTest(GatewayTestCase):
             records = [json.loads(line) for line in audit.read_text().splitlines()] \
                 if audit.exists() else []
             decisions = [r for r in records if r.get("type") == "decision"]
-            if len(decisions) >= 6 or time.monotonic() > deadline:
+            if len(decisions) >= 14 or time.monotonic() > deadline:
                 break
             time.sleep(0.1)
-        got = [(r.get("endpoint"), r.get("action"), r.get("rule_id"), r.get("status"))
-               for r in decisions]
+        got = [(r.get("direction"), r.get("endpoint"), r.get("action"), r.get("rule_id"),
+                r.get("status")) for r in decisions]
         self.assertEqual(got, [
-            ("version", "forward", "core-keys-public", 200),
-            ("send", "forward", "opendesk-base", 200),
-            ("send", "quarantine", "opendesk-unusual-events", 200),
-            ("send", "deny", "opendesk-unknown-edus", 403),
-            ("query.profile", "deny", None, 401),
-            ("publicRooms", "deny", "opendesk-no-directory", 403),
+            ("inbound", "version", "forward", "core-keys-public", 200),
+            ("inbound", "send", "forward", "opendesk-base", 200),
+            ("inbound", "send", "quarantine", "opendesk-unusual-events", 200),
+            ("inbound", "send", "deny", "opendesk-unknown-edus", 403),
+            ("inbound", "query.profile", "deny", None, 401),
+            ("inbound", "publicRooms", "deny", "opendesk-no-directory", 403),
+            # One tunnel per request (CONNECT admitted for the federation), then the request.
+            ("outbound", "connect", "forward", "opendesk-base", 200),
+            ("outbound", "send", "forward", "opendesk-base", 200),
+            ("outbound", "connect", "forward", "opendesk-base", 200),
+            ("outbound", "publicRooms", "deny", "opendesk-no-directory", 403),
+            ("outbound", "connect", "forward", "opendesk-base", 200),
+            ("outbound", "invite", "deny", "opendesk-no-invites-by-trainees", 403),
+            ("outbound", "connect", "deny", "default", 403),  # matrix.org: in no federation
+            ("outbound", "connect", "deny", "default", 403),  # push gateway: not on egress list
         ])
+        self.assertEqual([r.get("destination") for r in decisions[6:12]],
+                         ["opendesk.stadt-a.example"] * 6)
         self.assertTrue(all(r.get("origin") == "opendesk.stadt-a.example" for r in decisions[1:4]))
         self.assertIsNotNone(decisions[2].get("quarantine_id"))
         v = subprocess.run([str(ENV.bordergate), "audit", "verify", str(audit)],
@@ -141,14 +152,20 @@ class QuickStartTest(GatewayTestCase):
             r = subprocess.run(["/usr/bin/python3", str(peer), "init", "--state", str(self.state)],
                                capture_output=True, text=True, timeout=60)
             self.assertEqual(r.returncode, 0, r.stderr)
-            if _ == 0:
-                key = (self.state / "demo-peer.key").read_bytes()
-        self.assertEqual((self.state / "demo-peer.key").read_bytes(), key)
-        self.assertEqual((self.state / "demo-peer.key").stat().st_mode & 0o077, 0)
-        pinned = json.loads((self.state / "demo-peer-pinned.json").read_text())
-        self.assertEqual(list(pinned), ["opendesk.stadt-a.example"])
+            if _ == 0:  # made once: the second init keeps every secret
+                secrets = {n: (self.state / n).read_bytes()
+                           for n in ("demo-peer.key", "demo-core.key", "outbound-proxy.credentials")}
+        for name, first in secrets.items():
+            self.assertEqual((self.state / name).read_bytes(), first, name)
+            self.assertEqual((self.state / name).stat().st_mode & 0o077, 0, name)
+        key = secrets["demo-peer.key"]
+        pinned = json.loads((self.state / "demo-pinned-keys.json").read_text())
+        self.assertEqual(sorted(pinned), ["core.bordergate.test", "opendesk.stadt-a.example"])
         key_id, = pinned["opendesk.stadt-a.example"]
         self.assertEqual(key_id, "ed25519:" + key.decode().split()[1])
+        credentials = self.state / "outbound-proxy.credentials"
+        self.assertRegex(credentials.read_text(), r"^core:[0-9a-f]{48}\n$")
+        self.assertEqual(credentials.stat().st_mode & 0o077, 0)
 
 
 if __name__ == "__main__":
