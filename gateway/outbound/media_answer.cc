@@ -135,18 +135,9 @@ Result<MediaPart> parse_media_multipart(std::string_view content_type, std::stri
 
 ResponseCheck check_media_answer(std::string_view content_type, std::string_view body,
                                  const policy::MediaPolicy* media) {
-  auto refuse = [](std::string reason, std::string error, const char* errcode) {
-    ResponseCheck c;
-    c.action = ResponseAction::refuse;
-    c.reason = std::move(reason);
-    c.status = 502;
-    c.errcode = errcode;
-    c.error = std::move(error);
-    return c;
-  };
   auto part = parse_media_multipart(content_type, body);
   if (!part) {
-    return refuse("response_malformed",
+    return refuse_answer("response_malformed",
                   "The remote server's media answer is malformed: " + part.error().message,
                   "M_UNKNOWN");
   }
@@ -154,12 +145,12 @@ ResponseCheck check_media_answer(std::string_view content_type, std::string_view
   c.reason = part->location ? "media_redirect" : "response_ok";
   if (media == nullptr) return c;
   if (!media->allowed) {
-    return refuse("media_not_allowed", "Media from this server is not allowed by policy",
+    return refuse_answer("media_not_allowed", "Media from this server is not allowed by policy",
                   "M_FORBIDDEN");
   }
   if (part->location) return c;
   if (media->max_bytes && part->bytes.size() > *media->max_bytes) {
-    return refuse("media_too_large",
+    return refuse_answer("media_too_large",
                   "The remote media (" + std::to_string(part->bytes.size()) +
                       " bytes) is larger than the policy allows (" +
                       std::to_string(*media->max_bytes) + ")",
@@ -167,7 +158,7 @@ ResponseCheck check_media_answer(std::string_view content_type, std::string_view
   }
   if (!media->content_types.empty() &&
       (part->content_type.empty() || !policy::media_type_allowed(*media, part->content_type))) {
-    return refuse("media_content_type_not_allowed",
+    return refuse_answer("media_content_type_not_allowed",
                   "The remote media's type (" +
                       (part->content_type.empty() ? std::string("none") : part->content_type) +
                       ") is not allowed by policy",

@@ -8,6 +8,7 @@
 #include "gateway/inbound/edu_binding.h"
 #include "gateway/matrix/event.h"
 #include "gateway/matrix/redaction.h"
+#include "gateway/outbound/key_answer.h"
 #include "gateway/outbound/media_answer.h"
 #include "policy/evaluate.h"
 
@@ -29,18 +30,8 @@ const JsonObject* obj(const JsonObject& o, std::string_view key) {
   return it == o.end() ? nullptr : it->second.object_if();
 }
 
-ResponseCheck refuse(std::string reason, std::string error, const char* errcode = "M_UNKNOWN") {
-  ResponseCheck c;
-  c.action = ResponseAction::refuse;
-  c.reason = std::move(reason);
-  c.status = 502;
-  c.errcode = errcode;
-  c.error = std::move(error);
-  return c;
-}
-
 ResponseCheck malformed(std::string what) {
-  return refuse("response_malformed", "The remote server's answer is malformed: " + what);
+  return refuse_answer("response_malformed", "The remote server's answer is malformed: " + what);
 }
 
 // Checks events against their signatures, remembering the keys that were not in the cache for
@@ -177,7 +168,7 @@ std::optional<ResponseCheck> all_must_pass(EventChecker& checker, const JsonArra
     inbound::PduVerdict v = checker.check(*e.object_if(), room);
     // Keep going after a failure only to collect every missing key for one fetch round.
     if (!v.error.empty() && !failed) {
-      failed = refuse("response_event_failed",
+      failed = refuse_answer("response_event_failed",
                       "The remote server's answer carries an event that fails verification in " +
                           std::string(section) + ": " + describe(v));
     }
@@ -228,11 +219,11 @@ ResponseCheck check_event(const ResponseCheckInput& in, EventChecker& checker, c
     return malformed("an event answer must hold exactly one PDU");
   inbound::PduVerdict v = checker.check(*pdus->front().object_if(), {});
   if (!v.error.empty())
-    return checker.finish(refuse("response_event_failed",
+    return checker.finish(refuse_answer("response_event_failed",
                                  "The remote server's event fails verification: " + describe(v)));
   if (v.event_id != in.asked.event_id)
     return checker.finish(
-        refuse("response_event_id_mismatch", "The remote server answered with another event (" +
+        refuse_answer("response_event_id_mismatch", "The remote server answered with another event (" +
                                                  v.event_id + ") than the one asked for"));
   ResponseCheck c;
   c.reason = "response_ok";
@@ -268,12 +259,12 @@ ResponseCheck check_complete_sets(const ResponseCheckInput& in, EventChecker& ch
       if (!it->second.is_object()) return malformed("event is not an object");
       inbound::PduVerdict v = checker.check(*it->second.object_if(), in.asked.room_id);
       if (!v.error.empty() && !failed) {
-        failed = refuse(
+        failed = refuse_answer(
             "response_event_failed",
             "The join event in the remote server's answer fails verification: " + describe(v));
       } else if (v.error.empty() && v.event_id != in.asked.event_id && !failed) {
         failed =
-            refuse("response_event_id_mismatch",
+            refuse_answer("response_event_id_mismatch",
                    "The remote server's answer carries another join event (" + v.event_id + ")");
       }
     }
@@ -309,19 +300,19 @@ ResponseCheck check_template(const ResponseCheckInput& in, const Json& body) {
   const JsonObject* event = obj(*o, "event");
   if (version == nullptr || event == nullptr) return malformed("room_version or event missing");
   if (matrix::find_room_version(*version) == nullptr)
-    return refuse("unknown_room_version",
+    return refuse_answer("unknown_room_version",
                   "The remote server's room version " + *version + " is not known to the gateway");
   if (!in.asked.offered_versions.empty()) {
     bool offered = false;
     for (const std::string& v : in.asked.offered_versions) offered = offered || v == *version;
     if (!offered)
-      return refuse("room_version_not_offered",
+      return refuse_answer("room_version_not_offered",
                     "The remote server chose room version " + *version + ", which was not offered");
   }
   const E e = in.asked.endpoint;
   const char* membership = e == E::make_join ? "join" : e == E::make_leave ? "leave" : "knock";
   auto mismatch = [](std::string field) {
-    return refuse("template_mismatch",
+    return refuse_answer("template_mismatch",
                   "The remote server's event template does not match the request: " + field);
   };
   const std::string* type = str(*event, "type");
@@ -360,15 +351,15 @@ ResponseCheck check_invite(const ResponseCheckInput& in, EventChecker& checker, 
   const JsonObject* event = obj(*o, "event");
   if (event == nullptr) return malformed("no event");
   if (in.asked.sent_event == nullptr)
-    return refuse("invite_not_comparable", "The invite the Core sent is not known");
+    return refuse_answer("invite_not_comparable", "The invite the Core sent is not known");
   if (without_signatures(*event) != without_signatures(*in.asked.sent_event))
-    return refuse("invite_event_altered",
+    return refuse_answer("invite_event_altered",
                   "The remote server returned an invite event other than the one sent");
   // The Core's signature (the sender's server) still verifies: check_pdu requires it.
   inbound::PduVerdict v = checker.check(*event, in.asked.room_id);
   if (!v.error.empty())
     return checker.finish(
-        refuse("response_event_failed", "The returned invite fails verification: " + describe(v)));
+        refuse_answer("response_event_failed", "The returned invite fails verification: " + describe(v)));
   // And the invitee's server signed it (the reason the Core sends the invite at all).
   const std::string* invitee = str(*event, "state_key");
   std::string_view invitee_server = invitee ? inbound::user_server(*invitee) : std::string_view{};
@@ -385,7 +376,7 @@ ResponseCheck check_invite(const ResponseCheckInput& in, EventChecker& checker, 
   Status s = matrix::verify_server_signature(*redacted, invitee_server, checker.lookup(), at);
   if (!s.ok()) {
     checker.keep_pending_as_missing();
-    return checker.finish(refuse("invite_not_signed_by_invitee",
+    return checker.finish(refuse_answer("invite_not_signed_by_invitee",
                                  "The returned invite is not signed by " +
                                      std::string(invitee_server) + " (" + s.error().code + ")"));
   }
@@ -395,6 +386,16 @@ ResponseCheck check_invite(const ResponseCheckInput& in, EventChecker& checker, 
 }
 
 }  // namespace
+
+ResponseCheck refuse_answer(std::string reason, std::string error, const char* errcode) {
+  ResponseCheck c;
+  c.action = ResponseAction::refuse;
+  c.reason = std::move(reason);
+  c.status = 502;
+  c.errcode = errcode;
+  c.error = std::move(error);
+  return c;
+}
 
 std::string audit_note(const ResponseCheck& c) {
   switch (c.action) {
@@ -433,6 +434,8 @@ bool response_needs_check(policy::FederationEndpoint e) {
     case E::invite:
     case E::media_download:
     case E::media_thumbnail:
+    case E::key_server:
+    case E::key_query:
       return true;
     default:
       return false;
@@ -447,6 +450,7 @@ ResponseCheck check_response(const ResponseCheckInput& in, const matrix::KeyLook
   if (e == E::media_download || e == E::media_thumbnail) {
     return check_media_answer(in.answer.content_type, in.answer.body, in.media);
   }
+  if (e == E::key_server || e == E::key_query) return check_key_answer(in, keys);
   auto parsed = matrix::parse_json(
       in.answer.body,
       {.max_depth = 64, .max_bytes = in.answer.body.size() + 1, .allow_floats = true});

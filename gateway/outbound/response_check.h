@@ -92,8 +92,14 @@ struct ResponseCheck {
 // "response refused: <reason>"; empty for pass. Bounded (about 1 KiB), event ids only.
 std::string audit_note(const ResponseCheck& check);
 
+// A refusal of the answer: `status` 502 with the errcode (M_UNKNOWN unless said) and error text;
+// `reason` is the snake_case name for audit and metrics.
+ResponseCheck refuse_answer(std::string reason, std::string error,
+                            const char* errcode = "M_UNKNOWN");
+
 // True when the endpoint's answer must be buffered and checked (answers with events, the
-// make_* templates, invites, media). Other answers are streamed to the Core unchecked.
+// make_* templates, invites, media, server keys). Other answers are streamed to the Core
+// unchecked.
 bool response_needs_check(policy::FederationEndpoint e);
 
 // Pure: no I/O; `keys` is a lookup over cached keys only (ServerKeyStore::cached_lookup).

@@ -14,16 +14,22 @@ rule and reason, and the audit chain verifies.
 
 Keys: the Core's key fetches (`/_matrix/key/v2/server`, signed as Synapse signs every federation
 request, and unsigned) and notary queries (`/_matrix/key/v2/query`) reach the destination and
-come back byte for byte when the policy allows `@keys` towards it, and are refused 403 with
-nothing sent where a rule denies them."""
+come back byte for byte when the policy allows `@keys` towards it and the answer verifies (the
+destination's own keys, self-signed; notary entries self-signed and signed by the destination);
+a key answer changed after signing is refused 502 and audited; requests where a rule denies
+`@keys` are refused 403 with nothing sent."""
+import copy
 import json
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import main  # noqa: E402
+from matrix_events_helper import new_key, server_keys_response  # noqa: E402
 from outbound_rig import POLICY as RIG_POLICY, Z, OutboundRig  # noqa: E402
+from signedjson.sign import sign_json  # noqa: E402
 
 OTHER = f"other.{Z}"
 BOUNDARY = "6b2a0f1e9c3d"
@@ -122,14 +128,17 @@ class OutboundFetchTest(OutboundRig):
         self.assertEqual(self.peers["other"].requests, [])  # nothing reached the destination
         self.assertEqual(self.media_records(), [("deny", "out-no-media-other", "denied_by_rule", 403)])
 
-    def key_requests(self, name: str):
-        """The Core's key requests to `name`, each in its own tunnel: [(status, body)]."""
+    KEY_REQUESTS = (("GET", "/_matrix/key/v2/server", None, True),
+                    ("GET", "/_matrix/key/v2/server", None, False),
+                    ("POST", "/_matrix/key/v2/query", {"server_keys": {f"x.{Z}": {}}}, False))
+
+    def key_requests(self, name: str, only: int | None = None):
+        """The Core's key requests to `name`, each in its own tunnel: [(status, body)], or the
+        one answer of KEY_REQUESTS[only]."""
         target = self.target(name)
         out = []
-        for method, uri, body, sign in (
-                ("GET", "/_matrix/key/v2/server", None, True),
-                ("GET", "/_matrix/key/v2/server", None, False),
-                ("POST", "/_matrix/key/v2/query", {"server_keys": {f"x.{Z}": {}}}, False)):
+        requests = self.KEY_REQUESTS if only is None else self.KEY_REQUESTS[only:only + 1]
+        for method, uri, body, sign in requests:
             tunnel = self.core.tls(self.core.connect(target), f"{name}.{Z}")
             try:
                 status, _, answer = self.core.request(tunnel, method, uri, target, body=body,
@@ -137,32 +146,53 @@ class OutboundFetchTest(OutboundRig):
             finally:
                 tunnel.close()
             out.append((status, answer))
-        return out
+        return out if only is None else out[0]
 
     def test_key_fetches_follow_the_keys_policy(self):
-        keys = json.dumps({"server_name": self.target("peer"), "verify_keys": {}}).encode()
-        self.peers["peer"].answer = (200, keys)
-        self.assertEqual(self.key_requests("peer"), [(200, keys)] * 3)
+        peer = self.target("peer")
+        until = int(time.time() * 1000) + 3600_000
+        own = server_keys_response(peer, self.peer_hs.key, until)
+        # A notary answer: another server's self-signed keys, vouched for by the destination.
+        vouched = sign_json(server_keys_response(f"x.{Z}", new_key("x1"), until), peer,
+                            self.peer_hs.key)
+        answers = [json.dumps(own).encode(), json.dumps(own).encode(),
+                   json.dumps({"server_keys": [vouched]}).encode()]
+        got = []
+        for answer, request in zip(answers, range(3)):
+            self.peers["peer"].answer = (200, answer)
+            got.append(self.key_requests("peer", only=request))
+        self.assertEqual(got, [(200, a) for a in answers])
         self.assertEqual([(r["method"], r["path"]) for r in self.peers["peer"].requests],
                          [("GET", "/_matrix/key/v2/server"), ("GET", "/_matrix/key/v2/server"),
                           ("POST", "/_matrix/key/v2/query")])
         self.assertTrue(self.peers["peer"].requests[0]["signature_ok"])
 
+        # Keys changed after signing never reach the Core.
+        forged = copy.deepcopy(own)
+        forged["valid_until_ts"] += 365 * 24 * 3600_000
+        self.peers["peer"].answer = (200, json.dumps(forged).encode())
+        status, body = self.key_requests("peer", only=0)
+        self.assertEqual(status, 502, body)
+        self.assertEqual(json.loads(body)["errcode"], "M_UNKNOWN")
+
         refused = self.key_requests("other")
         self.assertEqual([status for status, _ in refused], [403] * 3, refused)
         self.assertEqual(self.peers["other"].requests, [])
-        decisions = [(r.get("destination"), r["endpoint"], r["action"], r.get("rule_id"))
+        decisions = [(r.get("destination"), r["endpoint"], r["action"], r.get("rule_id"),
+                      r.get("reason"))
                      for r in self.audit_records(self.gw)
                      if r.get("type") == "decision" and r.get("endpoint", "").startswith("key.")]
-        peer, other = self.target("peer"), self.target("other")
-        self.assertEqual(decisions, [
+        other = self.target("other")
+        self.assertEqual([d[:4] for d in decisions], [
             (peer, "key.server", "forward", "out-partners"),
             (peer, "key.server", "forward", "out-partners"),
             (peer, "key.query", "forward", "out-partners"),
+            (peer, "key.server", "deny", "out-partners"),
             (other, "key.server", "deny", "out-no-keys-other"),
             (other, "key.server", "deny", "out-no-keys-other"),
             (other, "key.query", "deny", "out-no-keys-other"),
         ])
+        self.assertEqual(decisions[3][4], "response_keys_invalid")
 
 
 if __name__ == "__main__":
