@@ -22,6 +22,7 @@ constexpr policy::FederationEndpoint kEndpoints[] = {
     policy::FederationEndpoint::send_join,      policy::FederationEndpoint::make_join,
     policy::FederationEndpoint::make_knock,     policy::FederationEndpoint::invite,
     policy::FederationEndpoint::media_download, policy::FederationEndpoint::send,
+    policy::FederationEndpoint::key_server,     policy::FederationEndpoint::key_query,
 };
 
 const matrix::SigningKey& key() {
