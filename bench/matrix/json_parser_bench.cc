@@ -3,11 +3,11 @@
 // the strictness rules through a SAX interface; nlohmann's DOM (not strict: duplicate keys are
 // silently merged) is shown as a reference point only.
 #include <benchmark/benchmark.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
 
 #include <cstdlib>
 #include <nlohmann/json.hpp>
-#include <rapidjson/memorystream.h>
-#include <rapidjson/reader.h>
 #include <vector>
 
 #include "bench/matrix/core_bench.h"
@@ -55,13 +55,15 @@ std::string ten_pdu_transaction_text() {
   for (int i = 0; i < 10; ++i) {
     if (i > 0) pdus += ',';
     const std::string n = std::to_string(i);
-    pdus += R"({"type":"m.room.message","room_id":"!bench:remote.example",)"
-            R"("sender":"@user:remote.example","content":{"msgtype":"m.text",)"
-            R"("body":"message 7.)" + n + R"("},"origin_server_ts":170000000000)" + n +
-            R"(,"depth":3,"prev_events":[],"auth_events":[],)"
-            R"("hashes":{"sha256":"LjanKc4KMQWwNKWKDsoPXtis30ZUHao+MjF6ZfdtNDk"},)"
-            R"("signatures":{"remote.example":{"ed25519:bench":)"
-            R"("gx0ur/ejNt+z6on7vTJCSN7/BVn5Fl6q5ZrfF3k7lGNcZC6covfZeQtZEEXkTiQL32sdNRXTKQAjnnpwIr5RlA"}}})";
+    pdus +=
+        R"({"type":"m.room.message","room_id":"!bench:remote.example",)"
+        R"("sender":"@user:remote.example","content":{"msgtype":"m.text",)"
+        R"("body":"message 7.)" +
+        n + R"("},"origin_server_ts":170000000000)" + n +
+        R"(,"depth":3,"prev_events":[],"auth_events":[],)"
+        R"("hashes":{"sha256":"LjanKc4KMQWwNKWKDsoPXtis30ZUHao+MjF6ZfdtNDk"},)"
+        R"("signatures":{"remote.example":{"ed25519:bench":)"
+        R"("gx0ur/ejNt+z6on7vTJCSN7/BVn5Fl6q5ZrfF3k7lGNcZC6covfZeQtZEEXkTiQL32sdNRXTKQAjnnpwIr5RlA"}}})";
   }
   return R"({"origin":"remote.example","origin_server_ts":1700000000000,"pdus":[)" + pdus +
          R"(],"edus":[]})";

@@ -154,7 +154,7 @@ class Builder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Builder> 
 
   const JsonLimits& limits_;
   const rapidjson::MemoryStream& stream_;
-  std::vector<Json> stack_;        // open containers, innermost last
+  std::vector<Json> stack_;  // open containers, innermost last
   struct PendingKey {
     std::string key;
     bool at_end;  // above every key of its object so far: appended without a search
