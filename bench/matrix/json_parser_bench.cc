@@ -3,6 +3,8 @@
 // the strictness rules through a SAX interface; nlohmann's DOM (not strict: duplicate keys are
 // silently merged) is shown as a reference point only.
 #include <benchmark/benchmark.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
 
 #include <cstdlib>
 #include <nlohmann/json.hpp>
@@ -27,6 +29,102 @@ void BM_RapidJsonSax_ParseAndCanonical(benchmark::State& state) {
   state.counters["bytes"] = static_cast<double>(text.size());
 }
 BENCHMARK(BM_RapidJsonSax_ParseAndCanonical);
+
+// Parse only, the same transaction as sent (keys in insertion order) and as canonical JSON
+// (keys ascending, as signed): the parser appends ascending keys without a tree search.
+void BM_ParseOnly(benchmark::State& state, bool canonical_input) {
+  std::string text = bench::transaction_text();
+  if (canonical_input) text = *canonical_json(*parse_json(text));
+  for (auto _ : state) {
+    auto parsed = parse_json(text);
+    if (!parsed) std::abort();
+    benchmark::DoNotOptimize(parsed);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * text.size()));
+}
+BENCHMARK_CAPTURE(BM_ParseOnly, unsorted_keys, false);
+BENCHMARK_CAPTURE(BM_ParseOnly, canonical, true);
+
+// Where the parse of a key-heavy body goes (the shape of bench/inbound's 10-PDU transaction:
+// ten small m.room.message PDUs, 4.3 KiB, keys in insertion order): RapidJSON's tokenizer and
+// UTF-8 validation alone (same flags, a handler that only counts), the full strict parse into
+// the std::map tree and freeing it, freeing alone, and the canonical JSON of the parsed body.
+// Parse-and-free minus tokenize-only is what a flat, arena-backed value could save at most.
+std::string ten_pdu_transaction_text() {
+  std::string pdus;
+  for (int i = 0; i < 10; ++i) {
+    if (i > 0) pdus += ',';
+    const std::string n = std::to_string(i);
+    pdus +=
+        R"({"type":"m.room.message","room_id":"!bench:remote.example",)"
+        R"("sender":"@user:remote.example","content":{"msgtype":"m.text",)"
+        R"("body":"message 7.)" +
+        n + R"("},"origin_server_ts":170000000000)" + n +
+        R"(,"depth":3,"prev_events":[],"auth_events":[],)"
+        R"("hashes":{"sha256":"LjanKc4KMQWwNKWKDsoPXtis30ZUHao+MjF6ZfdtNDk"},)"
+        R"("signatures":{"remote.example":{"ed25519:bench":)"
+        R"("gx0ur/ejNt+z6on7vTJCSN7/BVn5Fl6q5ZrfF3k7lGNcZC6covfZeQtZEEXkTiQL32sdNRXTKQAjnnpwIr5RlA"}}})";
+  }
+  return R"({"origin":"remote.example","origin_server_ts":1700000000000,"pdus":[)" + pdus +
+         R"(],"edus":[]})";
+}
+
+class CountingHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, CountingHandler> {
+ public:
+  bool Default() { return ++events_ > 0; }
+  std::size_t events_ = 0;
+};
+
+void BM_TenPdus_TokenizeOnly(benchmark::State& state) {
+  const std::string text = ten_pdu_transaction_text();
+  for (auto _ : state) {
+    rapidjson::MemoryStream stream(text.data(), text.size());
+    rapidjson::Reader reader;
+    CountingHandler counter;
+    constexpr unsigned kFlags = rapidjson::kParseIterativeFlag |
+                                rapidjson::kParseValidateEncodingFlag |
+                                rapidjson::kParseNumbersAsStringsFlag;
+    if (!reader.Parse<kFlags>(stream, counter)) std::abort();
+    benchmark::DoNotOptimize(counter.events_);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * text.size()));
+}
+BENCHMARK(BM_TenPdus_TokenizeOnly);
+
+void BM_TenPdus_ParseAndFree(benchmark::State& state) {
+  const std::string text = ten_pdu_transaction_text();
+  for (auto _ : state) {
+    auto parsed = parse_json(text);
+    if (!parsed) std::abort();
+    benchmark::DoNotOptimize(parsed);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * text.size()));
+}
+BENCHMARK(BM_TenPdus_ParseAndFree);
+
+// Freeing alone: 64 copies are made outside the timed region and freed inside it; the time
+// per tree is 1 / items_per_second.
+void BM_TenPdus_FreeTree(benchmark::State& state) {
+  const Json parsed = *parse_json(ten_pdu_transaction_text());
+  std::vector<Json> trees;
+  for (auto _ : state) {
+    state.PauseTiming();
+    trees.assign(64, parsed);
+    state.ResumeTiming();
+    trees.clear();
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * 64));
+}
+BENCHMARK(BM_TenPdus_FreeTree);
+
+void BM_TenPdus_Canonical(benchmark::State& state) {
+  const Json parsed = *parse_json(ten_pdu_transaction_text());
+  for (auto _ : state) {
+    auto canonical = canonical_json(parsed);
+    benchmark::DoNotOptimize(canonical);
+  }
+}
+BENCHMARK(BM_TenPdus_Canonical);
 
 // nlohmann 3.11 SAX building the same Json with the same duplicate/depth/number checks. Its lexer
 // validates UTF-8 and surrogates itself; it cannot see "-0" (reported as integer 0).

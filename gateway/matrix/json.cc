@@ -58,10 +58,14 @@ class Builder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Builder> 
       return fail("lone_surrogate", "key contains a lone surrogate escape");
     auto& object = *stack_.back().object_if();
     std::string_view key(s, n);
-    if (object.find(key) != object.end()) {
+    // Canonical JSON (what Matrix servers sign and usually send) has its keys in ascending byte
+    // order: a key above the object's last one cannot be a duplicate and goes in at the end
+    // without a tree search. Any other key takes the full lookup.
+    const bool at_end = object.empty() || std::string_view(object.rbegin()->first) < key;
+    if (!at_end && object.find(key) != object.end()) {
       return fail("duplicate_key", "duplicate key \"" + excerpt(key) + "\"");
     }
-    keys_.emplace_back(key);
+    keys_.push_back({std::string(key), at_end});
     return true;
   }
   bool StartObject() { return open(true); }
@@ -102,7 +106,15 @@ class Builder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Builder> 
     } else if (auto* array = stack_.back().array_if()) {
       array->push_back(std::move(value));
     } else {
-      stack_.back().object_if()->emplace(std::move(keys_.back()), std::move(value));
+      // Nothing enters this object between its key and the key's value (a nested container is a
+      // separate value on the stack), so a key that was above the last one still is.
+      JsonObject& object = *stack_.back().object_if();
+      PendingKey& pending = keys_.back();
+      if (pending.at_end) {
+        object.emplace_hint(object.end(), std::move(pending.key), std::move(value));
+      } else {
+        object.emplace(std::move(pending.key), std::move(value));
+      }
       keys_.pop_back();
     }
     return true;
@@ -142,8 +154,12 @@ class Builder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Builder> 
 
   const JsonLimits& limits_;
   const rapidjson::MemoryStream& stream_;
-  std::vector<Json> stack_;        // open containers, innermost last
-  std::vector<std::string> keys_;  // pending key of each open object
+  std::vector<Json> stack_;  // open containers, innermost last
+  struct PendingKey {
+    std::string key;
+    bool at_end;  // above every key of its object so far: appended without a search
+  };
+  std::vector<PendingKey> keys_;  // pending key of each open object
   Json root_;
   std::optional<Error> error_;
 };

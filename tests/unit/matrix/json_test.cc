@@ -122,6 +122,55 @@ TEST(Json, DepthBombDoesNotRecurse) {
   EXPECT_EQ(r.error().code, "invalid_json");  // unterminated, but no crash
 }
 
+// Keys in ascending byte order are appended without a search (the parser's fast path for
+// canonical input); everything else takes the lookup. Both must find every duplicate and build
+// the same object, whatever the order and whatever the nesting in between.
+struct KeyOrder {
+  std::string input;
+  std::string canonical;  // empty: must be rejected as duplicate_key
+};
+
+class JsonKeyOrder : public ::testing::TestWithParam<KeyOrder> {};
+
+TEST_P(JsonKeyOrder, DuplicatesFoundAndObjectsEqual) {
+  auto parsed = parse_json(GetParam().input);
+  if (GetParam().canonical.empty()) {
+    ASSERT_FALSE(parsed.ok()) << "accepted: " << GetParam().input;
+    EXPECT_EQ(parsed.error().code, "duplicate_key") << parsed.error().message;
+    return;
+  }
+  ASSERT_TRUE(parsed.ok()) << GetParam().input << ": " << parsed.error().message;
+  auto canonical = canonical_json(*parsed);
+  ASSERT_TRUE(canonical.ok());
+  EXPECT_EQ(*canonical, GetParam().canonical);
+  // The canonical text parses (fast path all the way) into the very same value.
+  auto again = parse_json(*canonical);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *parsed);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, JsonKeyOrder,
+    ::testing::Values(
+        // Ascending: the fast path.
+        KeyOrder{R"({"a":1,"b":2,"c":3})", R"({"a":1,"b":2,"c":3})"},
+        KeyOrder{R"({"a":1,"ab":2,"b":3})", R"({"a":1,"ab":2,"b":3})"},
+        KeyOrder{"{\"z\":1,\"\xc3\xa9\":2}", "{\"z\":1,\"\xc3\xa9\":2}"},  // bytes, not chars
+        // Duplicates where the fast path must not apply: equal to the last key, below it,
+        // a prefix of it, behind a nested object holding the same keys.
+        KeyOrder{R"({"a":1,"b":2,"b":3})", ""}, KeyOrder{R"({"a":1,"b":2,"a":3})", ""},
+        KeyOrder{R"({"a":1,"ab":2,"a":3})", ""}, KeyOrder{R"({"ab":1,"b":2,"ab":3})", ""},
+        KeyOrder{R"({"a":{"a":1,"b":2},"b":{"b":1},"a":0})", ""},
+        KeyOrder{"{\"\xc3\xa9\":1,\"z\":2,\"\xc3\xa9\":3}", ""},
+        KeyOrder{R"({"":1,"a":2,"":3})", ""}, KeyOrder{R"([{"a":1},{"a":1,"a":2}])", ""},
+        // Descending and mixed: the lookup path, same object as the sorted text.
+        KeyOrder{R"({"c":3,"b":2,"a":1})", R"({"a":1,"b":2,"c":3})"},
+        KeyOrder{R"({"b":2,"c":3,"a":1,"d":4})", R"({"a":1,"b":2,"c":3,"d":4})"},
+        KeyOrder{R"({"b":{"y":1,"x":2},"a":[{"d":1,"c":2}]})",
+                 R"({"a":[{"c":2,"d":1}],"b":{"x":2,"y":1}})"},
+        KeyOrder{R"({"a":{"a":{"a":1}},"b":{"a":{"b":1,"a":2}}})",
+                 R"({"a":{"a":{"a":1}},"b":{"a":{"a":2,"b":1}}})"}));
+
 TEST(Json, SizeLimit) {
   JsonLimits limits;
   limits.max_bytes = 4;
