@@ -6,7 +6,8 @@ ssl.SSLObject over memory BIOs) and curl (--proxy https://...) use it against TL
 dnsmasq names on random 127.64.0.0/10 addresses. Covers: an allowed /send delivered byte for byte
 with the peer's own signature check, beside the plain listener; 407 for missing/wrong
 credentials; 403 at CONNECT outside every federation with nothing dialled; bytes that are not TLS
-on the TLS listener closed and audited, non-TLS bytes after CONNECT inside it closed; a `tunnel`
+on the TLS listener closed and audited, non-TLS bytes after CONNECT inside it and an SNI other
+than the CONNECT host closed; a `tunnel`
 egress entry spliced to its destination and an `intercept` one terminated; a TLS-only
 configuration; check-config on the proxy certificate; metrics and audit records naming the
 listener `connect_tls`."""
@@ -171,7 +172,7 @@ class OutboundProxyTlsTest(TlsProxyRig):
                          [("deny", "destination_in_no_federation", "listener=connect_tls")])
 
     # ---- never a raw tunnel ----------------------------------------------------------------
-    def test_bytes_that_are_not_tls_are_closed(self):
+    def test_bytes_that_are_not_tls_and_a_wrong_sni_are_closed(self):
         self.start()
         # Plain CONNECT on the TLS listener: the proxy's handshake fails, nothing is answered.
         sock = socket.create_connection(("127.0.0.1", self.tls_port), timeout=ENV.timeout(10))
@@ -190,12 +191,19 @@ class OutboundProxyTlsTest(TlsProxyRig):
                       f"{self.target('peer')}\r\n\r\n".encode())
         self.assert_closed(outer)
         outer.close()
-        self.assertEqual(self.peers["peer"].connections, 0)
+        # The tunnel's SNI must be the CONNECT host, inside the proxy's TLS as outside it.
+        outer = self.tls_core.connect(self.target("peer"))
+        with self.assertRaises((ssl.SSLError, OSError)):
+            self.tls_core.tls(outer, f"other.{Z}")
+        outer.close()
+        self.assertEqual(self.peers["peer"].connections + self.peers["other"].connections, 0)
         refusals = [(r["endpoint"], r.get("rule_id"), r.get("reason"), r.get("note"))
                     for r in self.proxy_records() if r["action"] == "deny"]
         self.assertEqual(refusals, [("proxy_tls", "proxy_tls", "proxy_tls_failed",
                                      "listener=connect_tls"),
-                                    ("tunnel", "tunnel_gate", "not_tls", "listener=connect_tls")])
+                                    ("tunnel", "tunnel_gate", "not_tls", "listener=connect_tls"),
+                                    ("tunnel", "tunnel_gate", "sni_mismatch",
+                                     "listener=connect_tls")])
 
     # ---- egress ----------------------------------------------------------------------------
     def test_egress_tunnel_and_intercept_through_the_tls_listener(self):
