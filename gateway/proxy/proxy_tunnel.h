@@ -6,6 +6,7 @@
 // audit each inner request.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -100,6 +101,8 @@ class ProxyTunnel final : public StreamHandler {
 
  private:
   enum class Stage { head, gate, resolving, splicing, intercepted, closed };
+  // The ClientHello may span records up to 64 KiB (client_hello.h) plus one record header.
+  static constexpr std::size_t kMaxGateBytes = 64 * 1024 + 16 * 1024 + 5;
   struct InnerDecision {
     std::string endpoint;
     std::string action;  // forward | deny
