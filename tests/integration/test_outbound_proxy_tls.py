@@ -5,7 +5,8 @@ credentials inside it, and runs the tunnel's own TLS inside that. A Python Core 
 ssl.SSLObject over memory BIOs) and curl (--proxy https://...) use it against TLS peers behind
 dnsmasq names on random 127.64.0.0/10 addresses. Covers: an allowed /send delivered byte for byte
 with the peer's own signature check, beside the plain listener; 407 for missing/wrong
-credentials; 403 at CONNECT outside every federation with nothing dialled; bytes that are not TLS
+credentials; 403 at CONNECT outside every federation with nothing dialled; a plain-HTTP proxy
+request inside the TLS refused; bytes that are not TLS
 on the TLS listener closed and audited, non-TLS bytes after CONNECT inside it and an SNI other
 than the CONNECT host closed; a `tunnel`
 egress entry spliced to its destination and an `intercept` one terminated; a TLS-only
@@ -24,7 +25,7 @@ from harness import main  # noqa: E402
 from harness.env import ENV, require_tool  # noqa: E402
 from harness.gateway import Gateway, run_cli  # noqa: E402
 from harness.metrics import metric_sum  # noqa: E402
-from outbound_core import ProxyRefused  # noqa: E402
+from outbound_core import ProxyRefused, read_head  # noqa: E402
 from outbound_rig import CORE, Z, TlsProxyRig  # noqa: E402
 
 PEER = f"peer.{Z}"
@@ -170,6 +171,17 @@ class OutboundProxyTlsTest(TlsProxyRig):
                     if r.get("endpoint") == "connect"]
         self.assertEqual(connects,
                          [("deny", "destination_in_no_federation", "listener=connect_tls")])
+
+    def test_plain_http_proxy_request_inside_tls_refused(self):
+        # What Synapse sends for an http:// URL when http_proxy is the https:// proxy URL.
+        self.start()
+        sock = self.tls_core.open_proxy()
+        sock.sendall(f"GET http://{self.target('peer')}/_matrix/federation/v1/version HTTP/1.1\r\n"
+                     f"Host: {self.target('peer')}\r\nProxy-Authorization: "
+                     f"{self.tls_core.proxy_authorization()}\r\n\r\n".encode())
+        self.assertTrue(read_head(sock).startswith(b"HTTP/1.1 403 "))
+        sock.close()
+        self.assertEqual(self.peers["peer"].connections, 0)
 
     # ---- never a raw tunnel ----------------------------------------------------------------
     def test_bytes_that_are_not_tls_and_a_wrong_sni_are_closed(self):
