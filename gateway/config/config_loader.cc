@@ -317,8 +317,16 @@ void Loader::load_outbound(const YAML::Node& n, Config& c) {
     error(n, "outbound requires a 'policy': every tunnel and request leaving is judged by it");
     return;
   }
+  if (parsed->tls) {
+    // Certificate errors found when the listener's TLS is built name this entry.
+    parsed->tls_listen.certificates.front().location = where(n["listen_tls"]);
+  }
   for (const ListenerConfig& l : c.federation) {
-    if (l.port == parsed->listen_port && l.address == parsed->listen_address) {
+    if (parsed->tls && l.port == parsed->tls_port && l.address == parsed->tls_address) {
+      error(n["listen_tls"], "outbound.listen_tls collides with a federation listener");
+      return;
+    }
+    if (parsed->plain && l.port == parsed->listen_port && l.address == parsed->listen_address) {
       error(n["listen"] ? n["listen"] : n, "outbound.listen collides with a federation listener");
       return;
     }

@@ -9,6 +9,9 @@ constexpr size_t kReadBuffer = 64 * 1024;
 // synchronously in its callback, so they can be shared by all streams.
 thread_local char t_read_buffer[kReadBuffer];
 thread_local char t_plain_buffer[kReadBuffer];
+// TLS-in-TLS: the outer layer's plaintext, which is the inner layer's input while that decrypts
+// into t_plain_buffer.
+thread_local char t_outer_buffer[kReadBuffer];
 }  // namespace
 
 Stream::Stream(uv_loop_t* loop, StreamHandler& handler) : tcp_(new uv_tcp_t{}), handler_(handler) {
@@ -43,14 +46,24 @@ int Stream::connect(const sockaddr* addr) {
 
 Status Stream::start_tls(SSL_CTX* ctx, bool server, const std::string& verify_name,
                          bool verify_ip) {
+  if (outer_ && !outer_->established()) {
+    return make_error("tls_setup_failed", "inner TLS before the outer handshake completed");
+  }
   tls_ = std::make_unique<TlsSession>(ctx, server);
   if (!tls_->valid()) return make_error("tls_setup_failed", openssl_error_text());
   if (!server) {
     if (Status s = tls_->set_client_target(verify_name, verify_ip); !s) return s;
     tls_->handshake();  // produces the ClientHello
-    tls_->drain_output(out_);
+    drain_tls_output();
     flush();
   }
+  return {};
+}
+
+Status Stream::start_outer_tls(SSL_CTX* ctx) {
+  if (tls_ || outer_) return make_error("tls_setup_failed", "TLS already started");
+  outer_ = std::make_unique<TlsSession>(ctx, true);
+  if (!outer_->valid()) return make_error("tls_setup_failed", openssl_error_text());
   return {};
 }
 
@@ -91,27 +104,31 @@ void Stream::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
     return;
   }
   if (n == 0) return;
-  if (self->tls_) {
-    self->handle_ciphertext(buf->base, static_cast<size_t>(n));
+  if (self->outer_) {
+    self->run_layer(*self->outer_, true, buf->base, static_cast<size_t>(n));
   } else {
-    self->handler_.on_stream_data(buf->base, static_cast<size_t>(n));
+    self->handle_inner(buf->base, static_cast<size_t>(n));
   }
 }
 
 void Stream::feed_received(const char* data, size_t len) {
   if (closing_ || reported_end_ || len == 0) return;
+  handle_inner(data, len);
+}
+
+void Stream::handle_inner(const char* data, size_t len) {
   if (tls_) {
-    handle_ciphertext(data, len);
+    run_layer(*tls_, false, data, len);
   } else {
     handler_.on_stream_data(data, len);
   }
 }
 
-void Stream::handle_ciphertext(const char* data, size_t len) {
-  tls_->feed(data, len);
-  if (!tls_->established()) {
-    TlsSession::Step step = tls_->handshake();
-    tls_->drain_output(out_);
+void Stream::run_layer(TlsSession& session, bool outer, const char* data, size_t len) {
+  session.feed(data, len);
+  if (!session.established()) {
+    TlsSession::Step step = session.handshake();
+    drain_tls_output();
     flush();
     if (step == TlsSession::Step::failed) {
       fail(UV_EPROTO, true);
@@ -123,18 +140,23 @@ void Stream::handle_ciphertext(const char* data, size_t len) {
     }
     if (step == TlsSession::Step::again) return;
     handler_.on_stream_tls_ready();
-    if (closing_) return;
+    if (closing_ || reported_end_) return;
   }
+  char* buffer = outer ? t_outer_buffer : t_plain_buffer;
   for (;;) {
-    long n = tls_->read(t_plain_buffer, kReadBuffer);
+    long n = session.read(buffer, kReadBuffer);
     if (n > 0) {
-      handler_.on_stream_data(t_plain_buffer, static_cast<size_t>(n));
-      if (closing_) return;
+      if (outer) {
+        handle_inner(buffer, static_cast<size_t>(n));
+      } else {
+        handler_.on_stream_data(buffer, static_cast<size_t>(n));
+      }
+      if (closing_ || reported_end_) return;
       continue;
     }
     // Session tickets and key updates may need to be sent.
-    if (tls_->has_output()) {
-      tls_->drain_output(out_);
+    if (session.has_output()) {
+      drain_tls_output();
       flush();
     }
     if (n == -1)
@@ -156,15 +178,36 @@ void Stream::write(std::string_view data) {
   if (closing_ || data.empty()) return;
   // With TLS, plaintext is gathered and encrypted once per flush: a response
   // head and its body then share records instead of one record per write.
-  (tls_ ? plain_ : out_).append(data);
+  (tls_ || outer_ ? plain_ : out_).append(data);
+}
+
+bool Stream::drain_tls_output() {
+  if (!outer_) {
+    if (tls_) tls_->drain_output(out_);
+    return true;
+  }
+  bool ok = true;
+  if (tls_ && tls_->has_output()) {
+    inner_records_.clear();
+    tls_->drain_output(inner_records_);
+    ok = outer_->write(inner_records_);
+    if (inner_records_.capacity() > 256 * 1024) {
+      inner_records_.clear();
+      inner_records_.shrink_to_fit();
+    }
+  }
+  outer_->drain_output(out_);
+  return ok;
 }
 
 void Stream::encrypt_pending() {
-  if (!tls_ || plain_.empty()) return;
-  bool ok = tls_->write(plain_);
+  if (plain_.empty()) return;
+  TlsSession* layer = tls_ ? tls_.get() : outer_.get();
+  if (layer == nullptr) return;
+  bool ok = layer->write(plain_);
   plain_.clear();
   if (plain_.capacity() > 256 * 1024) plain_.shrink_to_fit();
-  tls_->drain_output(out_);
+  ok = drain_tls_output() && ok;
   if (!ok) fail(UV_EPROTO, true);
 }
 
@@ -258,10 +301,15 @@ void Stream::on_connect(uv_connect_t* req, int status) {
 
 void Stream::close_gracefully() {
   if (closing_) return;
-  if (tls_) {
+  if (tls_ || outer_) {
     encrypt_pending();
-    tls_->shutdown();
-    tls_->drain_output(out_);
+    // Inner close_notify first, inside the outer layer, then the outer one.
+    if (tls_) tls_->shutdown();
+    drain_tls_output();
+    if (outer_) {
+      outer_->shutdown();
+      outer_->drain_output(out_);
+    }
   }
   peer_done_ = reported_end_;
   if (!peer_done_ && !reading_) {

@@ -1,8 +1,8 @@
-// A TCP connection on a libuv loop, optionally wrapped in TLS, that hands its
-// owner plaintext. Outgoing bytes are collected during one event and written
-// with a single uv_write on flush(); the write request owns its buffer until
-// the write callback, and buffers are recycled so steady traffic allocates
-// nothing.
+// A TCP connection on a libuv loop, optionally wrapped in TLS (or in TLS inside TLS: the Core's
+// TLS proxy listener carries the tunnelled TLS inside its own), that hands its owner plaintext.
+// Outgoing bytes are collected during one event and written with a single uv_write on flush();
+// the write request owns its buffer until the write callback, and buffers are recycled so steady
+// traffic allocates nothing.
 #pragma once
 
 #include <uv.h>
@@ -50,7 +50,13 @@ class Stream {
   // sends its hello immediately.
   Status start_tls(SSL_CTX* ctx, bool server, const std::string& verify_name = {},
                    bool verify_ip = false);
-  TlsSession* tls() { return tls_.get(); }
+  // Server side TLS that carries everything else on this stream, a later start_tls included
+  // (TLS-in-TLS). Call it before any byte was read and before start_tls. The owner sees the
+  // outer layer's plaintext until start_tls, then the inner layer's; on_stream_tls_ready is
+  // reported once per layer.
+  Status start_outer_tls(SSL_CTX* ctx);
+  TlsSession* tls() { return tls_.get(); }  // the innermost layer started with start_tls
+  TlsSession* outer_tls() { return outer_.get(); }
 
   void read_start();
   void read_stop();
@@ -86,7 +92,15 @@ class Stream {
   static void on_connect(uv_connect_t* req, int status);
   static void on_shutdown(uv_shutdown_t* req, int status);
   static void on_close(uv_handle_t* h);
-  void handle_ciphertext(const char* data, size_t len);
+  // Bytes at the level the owner sees before start_tls: the socket's, or the outer layer's
+  // plaintext. Go through the inner TLS layer when there is one.
+  void handle_inner(const char* data, size_t len);
+  // Feeds one TLS layer, advances its handshake and passes what it decrypts on: the outer layer
+  // to handle_inner, the inner one to the handler.
+  void run_layer(TlsSession& session, bool outer, const char* data, size_t len);
+  // Moves what the TLS layers produced into out_: the inner layer's records are encrypted again
+  // by the outer one. False when the outer layer failed to take them.
+  bool drain_tls_output();
   void fail(int status, bool tls_failure);
   void encrypt_pending();
   void shutdown_write();
@@ -95,8 +109,10 @@ class Stream {
   bool initialized_ = false;
   StreamHandler& handler_;
   std::unique_ptr<TlsSession> tls_;
-  std::string out_;    // plaintext (no TLS) or ciphertext waiting for flush
-  std::string plain_;  // TLS only: plaintext waiting to be encrypted at flush
+  std::unique_ptr<TlsSession> outer_;  // TLS-in-TLS: the layer on the wire
+  std::string out_;                    // plaintext (no TLS) or ciphertext waiting for flush
+  std::string plain_;                  // TLS only: plaintext waiting to be encrypted at flush
+  std::string inner_records_;  // TLS-in-TLS: inner ciphertext on its way into the outer layer
   std::unique_ptr<WriteReq> spare_;
   size_t in_flight_ = 0;
   bool closing_ = false;

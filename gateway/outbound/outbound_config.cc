@@ -64,11 +64,11 @@ std::string resolve(const std::string& base_dir, const std::string& path) {
 
 Result<OutboundConfig> parse_outbound_config(const YAML::Node& node, const std::string& base_dir) {
   OutboundConfig c;
-  if (auto st = check_keys(node, "outbound",
-                           {"enabled", "listen", "direct_listen", "clients", "credentials_file",
-                            "interception_ca", "leaf_lifetime", "leaf_renew_before", "leaf_cache",
-                            "egress", "delegation_hosts", "head_timeout", "idle_timeout",
-                            "max_response_bytes"});
+  if (auto st = check_keys(
+          node, "outbound",
+          {"enabled", "listen", "listen_tls", "direct_listen", "clients", "credentials_file",
+           "interception_ca", "leaf_lifetime", "leaf_renew_before", "leaf_cache", "egress",
+           "delegation_hosts", "head_timeout", "idle_timeout", "max_response_bytes"});
       !st) {
     return st.error();
   }
@@ -96,6 +96,47 @@ Result<OutboundConfig> parse_outbound_config(const YAML::Node& node, const std::
       c.listen_port = static_cast<std::uint16_t>(*p);
     }
   }
+  if (YAML::Node n = node["listen_tls"]) {
+    if (auto st = check_keys(n, "outbound.listen_tls",
+                             {"address", "port", "certificate", "private_key", "min_version"});
+        !st) {
+      return st.error();
+    }
+    auto a = scalar(n["address"], "outbound.listen_tls.address");
+    if (!a) return a.error();
+    if (!discovery::IpAddress::parse(*a).ok()) {
+      return invalid(n["address"], "outbound.listen_tls.address must be an IP address");
+    }
+    c.tls = true;
+    c.tls_address = *a;
+    if (n["port"]) {
+      auto p = integer(n["port"], "outbound.listen_tls.port", 1, 65535);
+      if (!p) return p.error();
+      c.tls_port = static_cast<std::uint16_t>(*p);
+    }
+    auto cert = scalar(n["certificate"], "outbound.listen_tls.certificate");
+    if (!cert) return cert.error();
+    auto key = scalar(n["private_key"], "outbound.listen_tls.private_key");
+    if (!key) return key.error();
+    if (n["min_version"]) {
+      auto v = scalar(n["min_version"], "outbound.listen_tls.min_version");
+      if (!v) return v.error();
+      if (*v != "1.2" && *v != "1.3") {
+        return invalid(n["min_version"],
+                       "outbound.listen_tls.min_version must be \"1.2\" or \"1.3\"");
+      }
+      c.tls_listen.min_version = *v;
+    }
+    CertificateConfig entry;
+    entry.certificate = resolve(base_dir, *cert);
+    entry.private_key = resolve(base_dir, *key);
+    c.tls_listen.certificates.push_back(std::move(entry));
+    // Writing only the TLS listener means the plain one is not wanted.
+    c.plain = static_cast<bool>(node["listen"]);
+    if (c.plain && c.tls_address == c.listen_address && c.tls_port == c.listen_port) {
+      return invalid(n, "outbound.listen_tls must differ from outbound.listen");
+    }
+  }
   if (YAML::Node n = node["direct_listen"]) {
     if (auto st = check_keys(n, "outbound.direct_listen", {"address", "port"}); !st) {
       return st.error();
@@ -112,8 +153,11 @@ Result<OutboundConfig> parse_outbound_config(const YAML::Node& node, const std::
       if (!p) return p.error();
       c.direct_port = static_cast<std::uint16_t>(*p);
     }
-    if (c.direct_address == c.listen_address && c.direct_port == c.listen_port) {
+    if (c.plain && c.direct_address == c.listen_address && c.direct_port == c.listen_port) {
       return invalid(n, "outbound.direct_listen must differ from outbound.listen");
+    }
+    if (c.tls && c.direct_address == c.tls_address && c.direct_port == c.tls_port) {
+      return invalid(n, "outbound.direct_listen must differ from outbound.listen_tls");
     }
   }
   std::vector<std::string> clients = {"127.0.0.0/8", "::1"};
@@ -238,6 +282,14 @@ Result<OutboundConfig> parse_outbound_config(const YAML::Node& node, const std::
     }
   }
   return c;
+}
+
+std::vector<ProxyListenAddress> proxy_listen_addresses(const OutboundConfig& c) {
+  std::vector<ProxyListenAddress> out;
+  if (c.plain) out.push_back({ProxyListener::connect, c.listen_address, c.listen_port});
+  if (c.tls) out.push_back({ProxyListener::connect_tls, c.tls_address, c.tls_port});
+  if (c.direct) out.push_back({ProxyListener::direct, c.direct_address, c.direct_port});
+  return out;
 }
 
 }  // namespace bordergate::outbound

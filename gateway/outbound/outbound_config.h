@@ -1,6 +1,7 @@
-// The `outbound:` configuration section: where the Core's proxy listener is, who may use it, the
-// interception CA and the egress allow list. Parsed from its YAML node into a plain struct; the
-// loader hook (config_loader.cc) is not wired yet, see docs/outbound.md.
+// The `outbound:` configuration section: where the Core's proxy listeners are (plain CONNECT,
+// CONNECT behind TLS, direct mode), who may use them, the interception CA and the egress allow
+// list. Parsed from its YAML node into a plain struct; config_loader.cc hooks it into the
+// configuration.
 #pragma once
 
 #include <yaml-cpp/yaml.h>
@@ -11,16 +12,28 @@
 #include <vector>
 
 #include "gateway/common/result.h"
+#include "gateway/config/config.h"
 #include "gateway/discovery/ip_address.h"
 #include "gateway/outbound/cert_minter.h"
 #include "gateway/outbound/egress_allow_list.h"
+#include "gateway/outbound/proxy_listener.h"
 
 namespace bordergate::outbound {
 
 struct OutboundConfig {
   bool enabled = false;
+  // `listen`: CONNECT over plain HTTP. On by default; off when the section writes `listen_tls`
+  // without `listen` (the credentials then never cross the network in the clear).
+  bool plain = true;
   std::string listen_address = "127.0.0.1";
   std::uint16_t listen_port = 8450;
+  // `listen_tls`: the same proxy behind TLS with the gateway's proxy certificate (the Core's
+  // https_proxy=https://...). tls_listen.certificates holds exactly one entry (no server_names:
+  // there is nothing to choose by SNI); its `location` is set by the configuration loader.
+  bool tls = false;
+  std::string tls_address;
+  std::uint16_t tls_port = 8451;
+  ListenerTlsConfig tls_listen;
   std::vector<discovery::Cidr> clients;  // default: 127.0.0.0/8 and ::1
   // Direct mode (`direct_listen`): a TLS listener without CONNECT that the Core's DNS or hosts
   // file points federation names at; the ClientHello's SNI names the destination.
@@ -49,5 +62,13 @@ struct OutboundConfig {
 // Unknown keys are errors, as everywhere in the configuration. Relative file paths are resolved
 // against `base_dir` (the configuration file's directory).
 Result<OutboundConfig> parse_outbound_config(const YAML::Node& node, const std::string& base_dir);
+
+struct ProxyListenAddress {
+  ProxyListener kind;
+  std::string address;
+  std::uint16_t port;
+};
+// The listeners `config` asks for, in opening order: connect, connect_tls, direct.
+std::vector<ProxyListenAddress> proxy_listen_addresses(const OutboundConfig& config);
 
 }  // namespace bordergate::outbound

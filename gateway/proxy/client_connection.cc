@@ -4,8 +4,8 @@
 
 #include "gateway/common/log.h"
 #include "gateway/inbound/inbound_phases.h"
-#include "gateway/proxy/federation.h"
 #include "gateway/inbound/inbound_services.h"
+#include "gateway/proxy/federation.h"
 #include "gateway/proxy/worker.h"
 
 namespace bordergate {
@@ -26,7 +26,7 @@ bool idempotent(const std::string& method) {
 }  // namespace
 
 ClientConnection::ClientConnection(Worker& worker, size_t listener_index,
-                                   OutboundServices* outbound, bool direct)
+                                   OutboundServices* outbound, outbound::ProxyListener listener)
     : worker_(worker),
       listener_index_(listener_index),
       runtime_(worker.runtime()),
@@ -34,7 +34,7 @@ ClientConnection::ClientConnection(Worker& worker, size_t listener_index,
       timer_(worker.loop(), &ClientConnection::on_timer, this),
       parser_(runtime_->limits),
       outbound_(outbound),
-      direct_(direct) {
+      listener_(listener) {
   ctx_.request = &parser_.request();
   ctx_.client_ip = &client_ip_;
   // Keys come from the process-wide store; its answers reach this loop through the worker's
@@ -64,8 +64,10 @@ bool ClientConnection::accept(uv_stream_t* server) {
   worker_.metrics().connection_opened();
   client_ip_ = stream_.peer_address();
   if (outbound_ != nullptr) {
-    // The Core's proxy listener: only the configured client ranges, and no TLS before the
-    // CONNECT (the tunnel's own TLS is terminated once the gate has seen its ClientHello).
+    // The Core's proxy listeners: only the configured client ranges. The plain one reads the
+    // CONNECT head at once; the TLS one first completes the proxy's own handshake, then the
+    // same CONNECT handling runs on its plaintext. Either way the tunnel's TLS is terminated
+    // once the gate has seen its ClientHello (inside the proxy's TLS on the TLS listener).
     if (!outbound_->client_allowed(client_ip_)) {
       worker_.metrics().connection_rejected();
       log_event(LogLevel::warn, "outbound_client_refused", {{"client", client_ip_}});
@@ -73,9 +75,22 @@ bool ClientConnection::accept(uv_stream_t* server) {
       return false;
     }
     ProxyTunnel::Owner& owner = *this;
-    tunnel_ = std::make_unique<ProxyTunnel>(worker_, *outbound_, stream_, owner, client_ip_);
-    if (direct_) tunnel_->start_direct();
+    tunnel_ =
+        std::make_unique<ProxyTunnel>(worker_, *outbound_, stream_, owner, client_ip_, listener_);
     state_ = State::tunnel;
+    if (listener_ == outbound::ProxyListener::direct) tunnel_->start_direct();
+    if (listener_ == outbound::ProxyListener::connect_tls) {
+      Status s = outbound_->proxy_tls != nullptr
+                     ? stream_.start_outer_tls(outbound_->proxy_tls->default_context())
+                     : Status(make_error("tls_setup_failed", "no proxy certificate"));
+      if (!s) {
+        log_event(LogLevel::error, "tls_setup_failed", {{"error", s.error().message}});
+        close_now();
+        return false;
+      }
+      state_ = State::proxy_tls;
+    }
+    // Bounds the proxy handshake and the CONNECT head together on the TLS listener.
     arm_timer(outbound_->config->head_timeout);
     stream_.read_start();
     return true;
@@ -93,6 +108,11 @@ bool ClientConnection::accept(uv_stream_t* server) {
 }
 
 void ClientConnection::on_stream_tls_ready() {
+  if (state_ == State::proxy_tls) {
+    state_ = State::tunnel;  // the CONNECT head comes next, inside the proxy's TLS
+    if (draining_) close_now();
+    return;
+  }
   if (state_ == State::handshake) state_ = State::idle;
   if (draining_) close_now();
 }
@@ -108,7 +128,7 @@ void ClientConnection::on_stream_data(const char* data, size_t len) {
     if (pending_input_.size() > kMaxPipelined) stream_.read_stop();
     return;
   }
-  if (state_ == State::closing) return;
+  if (state_ == State::closing || state_ == State::proxy_tls) return;
   process_input(data, len);
 }
 
@@ -494,6 +514,13 @@ void ClientConnection::next_request() {
 }
 
 void ClientConnection::on_stream_end(int uv_status, bool tls_failure) {
+  if (state_ == State::proxy_tls) {
+    // Bytes that are not TLS, or a Core that does not trust the proxy's certificate: nothing
+    // was read as a CONNECT. A connection that just closes is no decision.
+    if (tls_failure) tunnel_->on_proxy_tls_failed(stream_.outer_tls()->last_error());
+    close_now();
+    return;
+  }
   if (state_ == State::tunnel) {
     tunnel_->on_client_end();
     close_now();
@@ -533,6 +560,7 @@ void ClientConnection::on_timer(void* p) {
       self->tunnel_->on_timeout();
       if (self->state_ == State::tunnel) self->close_now();
       break;
+    case State::proxy_tls:
     case State::handshake:
     case State::idle:
       self->close_now();  // silent client or idle keep-alive
@@ -562,7 +590,10 @@ void ClientConnection::on_timer(void* p) {
 
 void ClientConnection::drain() {
   draining_ = true;
-  if (state_ == State::idle || state_ == State::handshake || state_ == State::tunnel) close_now();
+  if (state_ == State::idle || state_ == State::handshake || state_ == State::tunnel ||
+      state_ == State::proxy_tls) {
+    close_now();
+  }
 }
 
 void ClientConnection::abort() { close_now(); }

@@ -12,6 +12,7 @@
 #include "gateway/http/headers.h"
 #include "gateway/http/request_parser.h"
 #include "gateway/net/stream.h"
+#include "gateway/outbound/proxy_listener.h"
 #include "gateway/proxy/pipeline.h"
 #include "gateway/proxy/proxy_tunnel.h"
 #include "gateway/proxy/request_context.h"
@@ -25,11 +26,12 @@ class ClientConnection final : public StreamHandler,
                                public UpstreamClient,
                                private ProxyTunnel::Owner {
  public:
-  // `outbound`: set for the Core's proxy listener (a CONNECT tunnel per connection, whose inner
-  // requests go to external servers instead of the Core). `direct`: the direct-mode listener of
-  // the same services (no CONNECT: the ClientHello's SNI names the destination).
+  // `outbound`: set for the Core's proxy listeners (a CONNECT tunnel per connection, whose inner
+  // requests go to external servers instead of the Core); `listener` says which one: plain
+  // CONNECT, CONNECT inside the gateway's own TLS, or direct mode (no CONNECT: the ClientHello's
+  // SNI names the destination).
   ClientConnection(Worker& worker, size_t listener_index, OutboundServices* outbound = nullptr,
-                   bool direct = false);
+                   outbound::ProxyListener listener = outbound::ProxyListener::connect);
   ClientConnection(const ClientConnection&) = delete;
   ClientConnection& operator=(const ClientConnection&) = delete;
 
@@ -61,6 +63,7 @@ class ClientConnection final : public StreamHandler,
 
  private:
   enum class State {
+    proxy_tls,   // outbound TLS proxy listener: the handshake of the proxy's own TLS
     tunnel,      // outbound proxy: CONNECT head, tunnel gate or splice (ProxyTunnel)
     handshake,   // TLS not yet established
     idle,        // between requests (keep-alive), no byte of the next one yet
@@ -100,7 +103,7 @@ class ClientConnection final : public StreamHandler,
   std::string pending_input_;  // bytes of a pipelined next request
   UpstreamConnection* upstream_ = nullptr;
   OutboundServices* outbound_ = nullptr;
-  bool direct_ = false;
+  outbound::ProxyListener listener_ = outbound::ProxyListener::connect;
   std::unique_ptr<ProxyTunnel> tunnel_;  // outbound proxy connections only
   bool outbound_pending_ = false;        // an inner request is out with the external server
   State state_ = State::handshake;

@@ -36,6 +36,14 @@ Result<std::unique_ptr<OutboundServices>> build_outbound_services(const Config& 
   auto delegation = outbound::DelegationHosts::compile(oc.delegation_hosts);
   if (!delegation) return delegation.error();
   s->delegation = std::move(*delegation);
+  if (oc.tls) {
+    auto tls = ServerTls::build(oc.tls_listen);
+    if (!tls) {
+      // ServerTls names the entry as file:line:col when the loader set its location.
+      return make_error(tls.error().code, "outbound.listen_tls: " + tls.error().message);
+    }
+    s->proxy_tls = std::move(*tls);
+  }
   auto options = discovery::resolution_options_from(config.discovery);
   if (!options) return options.error();
   s->guard = options->guard;

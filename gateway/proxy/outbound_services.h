@@ -12,6 +12,7 @@
 #include "gateway/common/result.h"
 #include "gateway/config/config.h"
 #include "gateway/discovery/address_guard.h"
+#include "gateway/net/tls_context.h"
 #include "gateway/outbound/cert_minter.h"
 #include "gateway/outbound/delegation_binding.h"
 #include "gateway/outbound/egress_allow_list.h"
@@ -28,15 +29,18 @@ struct OutboundServices {
   std::optional<outbound::ProxyCredentials> credentials;
   outbound::EgressAllowList egress;
   outbound::DelegationHosts delegation;  // outbound.delegation_hosts
-  discovery::AddressGuard guard;  // the discovery section's allowed ranges
-  ProxyMetrics metrics;           // both listeners, all workers
+  discovery::AddressGuard guard;         // the discovery section's allowed ranges
+  // The TLS proxy listener's own certificate (outbound.listen_tls); null without that listener.
+  std::shared_ptr<const ServerTls> proxy_tls;
+  ProxyMetrics metrics;  // every proxy listener, all workers
 
   // Only addresses inside outbound.clients may use the proxy.
   bool client_allowed(const std::string& ip) const;
 };
 
-// Loads the interception CA and the credentials file named by config.outbound (which must be
-// set). Errors: the minter's and the credentials' codes, "invalid_cidr".
+// Loads the interception CA, the credentials file and the TLS proxy listener's certificate named
+// by config.outbound (which must be set). Errors: the minter's, the credentials' and ServerTls's
+// codes, "invalid_cidr".
 Result<std::unique_ptr<OutboundServices>> build_outbound_services(const Config& config);
 
 }  // namespace bordergate

@@ -2,7 +2,8 @@
 
 namespace bordergate {
 
-void ProxyMetrics::decision(bool direct, bool allowed, std::string_view reason) {
+void ProxyMetrics::decision(outbound::ProxyListener listener, bool allowed,
+                            std::string_view reason) {
   std::size_t r = kReasons.size() - 1;  // "other"
   for (std::size_t i = 0; i < kReasons.size(); ++i) {
     if (kReasons[i] == reason) {
@@ -10,7 +11,8 @@ void ProxyMetrics::decision(bool direct, bool allowed, std::string_view reason) 
       break;
     }
   }
-  const std::size_t cell = ((direct ? 1 : 0) * 2 + (allowed ? 1 : 0)) * kReasons.size() + r;
+  const std::size_t cell =
+      (static_cast<std::size_t>(listener) * 2 + (allowed ? 1 : 0)) * kReasons.size() + r;
   decisions_[cell].fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -18,16 +20,16 @@ std::string ProxyMetrics::serialize() const {
   std::string out;
   out +=
       "# HELP bordergate_outbound_proxy_decisions_total Decisions of the Core's proxy listeners "
-      "(CONNECT admission, tunnel gate, direct-mode admission).\n"
+      "(CONNECT admission, tunnel gate, direct-mode admission, the TLS listener's handshake).\n"
       "# TYPE bordergate_outbound_proxy_decisions_total counter\n";
-  for (std::size_t l = 0; l < 2; ++l) {
+  for (std::size_t l = 0; l < kListeners; ++l) {
     for (std::size_t a = 0; a < 2; ++a) {
       for (std::size_t r = 0; r < kReasons.size(); ++r) {
         const std::uint64_t n =
             decisions_[(l * 2 + a) * kReasons.size() + r].load(std::memory_order_relaxed);
         if (n == 0) continue;  // a bounded set, but only the ones seen are worth a line
         out += "bordergate_outbound_proxy_decisions_total{listener=\"";
-        out += l == 1 ? "direct" : "connect";
+        out += outbound::proxy_listener_name(static_cast<outbound::ProxyListener>(l));
         out += "\",result=\"";
         out += a == 1 ? "allowed" : "refused";
         out += "\",reason=\"";

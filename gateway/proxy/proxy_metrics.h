@@ -1,6 +1,7 @@
-// Counters of the Core's proxy listeners (CONNECT and direct mode): every decision by listener,
-// result and reason, the connections open on them, and the bytes spliced through egress
-// tunnels. Relaxed atomics written from every worker; label values come from fixed lists.
+// Counters of the Core's proxy listeners (CONNECT, CONNECT behind TLS, direct mode): every
+// decision by listener, result and reason, the connections open on them, and the bytes spliced
+// through egress tunnels. Relaxed atomics written from every worker; label values come from fixed
+// lists.
 #pragma once
 
 #include <array>
@@ -9,12 +10,14 @@
 #include <string>
 #include <string_view>
 
+#include "gateway/outbound/proxy_listener.h"
+
 namespace bordergate {
 
 class ProxyMetrics {
  public:
   // One audited proxy decision (ProxyTunnel::audit). An unknown reason counts as "other".
-  void decision(bool direct, bool allowed, std::string_view reason);
+  void decision(outbound::ProxyListener listener, bool allowed, std::string_view reason);
   void connection_opened() { open_.fetch_add(1, std::memory_order_relaxed); }
   void connection_closed() { open_.fetch_sub(1, std::memory_order_relaxed); }
   void spliced(bool to_destination, std::uint64_t bytes) {
@@ -25,7 +28,7 @@ class ProxyMetrics {
   // {direction}.
   std::string serialize() const;
 
-  static constexpr std::array<std::string_view, 30> kReasons = {"federation_destination",
+  static constexpr std::array<std::string_view, 31> kReasons = {"federation_destination",
                                                                 "egress_tunnel",
                                                                 "egress_intercept",
                                                                 "destination_in_no_federation",
@@ -54,10 +57,12 @@ class ProxyMetrics {
                                                                 "destination_unresolved",
                                                                 "destination_unreachable",
                                                                 "leaf_unavailable",
+                                                                "proxy_tls_failed",
                                                                 "other"};
 
  private:
-  static constexpr std::size_t kCells = 2 * 2 * kReasons.size();
+  static constexpr std::size_t kListeners = 3;  // outbound::ProxyListener
+  static constexpr std::size_t kCells = kListeners * 2 * kReasons.size();
   std::array<std::atomic<std::uint64_t>, kCells> decisions_{};
   std::atomic<std::int64_t> open_{0};
   std::array<std::atomic<std::uint64_t>, 2> spliced_{};

@@ -26,8 +26,6 @@ constexpr std::size_t kHighWater = 1 << 20;
 // Bytes the Core may send while the splice destination is still being resolved and dialled
 // (it waits for the ServerHello, so a real client sends nothing here).
 constexpr std::size_t kMaxEarlyBytes = 256 * 1024;
-// The ClientHello may span records up to 64 KiB (client_hello.h) plus one record header.
-constexpr std::size_t kMaxGateBytes = 64 * 1024 + 16 * 1024 + 5;
 
 constexpr std::string_view kBadHead =
     "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
@@ -61,12 +59,13 @@ audit::AuditLog* audit_log(Worker& worker) {
 }  // namespace
 
 ProxyTunnel::ProxyTunnel(Worker& worker, OutboundServices& services, Stream& client, Owner& owner,
-                         std::string client_ip)
+                         std::string client_ip, outbound::ProxyListener listener)
     : worker_(worker),
       services_(services),
       client_(client),
       owner_(owner),
       client_ip_(std::move(client_ip)),
+      listener_(listener),
       alive_(std::make_shared<ProxyTunnel*>(this)) {
   services_.metrics.connection_opened();
 }
@@ -74,8 +73,28 @@ ProxyTunnel::ProxyTunnel(Worker& worker, OutboundServices& services, Stream& cli
 ProxyTunnel::~ProxyTunnel() { services_.metrics.connection_closed(); }
 
 void ProxyTunnel::audit(const outbound::ProxyDecisionFacts& facts) {
-  services_.metrics.decision(direct_, facts.allowed, facts.reason);
-  if (audit::AuditLog* log = audit_log(worker_)) log->submit(outbound::proxy_audit_record(facts));
+  services_.metrics.decision(listener_, facts.allowed, facts.reason);
+  audit::AuditLog* log = audit_log(worker_);
+  if (log == nullptr) return;
+  audit::AuditRecord record = outbound::proxy_audit_record(facts);
+  // The plain listener's records stay as they were; the TLS one says where the CONNECT came in.
+  if (listener_ == outbound::ProxyListener::connect_tls) {
+    record.note = "listener=" + std::string(outbound::proxy_listener_name(listener_));
+  }
+  log->submit(record);
+}
+
+void ProxyTunnel::on_proxy_tls_failed(std::string_view error) {
+  stage_ = Stage::closed;
+  outbound::ProxyDecisionFacts f;
+  f.client_ip = client_ip_;
+  f.method = "TLS";
+  f.endpoint = "proxy_tls";
+  f.rule_id = "proxy_tls";
+  f.reason = "proxy_tls_failed";
+  audit(f);
+  log_event(LogLevel::info, "outbound_proxy_tls_failed",
+            {{"client", client_ip_}, {"error", std::string(error.substr(0, 255))}});
 }
 
 void ProxyTunnel::on_client_bytes(const char* data, size_t len) {
@@ -179,79 +198,6 @@ void ProxyTunnel::refuse_tunnel(std::string_view reason) {
   log_event(LogLevel::info, "outbound_tunnel_closed",
             {{"client", client_ip_}, {"target", head_target_}, {"reason", reason}});
   owner_.tunnel_close(false);
-}
-
-void ProxyTunnel::start_direct() {
-  direct_ = true;
-  stage_ = Stage::gate;
-}
-
-void ProxyTunnel::refuse_direct(std::string_view rule_id, std::string_view reason) {
-  stage_ = Stage::closed;
-  outbound::ProxyDecisionFacts f;
-  f.client_ip = client_ip_;
-  f.method = "TLS";
-  f.target = head_target_;
-  f.parsed = target_ ? &*target_ : nullptr;
-  f.endpoint = "direct";
-  f.rule_id = rule_id;
-  f.reason = reason;
-  audit(f);
-  log_event(LogLevel::info, "outbound_direct_refused",
-            {{"client", client_ip_}, {"sni", head_target_}, {"reason", reason}});
-  owner_.tunnel_close(false);  // nothing to answer: the Core sees its handshake fail
-}
-
-bool ProxyTunnel::admit_direct() {
-  auto bytes = std::span<const std::uint8_t>(
-      reinterpret_cast<const std::uint8_t*>(buffered_.data()), buffered_.size());
-  // The SNI is the only statement of where the Core wants to go: the gate of a delegated tunnel
-  // asks exactly what direct mode needs (a ClientHello whose SNI is a DNS name without port; an
-  // IP literal is never an SNI, RFC 6066), and plain HTTP is turned away after its first byte.
-  outbound::TunnelGateVerdict v = outbound::gate_delegated_tunnel(bytes);
-  if (v.server_name) head_target_ = v.server_name->substr(0, 255);
-  if (v.action == outbound::TunnelGateVerdict::Action::kNeedMore) {
-    if (buffered_.size() > kMaxGateBytes) refuse_direct("tunnel_gate", "client_hello_too_large");
-    return false;
-  }
-  if (v.action == outbound::TunnelGateVerdict::Action::kClose) {
-    refuse_direct("tunnel_gate", v.reason);
-    return false;
-  }
-  const std::string& sni = *v.server_name;
-  // The Core dialled port 8448 of the name it resolved to this listener (no SRV, no
-  // delegation: docs/deployment.md), so the destination is the server name the SNI carries.
-  auto target = outbound::parse_connect_target(sni + ":8448");
-  if (!target || target->name.is_ip_literal()) {
-    refuse_direct("tunnel_gate", "sni_invalid");
-    return false;
-  }
-  const auto& rt = worker_.runtime();
-  policy_ = rt->inbound != nullptr ? rt->inbound->policy->snapshot() : nullptr;
-  if (policy_ == nullptr) {
-    refuse_direct("default", "no_policy");
-    return false;
-  }
-  decision_ = outbound::admit_connect(*policy_, services_.egress, services_.guard, *target);
-  target_ = std::move(*target);
-  if (decision_.kind != outbound::TunnelKind::kFederation) {
-    // Egress (push gateways, previews) goes through the CONNECT listener, whose entries name
-    // their ports; direct mode only ever reaches federation members.
-    refuse_direct(decision_.rule_id,
-                  decision_.allowed() ? "direct_not_federation" : decision_.reason);
-    return false;
-  }
-  outbound::ProxyDecisionFacts f;
-  f.client_ip = client_ip_;
-  f.method = "TLS";
-  f.target = head_target_;
-  f.parsed = &*target_;
-  f.endpoint = "direct";
-  f.allowed = true;
-  f.rule_id = decision_.rule_id;
-  f.reason = decision_.reason;
-  audit(f);
-  return true;
 }
 
 void ProxyTunnel::on_timeout() {
@@ -476,127 +422,6 @@ void ProxyTunnel::forward(const HttpRequest& request, ForwardDone done) {
       done(std::move(response));
     });
   });
-}
-
-// Everything one response check reads, owned by the job: the check may run on the thread pool
-// while the connection that asked goes away. Only process-wide, thread-safe state is borrowed:
-// the inbound services' room_versions (mutex) and the key store's cache (sharded mutexes),
-// both alive until the worker loops have finished, which waits for queued work.
-struct ProxyTunnel::AnswerJob {
-  policy::FederationEndpoint endpoint = policy::FederationEndpoint::version;
-  int api_version = 1;
-  std::string room_id, user_id, event_id, destination, core_server_name;
-  std::optional<matrix::Json> sent_event;
-  std::optional<policy::MediaPolicy> media;
-  std::shared_ptr<const discovery::OutboundResponse> answer;
-  std::string content_type;
-  inbound::RoomVersions* room_versions = nullptr;
-  keystore::ServerKeyStore* keys = nullptr;
-
-  outbound::ResponseCheck run(bool keys_awaited) const {
-    outbound::ResponseCheckInput in;
-    in.asked.endpoint = endpoint;
-    in.asked.api_version = api_version;
-    in.asked.room_id = room_id;
-    in.asked.user_id = user_id;
-    in.asked.event_id = event_id;
-    in.asked.destination = destination;
-    in.asked.core_server_name = core_server_name;
-    if (sent_event) in.asked.sent_event = sent_event->object_if();
-    in.answer.status = answer->status;
-    in.answer.content_type = content_type;
-    in.answer.body = answer->body;
-    inbound::RoomVersions* versions = room_versions;
-    in.room_versions = [versions](std::string_view room) -> const matrix::RoomVersionRules* {
-      return versions != nullptr ? versions->find(room) : nullptr;
-    };
-    in.media = media ? &*media : nullptr;
-    in.keys_awaited = keys_awaited;
-    if (keys == nullptr) {
-      // No key store on this worker (its federation state failed to start): nothing verifies.
-      return outbound::check_response(
-          in, [](std::string_view, std::string_view, std::int64_t) -> Result<matrix::VerifyKey> {
-            return make_error("key_unavailable", "no key store on this worker");
-          });
-    }
-    return outbound::check_response(in, keys->cached_lookup());
-  }
-};
-
-namespace {
-
-// Answers at least this large are checked on the thread pool. A 10,000-member send_join costs
-// about 0.8 s (release), some 80 us per event, so 16 KiB (some 20 events) is a stall of about
-// 2 ms; a job's trip to the pool and back (two wakeups) is far below that. Not benchmarked.
-constexpr std::size_t kOffLoopAnswerBytes = 16 * 1024;
-
-}  // namespace
-
-void ProxyTunnel::run_answer_job(std::shared_ptr<const AnswerJob> job, bool keys_awaited,
-                                 AnswerDone done) {
-  if (job->answer->body.size() < kOffLoopAnswerBytes) return done(job->run(keys_awaited));
-  auto result = std::make_shared<outbound::ResponseCheck>();
-  std::weak_ptr<ProxyTunnel*> alive = alive_;
-  worker_.run_off_loop([job, keys_awaited, result] { *result = job->run(keys_awaited); },
-                       [alive, result, done = std::move(done)] {
-                         if (alive.expired()) return;
-                         done(std::move(*result));
-                       });
-}
-
-void ProxyTunnel::check_answer(RequestContext& ctx,
-                               std::shared_ptr<const discovery::OutboundResponse> answer,
-                               AnswerDone done) {
-  const inbound::InboundRequest& r = ctx.inbound;
-  if (r.services == nullptr || !r.route || !outbound::response_needs_check(r.route->endpoint)) {
-    outbound::ResponseCheck unchecked;
-    unchecked.reason = "response_unchecked";
-    return done(std::move(unchecked));
-  }
-  auto job = std::make_shared<AnswerJob>();
-  job->endpoint = r.route->endpoint;
-  job->api_version = r.route->api_version;
-  job->room_id = r.route->params.room_id;
-  job->user_id = r.route->params.user_id;
-  job->event_id = r.route->params.event_id;
-  job->destination = r.destination;
-  job->core_server_name = r.services->server_name;
-  if (r.route->endpoint == policy::FederationEndpoint::invite && r.body) {
-    // v1 sends the event as the body, v2 wraps it as {"event": ...}.
-    const matrix::Json* event = r.route->api_version >= 2 ? r.body->find("event") : &*r.body;
-    if (event != nullptr) job->sent_event = *event;
-  }
-  if (r.decision && r.decision->settings.media != nullptr) job->media = *r.decision->settings.media;
-  job->answer = answer;
-  if (auto type = discovery::find_header(answer->headers, "content-type")) {
-    job->content_type = std::string(*type);
-  }
-  job->room_versions = r.services->room_versions.get();
-  job->keys = ctx.keys;
-  std::weak_ptr<ProxyTunnel*> alive = alive_;
-  RequestContext* request = &ctx;  // alive while this tunnel is (the connection owns both)
-  run_answer_job(
-      job, false, [alive, job, request, done = std::move(done)](outbound::ResponseCheck c) mutable {
-        auto self = alive.lock();
-        if (!self) return;
-        if (c.action != outbound::ResponseAction::need_keys) return done(std::move(c));
-        if (request->keys == nullptr) return (*self)->run_answer_job(job, true, std::move(done));
-        // Await every missing key through the key store (answers arrive on this loop), then check
-        // again with missing keys counting as failures.
-        struct Pending {
-          std::size_t left;
-          AnswerDone done;
-        };
-        auto pending = std::make_shared<Pending>(Pending{c.missing_keys.size(), std::move(done)});
-        for (const inbound::KeyNeed& need : c.missing_keys) {
-          request->keys->get_key(need.server, need.key_id, need.valid_at_ms, request->mailbox,
-                                 [alive, pending, job](Result<matrix::VerifyKey>) {
-                                   auto tunnel = alive.lock();
-                                   if (!tunnel || --pending->left > 0) return;
-                                   (*tunnel)->run_answer_job(job, true, std::move(pending->done));
-                                 });
-        }
-      });
 }
 
 void ProxyTunnel::audit_request(const RequestContext& ctx) {

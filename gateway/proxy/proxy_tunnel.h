@@ -6,6 +6,7 @@
 // audit each inner request.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -19,6 +20,7 @@
 #include "gateway/outbound/connect_head.h"
 #include "gateway/outbound/connect_record.h"
 #include "gateway/outbound/delegation_binding.h"
+#include "gateway/outbound/proxy_listener.h"
 #include "gateway/outbound/response_check.h"
 #include "gateway/proxy/outbound_services.h"
 #include "gateway/proxy/pipeline.h"
@@ -45,8 +47,10 @@ class ProxyTunnel final : public StreamHandler {
     ~Owner() = default;
   };
 
+  // `listener`: where the Core's connection came in (metric label; decisions on the TLS
+  // listener say so in their audit record). Direct mode still starts with start_direct().
   ProxyTunnel(Worker& worker, OutboundServices& services, Stream& client, Owner& owner,
-              std::string client_ip);
+              std::string client_ip, outbound::ProxyListener listener);
   ~ProxyTunnel();
   ProxyTunnel(const ProxyTunnel&) = delete;
   ProxyTunnel& operator=(const ProxyTunnel&) = delete;
@@ -63,6 +67,9 @@ class ProxyTunnel final : public StreamHandler {
   void on_client_drained();
   // A deadline of the owner passed before TLS: audited as a timeout.
   void on_timeout();
+  // The TLS listener's own handshake failed (bytes that are not TLS, a client that does not
+  // trust the proxy certificate): audited, and the owner closes the connection.
+  void on_proxy_tls_failed(std::string_view error);
   bool splicing() const { return stage_ == Stage::splicing; }
 
   // Intercepted tunnels, once per inner request: tunnel binding, classification and
@@ -94,6 +101,8 @@ class ProxyTunnel final : public StreamHandler {
 
  private:
   enum class Stage { head, gate, resolving, splicing, intercepted, closed };
+  // The ClientHello may span records up to 64 KiB (client_hello.h) plus one record header.
+  static constexpr std::size_t kMaxGateBytes = 64 * 1024 + 16 * 1024 + 5;
   struct InnerDecision {
     std::string endpoint;
     std::string action;  // forward | deny
@@ -131,6 +140,7 @@ class ProxyTunnel final : public StreamHandler {
   Stream& client_;
   Owner& owner_;
   std::string client_ip_;
+  outbound::ProxyListener listener_;
   std::shared_ptr<const policy::Policy> policy_;  // snapshot taken at CONNECT
   Stage stage_ = Stage::head;
   bool direct_ = false;

@@ -55,6 +55,23 @@ bool same_listeners(const Config& a, const Config& b) {
          a.admin.port == b.admin.port;
 }
 
+// The proxy listeners' sockets and the TLS listener's certificate are set up once at start.
+bool same_proxy_listeners(const outbound::OutboundConfig& a, const outbound::OutboundConfig& b) {
+  const auto la = outbound::proxy_listen_addresses(a);
+  const auto lb = outbound::proxy_listen_addresses(b);
+  if (la.size() != lb.size()) return false;
+  for (std::size_t i = 0; i < la.size(); ++i) {
+    if (la[i].kind != lb[i].kind || la[i].address != lb[i].address || la[i].port != lb[i].port) {
+      return false;
+    }
+  }
+  if (!a.tls) return true;
+  const CertificateConfig& ca = a.tls_listen.certificates.front();
+  const CertificateConfig& cb = b.tls_listen.certificates.front();
+  return a.tls_listen.min_version == b.tls_listen.min_version && ca.certificate == cb.certificate &&
+         ca.private_key == cb.private_key;
+}
+
 }  // namespace
 
 Server::Server(std::string config_path) : config_path_(std::move(config_path)) {
@@ -137,10 +154,10 @@ Status Server::start() {
   std::vector<std::pair<std::string, std::uint16_t>> addresses;
   for (const ListenerConfig& l : c.federation) addresses.emplace_back(l.address, l.port);
   if (outbound_ != nullptr) {
-    addresses.emplace_back(c.outbound->listen_address, c.outbound->listen_port);
-    // Direct mode's TLS listener after it (Worker::on_connection relies on the order too).
-    if (c.outbound->direct) {
-      addresses.emplace_back(c.outbound->direct_address, c.outbound->direct_port);
+    // Plain CONNECT, CONNECT behind TLS, direct mode, each when configured (Worker::on_connection
+    // maps the indexes back through the same list).
+    for (const auto& l : outbound::proxy_listen_addresses(*c.outbound)) {
+      addresses.emplace_back(l.address, l.port);
     }
   }
   for (const auto& l : addresses) {
@@ -215,13 +232,15 @@ Status Server::start() {
               {{"address", l.address}, {"port", l.port}, {"workers", n}});
   }
   if (outbound_ != nullptr) {
-    log_event(LogLevel::info, "outbound_proxy_listening",
-              {{"address", c.outbound->listen_address},
-               {"port", c.outbound->listen_port},
-               {"egress_entries", static_cast<unsigned long>(outbound_->egress.size())}});
-    if (c.outbound->direct) {
-      log_event(LogLevel::info, "outbound_direct_listening",
-                {{"address", c.outbound->direct_address}, {"port", c.outbound->direct_port}});
+    for (const auto& l : outbound::proxy_listen_addresses(*c.outbound)) {
+      const char* event = l.kind == outbound::ProxyListener::connect ? "outbound_proxy_listening"
+                          : l.kind == outbound::ProxyListener::connect_tls
+                              ? "outbound_proxy_tls_listening"
+                              : "outbound_direct_listening";
+      log_event(LogLevel::info, event,
+                {{"address", l.address},
+                 {"port", l.port},
+                 {"egress_entries", static_cast<unsigned long>(outbound_->egress.size())}});
     }
   }
   if (c.admin.enabled) {
@@ -277,14 +296,8 @@ void Server::reload() {
   } else if ((loaded.config->outbound == nullptr) != (outbound_ == nullptr)) {
     failure = "the outbound proxy is switched on or off only on restart";
   } else if (loaded.config->outbound != nullptr && runtime_->config->outbound != nullptr &&
-             (loaded.config->outbound->listen_address !=
-                  runtime_->config->outbound->listen_address ||
-              loaded.config->outbound->listen_port != runtime_->config->outbound->listen_port ||
-              loaded.config->outbound->direct != runtime_->config->outbound->direct ||
-              loaded.config->outbound->direct_address !=
-                  runtime_->config->outbound->direct_address ||
-              loaded.config->outbound->direct_port != runtime_->config->outbound->direct_port)) {
-    failure = "the outbound proxy's listen addresses and ports only change on restart";
+             !same_proxy_listeners(*loaded.config->outbound, *runtime_->config->outbound)) {
+    failure = "the outbound proxy's listeners (addresses, ports, TLS) only change on restart";
   }
   std::shared_ptr<const Runtime> next;
   std::shared_ptr<const policy::Policy> next_policy;

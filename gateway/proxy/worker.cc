@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <optional>
+
 #include "gateway/common/log.h"
 #include "gateway/proxy/client_connection.h"
 #include "gateway/proxy/federation.h"
@@ -163,14 +165,16 @@ void Worker::on_connection(uv_stream_t* server, int status) {
   auto* l = static_cast<Listener*>(server->data);
   if (l == nullptr || status < 0) return;
   Worker* self = l->worker;
-  // Listeners after the federation ones: the Core's outbound proxy, then its direct-mode TLS
-  // listener when configured (Server::start's order).
-  std::size_t outbound_listeners = 0;
-  if (self->outbound_ != nullptr) outbound_listeners = self->outbound_->config->direct ? 2 : 1;
-  const std::size_t first_outbound = self->listeners_.size() - outbound_listeners;
-  const bool proxy = outbound_listeners > 0 && l->index >= first_outbound;
-  const bool direct = proxy && l->index == first_outbound + 1;
-  auto* conn = new ClientConnection(*self, l->index, proxy ? self->outbound_ : nullptr, direct);
+  // Listeners after the federation ones: the Core's proxy listeners that are configured, in
+  // outbound::proxy_listen_addresses order (Server::start's order).
+  std::optional<outbound::ProxyListener> proxy;
+  if (self->outbound_ != nullptr) {
+    const auto kinds = outbound::proxy_listen_addresses(*self->outbound_->config);
+    const std::size_t first_outbound = self->listeners_.size() - kinds.size();
+    if (l->index >= first_outbound) proxy = kinds[l->index - first_outbound].kind;
+  }
+  auto* conn = new ClientConnection(*self, l->index, proxy ? self->outbound_ : nullptr,
+                                    proxy.value_or(outbound::ProxyListener::connect));
   // Linked before accept: a failing accept closes it and unlinks it again.
   conn->next = self->connections_;
   if (self->connections_ != nullptr) self->connections_->prev = conn;

@@ -203,3 +203,101 @@ class RecordingPeer:
     def stop(self):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+# ---- The Core behind an https:// proxy URL (outbound.listen_tls) ------------------------------
+class InnerTls:
+    """TLS inside the proxy's own TLS, as a socket-like object (sendall/recv/getpeercert/close):
+    an ssl.SSLObject over memory BIOs whose records travel through the outer ssl.SSLSocket
+    (Python cannot wrap an SSLSocket in a second SSLSocket)."""
+
+    def __init__(self, outer: ssl.SSLSocket, context: ssl.SSLContext, server_hostname: str):
+        self.outer = outer
+        self.incoming = ssl.MemoryBIO()
+        self.outgoing = ssl.MemoryBIO()
+        self.obj = context.wrap_bio(self.incoming, self.outgoing, server_hostname=server_hostname)
+        while True:
+            try:
+                self.obj.do_handshake()
+                self._flush()
+                return
+            except ssl.SSLWantReadError:
+                self._flush()
+                if not self._fill():
+                    raise ssl.SSLEOFError("the proxy closed the tunnel during the inner handshake")
+
+    def _flush(self):
+        data = self.outgoing.read()
+        if data:
+            self.outer.sendall(data)
+
+    def _fill(self) -> bool:
+        chunk = self.outer.recv(65536)
+        if not chunk:
+            self.incoming.write_eof()
+            return False
+        self.incoming.write(chunk)
+        return True
+
+    def sendall(self, data: bytes):
+        view = memoryview(data)
+        while view:
+            written = self.obj.write(view)
+            view = view[written:]
+            self._flush()
+
+    def recv(self, size: int) -> bytes:
+        while True:
+            try:
+                return self.obj.read(size)
+            except ssl.SSLWantReadError:
+                self._flush()
+                if not self._fill():
+                    return b""
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                return b""
+
+    def getpeercert(self):
+        return self.obj.getpeercert()
+
+    def settimeout(self, timeout):
+        self.outer.settimeout(timeout)
+
+    def close(self):
+        self.outer.close()
+
+
+class TlsProxyCore(Core):
+    """The Core with https_proxy=https://user:pass@gateway:port: it opens TLS to the gateway's
+    TLS proxy listener first (trusting `proxy_ca`, checking `proxy_name`), sends CONNECT and its
+    credentials inside it, and runs the tunnel's TLS inside that (InnerTls)."""
+
+    def __init__(self, *args, proxy_ca: str, proxy_name: str = "127.0.0.1", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.proxy_ca = proxy_ca
+        self.proxy_name = proxy_name
+
+    def open_proxy(self) -> ssl.SSLSocket:
+        sock = socket.create_connection(("127.0.0.1", self.proxy_port), timeout=ENV.timeout(10))
+        context = ssl.create_default_context(cafile=self.proxy_ca)
+        return context.wrap_socket(sock, server_hostname=self.proxy_name)
+
+    def connect(self, target: str, credentials=None, auth: bool = True,
+                raw_head: bytes | None = None):
+        sock = self.open_proxy()
+        if raw_head is None:
+            head = f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n"
+            if auth:
+                head += f"Proxy-Authorization: {self.proxy_authorization(credentials)}\r\n"
+            raw_head = (head + "\r\n").encode()
+        sock.sendall(raw_head)
+        answer = read_head(sock)
+        status = int(answer.split(b" ")[1]) if answer.startswith(b"HTTP/1.1 ") else 0
+        if status != 200:
+            sock.close()
+            raise ProxyRefused(status, answer)
+        return sock
+
+    def tls(self, sock, server_hostname: str, ca: str | None = None):
+        context = ssl.create_default_context(cafile=ca or self.interception_ca)
+        return InnerTls(sock, context, server_hostname)

@@ -92,3 +92,30 @@ class OutboundRig(GatewayTestCase):
         ok = run_cli("audit", "verify", str(path))
         self.assertEqual(ok.returncode, 0, ok.stdout + ok.stderr)
         return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+from outbound_core import TlsProxyCore  # noqa: E402
+
+
+class TlsProxyRig(OutboundRig):
+    """OutboundRig with the proxy behind TLS (outbound.listen_tls): a proxy certificate for
+    127.0.0.1 from its own CA, and a TlsProxyCore that reaches the TLS listener on `tls_port`.
+    gateway_config() keeps the plain listener on `core_port` unless told otherwise."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.proxy_pki = TestPKI(cls.class_dir / "proxy", ca_name="bordergate proxy CA")
+        cls.proxy_cert = cls.proxy_pki.issue("proxy", "proxy.bordergate.test",
+                                             ["proxy.bordergate.test"], ip_addresses=["127.0.0.1"])
+
+    def setUp(self):
+        super().setUp()
+        self.tls_port = free_port()
+        self.tls_core = TlsProxyCore(CORE, self.tls_port, str(self.interception.ca.cert),
+                                     ("synapse", "s3cret:pw"), key=self.core_hs.key,
+                                     proxy_ca=str(self.proxy_pki.ca.cert))
+
+    def listen_tls(self) -> dict:
+        return {"address": "127.0.0.1", "port": self.tls_port,
+                "certificate": str(self.proxy_cert.cert), "private_key": str(self.proxy_cert.key)}

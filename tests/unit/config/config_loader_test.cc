@@ -391,6 +391,20 @@ TEST(ConfigLoader, OutboundSection) {
            "  direct_listen: {address: 127.0.0.1, port: 8449}\n");
   ASSERT_TRUE(r.errors.empty()) << r.errors.front().to_string();
   EXPECT_TRUE(r.config->outbound->direct);
+  // The TLS proxy listener: never on a federation listener's socket; its certificate entry
+  // carries the file position later certificate errors are reported at.
+  r = load(kNoEnforcement + "policy: /srv/policy.yaml\n" + section +
+           "  listen_tls: {address: 127.0.0.1, port: 8448, certificate: p.crt, private_key: p.k}\n");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].message.find("outbound.listen_tls collides"), std::string::npos);
+  r = load(kNoEnforcement + "policy: /srv/policy.yaml\n" + section +
+           "  listen_tls: {address: 127.0.0.1, port: 8451, certificate: p.crt, private_key: p.k}\n");
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front().to_string();
+  ASSERT_TRUE(r.config->outbound->tls);
+  ASSERT_EQ(r.config->outbound->tls_listen.certificates.size(), 1u);
+  const CertificateConfig& proxy_cert = r.config->outbound->tls_listen.certificates[0];
+  EXPECT_EQ(proxy_cert.certificate, "/etc/bg/p.crt");
+  EXPECT_EQ(proxy_cert.location, "/etc/bg/test.yaml:22:15");
 
   // enabled: false keeps the listener off.
   r = load(std::string(kMinimal) + "outbound:\n  enabled: false\n");

@@ -133,6 +133,94 @@ TEST(OutboundConfigTest, Errors) {
   EXPECT_FALSE(disabled->enabled);
 }
 
+// outbound.listen_tls: the proxy behind the gateway's own TLS. Writing it alone switches the plain
+// listener off; both may run side by side; errors carry LINE:COL.
+TEST(OutboundConfigTest, ListenTls) {
+  const std::string base =
+      "outbound:\n  credentials_file: /c\n  interception_ca: {certificate: /a, key: /b}\n";
+  auto off = parse(base.c_str());
+  ASSERT_TRUE(off.ok()) << off.error().message;
+  EXPECT_FALSE(off->tls);
+  EXPECT_TRUE(off->plain);
+  EXPECT_EQ(1u, proxy_listen_addresses(*off).size());
+
+  auto only = parse((base + "  listen_tls: {address: 10.0.0.2, certificate: tls/proxy.crt,\n"
+                            "               private_key: /secrets/proxy.key}\n")
+                        .c_str());
+  ASSERT_TRUE(only.ok()) << only.error().message;
+  EXPECT_TRUE(only->tls);
+  EXPECT_FALSE(only->plain);  // only the TLS listener was written
+  EXPECT_EQ("10.0.0.2", only->tls_address);
+  EXPECT_EQ(8451, only->tls_port);
+  EXPECT_EQ("1.2", only->tls_listen.min_version);
+  ASSERT_EQ(1u, only->tls_listen.certificates.size());
+  EXPECT_EQ("/etc/bordergate/tls/proxy.crt", only->tls_listen.certificates[0].certificate);
+  EXPECT_EQ("/secrets/proxy.key", only->tls_listen.certificates[0].private_key);
+  auto listeners = proxy_listen_addresses(*only);
+  ASSERT_EQ(1u, listeners.size());
+  EXPECT_EQ(ProxyListener::connect_tls, listeners[0].kind);
+  EXPECT_EQ("connect_tls", proxy_listener_name(listeners[0].kind));
+
+  auto all = parse((base + "  listen: {address: 127.0.0.1, port: 3128}\n"
+                           "  listen_tls: {address: '::1', port: 3129, certificate: /p.crt,\n"
+                           "               private_key: /p.key, min_version: '1.3'}\n"
+                           "  direct_listen: {address: 127.0.0.1}\n")
+                       .c_str());
+  ASSERT_TRUE(all.ok()) << all.error().message;
+  EXPECT_TRUE(all->plain);
+  EXPECT_EQ("1.3", all->tls_listen.min_version);
+  listeners = proxy_listen_addresses(*all);
+  ASSERT_EQ(3u, listeners.size());  // the order the server opens them in
+  EXPECT_EQ(ProxyListener::connect, listeners[0].kind);
+  EXPECT_EQ(3128, listeners[0].port);
+  EXPECT_EQ(ProxyListener::connect_tls, listeners[1].kind);
+  EXPECT_EQ("::1", listeners[1].address);
+  EXPECT_EQ(3129, listeners[1].port);
+  EXPECT_EQ(ProxyListener::direct, listeners[2].kind);
+  EXPECT_EQ(8448, listeners[2].port);
+
+  struct Case {
+    const char* extra;
+    const char* needle;
+  } cases[] = {
+      {"  listen_tls: {certificate: /p.crt, private_key: /p.key}\n",
+       "outbound.listen_tls.address must be a non-empty string"},
+      {"  listen_tls: {address: gw.example, certificate: /p.crt, private_key: /p.key}\n",
+       "4:25: outbound.listen_tls.address must be an IP address"},
+      {"  listen_tls: {address: 127.0.0.1, private_key: /p.key}\n",
+       "outbound.listen_tls.certificate must be a non-empty string"},
+      {"  listen_tls: {address: 127.0.0.1, certificate: /p.crt}\n",
+       "outbound.listen_tls.private_key must be a non-empty string"},
+      {"  listen_tls: {address: 127.0.0.1, certificate: /p.crt, private_key: /p.key, "
+       "min_version: '1.1'}\n",
+       "min_version must be \"1.2\" or \"1.3\""},
+      {"  listen_tls: {address: 127.0.0.1, port: 0, certificate: /p.crt, private_key: /p.key}\n",
+       "outbound.listen_tls.port must be between 1 and 65535"},
+      {"  listen_tls: {address: 127.0.0.1, certificate: /p.crt, private_key: /p.key, sni: x}\n",
+       "unknown key in outbound.listen_tls: sni"},
+      {"  listen_tls: [127.0.0.1]\n", "outbound.listen_tls must be a map"},
+      {"  listen: {address: 127.0.0.1, port: 8450}\n"
+       "  listen_tls: {address: 127.0.0.1, port: 8450, certificate: /p.crt, private_key: /p.k}\n",
+       "5:15: outbound.listen_tls must differ from outbound.listen"},
+      {"  listen_tls: {address: 127.0.0.1, port: 8448, certificate: /p.crt, private_key: /p.k}\n"
+       "  direct_listen: {address: 127.0.0.1}\n",
+       "must differ from outbound.listen_tls"},
+  };
+  for (const auto& c : cases) {
+    auto r = parse((base + c.extra).c_str());
+    ASSERT_FALSE(r.ok()) << c.extra;
+    EXPECT_EQ("outbound_config_invalid", r.error().code);
+    EXPECT_NE(std::string::npos, r.error().message.find(c.needle))
+        << c.extra << " -> " << r.error().message;
+  }
+  // Only the TLS listener written: a direct listener on the plain default port is no collision.
+  auto moved =
+      parse((base + "  listen_tls: {address: 127.0.0.1, certificate: /p.crt, private_key: /k}\n"
+                    "  direct_listen: {address: 127.0.0.1, port: 8450}\n")
+                .c_str());
+  ASSERT_TRUE(moved.ok()) << moved.error().message;
+}
+
 TEST(OutboundConfigTest, DelegationHosts) {
   auto c = parse(R"(
 outbound:

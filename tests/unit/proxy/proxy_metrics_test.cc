@@ -9,10 +9,13 @@ namespace {
 
 TEST(ProxyMetricsTest, DecisionsByListenerResultAndReason) {
   ProxyMetrics m;
-  m.decision(false, true, "federation_destination");
-  m.decision(false, true, "federation_destination");
-  m.decision(true, false, "sni_missing");
-  m.decision(true, false, "a reason from nowhere\"}");  // never becomes a label value
+  m.decision(outbound::ProxyListener::connect, true, "federation_destination");
+  m.decision(outbound::ProxyListener::connect, true, "federation_destination");
+  m.decision(outbound::ProxyListener::direct, false, "sni_missing");
+  m.decision(outbound::ProxyListener::direct, false,
+             "a reason from nowhere\"}");  // never becomes a label value
+  m.decision(outbound::ProxyListener::connect_tls, false, "proxy_tls_failed");
+  m.decision(outbound::ProxyListener::connect_tls, true, "federation_destination");
   m.connection_opened();
   m.connection_opened();
   m.connection_closed();
@@ -28,6 +31,12 @@ TEST(ProxyMetricsTest, DecisionsByListenerResultAndReason) {
   EXPECT_NE(std::string::npos,
             text.find("bordergate_outbound_proxy_decisions_total{listener=\"direct\",result=\""
                       "refused\",reason=\"other\"} 1\n"));
+  EXPECT_NE(std::string::npos,
+            text.find("bordergate_outbound_proxy_decisions_total{listener=\"connect_tls\",result=\""
+                      "refused\",reason=\"proxy_tls_failed\"} 1\n"));
+  EXPECT_NE(std::string::npos,
+            text.find("bordergate_outbound_proxy_decisions_total{listener=\"connect_tls\",result=\""
+                      "allowed\",reason=\"federation_destination\"} 1\n"));
   EXPECT_EQ(std::string::npos, text.find("nowhere"));
   EXPECT_NE(std::string::npos, text.find("bordergate_outbound_proxy_connections_open 1\n"));
   EXPECT_NE(
