@@ -9,6 +9,7 @@
 #include "gateway/matrix/event.h"
 #include "gateway/matrix/redaction.h"
 #include "gateway/outbound/media_answer.h"
+#include "gateway/outbound/refusal.h"
 #include "policy/evaluate.h"
 
 namespace bordergate::outbound {
@@ -30,13 +31,7 @@ const JsonObject* obj(const JsonObject& o, std::string_view key) {
 }
 
 ResponseCheck refuse(std::string reason, std::string error, const char* errcode = "M_UNKNOWN") {
-  ResponseCheck c;
-  c.action = ResponseAction::refuse;
-  c.reason = std::move(reason);
-  c.status = 502;
-  c.errcode = errcode;
-  c.error = std::move(error);
-  return c;
+  return refuse_answer(std::move(reason), std::move(error), errcode);
 }
 
 ResponseCheck malformed(std::string what) {
@@ -445,6 +440,9 @@ ResponseCheck check_response(const ResponseCheckInput& in, const matrix::KeyLook
   pass.reason = "response_ok";
   if (!response_needs_check(e) || in.answer.status < 200 || in.answer.status > 299) return pass;
   if (e == E::media_download || e == E::media_thumbnail) {
+    if (in.asked.legacy_media) {
+      return check_plain_media_answer(in.answer.content_type, in.answer.body, in.media);
+    }
     return check_media_answer(in.answer.content_type, in.answer.body, in.media);
   }
   auto parsed = matrix::parse_json(

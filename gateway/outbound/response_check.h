@@ -34,6 +34,9 @@ struct AskedFor {
   const matrix::JsonObject* sent_event = nullptr;
   // make_join / make_knock: the versions the Core offered (?ver=); empty = not checked.
   std::span<const std::string> offered_versions;
+  // media: a legacy /_matrix/media/{v3,r0} path (inbound::Classification::legacy_media), whose
+  // answer is the plain media instead of multipart/mixed.
+  bool legacy_media = false;
 };
 
 // The external server's answer, read whole (bodies are buffered up to the configured limit).

@@ -115,7 +115,7 @@ PhaseResult ProxyTunnel::check_delegated_request(RequestContext& ctx) {
     if (ascii_iequals(f.name, "host")) hosts.push_back(f.value);
     if (ascii_iequals(f.name, "authorization")) authorizations.push_back(f.value);
   }
-  if (auto classified = inbound::classify_endpoint(r.method, r.target)) {
+  if (auto classified = inbound::classify_outbound_endpoint(r.method, r.target)) {
     inner_.endpoint = std::string(policy::endpoint_name(classified->endpoint));
     inner_.room_id = classified->params.room_id;
     inner_.user_id = classified->params.user_id;

@@ -422,7 +422,7 @@ PhaseResult ProxyTunnel::check_request(RequestContext& ctx) {
   inner_.endpoint = federation ? "unknown" : "egress";
   // Classified first so that even a binding refusal is audited under its endpoint name.
   Result<inbound::Classification> classified =
-      federation ? inbound::classify_endpoint(r.method, r.target)
+      federation ? inbound::classify_outbound_endpoint(r.method, r.target)
                  : Result<inbound::Classification>(make_error("egress", "not federation"));
   if (classified) {
     const inbound::Classification& c = *classified;
@@ -495,6 +495,7 @@ void ProxyTunnel::forward(const HttpRequest& request, ForwardDone done) {
 struct ProxyTunnel::AnswerJob {
   policy::FederationEndpoint endpoint = policy::FederationEndpoint::version;
   int api_version = 1;
+  bool legacy_media = false;
   std::string room_id, user_id, event_id, destination, core_server_name;
   std::optional<matrix::Json> sent_event;
   std::optional<policy::MediaPolicy> media;
@@ -507,6 +508,7 @@ struct ProxyTunnel::AnswerJob {
     outbound::ResponseCheckInput in;
     in.asked.endpoint = endpoint;
     in.asked.api_version = api_version;
+    in.asked.legacy_media = legacy_media;
     in.asked.room_id = room_id;
     in.asked.user_id = user_id;
     in.asked.event_id = event_id;
@@ -566,6 +568,7 @@ void ProxyTunnel::check_answer(RequestContext& ctx,
   auto job = std::make_shared<AnswerJob>();
   job->endpoint = r.route->endpoint;
   job->api_version = r.route->api_version;
+  job->legacy_media = r.route->legacy_media;
   job->room_id = r.route->params.room_id;
   job->user_id = r.route->params.user_id;
   job->event_id = r.route->params.event_id;
