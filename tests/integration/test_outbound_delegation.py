@@ -20,19 +20,10 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import ENV, GatewayTestCase, main  # noqa: E402
-from harness.gateway import run_cli, with_policy  # noqa: E402
-from harness.pki import TestPKI  # noqa: E402
-from harness.ports import free_port  # noqa: E402
-from federation_peers import Dnsmasq, MatrixPeer, discovery_config  # noqa: E402
-from outbound_core import Core, ProxyRefused  # noqa: E402
-from outbound_core import RecordingPeer  # noqa: E402
-from inbound_peer import TestHomeserver  # noqa: E402
-from outbound_rig import random_loopback  # noqa: E402
-
-CORE = "core.bordergate.test"
-ALLOWED = ["127.64.0.0/10"]
-Z = "bg.test"
+from harness import ENV, main  # noqa: E402
+from federation_peers import MatrixPeer  # noqa: E402
+from outbound_core import ProxyRefused, RecordingPeer  # noqa: E402
+from outbound_rig import CORE, Z, OutboundRig  # noqa: E402
 
 POLICY = f"""version: 1
 server_name: {CORE}
@@ -87,22 +78,17 @@ def srv_lookup(dns_port: int, name: str) -> list[tuple[str, int]]:
     return out
 
 
-class OutboundDelegationTest(GatewayTestCase):
+class OutboundDelegationTest(OutboundRig):
+    NAMES = ("wk", "fed1", "fed2", "srvm", "plain", "deleg")
+    POLICY = POLICY
+
     @classmethod
     def setUpClass(cls):
-        super().setUpClass()
         if os.geteuid() != 0:
             raise unittest.SkipTest("serving the well-known needs port 443 on a loopback address")
-        cls.interception = TestPKI(cls.class_dir / "interception", ca_name="bordergate interception CA")
-        cls.ip = {n: random_loopback() for n in ("wk", "fed1", "fed2", "srvm", "plain", "deleg")}
-        cls.certs = {n: cls.pki.server(f"{n}.{Z}") for n in ("wk", "deleg", "srvm")}
+        super().setUpClass()
 
-    def setUp(self):
-        super().setUp()
-        self.core_port = free_port()
-        self.core_hs = TestHomeserver(CORE, "c1")
-        self.core = Core(CORE, self.core_port, str(self.interception.ca.cert),
-                         ("synapse", "s3cret:pw"), key=self.core_hs.key)
+    def start_peers(self):
         # wk.bg.test delegates to deleg.bg.test (well-known on :443), whose SRV record names
         # fed1.host.bg.test: that server answers as deleg.bg.test. srvm.bg.test has no
         # well-known; its SRV record names fed2.host.bg.test, answering as srvm.bg.test.
@@ -115,36 +101,20 @@ class OutboundDelegationTest(GatewayTestCase):
         self.fed2 = RecordingPeer(self.certs["srvm"], self.ip["fed2"], f"srvm.{Z}",
                                   core=self.core, answer=(200, b'{"pdus": {}}'))
         self.addCleanup(self.fed2.stop)
-        records = [f"--host-record={n}.{Z},{self.ip[n]}" for n in ("wk", "srvm", "plain", "deleg")]
-        records += [f"--host-record=fed1.host.{Z},{self.ip['fed1']}",
-                    f"--host-record=fed2.host.{Z},{self.ip['fed2']}",
-                    f"--srv-host=_matrix-fed._tcp.deleg.{Z},fed1.host.{Z},{self.fed1.port},10,10",
-                    f"--srv-host=_matrix-fed._tcp.srvm.{Z},fed2.host.{Z},{self.fed2.port},10,10"]
-        self.dns = Dnsmasq(records)
-        self.addCleanup(self.dns.stop)
-        upstream = self.start_upstream()
-        config = discovery_config(self.make_config(upstream.port), self.dns, self.pki.ca.cert,
-                                  ALLOWED, keys={"pinned": {CORE: self.core_hs.pinned()}})
-        policy = self.tmp / "policy.yaml"
-        policy.write_text(POLICY)
-        credentials = self.tmp / "outbound.credentials"
-        credentials.write_text("synapse:s3cret:pw\n")
-        with_policy(config, policy)
-        config["outbound"] = {
-            "listen": {"address": "127.0.0.1", "port": self.core_port},
-            "credentials_file": str(credentials),
-            "interception_ca": {"certificate": str(self.interception.ca.cert),
-                                "key": str(self.interception.ca.key)},
-            "delegation_hosts": [f"deleg.{Z}", f"*.host.{Z}"],
-        }
-        self.gw = self.start_gateway(config)
+        return {}
 
-    def audit_records(self):
-        self.gw.stop()
-        path = self.tmp / "state" / "audit.log"
-        ok = run_cli("audit", "verify", str(path))
-        self.assertEqual(ok.returncode, 0, ok.stdout + ok.stderr)
-        return [json.loads(line) for line in path.read_text().splitlines()]
+    def dns_records(self):
+        records = [f"--host-record={n}.{Z},{self.ip[n]}" for n in ("wk", "srvm", "plain", "deleg")]
+        return records + [
+            f"--host-record=fed1.host.{Z},{self.ip['fed1']}",
+            f"--host-record=fed2.host.{Z},{self.ip['fed2']}",
+            f"--srv-host=_matrix-fed._tcp.deleg.{Z},fed1.host.{Z},{self.fed1.port},10,10",
+            f"--srv-host=_matrix-fed._tcp.srvm.{Z},fed2.host.{Z},{self.fed2.port},10,10"]
+
+    def setUp(self):
+        super().setUp()
+        self.gw = self.start_gateway(
+            self.gateway_config(delegation_hosts=[f"deleg.{Z}", f"*.host.{Z}"]))
 
     def send(self, tunnel, host, destination, txn_id="t1"):
         txn = {"origin": CORE, "origin_server_ts": 1700000000000, "pdus": [], "edus": [
