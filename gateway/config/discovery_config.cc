@@ -160,7 +160,15 @@ bool plausible_resolver(const std::string& text) {
   return r.ec == std::errc() && r.ptr == port.data() + port.size() && value > 0 && value < 65536;
 }
 
-void load_discovery(Reader& r, const YAML::Node& n, DiscoveryConfig& d) {
+// Relative paths in these sections resolve against state_dir, like every path of the file.
+std::string under_state_dir(const std::string& path, const std::string& state_dir) {
+  std::filesystem::path p(path);
+  if (p.is_relative()) p = std::filesystem::path(state_dir) / p;
+  return p.lexically_normal().string();
+}
+
+void load_discovery(Reader& r, const YAML::Node& n, const std::string& state_dir,
+                    DiscoveryConfig& d) {
   if (!r.check_map(n, "discovery",
                    {"resolvers", "static_routes", "allowed_ranges", "ca_file", "dns_timeout",
                     "connect_timeout", "request_timeout", "well_known"})) {
@@ -203,7 +211,7 @@ void load_discovery(Reader& r, const YAML::Node& n, DiscoveryConfig& d) {
       }
     }
   }
-  if (auto ca = r.string(n, "ca_file")) d.ca_file = *ca;
+  if (auto ca = r.string(n, "ca_file")) d.ca_file = under_state_dir(*ca, state_dir);
   r.duration(n, "dns_timeout", d.dns_timeout, Millis(100), Millis(60'000));
   r.duration(n, "connect_timeout", d.connect_timeout, Millis(100), Millis(60'000));
   r.duration(n, "request_timeout", d.request_timeout, Millis(100), Millis(300'000));
@@ -243,11 +251,7 @@ void load_key_fetch(Reader& r, const YAML::Node& n, const std::string& state_dir
     k.fetch_mode = *mode;
   }
   r.duration(n, "fetch_timeout", k.fetch_timeout, Millis(100), Millis(300'000));
-  if (auto file = r.string(n, "cache_file")) {
-    std::filesystem::path p(*file);
-    if (p.is_relative()) p = std::filesystem::path(state_dir) / p;
-    k.cache_file = p.lexically_normal().string();
-  }
+  if (auto file = r.string(n, "cache_file")) k.cache_file = under_state_dir(*file, state_dir);
   if (YAML::Node list = n["notary_servers"]) {
     if (!list.IsSequence()) {
       r.error(list, "'notary_servers' must be a list of {server_name, keys}");
@@ -287,7 +291,7 @@ void load_discovery_config(const YAML::Node& root, const std::string& file,
   Reader reader(file, errors);
   keys.cache_file =
       (std::filesystem::path(state_dir) / "server-keys.sqlite").lexically_normal().string();
-  if (YAML::Node n = root["discovery"]) load_discovery(reader, n, discovery);
+  if (YAML::Node n = root["discovery"]) load_discovery(reader, n, state_dir, discovery);
   if (YAML::Node n = root["keys"]) load_key_fetch(reader, n, state_dir, keys);
 }
 

@@ -21,6 +21,7 @@ struct StaticRouteConfig {
   std::string server_name;  // as written in server names ("example.org" or "example.org:8448")
   std::string target;       // "host[:port]", port defaults to 8448
   std::string tls_name;     // empty: the target's host
+  bool operator==(const StaticRouteConfig&) const = default;
 };
 
 struct DiscoveryConfig {
@@ -41,11 +42,13 @@ struct DiscoveryConfig {
   std::chrono::milliseconds well_known_error_max_ttl{3600 * 1000};
   std::chrono::milliseconds well_known_stale_grace{10 * 60 * 1000};
   std::uint32_t well_known_cache_entries = 10000;
+  bool operator==(const DiscoveryConfig&) const = default;  // a reload must not change these
 };
 
 struct NotaryServerConfig {
   std::string server_name;
   std::vector<std::pair<std::string, std::string>> keys;  // key id -> unpadded base64
+  bool operator==(const NotaryServerConfig&) const = default;
 };
 
 struct KeyFetchConfig {
@@ -53,6 +56,7 @@ struct KeyFetchConfig {
   std::string fetch_mode = "direct_then_notary";  // direct | notary | direct_then_notary
   std::chrono::milliseconds fetch_timeout{15000};
   std::string cache_file;  // absolute; default <state_dir>/server-keys.sqlite
+  bool operator==(const KeyFetchConfig&) const = default;
 };
 
 // Reads `discovery:` and the fetch keys of `keys:` from the root mapping (both optional).

@@ -13,10 +13,7 @@
 
 namespace bordergate::inbound {
 
-struct PinnedKeys {
-  decltype(keystore::KeyStoreConfig::pinned) keys;
-  decltype(keystore::KeyStoreConfig::pinned_valid_until) valid_until;  // only keys that expire
-};
+using keystore::PinnedKeys;
 
 // Parses the file's text and adds its keys to `into`. A key id pinned twice with different keys
 // (here or in `keys.pinned`) is an error: one of them would silently lose. Pinned twice with

@@ -10,6 +10,7 @@ namespace bordergate::keystore {
 ServerKeyStore::ServerKeyStore(KeyStoreConfig config, KeyFetcher& fetcher,
                                std::function<std::int64_t()> now_ms, KeyPersistence* persistence)
     : config_(std::move(config)),
+      pinned_(std::make_shared<const PinnedKeys>(std::move(config_.pinned))),
       fetcher_(fetcher),
       now_ms_(std::move(now_ms)),
       persistence_(persistence),
@@ -23,6 +24,32 @@ ServerKeyStore::ServerKeyStore(KeyStoreConfig config, KeyFetcher& fetcher,
 }
 
 ServerKeyStore::~ServerKeyStore() = default;
+
+void ServerKeyStore::replace_pinned(PinnedKeys pinned) {
+  pinned_.store(std::make_shared<const PinnedKeys>(std::move(pinned)));
+}
+
+Result<matrix::VerifyKey> ServerKeyStore::pinned_key(const PinnedKeys& pinned,
+                                                     std::string_view server, const KeyMap& keys,
+                                                     std::string_view key_id,
+                                                     std::int64_t valid_at_ms) {
+  auto key = keys.find(key_id);
+  if (key == keys.end()) {
+    return make_error("unknown_key",
+                      std::string(key_id) + " is not a pinned key of " + std::string(server));
+  }
+  if (valid_at_ms != matrix::kAnyTime) {
+    if (auto until = pinned.valid_until.find(server); until != pinned.valid_until.end()) {
+      if (auto ts = until->second.find(key_id);
+          ts != until->second.end() && valid_at_ms > ts->second) {
+        return make_error("key_expired", "pinned key " + std::string(key_id) + " of " +
+                                             std::string(server) + " was valid until " +
+                                             std::to_string(ts->second));
+      }
+    }
+  }
+  return key->second;
+}
 
 Result<std::size_t> ServerKeyStore::load_persisted() {
   if (persistence_ == nullptr) return std::size_t{0};
@@ -45,24 +72,9 @@ Result<std::size_t> ServerKeyStore::load_persisted() {
 Result<matrix::VerifyKey> ServerKeyStore::find_cached(std::string_view server,
                                                       std::string_view key_id,
                                                       std::int64_t valid_at_ms) {
-  if (auto pinned = config_.pinned.find(server); pinned != config_.pinned.end()) {
-    auto key = pinned->second.find(key_id);
-    if (key == pinned->second.end()) {
-      return make_error("unknown_key",
-                        std::string(key_id) + " is not a pinned key of " + std::string(server));
-    }
-    if (valid_at_ms != matrix::kAnyTime) {
-      if (auto until = config_.pinned_valid_until.find(server);
-          until != config_.pinned_valid_until.end()) {
-        if (auto ts = until->second.find(key_id);
-            ts != until->second.end() && valid_at_ms > ts->second) {
-          return make_error("key_expired", "pinned key " + std::string(key_id) + " of " +
-                                               std::string(server) + " was valid until " +
-                                               std::to_string(ts->second));
-        }
-      }
-    }
-    return key->second;
+  const std::shared_ptr<const PinnedKeys> pinned = pinned_.load();
+  if (auto keys = pinned->keys.find(server); keys != pinned->keys.end()) {
+    return pinned_key(*pinned, server, keys->second, key_id, valid_at_ms);
   }
   if (auto cached = cache_.find(server, key_id, valid_at_ms)) return cached->key;
   return make_error("key_unavailable", "no keys of " + std::string(server) + " are cached");
@@ -93,9 +105,10 @@ std::optional<matrix::VerifyKey> ServerKeyStore::get_key_now(std::string_view se
                                                              std::string_view key_id,
                                                              std::int64_t valid_at_ms) {
   // The same answers as get_key's first two branches, for keys only.
-  if (config_.pinned.count(server) != 0) {
-    // find_cached applies a pinned key's valid_until_ts: an expired one is no key at hand.
-    auto key = find_cached(server, key_id, valid_at_ms);
+  const std::shared_ptr<const PinnedKeys> pinned = pinned_.load();
+  if (auto keys = pinned->keys.find(server); keys != pinned->keys.end()) {
+    // An expired pinned key (valid_until_ts) is no key at hand.
+    auto key = pinned_key(*pinned, server, keys->second, key_id, valid_at_ms);
     if (!key) return std::nullopt;
     metrics_.pinned_hits.fetch_add(1);
     return *key;
@@ -109,10 +122,14 @@ std::optional<matrix::VerifyKey> ServerKeyStore::get_key_now(std::string_view se
 void ServerKeyStore::get_key(std::string_view server, std::string_view key_id,
                              std::int64_t valid_at_ms, std::shared_ptr<Mailbox> reply_to,
                              Callback done) {
-  if (config_.pinned.count(server) != 0) {
-    metrics_.pinned_hits.fetch_add(1);
-    reply(reply_to, std::move(done), find_cached(server, key_id, valid_at_ms));
-    return;
+  {
+    const std::shared_ptr<const PinnedKeys> pinned = pinned_.load();
+    if (auto keys = pinned->keys.find(server); keys != pinned->keys.end()) {
+      metrics_.pinned_hits.fetch_add(1);
+      reply(reply_to, std::move(done),
+            pinned_key(*pinned, server, keys->second, key_id, valid_at_ms));
+      return;
+    }
   }
   const std::int64_t now = now_ms_();
   auto cached = cache_.find(server, key_id, valid_at_ms);

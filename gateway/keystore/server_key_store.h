@@ -9,6 +9,7 @@
 // it; the requests that join it are answered on their own loops.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -40,14 +41,18 @@ struct NotaryServer {
 
 enum class FetchMode { kDirectThenNotaries, kDirectOnly, kNotariesOnly };
 
-struct KeyStoreConfig {
-  // Closed federations: these servers' keys come only from here, nothing is ever fetched.
-  std::map<std::string, KeyMap, std::less<>> pinned;
+// Closed federations: these servers' keys come only from here, nothing is ever fetched.
+struct PinnedKeys {
+  std::map<std::string, KeyMap, std::less<>> keys;
   // Optional end of a pinned key's validity (the pinned-keys file's `valid_until_ts`): after it
   // the key verifies nothing that must be valid at a later time (X-Matrix: now; PDUs of rooms v5+:
   // their origin_server_ts). Pinned keys without an entry here do not expire.
   std::map<std::string, std::map<std::string, std::int64_t, std::less<>>, std::less<>>
-      pinned_valid_until;
+      valid_until;
+};
+
+struct KeyStoreConfig {
+  PinnedKeys pinned;
   std::vector<NotaryServer> notaries;
   FetchMode mode = FetchMode::kDirectThenNotaries;
   std::size_t max_servers = 100000;  // in-memory cache bound (LRU)
@@ -89,6 +94,12 @@ class ServerKeyStore {
                                         std::int64_t valid_at_ms);
   matrix::KeyLookup cached_lookup();
 
+  // Replaces every pinned key at once (a configuration reload: key rotation in a closed
+  // federation). Lookups already running finish with the set they started with; a server that
+  // is no longer pinned is fetched like any other from now on, one newly pinned never again.
+  void replace_pinned(PinnedKeys pinned);
+  std::size_t pinned_servers() const { return pinned_.load()->keys.size(); }
+
   const KeyStoreMetrics& metrics() const { return metrics_; }
   std::size_t cached_servers() const { return cache_.size(); }
   std::size_t fetches_in_flight() const;
@@ -117,7 +128,14 @@ class ServerKeyStore {
   static void reply(const std::shared_ptr<Mailbox>& to, Callback done,
                     Result<matrix::VerifyKey> answer);
 
-  KeyStoreConfig config_;
+  // The pinned set, immutable and swapped whole: read lock-free-ish on every lookup, replaced
+  // by replace_pinned() from the reload thread.
+  static Result<matrix::VerifyKey> pinned_key(const PinnedKeys& pinned, std::string_view server,
+                                              const KeyMap& keys, std::string_view key_id,
+                                              std::int64_t valid_at_ms);
+
+  KeyStoreConfig config_;  // config_.pinned is moved into pinned_ at construction
+  std::atomic<std::shared_ptr<const PinnedKeys>> pinned_;
   KeyFetcher& fetcher_;
   std::function<std::int64_t()> now_ms_;
   KeyPersistence* persistence_;

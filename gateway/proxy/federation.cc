@@ -38,6 +38,7 @@ void Federation::ThreadFetcher::query_notary(const std::string& notary_name,
 Result<std::unique_ptr<Federation>> Federation::create(const Config& config) {
   std::unique_ptr<Federation> f(new Federation);
   f->discovery_config_ = config.discovery;
+  f->key_fetch_config_ = config.key_fetch;
   auto options = discovery::resolution_options_from(config.discovery);
   if (!options) return options.error();
   f->resolution_options_ = std::move(*options);
@@ -54,8 +55,7 @@ Result<std::unique_ptr<Federation>> Federation::create(const Config& config) {
   // or overrides them (closed federations trust the operator's keys, not the network).
   auto pinned = inbound::load_pinned_keys(config.keys);
   if (!pinned) return pinned.error();
-  store_config.pinned = std::move(pinned->keys);
-  store_config.pinned_valid_until = std::move(pinned->valid_until);
+  store_config.pinned = std::move(*pinned);
   auto notaries = keystore::notaries_from(config.key_fetch);
   if (!notaries) return notaries.error();
   store_config.notaries = std::move(*notaries);
@@ -83,6 +83,18 @@ Result<std::unique_ptr<Federation>> Federation::create(const Config& config) {
     f->persisted_loaded_ = *loaded;
   }
   return f;
+}
+
+Result<keystore::PinnedKeys> Federation::prepare_reload(const Config& config) const {
+  if (!(config.discovery == discovery_config_)) {
+    return make_error("restart_required", "discovery settings only change on restart");
+  }
+  if (!(config.key_fetch == key_fetch_config_)) {
+    return make_error("restart_required",
+                      "key fetch settings (keys: notary_servers, fetch_mode, fetch_timeout, "
+                      "cache_file) only change on restart");
+  }
+  return inbound::load_pinned_keys(config.keys);
 }
 
 Federation::~Federation() {

@@ -26,14 +26,22 @@ class WorkerFederation;
 class Federation {
  public:
   // Opens (creating) keys.cache_file and replays it into the store; pins keys.pinned and
-  // keys.pinned_file (pinned servers are never fetched). The discovery, key-fetch and pinned-key
-  // settings are taken from this first configuration; a reload does not change them.
+  // keys.pinned_file (pinned servers are never fetched). The discovery and key-fetch settings
+  // are taken from this first configuration; a reload changes only the pinned keys.
   // Errors: config errors of discovery/notaries/pinned keys, TLS CA errors, persistence errors.
   static Result<std::unique_ptr<Federation>> create(const Config& config);
   // Destroy only after every WorkerFederation is gone (their fetches call into the store).
   ~Federation();
   Federation(const Federation&) = delete;
   Federation& operator=(const Federation&) = delete;
+
+  // A configuration reload, in two steps so that nothing changes unless the whole reload does:
+  // prepare_reload reads the new pinned keys (keys.pinned, and keys.pinned_file read again) and
+  // refuses a change of the discovery or key-fetch settings, which are bound at start
+  // ("restart_required"); apply_reload swaps the pinned keys in (key rotation in a closed
+  // federation without a restart).
+  Result<keystore::PinnedKeys> prepare_reload(const Config& config) const;
+  void apply_reload(keystore::PinnedKeys pinned) { store_->replace_pinned(std::move(pinned)); }
 
   keystore::ServerKeyStore& key_store() { return *store_; }
   discovery::WellKnownCache& well_known_cache() { return *well_known_cache_; }
@@ -57,6 +65,7 @@ class Federation {
   void detach(const discovery::DiscoveryMetrics* metrics);
 
   DiscoveryConfig discovery_config_;
+  KeyFetchConfig key_fetch_config_;
   discovery::ResolutionOptions resolution_options_;
   discovery::ResolverOptions resolver_options_;
   std::chrono::milliseconds fetch_timeout_{15000};

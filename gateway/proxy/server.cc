@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <optional>
 #include <thread>
 
 #include "gateway/common/log.h"
@@ -287,6 +288,14 @@ void Server::reload() {
   }
   std::shared_ptr<const Runtime> next;
   std::shared_ptr<const policy::Policy> next_policy;
+  std::optional<keystore::PinnedKeys> next_pinned;
+  if (failure.empty()) {
+    auto pinned = federation_->prepare_reload(*loaded.config);
+    if (pinned)
+      next_pinned = std::move(*pinned);
+    else
+      failure = pinned.error().message;
+  }
   if (failure.empty() && inbound_ != nullptr) {
     // The policy is validated completely before anything is swapped; on any error the old
     // configuration and the old policy both stay.
@@ -313,13 +322,15 @@ void Server::reload() {
     return;
   }
   if (next_policy) inbound_->policy->replace(std::move(next_policy));
+  federation_->apply_reload(std::move(*next_pinned));
   runtime_ = next;
   for (auto& w : workers_) w->post(next);
   LogLevel level = LogLevel::info;
   parse_log_level(next->config->logging.level, level);
   set_log_level(level);
   metrics_->config_reload(true);
-  log_event(LogLevel::info, "config_reloaded", {{"path", config_path_}});
+  log_event(LogLevel::info, "config_reloaded",
+            {{"path", config_path_}, {"pinned_servers", federation_->key_store().pinned_servers()}});
   sd_notify(0, inbound_ == nullptr ? kServingUnchecked : "READY=1\nSTATUS=serving");
 }
 

@@ -58,8 +58,8 @@ class CheckConfigTest(GatewayTestCase):
 
     def test_shipped_example_config_is_valid(self):
         # The example resolves state_dir ../../.state against its own folder: give
-        # it that layout with a dev certificate, the example policy and the demo peer's
-        # pinned key (what `make run` creates) in place.
+        # it that layout with what `make run` creates in place: the dev PKI (certificates,
+        # the interception CA), the demo keys and the proxy credentials.
         src = ENV.source_dir / "deploy" / "examples" / "bordergate.yaml"
         conf_dir = self.tmp / "deploy" / "examples"
         conf_dir.mkdir(parents=True)
@@ -69,10 +69,10 @@ class CheckConfigTest(GatewayTestCase):
                                "init", "--state", str(self.tmp / ".state")],
                               capture_output=True, text=True, timeout=60)
         self.assertEqual(init.returncode, 0, init.stderr)
-        pki_dir = self.tmp / ".state" / "pki"
-        pki_dir.mkdir(parents=True)
-        shutil.copy(self.cert.cert, pki_dir / "core.bordergate.test.crt")
-        shutil.copy(self.cert.key, pki_dir / "core.bordergate.test.key")
+        pki = subprocess.run([str(ENV.source_dir / "scripts" / "dev-pki")],
+                             env=dict(os.environ, BG_STATE_DIR=str(self.tmp / ".state")),
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(pki.returncode, 0, pki.stderr)
         proc = self.check(conf_dir / "bordergate.yaml")
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
 

@@ -5,7 +5,9 @@ from Python peers that sign with python3-signedjson, reached through static rout
 (no DNS at all). Covers: fetched and then cached keys, a key id the peer does not publish, the
 peer's key server down, an expired key, a PDU dated after its key's validity (refused in room
 v10, accepted in room v4, which ignores valid_until_ts, refused where the room's version is
-unknown) and pinned keys winning over fetching."""
+unknown), pinned keys winning over fetching, and pinned keys rotated by a reload (SIGHUP re-reads
+keys.pinned_file) while a change of the discovery settings is refused until a restart."""
+import copy
 import json
 import os
 import sys
@@ -13,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness.gateway import no_dns_discovery, with_policy  # noqa: E402
-from harness import GatewayTestCase, free_port, main, metric_sum  # noqa: E402
+from harness import ENV, GatewayTestCase, free_port, main, metric_sum  # noqa: E402
 from federation_peers import MatrixPeer  # noqa: E402
 from inbound_peer import CORE, TestHomeserver, policy_yaml  # noqa: E402
 
@@ -204,6 +206,44 @@ class InboundKeyFetchTest(GatewayTestCase):
         r = self.send(GOOD, GOOD.transaction([GOOD.event()]), "t2")
         self.assertEqual(r.status, 200, r.body)
         self.assertEqual(len(self.up.requests), 1)
+
+    def reload_and_wait(self, config: dict, result: str):
+        before = metric_sum(self.metrics(self.gw), "bordergate_config_reloads_total", result=result)
+        self.gw.reload(config)
+        deadline = time.monotonic() + ENV.timeout(10)
+        while metric_sum(self.metrics(self.gw), "bordergate_config_reloads_total",
+                         result=result) <= before:
+            self.assertLess(time.monotonic(), deadline, self.gw.stderr_tail())
+            time.sleep(0.05)
+
+    def test_pinned_keys_rotate_on_reload(self):
+        # Closed federation: the peer rotates to a new key (k9); the operator rewrites the pinned
+        # keys file and reloads. Before: the new key is refused; after: it verifies and the old
+        # one no longer does. Nothing is ever fetched.
+        self.start(free_port(), pinned_file={GOOD.name: GOOD.pinned()})
+        r = self.send(ROGUE_KEY, ROGUE_KEY.transaction([ROGUE_KEY.event()]), "r1")
+        self.assertMatrixError(r, 401, "M_UNAUTHORIZED")
+        (self.tmp / "pinned.json").write_text(json.dumps({GOOD.name: ROGUE_KEY.pinned()}))
+        self.reload_and_wait(self.gw.config, "success")
+        r = self.send(ROGUE_KEY, ROGUE_KEY.transaction([ROGUE_KEY.event()]), "r2")
+        self.assertEqual(r.status, 200, r.body)
+        r = self.send(GOOD, GOOD.transaction([GOOD.event()]), "r3")
+        self.assertMatrixError(r, 401, "M_UNAUTHORIZED")
+        self.assertEqual(len(self.up.requests), 1)
+        self.assertEqual(self.fetches(result="started"), 0)
+        self.assertTrue(any(rec.get("event") == "config_reloaded" and rec.get("pinned_servers") == 1
+                            for rec in self.gw.log_records()), self.gw.stderr_tail())
+
+        # Discovery is bound at start: a reload that changes it fails whole, so the pinned keys
+        # written with it are not taken either.
+        (self.tmp / "pinned.json").write_text(json.dumps({GOOD.name: GOOD.pinned()}))
+        changed = copy.deepcopy(self.gw.config)
+        changed["discovery"]["dns_timeout"] = "7s"
+        self.reload_and_wait(changed, "failure")
+        r = self.send(ROGUE_KEY, ROGUE_KEY.transaction([ROGUE_KEY.event()]), "r4")
+        self.assertEqual(r.status, 200, r.body)
+        self.assertTrue(any("discovery settings only change on restart" in str(rec.get("error"))
+                            for rec in self.gw.log_records()), self.gw.stderr_tail())
 
 
 if __name__ == "__main__":

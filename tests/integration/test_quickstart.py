@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """The README's quick start, on free ports: scripts/dev-pki makes the dev PKI,
 deploy/demo/demo-core.py stands in for the Core, and the shipped example config
-(only ports, state_dir and the policy's absolute path changed) serves the README's curl
-through the gateway; deploy/demo/demo-peer.py (what `make run` starts) gets the answers the
-example policy prescribes, and the audit lines the README shows form a verifiable chain."""
+(only ports, state_dir and absolute paths changed) serves the README's curl through the
+gateway; deploy/demo/demo-peer.py and deploy/demo/demo-outbound.py (what `make run` starts)
+get the answers the example policy prescribes in both directions, and the audit lines the
+README shows form a verifiable chain."""
 import json
 import os
 import subprocess
@@ -46,7 +47,7 @@ class QuickStartTest(GatewayTestCase):
         self.assertNotEqual(self.dev_pki("bad name!").returncode, 0)
 
     def test_readme_curl_through_shipped_config(self):
-        self.assertEqual(self.dev_pki().returncode, 0)
+        self.assertEqual(self.dev_pki("opendesk.stadt-a.example").returncode, 0)
         core_port = free_port()
         core = subprocess.Popen(["/usr/bin/python3", str(ENV.source_dir / "deploy" / "demo" / "demo-core.py"),
                                  "--host", "127.0.0.1", "--port", str(core_port)],
@@ -64,7 +65,16 @@ class QuickStartTest(GatewayTestCase):
         config["listeners"]["admin"]["port"] = free_port()
         config["upstream"]["port"] = core_port
         config["workers"] = 1
-        config["discovery"] = no_dns_discovery()  # never the system resolver (pinned keys only)
+        # Never the system resolver (pinned keys; the demo peer through its static route).
+        config["discovery"].update(no_dns_discovery())
+        peer_port = free_port()
+        config["discovery"]["static_routes"]["opendesk.stadt-a.example"]["target"] = \
+            f"127.0.0.1:{peer_port}"
+        outbound = config["outbound"]
+        outbound["listen"]["port"] = free_port()
+        outbound["credentials_file"] = str(self.state / "outbound-proxy.credentials")
+        outbound["interception_ca"] = {"certificate": str(self.state / "pki" / "interception-ca.crt"),
+                                       "key": str(self.state / "pki" / "interception-ca.key")}
         config["policy"] = str(ENV.source_dir / "deploy" / "examples" / "policy.yaml")
         init = subprocess.run(["/usr/bin/python3", str(ENV.source_dir / "deploy" / "demo" / "demo-peer.py"),
                                "init", "--state", str(self.state)], capture_output=True, text=True,
@@ -87,25 +97,49 @@ class QuickStartTest(GatewayTestCase):
                     if line.startswith("demo-peer: ")]
         self.assertEqual(statuses, [200, 200, 403, 401, 403], run.stdout)
 
+        # The demo Core through the outbound proxy: the allowed /send reaches the peer, which
+        # verifies the Core's signature; the rest is refused and never reaches it.
+        out = subprocess.run(["/usr/bin/python3", str(peer.parent / "demo-outbound.py"),
+                              "--state", str(self.state), "--proxy-port",
+                              str(outbound["listen"]["port"]), "--peer-port", str(peer_port)],
+                             capture_output=True, text=True, timeout=120)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        lines = [line for line in out.stdout.splitlines() if line.startswith("demo-outbound: ")]
+        self.assertEqual([int(line.split()[1]) for line in lines], [200, 403, 403, 403, 403],
+                         out.stdout)
+        self.assertIn("which verified the Core's signature", out.stdout)
+        self.assertEqual(out.stdout.count("nothing reached opendesk.stadt-a.example"), 2, out.stdout)
+
         audit = self.state / "audit.log"
         deadline = time.monotonic() + 30
         while True:
             records = [json.loads(line) for line in audit.read_text().splitlines()] \
                 if audit.exists() else []
             decisions = [r for r in records if r.get("type") == "decision"]
-            if len(decisions) >= 6 or time.monotonic() > deadline:
+            if len(decisions) >= 14 or time.monotonic() > deadline:
                 break
             time.sleep(0.1)
-        got = [(r.get("endpoint"), r.get("action"), r.get("rule_id"), r.get("status"))
-               for r in decisions]
+        got = [(r.get("direction"), r.get("endpoint"), r.get("action"), r.get("rule_id"),
+                r.get("status")) for r in decisions]
         self.assertEqual(got, [
-            ("version", "forward", "core-keys-public", 200),
-            ("send", "forward", "opendesk-base", 200),
-            ("send", "quarantine", "opendesk-unusual-events", 200),
-            ("send", "deny", "opendesk-unknown-edus", 403),
-            ("query.profile", "deny", None, 401),
-            ("publicRooms", "deny", "opendesk-no-directory", 403),
+            ("inbound", "version", "forward", "core-keys-public", 200),
+            ("inbound", "send", "forward", "opendesk-base", 200),
+            ("inbound", "send", "quarantine", "opendesk-unusual-events", 200),
+            ("inbound", "send", "deny", "opendesk-unknown-edus", 403),
+            ("inbound", "query.profile", "deny", None, 401),
+            ("inbound", "publicRooms", "deny", "opendesk-no-directory", 403),
+            # One tunnel per request (CONNECT admitted for the federation), then the request.
+            ("outbound", "connect", "forward", "opendesk-base", 200),
+            ("outbound", "send", "forward", "opendesk-base", 200),
+            ("outbound", "connect", "forward", "opendesk-base", 200),
+            ("outbound", "publicRooms", "deny", "opendesk-no-directory", 403),
+            ("outbound", "connect", "forward", "opendesk-base", 200),
+            ("outbound", "invite", "deny", "opendesk-no-invites-by-trainees", 403),
+            ("outbound", "connect", "deny", "default", 403),  # matrix.org: in no federation
+            ("outbound", "connect", "deny", "default", 403),  # push gateway: not on egress list
         ])
+        self.assertEqual([r.get("destination") for r in decisions[6:12]],
+                         ["opendesk.stadt-a.example"] * 6)
         self.assertTrue(all(r.get("origin") == "opendesk.stadt-a.example" for r in decisions[1:4]))
         self.assertIsNotNone(decisions[2].get("quarantine_id"))
         v = subprocess.run([str(ENV.bordergate), "audit", "verify", str(audit)],
@@ -118,14 +152,20 @@ class QuickStartTest(GatewayTestCase):
             r = subprocess.run(["/usr/bin/python3", str(peer), "init", "--state", str(self.state)],
                                capture_output=True, text=True, timeout=60)
             self.assertEqual(r.returncode, 0, r.stderr)
-            if _ == 0:
-                key = (self.state / "demo-peer.key").read_bytes()
-        self.assertEqual((self.state / "demo-peer.key").read_bytes(), key)
-        self.assertEqual((self.state / "demo-peer.key").stat().st_mode & 0o077, 0)
-        pinned = json.loads((self.state / "demo-peer-pinned.json").read_text())
-        self.assertEqual(list(pinned), ["opendesk.stadt-a.example"])
+            if _ == 0:  # made once: the second init keeps every secret
+                secrets = {n: (self.state / n).read_bytes()
+                           for n in ("demo-peer.key", "demo-core.key", "outbound-proxy.credentials")}
+        for name, first in secrets.items():
+            self.assertEqual((self.state / name).read_bytes(), first, name)
+            self.assertEqual((self.state / name).stat().st_mode & 0o077, 0, name)
+        key = secrets["demo-peer.key"]
+        pinned = json.loads((self.state / "demo-pinned-keys.json").read_text())
+        self.assertEqual(sorted(pinned), ["core.bordergate.test", "opendesk.stadt-a.example"])
         key_id, = pinned["opendesk.stadt-a.example"]
         self.assertEqual(key_id, "ed25519:" + key.decode().split()[1])
+        credentials = self.state / "outbound-proxy.credentials"
+        self.assertRegex(credentials.read_text(), r"^core:[0-9a-f]{48}\n$")
+        self.assertEqual(credentials.stat().st_mode & 0o077, 0)
 
 
 if __name__ == "__main__":

@@ -59,9 +59,16 @@ TEST(ConfigLoader, ShippedExampleLoads) {
   EXPECT_EQ(c.limits.header_timeout, Millis(10000));
   EXPECT_EQ(c.shutdown.drain_timeout, Millis(20000));
   EXPECT_EQ(c.admin.port, 9448);
-  // `make run` enforces: the example policy, and the demo peer's key pinned from a file.
+  // `make run` enforces: the example policy, the demo keys pinned from a file, and the demo
+  // peer reached through a static route; the Core's outbound proxy is on.
   EXPECT_EQ(c.policy, std::string(BG_SOURCE_DIR) + "/deploy/examples/policy.yaml");
-  EXPECT_EQ(c.keys.pinned_file, std::string(BG_SOURCE_DIR) + "/.state/demo-peer-pinned.json");
+  EXPECT_EQ(c.keys.pinned_file, std::string(BG_SOURCE_DIR) + "/.state/demo-pinned-keys.json");
+  ASSERT_EQ(c.discovery.static_routes.size(), 1u);
+  EXPECT_EQ(c.discovery.static_routes[0].server_name, "opendesk.stadt-a.example");
+  EXPECT_EQ(c.discovery.static_routes[0].target, "127.0.0.1:8449");
+  EXPECT_EQ(c.discovery.ca_file, std::string(BG_SOURCE_DIR) + "/.state/pki/ca.crt");
+  ASSERT_NE(c.outbound, nullptr);
+  EXPECT_EQ(c.outbound->listen_port, 8450);
 }
 
 TEST(ConfigLoader, MinimalGetsDefaults) {

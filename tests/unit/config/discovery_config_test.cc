@@ -75,11 +75,19 @@ keys:
   EXPECT_EQ(d.connect_timeout.count(), 1500);
   EXPECT_EQ(d.well_known_max_redirects, 2);
   EXPECT_EQ(d.well_known_stale_grace.count(), 0);
+  EXPECT_EQ(d.ca_file, "/etc/bg/ca.pem");
   const auto& k = r.config->key_fetch;
   EXPECT_EQ(k.fetch_mode, "notary");
   EXPECT_EQ(k.cache_file, "/var/lib/bg/keys/cache.sqlite");
   ASSERT_EQ(k.notary_servers.size(), 1u);
   EXPECT_EQ(k.notary_servers[0].keys[0].first, "ed25519:n1");
+}
+
+// A relative ca_file is under state_dir like every other path, never the working directory's.
+TEST(DiscoveryConfigTest, RelativeCaFileResolvesAgainstStateDir) {
+  auto r = load("discovery:\n  ca_file: pki/../pki/ca.crt\n");
+  ASSERT_TRUE(r.config) << errors_of(r);
+  EXPECT_EQ(r.config->discovery.ca_file, "/var/lib/bg/pki/ca.crt");
 }
 
 TEST(DiscoveryConfigTest, MistakesAreReportedWithPositions) {

@@ -277,7 +277,7 @@ class SuspendTest : public FactsTest {
 TEST_F(SuspendTest, PinnedKeysNeedNoWait) {
   // good.example pinned (as in FactsTest): authenticated at once, nothing posted or fetched.
   keystore::KeyStoreConfig pinned;
-  pinned.pinned["good.example"][key_.key_id()] = key_.verify_key();
+  pinned.pinned.keys["good.example"][key_.key_id()] = key_.verify_key();
   keys_ = std::make_unique<keystore::ServerKeyStore>(pinned, fetcher_, [] { return 0; });
   PhaseEnv e = env();
   StepResult s = authenticate_request(r_, http_, e);

@@ -25,8 +25,7 @@ inline Result<std::unique_ptr<keystore::ServerKeyStore>> key_store_for(
   keystore::KeyStoreConfig kc;
   auto pinned = load_pinned_keys(keys);
   if (!pinned) return pinned.error();
-  kc.pinned = std::move(pinned->keys);
-  kc.pinned_valid_until = std::move(pinned->valid_until);
+  kc.pinned = std::move(*pinned);
   return std::make_unique<keystore::ServerKeyStore>(std::move(kc), fetcher, wall_clock_ms);
 }
 

@@ -161,7 +161,7 @@ TEST_F(ServerKeyStoreTest, NotaryWithBadSignatureIsNotTrusted) {
 }
 
 TEST_F(ServerKeyStoreTest, PinnedServersAreNeverFetched) {
-  config_.pinned["closed.example"] = {{"ed25519:p", key_.verify_key()}};
+  config_.pinned.keys["closed.example"] = {{"ed25519:p", key_.verify_key()}};
   auto answer = get("closed.example", "ed25519:p", kNow + 1000 * kDay);
   ASSERT_TRUE(answer.ok());
   auto unknown = get("closed.example", "ed25519:other", kNow);
@@ -174,8 +174,8 @@ TEST_F(ServerKeyStoreTest, PinnedServersAreNeverFetched) {
 // A pinned key with an end of validity (pinned-keys file valid_until_ts): valid up to and at
 // that time, expired after it, and time-free lookups (rooms v1-v4) still get it.
 TEST_F(ServerKeyStoreTest, PinnedKeysMayExpire) {
-  config_.pinned["closed.example"] = {{"ed25519:p", key_.verify_key()}};
-  config_.pinned_valid_until["closed.example"]["ed25519:p"] = kNow;
+  config_.pinned.keys["closed.example"] = {{"ed25519:p", key_.verify_key()}};
+  config_.pinned.valid_until["closed.example"]["ed25519:p"] = kNow;
   EXPECT_TRUE(get("closed.example", "ed25519:p", kNow).ok());
   auto late = get("closed.example", "ed25519:p", kNow + 1);
   ASSERT_FALSE(late.ok());
@@ -187,9 +187,37 @@ TEST_F(ServerKeyStoreTest, PinnedKeysMayExpire) {
   EXPECT_EQ(fetcher_.direct_calls.load() + fetcher_.notary_calls.load(), 0);
 }
 
+// A reload swaps the pinned set whole: a rotated key verifies and the old one no longer does; a
+// server taken off the list is fetched like any other from then on, one added never is.
+TEST_F(ServerKeyStoreTest, ReplacingPinnedKeysRotatesThemAtOnce) {
+  config_.pinned.keys["closed.example"] = {{"ed25519:old", key_.verify_key()}};
+  config_.pinned.keys["was-closed.example"] = {{"ed25519:p", key_.verify_key()}};
+  ASSERT_TRUE(get("closed.example", "ed25519:old", kNow).ok());
+  EXPECT_EQ(store().pinned_servers(), 2u);
+
+  PinnedKeys next;
+  next.keys["closed.example"] = {{"ed25519:new", key_.verify_key()}};
+  next.valid_until["closed.example"]["ed25519:new"] = kNow;
+  next.keys["s.example"] = {{"ed25519:k1", key_.verify_key()}};
+  store().replace_pinned(std::move(next));
+  EXPECT_EQ(store().pinned_servers(), 2u);
+
+  auto old_key = get("closed.example", "ed25519:old", kNow);
+  ASSERT_FALSE(old_key.ok());
+  EXPECT_EQ(old_key.error().code, "unknown_key");
+  EXPECT_TRUE(get("closed.example", "ed25519:new", kNow).ok());
+  EXPECT_EQ(get("closed.example", "ed25519:new", kNow + 1).error().code, "key_expired");
+  EXPECT_TRUE(get("s.example", "ed25519:k1", kNow).ok());  // newly pinned: answered, not fetched
+  EXPECT_EQ(fetcher_.direct_calls.load() + fetcher_.notary_calls.load(), 0);
+
+  fetcher_.direct.emplace("was-closed.example", good_body());
+  (void)get("was-closed.example", "ed25519:p", kNow);  // no longer pinned: now it is fetched
+  EXPECT_EQ(fetcher_.direct_calls.load(), 1);
+}
+
 // get_key_now: the keys get_key would deliver at once, and nothing else (no fetch, no error).
 TEST_F(ServerKeyStoreTest, KeysAtHandAreAnsweredNowAndNothingElseIs) {
-  config_.pinned["closed.example"] = {{"ed25519:p", key_.verify_key()}};
+  config_.pinned.keys["closed.example"] = {{"ed25519:p", key_.verify_key()}};
   EXPECT_EQ(store().get_key_now("closed.example", "ed25519:p", kNow), key_.verify_key());
   EXPECT_FALSE(store().get_key_now("closed.example", "ed25519:other", kNow));
   EXPECT_EQ(store().metrics().pinned_hits.load(), 1u);

@@ -1,5 +1,8 @@
 #!/usr/bin/python3
-"""Remote media through the outbound proxy (docs/outbound.md, "Answers"): the Core fetches media
+"""What the Core fetches through the outbound proxy besides federation requests proper: remote
+media and server keys (Synapse sends both through `https_proxy`).
+
+Media (docs/outbound.md, "Answers"): the Core fetches media
 with the authenticated federation media API through CONNECT, as Synapse does; the gateway judges
 the request against the media policy towards the destination before anything is dialled, and
 the destination's `multipart/mixed` answer (size, content type) before the Core sees a byte.
@@ -7,7 +10,12 @@ Covers: an allowed download delivered byte for byte (the peer verified the Core'
 an answer over `media.max_bytes` refused 502 M_TOO_LARGE; a content type outside
 `media.content_types` refused 502 M_FORBIDDEN; a malformed multipart answer refused; media towards
 a server the policy denies media refused 403 with nothing sent; every decision audited with its
-rule and reason, and the audit chain verifies."""
+rule and reason, and the audit chain verifies.
+
+Keys: the Core's key fetches (`/_matrix/key/v2/server`, signed as Synapse signs every federation
+request, and unsigned) and notary queries (`/_matrix/key/v2/query`) reach the destination and
+come back byte for byte when the policy allows `@keys` towards it, and are refused 403 with
+nothing sent where a rule denies them."""
 import json
 import os
 import sys
@@ -15,29 +23,22 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import main  # noqa: E402
-from outbound_rig import CORE, Z, OutboundRig  # noqa: E402
+from outbound_rig import POLICY as RIG_POLICY, Z, OutboundRig  # noqa: E402
 
-PEER = f"peer.{Z}"
 OTHER = f"other.{Z}"
 BOUNDARY = "6b2a0f1e9c3d"
 
-# Media from the partners: images only, at most 1 KiB; `other` may not serve the Core media.
-POLICY = f"""version: 1
-server_name: {CORE}
-default: deny
-federations:
-  partners:
-    servers: [{PEER}, {OTHER}]
-rules:
-  - id: out-partners
-    federation: partners
-    direction: outbound
-    endpoints: ["@all"]
-    action: allow
-  - id: out-no-media-other
+# The rig's policy (the partners may receive everything) plus: media from the partners are
+# images of at most 1 KiB, and `other` may not serve the Core media at all.
+POLICY = RIG_POLICY + f"""  - id: out-no-media-other
     servers: [{OTHER}]
     direction: outbound
     endpoints: ["@media"]
+    action: deny
+  - id: out-no-keys-other
+    servers: [{OTHER}]
+    direction: outbound
+    endpoints: ["@keys"]
     action: deny
 settings:
   - id: partner-media
@@ -55,7 +56,7 @@ def multipart(content_type: str, data: bytes) -> tuple[int, bytes, str]:
     return 200, body, f"multipart/mixed; boundary={BOUNDARY}"
 
 
-class OutboundMediaTest(OutboundRig):
+class OutboundFetchTest(OutboundRig):
     def setUp(self):
         super().setUp()
         config = self.gateway_config()
@@ -216,6 +217,48 @@ class OutboundMediaTest(OutboundRig):
             r = self.request(self.gw, "GET", path)
             self.assertEqual(r.status, 404, path)
             self.assertEqual(r.json()["errcode"], "M_UNRECOGNIZED")
+
+    def key_requests(self, name: str):
+        """The Core's key requests to `name`, each in its own tunnel: [(status, body)]."""
+        target = self.target(name)
+        out = []
+        for method, uri, body, sign in (
+                ("GET", "/_matrix/key/v2/server", None, True),
+                ("GET", "/_matrix/key/v2/server", None, False),
+                ("POST", "/_matrix/key/v2/query", {"server_keys": {f"x.{Z}": {}}}, False)):
+            tunnel = self.core.tls(self.core.connect(target), f"{name}.{Z}")
+            try:
+                status, _, answer = self.core.request(tunnel, method, uri, target, body=body,
+                                                      sign=sign)
+            finally:
+                tunnel.close()
+            out.append((status, answer))
+        return out
+
+    def test_key_fetches_follow_the_keys_policy(self):
+        keys = json.dumps({"server_name": self.target("peer"), "verify_keys": {}}).encode()
+        self.peers["peer"].answer = (200, keys)
+        self.assertEqual(self.key_requests("peer"), [(200, keys)] * 3)
+        self.assertEqual([(r["method"], r["path"]) for r in self.peers["peer"].requests],
+                         [("GET", "/_matrix/key/v2/server"), ("GET", "/_matrix/key/v2/server"),
+                          ("POST", "/_matrix/key/v2/query")])
+        self.assertTrue(self.peers["peer"].requests[0]["signature_ok"])
+
+        refused = self.key_requests("other")
+        self.assertEqual([status for status, _ in refused], [403] * 3, refused)
+        self.assertEqual(self.peers["other"].requests, [])
+        decisions = [(r.get("destination"), r["endpoint"], r["action"], r.get("rule_id"))
+                     for r in self.audit_records(self.gw)
+                     if r.get("type") == "decision" and r.get("endpoint", "").startswith("key.")]
+        peer, other = self.target("peer"), self.target("other")
+        self.assertEqual(decisions, [
+            (peer, "key.server", "forward", "out-partners"),
+            (peer, "key.server", "forward", "out-partners"),
+            (peer, "key.query", "forward", "out-partners"),
+            (other, "key.server", "deny", "out-no-keys-other"),
+            (other, "key.server", "deny", "out-no-keys-other"),
+            (other, "key.query", "deny", "out-no-keys-other"),
+        ])
 
 
 if __name__ == "__main__":
