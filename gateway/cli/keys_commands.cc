@@ -14,8 +14,7 @@
 #include "gateway/cli/cli_support.h"
 #include "gateway/cli/commands.h"
 #include "gateway/config/config_loader.h"
-#include "gateway/discovery/discovery_setup.h"
-#include "gateway/discovery/well_known_cache.h"
+#include "gateway/discovery/private_discovery.h"
 #include "gateway/keystore/federation_key_fetcher.h"
 #include "gateway/keystore/key_persistence.h"
 #include "gateway/keystore/key_responses.h"
@@ -94,41 +93,12 @@ Result<Settings> settings_from(const NetOptions& o) {
   return s;
 }
 
-// Everything one network command needs on one loop, torn down in reverse order.
-struct NetStack {
-  uv_loop_t loop{};
-  std::unique_ptr<d::AresResolver> dns;
-  std::unique_ptr<d::HttpsClient> client;
-  d::WellKnownCache cache;
-  d::ResolutionOptions options;
-  std::unique_ptr<d::ServerResolver> resolver;
-
-  NetStack() { uv_loop_init(&loop); }
-  ~NetStack() {
-    resolver.reset();
-    client.reset();
-    dns.reset();
-    uv_run(&loop, UV_RUN_DEFAULT);  // let the closed handles finish
-    uv_loop_close(&loop);
-  }
-
+// Everything one network command needs on one loop (the gateway's own discovery stack);
+// every setup error is reported with its own code.
+struct NetStack : d::PrivateDiscovery {
   Status build(const DiscoveryConfig& config) {
-    auto opts = d::resolution_options_from(config);
-    if (!opts) return opts.error();
-    options = std::move(*opts);
-    auto resolver_dns = d::AresResolver::create(&loop, d::resolver_options_from(config));
-    if (!resolver_dns) return resolver_dns.error();
-    dns = std::move(*resolver_dns);
-    auto tls = d::FederationTls::build(config.ca_file);
-    if (!tls) return tls.error();
-    client = std::make_unique<d::HttpsClient>(&loop, std::move(*tls));
-    resolver = std::make_unique<d::ServerResolver>(*dns, d::well_known_fetch_over(*client, config),
-                                                   options, cache, now_ms);
-    return {};
-  }
-
-  void run_until(const bool& done) {
-    while (!done) uv_run(&loop, UV_RUN_ONCE);
+    if (Status s = configure(config); !s) return s;
+    return start(config);
   }
 };
 
@@ -202,7 +172,7 @@ void discover(const std::vector<std::string>& servers, const NetOptions& o) {
   for (const auto& server : servers) {
     bool done = false;
     d::Discovery found{make_error("cancelled", "not run"), {}, 0};
-    net.resolver->resolve(server, [&](d::Discovery result) {
+    net.resolver().resolve(server, [&](d::Discovery result) {
       found = std::move(result);
       done = true;
     });
@@ -247,7 +217,7 @@ void fetch_all_keys(const std::string& server, const Settings& s) {
     return void(fail("keys fetch", st.error(), kBadInput));
   auto notaries = k::notaries_from(s.keys);
   if (!notaries) return void(fail("keys fetch", notaries.error(), kBadInput));
-  k::FederationKeyFetcher fetcher(*net.resolver, *net.client, s.discovery, s.keys.fetch_timeout);
+  k::FederationKeyFetcher fetcher(net.resolver(), net.client(), s.discovery, s.keys.fetch_timeout);
   fetcher.set_observer([&](const std::string& name, const d::Discovery& found) {
     print_discovery(name, found, false);
   });
@@ -314,7 +284,7 @@ void fetch_one_key(const std::string& server, const Settings& s, const NetOption
     return void(fail("keys fetch", st.error(), kBadInput));
   auto notaries = k::notaries_from(s.keys);
   if (!notaries) return void(fail("keys fetch", notaries.error(), kBadInput));
-  k::FederationKeyFetcher fetcher(*net.resolver, *net.client, s.discovery, s.keys.fetch_timeout);
+  k::FederationKeyFetcher fetcher(net.resolver(), net.client(), s.discovery, s.keys.fetch_timeout);
   fetcher.set_observer([&](const std::string& name, const d::Discovery& found) {
     print_discovery(name, found, false);
   });
@@ -329,7 +299,7 @@ void fetch_one_key(const std::string& server, const Settings& s, const NetOption
   config.mode = s.keys.fetch_mode == "direct"   ? k::FetchMode::kDirectOnly
                 : s.keys.fetch_mode == "notary" ? k::FetchMode::kNotariesOnly
                                                 : k::FetchMode::kDirectThenNotaries;
-  auto queue = std::make_unique<k::WorkerQueue>(&net.loop);
+  auto queue = std::make_unique<k::WorkerQueue>(net.loop());
   {
     k::ServerKeyStore store(config, fetcher, now_ms, persistence.get());
     if (persistence) {

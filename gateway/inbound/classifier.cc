@@ -67,6 +67,49 @@ bool match_route(std::string_view templ, const std::array<std::string_view, kMax
   return i == count;
 }
 
+// Synapse (federation_client.py, federation_download_media / download_media) falls back from
+// /_matrix/federation/v1/media/download to /_matrix/media/v3/download, and from v3 to r0, when
+// the destination answers "unknown endpoint". Thumbnail paths are the same family. The optional
+// trailing {fileName} only names the download; it is matched and ignored.
+struct LegacyMediaRoute {
+  std::string_view path;
+  policy::FederationEndpoint endpoint;
+  int api_version;  // 3 for v3, 0 for r0
+};
+constexpr LegacyMediaRoute kLegacyMediaRoutes[] = {
+    {"/_matrix/media/v3/download/{serverName}/{mediaId}",
+     policy::FederationEndpoint::media_download, 3},
+    {"/_matrix/media/v3/download/{serverName}/{mediaId}/{fileName}",
+     policy::FederationEndpoint::media_download, 3},
+    {"/_matrix/media/v3/thumbnail/{serverName}/{mediaId}",
+     policy::FederationEndpoint::media_thumbnail, 3},
+    {"/_matrix/media/r0/download/{serverName}/{mediaId}",
+     policy::FederationEndpoint::media_download, 0},
+    {"/_matrix/media/r0/download/{serverName}/{mediaId}/{fileName}",
+     policy::FederationEndpoint::media_download, 0},
+    {"/_matrix/media/r0/thumbnail/{serverName}/{mediaId}",
+     policy::FederationEndpoint::media_thumbnail, 0},
+};
+
+// Splits and checks the path of `target` as classify_endpoint does (origin-form, no fragment,
+// no empty, dot or badly escaped segment).
+Status split_checked(std::string_view target, std::array<std::string_view, kMaxSegments>& segs,
+                     std::size_t& count) {
+  if (target.empty() || target.front() != '/')
+    return make_error("bad_path", "not an origin-form path");
+  const std::string_view path = target.substr(0, target.find('?'));
+  if (path.find('#') != std::string_view::npos) return make_error("bad_path", "fragment in path");
+  if (!split_path(path, segs, count)) return make_error("unknown_endpoint", "too many segments");
+  for (std::size_t i = 0; i < count; ++i) {
+    if (segs[i].empty()) return make_error("bad_path", "empty path segment");
+    std::optional<std::string> decoded = percent_decode_segment(segs[i]);
+    if (!decoded) return make_error("bad_path", "invalid percent-encoding or NUL in the path");
+    if (*decoded == "." || *decoded == "..")
+      return make_error("bad_path", "dot segment in the path");
+  }
+  return {};
+}
+
 int version_of(std::string_view templ) {
   const std::size_t v = templ.find("/v");
   if (v == std::string_view::npos || v + 2 >= templ.size()) return 1;
@@ -96,21 +139,9 @@ std::optional<std::string> percent_decode_segment(std::string_view segment) {
 
 Result<Classification> classify_endpoint(std::string_view method, std::string_view target) {
   // Origin-form only: absolute-form and asterisk-form never route.
-  if (target.empty() || target.front() != '/')
-    return make_error("bad_path", "not an origin-form path");
-  const std::string_view path = target.substr(0, target.find('?'));
-  if (path.find('#') != std::string_view::npos) return make_error("bad_path", "fragment in path");
-
   std::array<std::string_view, kMaxSegments> segs{};
   std::size_t count = 0;
-  if (!split_path(path, segs, count)) return make_error("unknown_endpoint", "too many segments");
-  for (std::size_t i = 0; i < count; ++i) {
-    if (segs[i].empty()) return make_error("bad_path", "empty path segment");
-    std::optional<std::string> decoded = percent_decode_segment(segs[i]);
-    if (!decoded) return make_error("bad_path", "invalid percent-encoding or NUL in the path");
-    if (*decoded == "." || *decoded == "..")
-      return make_error("bad_path", "dot segment in the path");
-  }
+  if (Status s = split_checked(target, segs, count); !s) return s.error();
 
   bool path_known = false;
   for (const policy::EndpointInfo& info : policy::endpoint_catalogue()) {
@@ -133,6 +164,29 @@ Result<Classification> classify_endpoint(std::string_view method, std::string_vi
   }
   if (path_known) return make_error("method_not_allowed", "method not allowed on this endpoint");
   return make_error("unknown_endpoint", "not a federation or key endpoint");
+}
+
+Result<Classification> classify_outbound_endpoint(std::string_view method,
+                                                  std::string_view target) {
+  Result<Classification> c = classify_endpoint(method, target);
+  if (c || c.error().code != "unknown_endpoint") return c;
+  std::array<std::string_view, kMaxSegments> segs{};
+  std::size_t count = 0;
+  if (Status s = split_checked(target, segs, count); !s) return s.error();
+  for (const LegacyMediaRoute& route : kLegacyMediaRoutes) {
+    PathParams params;
+    if (!match_route(route.path, segs, count, params)) continue;
+    if (method != "GET") {
+      return make_error("method_not_allowed", "method not allowed on this endpoint");
+    }
+    Classification legacy;
+    legacy.endpoint = route.endpoint;
+    legacy.api_version = route.api_version;
+    legacy.params = std::move(params);
+    legacy.legacy_media = true;
+    return legacy;
+  }
+  return c;
 }
 
 }  // namespace bordergate::inbound

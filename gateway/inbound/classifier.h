@@ -28,6 +28,11 @@ struct Classification {
   std::uint8_t route = 0;  // index into EndpointInfo::routes (v2/v1 or GET/POST variant)
   int api_version = 1;     // the /vN/ of the matched route
   PathParams params;
+  // Outbound only: a legacy client-server media path (/_matrix/media/{v3,r0}/download|thumbnail/
+  // {serverName}/{mediaId}) that Synapse falls back to when the destination does not know the
+  // federation media API. Classified as media_download / media_thumbnail; params.server_name is
+  // the path's serverName; the answer is the plain media, not multipart.
+  bool legacy_media = false;
 };
 
 // Errors (all mean "not forwarded"):
@@ -39,6 +44,11 @@ struct Classification {
 // equal the template byte for byte (no decoding, no case folding); parameter segments are then
 // percent-decoded individually, so "%2F" stays inside its segment. The query never routes.
 Result<Classification> classify_endpoint(std::string_view method, std::string_view target);
+
+// The Core's requests through the outbound proxy: the catalogue as above, and, for a path it does
+// not know, the legacy media paths (GET only; docs/outbound.md, "Legacy media"). The federation
+// listener never uses this: those are client-server API paths, refused inbound.
+Result<Classification> classify_outbound_endpoint(std::string_view method, std::string_view target);
 
 // Percent-decodes one path segment; nullopt on a malformed escape or a NUL byte.
 std::optional<std::string> percent_decode_segment(std::string_view segment);

@@ -456,7 +456,9 @@ std::string withheld_transaction_answer(const std::vector<PduVerdict>& pdus,
 }
 
 StepResult classify_request(InboundRequest& r, const HttpRequest& http) {
-  auto c = classify_endpoint(http.method, http.target);
+  // The legacy media paths are client-server API: only the Core's outbound requests may use them.
+  auto c = outbound(r) ? classify_outbound_endpoint(http.method, http.target)
+                       : classify_endpoint(http.method, http.target);
   if (!c) {
     r.denial = c.error().code;
     if (c.error().code == "method_not_allowed") {
@@ -555,7 +557,14 @@ StepResult authorize_request(InboundRequest& r, const HttpRequest& http, PhaseEn
   f.event_id = c.params.event_id;
   f.server_name = c.params.server_name;
   if (c.endpoint == E::media_download || c.endpoint == E::media_thumbnail) {
-    // Federation media paths name no server: the destination is the media's origin.
+    // Federation media paths name no server: the destination is the media's origin. A legacy
+    // path names it, and it must be the destination: the gateway judges (and the peer answers)
+    // media of the server the tunnel leads to only, never another server's through it.
+    if (c.legacy_media && !same_server(c.params.server_name, receiver(r))) {
+      r.denial = "media_server_not_destination";
+      return StepResult::respond(403, "M_FORBIDDEN",
+                                 "The media path names another server than the destination");
+    }
     f.server_name = receiver(r);
   }
   f.body_bytes = http.body.size();

@@ -64,6 +64,12 @@ audit::AuditRecord audit_record(const InboundRequest& r, const RequestOutcome& o
   }
   if (!r.response_note.empty())
     a.note = a.note.empty() ? r.response_note : a.note + "; " + r.response_note;
+  if (r.route && r.route->legacy_media) {
+    // Same endpoint name and policy as federation media; the note tells the path family apart.
+    const std::string_view family = r.route->api_version == 0 ? "r0" : "v3";
+    const std::string legacy = "legacy media path (/_matrix/media/" + std::string(family) + ")";
+    a.note = a.note.empty() ? legacy : legacy + "; " + a.note;
+  }
   a.status = o.status;
   a.request_bytes = o.request_bytes;
   a.response_bytes = o.response_bytes;

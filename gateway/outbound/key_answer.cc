@@ -5,6 +5,7 @@
 
 #include "gateway/matrix/json.h"
 #include "gateway/matrix/server_keys.h"
+#include "gateway/outbound/refusal.h"
 
 namespace bordergate::outbound {
 namespace {

@@ -1,6 +1,7 @@
 #include "gateway/outbound/media_answer.h"
 
 #include "gateway/common/ascii.h"
+#include "gateway/outbound/refusal.h"
 #include "policy/evaluate.h"
 
 namespace bordergate::outbound {
@@ -66,6 +67,34 @@ Result<std::optional<std::string_view>> part_header(std::string_view headers,
     found = trim(line.substr(colon + 1));
   }
   return found;
+}
+
+// The media policy over the bytes of one answer and their type.
+ResponseCheck check_media_bytes(std::string_view type, std::string_view bytes,
+                                const policy::MediaPolicy* media) {
+  ResponseCheck c;
+  c.reason = "response_ok";
+  if (media == nullptr) return c;
+  if (!media->allowed) {
+    return refuse_answer("media_not_allowed", "Media from this server is not allowed by policy",
+                         "M_FORBIDDEN");
+  }
+  if (media->max_bytes && bytes.size() > *media->max_bytes) {
+    return refuse_answer("media_too_large",
+                         "The remote media (" + std::to_string(bytes.size()) +
+                             " bytes) is larger than the policy allows (" +
+                             std::to_string(*media->max_bytes) + ")",
+                         "M_TOO_LARGE");
+  }
+  if (!media->content_types.empty() &&
+      (type.empty() || !policy::media_type_allowed(*media, type))) {
+    return refuse_answer("media_content_type_not_allowed",
+                         "The remote media's type (" +
+                             (type.empty() ? std::string("none") : std::string(type)) +
+                             ") is not allowed by policy",
+                         "M_FORBIDDEN");
+  }
+  return c;
 }
 
 }  // namespace
@@ -138,33 +167,21 @@ ResponseCheck check_media_answer(std::string_view content_type, std::string_view
   auto part = parse_media_multipart(content_type, body);
   if (!part) {
     return refuse_answer("response_malformed",
-                  "The remote server's media answer is malformed: " + part.error().message,
-                  "M_UNKNOWN");
+                         "The remote server's media answer is malformed: " + part.error().message);
   }
-  ResponseCheck c;
-  c.reason = part->location ? "media_redirect" : "response_ok";
-  if (media == nullptr) return c;
-  if (!media->allowed) {
-    return refuse_answer("media_not_allowed", "Media from this server is not allowed by policy",
-                  "M_FORBIDDEN");
+  if (part->location) {
+    // A redirect carries no bytes: its target is a new CONNECT, judged on its own.
+    if (media != nullptr && !media->allowed) return check_media_bytes({}, {}, media);
+    ResponseCheck c;
+    c.reason = "media_redirect";
+    return c;
   }
-  if (part->location) return c;
-  if (media->max_bytes && part->bytes.size() > *media->max_bytes) {
-    return refuse_answer("media_too_large",
-                  "The remote media (" + std::to_string(part->bytes.size()) +
-                      " bytes) is larger than the policy allows (" +
-                      std::to_string(*media->max_bytes) + ")",
-                  "M_TOO_LARGE");
-  }
-  if (!media->content_types.empty() &&
-      (part->content_type.empty() || !policy::media_type_allowed(*media, part->content_type))) {
-    return refuse_answer("media_content_type_not_allowed",
-                  "The remote media's type (" +
-                      (part->content_type.empty() ? std::string("none") : part->content_type) +
-                      ") is not allowed by policy",
-                  "M_FORBIDDEN");
-  }
-  return c;
+  return check_media_bytes(part->content_type, part->bytes, media);
+}
+
+ResponseCheck check_plain_media_answer(std::string_view content_type, std::string_view body,
+                                       const policy::MediaPolicy* media) {
+  return check_media_bytes(trim(content_type), body, media);
 }
 
 }  // namespace bordergate::outbound

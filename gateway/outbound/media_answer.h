@@ -1,6 +1,7 @@
 // Remote media answers held to the media policy before the Core stores them. Federation media
 // (/_matrix/federation/v1/media/*) answers multipart/mixed: a JSON metadata part, then either
-// the bytes with their Content-Type or a Location redirect (federation-notes §7).
+// the bytes with their Content-Type or a Location redirect (federation-notes §7). The legacy
+// /_matrix/media/{v3,r0} paths answer the bytes themselves, typed by the answer's Content-Type.
 #pragma once
 
 #include <optional>
@@ -30,5 +31,10 @@ Result<MediaPart> parse_media_multipart(std::string_view content_type, std::stri
 // response_malformed (502 M_UNKNOWN). `media` null: no limits.
 ResponseCheck check_media_answer(std::string_view content_type, std::string_view body,
                                  const policy::MediaPolicy* media);
+
+// The same policy over a legacy media answer: `body` is the media, `content_type` its type
+// (a missing type fails when types are restricted). Refusals as above; never malformed.
+ResponseCheck check_plain_media_answer(std::string_view content_type, std::string_view body,
+                                       const policy::MediaPolicy* media);
 
 }  // namespace bordergate::outbound

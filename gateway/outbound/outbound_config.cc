@@ -68,7 +68,8 @@ Result<OutboundConfig> parse_outbound_config(const YAML::Node& node, const std::
           node, "outbound",
           {"enabled", "listen", "listen_tls", "direct_listen", "clients", "credentials_file",
            "interception_ca", "leaf_lifetime", "leaf_renew_before", "leaf_cache", "egress",
-           "delegation_hosts", "head_timeout", "idle_timeout", "max_response_bytes"});
+           "delegation_hosts", "head_timeout", "idle_timeout", "connect_timeout",
+           "max_response_bytes"});
       !st) {
     return st.error();
   }
@@ -226,6 +227,16 @@ Result<OutboundConfig> parse_outbound_config(const YAML::Node& node, const std::
     auto d = duration(n, "outbound.idle_timeout");
     if (!d) return d.error();
     c.idle_timeout = *d;
+  }
+  if (YAML::Node n = node["connect_timeout"]) {
+    // Milliseconds count here (a loopback or LAN destination answers in far less than 1 s).
+    auto s = scalar(n, "outbound.connect_timeout");
+    if (!s) return s.error();
+    auto d = parse_duration(*s);
+    if (!d || *d < std::chrono::milliseconds(1) || *d > std::chrono::minutes(10)) {
+      return invalid(n, "outbound.connect_timeout must be a duration between 1ms and 10m");
+    }
+    c.connect_timeout = *d;
   }
   if (YAML::Node n = node["max_response_bytes"]) {
     auto v = integer(n, "outbound.max_response_bytes", 1024, 1ULL << 32);

@@ -53,6 +53,11 @@ struct OutboundConfig {
   // head_timeout; a tunnel with no byte in either direction for idle_timeout is closed.
   std::chrono::milliseconds head_timeout{10000};
   std::chrono::milliseconds idle_timeout{60000};
+  // Every dial towards an external server (forwarded requests and spliced egress tunnels) gets
+  // this long per target address for the TCP connect (and, for forwarded requests, the TLS
+  // handshake); then the next target is tried. A destination that never answers a SYN would
+  // otherwise hold the Core's request until the kernel gives up (minutes).
+  std::chrono::milliseconds connect_timeout{10000};
   // Largest response body taken from an external server for one inner request (buffered whole:
   // it is checked before the Core sees it). Remote media needs more than key answers.
   std::uint64_t max_response_bytes = 64ULL << 20;

@@ -10,6 +10,7 @@
 #include "gateway/matrix/redaction.h"
 #include "gateway/outbound/key_answer.h"
 #include "gateway/outbound/media_answer.h"
+#include "gateway/outbound/refusal.h"
 #include "policy/evaluate.h"
 
 namespace bordergate::outbound {
@@ -387,16 +388,6 @@ ResponseCheck check_invite(const ResponseCheckInput& in, EventChecker& checker, 
 
 }  // namespace
 
-ResponseCheck refuse_answer(std::string reason, std::string error, const char* errcode) {
-  ResponseCheck c;
-  c.action = ResponseAction::refuse;
-  c.reason = std::move(reason);
-  c.status = 502;
-  c.errcode = errcode;
-  c.error = std::move(error);
-  return c;
-}
-
 std::string audit_note(const ResponseCheck& c) {
   switch (c.action) {
     case ResponseAction::pass:
@@ -448,6 +439,9 @@ ResponseCheck check_response(const ResponseCheckInput& in, const matrix::KeyLook
   pass.reason = "response_ok";
   if (!response_needs_check(e) || in.answer.status < 200 || in.answer.status > 299) return pass;
   if (e == E::media_download || e == E::media_thumbnail) {
+    if (in.asked.legacy_media) {
+      return check_plain_media_answer(in.answer.content_type, in.answer.body, in.media);
+    }
     return check_media_answer(in.answer.content_type, in.answer.body, in.media);
   }
   if (e == E::key_server || e == E::key_query) return check_key_answer(in, keys);

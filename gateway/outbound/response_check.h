@@ -34,6 +34,9 @@ struct AskedFor {
   const matrix::JsonObject* sent_event = nullptr;
   // make_join / make_knock: the versions the Core offered (?ver=); empty = not checked.
   std::span<const std::string> offered_versions;
+  // media: a legacy /_matrix/media/{v3,r0} path (inbound::Classification::legacy_media), whose
+  // answer is the plain media instead of multipart/mixed.
+  bool legacy_media = false;
 };
 
 // The external server's answer, read whole (bodies are buffered up to the configured limit).
@@ -91,11 +94,6 @@ struct ResponseCheck {
 // "response_events_filtered: removed $a (content_hash_mismatch), ..." or
 // "response refused: <reason>"; empty for pass. Bounded (about 1 KiB), event ids only.
 std::string audit_note(const ResponseCheck& check);
-
-// A refusal of the answer: `status` 502 with the errcode (M_UNKNOWN unless said) and error text;
-// `reason` is the snake_case name for audit and metrics.
-ResponseCheck refuse_answer(std::string reason, std::string error,
-                            const char* errcode = "M_UNKNOWN");
 
 // True when the endpoint's answer must be buffered and checked (answers with events, the
 // make_* templates, invites, media, server keys). Other answers are streamed to the Core

@@ -180,7 +180,7 @@ void ClientConnection::run_phases() {
     // The gateway answers itself: a refusal of inbound enforcement, or a transaction it
     // withheld (answered 200 with per-PDU errors, never forwarded).
     ctx_.outcome = ctx_.inbound.services != nullptr || tunnel_ ? "denied" : "gateway_error";
-    respond_error(r.error, close_after_response_);
+    respond_error(r.error, close_after_response_ || r.close_connection);
     return;
   }
   // Suspended: a key answer (or the quarantine's put) calls resume_request() on this loop

@@ -75,8 +75,14 @@ PhaseResult ProxyTunnel::refuse_delegated(const outbound::BindingFailure& failur
   inner_.rule_id = "delegation_binding";
   inner_.reason = failure.error.code;
   // The code goes into the answer too: the Core's operator greps its logs for it.
-  return PhaseResult::respond(failure.status, failure.errcode.data(),
-                              failure.error.message + " (" + failure.error.code + ")");
+  PhaseResult r = PhaseResult::respond(failure.status, failure.errcode.data(),
+                                       failure.error.message + " (" + failure.error.code + ")");
+  // A tunnel whose binding failed is dead: it answers this refusal and closes, so the Core opens
+  // a new tunnel (its next CONNECT candidate) instead of queueing requests on a useless one.
+  // Refusals of one request on a bound tunnel (destination_changed, a Host that differs) leave it
+  // open.
+  r.close_connection = delegation_failure_.has_value();
+  return r;
 }
 
 void ProxyTunnel::audit_binding(const RequestContext& ctx, std::string_view host, bool bound,
@@ -109,7 +115,7 @@ PhaseResult ProxyTunnel::check_delegated_request(RequestContext& ctx) {
     if (ascii_iequals(f.name, "host")) hosts.push_back(f.value);
     if (ascii_iequals(f.name, "authorization")) authorizations.push_back(f.value);
   }
-  if (auto classified = inbound::classify_endpoint(r.method, r.target)) {
+  if (auto classified = inbound::classify_outbound_endpoint(r.method, r.target)) {
     inner_.endpoint = std::string(policy::endpoint_name(classified->endpoint));
     inner_.room_id = classified->params.room_id;
     inner_.user_id = classified->params.user_id;
@@ -117,7 +123,8 @@ PhaseResult ProxyTunnel::check_delegated_request(RequestContext& ctx) {
     inner_.server_name = classified->params.server_name;
     inner_.txn_id = classified->params.txn_id;
   }
-  // A tunnel whose binding failed once serves nothing more.
+  // A tunnel whose binding failed once serves nothing more (it closed after that answer; a
+  // request already pipelined behind it gets the same refusal).
   if (delegation_failure_) return refuse_delegated(*delegation_failure_);
 
   // Every request is signed here (Synapse signs key requests too): the destination it claims is

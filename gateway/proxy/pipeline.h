@@ -21,6 +21,9 @@ struct PhaseResult {
   enum class Kind { proceed, respond, suspend };
   Kind kind = Kind::proceed;
   GatewayError error;
+  // respond only: the connection closes after this answer (Connection: close), e.g. an outbound
+  // tunnel whose binding failed serves nothing more.
+  bool close_connection = false;
 
   static PhaseResult proceed() { return {}; }
   static PhaseResult suspend() { return {Kind::suspend, {}}; }

@@ -66,6 +66,7 @@ ProxyTunnel::ProxyTunnel(Worker& worker, OutboundServices& services, Stream& cli
       owner_(owner),
       client_ip_(std::move(client_ip)),
       listener_(listener),
+      dial_timer_(worker.loop(), &ProxyTunnel::on_dial_timeout, this),
       alive_(std::make_shared<ProxyTunnel*>(this)) {
   services_.metrics.connection_opened();
 }
@@ -279,10 +280,18 @@ void ProxyTunnel::connect_next() {
   destination_ = std::make_unique<Stream>(worker_.loop(), *this);
   sockaddr_storage address{};
   t.address.to_sockaddr(t.port, reinterpret_cast<sockaddr*>(&address));
+  dial_timer_.start(static_cast<std::uint64_t>(services_.config->connect_timeout.count()));
   if (destination_->connect(reinterpret_cast<sockaddr*>(&address)) != 0) destination_->close();
 }
 
+void ProxyTunnel::on_dial_timeout(void* self) {
+  auto* t = static_cast<ProxyTunnel*>(self);
+  // on_stream_closed tries the next address, as after a refused connect.
+  if (t->stage_ == Stage::resolving && t->destination_) t->destination_->close();
+}
+
 void ProxyTunnel::on_stream_connected(int status) {
+  dial_timer_.stop();
   if (status != 0) {
     destination_->close();  // on_stream_closed tries the next address
     return;
@@ -359,7 +368,7 @@ PhaseResult ProxyTunnel::check_request(RequestContext& ctx) {
   inner_.endpoint = federation ? "unknown" : "egress";
   // Classified first so that even a binding refusal is audited under its endpoint name.
   Result<inbound::Classification> classified =
-      federation ? inbound::classify_endpoint(r.method, r.target)
+      federation ? inbound::classify_outbound_endpoint(r.method, r.target)
                  : Result<inbound::Classification>(make_error("egress", "not federation"));
   if (classified) {
     const inbound::Classification& c = *classified;
@@ -406,6 +415,7 @@ void ProxyTunnel::forward(const HttpRequest& request, ForwardDone done) {
     if (!dropped_towards_peer(f, request.headers)) out.headers.push_back({f.name, f.value});
   }
   out.max_body_bytes = services_.config->max_response_bytes;
+  out.connect_timeout = services_.config->connect_timeout;
   out.total_timeout = worker_.runtime()->config->upstream.response_timeout;
   std::weak_ptr<ProxyTunnel*> alive = alive_;
   resolve_destination([this, alive, out = std::move(out),

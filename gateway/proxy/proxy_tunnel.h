@@ -120,6 +120,7 @@ class ProxyTunnel final : public StreamHandler {
   void refuse_direct(std::string_view rule_id, std::string_view reason);
   void start_splice();
   void connect_next();
+  static void on_dial_timeout(void* self);  // outbound.connect_timeout per splice target
   void audit(const outbound::ProxyDecisionFacts& facts);
   void resolve_destination(std::function<void(Result<discovery::ResolvedServer>)> done);
   struct AnswerJob;
@@ -154,6 +155,7 @@ class ProxyTunnel final : public StreamHandler {
   std::unique_ptr<Stream> destination_;
   std::size_t next_target_ = 0;
   bool destination_connected_ = false;
+  Timer dial_timer_;
   InnerDecision inner_;
   // Pending delegation: the SNI the Core sent, the destination its first request claimed (the
   // tunnel serves no other), whether the binding held, and why it failed (the tunnel is dead).

@@ -19,6 +19,7 @@ namespace bordergate {
 struct ProxyTunnel::AnswerJob {
   policy::FederationEndpoint endpoint = policy::FederationEndpoint::version;
   int api_version = 1;
+  bool legacy_media = false;
   std::string room_id, user_id, event_id, destination, core_server_name;
   std::optional<matrix::Json> sent_event;
   std::optional<policy::MediaPolicy> media;
@@ -31,6 +32,7 @@ struct ProxyTunnel::AnswerJob {
     outbound::ResponseCheckInput in;
     in.asked.endpoint = endpoint;
     in.asked.api_version = api_version;
+    in.asked.legacy_media = legacy_media;
     in.asked.room_id = room_id;
     in.asked.user_id = user_id;
     in.asked.event_id = event_id;
@@ -90,6 +92,7 @@ void ProxyTunnel::check_answer(RequestContext& ctx,
   auto job = std::make_shared<AnswerJob>();
   job->endpoint = r.route->endpoint;
   job->api_version = r.route->api_version;
+  job->legacy_media = r.route->legacy_media;
   job->room_id = r.route->params.room_id;
   job->user_id = r.route->params.user_id;
   job->event_id = r.route->params.event_id;

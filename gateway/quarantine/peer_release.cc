@@ -7,7 +7,7 @@
 
 #include "gateway/common/ascii.h"
 #include "gateway/discovery/discovery_setup.h"
-#include "gateway/discovery/well_known_cache.h"
+#include "gateway/discovery/private_discovery.h"
 
 namespace bordergate::quarantine {
 namespace {
@@ -15,11 +15,6 @@ namespace {
 namespace d = discovery;
 
 constexpr std::size_t kMaxAnswerBytes = 64 * 1024;
-
-std::int64_t wall_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 // Hop-by-hop and framing headers the client writes itself (Host is discovery's host header),
 // and the forwarding headers: nothing about the agency's network leaves with the request.
@@ -33,39 +28,6 @@ bool end_to_end(std::string_view name) {
   return true;
 }
 
-// One loop with the discovery stack, torn down in reverse order (pending work is dropped).
-struct Stack {
-  uv_loop_t loop{};
-  std::unique_ptr<d::AresResolver> dns;
-  std::unique_ptr<d::HttpsClient> client;
-  d::WellKnownCache cache;
-  d::ResolutionOptions options;
-  std::unique_ptr<d::ServerResolver> resolver;
-
-  Stack() { uv_loop_init(&loop); }
-  ~Stack() {
-    resolver.reset();
-    client.reset();
-    dns.reset();
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
-  }
-  Status build(const DiscoveryConfig& config) {
-    auto opts = d::resolution_options_from(config);
-    if (!opts) return opts.error();
-    options = std::move(*opts);
-    auto ares = d::AresResolver::create(&loop, d::resolver_options_from(config));
-    if (!ares) return Error{"setup_failed", ares.error().message};
-    dns = std::move(*ares);
-    auto tls = d::FederationTls::build(config.ca_file);
-    if (!tls) return Error{"setup_failed", tls.error().message};
-    client = std::make_unique<d::HttpsClient>(&loop, std::move(*tls));
-    resolver = std::make_unique<d::ServerResolver>(*dns, d::well_known_fetch_over(*client, config),
-                                                   options, cache, wall_ms);
-    return {};
-  }
-};
-
 }  // namespace
 
 Result<PeerAnswer> send_to_destination(const DiscoveryConfig& discovery, const HeldRequest& request,
@@ -73,10 +35,12 @@ Result<PeerAnswer> send_to_destination(const DiscoveryConfig& discovery, const H
   if (request.direction != "outbound") {
     return Error{"not_outbound", "the entry is not an outbound request"};
   }
-  Stack stack;
-  if (Status s = stack.build(discovery); !s) return s.error();
+  d::PrivateDiscovery stack;
+  if (Status s = stack.configure(discovery); !s) return s.error();
+  // Resolver and TLS setup failures are this tool's, not the destination's.
+  if (Status s = stack.start(discovery); !s) return Error{"setup_failed", s.error().message};
   std::optional<Result<PeerAnswer>> result;
-  stack.resolver->resolve(request.destination, [&](d::Discovery found) {
+  stack.resolver().resolve(request.destination, [&](d::Discovery found) {
     if (!found.result) {
       result = found.result.error();
       return;
@@ -89,7 +53,7 @@ Result<PeerAnswer> send_to_destination(const DiscoveryConfig& discovery, const H
     out.body = request.body;
     out.max_body_bytes = kMaxAnswerBytes;
     out.total_timeout = timeout;
-    stack.client->send(std::move(out), [&](Result<d::OutboundResponse> answer) {
+    stack.client().send(std::move(out), [&](Result<d::OutboundResponse> answer) {
       if (!answer) {
         result = answer.error();
         return;
@@ -104,7 +68,7 @@ Result<PeerAnswer> send_to_destination(const DiscoveryConfig& discovery, const H
     });
   });
   while (!result) {
-    if (uv_run(&stack.loop, UV_RUN_ONCE) == 0 && !result) {
+    if (uv_run(stack.loop(), UV_RUN_ONCE) == 0 && !result) {
       result = Error{"setup_failed", "discovery ended without an answer"};
     }
   }

@@ -1,7 +1,8 @@
-"""A small outbound rig shared by test_outbound_direct.py and test_outbound_offload.py: a Python
-Core (TestHomeserver key pinned at the gateway), TLS peers `peer` and `other` behind dnsmasq
-names on random 127.64.0.0/10 addresses, and one gateway with an `outbound:` section (the
-partners federation may receive everything; `stranger` is in no federation)."""
+"""The outbound rig shared by the outbound integration tests: a Python Core (TestHomeserver key
+pinned at the gateway), TLS peers behind dnsmasq names on random 127.64.0.0/10 addresses, and one
+gateway with an `outbound:` section. By default the peers are `peer` and `other` (the partners
+federation may receive everything; `stranger` is in no federation); a test class may name more
+hosts and peers, its own POLICY and extra DNS records."""
 import json
 import random
 
@@ -37,7 +38,9 @@ def random_loopback() -> str:
 
 
 class OutboundRig(GatewayTestCase):
-    NAMES = ("peer", "other", "push", "stranger")
+    NAMES = ("peer", "other", "push", "stranger")  # <name>.bg.test on the test DNS
+    PEERS = ("peer", "other")                      # names with a RecordingPeer (setUp)
+    POLICY = POLICY                                # written by gateway_config
 
     @classmethod
     def setUpClass(cls):
@@ -46,15 +49,23 @@ class OutboundRig(GatewayTestCase):
         cls.ip = {n: random_loopback() for n in cls.NAMES}
         cls.certs = {n: cls.pki.server(f"{n}.{Z}") for n in cls.NAMES}
 
+    def dns_records(self) -> list[str]:
+        """dnsmasq options: one host record per name; a test class may add its own."""
+        return [f"--host-record={n}.{Z},{self.ip[n]}" for n in self.ip]
+
     def setUp(self):
         super().setUp()
         self.core_port = free_port()
         self.core_hs = TestHomeserver(CORE, "c1")
         self.core = Core(CORE, self.core_port, str(self.interception.ca.cert),
                          ("synapse", "s3cret:pw"), key=self.core_hs.key)
-        self.peers = {n: self.add_peer(n) for n in ("peer", "other")}
-        self.dns = Dnsmasq([f"--host-record={n}.{Z},{self.ip[n]}" for n in self.ip])
+        self.peers = self.start_peers()
+        self.dns = Dnsmasq(self.dns_records())
         self.addCleanup(self.dns.stop)
+
+    def start_peers(self) -> dict:
+        """The external servers, started before the DNS (its records may name their ports)."""
+        return {n: self.add_peer(n) for n in self.PEERS}
 
     def add_peer(self, name, **kwargs):
         p = RecordingPeer(self.certs[name], self.ip[name], f"{name}.{Z}", core=self.core, **kwargs)
@@ -68,12 +79,14 @@ class OutboundRig(GatewayTestCase):
         """The configuration: `outbound` keys override the section's defaults; `routes` are
         discovery static routes (server name -> host:port)."""
         upstream = self.start_upstream()
-        self.peer_hs = TestHomeserver(self.target("peer"), "p1")
-        keys = {"pinned": {CORE: self.core_hs.pinned(), self.target("peer"): self.peer_hs.pinned()}}
+        keys = {"pinned": {CORE: self.core_hs.pinned()}}
+        if "peer" in self.peers:  # `peer` signs the events it answers with
+            self.peer_hs = TestHomeserver(self.target("peer"), "p1")
+            keys["pinned"][self.target("peer")] = self.peer_hs.pinned()
         config = discovery_config(self.make_config(upstream.port), self.dns, self.pki.ca.cert,
                                   ALLOWED, static_routes=routes, keys=keys)
         policy = self.tmp / "policy.yaml"
-        policy.write_text(POLICY)
+        policy.write_text(self.POLICY)
         credentials = self.tmp / "outbound.credentials"
         credentials.write_text("synapse:s3cret:pw\n")
         with_policy(config, policy)
@@ -86,11 +99,13 @@ class OutboundRig(GatewayTestCase):
         config["outbound"].update(outbound)
         return config
 
-    def audit_records(self, gw):
-        gw.stop()
+    def audit_records(self, gw=None):
+        """Stops the gateway (default self.gw), verifies the audit chain, returns its records."""
+        (gw or self.gw).stop()
         path = self.tmp / "state" / "audit.log"
         ok = run_cli("audit", "verify", str(path))
         self.assertEqual(ok.returncode, 0, ok.stdout + ok.stderr)
+        self.assertTrue(ok.stdout.startswith("OK: "), ok.stdout)
         return [json.loads(line) for line in path.read_text().splitlines()]
 
 

@@ -128,6 +128,102 @@ class OutboundFetchTest(OutboundRig):
         self.assertEqual(self.peers["other"].requests, [])  # nothing reached the destination
         self.assertEqual(self.media_records(), [("deny", "out-no-media-other", "denied_by_rule", 403)])
 
+    # ---- legacy media paths: Synapse's fallback ------------------------------------------------
+    def legacy(self, name: str, path: str):
+        """GET `path` (a /_matrix/media/... path) through a tunnel to `name`, signed for it."""
+        target = self.target(name)
+        tunnel = self.core.tls(self.core.connect(target), f"{name}.{Z}")
+        try:
+            return self.core.request(tunnel, "GET", path, target)
+        finally:
+            tunnel.close()
+
+    def test_legacy_media_fallback_the_way_synapse_does_it(self):
+        # Synapse (federation_client.py, federation_download_media) asks the federation media API
+        # first; "unknown endpoint" (404/400 M_UNRECOGNIZED) makes it fall back to
+        # /_matrix/media/v3/download/{serverName}/{mediaId}, whose answer is the media itself.
+        peer = self.peers["peer"]
+        target = self.target("peer")
+        peer.answer = (404, b'{"errcode":"M_UNRECOGNIZED","error":"Unrecognized request"}')
+        status, _, body = self.download("peer", "pic3")
+        self.assertEqual(status, 404, body)
+        self.assertEqual(json.loads(body)["errcode"], "M_UNRECOGNIZED")
+        picture = bytes(range(256)) * 2
+        peer.answer = (200, picture, "image/png")
+        legacy = f"/_matrix/media/v3/download/{target}/pic3"
+        query = "?allow_remote=false&timeout_ms=20000&allow_redirect=true"
+        status, headers, body = self.legacy("peer", legacy + query)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body, picture)
+        self.assertEqual(headers["content-type"], "image/png")
+        # Thumbnails and the r0 family (Synapse's fallback from v3) go the same way.
+        thumbnail = f"/_matrix/media/r0/thumbnail/{target}/pic3?width=32&height=32&method=crop"
+        status, _, body = self.legacy("peer", thumbnail)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body, picture)
+        sent = peer.requests
+        self.assertEqual([r["path"] for r in sent],
+                         ["/_matrix/federation/v1/media/download/pic3", legacy + query, thumbnail])
+        self.assertTrue(all(r["signature_ok"] for r in sent))
+        records = [(r["endpoint"], r["action"], r.get("rule_id"), r.get("status"),
+                    r.get("server_name", ""), r.get("note", ""))
+                   for r in self.audit_records(self.gw) if r.get("type") == "decision"
+                   and r.get("endpoint", "").startswith("media.")]
+        self.assertEqual(records, [
+            ("media.download", "forward", "out-partners", 404, "", ""),
+            ("media.download", "forward", "out-partners", 200, target,
+             "legacy media path (/_matrix/media/v3)"),
+            ("media.thumbnail", "forward", "out-partners", 200, target,
+             "legacy media path (/_matrix/media/r0)")])
+
+    def test_legacy_media_is_held_to_the_media_policy(self):
+        peer = self.peers["peer"]
+        target = self.target("peer")
+        cases = [  # (answer, errcode, words in the error, audited reason)
+            ((200, b"\x89PNG" + b"x" * 2048, "image/png"), "M_TOO_LARGE",
+             "larger than the policy allows (1024)", "media_too_large"),
+            ((200, b"<script>x</script>", "text/html"), "M_FORBIDDEN", "text/html",
+             "media_content_type_not_allowed"),
+        ]
+        for n, (answer, errcode, words, _) in enumerate(cases):
+            with self.subTest(errcode=errcode):
+                peer.answer = answer
+                status, _, body = self.legacy("peer", f"/_matrix/media/v3/download/{target}/m{n}")
+                self.assertEqual(status, 502, body)
+                error = json.loads(body)
+                self.assertEqual(error["errcode"], errcode, error)
+                self.assertIn(words, error["error"])
+                self.assertNotIn(b"<script>", body)
+        self.assertEqual(len(peer.requests), 2)
+        # Media of another server through this tunnel, and the legacy API's write and preview
+        # paths: refused before anything is sent.
+        other = self.target("other")
+        for path, want in ((f"/_matrix/media/v3/download/{other}/x", 403),
+                           (f"/_matrix/media/v3/thumbnail/{other}/x?width=1", 403),
+                           ("/_matrix/media/v3/preview_url?url=https://a.example/", 404),
+                           ("/_matrix/media/v3/config", 404)):
+            status, _, body = self.legacy("peer", path)
+            self.assertEqual(status, want, (path, body))
+        # `other` may not serve the Core media: the legacy path is the same endpoint for policy.
+        status, _, body = self.legacy("other", f"/_matrix/media/v3/download/{other}/x")
+        self.assertEqual(status, 403, body)
+        self.assertEqual(len(peer.requests), 2)
+        self.assertEqual(self.peers["other"].requests, [])
+        records = [(r["action"], r.get("reason"), r.get("status"))
+                   for r in self.audit_records(self.gw) if r.get("type") == "decision"
+                   and r.get("endpoint") in ("media.download", "media.thumbnail")]
+        self.assertEqual(records[:2], [("deny", reason, 502) for *_, reason in cases])
+        self.assertEqual([r[1] for r in records[2:4]], ["media_server_not_destination"] * 2)
+        self.assertEqual(records[4][0], "deny")
+
+    def test_the_federation_listener_still_refuses_legacy_media_paths(self):
+        # Inbound, the legacy paths are client-server API of the Core: never forwarded.
+        for path in ("/_matrix/media/v3/download/core.bordergate.test/abc",
+                     "/_matrix/media/r0/thumbnail/core.bordergate.test/abc?width=1"):
+            r = self.request(self.gw, "GET", path)
+            self.assertEqual(r.status, 404, path)
+            self.assertEqual(r.json()["errcode"], "M_UNRECOGNIZED")
+
     KEY_REQUESTS = (("GET", "/_matrix/key/v2/server", None, True),
                     ("GET", "/_matrix/key/v2/server", None, False),
                     ("POST", "/_matrix/key/v2/query", {"server_keys": {f"x.{Z}": {}}}, False))

@@ -20,15 +20,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import GatewayTestCase, main  # noqa: E402
 from harness.gateway import run_cli, with_policy  # noqa: E402
 from harness.pki import TestPKI  # noqa: E402
-from harness.ports import free_port  # noqa: E402
-from federation_peers import Dnsmasq, discovery_config  # noqa: E402
-from outbound_core import Core, ProxyRefused, RecordingPeer, read_head  # noqa: E402
-from inbound_peer import TestHomeserver  # noqa: E402
-from outbound_rig import random_loopback  # noqa: E402
-
-CORE = "core.bordergate.test"
-ALLOWED = ["127.64.0.0/10"]
-Z = "bg.test"
+from outbound_core import ProxyRefused, read_head  # noqa: E402
+from outbound_rig import CORE, Z, OutboundRig  # noqa: E402
 
 
 POLICY = f"""version: 1
@@ -64,28 +57,23 @@ rules:
 """
 
 
-class OutboundProxyTest(GatewayTestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.interception = TestPKI(cls.class_dir / "interception", ca_name="bordergate interception CA")
-        cls.ip = {n: random_loopback()
-                  for n in ("peer", "other", "push", "nopush", "stranger", "preview")}
-        cls.certs = {n: cls.pki.server(f"{n}.{Z}") for n in ("peer", "other", "push", "preview")}
+class OutboundProxyTest(OutboundRig):
+    NAMES = ("peer", "other", "push", "nopush", "stranger", "preview")
+    PEERS = ("peer", "other", "push", "preview")
+    POLICY = POLICY
+
+    def dns_records(self):
+        return super().dns_records() + [
+            f"--host-record=evil.{Z},127.0.0.99", f"--host-record=evil6.{Z},::1",
+            f"--host-record=mute.{Z},{self.ip['other']}"]
 
     def setUp(self):
         super().setUp()
-        self.dns = None
-        self.peers = []
-        self.core_port = free_port()
-        # The Core's signing key is also the one its events are signed with (pinned below).
-        self.core_hs = TestHomeserver(CORE, "c1")
-        self.core = Core(CORE, self.core_port, str(self.interception.ca.cert),
-                         ("synapse", "s3cret:pw"), key=self.core_hs.key)
-        self.peer = self.add_peer("peer", core=self.core, answer=(200, b'{"pdus": {}}'))
-        self.other = self.add_peer("other", core=self.core)
-        self.push = self.add_peer("push", answer=(200, b'{"rejected": []}'))
-        self.preview = self.add_peer("preview", answer=(200, b"<html>preview</html>"))
+        self.peer, self.other = self.peers["peer"], self.peers["other"]
+        self.push, self.preview = self.peers["push"], self.peers["preview"]
+        self.peer.answer = (200, b'{"pdus": {}}')
+        self.push.answer = (200, b'{"rejected": []}')
+        self.preview.answer = (200, b"<html>preview</html>")
         # A listener on a loopback address the configuration does not allow: nothing may reach it.
         self.forbidden = socket.socket()
         self.forbidden.bind(("127.0.0.99", 0))
@@ -93,56 +81,14 @@ class OutboundProxyTest(GatewayTestCase):
         self.forbidden.settimeout(0)
         self.forbidden_port = self.forbidden.getsockname()[1]
         self.addCleanup(self.forbidden.close)
-        records = [f"--host-record={n}.{Z},{self.ip[n]}" for n in self.ip]
-        records += [f"--host-record=evil.{Z},127.0.0.99", f"--host-record=evil6.{Z},::1",
-                    f"--host-record=mute.{Z},{self.ip['other']}"]
-        self.dns = Dnsmasq(records)
-        self.addCleanup(self.dns.stop)
-        self.gw = self.start()
-
-    def add_peer(self, name, **kwargs):
-        p = RecordingPeer(self.certs[name], self.ip[name], f"{name}.{Z}", **kwargs)
-        self.addCleanup(p.stop)
-        return p
-
-    def target(self, name: str, peer=None) -> str:
-        return f"{name}.{Z}:{(peer or getattr(self, name)).port}"
-
-    def start(self):
-        upstream = self.start_upstream()
-        # The peer signs the events it answers with; the gateway knows its key (closed
-        # federation) and the Core's.
-        self.peer_hs = TestHomeserver(self.target("peer"), "p1")
-        keys = {"pinned": {CORE: self.core_hs.pinned(), self.target("peer"): self.peer_hs.pinned()}}
-        config = discovery_config(self.make_config(upstream.port), self.dns, self.pki.ca.cert,
-                                  ALLOWED, keys=keys)
-        policy = self.tmp / "policy.yaml"
-        policy.write_text(POLICY)
-        credentials = self.tmp / "outbound.credentials"
-        credentials.write_text("synapse:s3cret:pw\n")
-        with_policy(config, policy)
-        config["outbound"] = {
-            "listen": {"address": "127.0.0.1", "port": self.core_port},
-            "credentials_file": str(credentials),
-            "interception_ca": {"certificate": str(self.interception.ca.cert),
-                                "key": str(self.interception.ca.key)},
-            "max_response_bytes": 4096,
-            "egress": [
+        self.gw = self.start_gateway(self.gateway_config(
+            max_response_bytes=4096,
+            egress=[
                 {"host": f"push.{Z}", "mode": "tunnel", "ports": [self.push.port]},
                 {"host": f"preview.{Z}", "mode": "intercept", "ports": [self.preview.port]},
                 {"host": f"evil.{Z}", "mode": "tunnel", "ports": [self.forbidden_port]},
                 {"host": f"evil6.{Z}", "mode": "tunnel", "ports": [self.forbidden_port]},
-            ],
-        }
-        return self.start_gateway(config)
-
-    def audit_records(self):
-        self.gw.stop()
-        path = self.tmp / "state" / "audit.log"
-        ok = run_cli("audit", "verify", str(path))
-        self.assertEqual(ok.returncode, 0, ok.stdout + ok.stderr)
-        self.assertTrue(ok.stdout.startswith("OK: "), ok.stdout)
-        return [json.loads(line) for line in path.read_text().splitlines()]
+            ]))
 
     def tunnel_refusals(self):
         """(server_name, rule_id, reason) of every tunnel the gateway closed, from a verified chain."""

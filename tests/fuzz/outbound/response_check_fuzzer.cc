@@ -75,6 +75,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   in.asked = {endpoint,          api_version, "!r:remote.example",
               "@u:core.example", "$e",        "remote.example",
               "core.example",    &sent,       offered};
+  // Media: bit 2 reads the answer as a legacy /_matrix/media one (the plain bytes).
+  in.asked.legacy_media = (data[1] & 4) != 0;
   in.answer = {200, content_type, rest};
   in.room_versions = [](std::string_view room) {
     return room == "!r:remote.example" ? matrix::find_room_version("10") : nullptr;

@@ -151,6 +151,88 @@ TEST(Classifier, RefusesEverythingElse) {
   }
 }
 
+// The Core's outbound requests: the whole catalogue still classifies as above, and the legacy
+// client-server media paths Synapse falls back to are media.download / media.thumbnail with the
+// path's serverName (outbound only: classify_endpoint, the federation listener's, refuses them).
+TEST(Classifier, OutboundLegacyMediaPaths) {
+  struct Legacy {
+    const char* method;
+    const char* target;
+    E endpoint;
+    int api_version;
+    const char* server;
+    const char* media;
+  } cases[] = {
+      {"GET",
+       "/_matrix/media/v3/download/peer.example/abcDEF?allow_remote=false&timeout_ms=20000"
+       "&allow_redirect=true",
+       E::media_download, 3, "peer.example", "abcDEF"},
+      {"GET", "/_matrix/media/v3/download/peer.example%3A8448/m1/cat.png", E::media_download, 3,
+       "peer.example:8448", "m1"},
+      {"GET", "/_matrix/media/v3/thumbnail/peer.example/m2?width=32&height=32&method=crop",
+       E::media_thumbnail, 3, "peer.example", "m2"},
+      {"GET", "/_matrix/media/r0/download/peer.example/m3?allow_remote=false", E::media_download, 0,
+       "peer.example", "m3"},
+      {"GET", "/_matrix/media/r0/download/[::1]:8448/m4/x", E::media_download, 0, "[::1]:8448",
+       "m4"},
+      {"GET", "/_matrix/media/r0/thumbnail/peer.example/m%2F5", E::media_thumbnail, 0,
+       "peer.example", "m/5"},
+  };
+  for (const Legacy& c : cases) {
+    auto r = classify_outbound_endpoint(c.method, c.target);
+    ASSERT_TRUE(r.ok()) << c.target << ": " << r.error().code;
+    EXPECT_EQ(r->endpoint, c.endpoint) << c.target;
+    EXPECT_TRUE(r->legacy_media) << c.target;
+    EXPECT_EQ(r->api_version, c.api_version) << c.target;
+    EXPECT_EQ(r->params.server_name, c.server) << c.target;
+    EXPECT_EQ(r->params.media_id, c.media) << c.target;
+    // Inbound, the same path is not an endpoint at all.
+    auto inbound = classify_endpoint(c.method, c.target);
+    ASSERT_FALSE(inbound.ok()) << c.target;
+    EXPECT_EQ(inbound.error().code, "unknown_endpoint") << c.target;
+  }
+  // Federation paths classify outbound exactly as inbound, never as legacy.
+  for (const char* target : {"/_matrix/federation/v1/media/download/abc",
+                             "/_matrix/federation/v1/media/thumbnail/abc?width=1"}) {
+    auto out = classify_outbound_endpoint("GET", target);
+    auto in = classify_endpoint("GET", target);
+    ASSERT_TRUE(out.ok() && in.ok()) << target;
+    EXPECT_EQ(out->endpoint, in->endpoint);
+    EXPECT_EQ(out->api_version, in->api_version);
+    EXPECT_FALSE(out->legacy_media);
+  }
+  const struct {
+    const char* method;
+    const char* target;
+    const char* code;
+  } refused[] = {
+      {"PUT", "/_matrix/media/v3/download/peer.example/m1", "method_not_allowed"},
+      {"POST", "/_matrix/media/v3/thumbnail/peer.example/m1", "method_not_allowed"},
+      {"GET", "/_matrix/media/v3/upload", "unknown_endpoint"},
+      {"POST", "/_matrix/media/v3/upload", "unknown_endpoint"},
+      {"GET", "/_matrix/media/v3/config", "unknown_endpoint"},
+      {"GET", "/_matrix/media/v3/preview_url?url=x", "unknown_endpoint"},
+      {"GET", "/_matrix/media/v3/download/peer.example", "unknown_endpoint"},
+      {"GET", "/_matrix/media/v3/download/peer.example/m1/name/extra", "unknown_endpoint"},
+      {"GET", "/_matrix/media/v3/thumbnail/peer.example/m1/name", "unknown_endpoint"},
+      {"GET", "/_matrix/media/v1/download/peer.example/m1", "unknown_endpoint"},
+      {"GET", "/_matrix/media/V3/download/peer.example/m1", "unknown_endpoint"},
+      {"GET", "/_matrix/client/v1/media/download/peer.example/m1", "unknown_endpoint"},
+      {"GET", "/_matrix/media/v3/download/peer.example/%2e%2e", "bad_path"},
+      {"GET", "/_matrix/media/v3/download/peer.example//m1", "bad_path"},
+      {"GET", "/_matrix/media/v3/download/peer.example/m%00", "bad_path"},
+      {"GET", "/_matrix/media%2Fv3/download/peer.example/m1", "unknown_endpoint"},
+      {"GET", "/_matrix/client/v3/sync", "unknown_endpoint"},
+      {"POST", "/_matrix/federation/v1/version", "method_not_allowed"},
+  };
+  for (const auto& c : refused) {
+    auto r = classify_outbound_endpoint(c.method, c.target);
+    ASSERT_FALSE(r.ok()) << c.method << " " << c.target << " classified as "
+                         << policy::endpoint_name(r->endpoint);
+    EXPECT_EQ(r.error().code, c.code) << c.method << " " << c.target;
+  }
+}
+
 TEST(Classifier, PercentDecodeSegment) {
   EXPECT_EQ(percent_decode_segment("%24a%2Fb%2fc"), std::optional<std::string>("$a/b/c"));
   EXPECT_EQ(percent_decode_segment("plain+plus"), std::optional<std::string>("plain+plus"));

@@ -241,6 +241,25 @@ TEST_F(OutboundPhasesTest, PolicyJudgesTheDestinationInTheOutboundDirection) {
   ASSERT_EQ(run_all().step, Step::proceed);
   EXPECT_EQ(r_.facts.server_name, "good.example");
 
+  // Legacy media paths (Synapse's fallback) are the same endpoints towards the destination,
+  // whose name the path must carry; inbound they are no endpoint at all.
+  request("GET", "/_matrix/media/v3/download/GOOD.example/abc?allow_remote=false", "");
+  ASSERT_EQ(run_all().step, Step::proceed);
+  EXPECT_TRUE(r_.route->legacy_media);
+  EXPECT_EQ(r_.facts.endpoint, policy::FederationEndpoint::media_download);
+  EXPECT_EQ(r_.facts.server_name, "good.example");
+  EXPECT_EQ(r_.decision->rule_id, "out-partners");
+  request("GET", "/_matrix/media/r0/thumbnail/other.example/abc?width=1", "");
+  s = run_all();
+  ASSERT_EQ(s.step, Step::respond);
+  EXPECT_EQ(s.answer.status, 403);
+  EXPECT_EQ(r_.denial, "media_server_not_destination");
+  request("GET", "/_matrix/media/v3/download/good.example/abc", "");
+  r_.direction = policy::Direction::inbound;
+  s = classify_request(r_, http_);
+  ASSERT_EQ(s.step, Step::respond);
+  EXPECT_EQ(s.answer.status, 404);
+
   // A destination outside every federation.
   request("GET", "/_matrix/federation/v1/version", "", "core.example", "stranger.example");
   r_.destination = "stranger.example";

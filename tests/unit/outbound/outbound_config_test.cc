@@ -55,6 +55,24 @@ outbound:
   EXPECT_FALSE(c->clients[0].contains(*discovery::IpAddress::parse("10.0.0.1")));
   EXPECT_EQ(std::chrono::minutes(30), c->leaf.renew_before);  // a quarter of 2h
   EXPECT_TRUE(c->egress.empty());
+  EXPECT_EQ(std::chrono::seconds(10), c->connect_timeout);  // every dial is bounded
+}
+
+TEST(OutboundConfigTest, ConnectTimeout) {
+  const std::string base =
+      "outbound:\n  credentials_file: /c\n  interception_ca: {certificate: /a, key: /b}\n";
+  auto ms = parse((base + "  connect_timeout: 250ms\n").c_str());
+  ASSERT_TRUE(ms.ok()) << ms.error().message;
+  EXPECT_EQ(std::chrono::milliseconds(250), ms->connect_timeout);
+  auto minutes = parse((base + "  connect_timeout: 10m\n").c_str());
+  ASSERT_TRUE(minutes.ok()) << minutes.error().message;
+  EXPECT_EQ(std::chrono::minutes(10), minutes->connect_timeout);
+  for (const char* bad : {"0ms", "11m", "1.5s", "soon", "[1s]"}) {
+    auto r = parse((base + "  connect_timeout: " + bad + "\n").c_str());
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(std::string::npos, r.error().message.find("4:20: outbound.connect_timeout"))
+        << bad << " -> " << r.error().message;
+  }
 }
 
 TEST(OutboundConfigTest, DirectListen) {

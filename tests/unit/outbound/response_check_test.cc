@@ -551,6 +551,72 @@ TEST(MediaAnswer, SizeAndTypeAgainstThePolicy) {
   EXPECT_EQ(check_response(in, {}).action, ResponseAction::pass);
 }
 
+// Legacy /_matrix/media/{v3,r0} answers: the body is the media itself, typed by the answer's
+// Content-Type; the same policy, and a multipart body is not unwrapped (it is what it says).
+TEST(MediaAnswer, LegacyPlainAnswersAgainstThePolicy) {
+  policy::MediaPolicy images;
+  images.max_bytes = 16;
+  images.content_types = {"image/*"};
+  policy::MediaPolicy any_size = images;
+  any_size.max_bytes.reset();
+  policy::MediaPolicy none;
+  none.allowed = false;
+  struct Case {
+    const char* name;
+    const char* content_type;
+    std::string body;
+    const policy::MediaPolicy* media;
+    const char* reason;
+    const char* errcode;
+  };
+  const Case cases[] = {
+      {"image at the limit", "image/png", std::string(16, 'x'), &images, "response_ok", ""},
+      {"type with parameters and case", " IMAGE/PNG; q=1 ", std::string(3, 'x'), &images,
+       "response_ok", ""},
+      {"one byte over", "image/png", std::string(17, 'x'), &images, "media_too_large",
+       "M_TOO_LARGE"},
+      {"type not allowed", "text/html", "<p>", &images, "media_content_type_not_allowed",
+       "M_FORBIDDEN"},
+      {"no type while types are restricted", "", "abc", &images, "media_content_type_not_allowed",
+       "M_FORBIDDEN"},
+      {"multipart is just a type here", "multipart/mixed; boundary=b0",
+       multipart("b0", "Content-Type: image/png\r\n\r\nx"), &any_size,
+       "media_content_type_not_allowed", "M_FORBIDDEN"},
+      {"media not allowed", "image/png", "x", &none, "media_not_allowed", "M_FORBIDDEN"},
+      {"no policy", "text/html", "<p>", nullptr, "response_ok", ""},
+      {"empty media", "image/png", "", &images, "response_ok", ""},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    ResponseCheck got = check_plain_media_answer(c.content_type, c.body, c.media);
+    EXPECT_EQ(got.reason, c.reason) << got.error;
+    const bool passes = std::string_view(c.errcode).empty();
+    EXPECT_EQ(got.action, passes ? ResponseAction::pass : ResponseAction::refuse);
+    if (!passes) {
+      EXPECT_EQ(got.status, 502);
+      EXPECT_STREQ(got.errcode, c.errcode);
+    }
+  }
+  // Through check_response: asked.legacy_media chooses the plain reading, for both endpoints.
+  ResponseCheckInput in;
+  in.media = &images;
+  in.asked.legacy_media = true;
+  const std::string big(99, 'x');
+  for (E e : {E::media_download, E::media_thumbnail}) {
+    in.asked.endpoint = e;
+    in.answer = {200, "image/png", "0123456789"};
+    EXPECT_EQ(check_response(in, {}).action, ResponseAction::pass);
+    in.answer = {200, "image/png", big};
+    EXPECT_EQ(check_response(in, {}).reason, "media_too_large");
+    in.answer = {404, "application/json", R"({"errcode":"M_NOT_FOUND"})"};
+    EXPECT_EQ(check_response(in, {}).action, ResponseAction::pass);
+  }
+  // The same plain answer to a federation media request is malformed (not multipart).
+  in.asked.legacy_media = false;
+  in.answer = {200, "image/png", "0123456789"};
+  EXPECT_EQ(check_response(in, {}).reason, "response_malformed");
+}
+
 TEST(MediaAnswer, PartsAreReadExactly) {
   auto part = parse_media_multipart("multipart/mixed; boundary=xyz",
                                     "preamble\r\n--xyz\r\ncontent-type: application/json\r\n\r\n"

@@ -1,0 +1,24 @@
+// The one way the outbound response checks (response_check.cc, media_answer.cc, key_answer.cc)
+// refuse an external server's answer: 502 towards the Core with a Matrix errcode and a text
+// naming what failed. Internal to bg_outbound.
+#pragma once
+
+#include <string>
+#include <utility>
+
+#include "gateway/outbound/response_check.h"
+
+namespace bordergate::outbound {
+
+inline ResponseCheck refuse_answer(std::string reason, std::string error,
+                                   const char* errcode = "M_UNKNOWN") {
+  ResponseCheck c;
+  c.action = ResponseAction::refuse;
+  c.reason = std::move(reason);
+  c.status = 502;
+  c.errcode = errcode;
+  c.error = std::move(error);
+  return c;
+}
+
+}  // namespace bordergate::outbound
