@@ -79,7 +79,7 @@ class Core:
     def connect(self, target: str, credentials=None, auth: bool = True,
                 raw_head: bytes | None = None) -> socket.socket:
         """CONNECT `target` (host:port); returns the open tunnel or raises ProxyRefused."""
-        sock = socket.create_connection(("127.0.0.1", self.proxy_port), timeout=ENV.timeout(10))
+        sock = self.open_proxy()
         if raw_head is None:
             head = f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n"
             if auth:
@@ -92,6 +92,10 @@ class Core:
             sock.close()
             raise ProxyRefused(status, answer)
         return sock
+
+    def open_proxy(self) -> socket.socket:
+        """The connection to the proxy listener (plain here; TlsProxyCore wraps it in TLS)."""
+        return socket.create_connection(("127.0.0.1", self.proxy_port), timeout=ENV.timeout(10))
 
     def tls(self, sock: socket.socket, server_hostname: str, ca: str | None = None):
         context = ssl.create_default_context(cafile=ca or self.interception_ca)
@@ -281,22 +285,6 @@ class TlsProxyCore(Core):
         sock = socket.create_connection(("127.0.0.1", self.proxy_port), timeout=ENV.timeout(10))
         context = ssl.create_default_context(cafile=self.proxy_ca)
         return context.wrap_socket(sock, server_hostname=self.proxy_name)
-
-    def connect(self, target: str, credentials=None, auth: bool = True,
-                raw_head: bytes | None = None):
-        sock = self.open_proxy()
-        if raw_head is None:
-            head = f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n"
-            if auth:
-                head += f"Proxy-Authorization: {self.proxy_authorization(credentials)}\r\n"
-            raw_head = (head + "\r\n").encode()
-        sock.sendall(raw_head)
-        answer = read_head(sock)
-        status = int(answer.split(b" ")[1]) if answer.startswith(b"HTTP/1.1 ") else 0
-        if status != 200:
-            sock.close()
-            raise ProxyRefused(status, answer)
-        return sock
 
     def tls(self, sock, server_hostname: str, ca: str | None = None):
         context = ssl.create_default_context(cafile=ca or self.interception_ca)

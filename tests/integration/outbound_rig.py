@@ -5,8 +5,10 @@ federation may receive everything; `stranger` is in no federation); a test class
 hosts and peers, its own POLICY and extra DNS records."""
 import json
 import random
+import ssl
 
 from harness import GatewayTestCase
+from harness.env import ENV
 from harness.gateway import run_cli, with_policy
 from harness.pki import TestPKI
 from harness.ports import free_port
@@ -98,6 +100,15 @@ class OutboundRig(GatewayTestCase):
         }
         config["outbound"].update(outbound)
         return config
+
+    def assert_closed(self, sock):
+        """The gateway closed the connection (end of stream or a reset), sending nothing more."""
+        sock.settimeout(ENV.timeout(10))
+        try:
+            data = sock.recv(4096)
+        except (ConnectionResetError, ssl.SSLError, OSError):
+            return
+        self.assertEqual(data, b"")
 
     def audit_records(self, gw=None):
         """Stops the gateway (default self.gw), verifies the audit chain, returns its records."""

@@ -42,14 +42,6 @@ class DirectModeTest(OutboundRig):
     def tls(self, sni: str):
         return self.core.tls(self.dial(), sni)
 
-    def assert_closed(self, sock):
-        sock.settimeout(ENV.timeout(10))
-        try:
-            data = sock.recv(4096)
-        except (ConnectionResetError, ssl.SSLError, OSError):
-            return
-        self.assertEqual(data, b"")
-
     def direct_records(self):
         return [(r.get("server_name"), r["action"], r.get("rule_id"), r.get("reason"))
                 for r in self.audit_records(self.gw)

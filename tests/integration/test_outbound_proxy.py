@@ -95,14 +95,6 @@ class OutboundProxyTest(OutboundRig):
         return [(r.get("server_name"), r.get("rule_id"), r.get("reason"))
                 for r in self.audit_records() if r.get("endpoint") == "tunnel"]
 
-    def assert_closed(self, sock):
-        sock.settimeout(10)
-        try:
-            data = sock.recv(4096)
-        except (ConnectionResetError, ssl.SSLError, OSError):
-            return
-        self.assertEqual(data, b"")
-
     def assert_nothing_dialled(self):
         try:
             conn, _ = self.forbidden.accept()

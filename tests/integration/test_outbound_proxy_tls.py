@@ -43,14 +43,6 @@ class OutboundProxyTlsTest(TlsProxyRig):
         self.gw = self.start_gateway(self.gateway_config(**outbound))
         return self.gw
 
-    def assert_closed(self, sock):
-        sock.settimeout(ENV.timeout(10))
-        try:
-            data = sock.recv(4096)
-        except (ConnectionResetError, ssl.SSLError, OSError):
-            return
-        self.assertEqual(data, b"")
-
     def proxy_records(self):
         return [r for r in self.audit_records(self.gw)
                 if r.get("type") == "decision" and r.get("direction") == "outbound"]
