@@ -79,7 +79,7 @@ TEST_F(KeyAnswerTest, OwnKeysMustBeTheDestinationsAndSelfSigned) {
     EXPECT_EQ(r.reason, c.reason);
     if (c.action == ResponseAction::refuse) {
       EXPECT_EQ(r.status, 502);
-      EXPECT_EQ(r.errcode, "M_UNKNOWN");
+      EXPECT_STREQ(r.errcode, "M_UNKNOWN");
     }
   }
 }
