@@ -68,7 +68,10 @@ bool ClientConnection::accept(uv_stream_t* server) {
     // CONNECT head at once; the TLS one first completes the proxy's own handshake, then the
     // same CONNECT handling runs on its plaintext. Either way the tunnel's TLS is terminated
     // once the gate has seen its ClientHello (inside the proxy's TLS on the TLS listener).
-    if (!outbound_->client_allowed(client_ip_)) {
+    // The settings in force at accept stay this connection's to its end (a reload applies to
+    // connections accepted after it).
+    outbound_settings_ = outbound_->settings();
+    if (!outbound_settings_->client_allowed(client_ip_)) {
       worker_.metrics().connection_rejected();
       log_event(LogLevel::warn, "outbound_client_refused", {{"client", client_ip_}});
       close_now();
@@ -76,12 +79,13 @@ bool ClientConnection::accept(uv_stream_t* server) {
     }
     ProxyTunnel::Owner& owner = *this;
     tunnel_ =
-        std::make_unique<ProxyTunnel>(worker_, *outbound_, stream_, owner, client_ip_, listener_);
+        std::make_unique<ProxyTunnel>(worker_, *outbound_, outbound_settings_, stream_, owner,
+                                      client_ip_, listener_);
     state_ = State::tunnel;
     if (listener_ == outbound::ProxyListener::direct) tunnel_->start_direct();
     if (listener_ == outbound::ProxyListener::connect_tls) {
-      Status s = outbound_->proxy_tls != nullptr
-                     ? stream_.start_outer_tls(outbound_->proxy_tls->default_context())
+      Status s = outbound_settings_->proxy_tls != nullptr
+                     ? stream_.start_outer_tls(outbound_settings_->proxy_tls->default_context())
                      : Status(make_error("tls_setup_failed", "no proxy certificate"));
       if (!s) {
         log_event(LogLevel::error, "tls_setup_failed", {{"error", s.error().message}});
@@ -91,7 +95,7 @@ bool ClientConnection::accept(uv_stream_t* server) {
       state_ = State::proxy_tls;
     }
     // Bounds the proxy handshake and the CONNECT head together on the TLS listener.
-    arm_timer(outbound_->config->head_timeout);
+    arm_timer(outbound_settings_->config->head_timeout);
     stream_.read_start();
     return true;
   }
@@ -310,7 +314,7 @@ void ClientConnection::tunnel_start_tls(SSL_CTX* ctx, std::string_view first_byt
     close_now();
     return;
   }
-  arm_timer(outbound_->config->head_timeout);
+  arm_timer(outbound_settings_->config->head_timeout);
   stream_.feed_received(first_bytes.data(), first_bytes.size());
 }
 
@@ -321,7 +325,7 @@ void ClientConnection::tunnel_close(bool graceful) {
   stream_.close_gracefully();
 }
 
-void ClientConnection::tunnel_activity() { arm_timer(outbound_->config->idle_timeout); }
+void ClientConnection::tunnel_activity() { arm_timer(outbound_settings_->config->idle_timeout); }
 
 void ClientConnection::record_request() {
   record(ctx_, worker_.metrics());

@@ -103,6 +103,7 @@ class ClientConnection final : public StreamHandler,
   std::string pending_input_;  // bytes of a pipelined next request
   UpstreamConnection* upstream_ = nullptr;
   OutboundServices* outbound_ = nullptr;
+  std::shared_ptr<const OutboundSettings> outbound_settings_;  // taken at accept
   outbound::ProxyListener listener_ = outbound::ProxyListener::connect;
   std::unique_ptr<ProxyTunnel> tunnel_;  // outbound proxy connections only
   bool outbound_pending_ = false;        // an inner request is out with the external server

@@ -44,11 +44,11 @@ void ProxyTunnel::run_delegated_gate() {
   // (SRV without well-known: the SNI is the member itself); whether this SNI is really the
   // destination's tls_name is decided at the first request.
   auto name = discovery::parse_server_name(*v.server_name);
-  bool plausible = services_.delegation.match(*v.server_name).has_value();
+  bool plausible = settings_->delegation.match(*v.server_name).has_value();
   if (!plausible && policy_ != nullptr) {
     if (auto as_target = outbound::parse_connect_target(name->host + ":8448")) {
       plausible =
-          outbound::admit_connect(*policy_, services_.egress, services_.guard, *as_target).kind ==
+          outbound::admit_connect(*policy_, settings_->egress, settings_->guard, *as_target).kind ==
           outbound::TunnelKind::kFederation;
     }
   }
@@ -56,7 +56,7 @@ void ProxyTunnel::run_delegated_gate() {
     refuse_tunnel("sni_not_delegation_host");
     return;
   }
-  auto ctx = services_.minter->context_for(*name, std::chrono::system_clock::now());
+  auto ctx = settings_->minter->context_for(*name, std::chrono::system_clock::now());
   if (!ctx) {
     log_event(LogLevel::error, "outbound_leaf_failed", {{"error", ctx.error().message}});
     refuse_tunnel("leaf_unavailable");
@@ -89,7 +89,7 @@ void ProxyTunnel::audit_binding(const RequestContext& ctx, std::string_view host
                                 std::string_view reason) {
   audit::AuditRecord rec;
   rec.direction = "outbound";
-  rec.origin = services_.core_server_name;
+  rec.origin = settings_->core_server_name;
   rec.destination = claimed_destination_;       // the federation member (X-Matrix)
   rec.server_name = target_->name.authority();  // what the Core CONNECTed to
   rec.remote_addr = client_ip_;
@@ -130,13 +130,13 @@ PhaseResult ProxyTunnel::check_delegated_request(RequestContext& ctx) {
   // Every request is signed here (Synapse signs key requests too): the destination it claims is
   // the only member this tunnel may serve.
   outbound::DestinationClaim claim =
-      outbound::claimed_destination(authorizations, services_.core_server_name);
+      outbound::claimed_destination(authorizations, settings_->core_server_name);
   if (claim.failure) return refuse_delegated(*claim.failure);
   if (claimed_destination_.empty()) {
     auto as_target = outbound::parse_connect_target(claim.destination + ":8448");
     outbound::ConnectDecision member;
     if (as_target && policy_ != nullptr) {
-      member = outbound::admit_connect(*policy_, services_.egress, services_.guard, *as_target);
+      member = outbound::admit_connect(*policy_, settings_->egress, settings_->guard, *as_target);
     }
     claimed_destination_ = claim.destination;
     if (member.kind != outbound::TunnelKind::kFederation) {

@@ -64,7 +64,7 @@ bool ProxyTunnel::admit_direct() {
     refuse_direct("default", "no_policy");
     return false;
   }
-  decision_ = outbound::admit_connect(*policy_, services_.egress, services_.guard, *target);
+  decision_ = outbound::admit_connect(*policy_, settings_->egress, settings_->guard, *target);
   target_ = std::move(*target);
   if (decision_.kind != outbound::TunnelKind::kFederation) {
     // Egress (push gateways, previews) goes through the CONNECT listener, whose entries name

@@ -4,7 +4,7 @@
 
 namespace bordergate {
 
-bool OutboundServices::client_allowed(const std::string& ip) const {
+bool OutboundSettings::client_allowed(const std::string& ip) const {
   auto address = discovery::IpAddress::parse(ip);
   if (!address) return false;
   const discovery::IpAddress a = address->unmapped();
@@ -14,8 +14,8 @@ bool OutboundServices::client_allowed(const std::string& ip) const {
   return false;
 }
 
-Result<std::unique_ptr<OutboundServices>> build_outbound_services(const Config& config) {
-  auto s = std::make_unique<OutboundServices>();
+Result<std::shared_ptr<const OutboundSettings>> build_outbound_settings(const Config& config) {
+  auto s = std::make_shared<OutboundSettings>();
   s->config = config.outbound;
   s->core_server_name = config.server_name;
   const outbound::OutboundConfig& oc = *config.outbound;
@@ -47,7 +47,13 @@ Result<std::unique_ptr<OutboundServices>> build_outbound_services(const Config& 
   auto options = discovery::resolution_options_from(config.discovery);
   if (!options) return options.error();
   s->guard = options->guard;
-  return s;
+  return std::shared_ptr<const OutboundSettings>(std::move(s));
+}
+
+Result<std::unique_ptr<OutboundServices>> build_outbound_services(const Config& config) {
+  auto settings = build_outbound_settings(config);
+  if (!settings) return settings.error();
+  return std::make_unique<OutboundServices>(std::move(*settings));
 }
 
 }  // namespace bordergate

@@ -58,10 +58,12 @@ audit::AuditLog* audit_log(Worker& worker) {
 
 }  // namespace
 
-ProxyTunnel::ProxyTunnel(Worker& worker, OutboundServices& services, Stream& client, Owner& owner,
-                         std::string client_ip, outbound::ProxyListener listener)
+ProxyTunnel::ProxyTunnel(Worker& worker, OutboundServices& services,
+                         std::shared_ptr<const OutboundSettings> settings, Stream& client,
+                         Owner& owner, std::string client_ip, outbound::ProxyListener listener)
     : worker_(worker),
       services_(services),
+      settings_(std::move(settings)),
       client_(client),
       owner_(owner),
       client_ip_(std::move(client_ip)),
@@ -148,8 +150,8 @@ void ProxyTunnel::answer_head(std::string rest) {
   policy_ = rt->inbound != nullptr ? rt->inbound->policy->snapshot() : nullptr;
   const outbound::ConnectHead& head = head_parser_.head();
   head_target_ = head.target.substr(0, 255);
-  outbound::ProxyRules rules{&*services_.credentials, policy_.get(), &services_.egress,
-                             &services_.guard, &services_.delegation};
+  outbound::ProxyRules rules{&*settings_->credentials, policy_.get(), &settings_->egress,
+                             &settings_->guard, &settings_->delegation};
   outbound::ConnectAnswer a;
   if (policy_ == nullptr) {
     a.status = 503;
@@ -224,7 +226,7 @@ void ProxyTunnel::run_gate() {
     start_splice();
     return;
   }
-  auto ctx = services_.minter->context_for(target_->name, std::chrono::system_clock::now());
+  auto ctx = settings_->minter->context_for(target_->name, std::chrono::system_clock::now());
   if (!ctx) {
     log_event(LogLevel::error, "outbound_leaf_failed", {{"error", ctx.error().message}});
     refuse_tunnel("leaf_unavailable");
@@ -280,7 +282,7 @@ void ProxyTunnel::connect_next() {
   destination_ = std::make_unique<Stream>(worker_.loop(), *this);
   sockaddr_storage address{};
   t.address.to_sockaddr(t.port, reinterpret_cast<sockaddr*>(&address));
-  dial_timer_.start(static_cast<std::uint64_t>(services_.config->connect_timeout.count()));
+  dial_timer_.start(static_cast<std::uint64_t>(settings_->config->connect_timeout.count()));
   if (destination_->connect(reinterpret_cast<sockaddr*>(&address)) != 0) destination_->close();
 }
 
@@ -380,7 +382,7 @@ PhaseResult ProxyTunnel::check_request(RequestContext& ctx) {
     inner_.txn_id = c.params.txn_id;
   }
   if (auto failure = outbound::check_tunnel_request(
-          *target_, signed_path, services_.core_server_name, hosts, authorizations)) {
+          *target_, signed_path, settings_->core_server_name, hosts, authorizations)) {
     inner_.action = "deny";
     inner_.rule_id = "tunnel_binding";
     inner_.reason = failure->error.code;
@@ -414,8 +416,8 @@ void ProxyTunnel::forward(const HttpRequest& request, ForwardDone done) {
   for (const HeaderField& f : request.headers) {
     if (!dropped_towards_peer(f, request.headers)) out.headers.push_back({f.name, f.value});
   }
-  out.max_body_bytes = services_.config->max_response_bytes;
-  out.connect_timeout = services_.config->connect_timeout;
+  out.max_body_bytes = settings_->config->max_response_bytes;
+  out.connect_timeout = settings_->config->connect_timeout;
   out.total_timeout = worker_.runtime()->config->upstream.response_timeout;
   std::weak_ptr<ProxyTunnel*> alive = alive_;
   resolve_destination([this, alive, out = std::move(out),
@@ -439,7 +441,7 @@ void ProxyTunnel::audit_request(const RequestContext& ctx) {
   if (inner_.action.empty() || ctx.inbound.services != nullptr) return;
   audit::AuditRecord rec;
   rec.direction = "outbound";
-  rec.origin = services_.core_server_name;
+  rec.origin = settings_->core_server_name;
   rec.destination =
       claimed_destination_.empty() ? target_->matrix_server_name() : claimed_destination_;
   rec.server_name = target_->name.authority();

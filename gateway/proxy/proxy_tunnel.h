@@ -49,7 +49,9 @@ class ProxyTunnel final : public StreamHandler {
 
   // `listener`: where the Core's connection came in (metric label; decisions on the TLS
   // listener say so in their audit record). Direct mode still starts with start_direct().
-  ProxyTunnel(Worker& worker, OutboundServices& services, Stream& client, Owner& owner,
+  // `settings`: the outbound settings in force when the connection was accepted.
+  ProxyTunnel(Worker& worker, OutboundServices& services,
+              std::shared_ptr<const OutboundSettings> settings, Stream& client, Owner& owner,
               std::string client_ip, outbound::ProxyListener listener);
   ~ProxyTunnel();
   ProxyTunnel(const ProxyTunnel&) = delete;
@@ -137,7 +139,8 @@ class ProxyTunnel final : public StreamHandler {
                      std::string_view reason);
 
   Worker& worker_;
-  OutboundServices& services_;
+  OutboundServices& services_;                       // metrics
+  std::shared_ptr<const OutboundSettings> settings_;  // this connection's, fixed at accept
   Stream& client_;
   Owner& owner_;
   std::string client_ip_;

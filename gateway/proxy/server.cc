@@ -55,7 +55,7 @@ bool same_listeners(const Config& a, const Config& b) {
          a.admin.port == b.admin.port;
 }
 
-// The proxy listeners' sockets and the TLS listener's certificate are set up once at start.
+// The proxy listeners' sockets are opened once at start.
 bool same_proxy_listeners(const outbound::OutboundConfig& a, const outbound::OutboundConfig& b) {
   const auto la = outbound::proxy_listen_addresses(a);
   const auto lb = outbound::proxy_listen_addresses(b);
@@ -65,11 +65,9 @@ bool same_proxy_listeners(const outbound::OutboundConfig& a, const outbound::Out
       return false;
     }
   }
-  if (!a.tls) return true;
-  const CertificateConfig& ca = a.tls_listen.certificates.front();
-  const CertificateConfig& cb = b.tls_listen.certificates.front();
-  return a.tls_listen.min_version == b.tls_listen.min_version && ca.certificate == cb.certificate &&
-         ca.private_key == cb.private_key;
+  // The TLS listener's certificate, key and minimum version are read again by every reload
+  // (build_outbound_settings): only where the listeners are is bound to the sockets.
+  return true;
 }
 
 }  // namespace
@@ -240,7 +238,7 @@ Status Server::start() {
       log_event(LogLevel::info, event,
                 {{"address", l.address},
                  {"port", l.port},
-                 {"egress_entries", static_cast<unsigned long>(outbound_->egress.size())}});
+                 {"egress_entries", static_cast<unsigned long>(outbound_->settings()->egress.size())}});
     }
   }
   if (c.admin.enabled) {
@@ -297,11 +295,21 @@ void Server::reload() {
     failure = "the outbound proxy is switched on or off only on restart";
   } else if (loaded.config->outbound != nullptr && runtime_->config->outbound != nullptr &&
              !same_proxy_listeners(*loaded.config->outbound, *runtime_->config->outbound)) {
-    failure = "the outbound proxy's listeners (addresses, ports, TLS) only change on restart";
+    failure = "the outbound proxy's listener addresses and ports only change on restart";
   }
   std::shared_ptr<const Runtime> next;
   std::shared_ptr<const policy::Policy> next_policy;
   std::optional<keystore::PinnedKeys> next_pinned;
+  std::shared_ptr<const OutboundSettings> next_outbound;
+  if (failure.empty() && outbound_ != nullptr) {
+    // The whole outbound section is built again (interception CA, credentials file, egress list,
+    // proxy certificate ...): connections accepted after the swap use it.
+    auto settings = build_outbound_settings(*loaded.config);
+    if (settings)
+      next_outbound = std::move(*settings);
+    else
+      failure = settings.error().message;
+  }
   if (failure.empty()) {
     auto pinned = federation_->prepare_reload(*loaded.config);
     if (pinned)
@@ -336,6 +344,7 @@ void Server::reload() {
   }
   if (next_policy) inbound_->policy->replace(std::move(next_policy));
   federation_->apply_reload(std::move(*next_pinned));
+  if (next_outbound) outbound_->replace(std::move(next_outbound));
   runtime_ = next;
   for (auto& w : workers_) w->post(next);
   LogLevel level = LogLevel::info;

@@ -169,7 +169,7 @@ void Worker::on_connection(uv_stream_t* server, int status) {
   // outbound::proxy_listen_addresses order (Server::start's order).
   std::optional<outbound::ProxyListener> proxy;
   if (self->outbound_ != nullptr) {
-    const auto kinds = outbound::proxy_listen_addresses(*self->outbound_->config);
+    const auto kinds = outbound::proxy_listen_addresses(*self->outbound_->settings()->config);
     const std::size_t first_outbound = self->listeners_.size() - kinds.size();
     if (l->index >= first_outbound) proxy = kinds[l->index - first_outbound].kind;
   }

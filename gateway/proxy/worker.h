@@ -26,7 +26,7 @@ namespace bordergate {
 class ClientConnection;
 class Federation;
 class WorkerFederation;
-struct OutboundServices;
+class OutboundServices;
 
 struct WorkerShared {
   std::atomic<std::int64_t> last_upstream_ok_ms{0};
