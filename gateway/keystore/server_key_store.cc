@@ -29,17 +29,18 @@ void ServerKeyStore::replace_pinned(PinnedKeys pinned) {
   pinned_.store(std::make_shared<const PinnedKeys>(std::move(pinned)));
 }
 
-Result<matrix::VerifyKey> ServerKeyStore::pinned_key(const PinnedKeys& pinned,
-                                                     std::string_view server, const KeyMap& keys,
-                                                     std::string_view key_id,
-                                                     std::int64_t valid_at_ms) {
-  auto key = keys.find(key_id);
-  if (key == keys.end()) {
+std::optional<Result<matrix::VerifyKey>> ServerKeyStore::pinned_answer(
+    std::string_view server, std::string_view key_id, std::int64_t valid_at_ms) const {
+  const std::shared_ptr<const PinnedKeys> pinned = pinned_.load();
+  auto keys = pinned->keys.find(server);
+  if (keys == pinned->keys.end()) return std::nullopt;
+  auto key = keys->second.find(key_id);
+  if (key == keys->second.end()) {
     return make_error("unknown_key",
                       std::string(key_id) + " is not a pinned key of " + std::string(server));
   }
   if (valid_at_ms != matrix::kAnyTime) {
-    if (auto until = pinned.valid_until.find(server); until != pinned.valid_until.end()) {
+    if (auto until = pinned->valid_until.find(server); until != pinned->valid_until.end()) {
       if (auto ts = until->second.find(key_id);
           ts != until->second.end() && valid_at_ms > ts->second) {
         return make_error("key_expired", "pinned key " + std::string(key_id) + " of " +
@@ -72,10 +73,7 @@ Result<std::size_t> ServerKeyStore::load_persisted() {
 Result<matrix::VerifyKey> ServerKeyStore::find_cached(std::string_view server,
                                                       std::string_view key_id,
                                                       std::int64_t valid_at_ms) {
-  const std::shared_ptr<const PinnedKeys> pinned = pinned_.load();
-  if (auto keys = pinned->keys.find(server); keys != pinned->keys.end()) {
-    return pinned_key(*pinned, server, keys->second, key_id, valid_at_ms);
-  }
+  if (auto pinned = pinned_answer(server, key_id, valid_at_ms)) return std::move(*pinned);
   if (auto cached = cache_.find(server, key_id, valid_at_ms)) return cached->key;
   return make_error("key_unavailable", "no keys of " + std::string(server) + " are cached");
 }
@@ -105,13 +103,11 @@ std::optional<matrix::VerifyKey> ServerKeyStore::get_key_now(std::string_view se
                                                              std::string_view key_id,
                                                              std::int64_t valid_at_ms) {
   // The same answers as get_key's first two branches, for keys only.
-  const std::shared_ptr<const PinnedKeys> pinned = pinned_.load();
-  if (auto keys = pinned->keys.find(server); keys != pinned->keys.end()) {
+  if (auto pinned = pinned_answer(server, key_id, valid_at_ms)) {
     // An expired pinned key (valid_until_ts) is no key at hand.
-    auto key = pinned_key(*pinned, server, keys->second, key_id, valid_at_ms);
-    if (!key) return std::nullopt;
+    if (!*pinned) return std::nullopt;
     metrics_.pinned_hits.fetch_add(1);
-    return *key;
+    return **pinned;
   }
   auto cached = cache_.find(server, key_id, valid_at_ms);
   if (!cached || !cached->key.ok()) return std::nullopt;
@@ -122,14 +118,10 @@ std::optional<matrix::VerifyKey> ServerKeyStore::get_key_now(std::string_view se
 void ServerKeyStore::get_key(std::string_view server, std::string_view key_id,
                              std::int64_t valid_at_ms, std::shared_ptr<Mailbox> reply_to,
                              Callback done) {
-  {
-    const std::shared_ptr<const PinnedKeys> pinned = pinned_.load();
-    if (auto keys = pinned->keys.find(server); keys != pinned->keys.end()) {
-      metrics_.pinned_hits.fetch_add(1);
-      reply(reply_to, std::move(done),
-            pinned_key(*pinned, server, keys->second, key_id, valid_at_ms));
-      return;
-    }
+  if (auto pinned = pinned_answer(server, key_id, valid_at_ms)) {
+    metrics_.pinned_hits.fetch_add(1);
+    reply(reply_to, std::move(done), std::move(*pinned));
+    return;
   }
   const std::int64_t now = now_ms_();
   auto cached = cache_.find(server, key_id, valid_at_ms);

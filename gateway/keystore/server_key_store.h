@@ -128,13 +128,14 @@ class ServerKeyStore {
   static void reply(const std::shared_ptr<Mailbox>& to, Callback done,
                     Result<matrix::VerifyKey> answer);
 
-  // The pinned set, immutable and swapped whole: read lock-free-ish on every lookup, replaced
-  // by replace_pinned() from the reload thread.
-  static Result<matrix::VerifyKey> pinned_key(const PinnedKeys& pinned, std::string_view server,
-                                              const KeyMap& keys, std::string_view key_id,
-                                              std::int64_t valid_at_ms);
+  // The answer for a pinned server (its key, "unknown_key" or "key_expired"); nullopt when the
+  // server is not pinned. One load of the current set per lookup.
+  std::optional<Result<matrix::VerifyKey>> pinned_answer(std::string_view server,
+                                                         std::string_view key_id,
+                                                         std::int64_t valid_at_ms) const;
 
   KeyStoreConfig config_;  // config_.pinned is moved into pinned_ at construction
+  // The pinned set, immutable and swapped whole by replace_pinned() (the reload thread).
   std::atomic<std::shared_ptr<const PinnedKeys>> pinned_;
   KeyFetcher& fetcher_;
   std::function<std::int64_t()> now_ms_;
