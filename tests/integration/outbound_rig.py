@@ -35,6 +35,13 @@ rules:
 """
 
 
+def typing_transaction() -> dict:
+    """The Core's /send body with one typing EDU of its own user: allowed towards the partners."""
+    return {"origin": CORE, "origin_server_ts": 1700000000000, "pdus": [], "edus": [
+        {"edu_type": "m.typing", "content": {"room_id": "!r:" + CORE, "user_id": "@a:" + CORE,
+                                             "typing": True}}]}
+
+
 def random_loopback() -> str:
     return f"127.{random.randint(64, 127)}.{random.randint(0, 255)}.{random.randint(2, 254)}"
 

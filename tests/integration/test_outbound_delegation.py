@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import ENV, main  # noqa: E402
 from federation_peers import MatrixPeer  # noqa: E402
 from outbound_core import ProxyRefused, RecordingPeer  # noqa: E402
-from outbound_rig import CORE, Z, OutboundRig  # noqa: E402
+from outbound_rig import CORE, Z, OutboundRig, typing_transaction  # noqa: E402
 
 POLICY = f"""version: 1
 server_name: {CORE}
@@ -117,9 +117,7 @@ class OutboundDelegationTest(OutboundRig):
             self.gateway_config(delegation_hosts=[f"deleg.{Z}", f"*.host.{Z}"]))
 
     def send(self, tunnel, host, destination, txn_id="t1"):
-        txn = {"origin": CORE, "origin_server_ts": 1700000000000, "pdus": [], "edus": [
-            {"edu_type": "m.typing", "content": {"room_id": "!r:" + CORE,
-                                                 "user_id": "@a:" + CORE, "typing": True}}]}
+        txn = typing_transaction()
         return self.core.request(tunnel, "PUT", f"/_matrix/federation/v1/send/{txn_id}", host,
                                  destination=destination, body=txn), txn
 

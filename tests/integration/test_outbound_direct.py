@@ -20,7 +20,7 @@ from harness.env import ENV  # noqa: E402
 from harness.metrics import metric_sum  # noqa: E402
 from harness.ports import free_port  # noqa: E402
 from outbound_core import read_response  # noqa: E402
-from outbound_rig import CORE, Z, OutboundRig  # noqa: E402
+from outbound_rig import Z, OutboundRig, typing_transaction  # noqa: E402
 
 PEER = f"peer.{Z}"
 
@@ -53,9 +53,7 @@ class DirectModeTest(OutboundRig):
         tunnel = self.tls(PEER)
         # The leaf is minted for exactly the SNI by the interception CA.
         self.assertIn(("DNS", PEER), tunnel.getpeercert()["subjectAltName"])
-        txn = {"origin": CORE, "origin_server_ts": 1700000000000, "pdus": [], "edus": [
-            {"edu_type": "m.typing", "content": {"room_id": "!r:" + CORE, "user_id": "@a:" + CORE,
-                                                 "typing": True}}]}
+        txn = typing_transaction()
         uri = "/_matrix/federation/v1/send/txn1"
         status, _, body = self.core.request(tunnel, "PUT", uri, PEER, body=txn)
         self.assertEqual(status, 200, body)

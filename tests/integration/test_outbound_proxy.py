@@ -21,7 +21,7 @@ from harness import GatewayTestCase, main  # noqa: E402
 from harness.gateway import run_cli, with_policy  # noqa: E402
 from harness.pki import TestPKI  # noqa: E402
 from outbound_core import ProxyRefused, read_head  # noqa: E402
-from outbound_rig import CORE, Z, OutboundRig  # noqa: E402
+from outbound_rig import CORE, Z, OutboundRig, typing_transaction  # noqa: E402
 
 
 POLICY = f"""version: 1
@@ -110,9 +110,7 @@ class OutboundProxyTest(OutboundRig):
         # The leaf is minted for exactly the CONNECT host by the interception CA.
         cert = tunnel.getpeercert()
         self.assertIn(("DNS", f"peer.{Z}"), cert["subjectAltName"])
-        txn = {"origin": CORE, "origin_server_ts": 1700000000000, "pdus": [], "edus": [
-            {"edu_type": "m.typing", "content": {"room_id": "!r:" + CORE, "user_id": "@a:" + CORE,
-                                                 "typing": True}}]}
+        txn = typing_transaction()
         uri = "/_matrix/federation/v1/send/txn1"
         status, _, body = self.core.request(tunnel, "PUT", uri, target, body=txn)
         self.assertEqual(status, 200, body)

@@ -26,7 +26,7 @@ from harness.env import ENV, require_tool  # noqa: E402
 from harness.gateway import Gateway, run_cli  # noqa: E402
 from harness.metrics import metric_sum  # noqa: E402
 from outbound_core import ProxyRefused, read_head  # noqa: E402
-from outbound_rig import CORE, Z, TlsProxyRig  # noqa: E402
+from outbound_rig import Z, TlsProxyRig, typing_transaction  # noqa: E402
 
 PEER = f"peer.{Z}"
 
@@ -70,9 +70,7 @@ class OutboundProxyTlsTest(TlsProxyRig):
         tunnel = self.tls_core.tls(outer, PEER)
         # Inside it, the leaf is minted for exactly the CONNECT host by the interception CA.
         self.assertIn(("DNS", PEER), tunnel.getpeercert()["subjectAltName"])
-        txn = {"origin": CORE, "origin_server_ts": 1700000000000, "pdus": [], "edus": [
-            {"edu_type": "m.typing", "content": {"room_id": "!r:" + CORE, "user_id": "@a:" + CORE,
-                                                 "typing": True}}]}
+        txn = typing_transaction()
         uri = "/_matrix/federation/v1/send/txn1"
         status, _, body = self.tls_core.request(tunnel, "PUT", uri, target, body=txn)
         self.assertEqual((status, body), (200, b'{"pdus": {}}'))

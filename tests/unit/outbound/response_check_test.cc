@@ -472,6 +472,26 @@ std::string multipart(std::string_view boundary, std::string_view second_part) {
          std::string(boundary) + "--\r\n";
 }
 
+// One row of the media tables: the answer, the policy, and the verdict (errcode "" = passes).
+struct MediaCase {
+  const char* name;
+  std::string content_type;
+  std::string body;
+  const policy::MediaPolicy* media;
+  const char* reason;
+  const char* errcode;
+};
+
+void expect_verdict(const ResponseCheck& got, const MediaCase& c) {
+  EXPECT_EQ(got.reason, c.reason) << got.error;
+  const bool passes = std::string_view(c.errcode).empty();
+  EXPECT_EQ(got.action, passes ? ResponseAction::pass : ResponseAction::refuse);
+  if (!passes) {
+    EXPECT_EQ(got.status, 502);
+    EXPECT_STREQ(got.errcode, c.errcode);
+  }
+}
+
 TEST(MediaAnswer, SizeAndTypeAgainstThePolicy) {
   policy::MediaPolicy images;
   images.max_bytes = 16;
@@ -479,15 +499,7 @@ TEST(MediaAnswer, SizeAndTypeAgainstThePolicy) {
   policy::MediaPolicy none;
   none.allowed = false;
   const std::string png = "Content-Type: image/png\r\n\r\n" + std::string(16, '\x89');
-  struct Case {
-    const char* name;
-    std::string content_type;
-    std::string body;
-    const policy::MediaPolicy* media;
-    const char* reason;
-    const char* errcode;
-  };
-  const Case cases[] = {
+  const MediaCase cases[] = {
       {"allowed image at the limit", "multipart/mixed; boundary=b0", multipart("b0", png), &images,
        "response_ok", ""},
       {"quoted boundary", "Multipart/Mixed; charset=x; boundary=\"a b:c\"", multipart("a b:c", png),
@@ -529,16 +541,9 @@ TEST(MediaAnswer, SizeAndTypeAgainstThePolicy) {
        multipart("b0", "Content-Type: image/png\r\nContent-Type: text/html\r\n\r\nx"), &images,
        "response_malformed", "M_UNKNOWN"},
   };
-  for (const Case& c : cases) {
+  for (const MediaCase& c : cases) {
     SCOPED_TRACE(c.name);
-    ResponseCheck got = check_media_answer(c.content_type, c.body, c.media);
-    EXPECT_EQ(got.reason, c.reason) << got.error;
-    const bool passes = std::string_view(c.errcode).empty();
-    EXPECT_EQ(got.action, passes ? ResponseAction::pass : ResponseAction::refuse);
-    if (!passes) {
-      EXPECT_EQ(got.status, 502);
-      EXPECT_STREQ(got.errcode, c.errcode);
-    }
+    expect_verdict(check_media_answer(c.content_type, c.body, c.media), c);
   }
   // Through check_response: only 2xx answers of the media endpoints are judged.
   ResponseCheckInput in;
@@ -561,15 +566,7 @@ TEST(MediaAnswer, LegacyPlainAnswersAgainstThePolicy) {
   any_size.max_bytes.reset();
   policy::MediaPolicy none;
   none.allowed = false;
-  struct Case {
-    const char* name;
-    const char* content_type;
-    std::string body;
-    const policy::MediaPolicy* media;
-    const char* reason;
-    const char* errcode;
-  };
-  const Case cases[] = {
+  const MediaCase cases[] = {
       {"image at the limit", "image/png", std::string(16, 'x'), &images, "response_ok", ""},
       {"type with parameters and case", " IMAGE/PNG; q=1 ", std::string(3, 'x'), &images,
        "response_ok", ""},
@@ -586,16 +583,9 @@ TEST(MediaAnswer, LegacyPlainAnswersAgainstThePolicy) {
       {"no policy", "text/html", "<p>", nullptr, "response_ok", ""},
       {"empty media", "image/png", "", &images, "response_ok", ""},
   };
-  for (const Case& c : cases) {
+  for (const MediaCase& c : cases) {
     SCOPED_TRACE(c.name);
-    ResponseCheck got = check_plain_media_answer(c.content_type, c.body, c.media);
-    EXPECT_EQ(got.reason, c.reason) << got.error;
-    const bool passes = std::string_view(c.errcode).empty();
-    EXPECT_EQ(got.action, passes ? ResponseAction::pass : ResponseAction::refuse);
-    if (!passes) {
-      EXPECT_EQ(got.status, 502);
-      EXPECT_STREQ(got.errcode, c.errcode);
-    }
+    expect_verdict(check_plain_media_answer(c.content_type, c.body, c.media), c);
   }
   // Through check_response: asked.legacy_media chooses the plain reading, for both endpoints.
   ResponseCheckInput in;
