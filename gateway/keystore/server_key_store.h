@@ -47,8 +47,7 @@ struct PinnedKeys {
   // Optional end of a pinned key's validity (the pinned-keys file's `valid_until_ts`): after it
   // the key verifies nothing that must be valid at a later time (X-Matrix: now; PDUs of rooms v5+:
   // their origin_server_ts). Pinned keys without an entry here do not expire.
-  std::map<std::string, std::map<std::string, std::int64_t, std::less<>>, std::less<>>
-      valid_until;
+  std::map<std::string, std::map<std::string, std::int64_t, std::less<>>, std::less<>> valid_until;
 };
 
 struct KeyStoreConfig {

@@ -13,9 +13,9 @@ namespace {
 using E = policy::FederationEndpoint;
 
 ResponseCheck invalid(std::string_view destination, const Error& e) {
-  return refuse_answer("response_keys_invalid",
-                       "The keys " + std::string(destination) + " answered do not verify (" +
-                           e.code + "): " + e.message);
+  return refuse_answer("response_keys_invalid", "The keys " + std::string(destination) +
+                                                    " answered do not verify (" + e.code +
+                                                    "): " + e.message);
 }
 
 }  // namespace
@@ -24,11 +24,13 @@ ResponseCheck check_key_answer(const ResponseCheckInput& in, const matrix::KeyLo
   const std::string_view destination = in.asked.destination;
   // The answer's size is already bounded by outbound.max_response_bytes; a notary answering a
   // batch query may be far larger than one server's keys.
-  auto parsed = matrix::parse_json(
-      in.answer.body, {.max_depth = 16, .max_bytes = in.answer.body.size() + 1});
+  auto parsed =
+      matrix::parse_json(in.answer.body, {.max_depth = 16, .max_bytes = in.answer.body.size() + 1});
   if (!parsed) {
-    return refuse_answer("response_malformed", "The remote server's answer is malformed: not "
-                                               "strict JSON (" + parsed.error().code + ")");
+    return refuse_answer("response_malformed",
+                         "The remote server's answer is malformed: not "
+                         "strict JSON (" +
+                             parsed.error().code + ")");
   }
   ResponseCheck pass;
   pass.reason = "response_ok";
@@ -37,8 +39,8 @@ ResponseCheck check_key_answer(const ResponseCheckInput& in, const matrix::KeyLo
     auto own = matrix::parse_server_keys(*parsed);
     if (!own) return invalid(destination, own.error());
     if (own->server_name != destination) {
-      return invalid(destination, make_error("wrong_server", "the answer holds the keys of " +
-                                                                  own->server_name));
+      return invalid(destination, make_error("wrong_server",
+                                             "the answer holds the keys of " + own->server_name));
     }
     return pass;
   }

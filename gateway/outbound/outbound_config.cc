@@ -64,12 +64,12 @@ std::string resolve(const std::string& base_dir, const std::string& path) {
 
 Result<OutboundConfig> parse_outbound_config(const YAML::Node& node, const std::string& base_dir) {
   OutboundConfig c;
-  if (auto st = check_keys(
-          node, "outbound",
-          {"enabled", "listen", "listen_tls", "direct_listen", "clients", "credentials_file",
-           "interception_ca", "leaf_lifetime", "leaf_renew_before", "leaf_cache", "egress",
-           "delegation_hosts", "head_timeout", "idle_timeout", "connect_timeout",
-           "max_response_bytes"});
+  if (auto st =
+          check_keys(node, "outbound",
+                     {"enabled", "listen", "listen_tls", "direct_listen", "clients",
+                      "credentials_file", "interception_ca", "leaf_lifetime", "leaf_renew_before",
+                      "leaf_cache", "egress", "delegation_hosts", "head_timeout", "idle_timeout",
+                      "connect_timeout", "max_response_bytes"});
       !st) {
     return st.error();
   }

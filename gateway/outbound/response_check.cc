@@ -169,9 +169,10 @@ std::optional<ResponseCheck> all_must_pass(EventChecker& checker, const JsonArra
     inbound::PduVerdict v = checker.check(*e.object_if(), room);
     // Keep going after a failure only to collect every missing key for one fetch round.
     if (!v.error.empty() && !failed) {
-      failed = refuse_answer("response_event_failed",
-                      "The remote server's answer carries an event that fails verification in " +
-                          std::string(section) + ": " + describe(v));
+      failed =
+          refuse_answer("response_event_failed",
+                        "The remote server's answer carries an event that fails verification in " +
+                            std::string(section) + ": " + describe(v));
     }
   }
   return failed;
@@ -220,12 +221,12 @@ ResponseCheck check_event(const ResponseCheckInput& in, EventChecker& checker, c
     return malformed("an event answer must hold exactly one PDU");
   inbound::PduVerdict v = checker.check(*pdus->front().object_if(), {});
   if (!v.error.empty())
-    return checker.finish(refuse_answer("response_event_failed",
-                                 "The remote server's event fails verification: " + describe(v)));
+    return checker.finish(refuse_answer(
+        "response_event_failed", "The remote server's event fails verification: " + describe(v)));
   if (v.event_id != in.asked.event_id)
-    return checker.finish(
-        refuse_answer("response_event_id_mismatch", "The remote server answered with another event (" +
-                                                 v.event_id + ") than the one asked for"));
+    return checker.finish(refuse_answer("response_event_id_mismatch",
+                                        "The remote server answered with another event (" +
+                                            v.event_id + ") than the one asked for"));
   ResponseCheck c;
   c.reason = "response_ok";
   return checker.finish(std::move(c));
@@ -264,9 +265,9 @@ ResponseCheck check_complete_sets(const ResponseCheckInput& in, EventChecker& ch
             "response_event_failed",
             "The join event in the remote server's answer fails verification: " + describe(v));
       } else if (v.error.empty() && v.event_id != in.asked.event_id && !failed) {
-        failed =
-            refuse_answer("response_event_id_mismatch",
-                   "The remote server's answer carries another join event (" + v.event_id + ")");
+        failed = refuse_answer(
+            "response_event_id_mismatch",
+            "The remote server's answer carries another join event (" + v.event_id + ")");
       }
     }
   }
@@ -301,20 +302,20 @@ ResponseCheck check_template(const ResponseCheckInput& in, const Json& body) {
   const JsonObject* event = obj(*o, "event");
   if (version == nullptr || event == nullptr) return malformed("room_version or event missing");
   if (matrix::find_room_version(*version) == nullptr)
-    return refuse_answer("unknown_room_version",
-                  "The remote server's room version " + *version + " is not known to the gateway");
+    return refuse_answer("unknown_room_version", "The remote server's room version " + *version +
+                                                     " is not known to the gateway");
   if (!in.asked.offered_versions.empty()) {
     bool offered = false;
     for (const std::string& v : in.asked.offered_versions) offered = offered || v == *version;
     if (!offered)
-      return refuse_answer("room_version_not_offered",
-                    "The remote server chose room version " + *version + ", which was not offered");
+      return refuse_answer("room_version_not_offered", "The remote server chose room version " +
+                                                           *version + ", which was not offered");
   }
   const E e = in.asked.endpoint;
   const char* membership = e == E::make_join ? "join" : e == E::make_leave ? "leave" : "knock";
   auto mismatch = [](std::string field) {
     return refuse_answer("template_mismatch",
-                  "The remote server's event template does not match the request: " + field);
+                         "The remote server's event template does not match the request: " + field);
   };
   const std::string* type = str(*event, "type");
   if (type == nullptr || *type != "m.room.member") return mismatch("type");
@@ -355,12 +356,12 @@ ResponseCheck check_invite(const ResponseCheckInput& in, EventChecker& checker, 
     return refuse_answer("invite_not_comparable", "The invite the Core sent is not known");
   if (without_signatures(*event) != without_signatures(*in.asked.sent_event))
     return refuse_answer("invite_event_altered",
-                  "The remote server returned an invite event other than the one sent");
+                         "The remote server returned an invite event other than the one sent");
   // The Core's signature (the sender's server) still verifies: check_pdu requires it.
   inbound::PduVerdict v = checker.check(*event, in.asked.room_id);
   if (!v.error.empty())
-    return checker.finish(
-        refuse_answer("response_event_failed", "The returned invite fails verification: " + describe(v)));
+    return checker.finish(refuse_answer("response_event_failed",
+                                        "The returned invite fails verification: " + describe(v)));
   // And the invitee's server signed it (the reason the Core sends the invite at all).
   const std::string* invitee = str(*event, "state_key");
   std::string_view invitee_server = invitee ? inbound::user_server(*invitee) : std::string_view{};
@@ -377,9 +378,10 @@ ResponseCheck check_invite(const ResponseCheckInput& in, EventChecker& checker, 
   Status s = matrix::verify_server_signature(*redacted, invitee_server, checker.lookup(), at);
   if (!s.ok()) {
     checker.keep_pending_as_missing();
-    return checker.finish(refuse_answer("invite_not_signed_by_invitee",
-                                 "The returned invite is not signed by " +
-                                     std::string(invitee_server) + " (" + s.error().code + ")"));
+    return checker.finish(
+        refuse_answer("invite_not_signed_by_invitee", "The returned invite is not signed by " +
+                                                          std::string(invitee_server) + " (" +
+                                                          s.error().code + ")"));
   }
   ResponseCheck c;
   c.reason = "response_ok";

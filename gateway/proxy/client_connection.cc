@@ -78,9 +78,8 @@ bool ClientConnection::accept(uv_stream_t* server) {
       return false;
     }
     ProxyTunnel::Owner& owner = *this;
-    tunnel_ =
-        std::make_unique<ProxyTunnel>(worker_, *outbound_, outbound_settings_, stream_, owner,
-                                      client_ip_, listener_);
+    tunnel_ = std::make_unique<ProxyTunnel>(worker_, *outbound_, outbound_settings_, stream_, owner,
+                                            client_ip_, listener_);
     state_ = State::tunnel;
     if (listener_ == outbound::ProxyListener::direct) tunnel_->start_direct();
     if (listener_ == outbound::ProxyListener::connect_tls) {

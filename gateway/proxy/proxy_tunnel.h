@@ -139,7 +139,7 @@ class ProxyTunnel final : public StreamHandler {
                      std::string_view reason);
 
   Worker& worker_;
-  OutboundServices& services_;                       // metrics
+  OutboundServices& services_;                        // metrics
   std::shared_ptr<const OutboundSettings> settings_;  // this connection's, fixed at accept
   Stream& client_;
   Owner& owner_;

@@ -235,10 +235,11 @@ Status Server::start() {
                           : l.kind == outbound::ProxyListener::connect_tls
                               ? "outbound_proxy_tls_listening"
                               : "outbound_direct_listening";
-      log_event(LogLevel::info, event,
-                {{"address", l.address},
-                 {"port", l.port},
-                 {"egress_entries", static_cast<unsigned long>(outbound_->settings()->egress.size())}});
+      log_event(
+          LogLevel::info, event,
+          {{"address", l.address},
+           {"port", l.port},
+           {"egress_entries", static_cast<unsigned long>(outbound_->settings()->egress.size())}});
     }
   }
   if (c.admin.enabled) {
@@ -351,8 +352,9 @@ void Server::reload() {
   parse_log_level(next->config->logging.level, level);
   set_log_level(level);
   metrics_->config_reload(true);
-  log_event(LogLevel::info, "config_reloaded",
-            {{"path", config_path_}, {"pinned_servers", federation_->key_store().pinned_servers()}});
+  log_event(
+      LogLevel::info, "config_reloaded",
+      {{"path", config_path_}, {"pinned_servers", federation_->key_store().pinned_servers()}});
   sd_notify(0, inbound_ == nullptr ? kServingUnchecked : "READY=1\nSTATUS=serving");
 }
 

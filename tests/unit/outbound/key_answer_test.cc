@@ -14,8 +14,8 @@ namespace bordergate::outbound {
 namespace {
 
 using keystore::testing::body;
-using keystore::testing::key_object;
 using keystore::testing::kDay;
+using keystore::testing::key_object;
 using keystore::testing::kNow;
 using keystore::testing::notary_body;
 using E = policy::FederationEndpoint;
@@ -85,9 +85,9 @@ TEST_F(KeyAnswerTest, OwnKeysMustBeTheDestinationsAndSelfSigned) {
 }
 
 TEST_F(KeyAnswerTest, NotaryAnswersMustBeVouchedForByTheDestination) {
-  auto vouched = notary_body({key_object("other.example", {&other}, kNow + kDay),
-                              key_object(kDest, {&dest}, kNow + kDay)},
-                             kDest, dest);
+  auto vouched = notary_body(
+      {key_object("other.example", {&other}, kNow + kDay), key_object(kDest, {&dest}, kNow + kDay)},
+      kDest, dest);
   EXPECT_EQ(check(E::key_query, vouched).action, ResponseAction::pass);
 
   // An entry the notary did not sign, or signed with a key that is not the notary's.
@@ -95,9 +95,8 @@ TEST_F(KeyAnswerTest, NotaryAnswersMustBeVouchedForByTheDestination) {
       {"server_keys", matrix::JsonArray{key_object("other.example", {&other}, kNow + kDay)}}});
   auto forged = notary_body({key_object("other.example", {&other}, kNow + kDay)}, kDest, impostor);
   // An entry that is not self-signed, though the notary signed it.
-  auto not_self_signed =
-      notary_body({key_object("other.example", {&other}, kNow + kDay, {}, {&impostor})}, kDest,
-                  dest);
+  auto not_self_signed = notary_body(
+      {key_object("other.example", {&other}, kNow + kDay, {}, {&impostor})}, kDest, dest);
   for (const std::string& answer : {unsigned_entry, forged, not_self_signed}) {
     ResponseCheck r = check(E::key_query, answer);
     EXPECT_EQ(r.action, ResponseAction::refuse) << answer;
