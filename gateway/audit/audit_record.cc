@@ -58,6 +58,12 @@ std::string format_time(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
+void append_note(std::string& note, std::string_view part) {
+  if (part.empty()) return;
+  if (!note.empty()) note += "; ";
+  note += part;
+}
+
 void append_json_text(std::string& out, std::string_view text) {
   if (matrix::is_valid_utf8(text)) {
     matrix::append_json_string(out, text);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace bordergate::audit {
@@ -44,6 +45,10 @@ struct AuditRecord {
   std::string actor;  // who did it, for operator actions (the CLI's user)
   std::string note;   // free text for operator actions (outcome details)
 };
+
+// Adds one more remark to a record's note: remarks of different sources are joined by "; "
+// (an empty `part` changes nothing).
+void append_note(std::string& note, std::string_view part);
 
 // RFC 3339 UTC with milliseconds: 2026-11-27T07:31:02.123Z.
 std::string format_time(std::chrono::system_clock::time_point t);

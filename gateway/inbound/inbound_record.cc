@@ -62,8 +62,7 @@ audit::AuditRecord audit_record(const InboundRequest& r, const RequestOutcome& o
     a.note = "reported by rule " +
              r.policy->rules[static_cast<std::size_t>(r.decision->reported_rule)].id;
   }
-  if (!r.response_note.empty())
-    a.note = a.note.empty() ? r.response_note : a.note + "; " + r.response_note;
+  audit::append_note(a.note, r.response_note);
   if (r.route && r.route->legacy_media) {
     // Same endpoint name and policy as federation media; the note tells the path family apart.
     const std::string_view family = r.route->api_version == 0 ? "r0" : "v3";
@@ -84,6 +83,8 @@ audit::AuditRecord audit_record(const InboundRequest& r, const RequestOutcome& o
                  ? "retry of a held transaction"
                  : "retry of a held transaction with a different body";
   }
+  // Last, so that no note above replaces it: the listener is said on every record of the tunnel.
+  if (!r.listener.empty()) audit::append_note(a.note, "listener=" + std::string(r.listener));
   return a;
 }
 

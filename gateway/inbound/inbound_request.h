@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gateway/inbound/classifier.h"
@@ -42,6 +43,10 @@ struct InboundRequest {
   // classify_request; reset() returns to inbound.
   policy::Direction direction = policy::Direction::inbound;
   std::string destination;  // outbound only; inbound requests go to services->server_name
+  // Outbound: the proxy listener the tunnel came in on, when its records name it
+  // (outbound::audited_listener: only `connect_tls`, as on its CONNECT record): appended to
+  // the audit record's note as "listener=<name>". Empty for inbound, plain and direct requests.
+  std::string_view listener;
 
   std::optional<Classification> route;
   std::optional<matrix::Json> body;  // parsed request body, when there is one

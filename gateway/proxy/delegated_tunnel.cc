@@ -99,6 +99,7 @@ void ProxyTunnel::audit_binding(const RequestContext& ctx, std::string_view host
   rec.rule_id = "delegation_binding";
   rec.reason = std::string(reason);
   rec.note = "sni=" + sni_ + " host=" + std::string(host.substr(0, 255));
+  note_listener(rec);
   if (const auto& rt = worker_.runtime(); rt && rt->inbound != nullptr && rt->inbound->audit) {
     rt->inbound->audit->submit(rec);
   }
@@ -189,6 +190,7 @@ PhaseResult ProxyTunnel::check_delegated_request(RequestContext& ctx) {
   ctx.inbound.services = worker_.runtime()->inbound;
   ctx.inbound.direction = policy::Direction::outbound;
   ctx.inbound.destination = claimed_destination_;
+  ctx.inbound.listener = outbound::audited_listener(listener_);
   inner_ = InnerDecision{};
   return run_request_phases(ctx);
 }

@@ -80,11 +80,14 @@ void ProxyTunnel::audit(const outbound::ProxyDecisionFacts& facts) {
   audit::AuditLog* log = audit_log(worker_);
   if (log == nullptr) return;
   audit::AuditRecord record = outbound::proxy_audit_record(facts);
-  // The plain listener's records stay as they were; the TLS one says where the CONNECT came in.
-  if (listener_ == outbound::ProxyListener::connect_tls) {
-    record.note = "listener=" + std::string(outbound::proxy_listener_name(listener_));
-  }
+  note_listener(record);
   log->submit(record);
+}
+
+void ProxyTunnel::note_listener(audit::AuditRecord& record) const {
+  // The plain listener's records stay as they were; the TLS one says where the CONNECT came in.
+  const std::string_view name = outbound::audited_listener(listener_);
+  if (!name.empty()) audit::append_note(record.note, "listener=" + std::string(name));
 }
 
 void ProxyTunnel::on_proxy_tls_failed(std::string_view error) {
@@ -404,6 +407,7 @@ PhaseResult ProxyTunnel::check_request(RequestContext& ctx) {
   ctx.inbound.services = worker_.runtime()->inbound;
   ctx.inbound.direction = policy::Direction::outbound;
   ctx.inbound.destination = target_->matrix_server_name();
+  ctx.inbound.listener = outbound::audited_listener(listener_);
   inner_ = InnerDecision{};  // recorded by the phases from here on
   return run_request_phases(ctx);
 }
@@ -461,6 +465,7 @@ void ProxyTunnel::audit_request(const RequestContext& ctx) {
   rec.latency_us = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                                   std::chrono::steady_clock::now() - ctx.started)
                                                   .count());
+  note_listener(rec);
   if (audit::AuditLog* log = audit_log(worker_)) log->submit(rec);
   inner_ = InnerDecision{};
 }

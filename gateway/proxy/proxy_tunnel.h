@@ -47,8 +47,9 @@ class ProxyTunnel final : public StreamHandler {
     ~Owner() = default;
   };
 
-  // `listener`: where the Core's connection came in (metric label; decisions on the TLS
-  // listener say so in their audit record). Direct mode still starts with start_direct().
+  // `listener`: where the Core's connection came in (metric label; every audit record of a
+  // connection on the TLS listener says so, inner requests included). Direct mode still starts
+  // with start_direct().
   // `settings`: the outbound settings in force when the connection was accepted.
   ProxyTunnel(Worker& worker, OutboundServices& services,
               std::shared_ptr<const OutboundSettings> settings, Stream& client, Owner& owner,
@@ -124,6 +125,8 @@ class ProxyTunnel final : public StreamHandler {
   void connect_next();
   static void on_dial_timeout(void* self);  // outbound.connect_timeout per splice target
   void audit(const outbound::ProxyDecisionFacts& facts);
+  // Every record of this tunnel (CONNECT, gate, inner requests) names the TLS listener.
+  void note_listener(audit::AuditRecord& record) const;
   void resolve_destination(std::function<void(Result<discovery::ResolvedServer>)> done);
   struct AnswerJob;
   // Runs the check of `job` inline (small answers) or off the loop; `done` runs on the loop

@@ -11,7 +11,8 @@ on the TLS listener closed and audited, non-TLS bytes after CONNECT inside it an
 than the CONNECT host closed; a `tunnel`
 egress entry spliced to its destination and an `intercept` one terminated; a TLS-only
 configuration; check-config on the proxy certificate; metrics and audit records naming the
-listener `connect_tls`."""
+listener `connect_tls` (the CONNECT and gate records and those of every inner request, allowed or
+refused, while the plain listener's records carry no note)."""
 import json
 import os
 import socket
@@ -58,6 +59,19 @@ class OutboundProxyTlsTest(TlsProxyRig):
         return subprocess.run(cmd + [url], capture_output=True, text=True,
                               timeout=ENV.timeout(20) + 10)
 
+    def refused_requests(self, core, tunnel, target: str):
+        """Two refusals in one tunnel (keep-alive goes on after each): a /send whose EDU names a
+        user of the peer (the inbound phases, outbound), and a /version whose X-Matrix
+        destination is another server (the tunnel binding)."""
+        txn = typing_transaction()
+        txn["edus"][0]["content"]["user_id"] = "@mallory:" + PEER
+        status, _, body = core.request(tunnel, "PUT", "/_matrix/federation/v1/send/txn2", target,
+                                       body=txn)
+        self.assertEqual(status, 403, body)
+        status, _, body = core.request(tunnel, "GET", "/_matrix/federation/v1/version", target,
+                                       destination=self.target("other"))
+        self.assertEqual(status, 403, body)
+
     # ---- allowed traffic -----------------------------------------------------------------
     def test_allowed_send_end_to_end_beside_the_plain_listener(self):
         self.start()
@@ -78,11 +92,13 @@ class OutboundProxyTlsTest(TlsProxyRig):
         status, _, _ = self.tls_core.request(tunnel, "GET", "/_matrix/federation/v1/version",
                                              target)
         self.assertEqual(status, 200)
+        self.refused_requests(self.tls_core, tunnel, target)
         tunnel.close()
         # The plain listener runs beside it.
         plain = self.core.tls(self.core.connect(target), PEER)
         status, _, _ = self.core.request(plain, "GET", "/_matrix/federation/v1/version", target)
         self.assertEqual(status, 200)
+        self.refused_requests(self.core, plain, target)
         plain.close()
 
         sent = peer.requests[0]
@@ -103,10 +119,20 @@ class OutboundProxyTlsTest(TlsProxyRig):
         records = self.proxy_records()  # the chain verifies (audit_records)
         connects = [(r["action"], r.get("note")) for r in records if r.get("endpoint") == "connect"]
         self.assertEqual(connects, [("forward", "listener=connect_tls"), ("forward", None)])
-        inner = [(r["endpoint"], r["action"], r.get("status")) for r in records
-                 if r.get("endpoint") in ("send", "version")]
-        self.assertEqual(inner, [("send", "forward", 200), ("version", "forward", 200),
-                                 ("version", "forward", 200)])
+        # Every record of a request inside the TLS listener's tunnel names the listener, whether
+        # the phases or the tunnel binding wrote it; the plain listener's records have no note.
+        inner = [(r["endpoint"], r["action"], r.get("status"),
+                  r["reason"] if r["action"] == "deny" else None, r.get("note"))
+                 for r in records if r.get("endpoint") in ("send", "version")]
+        tls = "listener=connect_tls"
+        self.assertEqual(inner, [
+            ("send", "forward", 200, None, tls),
+            ("version", "forward", 200, None, tls),
+            ("send", "deny", 403, "edu_origin_binding_check_failed", tls),
+            ("version", "deny", 403, "xmatrix_destination_mismatch", tls),
+            ("version", "forward", 200, None, None),
+            ("send", "deny", 403, "edu_origin_binding_check_failed", None),
+            ("version", "deny", 403, "xmatrix_destination_mismatch", None)])
         text = (self.tmp / "state" / "audit.log").read_text()
         self.assertNotIn("s3cret", text)
 
@@ -240,8 +266,9 @@ class OutboundProxyTlsTest(TlsProxyRig):
         self.assertEqual(connects, [(target, "forward", f"egress:push.{Z}", "listener=connect_tls"),
                                     (preview, "forward", f"egress:stranger.{Z}",
                                      "listener=connect_tls")])
-        inner = [(r["action"], r.get("status")) for r in records if r.get("endpoint") == "egress"]
-        self.assertEqual(inner, [("forward", 200)])
+        inner = [(r["action"], r.get("status"), r.get("note")) for r in records
+                 if r.get("endpoint") == "egress"]
+        self.assertEqual(inner, [("forward", 200, "listener=connect_tls")])
 
     # ---- configuration -----------------------------------------------------------------------
     def test_tls_only_configuration_has_no_plain_listener(self):

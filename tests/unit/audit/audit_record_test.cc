@@ -76,6 +76,19 @@ TEST(AuditRecord, HostileStringsStayOneValidJsonLine) {
   EXPECT_EQ(parsed->find("action"), nullptr);
 }
 
+TEST(AuditRecord, NotesOfDifferentSourcesAreJoinedBySemicolons) {
+  std::string note;
+  append_note(note, "");
+  EXPECT_EQ(note, "");
+  append_note(note, "listener=connect_tls");
+  EXPECT_EQ(note, "listener=connect_tls");
+  note = "sni=a.example host=a.example";
+  append_note(note, "listener=connect_tls");
+  EXPECT_EQ(note, "sni=a.example host=a.example; listener=connect_tls");
+  append_note(note, "");
+  EXPECT_EQ(note, "sni=a.example host=a.example; listener=connect_tls");
+}
+
 TEST(AuditChain, SealLinksEachLineToTheHashOfThePrevious) {
   ChainHead head;
   const std::string first = seal_line(head, ",\"type\":\"chain_start\"}");

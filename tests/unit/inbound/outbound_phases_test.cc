@@ -364,11 +364,53 @@ TEST_F(OutboundPhasesTest, AHeldOutboundTransactionIsStoredAnsweredAndRetriedFro
   EXPECT_EQ(s.answer.status, 200);
   EXPECT_EQ(r_.quarantine_id, id);
   EXPECT_TRUE(r_.held_before.has_value());
+  // The retry's own note replaces the others; the TLS listener is still named after it.
+  EXPECT_EQ(audit_record(r_, o).note, "retry of a held transaction");
+  r_.listener = "connect_tls";
+  EXPECT_EQ(audit_record(r_, o).note, "retry of a held transaction; listener=connect_tls");
 
   // An inbound transaction with the same origin and txnId is another entry's business.
   auto inbound_lookup = services_->quarantine->lookup("inbound", "core.example", "held1");
   ASSERT_TRUE(inbound_lookup.ok());
   EXPECT_FALSE(inbound_lookup->has_value());
+}
+
+// A tunnel of the TLS proxy listener sets `listener`: every record of its requests names it,
+// after whatever else the note says; without it (plain and direct listeners) nothing changes.
+TEST_F(OutboundPhasesTest, TheTlsListenerIsNamedInTheNoteOfEveryRecord) {
+  const RequestOutcome o{"GET", "127.0.0.1", 200, 0, 0, {}};
+  struct Case {
+    const char* name;
+    const char* target;
+    const char* action;
+    const char* plain_note;  // without a listener
+  };
+  const Case cases[] = {
+      {"forwarded", "/_matrix/federation/v1/state_ids/%21r%3Agood.example", "forward", ""},
+      {"denied by policy", "/_matrix/federation/v1/user/devices/%40bob%3Agood.example", "deny", ""},
+      {"legacy media", "/_matrix/media/v3/download/good.example/abc", "forward",
+       "legacy media path (/_matrix/media/v3)"},
+      {"denied before policy", "/_matrix/media/r0/download/other.example/abc", "deny",
+       "legacy media path (/_matrix/media/r0)"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    request("GET", c.target, "");
+    run_all();
+    EXPECT_EQ(decision_action(r_), c.action);
+    EXPECT_EQ(audit_record(r_, o).note, c.plain_note);
+    r_.listener = "connect_tls";
+    const std::string plain = c.plain_note;
+    EXPECT_EQ(audit_record(r_, o).note,
+              plain.empty() ? "listener=connect_tls" : plain + "; listener=connect_tls");
+    r_.response_note = "response refused: response_event_failed";
+    EXPECT_EQ(audit_record(r_, o).note,
+              (plain.empty() ? "" : plain + "; ") +
+                  "response refused: response_event_failed; listener=connect_tls");
+  }
+  // reset() (between requests of a connection) forgets it, like the direction.
+  r_.reset();
+  EXPECT_TRUE(r_.listener.empty());
 }
 
 TEST_F(OutboundPhasesTest, MembershipEventsBindToTheRightSides) {
