@@ -18,6 +18,24 @@ constexpr size_t kHighWater = 1 << 20;
 // client is no longer read (reading on keeps epoll quiet and notices resets).
 constexpr size_t kMaxPipelined = 64 * 1024;
 
+// The audit reason of a request refused while it was read, before any phase saw it
+// (docs/audit-and-quarantine.md). The status is the parser's or the read timeout's.
+std::string_view unread_reason(int status) {
+  switch (status) {
+    case 408:
+      return "http_timeout";
+    case 413:
+    case 431:
+      return "http_too_large";
+    case 405:
+      return "http_method_unrecognized";
+    case 417:
+      return "http_unsupported";
+    default:
+      return "http_malformed";
+  }
+}
+
 bool idempotent(const std::string& method) {
   return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||
          method == "OPTIONS";
@@ -145,7 +163,7 @@ void ClientConnection::process_input(const char* data, size_t len) {
     bool had_headers = parser_.headers_complete();
     RequestParser::Outcome out = parser_.feed(data, len);
     if (out.state == RequestParser::State::error) {
-      respond_error(parser_.error(), true);
+      refuse_unread(parser_.error());
       return;
     }
     if (!had_headers && parser_.headers_complete()) {
@@ -454,6 +472,24 @@ void ClientConnection::on_upstream_failed(UpstreamErrorKind kind, const std::str
   respond_error(e, close_after_response_);
 }
 
+void ClientConnection::refuse_unread(const GatewayError& error) {
+  // A request the gateway refused while reading it (HTTP framing, a size limit, a read timeout)
+  // never reaches the phases, yet where requests are judged it is a decision like any other and
+  // belongs in the audit log: a denial of an unrecognized endpoint, its reason from the status,
+  // and the gateway's own text as the note (never the peer's bytes).
+  ctx_.runtime = worker_.runtime();
+  const std::string_view reason = unread_reason(error.status);
+  if (tunnel_) {
+    tunnel_->refuse_unread(ctx_, reason, error.reason);
+  } else if (ctx_.direction == Direction::inbound && ctx_.runtime != nullptr &&
+             ctx_.runtime->inbound != nullptr) {
+    ctx_.inbound.services = ctx_.runtime->inbound;
+    ctx_.inbound.denial = std::string(reason);
+    ctx_.inbound.response_note = error.reason;
+  }
+  respond_error(error, true);
+}
+
 void ClientConnection::respond_error(const GatewayError& error, bool close_after) {
   ctx_.status = error.status;
   if (std::string_view(ctx_.outcome) == "forwarded") ctx_.outcome = "gateway_error";
@@ -569,11 +605,10 @@ void ClientConnection::on_timer(void* p) {
       self->close_now();  // silent client or idle keep-alive
       break;
     case State::reading:
-      self->respond_error(
-          GatewayError{408, "M_UNKNOWN",
-                       self->parser_.headers_complete() ? "Timed out reading the request body"
-                                                        : "Timed out reading the request headers"},
-          true);
+      self->refuse_unread(GatewayError{408, "M_UNKNOWN",
+                                       self->parser_.headers_complete()
+                                           ? "Timed out reading the request body"
+                                           : "Timed out reading the request headers"});
       break;
     case State::responding:
       self->ctx_.outcome = "client_gone";

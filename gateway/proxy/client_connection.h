@@ -79,6 +79,8 @@ class ClientConnection final : public StreamHandler,
   void resume_request();
   void forward();
   void respond_error(const GatewayError& error, bool close_after);
+  // Answers (and closes) a request refused before it was read whole; audited where judged.
+  void refuse_unread(const GatewayError& error);
   void finish_request();
   void next_request();
   void close_now();

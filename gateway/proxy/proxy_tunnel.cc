@@ -412,6 +412,16 @@ PhaseResult ProxyTunnel::check_request(RequestContext& ctx) {
   return run_request_phases(ctx);
 }
 
+void ProxyTunnel::refuse_unread(RequestContext& ctx, std::string_view reason,
+                                std::string_view detail) {
+  ctx.direction = Direction::outbound;
+  inner_ = InnerDecision{};
+  inner_.endpoint = "unrecognized";
+  inner_.action = "deny";
+  inner_.reason = std::string(reason);
+  inner_.note = std::string(detail);
+}
+
 void ProxyTunnel::forward(const HttpRequest& request, ForwardDone done) {
   discovery::OutboundRequest out;
   out.method = request.method;
@@ -465,6 +475,7 @@ void ProxyTunnel::audit_request(const RequestContext& ctx) {
   rec.latency_us = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                                   std::chrono::steady_clock::now() - ctx.started)
                                                   .count());
+  rec.note = inner_.note;
   note_listener(rec);
   if (audit::AuditLog* log = audit_log(worker_)) log->submit(rec);
   inner_ = InnerDecision{};

@@ -78,6 +78,10 @@ class ProxyTunnel final : public StreamHandler {
   // Intercepted tunnels, once per inner request: tunnel binding, classification and
   // policy::evaluate(Direction::outbound). proceed = forward; respond = the gateway answers.
   PhaseResult check_request(RequestContext& ctx);
+  // An inner request refused while it was read (HTTP framing, a limit, a read timeout) never
+  // reaches check_request; this notes the refusal for audit_request: `reason` (http_malformed,
+  // http_too_large, ...) and the gateway's own text `detail`.
+  void refuse_unread(RequestContext& ctx, std::string_view reason, std::string_view detail);
   // Resolves the destination (once per tunnel) and sends the request with the worker's verified
   // HTTPS client. `done` runs on the loop, never after this tunnel is gone.
   using ForwardDone = std::function<void(Result<discovery::OutboundResponse>)>;
@@ -112,6 +116,7 @@ class ProxyTunnel final : public StreamHandler {
     std::string rule_id;
     std::string reason;
     std::string room_id, user_id, event_id, server_name, txn_id;
+    std::string note;
   };
 
   void answer_head(std::string rest);

@@ -199,6 +199,51 @@ class InboundEvidenceTest(GatewayTestCase):
         self.assertEqual(r.status, 200)
         self.gw.stop()  # clean exit, no sanitizer report
 
+    def test_requests_refused_while_read_are_audited(self):
+        # Framing errors, size limits and read timeouts are answered before any phase runs;
+        # each is still one denial in the audit chain, with the gateway's own words and none
+        # of the peer's bytes. A second gateway on the same state (so the chain spans a restart)
+        # has a short header timeout.
+        self.gw.stop()
+        config = self.make_config(self.up.port)
+        with_policy(config, self.tmp / "policy.yaml")
+        config["keys"] = {"pinned": {GOOD.name: GOOD.pinned()}}
+        config["limits"]["header_timeout"] = "2s"
+        gw = self.start_gateway(config, name="gateway2")
+        host = b"Host: core.bordergate.test\r\n"
+        put = b"PUT /_matrix/federation/v1/send/s1 HTTP/1.1\r\n" + host
+        secret = b"X-Secret-Token: " + b"k" * 16500 + b"\r\n"
+        cases = [
+            (put + b"Content-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nX",
+             400, "http_malformed"),
+            (put + b"Content-Length: 20000000\r\n\r\n", 413, "http_too_large"),
+            (b"GET /_matrix/federation/v1/version HTTP/1.1\r\n" + host + secret + b"\r\n",
+             431, "http_too_large"),
+            (b"PROPFIND /_matrix/federation/v1/version HTTP/1.1\r\n" + host + b"\r\n",
+             405, "http_method_unrecognized"),
+            (put + b"Content-Length: 2\r\nExpect: 200-ok\r\n\r\n", 417, "http_unsupported"),
+            (b"GET /_matrix/federation/v1/version HTTP/1.1\r\n" + host, 408, "http_timeout"),
+        ]
+        for data, status, _ in cases:
+            raw = self.raw(gw)
+            raw.send(data)
+            self.assertEqual(raw.read_response(timeout=30).status, status)
+            self.assertTrue(raw.closed_by_peer(10))
+        self.assertEqual(self.up.requests, [])
+        gw.stop()
+        denials = [l for l in self.audit_lines() if l.get("type") == "decision"]
+        got = [(d["direction"], d["endpoint"], d["action"], d["reason"], d["status"])
+               for d in denials]
+        self.assertEqual(got, [("inbound", "unrecognized", "deny", reason, status)
+                               for _, status, reason in cases])
+        self.assertTrue(denials[0]["note"].startswith("Malformed HTTP"), denials[0])
+        self.assertEqual(denials[-1]["note"], "Timed out reading the request headers")
+        self.assertTrue(all(d["remote_addr"] == "127.0.0.1" for d in denials))
+        text = (self.state / "audit.log").read_text()
+        self.assertNotIn("X-Secret-Token", text)
+        self.assertNotIn("kkkk", text)
+        self.cli("audit", "verify", str(self.state / "audit.log"))
+
     def test_denials_and_metrics_per_peer(self):
         self.request(self.gw, "GET", "/_matrix/client/v3/sync")
         self.send(GOOD.transaction([GOOD.event("m.widget", {})]), "w1")

@@ -26,7 +26,7 @@ from harness import main  # noqa: E402
 from harness.env import ENV, require_tool  # noqa: E402
 from harness.gateway import Gateway, run_cli  # noqa: E402
 from harness.metrics import metric_sum  # noqa: E402
-from outbound_core import ProxyRefused, read_head  # noqa: E402
+from outbound_core import ProxyRefused, read_head, read_response  # noqa: E402
 from outbound_rig import Z, TlsProxyRig, typing_transaction  # noqa: E402
 
 PEER = f"peer.{Z}"
@@ -135,6 +135,31 @@ class OutboundProxyTlsTest(TlsProxyRig):
             ("version", "deny", 403, "xmatrix_destination_mismatch", None)])
         text = (self.tmp / "state" / "audit.log").read_text()
         self.assertNotIn("s3cret", text)
+
+    def test_malformed_inner_request_is_audited_on_both_listeners(self):
+        # An inner request the gateway cannot parse never reaches the phases or the tunnel
+        # binding; its refusal is audited all the same (outbound, endpoint unrecognized, the
+        # gateway's own words), on the TLS listener with the listener named, and nothing is sent
+        # to the destination.
+        self.start()
+        peer = self.peers["peer"]
+        target = self.target("peer")
+        smuggled = (b"PUT /_matrix/federation/v1/send/t1 HTTP/1.1\r\nHost: " + PEER.encode() +
+                    b"\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nX")
+        for core in (self.tls_core, self.core):
+            tunnel = core.tls(core.connect(target), PEER)
+            tunnel.sendall(smuggled)
+            status, _, body = read_response(tunnel)
+            self.assertEqual(status, 400, body)
+            self.assert_closed(tunnel)
+        self.assertEqual(peer.requests, [])
+        records = [r for r in self.proxy_records() if r.get("endpoint") == "unrecognized"]
+        got = [(r["action"], r["reason"], r.get("status")) for r in records]
+        self.assertEqual(got, [("deny", "http_malformed", 400)] * 2)
+        tls, plain = (r["note"] for r in records)
+        self.assertTrue(tls.startswith("Malformed HTTP") and tls.endswith("; listener=connect_tls"),
+                        tls)
+        self.assertEqual(plain, tls[:-len("; listener=connect_tls")])
 
     def test_curl_through_the_https_proxy(self):
         self.start()
