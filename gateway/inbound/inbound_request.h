@@ -44,8 +44,9 @@ struct InboundRequest {
   policy::Direction direction = policy::Direction::inbound;
   std::string destination;  // outbound only; inbound requests go to services->server_name
   // Outbound: the proxy listener the tunnel came in on, when its records name it
-  // (outbound::audited_listener: only `connect_tls`, as on its CONNECT record): appended to
-  // the audit record's note as "listener=<name>". Empty for inbound, plain and direct requests.
+  // (outbound::audited_listener: `connect_tls` or `direct`, as on its admission record),
+  // appended to the audit record's note as "listener=<name>". Empty for inbound requests and
+  // the plain CONNECT listener's.
   std::string_view listener;
 
   std::optional<Classification> route;

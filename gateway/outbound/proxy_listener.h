@@ -1,6 +1,6 @@
 // Which of the Core's proxy listeners a connection came in on: plain CONNECT, CONNECT behind the
 // gateway's own TLS (https_proxy=https://...), or direct mode. A fixed set: it is a metric label
-// and part of the audit record of every decision made on the TLS listener.
+// and, for the TLS listener and direct mode, part of every audit record of their connections.
 #pragma once
 
 #include <string_view>
@@ -21,12 +21,12 @@ constexpr std::string_view proxy_listener_name(ProxyListener listener) {
   return "connect";
 }
 
-// The listener an audit record names ("listener=<name>" in its note), for the CONNECT and gate
-// records and for every inner request of the tunnel alike. Only the TLS listener is named: the
-// records of the plain and direct listeners stay as they were before it existed (empty).
+// The listener an audit record names ("listener=<name>" in its note), for the admission and
+// gate records and for every inner request of the tunnel alike: the TLS listener and direct
+// mode are named, so a record without the note came through the plain CONNECT listener (whose
+// records stay as they were before the others existed).
 constexpr std::string_view audited_listener(ProxyListener listener) {
-  return listener == ProxyListener::connect_tls ? proxy_listener_name(listener)
-                                                : std::string_view();
+  return listener == ProxyListener::connect ? std::string_view() : proxy_listener_name(listener);
 }
 
 }  // namespace bordergate::outbound

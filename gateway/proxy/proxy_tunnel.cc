@@ -85,7 +85,7 @@ void ProxyTunnel::audit(const outbound::ProxyDecisionFacts& facts) {
 }
 
 void ProxyTunnel::note_listener(audit::AuditRecord& record) const {
-  // The plain listener's records stay as they were; the TLS one says where the CONNECT came in.
+  // The plain listener's records stay as they were; the others say where the connection came in.
   const std::string_view name = outbound::audited_listener(listener_);
   if (!name.empty()) audit::append_note(record.note, "listener=" + std::string(name));
 }

@@ -48,8 +48,8 @@ class ProxyTunnel final : public StreamHandler {
   };
 
   // `listener`: where the Core's connection came in (metric label; every audit record of a
-  // connection on the TLS listener says so, inner requests included). Direct mode still starts
-  // with start_direct().
+  // connection on the TLS listener or in direct mode says so, inner requests included). Direct
+  // mode still starts with start_direct().
   // `settings`: the outbound settings in force when the connection was accepted.
   ProxyTunnel(Worker& worker, OutboundServices& services,
               std::shared_ptr<const OutboundSettings> settings, Stream& client, Owner& owner,
@@ -130,7 +130,8 @@ class ProxyTunnel final : public StreamHandler {
   void connect_next();
   static void on_dial_timeout(void* self);  // outbound.connect_timeout per splice target
   void audit(const outbound::ProxyDecisionFacts& facts);
-  // Every record of this tunnel (CONNECT, gate, inner requests) names the TLS listener.
+  // Every record of this tunnel (admission, gate, inner requests) names the TLS listener or
+  // direct mode (outbound::audited_listener).
   void note_listener(audit::AuditRecord& record) const;
   void resolve_destination(std::function<void(Result<discovery::ResolvedServer>)> done);
   struct AnswerJob;

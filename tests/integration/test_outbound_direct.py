@@ -74,11 +74,14 @@ class DirectModeTest(OutboundRig):
         self.assertTrue(sent[0]["signature_ok"], "the peer could not verify the Core's signature")
         records = self.audit_records(self.gw)
         direct = [r for r in records if r.get("endpoint") == "direct"]
-        self.assertEqual([(r["method"], r["action"], r["rule_id"], r["destination"])
-                          for r in direct], [("TLS", "forward", "out-partners", PEER)])
-        inner = [(r["endpoint"], r["action"], r.get("status")) for r in records
+        self.assertEqual([(r["method"], r["action"], r["rule_id"], r["destination"], r["note"])
+                          for r in direct],
+                         [("TLS", "forward", "out-partners", PEER, "listener=direct")])
+        # The admission and every inner request's record name direct mode.
+        inner = [(r["endpoint"], r["action"], r.get("status"), r.get("note")) for r in records
                  if r.get("endpoint") in ("send", "version")]
-        self.assertEqual(inner, [("send", "forward", 200), ("version", "forward", 200)])
+        self.assertEqual(inner, [("send", "forward", 200, "listener=direct"),
+                                 ("version", "forward", 200, "listener=direct")])
 
     def test_sni_outside_every_federation_closed(self):
         self.start_direct()

@@ -376,7 +376,8 @@ TEST_F(OutboundPhasesTest, AHeldOutboundTransactionIsStoredAnsweredAndRetriedFro
 }
 
 // A tunnel of the TLS proxy listener sets `listener`: every record of its requests names it,
-// after whatever else the note says; without it (plain and direct listeners) nothing changes.
+// after whatever else the note says; without it (the plain listener) nothing changes. Direct
+// mode sets it the same way (outbound::audited_listener).
 TEST_F(OutboundPhasesTest, TheTlsListenerIsNamedInTheNoteOfEveryRecord) {
   const RequestOutcome o{"GET", "127.0.0.1", 200, 0, 0, {}};
   struct Case {

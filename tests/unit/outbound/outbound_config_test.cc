@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "gateway/outbound/proxy_listener.h"
+
 namespace bordergate::outbound {
 namespace {
 
@@ -253,6 +255,23 @@ outbound:
       parse("outbound:\n  credentials_file: /c\n  interception_ca: {certificate: /a, key: /b}\n");
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->delegation_hosts.empty());
+}
+
+// Which listener an audit record names: all but the plain CONNECT listener, whose records stay
+// without a note (so a record without one came through it).
+TEST(OutboundConfigTest, AuditedListenerNames) {
+  const struct {
+    ProxyListener listener;
+    std::string_view named;
+  } cases[] = {
+      {ProxyListener::connect, ""},
+      {ProxyListener::connect_tls, "connect_tls"},
+      {ProxyListener::direct, "direct"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(proxy_listener_name(c.listener));
+    EXPECT_EQ(audited_listener(c.listener), c.named);
+  }
 }
 
 }  // namespace
