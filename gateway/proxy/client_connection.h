@@ -3,7 +3,8 @@
 // over the worker's upstream pool and its response streamed back. The
 // connection owns its per-request state (parser, RequestContext) and tears
 // down in a fixed order: timer, upstream exchange, socket, then itself from
-// the socket's close callback.
+// the socket's close callback. The Core's proxy connections are ClientConnections too: their
+// tunnel side is client_tunnel.cc.
 #pragma once
 
 #include <memory>
