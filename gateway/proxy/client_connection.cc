@@ -18,24 +18,6 @@ constexpr size_t kHighWater = 1 << 20;
 // client is no longer read (reading on keeps epoll quiet and notices resets).
 constexpr size_t kMaxPipelined = 64 * 1024;
 
-// The audit reason of a request refused while it was read, before any phase saw it
-// (docs/audit-and-quarantine.md). The status is the parser's or the read timeout's.
-std::string_view unread_reason(int status) {
-  switch (status) {
-    case 408:
-      return "http_timeout";
-    case 413:
-    case 431:
-      return "http_too_large";
-    case 405:
-      return "http_method_unrecognized";
-    case 417:
-      return "http_unsupported";
-    default:
-      return "http_malformed";
-  }
-}
-
 bool idempotent(const std::string& method) {
   return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||
          method == "OPTIONS";
@@ -366,14 +348,11 @@ void ClientConnection::refuse_unread(const GatewayError& error) {
   // belongs in the audit log: a denial of an unrecognized endpoint, its reason from the status,
   // and the gateway's own text as the note (never the peer's bytes).
   ctx_.runtime = worker_.runtime();
-  const std::string_view reason = unread_reason(error.status);
   if (tunnel_) {
-    tunnel_->refuse_unread(ctx_, reason, error.reason);
-  } else if (ctx_.direction == Direction::inbound && ctx_.runtime != nullptr &&
-             ctx_.runtime->inbound != nullptr) {
-    ctx_.inbound.services = ctx_.runtime->inbound;
-    ctx_.inbound.denial = std::string(reason);
-    ctx_.inbound.response_note = error.reason;
+    // Inside a tunnel the request has no direction yet: the tunnel writes its record.
+    tunnel_->refuse_unread(ctx_, unread_reason(error.status), error.reason);
+  } else {
+    bordergate::refuse_unread(ctx_, error.status, error.reason);
   }
   respond_error(error, true);
 }

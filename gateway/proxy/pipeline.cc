@@ -34,6 +34,17 @@ PhaseResult from_step(inbound::StepResult s) {
 
 bool enforcing(const RequestContext& ctx) { return ctx.inbound.services != nullptr; }
 
+// Requests are judged (and audited) inbound, and outbound once the proxy tunnel set the
+// direction on the inbound request (its phases judge both directions,
+// docs/internals/outbound-checks.md); without a policy the gateway is a plain proxy.
+bool start_enforcing(RequestContext& ctx) {
+  const bool judged =
+      ctx.direction == Direction::inbound || ctx.inbound.direction == policy::Direction::outbound;
+  if (ctx.runtime == nullptr || ctx.runtime->inbound == nullptr || !judged) return false;
+  ctx.inbound.services = ctx.runtime->inbound;
+  return true;
+}
+
 }  // namespace
 
 const char* phase_name(Phase phase) {
@@ -70,15 +81,30 @@ PhaseResult classify(RequestContext& ctx) {
   else
     ctx.endpoint = EndpointClass::other;
   // Without a policy the gateway forwards as a plain proxy (logged at start).
-  // Outbound requests are enforced when the proxy tunnel set the direction on the inbound
-  // request (its phases judge both directions, docs/internals/outbound-checks.md).
-  const bool judged =
-      ctx.direction == Direction::inbound || ctx.inbound.direction == policy::Direction::outbound;
-  if (ctx.runtime == nullptr || ctx.runtime->inbound == nullptr || !judged) {
-    return PhaseResult::proceed();
-  }
-  ctx.inbound.services = ctx.runtime->inbound;
+  if (!start_enforcing(ctx)) return PhaseResult::proceed();
   return from_step(inbound::classify_request(ctx.inbound, *ctx.request));
+}
+
+std::string_view unread_reason(int status) {
+  switch (status) {
+    case 408:
+      return "http_timeout";
+    case 413:
+    case 431:
+      return "http_too_large";
+    case 405:
+      return "http_method_unrecognized";
+    case 417:
+      return "http_unsupported";
+    default:
+      return "http_malformed";
+  }
+}
+
+void refuse_unread(RequestContext& ctx, int status, std::string_view detail) {
+  if (!start_enforcing(ctx)) return;
+  ctx.inbound.denial = std::string(unread_reason(status));
+  ctx.inbound.response_note = std::string(detail);
 }
 
 PhaseResult authenticate(RequestContext& ctx) {

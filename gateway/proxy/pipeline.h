@@ -8,6 +8,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "gateway/admin/metrics.h"
 #include "gateway/http/error_response.h"
@@ -44,6 +45,14 @@ PhaseResult authorize(RequestContext& ctx);
 PhaseResult inspect(RequestContext& ctx);
 // The phases before forward, in order; stops at the first that does not proceed.
 PhaseResult run_request_phases(RequestContext& ctx);
+// A request refused while it was read (HTTP framing, a size limit, a read timeout: `status` is
+// what the gateway answers, `detail` its own words) never walks the phases; where requests are
+// judged it is still a denial, audited by record() as endpoint `unrecognized` with the reason
+// unread_reason(status) and `detail` as the note (docs/audit-and-quarantine.md).
+void refuse_unread(RequestContext& ctx, int status, std::string_view detail);
+// http_timeout (408), http_too_large (413, 431), http_method_unrecognized (405),
+// http_unsupported (417), else http_malformed.
+std::string_view unread_reason(int status);
 
 // Forwarding lives in ClientConnection::forward (it needs the worker's pool).
 
