@@ -58,17 +58,17 @@ audit::AuditRecord audit_record(const InboundRequest& r, const RequestOutcome& o
   a.reason = !r.denial.empty() ? r.denial
              : r.decision      ? std::string(r.decision->reason)
                                : std::string();
-  if (r.decision && r.decision->reported_rule >= 0 && r.policy) {
-    a.note = "reported by rule " +
-             r.policy->rules[static_cast<std::size_t>(r.decision->reported_rule)].id;
-  }
-  audit::append_note(a.note, r.response_note);
   if (r.route && r.route->legacy_media) {
     // Same endpoint name and policy as federation media; the note tells the path family apart.
     const std::string_view family = r.route->api_version == 0 ? "r0" : "v3";
-    const std::string legacy = "legacy media path (/_matrix/media/" + std::string(family) + ")";
-    a.note = a.note.empty() ? legacy : legacy + "; " + a.note;
+    a.note = "legacy media path (/_matrix/media/" + std::string(family) + ")";
   }
+  if (r.decision && r.decision->reported_rule >= 0 && r.policy) {
+    audit::append_note(a.note,
+                       "reported by rule " +
+                           r.policy->rules[static_cast<std::size_t>(r.decision->reported_rule)].id);
+  }
+  audit::append_note(a.note, r.response_note);
   a.status = o.status;
   a.request_bytes = o.request_bytes;
   a.response_bytes = o.response_bytes;
