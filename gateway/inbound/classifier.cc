@@ -137,12 +137,12 @@ std::optional<std::string> percent_decode_segment(std::string_view segment) {
   return out;
 }
 
-Result<Classification> classify_endpoint(std::string_view method, std::string_view target) {
-  // Origin-form only: absolute-form and asterisk-form never route.
-  std::array<std::string_view, kMaxSegments> segs{};
-  std::size_t count = 0;
-  if (Status s = split_checked(target, segs, count); !s) return s.error();
+namespace {
 
+// The catalogue lookup over a path split_checked accepted.
+Result<Classification> classify_segments(std::string_view method,
+                                         const std::array<std::string_view, kMaxSegments>& segs,
+                                         std::size_t count) {
   bool path_known = false;
   for (const policy::EndpointInfo& info : policy::endpoint_catalogue()) {
     for (std::uint8_t r = 0; r < info.routes.size(); ++r) {
@@ -166,13 +166,23 @@ Result<Classification> classify_endpoint(std::string_view method, std::string_vi
   return make_error("unknown_endpoint", "not a federation or key endpoint");
 }
 
-Result<Classification> classify_outbound_endpoint(std::string_view method,
-                                                  std::string_view target) {
-  Result<Classification> c = classify_endpoint(method, target);
-  if (c || c.error().code != "unknown_endpoint") return c;
+}  // namespace
+
+Result<Classification> classify_endpoint(std::string_view method, std::string_view target) {
+  // Origin-form only: absolute-form and asterisk-form never route.
   std::array<std::string_view, kMaxSegments> segs{};
   std::size_t count = 0;
   if (Status s = split_checked(target, segs, count); !s) return s.error();
+  return classify_segments(method, segs, count);
+}
+
+Result<Classification> classify_outbound_endpoint(std::string_view method,
+                                                  std::string_view target) {
+  std::array<std::string_view, kMaxSegments> segs{};
+  std::size_t count = 0;
+  if (Status s = split_checked(target, segs, count); !s) return s.error();
+  Result<Classification> c = classify_segments(method, segs, count);
+  if (c || c.error().code != "unknown_endpoint") return c;
   for (const LegacyMediaRoute& route : kLegacyMediaRoutes) {
     PathParams params;
     if (!match_route(route.path, segs, count, params)) continue;
