@@ -27,10 +27,7 @@ ResponseCheck check_key_answer(const ResponseCheckInput& in, const matrix::KeyLo
   auto parsed =
       matrix::parse_json(in.answer.body, {.max_depth = 16, .max_bytes = in.answer.body.size() + 1});
   if (!parsed) {
-    return refuse_answer("response_malformed",
-                         "The remote server's answer is malformed: not "
-                         "strict JSON (" +
-                             parsed.error().code + ")");
+    return refuse_malformed("not strict JSON (" + parsed.error().code + ")");
   }
   ResponseCheck pass;
   pass.reason = "response_ok";

@@ -21,4 +21,9 @@ inline ResponseCheck refuse_answer(std::string reason, std::string error,
   return c;
 }
 
+// An answer that is not what the endpoint answers (not JSON, a missing member, ...): `what`.
+inline ResponseCheck refuse_malformed(const std::string& what) {
+  return refuse_answer("response_malformed", "The remote server's answer is malformed: " + what);
+}
+
 }  // namespace bordergate::outbound

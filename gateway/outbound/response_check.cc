@@ -31,10 +31,6 @@ const JsonObject* obj(const JsonObject& o, std::string_view key) {
   return it == o.end() ? nullptr : it->second.object_if();
 }
 
-ResponseCheck malformed(std::string what) {
-  return refuse_answer("response_malformed", "The remote server's answer is malformed: " + what);
-}
-
 // Checks events against their signatures, remembering the keys that were not in the cache for
 // the events that failed (an event that verified with another key needs no fetch).
 class EventChecker {
@@ -165,7 +161,7 @@ std::optional<ResponseCheck> all_must_pass(EventChecker& checker, const JsonArra
                                            std::string_view room, std::string_view section) {
   std::optional<ResponseCheck> failed;
   for (const Json& e : arr) {
-    if (!e.is_object()) return malformed(std::string(section) + " holds a non-object");
+    if (!e.is_object()) return refuse_malformed(std::string(section) + " holds a non-object");
     inbound::PduVerdict v = checker.check(*e.object_if(), room);
     // Keep going after a failure only to collect every missing key for one fetch round.
     if (!v.error.empty() && !failed) {
@@ -191,13 +187,13 @@ ResponseCheck check_removable(const ResponseCheckInput& in, EventChecker& checke
   if (o != nullptr) {
     if (auto it = o->find(key); it != o->end()) arr = it->second.array_if();
   }
-  if (arr == nullptr) return malformed("no " + std::string(key) + " array");
+  if (arr == nullptr) return refuse_malformed("no " + std::string(key) + " array");
   ResponseCheck c;
   c.reason = "response_ok";
   JsonArray kept;
   kept.reserve(arr->size());
   for (Json& e : *arr) {
-    if (!e.is_object()) return malformed(std::string(key) + " holds a non-object");
+    if (!e.is_object()) return refuse_malformed(std::string(key) + " holds a non-object");
     inbound::PduVerdict v = checker.check(*e.object_if(), in.asked.room_id);
     if (v.error.empty()) {
       kept.push_back(std::move(e));
@@ -218,7 +214,7 @@ ResponseCheck check_event(const ResponseCheckInput& in, EventChecker& checker, c
   const JsonObject* o = body.object_if();
   const JsonArray* pdus = o != nullptr ? array_member(*o, "pdus") : nullptr;
   if (pdus == nullptr || pdus->size() != 1 || !pdus->front().is_object())
-    return malformed("an event answer must hold exactly one PDU");
+    return refuse_malformed("an event answer must hold exactly one PDU");
   inbound::PduVerdict v = checker.check(*pdus->front().object_if(), {});
   if (!v.error.empty())
     return checker.finish(refuse_answer(
@@ -241,7 +237,7 @@ ResponseCheck check_complete_sets(const ResponseCheckInput& in, EventChecker& ch
   std::vector<const JsonArray*> sets;
   for (std::string_view key : keys) {
     const JsonArray* arr = array_member(o, key);
-    if (arr == nullptr) return malformed("no " + std::string(key) + " array");
+    if (arr == nullptr) return refuse_malformed("no " + std::string(key) + " array");
     sets.push_back(arr);
   }
   for (const JsonArray* arr : sets) {
@@ -258,7 +254,7 @@ ResponseCheck check_complete_sets(const ResponseCheckInput& in, EventChecker& ch
   if (event_member) {
     if (auto it = o.find("event"); it != o.end()) {
       // The join as the resident server completed it (restricted joins add its signature).
-      if (!it->second.is_object()) return malformed("event is not an object");
+      if (!it->second.is_object()) return refuse_malformed("event is not an object");
       inbound::PduVerdict v = checker.check(*it->second.object_if(), in.asked.room_id);
       if (!v.error.empty() && !failed) {
         failed = refuse_answer(
@@ -280,14 +276,14 @@ ResponseCheck check_complete_sets(const ResponseCheckInput& in, EventChecker& ch
 
 ResponseCheck check_state_ids(const Json& body) {
   const JsonObject* o = body.object_if();
-  if (o == nullptr) return malformed("not an object");
+  if (o == nullptr) return refuse_malformed("not an object");
   for (std::string_view key : {"pdu_ids", "auth_chain_ids"}) {
     const JsonArray* arr = array_member(*o, key);
-    if (arr == nullptr) return malformed("no " + std::string(key) + " array");
+    if (arr == nullptr) return refuse_malformed("no " + std::string(key) + " array");
     for (const Json& id : *arr) {
       const std::string* s = id.string_if();
       if (s == nullptr || s->size() < 2 || s->front() != '$' || s->size() > 255)
-        return malformed(std::string(key) + " holds something that is not an event id");
+        return refuse_malformed(std::string(key) + " holds something that is not an event id");
     }
   }
   ResponseCheck c;
@@ -297,10 +293,11 @@ ResponseCheck check_state_ids(const Json& body) {
 
 ResponseCheck check_template(const ResponseCheckInput& in, const Json& body) {
   const JsonObject* o = body.object_if();
-  if (o == nullptr) return malformed("not an object");
+  if (o == nullptr) return refuse_malformed("not an object");
   const std::string* version = str(*o, "room_version");
   const JsonObject* event = obj(*o, "event");
-  if (version == nullptr || event == nullptr) return malformed("room_version or event missing");
+  if (version == nullptr || event == nullptr)
+    return refuse_malformed("room_version or event missing");
   if (matrix::find_room_version(*version) == nullptr)
     return refuse_answer("unknown_room_version", "The remote server's room version " + *version +
                                                      " is not known to the gateway");
@@ -346,12 +343,12 @@ ResponseCheck check_invite(const ResponseCheckInput& in, EventChecker& checker, 
   if (in.asked.api_version == 1) {
     const JsonArray* a = body.array_if();
     if (a == nullptr || a->size() != 2 || a->front().int_if() != 200 || !(*a)[1].is_object())
-      return malformed("a v1 invite answer must be [200, {\"event\": ...}]");
+      return refuse_malformed("a v1 invite answer must be [200, {\"event\": ...}]");
     o = (*a)[1].object_if();
   }
-  if (o == nullptr) return malformed("not an object");
+  if (o == nullptr) return refuse_malformed("not an object");
   const JsonObject* event = obj(*o, "event");
-  if (event == nullptr) return malformed("no event");
+  if (event == nullptr) return refuse_malformed("no event");
   if (in.asked.sent_event == nullptr)
     return refuse_answer("invite_not_comparable", "The invite the Core sent is not known");
   if (without_signatures(*event) != without_signatures(*in.asked.sent_event))
@@ -366,9 +363,9 @@ ResponseCheck check_invite(const ResponseCheckInput& in, EventChecker& checker, 
   const std::string* invitee = str(*event, "state_key");
   std::string_view invitee_server = invitee ? inbound::user_server(*invitee) : std::string_view{};
   const matrix::RoomVersionRules* rules = matrix::find_room_version(v.verified_as);
-  if (invitee_server.empty() || rules == nullptr) return malformed("no invitee");
+  if (invitee_server.empty() || rules == nullptr) return refuse_malformed("no invitee");
   auto redacted = matrix::redact_event(*event, *rules);
-  if (!redacted) return malformed("the invite cannot be redacted");
+  if (!redacted) return refuse_malformed("the invite cannot be redacted");
   std::int64_t at = matrix::kAnyTime;
   if (rules->enforce_key_validity) {
     if (auto ts = event->find("origin_server_ts"); ts != event->end())
@@ -450,7 +447,7 @@ ResponseCheck check_response(const ResponseCheckInput& in, const matrix::KeyLook
   auto parsed = matrix::parse_json(
       in.answer.body,
       {.max_depth = 64, .max_bytes = in.answer.body.size() + 1, .allow_floats = true});
-  if (!parsed) return malformed("not JSON (" + parsed.error().code + ")");
+  if (!parsed) return refuse_malformed("not JSON (" + parsed.error().code + ")");
   Json& body = *parsed;
   EventChecker checker(in, keys);
   switch (e) {
@@ -462,12 +459,12 @@ ResponseCheck check_response(const ResponseCheckInput& in, const matrix::KeyLook
       return check_event(in, checker, body);
     case E::state: {
       const JsonObject* o = body.object_if();
-      if (o == nullptr) return malformed("not an object");
+      if (o == nullptr) return refuse_malformed("not an object");
       return check_complete_sets(in, checker, *o, {"auth_chain", "pdus"}, false);
     }
     case E::event_auth: {
       const JsonObject* o = body.object_if();
-      if (o == nullptr) return malformed("not an object");
+      if (o == nullptr) return refuse_malformed("not an object");
       return check_complete_sets(in, checker, *o, {"auth_chain"}, false);
     }
     case E::send_join: {
@@ -475,10 +472,10 @@ ResponseCheck check_response(const ResponseCheckInput& in, const matrix::KeyLook
       if (in.asked.api_version == 1) {
         const JsonArray* a = body.array_if();
         if (a == nullptr || a->size() != 2 || a->front().int_if() != 200 || !(*a)[1].is_object())
-          return malformed("a v1 send_join answer must be [200, {...}]");
+          return refuse_malformed("a v1 send_join answer must be [200, {...}]");
         o = (*a)[1].object_if();
       }
-      if (o == nullptr) return malformed("not an object");
+      if (o == nullptr) return refuse_malformed("not an object");
       return check_complete_sets(in, checker, *o, {"auth_chain", "state"}, true);
     }
     case E::state_ids:
