@@ -1,0 +1,244 @@
+"""The interop rig: two real Synapse homeservers, one of them (the Core) behind bordergate in
+both directions, set up exactly as docs/deployment.md tells an operator.
+
+    opendesk.test (Synapse, TLS on PEER_IP:8448)
+        |  inbound: resolves core.bund.test -> CORE_IP, port 8448 (no SRV, no .well-known)
+        v
+    bordergate  federation listener CORE_IP:8448 ----> Core's federation listener (plain HTTP,
+        ^                                               127.0.0.1, x_forwarded, federation+media)
+        |  outbound: https_proxy=http://core:<pw>@127.0.0.1:<proxy port> in the Core's environment,
+        |            the interception CA in federation_custom_ca_list
+    core.bund.test (Synapse)
+
+Names: a dnsmasq with no upstream on NET.1:53 answers for *.test; both homeservers run in a mount
+namespace whose /etc/resolv.conf names only it and whose /etc/hosts names both servers, so every
+lookup stays on 127.0.0.0/8. The gateway resolves through the same dnsmasq (discovery.resolvers)
+with the test network in discovery.allowed_ranges: the peer's keys are fetched, never pinned."""
+import json
+import random
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import signedjson.key
+
+from harness.env import ENV
+from harness.gateway import Gateway, base_config, run_cli, with_policy
+from harness.pki import TestPKI
+from harness.ports import free_port
+from synapse import Homeserver, prepare_source
+
+CORE = "core.bund.test"
+PEER = "opendesk.test"
+PROXY_USER, PROXY_PASSWORD = "core", "interop-proxy-secret"
+
+POLICY = """version: 1
+server_name: core.bund.test
+default: deny
+defaults:
+  limits:
+    rate: {per_second: 500, burst: 2000}
+  media:
+    allowed: true
+    max_bytes: 10MiB
+federations:
+  opendesk:
+    description: the external OpenDesk deployment of the interop suite
+    servers: [opendesk.test]
+rules:
+  - id: core-keys-public
+    peer: unknown
+    direction: inbound
+    endpoints: [key.server, well_known, version]
+    action: allow
+  - id: opendesk-base
+    federation: opendesk
+    direction: both
+    endpoints: [send, "@room_read", "@membership", query.profile, "@e2ee", "@media", "@keys",
+                "@discovery"]
+    action: allow
+  - id: opendesk-no-directory
+    description: OpenDesk does not browse the Core's room directory, and vice versa.
+    federation: opendesk
+    direction: both
+    endpoints: ["@directory"]
+    action: deny
+"""
+
+
+class Dnsmasq:
+    """dnsmasq on NET.1:53 (port 53: Twisted's resolver reads resolv.conf and always asks port
+    53), no upstream, no cache: A records for the test names, nothing else."""
+
+    def __init__(self, address: str, records: dict[str, str]):
+        self.address = address
+        args = ["dnsmasq", "--keep-in-foreground", "--port=53", f"--listen-address={address}",
+                "--bind-interfaces", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
+                "--pid-file=", "--local=/test/", "--no-negcache", "--cache-size=0",
+                "--log-facility=/dev/null", "--user=root", "--group=root"]
+        args += [f"--host-record={name},{ip}" for name, ip in records.items()]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self._wait(next(iter(records)))
+
+    def _wait(self, name: str):
+        labels = b"".join(bytes([len(p)]) + p.encode() for p in name.split("."))
+        query = b"\x42\x42\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00" + labels + b"\x00\x00\x01\x00\x01"
+        deadline = time.monotonic() + ENV.timeout(10)
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("dnsmasq exited: " + self.proc.stderr.read().decode())
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.settimeout(0.2)
+                try:
+                    s.sendto(query, (self.address, 53))
+                    if s.recv(512)[:2] == b"\x42\x42":
+                        return
+                except OSError:
+                    time.sleep(0.05)
+        raise RuntimeError("dnsmasq did not answer")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+        self.proc.stderr.close()
+
+
+def pick_network() -> str:
+    """A /24 in 127.0.0.0/8 away from the integration tests' 127.64.0.0/10 and 127.0.0.1."""
+    for _ in range(50):
+        net = f"127.{random.randint(160, 250)}.{random.randint(0, 255)}"
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            try:
+                s.bind((f"{net}.1", 53))
+            except OSError:
+                continue
+        return net
+    raise RuntimeError("no free loopback /24 for the interop rig")
+
+
+class InteropRig:
+    """Starts everything in `start()`, stops everything in `stop()` (idempotent)."""
+
+    def __init__(self, workdir: Path, source: Path, policy: str = POLICY):
+        self.dir = workdir
+        self.source = source
+        self.policy_text = policy
+        self.net = pick_network()
+        self.ip = {"dns": f"{self.net}.1", CORE: f"{self.net}.2", PEER: f"{self.net}.3"}
+        self.pki = TestPKI(workdir / "pki", ca_name="interop federation CA")
+        self.interception = TestPKI(workdir / "interception", ca_name="bordergate interception CA")
+        self.gateway: Gateway | None = None
+        self.core: Homeserver | None = None
+        self.peer: Homeserver | None = None
+        self.dns: Dnsmasq | None = None
+        self.timings: dict[str, float] = {}
+
+    # ---- set-up --------------------------------------------------------------------------
+    def _name_files(self):
+        hosts = self.dir / "hosts"
+        hosts.write_text("127.0.0.1 localhost\n::1 localhost\n"
+                         f"{self.ip[CORE]} {CORE}\n{self.ip[PEER]} {PEER}\n")
+        resolv = self.dir / "resolv.conf"
+        resolv.write_text(f"nameserver {self.ip['dns']}\noptions timeout:1 attempts:1\n")
+        return hosts, resolv
+
+    def start(self):
+        t0 = time.monotonic()
+        self.dns = Dnsmasq(self.ip["dns"], {CORE: self.ip[CORE], PEER: self.ip[PEER]})
+        hosts, resolv = self._name_files()
+        core_cert = self.pki.server(CORE)
+        peer_cert = self.pki.server(PEER)
+        self.proxy_port = free_port()
+        self.core_fed_port = free_port()
+        core_env = {"https_proxy": f"http://{PROXY_USER}:{PROXY_PASSWORD}@127.0.0.1:{self.proxy_port}/",
+                    "no_proxy": ""}
+        # The Core: its federation listener is the gateway's upstream (docs/deployment.md).
+        self.core = Homeserver(
+            "core", CORE, self.dir / "core", self.source, client_port=free_port(),
+            federation={"port": self.core_fed_port, "bind_addresses": ["127.0.0.1"],
+                        "type": "http", "tls": False, "x_forwarded": True,
+                        "resources": [{"names": ["federation", "media"], "compress": False}]},
+            hosts_file=hosts, resolv_conf=resolv, ca_file=self.interception.ca.cert, env=core_env)
+        # The external peer: a stock Synapse terminating its own federation TLS on port 8448.
+        self.peer = Homeserver(
+            "peer", PEER, self.dir / "peer", self.source, client_port=free_port(),
+            federation={"port": 8448, "bind_addresses": [self.ip[PEER]], "type": "http",
+                        "tls": True, "resources": [{"names": ["federation", "media"],
+                                                    "compress": False}]},
+            hosts_file=hosts, resolv_conf=resolv, ca_file=self.pki.ca.cert,
+            extra_config={"tls_certificate_path": str(peer_cert.cert),
+                          "tls_private_key_path": str(peer_cert.key)})
+        self.core.start()
+        self.peer.start()
+        self.gateway = Gateway(self.dir / "gateway", self.gateway_config(core_cert))
+        self.gateway.start()
+        self.core.wait_ready()
+        self.peer.wait_ready()
+        self.timings["start"] = time.monotonic() - t0
+
+    def gateway_config(self, core_cert) -> dict:
+        state = self.dir / "gateway" / "state"
+        config = base_config(state, [([CORE], core_cert)], self.core_fed_port,
+                             federation_port=8448, workers=1)
+        config["listeners"]["federation"][0]["address"] = self.ip[CORE]
+        policy = self.dir / "policy.yaml"
+        policy.write_text(self.policy_text)
+        with_policy(config, policy)
+        credentials = self.dir / "outbound-proxy.credentials"
+        credentials.write_text(f"{PROXY_USER}:{PROXY_PASSWORD}\n")
+        credentials.chmod(0o600)
+        core_key = signedjson.key.get_verify_key(self.core.signing_key)
+        config["keys"] = {
+            "cache_file": "keys.sqlite",
+            # The Core is the gateway's own: its key is pinned. The peer's keys are fetched.
+            "pinned": {CORE: {f"ed25519:{core_key.version}":
+                              signedjson.key.encode_verify_key_base64(core_key)}},
+        }
+        config["discovery"] = {
+            "resolvers": [f"{self.ip['dns']}:53"],
+            "allowed_ranges": [f"{self.net}.0/24"],
+            "ca_file": str(self.pki.ca.cert),
+            "dns_timeout": "3s", "connect_timeout": "3s", "request_timeout": "10s",
+        }
+        config["outbound"] = {
+            "listen": {"address": "127.0.0.1", "port": self.proxy_port},
+            "clients": ["127.0.0.1/32"],
+            "credentials_file": str(credentials),
+            "interception_ca": {"certificate": str(self.interception.ca.cert),
+                                "key": str(self.interception.ca.key)},
+        }
+        return config
+
+    # ---- tear-down -----------------------------------------------------------------------
+    def stop(self):
+        for hs in (self.peer, self.core):
+            if hs:
+                hs.stop()
+        if self.gateway and self.gateway.running():
+            self.gateway.stop()
+        if self.dns:
+            self.dns.stop()
+
+    def audit_verify(self) -> str:
+        path = self.dir / "gateway" / "state" / "audit.log"
+        result = run_cli("audit", "verify", str(path))
+        if result.returncode != 0:
+            raise AssertionError("audit verify failed: " + result.stdout + result.stderr)
+        return result.stdout.strip()
+
+    def audit_records(self) -> list[dict]:
+        path = self.dir / "gateway" / "state" / "audit.log"
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def cached_key_sources(self) -> dict[str, str]:
+        """Server name -> how the gateway got its keys ("direct", "notary"), from its key cache."""
+        import sqlite3
+        path = self.dir / "gateway" / "state" / "keys.sqlite"
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            return dict(db.execute("SELECT server_name, source FROM server_key_responses"))
+
+    def keep(self, destination: Path):
+        shutil.copytree(self.dir, destination, dirs_exist_ok=True)
