@@ -28,7 +28,7 @@ from harness.env import ENV
 from harness.gateway import Gateway, base_config, run_cli, with_policy
 from harness.pki import TestPKI
 from harness.ports import free_port
-from synapse import Homeserver, prepare_source
+from synapse import Homeserver, die_with_parent
 
 CORE = "core.bund.test"
 PEER = "opendesk.test"
@@ -79,7 +79,8 @@ class Dnsmasq:
                 "--pid-file=", "--local=/test/", "--no-negcache", "--cache-size=0",
                 "--log-facility=/dev/null", "--user=root", "--group=root"]
         args += [f"--host-record={name},{ip}" for name, ip in records.items()]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     preexec_fn=die_with_parent)
         self._wait(next(iter(records)))
 
     def _wait(self, name: str):

@@ -32,6 +32,13 @@ PYTHON = "/usr/bin/python3"
 TARBALL_NAME = "synapse-1.67.0.tar.gz"
 
 
+def die_with_parent():
+    """preexec_fn: the child gets SIGTERM when the test process dies, however it dies (a ctest
+    timeout kills only the test), so no homeserver outlives its suite."""
+    import ctypes
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def find_tarball(source_dir: Path) -> Path | None:
     """BG_SYNAPSE_TARBALL wins; otherwise shared/synapse beside the project (CI has it, a
     user's fresh clone does not)."""
@@ -246,7 +253,8 @@ class Homeserver:
             ["unshare", "-m", "--propagation", "private", "sh", "-c", inner, "synapse",
              str(self.hosts_file), str(self.resolv_conf),
              PYTHON, "-m", "synapse.app.homeserver", "-c", str(self.dir / "homeserver.yaml")],
-            cwd=self.dir, env=env, stdout=self.stdout, stderr=subprocess.STDOUT)
+            cwd=self.dir, env=env, stdout=self.stdout, stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent)
 
     def wait_ready(self, timeout: float = 90):
         deadline = time.monotonic() + timeout

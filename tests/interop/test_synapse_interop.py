@@ -20,7 +20,8 @@ sys.path.insert(0, str(HERE))
 
 from harness.env import ENV  # noqa: E402
 from rig import CORE, PEER, InteropRig  # noqa: E402
-from synapse import ClientError, find_tarball, missing_python_modules, prepare_source  # noqa: E402
+from synapse import (ClientError, die_with_parent, find_tarball, missing_python_modules,
+                     prepare_source)  # noqa: E402
 
 SKIP = 77  # ctest's SKIP_RETURN_CODE for this test
 PYTHON_BIN = "/usr/bin/python3"
@@ -340,7 +341,8 @@ def main():
         inner = 'ip link set lo up && exec "$@"'
         return subprocess.run(["unshare", "-n", "sh", "-c", inner, "interop", PYTHON_BIN,
                                str(Path(__file__).resolve()), *sys.argv[1:]],
-                              env={**os.environ, "BG_INTEROP_NETNS": "1"}).returncode
+                              env={**os.environ, "BG_INTEROP_NETNS": "1"},
+                              preexec_fn=die_with_parent).returncode
     program = unittest.main(argv=[sys.argv[0], "-v", *sys.argv[1:]], exit=False)
     result = program.result
     failed = len(result.failures) + len(result.errors)
