@@ -42,7 +42,8 @@ defaults:
     rate: {per_second: 500, burst: 2000}
   media:
     allowed: true
-    max_bytes: 10MiB
+    max_bytes: 1MiB
+    content_types: [image/*, text/plain]
 federations:
   opendesk:
     description: the external OpenDesk deployment of the interop suite
@@ -52,6 +53,16 @@ rules:
     peer: unknown
     direction: inbound
     endpoints: [key.server, well_known, version]
+    action: allow
+  - id: core-media-legacy
+    description: >
+      Synapse before authenticated media (1.67 here) fetches the Core's media without X-Matrix
+      (/_matrix/media/r0/download/core.bund.test/...): who asks is unknown, so the rule names
+      the endpoints for unknown peers; the gateway still requires the Core's server name and
+      allow_remote=false.
+    peer: unknown
+    direction: inbound
+    endpoints: [media.legacy_download, media.legacy_thumbnail]
     action: allow
   - id: opendesk-base
     federation: opendesk

@@ -211,6 +211,9 @@ class Homeserver:
             "ip_range_whitelist": ["127.0.0.0/8"],
             "federation_ip_range_blacklist": [],
             "url_preview_enabled": False,
+            # Synapse would refuse its directory to other servers by itself; open it, so that a
+            # refusal the suite sees is the gateway's policy and nothing else.
+            "allow_public_rooms_over_federation": True,
             "presence": {"enabled": True},
             "rc_message": generous, "rc_registration": generous, "rc_joins":
                 {"local": generous, "remote": generous},

@@ -233,6 +233,27 @@ class SynapseInterop(unittest.TestCase):
                 self.assertEqual(ctype, "image/png")
                 self.timed(f"media download ({label})", t0)
 
+    def test_08b_media_over_the_policy_refused_both_ways(self):
+        """The media settings (1 MiB, images and text) hold for the answers of both
+        directions: what the Core serves to opendesk and what opendesk serves to the Core."""
+        t0 = time.monotonic()
+        cases = (("too large", b"x" * (1536 * 1024), "text/plain", "media_too_large"),
+                 ("type off the list", b"MZ" + b"\0" * 512, "application/x-msdownload",
+                  "media_content_type_not_allowed"))
+        for owner, fetcher, direction in ((self.alice, self.bob, "inbound"),
+                                          (self.bob, self.alice, "outbound")):
+            for label, body, ctype, reason in cases:
+                with self.subTest(f"{direction}: {label}"):
+                    mxc = owner.upload(body, ctype, "refused.bin")
+                    before = len(self.rig.audit_records())
+                    status, data, _ = fetcher.download(mxc)
+                    self.assertNotEqual(status, 200, f"{label} was served: {data[:100]}")
+                    wait_until(f"the {reason} record", lambda: [
+                        r for r in self.rig.audit_records()[before:]
+                        if r.get("direction") == direction and r.get("action") == "deny"
+                        and r.get("reason") == reason and r.get("status") == 502])
+        self.timed("media over the policy (size, type) refused in both directions", t0)
+
     # ---- 4. end-to-end encryption --------------------------------------------------------
     def test_09_encrypted_room_both_ways(self):
         from e2e import encrypted_exchange
