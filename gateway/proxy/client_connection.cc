@@ -364,7 +364,7 @@ void ClientConnection::respond_error(const GatewayError& error, bool close_after
   close_after_response_ = close_after_response_ || close_after;
   std::string& out = worker_.scratch();
   out.clear();
-  append_error_response(out, error, close_after_response_);
+  append_error_response(out, error, close_after_response_, answer_to(parser_.request().method));
   stream_.write(out);
   stream_.flush();
   finish_request();
