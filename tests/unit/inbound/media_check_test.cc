@@ -116,7 +116,9 @@ TEST(CoreMedia, VerdictsOnTheCoresAnswers) {
     // A refusal is the request's denial, for its audit record; a pass leaves no trace.
     EXPECT_EQ(r.denial, refused ? c.reason : "");
     EXPECT_EQ(r.response_note, refused ? "response refused: " + std::string(c.reason) : "");
-    if (refused) EXPECT_EQ(v.error.find("remote"), std::string::npos) << v.error;
+    if (refused) {
+      EXPECT_EQ(v.error.find("remote"), std::string::npos) << v.error;
+    }
   }
 }
 
