@@ -11,8 +11,8 @@ constexpr EndpointRoute kNone{"", ""};
 // clang-format off
 constexpr std::array<EndpointInfo, kEndpointCount> kCatalogue{{
   {E::well_known, "well_known", {{{"GET", "/.well-known/matrix/server"}, kNone}}, A::none, false, false, false, false},
-  {E::key_server, "key.server", {{{"GET", "/_matrix/key/v2/server"}, kNone}}, A::none, false, false, false, false},
-  {E::key_query, "key.query", {{{"GET", "/_matrix/key/v2/query/{serverName}"}, {"POST", "/_matrix/key/v2/query"}}}, A::none, false, false, false, false},
+  {E::key_server, "key.server", {{{"GET", "/_matrix/key/v2/server"}, {"GET", "/_matrix/key/v2/server/{keyId}"}}}, A::none, false, false, false, false},
+  {E::key_query, "key.query", {{{"GET", "/_matrix/key/v2/query/{serverName}"}, {"POST", "/_matrix/key/v2/query"}, {"GET", "/_matrix/key/v2/query/{serverName}/{keyId}"}}}, A::none, false, false, false, false},
   {E::version, "version", {{{"GET", "/_matrix/federation/v1/version"}, kNone}}, A::none, false, false, false, false},
   {E::send, "send", {{{"PUT", "/_matrix/federation/v1/send/{txnId}"}, kNone}}, A::x_matrix, true, false, false, false},
   {E::event_auth, "event_auth", {{{"GET", "/_matrix/federation/v1/event_auth/{roomId}/{eventId}"}, kNone}}, A::x_matrix, false, true, true, false},
@@ -43,6 +43,8 @@ constexpr std::array<EndpointInfo, kEndpointCount> kCatalogue{{
   {E::media_download, "media.download", {{{"GET", "/_matrix/federation/v1/media/download/{mediaId}"}, kNone}}, A::x_matrix, false, false, false, false},
   {E::media_thumbnail, "media.thumbnail", {{{"GET", "/_matrix/federation/v1/media/thumbnail/{mediaId}"}, kNone}}, A::x_matrix, false, false, false, false},
   {E::policy_sign, "policy.sign", {{{"POST", "/_matrix/policy/v1/sign"}, kNone}}, A::x_matrix, true, false, false, false},
+  {E::media_legacy_download, "media.legacy_download", {{{"GET", "/_matrix/media/v3/download/{serverName}/{mediaId}"}, {"GET", "/_matrix/media/v3/download/{serverName}/{mediaId}/{fileName}"}, {"GET", "/_matrix/media/r0/download/{serverName}/{mediaId}"}, {"GET", "/_matrix/media/r0/download/{serverName}/{mediaId}/{fileName}"}}}, A::none, false, false, false, false},
+  {E::media_legacy_thumbnail, "media.legacy_thumbnail", {{{"GET", "/_matrix/media/v3/thumbnail/{serverName}/{mediaId}"}, {"GET", "/_matrix/media/r0/thumbnail/{serverName}/{mediaId}"}}}, A::none, false, false, false, false},
 }};
 // clang-format on
 
@@ -62,8 +64,8 @@ constexpr EndpointSet bits(std::initializer_list<E> list) {
 }
 
 // clang-format off
-constexpr std::array<EndpointGroup, 13> kGroups{{
-  {"all", kAllEndpoints, "every endpoint of the catalogue"},
+constexpr std::array<EndpointGroup, 14> kGroups{{
+  {"all", kAllEndpoints, "every endpoint of the catalogue but @legacy_media"},
   {"discovery", bits({E::well_known, E::version}), "well_known, version"},
   {"keys", bits({E::key_server, E::key_query}), "key.server, key.query (server signing keys, no X-Matrix)"},
   {"transactions", bits({E::send}), "send (PDUs and EDUs)"},
@@ -80,6 +82,8 @@ constexpr std::array<EndpointGroup, 13> kGroups{{
   {"e2ee", bits({E::user_devices, E::user_keys_query, E::user_keys_claim}),
    "user.devices, user.keys.query, user.keys.claim"},
   {"media", bits({E::media_download, E::media_thumbnail}), "media.download, media.thumbnail"},
+  {"legacy_media", kExplicitOnlyEndpoints,
+   "media.legacy_download, media.legacy_thumbnail (inbound, unauthenticated; never in @all)"},
   {"third_party", bits({E::exchange_third_party_invite, E::threepid_onbind}),
    "exchange_third_party_invite, 3pid.onbind"},
   {"unauthenticated", bits({E::well_known, E::key_server, E::key_query, E::version,

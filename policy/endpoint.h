@@ -45,9 +45,14 @@ enum class FederationEndpoint : std::uint8_t {
   media_download,
   media_thumbnail,
   policy_sign,
+  // Inbound only: the deprecated client-server media paths an older homeserver (Synapse up to
+  // 1.x before authenticated media) fetches remote media with, unauthenticated. Outbound the same
+  // paths are judged as media_download / media_thumbnail (docs/outbound.md, "Legacy media").
+  media_legacy_download,
+  media_legacy_thumbnail,
 };
 
-inline constexpr std::size_t kEndpointCount = 33;
+inline constexpr std::size_t kEndpointCount = 35;
 
 // How a request to the endpoint is authenticated.
 enum class EndpointAuth : std::uint8_t {
@@ -58,7 +63,7 @@ enum class EndpointAuth : std::uint8_t {
 };
 
 // One route: a method and a path template. Parameters are written {roomId}, {eventId},
-// {userId}, {serverName}, {txnId}, {mediaId}, {queryType}.
+// {userId}, {serverName}, {txnId}, {mediaId}, {queryType}, {keyId}, {fileName}.
 struct EndpointRoute {
   std::string_view method;
   std::string_view path;
@@ -67,7 +72,7 @@ struct EndpointRoute {
 struct EndpointInfo {
   FederationEndpoint endpoint;
   std::string_view name;                // the name used in policy files
-  std::array<EndpointRoute, 2> routes;  // v1/v2 or GET/POST variants; unused slots are empty
+  std::array<EndpointRoute, 4> routes;  // v1/v2, GET/POST or path variants; unused slots empty
   EndpointAuth auth;
   bool request_carries_pdus;   // the request body holds signed PDUs
   bool response_carries_pdus;  // the response body holds signed PDUs
@@ -80,7 +85,27 @@ using EndpointSet = std::uint64_t;
 inline constexpr EndpointSet endpoint_bit(FederationEndpoint e) {
   return EndpointSet{1} << static_cast<unsigned>(e);
 }
-inline constexpr EndpointSet kAllEndpoints = (EndpointSet{1} << kEndpointCount) - 1;
+inline constexpr EndpointSet kCatalogueEndpoints = (EndpointSet{1} << kEndpointCount) - 1;
+// Endpoints a rule reaches only by naming them (or their group): never through `@all`, another
+// group, or a rule without `endpoints`. The legacy media paths carry no authentication at all, so
+// opening them must be a deliberate line in the policy (docs/policy.md, "Legacy media").
+inline constexpr EndpointSet kExplicitOnlyEndpoints =
+    endpoint_bit(FederationEndpoint::media_legacy_download) |
+    endpoint_bit(FederationEndpoint::media_legacy_thumbnail);
+inline constexpr EndpointSet kAllEndpoints = kCatalogueEndpoints & ~kExplicitOnlyEndpoints;
+// Endpoints whose inbound requests carry no X-Matrix: their origin is unknown.
+inline constexpr EndpointSet kOriginUnknownEndpoints =
+    endpoint_bit(FederationEndpoint::well_known) | endpoint_bit(FederationEndpoint::key_server) |
+    endpoint_bit(FederationEndpoint::key_query) | endpoint_bit(FederationEndpoint::version) |
+    endpoint_bit(FederationEndpoint::threepid_onbind) |
+    endpoint_bit(FederationEndpoint::openid_userinfo) | kExplicitOnlyEndpoints;
+
+// Media endpoints: the media settings (allowed, max_bytes, content_types) apply to them.
+constexpr bool is_media_endpoint(FederationEndpoint e) {
+  return e == FederationEndpoint::media_download || e == FederationEndpoint::media_thumbnail ||
+         e == FederationEndpoint::media_legacy_download ||
+         e == FederationEndpoint::media_legacy_thumbnail;
+}
 
 std::span<const EndpointInfo> endpoint_catalogue();
 const EndpointInfo& endpoint_info(FederationEndpoint e);

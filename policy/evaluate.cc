@@ -384,8 +384,7 @@ Decision evaluate(const Policy& p, const RequestFacts& f) {
     deny(d, kLimitsRuleId, "too_many_edus");
     return d;
   }
-  if (f.endpoint == FederationEndpoint::media_download ||
-      f.endpoint == FederationEndpoint::media_thumbnail) {
+  if (is_media_endpoint(f.endpoint)) {
     const MediaPolicy& media = *s.media;
     if (!media.allowed) {
       deny(d, kMediaRuleId, "media_not_allowed");

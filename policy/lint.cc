@@ -9,10 +9,7 @@ namespace {
 
 using FE = FederationEndpoint;
 
-constexpr EndpointSet kUnauthenticated =
-    endpoint_bit(FE::well_known) | endpoint_bit(FE::key_server) | endpoint_bit(FE::key_query) |
-    endpoint_bit(FE::version) | endpoint_bit(FE::threepid_onbind) |
-    endpoint_bit(FE::openid_userinfo);
+constexpr EndpointSet kUnauthenticated = kOriginUnknownEndpoints;
 
 // The EDUs every conversation produces; denying them holds back whole transactions.
 constexpr std::string_view kCommonEdus[] = {
@@ -89,6 +86,11 @@ void lint_rule(const Policy& p, const Rule& r, std::vector<Diagnostic>& out) {
     out.push_back(warn(r.location, "rule_never_matches",
                        who + ": inbound requests to these endpoints carry no X-Matrix, so the "
                              "origin is unknown; use `peer: unknown` or `peer: anyone`"));
+  }
+  if (!(r.directions & 1) && r.endpoints != 0 && (r.endpoints & ~kExplicitOnlyEndpoints) == 0) {
+    out.push_back(warn(r.location, "rule_never_matches",
+                       who + ": the legacy media endpoints are inbound only; the Core's own legacy "
+                             "media requests are judged as media.download / media.thumbnail"));
   }
   if (r.event_types && r.endpoints_given && !(r.endpoints & pdu_endpoints())) {
     out.push_back(warn(r.location, "rule_never_matches",

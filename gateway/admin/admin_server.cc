@@ -94,7 +94,8 @@ class AdminServer::Connection final : public StreamHandler {
   }
   void reply_error(const GatewayError& e) {
     std::string out;
-    append_error_response(out, e, true);
+    // The method is known once the head parsed; a request refused before has none.
+    append_error_response(out, e, true, answer_to(parser_.request().method));
     finish(out);
   }
   void finish(const std::string& out) {

@@ -51,7 +51,8 @@ std::string_view status_reason(int status) {
   }
 }
 
-void append_error_response(std::string& out, const GatewayError& error, bool close_connection) {
+void append_error_response(std::string& out, const GatewayError& error, bool close_connection,
+                           AnswerTo request) {
   std::string body;
   if (!error.json_body.empty()) {
     body = error.json_body;
@@ -76,7 +77,7 @@ void append_error_response(std::string& out, const GatewayError& error, bool clo
   out += "Content-Length: ";
   out += std::to_string(body.size());
   out += close_connection ? "\r\nConnection: close\r\n\r\n" : "\r\n\r\n";
-  out += body;
+  if (request != AnswerTo::head) out += body;
 }
 
 }  // namespace bordergate

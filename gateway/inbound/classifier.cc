@@ -3,6 +3,8 @@
 #include <array>
 #include <optional>
 
+#include "gateway/matrix/ed25519.h"
+
 namespace bordergate::inbound {
 namespace {
 
@@ -39,7 +41,8 @@ std::string* param_slot(PathParams& p, std::string_view name) {
   if (name == "txnId") return &p.txn_id;
   if (name == "mediaId") return &p.media_id;
   if (name == "queryType") return &p.query_type;
-  return nullptr;
+  if (name == "keyId") return &p.key_id;
+  return nullptr;  // {fileName} only names a download: matched and ignored
 }
 
 // Matches the split raw path against one template; fills params on success.
@@ -67,30 +70,6 @@ bool match_route(std::string_view templ, const std::array<std::string_view, kMax
   return i == count;
 }
 
-// Synapse (federation_client.py, federation_download_media / download_media) falls back from
-// /_matrix/federation/v1/media/download to /_matrix/media/v3/download, and from v3 to r0, when
-// the destination answers "unknown endpoint". Thumbnail paths are the same family. The optional
-// trailing {fileName} only names the download; it is matched and ignored.
-struct LegacyMediaRoute {
-  std::string_view path;
-  policy::FederationEndpoint endpoint;
-  int api_version;  // 3 for v3, 0 for r0
-};
-constexpr LegacyMediaRoute kLegacyMediaRoutes[] = {
-    {"/_matrix/media/v3/download/{serverName}/{mediaId}",
-     policy::FederationEndpoint::media_download, 3},
-    {"/_matrix/media/v3/download/{serverName}/{mediaId}/{fileName}",
-     policy::FederationEndpoint::media_download, 3},
-    {"/_matrix/media/v3/thumbnail/{serverName}/{mediaId}",
-     policy::FederationEndpoint::media_thumbnail, 3},
-    {"/_matrix/media/r0/download/{serverName}/{mediaId}",
-     policy::FederationEndpoint::media_download, 0},
-    {"/_matrix/media/r0/download/{serverName}/{mediaId}/{fileName}",
-     policy::FederationEndpoint::media_download, 0},
-    {"/_matrix/media/r0/thumbnail/{serverName}/{mediaId}",
-     policy::FederationEndpoint::media_thumbnail, 0},
-};
-
 // Splits and checks the path of `target` as classify_endpoint does (origin-form, no fragment,
 // no empty, dot or badly escaped segment).
 Status split_checked(std::string_view target, std::array<std::string_view, kMaxSegments>& segs,
@@ -110,13 +89,26 @@ Status split_checked(std::string_view target, std::array<std::string_view, kMaxS
   return {};
 }
 
+bool is_legacy_media(policy::FederationEndpoint e) {
+  return e == policy::FederationEndpoint::media_legacy_download ||
+         e == policy::FederationEndpoint::media_legacy_thumbnail;
+}
+
+// The /vN/ of a route; 0 for the legacy media family's r0.
 int version_of(std::string_view templ) {
+  if (templ.find("/r0/") != std::string_view::npos) return 0;
   const std::size_t v = templ.find("/v");
   if (v == std::string_view::npos || v + 2 >= templ.size()) return 1;
   return templ[v + 2] - '0';
 }
 
 }  // namespace
+
+bool is_key_id(std::string_view key_id) {
+  const std::size_t colon = key_id.find(':');
+  return colon != std::string_view::npos && matrix::is_valid_key_version(key_id.substr(0, colon)) &&
+         matrix::is_valid_key_version(key_id.substr(colon + 1));
+}
 
 std::optional<std::string> percent_decode_segment(std::string_view segment) {
   std::string out;
@@ -139,6 +131,44 @@ std::optional<std::string> percent_decode_segment(std::string_view segment) {
 
 namespace {
 
+std::optional<std::string> form_decode(std::string_view s) {
+  std::string plus(s);
+  for (char& c : plus) {
+    if (c == '+') c = ' ';
+  }
+  return percent_decode_segment(plus);
+}
+
+}  // namespace
+
+bool allow_remote_false(std::string_view target) {
+  const std::size_t q = target.find('?');
+  if (q == std::string_view::npos) return false;
+  std::string_view query = target.substr(q + 1);
+  int seen = 0;
+  bool is_false = false;
+  while (true) {
+    const std::size_t end = query.find_first_of("&;");
+    const std::string_view pair = query.substr(0, end);
+    const std::size_t eq = pair.find('=');
+    const std::optional<std::string> name = form_decode(pair.substr(0, eq));
+    if (!name) return false;
+    if (*name == "allow_remote") {
+      ++seen;
+      const std::optional<std::string> value =
+          eq == std::string_view::npos ? std::nullopt : form_decode(pair.substr(eq + 1));
+      is_false = value && *value == "false";
+    } else if (eq != std::string_view::npos && !form_decode(pair.substr(eq + 1))) {
+      return false;
+    }
+    if (end == std::string_view::npos) break;
+    query.remove_prefix(end + 1);
+  }
+  return seen == 1 && is_false;
+}
+
+namespace {
+
 // The catalogue lookup over a path split_checked accepted.
 Result<Classification> classify_segments(std::string_view method,
                                          const std::array<std::string_view, kMaxSegments>& segs,
@@ -154,11 +184,15 @@ Result<Classification> classify_segments(std::string_view method,
       // entries come first in the catalogue and win.
       path_known = true;
       if (route.method != method) continue;
+      // Synapse up to 1.73 asks /key/v2/server/ed25519%3Aabc: the decoded id must be a key id.
+      if (route.path.ends_with("{keyId}") && !is_key_id(params.key_id))
+        return make_error("bad_path", "the key id in the path is not <algorithm>:<version>");
       Classification c;
       c.endpoint = info.endpoint;
       c.route = r;
       c.api_version = version_of(route.path);
       c.params = std::move(params);
+      c.legacy_media = is_legacy_media(info.endpoint);
       return c;
     }
   }
@@ -182,20 +216,11 @@ Result<Classification> classify_outbound_endpoint(std::string_view method,
   std::size_t count = 0;
   if (Status s = split_checked(target, segs, count); !s) return s.error();
   Result<Classification> c = classify_segments(method, segs, count);
-  if (c || c.error().code != "unknown_endpoint") return c;
-  for (const LegacyMediaRoute& route : kLegacyMediaRoutes) {
-    PathParams params;
-    if (!match_route(route.path, segs, count, params)) continue;
-    if (method != "GET") {
-      return make_error("method_not_allowed", "method not allowed on this endpoint");
-    }
-    Classification legacy;
-    legacy.endpoint = route.endpoint;
-    legacy.api_version = route.api_version;
-    legacy.params = std::move(params);
-    legacy.legacy_media = true;
-    return legacy;
-  }
+  // The Core's legacy media requests are judged as the federation media they stand in for.
+  if (c && c->endpoint == policy::FederationEndpoint::media_legacy_download)
+    c->endpoint = policy::FederationEndpoint::media_download;
+  if (c && c->endpoint == policy::FederationEndpoint::media_legacy_thumbnail)
+    c->endpoint = policy::FederationEndpoint::media_thumbnail;
   return c;
 }
 

@@ -426,6 +426,26 @@ StepResult authenticate_core_request(InboundRequest& r, const HttpRequest& http)
   return StepResult::proceed();
 }
 
+// A legacy media path: its serverName is the receiver's; inbound, the query must also say
+// allow_remote=false exactly once, so the Core never fetches a third server's media for a peer
+// that reached it unauthenticated (docs/inbound.md, "Legacy media").
+StepResult check_legacy_media(InboundRequest& r, const HttpRequest& http) {
+  if (!same_server(r.route->params.server_name, receiver(r))) {
+    r.denial = "media_server_not_destination";
+    return StepResult::respond(403, "M_FORBIDDEN",
+                               outbound(r) ? "The media path names another server than the "
+                                             "destination"
+                                           : "The media path names another server than this "
+                                             "one; only its own media is served here");
+  }
+  if (!outbound(r) && !allow_remote_false(http.target)) {
+    r.denial = "allow_remote_not_false";
+    return StepResult::respond(400, "M_INVALID_PARAM",
+                               "A legacy media request must carry allow_remote=false exactly once");
+  }
+  return StepResult::proceed();
+}
+
 }  // namespace
 
 InboundAnswer answer_for(const policy::Decision& d) {
@@ -556,14 +576,12 @@ StepResult authorize_request(InboundRequest& r, const HttpRequest& http, PhaseEn
   f.user_id = c.params.user_id;
   f.event_id = c.params.event_id;
   f.server_name = c.params.server_name;
-  if (c.endpoint == E::media_download || c.endpoint == E::media_thumbnail) {
+  if (policy::is_media_endpoint(c.endpoint)) {
     // Federation media paths name no server: the destination is the media's origin. A legacy
-    // path names it, and it must be the destination: the gateway judges (and the peer answers)
-    // media of the server the tunnel leads to only, never another server's through it.
-    if (c.legacy_media && !same_server(c.params.server_name, receiver(r))) {
-      r.denial = "media_server_not_destination";
-      return StepResult::respond(403, "M_FORBIDDEN",
-                                 "The media path names another server than the destination");
+    // path names it, and it must be the destination: the gateway judges (and the receiver
+    // answers) that server's own media only, never a third server's fetched through it.
+    if (c.legacy_media) {
+      if (StepResult s = check_legacy_media(r, http); s.step != Step::proceed) return s;
     }
     f.server_name = receiver(r);
   }

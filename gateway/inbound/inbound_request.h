@@ -72,6 +72,10 @@ struct InboundRequest {
   // make_join/make_leave/make_knock: the Core's 200 answer names the room's version; a bounded
   // copy of it is kept while it streams to the origin (check_response, learn_from_core_answer).
   bool capture_answer = false;
+  // Media: the Core's 2xx answer is held whole (up to this many bytes) and judged by the media
+  // settings before the origin sees a byte (media_check.h); nullopt = streamed. core_answer
+  // is then the held answer.
+  std::optional<std::uint64_t> media_hold;
   std::string core_answer;
   // Outbound: what outbound::check_response did to the external answer (outbound::audit_note),
   // appended to the audit record's note. Empty: not checked, or passed unchanged.

@@ -52,7 +52,19 @@ ResponseCheck check_key_answer(const ResponseCheckInput& in, const matrix::KeyLo
     return key;
   };
   auto vouched = matrix::parse_notary_response(*parsed, destination, recording, matrix::kAnyTime);
-  if (vouched) return pass;
+  if (vouched) {
+    // Asked about one server (GET /query/{serverName}[/{keyId}]): a notary that slips in keys of
+    // another server would have the Core store them (Synapse keeps every entry it is given).
+    for (const matrix::ServerKeys& entry : *vouched) {
+      if (!in.asked.queried_server.empty() && entry.server_name != in.asked.queried_server) {
+        return invalid(
+            destination,
+            make_error("wrong_server", "asked about " + std::string(in.asked.queried_server) +
+                                           ", the answer holds keys of " + entry.server_name));
+      }
+    }
+    return pass;
+  }
   if (!missing.empty() && !in.keys_awaited) {
     ResponseCheck need;
     need.action = ResponseAction::need_keys;

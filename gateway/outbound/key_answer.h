@@ -10,7 +10,9 @@
 
 namespace bordergate::outbound {
 
-// For in.asked.endpoint key_server or key_query and a 2xx answer. The notary's keys come from
+// For in.asked.endpoint key_server or key_query (every route: /server, /server/{keyId},
+// /query/{serverName}[/{keyId}] where every entry must be of the server asked (queried_server),
+// and POST /query) and a 2xx answer. The notary's keys come from
 // `keys` (pinned or cached; taken whatever their validity: the Core judges validity at its own
 // clock): on a first run (keys_awaited false) keys not at hand are asked for with need_keys.
 // Refusals: 502 M_UNKNOWN, reason "response_keys_invalid" (or "response_malformed").

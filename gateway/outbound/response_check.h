@@ -34,6 +34,9 @@ struct AskedFor {
   const matrix::JsonObject* sent_event = nullptr;
   // make_join / make_knock: the versions the Core offered (?ver=); empty = not checked.
   std::span<const std::string> offered_versions;
+  // key.query by GET (/query/{serverName}[/{keyId}]): the server asked about; every entry of
+  // the notary's answer must hold its keys. Empty for the POST form (a batch of servers).
+  std::string_view queried_server;
   // media: a legacy /_matrix/media/{v3,r0} path (inbound::Classification::legacy_media), whose
   // answer is the plain media instead of multipart/mixed.
   bool legacy_media = false;

@@ -5,6 +5,7 @@
 #include "gateway/common/log.h"
 #include "gateway/inbound/inbound_phases.h"
 #include "gateway/inbound/inbound_services.h"
+#include "gateway/inbound/media_check.h"
 #include "gateway/proxy/federation.h"
 #include "gateway/proxy/worker.h"
 
@@ -125,7 +126,7 @@ void ClientConnection::on_stream_data(const char* data, size_t len) {
     tunnel_->on_client_bytes(data, len);
     return;
   }
-  if (state_ == State::forwarding || state_ == State::responding) {
+  if (state_ == State::forwarding || state_ == State::holding || state_ == State::responding) {
     // Bytes of a pipelined next request.
     pending_input_.append(data, len);
     if (pending_input_.size() > kMaxPipelined) stream_.read_stop();
@@ -228,6 +229,14 @@ void ClientConnection::on_upstream_head(HttpResponseHead& head) {
     respond_error(r.error, close_after_response_);
     return;
   }
+  if (const auto limit = ctx_.inbound.media_hold) {
+    // Media the policy limits: nothing reaches the peer before the whole answer is judged.
+    if (head.content_length && *head.content_length > *limit) return refuse_held_media(*limit + 1);
+    state_ = State::holding;
+    held_head_ = head;
+    ctx_.inbound.core_answer.clear();
+    return;
+  }
   state_ = State::responding;
   ctx_.status = head.status;
   framing_ = downstream_framing(head, parser_.request().version_minor);
@@ -239,6 +248,12 @@ void ClientConnection::on_upstream_head(HttpResponseHead& head) {
 }
 
 void ClientConnection::on_upstream_body(const char* data, size_t len) {
+  if (state_ == State::holding) {
+    std::string& held = ctx_.inbound.core_answer;
+    if (held.size() + len > *ctx_.inbound.media_hold) return refuse_held_media(held.size() + len);
+    held.append(data, len);
+    return;
+  }
   if (state_ != State::responding || len == 0) return;
   ctx_.response_bytes += len;
   if (ctx_.inbound.capture_answer) {
@@ -283,6 +298,7 @@ void ClientConnection::on_stream_drained() {
 
 void ClientConnection::on_upstream_complete() {
   upstream_ = nullptr;
+  if (state_ == State::holding) return finish_held_media();
   if (state_ != State::responding) return;
   if (ctx_.inbound.capture_answer)
     inbound::learn_from_core_answer(ctx_.inbound, ctx_.inbound.core_answer);
@@ -303,8 +319,9 @@ void ClientConnection::on_upstream_failed(UpstreamErrorKind kind, const std::str
     close_now();
     return;
   }
-  if (state_ != State::forwarding) return;
-  if (retryable && !ctx_.retried && idempotent(parser_.request().method)) {
+  if (state_ != State::forwarding && state_ != State::holding) return;
+  if (state_ == State::forwarding && retryable && !ctx_.retried &&
+      idempotent(parser_.request().method)) {
     ctx_.retried = true;  // a stale pooled connection; try once on a new one
     forward();
     return;
@@ -364,7 +381,7 @@ void ClientConnection::respond_error(const GatewayError& error, bool close_after
   close_after_response_ = close_after_response_ || close_after;
   std::string& out = worker_.scratch();
   out.clear();
-  append_error_response(out, error, close_after_response_);
+  append_error_response(out, error, close_after_response_, answer_to(parser_.request().method));
   stream_.write(out);
   stream_.flush();
   finish_request();
@@ -441,12 +458,14 @@ void ClientConnection::on_stream_end(int uv_status, bool tls_failure) {
     close_now();
     return;
   }
-  if (uv_status == UV_EOF && (state_ == State::forwarding || state_ == State::responding)) {
+  const bool in_flight =
+      state_ == State::forwarding || state_ == State::holding || state_ == State::responding;
+  if (uv_status == UV_EOF && in_flight) {
     // A half-close after the request(s): answer what was sent, then close.
     peer_eof_ = true;
     return;
   }
-  if (state_ == State::forwarding || state_ == State::responding) {
+  if (in_flight) {
     ctx_.outcome = "client_gone";
     if (ctx_.status == 0) ctx_.status = 499;
     if (upstream_ != nullptr) {
@@ -484,6 +503,8 @@ void ClientConnection::on_timer(void* p) {
       break;
     case State::closing:
       self->stream_.close();
+      break;
+    case State::holding:  // bounded by the upstream's response timeout, not this timer
       break;
     case State::forwarding:
       // Only a request suspended on keys has a timer here (run_phases); it is answered now.

@@ -70,6 +70,7 @@ class ClientConnection final : public StreamHandler,
     idle,        // between requests (keep-alive), no byte of the next one yet
     reading,     // request head or body arriving
     forwarding,  // waiting for Core's response head
+    holding,     // reading Core's whole media answer, to judge it before the peer sees any
     responding,  // streaming Core's response
     closing
   };
@@ -90,6 +91,13 @@ class ClientConnection final : public StreamHandler,
   void record_request();
   void forward_outbound();
   void respond_outbound(const discovery::OutboundResponse& answer, outbound::ResponseCheck check);
+  // A whole answer read before it is sent (a checked outbound answer, a held media answer): the
+  // headers but their framing, with the gateway's own Content-Length.
+  template <typename Headers>
+  void respond_whole(int status, const Headers& headers, std::string_view body);
+  // The held media answer is complete or outgrew its limit: judged and answered.
+  void finish_held_media();
+  void refuse_held_media(std::uint64_t bytes);
   // ProxyTunnel::Owner
   void tunnel_start_tls(SSL_CTX* ctx, std::string_view first_bytes) override;
   void tunnel_close(bool graceful) override;
@@ -112,6 +120,7 @@ class ClientConnection final : public StreamHandler,
   bool outbound_pending_ = false;        // an inner request is out with the external server
   State state_ = State::handshake;
   BodyFraming framing_ = BodyFraming::none;
+  HttpResponseHead held_head_;  // State::holding: the Core's answer head, sent once judged
   bool close_after_response_ = false;
   bool draining_ = false;
   bool continue_sent_ = false;

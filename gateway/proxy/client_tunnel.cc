@@ -74,38 +74,7 @@ void ClientConnection::respond_outbound(const discovery::OutboundResponse& answe
     return;
   }
   const bool filtered = check.action == outbound::ResponseAction::filtered;
-  const std::string& body = filtered ? check.body : answer.body;
-  HttpResponseHead head;
-  head.status = answer.status;
-  for (const auto& h : answer.headers) {
-    // The body is buffered whole: its framing is the gateway's own Content-Length.
-    if (iequals_lower(h.name, "content-length") || iequals_lower(h.name, "transfer-encoding"))
-      continue;
-    HeaderField& f = head.headers.add();
-    f.name = h.name;
-    f.value = h.value;
-  }
-  head.has_body = parser_.request().method != "HEAD" && answer.status >= 200 &&
-                  answer.status != 204 && answer.status != 304;
-  if (head.has_body) {
-    HeaderField& f = head.headers.add();
-    f.name = "Content-Length";
-    f.value = std::to_string(body.size());
-    head.content_length = body.size();
-  }
-  state_ = State::responding;
-  ctx_.status = head.status;
-  framing_ = head.has_body ? BodyFraming::content_length : BodyFraming::none;
-  std::string& out = worker_.scratch();
-  out.clear();
-  append_downstream_response_head(out, head, framing_, close_after_response_);
-  stream_.write(out);
-  if (head.has_body) {
-    stream_.write(body);
-    ctx_.response_bytes = body.size();
-  }
-  stream_.flush();
-  finish_request();
+  respond_whole(answer.status, answer.headers, filtered ? check.body : answer.body);
 }
 
 void ClientConnection::tunnel_start_tls(SSL_CTX* ctx, std::string_view first_bytes) {

@@ -3,6 +3,7 @@
 #include "gateway/common/log.h"
 #include "gateway/inbound/inbound_phases.h"
 #include "gateway/inbound/inbound_record.h"
+#include "gateway/inbound/media_check.h"
 #include "policy/endpoint.h"
 
 namespace bordergate {
@@ -138,8 +139,11 @@ PhaseResult run_request_phases(RequestContext& ctx) {
 
 PhaseResult check_response(RequestContext& ctx, const HttpResponseHead& head) {
   // Inbound: the Core's make_* answers name the room's version (copied while they stream on).
-  if (enforcing(ctx))
+  // Media answers the policy limits are held whole and judged before the peer sees them.
+  if (enforcing(ctx)) {
     ctx.inbound.capture_answer = inbound::wants_core_answer(ctx.inbound, head.status);
+    ctx.inbound.media_hold = inbound::core_media_hold_limit(ctx.inbound, head.status);
+  }
   return PhaseResult::proceed();
 }
 

@@ -20,7 +20,7 @@ struct ProxyTunnel::AnswerJob {
   policy::FederationEndpoint endpoint = policy::FederationEndpoint::version;
   int api_version = 1;
   bool legacy_media = false;
-  std::string room_id, user_id, event_id, destination, core_server_name;
+  std::string room_id, user_id, event_id, destination, core_server_name, queried_server;
   std::optional<matrix::Json> sent_event;
   std::optional<policy::MediaPolicy> media;
   std::shared_ptr<const discovery::OutboundResponse> answer;
@@ -38,6 +38,7 @@ struct ProxyTunnel::AnswerJob {
     in.asked.event_id = event_id;
     in.asked.destination = destination;
     in.asked.core_server_name = core_server_name;
+    in.asked.queried_server = queried_server;
     if (sent_event) in.asked.sent_event = sent_event->object_if();
     in.answer.status = answer->status;
     in.answer.content_type = content_type;
@@ -98,6 +99,8 @@ void ProxyTunnel::check_answer(RequestContext& ctx,
   job->event_id = r.route->params.event_id;
   job->destination = r.destination;
   job->core_server_name = r.services->server_name;
+  if (r.route->endpoint == policy::FederationEndpoint::key_query)
+    job->queried_server = r.route->params.server_name;
   if (r.route->endpoint == policy::FederationEndpoint::invite && r.body) {
     // v1 sends the event as the body, v2 wraps it as {"event": ...}.
     const matrix::Json* event = r.route->api_version >= 2 ? r.body->find("event") : &*r.body;

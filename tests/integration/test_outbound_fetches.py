@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import main  # noqa: E402
 from matrix_events_helper import new_key, server_keys_response  # noqa: E402
+from outbound_core import read_response  # noqa: E402
 from outbound_rig import POLICY as RIG_POLICY, Z, OutboundRig  # noqa: E402
 from signedjson.sign import sign_json  # noqa: E402
 
@@ -216,10 +217,16 @@ class OutboundFetchTest(OutboundRig):
         self.assertEqual([r[1] for r in records[2:4]], ["media_server_not_destination"] * 2)
         self.assertEqual(records[4][0], "deny")
 
-    def test_the_federation_listener_still_refuses_legacy_media_paths(self):
-        # Inbound, the legacy paths are client-server API of the Core: never forwarded.
-        for path in ("/_matrix/media/v3/download/core.bordergate.test/abc",
-                     "/_matrix/media/r0/thumbnail/core.bordergate.test/abc?width=1"):
+    def test_the_federation_listener_denies_legacy_media_paths_by_default(self):
+        # Inbound, the legacy paths are explicit-only endpoints: this policy names none of them,
+        # so they are denied (test_inbound_legacy.py opens them); never forwarded.
+        for path in ("/_matrix/media/v3/download/core.bordergate.test/abc?allow_remote=false",
+                     "/_matrix/media/r0/thumbnail/core.bordergate.test/abc?width=1"
+                     "&allow_remote=false"):
+            r = self.request(self.gw, "GET", path)
+            self.assertEqual(r.status, 403, path)
+            self.assertEqual(r.json()["errcode"], "M_FORBIDDEN")
+        for path in ("/_matrix/media/v3/upload", "/_matrix/media/r0/config"):
             r = self.request(self.gw, "GET", path)
             self.assertEqual(r.status, 404, path)
             self.assertEqual(r.json()["errcode"], "M_UNRECOGNIZED")
@@ -289,6 +296,81 @@ class OutboundFetchTest(OutboundRig):
             (other, "key.query", "deny", "out-no-keys-other"),
         ])
         self.assertEqual(decisions[3][4], "response_keys_invalid")
+
+    # ---- key endpoints by key id (Synapse up to 1.73), HEAD inside the tunnel ----------------
+    def test_key_id_forms_are_checked_like_the_keyless_ones(self):
+        peer = self.target("peer")
+        until = int(time.time() * 1000) + 3600_000
+        own = json.dumps(server_keys_response(peer, self.peer_hs.key, until)).encode()
+        about_x = sign_json(server_keys_response(f"x.{Z}", new_key("x1"), until), peer,
+                            self.peer_hs.key)
+        about_y = sign_json(server_keys_response(f"y.{Z}", new_key("y1"), until), peer,
+                            self.peer_hs.key)
+        key_path = "/_matrix/key/v2/server/ed25519%3Aa_LSoT"
+        notary_path = f"/_matrix/key/v2/query/x.{Z}/ed25519%3Ax1"
+        cases = [(key_path, own, 200),
+                 (notary_path, json.dumps({"server_keys": [about_x]}).encode(), 200),
+                 # A notary answer holding keys of a server the Core did not ask about.
+                 (notary_path, json.dumps({"server_keys": [about_x, about_y]}).encode(), 502)]
+        for path, answer, status in cases:
+            self.peers["peer"].answer = (200, answer)
+            tunnel = self.core.tls(self.core.connect(peer), f"peer.{Z}")
+            try:
+                got, _, body = self.core.request(tunnel, "GET", path, peer)
+            finally:
+                tunnel.close()
+            self.assertEqual(got, status, body)
+            if status == 200:
+                self.assertEqual(body, answer)
+        self.assertEqual([r["path"] for r in self.peers["peer"].requests],
+                         [key_path, notary_path, notary_path])
+        self.assertTrue(self.peers["peer"].requests[0]["signature_ok"])
+
+        # HEAD then GET on one tunnel: the HEAD's 405 has no body, the GET is framed right.
+        self.peers["peer"].answer = (200, own)
+        tunnel = self.core.tls(self.core.connect(peer), f"peer.{Z}")
+        try:
+            request = []
+            for method in ("HEAD", "GET"):
+                request.append(f"{method} {key_path} HTTP/1.1\r\nHost: {peer}\r\n"
+                               f"Authorization: {self.core.authorization(method, key_path, peer)}"
+                               "\r\n\r\n")
+            tunnel.sendall("".join(request).encode())
+            head = read_head_only(tunnel)
+            status, headers, body = read_response(tunnel)
+        finally:
+            tunnel.close()
+        self.assertTrue(head.startswith(b"HTTP/1.1 405 "), head)
+        self.assertIn(b"Content-Length: ", head)
+        self.assertEqual((status, body), (200, own))
+
+        # A HEAD to the proxy listener itself: 405, no body.
+        with self.core.open_proxy() as s:
+            s.sendall(b"HEAD / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            data = b""
+            while chunk := s.recv(4096):
+                data += chunk
+        head, _, rest = data.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 405 "), data)
+        self.assertIn(b"Content-Length: ", head)
+        self.assertEqual(rest, b"")
+
+        decisions = [(r["endpoint"], r["action"], r.get("status"))
+                     for r in self.audit_records(self.gw)
+                     if r.get("type") == "decision" and r.get("endpoint", "").startswith("key.")]
+        self.assertEqual(decisions, [("key.server", "forward", 200), ("key.query", "forward", 200),
+                                     ("key.query", "deny", 502), ("key.server", "forward", 200)])
+
+
+def read_head_only(sock) -> bytes:
+    """Exactly one response head, byte by byte, leaving what follows it on the socket."""
+    data = b""
+    while not data.endswith(b"\r\n\r\n"):
+        chunk = sock.recv(1)
+        if not chunk:
+            raise ConnectionError(f"closed inside a head: {data!r}")
+        data += chunk
+    return data
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ ask for different behaviour:
   X-Test-Hold: NAME             block until the test calls release(NAME)
   X-Test-Echo-Body: 1           answer with the request body itself
   X-Test-Response-Bytes: N      answer with N bytes of a fixed pattern
+  X-Test-Response-B64: B        answer with these bytes (base64), e.g. a multipart media answer
+  X-Test-Content-Type: T        the answer's Content-Type instead of the default for its body
   X-Test-Chunked: 1             use Transfer-Encoding: chunked for the answer
   X-Test-Chunk-Size: N          chunk size (default 4096)
   X-Test-Response-Header: K: V  add a header to the answer (may repeat)
@@ -332,11 +334,16 @@ class EchoUpstream:
             body, ctype = req.body, "application/octet-stream"
         elif req.header("X-Test-Response-Json"):
             body, ctype = req.header("X-Test-Response-Json").encode(), "application/json"
+        elif req.header("X-Test-Response-B64"):
+            import base64
+            body = base64.b64decode(req.header("X-Test-Response-B64"))
+            ctype = "application/octet-stream"
         elif req.header("X-Test-Response-Bytes"):
             body, ctype = pattern_bytes(int(req.header("X-Test-Response-Bytes"))), "application/octet-stream"
         else:
             body = json.dumps(req.echo(self.name)).encode()
             ctype = "application/json"
+        ctype = req.header("X-Test-Content-Type") or ctype
         if req.method == "HEAD" or status in (204, 304) or 100 <= status < 200:
             body = b""
         chunked = bool(req.header("X-Test-Chunked"))

@@ -126,16 +126,45 @@ TEST(DownstreamResponseHead, FramingAndHopByHop) {
 
 TEST(ErrorResponse, MatrixJson) {
   std::string out;
-  append_error_response(out, GatewayError{413, "M_TOO_LARGE", "Request body too large"}, true);
+  append_error_response(out, GatewayError{413, "M_TOO_LARGE", "Request body too large"}, true,
+                        AnswerTo::get_or_other);
   EXPECT_EQ(out,
             "HTTP/1.1 413 Content Too Large\r\nContent-Type: application/json\r\n"
             "Cache-Control: no-store\r\nContent-Length: 58\r\nConnection: close\r\n\r\n"
             "{\"errcode\":\"M_TOO_LARGE\",\"error\":\"Request body too large\"}");
   out.clear();
-  append_error_response(out, GatewayError{502, "M_UNKNOWN", "quote \" and \\ and \n"}, false);
+  append_error_response(out, GatewayError{502, "M_UNKNOWN", "quote \" and \\ and \n"}, false,
+                        AnswerTo::get_or_other);
   EXPECT_NE(out.find("{\"errcode\":\"M_UNKNOWN\",\"error\":\"quote \\\" and \\\\ and \\n\"}"),
             std::string::npos);
   EXPECT_EQ(out.find("Connection: close"), std::string::npos);
+}
+
+// A HEAD's answer has the GET's head (its Content-Length included) and no body, so the next
+// answer on a keep-alive connection starts right after the head.
+TEST(ErrorResponse, HeadAnswersCarryNoBody) {
+  const struct {
+    GatewayError error;
+    bool close;
+  } cases[] = {
+      {GatewayError{405, "M_UNRECOGNIZED", "Method not allowed on this endpoint"}, false},
+      {GatewayError{404, "M_UNRECOGNIZED", "Unrecognized request"}, true},
+      {GatewayError{429, "M_LIMIT_EXCEEDED", "Too many requests"}, false},
+  };
+  for (const auto& c : cases) {
+    std::string get, head;
+    append_error_response(get, c.error, c.close, AnswerTo::get_or_other);
+    append_error_response(head, c.error, c.close, answer_to("HEAD"));
+    const std::size_t end = get.find("\r\n\r\n") + 4;
+    EXPECT_EQ(head, get.substr(0, end)) << c.error.status;
+    EXPECT_GT(get.size(), end) << "the GET answer has a body";
+    EXPECT_NE(head.find("Content-Length: " + std::to_string(get.size() - end) + "\r\n"),
+              std::string::npos)
+        << head;
+  }
+  EXPECT_EQ(answer_to("GET"), AnswerTo::get_or_other);
+  EXPECT_EQ(answer_to("head"), AnswerTo::get_or_other);  // methods are case-sensitive
+  EXPECT_EQ(answer_to(""), AnswerTo::get_or_other);
 }
 
 TEST(HopByHop, ConnectionListedNames) {

@@ -21,12 +21,17 @@ struct Good {
   const char* server = "";
   const char* txn = "";
   const char* media = "";
+  const char* key = "";
 };
 
 TEST(Classifier, EveryRouteOfTheCatalogue) {
   const Good cases[] = {
       {"GET", "/.well-known/matrix/server", E::well_known, 1},
       {"GET", "/_matrix/key/v2/server", E::key_server, 2},
+      {"GET", "/_matrix/key/v2/server/ed25519%3Aa_LSoT", E::key_server, 2, "", "", "", "", "", "",
+       "ed25519:a_LSoT"},
+      {"GET", "/_matrix/key/v2/query/peer.example/ed25519%3Aabc?minimum_valid_until_ts=1",
+       E::key_query, 2, "", "", "", "peer.example", "", "", "ed25519:abc"},
       {"GET", "/_matrix/key/v2/query/peer.example%3A8448?minimum_valid_until_ts=1", E::key_query, 2,
        "", "", "", "peer.example:8448"},
       {"POST", "/_matrix/key/v2/query", E::key_query, 2},
@@ -71,6 +76,10 @@ TEST(Classifier, EveryRouteOfTheCatalogue) {
       {"GET", "/_matrix/federation/v1/media/thumbnail/abc?width=32", E::media_thumbnail, 1, "", "",
        "", "", "", "abc"},
       {"POST", "/_matrix/policy/v1/sign", E::policy_sign, 1},
+      {"GET", "/_matrix/media/r0/download/core.example/m1?allow_remote=false",
+       E::media_legacy_download, 0, "", "", "", "core.example", "", "m1"},
+      {"GET", "/_matrix/media/v3/thumbnail/core.example/m2?width=32&allow_remote=false",
+       E::media_legacy_thumbnail, 3, "", "", "", "core.example", "", "m2"},
   };
   bool seen[policy::kEndpointCount] = {};
   for (const Good& c : cases) {
@@ -84,6 +93,7 @@ TEST(Classifier, EveryRouteOfTheCatalogue) {
     EXPECT_EQ(r->params.server_name, c.server) << c.target;
     EXPECT_EQ(r->params.txn_id, c.txn) << c.target;
     EXPECT_EQ(r->params.media_id, c.media) << c.target;
+    EXPECT_EQ(r->params.key_id, c.key) << c.target;
     seen[static_cast<int>(c.endpoint)] = true;
   }
   for (std::size_t i = 0; i < policy::kEndpointCount; ++i)
@@ -103,7 +113,8 @@ TEST(Classifier, RefusesEverythingElse) {
       {"GET", "/_synapse/admin/v1/users", "unknown_endpoint"},
       {"GET", "/metrics", "unknown_endpoint"},
       {"GET", "/", "bad_path"},
-      {"GET", "/_matrix/media/v3/download/a/b", "unknown_endpoint"},
+      {"GET", "/_matrix/media/v3/upload", "unknown_endpoint"},
+      {"GET", "/_matrix/media/v3/config", "unknown_endpoint"},
       // Prefix and suffix tricks.
       {"GET", "/x/_matrix/federation/v1/version", "unknown_endpoint"},
       {"GET", "/_matrix/federation/v1/version/extra", "unknown_endpoint"},
@@ -153,7 +164,7 @@ TEST(Classifier, RefusesEverythingElse) {
 
 // The Core's outbound requests: the whole catalogue still classifies as above, and the legacy
 // client-server media paths Synapse falls back to are media.download / media.thumbnail with the
-// path's serverName (outbound only: classify_endpoint, the federation listener's, refuses them).
+// path's serverName (inbound, classify_endpoint names them media.legacy_download / _thumbnail).
 TEST(Classifier, OutboundLegacyMediaPaths) {
   struct Legacy {
     const char* method;
@@ -186,10 +197,15 @@ TEST(Classifier, OutboundLegacyMediaPaths) {
     EXPECT_EQ(r->api_version, c.api_version) << c.target;
     EXPECT_EQ(r->params.server_name, c.server) << c.target;
     EXPECT_EQ(r->params.media_id, c.media) << c.target;
-    // Inbound, the same path is not an endpoint at all.
+    // Inbound, the same path is its own endpoint, explicit-only in the policy.
     auto inbound = classify_endpoint(c.method, c.target);
-    ASSERT_FALSE(inbound.ok()) << c.target;
-    EXPECT_EQ(inbound.error().code, "unknown_endpoint") << c.target;
+    ASSERT_TRUE(inbound.ok()) << c.target;
+    EXPECT_EQ(inbound->endpoint, c.endpoint == E::media_download ? E::media_legacy_download
+                                                                 : E::media_legacy_thumbnail)
+        << c.target;
+    EXPECT_TRUE(inbound->legacy_media) << c.target;
+    EXPECT_EQ(inbound->params.server_name, c.server) << c.target;
+    EXPECT_EQ(inbound->params.media_id, c.media) << c.target;
   }
   // Federation paths classify outbound exactly as inbound, never as legacy.
   for (const char* target : {"/_matrix/federation/v1/media/download/abc",

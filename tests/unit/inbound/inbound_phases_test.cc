@@ -56,7 +56,7 @@ TEST(GatewayAnswers, RateLimitAndOwnJsonBodies) {
   std::string out;
   GatewayError e{429, "M_LIMIT_EXCEEDED", "Too many requests"};
   e.retry_after_ms = 1500;
-  append_error_response(out, e, false);
+  append_error_response(out, e, false, AnswerTo::get_or_other);
   EXPECT_NE(out.find("HTTP/1.1 429 "), std::string::npos);
   EXPECT_NE(out.find("\r\nRetry-After: 2\r\n"), std::string::npos) << out;
   EXPECT_NE(
@@ -68,7 +68,7 @@ TEST(GatewayAnswers, RateLimitAndOwnJsonBodies) {
   out.clear();
   GatewayError held{200, "M_UNKNOWN", "quarantined"};
   held.json_body = R"({"pdus":{"$a":{"error":"held"}}})";
-  append_error_response(out, held, false);
+  append_error_response(out, held, false, AnswerTo::get_or_other);
   EXPECT_EQ(out.rfind("HTTP/1.1 200 ", 0), 0u) << out;
   EXPECT_NE(out.find("Content-Length: 32\r\n"), std::string::npos) << out;
   EXPECT_TRUE(out.ends_with(held.json_body));

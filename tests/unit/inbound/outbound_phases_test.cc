@@ -242,7 +242,7 @@ TEST_F(OutboundPhasesTest, PolicyJudgesTheDestinationInTheOutboundDirection) {
   EXPECT_EQ(r_.facts.server_name, "good.example");
 
   // Legacy media paths (Synapse's fallback) are the same endpoints towards the destination,
-  // whose name the path must carry; inbound they are no endpoint at all.
+  // whose name the path must carry; inbound they are the explicit-only legacy endpoints.
   request("GET", "/_matrix/media/v3/download/GOOD.example/abc?allow_remote=false", "");
   ASSERT_EQ(run_all().step, Step::proceed);
   EXPECT_TRUE(r_.route->legacy_media);
@@ -257,8 +257,9 @@ TEST_F(OutboundPhasesTest, PolicyJudgesTheDestinationInTheOutboundDirection) {
   request("GET", "/_matrix/media/v3/download/good.example/abc", "");
   r_.direction = policy::Direction::inbound;
   s = classify_request(r_, http_);
-  ASSERT_EQ(s.step, Step::respond);
-  EXPECT_EQ(s.answer.status, 404);
+  ASSERT_EQ(s.step, Step::proceed);
+  EXPECT_EQ(r_.route->endpoint, policy::FederationEndpoint::media_legacy_download);
+  EXPECT_TRUE(r_.route->legacy_media);
 
   // A destination outside every federation.
   request("GET", "/_matrix/federation/v1/version", "", "core.example", "stranger.example");

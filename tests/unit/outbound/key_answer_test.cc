@@ -39,9 +39,11 @@ struct KeyAnswerTest : ::testing::Test {
     };
   }
 
-  ResponseCheck check(E endpoint, const std::string& answer, bool awaited = false) const {
+  ResponseCheck check(E endpoint, const std::string& answer, bool awaited = false,
+                      std::string_view queried = {}) const {
     ResponseCheckInput in;
     in.asked.endpoint = endpoint;
+    in.asked.queried_server = queried;
     in.asked.destination = kDest;
     in.answer = {200, "application/json", answer};
     in.keys_awaited = awaited;
@@ -117,6 +119,47 @@ TEST_F(KeyAnswerTest, NotaryKeysNotAtHandAreAskedForOnce) {
   EXPECT_EQ(check(E::key_query, vouched, /*awaited=*/true).action, ResponseAction::refuse);
   dest_cached = true;
   EXPECT_EQ(check(E::key_query, vouched, /*awaited=*/true).action, ResponseAction::pass);
+}
+
+// The key-id routes (Synapse up to 1.73) answer the same objects: /server/{keyId} the server's
+// own keys, GET /query/{serverName}/{keyId} {"server_keys":[...]} about that one server.
+TEST_F(KeyAnswerTest, KeyIdRoutesAreCheckedLikeTheirKeylessForms) {
+  auto own = key_object(kDest, {&dest}, kNow + kDay);
+  auto about_other = key_object("other.example", {&other}, kNow + kDay);
+  auto about_third = key_object("third.example", {&other}, kNow + kDay);
+  struct Case {
+    const char* name;
+    E endpoint;
+    std::string queried;  // key.query GET: {serverName}
+    std::string answer;
+    ResponseAction action;
+    const char* reason;
+  } cases[] = {
+      {"server/{keyId}: own keys", E::key_server, "", body(own), ResponseAction::pass,
+       "response_ok"},
+      {"server/{keyId}: another server's", E::key_server, "", body(about_other),
+       ResponseAction::refuse, "response_keys_invalid"},
+      {"query/{s}/{keyId}: vouched keys of s", E::key_query, "other.example",
+       notary_body({about_other}, kDest, dest), ResponseAction::pass, "response_ok"},
+      {"query/{s}/{keyId}: nothing known", E::key_query, "other.example",
+       notary_body({}, kDest, dest), ResponseAction::pass, "response_ok"},
+      {"query/{s}/{keyId}: keys of a server not asked about", E::key_query, "other.example",
+       notary_body({about_other, about_third}, kDest, dest), ResponseAction::refuse,
+       "response_keys_invalid"},
+      {"query/{s}/{keyId}: not vouched", E::key_query, "other.example",
+       notary_body({about_other}, kDest, impostor), ResponseAction::refuse,
+       "response_keys_invalid"},
+      {"query/{s}/{keyId}: a bare key object", E::key_query, "other.example", body(about_other),
+       ResponseAction::refuse, "response_keys_invalid"},
+      {"POST query: a batch may name several servers", E::key_query, "",
+       notary_body({about_other, about_third}, kDest, dest), ResponseAction::pass, "response_ok"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    ResponseCheck r = check(c.endpoint, c.answer, false, c.queried);
+    EXPECT_EQ(r.action, c.action);
+    EXPECT_EQ(r.reason, c.reason);
+  }
 }
 
 TEST_F(KeyAnswerTest, ErrorAnswersPassToTheCore) {

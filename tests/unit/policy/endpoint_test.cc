@@ -41,7 +41,9 @@ TEST(EndpointCatalogue, NamesAreExactlyTheLanguageNames) {
                                                "user.keys.claim",
                                                "media.download",
                                                "media.thumbnail",
-                                               "policy.sign"};
+                                               "policy.sign",
+                                               "media.legacy_download",
+                                               "media.legacy_thumbnail"};
   std::set<std::string_view> actual;
   for (const auto& info : endpoint_catalogue()) actual.insert(info.name);
   EXPECT_EQ(actual, expected);
@@ -67,6 +69,11 @@ TEST(EndpointCatalogue, VersionVariantsShareOneName) {
   EXPECT_EQ(kq.routes[0].method, "GET");
   EXPECT_EQ(kq.routes[1].method, "POST");
   EXPECT_EQ(kq.auth, EndpointAuth::none);
+  // The key-id forms (Synapse up to 1.73) are routes of the same endpoints.
+  EXPECT_EQ(kq.routes[2].path, "/_matrix/key/v2/query/{serverName}/{keyId}");
+  EXPECT_EQ(endpoint_info(FederationEndpoint::key_server).routes[1].path,
+            "/_matrix/key/v2/server/{keyId}");
+  EXPECT_EQ(endpoint_info(FederationEndpoint::media_legacy_download).auth, EndpointAuth::none);
 }
 
 TEST(EndpointCatalogue, FactsMatchTheDigest) {
@@ -96,6 +103,9 @@ TEST(EndpointGroups, Members) {
       {"keys", {"key.server", "key.query"}},
       {"media", {"media.download", "media.thumbnail"}},
       {"directory", {"publicRooms", "hierarchy", "query.directory"}},
+      {"legacy_media", {"media.legacy_download", "media.legacy_thumbnail"}},
+      {"unauthenticated",
+       {"well_known", "key.server", "key.query", "version", "3pid.onbind", "openid.userinfo"}},
   };
   for (const Case& c : cases) {
     auto set = endpoint_group(c.group);
@@ -110,6 +120,26 @@ TEST(EndpointGroups, Members) {
   EXPECT_EQ(*endpoint_group("federation") & *endpoint_group("unauthenticated"), 0u);
   EXPECT_EQ(*endpoint_group("federation") | *endpoint_group("unauthenticated"), kAllEndpoints);
   EXPECT_FALSE(endpoint_group("nope").has_value());
+}
+
+// The legacy media endpoints carry no authentication: no group but their own reaches them.
+TEST(EndpointGroups, LegacyMediaOnlyByName) {
+  const EndpointSet legacy = endpoint_bit(FederationEndpoint::media_legacy_download) |
+                             endpoint_bit(FederationEndpoint::media_legacy_thumbnail);
+  EXPECT_EQ(kExplicitOnlyEndpoints, legacy);
+  for (const auto& g : endpoint_groups()) {
+    if (g.name == "legacy_media") {
+      EXPECT_EQ(g.members, legacy);
+    } else {
+      EXPECT_EQ(g.members & legacy, 0u) << g.name;
+    }
+  }
+  EXPECT_EQ(kAllEndpoints | legacy, kCatalogueEndpoints);
+  EXPECT_EQ(kOriginUnknownEndpoints & legacy, legacy);
+  for (const auto& info : endpoint_catalogue()) {
+    const bool media = info.name.starts_with("media.");
+    EXPECT_EQ(is_media_endpoint(info.endpoint), media) << info.name;
+  }
 }
 
 }  // namespace

@@ -363,6 +363,64 @@ TEST(Evaluate, ReportedRuleIsKeptWhenEnforcementDenies) {
   EXPECT_EQ(policy->rules[static_cast<std::size_t>(d.reported_rule)].id, "shadow-on-denied");
 }
 
+// The legacy media endpoints have no authenticated origin: only a rule naming them opens them,
+// never `@all`, `@media`, `@unauthenticated` or a rule without endpoints; the media settings for
+// the unknown origin apply.
+TEST(Evaluate, LegacyMediaOnlyByName) {
+  const std::string head = R"(
+version: 1
+server_name: core.example
+default: deny
+defaults: {media: {allowed: true, max_bytes: 100, content_types: ["image/*"]}}
+rules:
+  - {id: anyone-all, peer: anyone, direction: inbound, endpoints: ["@all", "@media", "@unauthenticated"], action: allow}
+  - {id: unknown-everything, peer: unknown, direction: inbound, action: allow}
+)";
+  const std::string named =
+      head +
+      "  - {id: legacy, peer: unknown, direction: inbound, endpoints: [\"@legacy_media\"], "
+      "action: allow}\n";
+  const std::string no_media =
+      named + "settings:\n  - {id: no-media, peer: unknown, media: {allowed: false}}\n";
+  auto facts = [](FE e, std::optional<std::uint64_t> size = {}, std::string type = {}) {
+    RequestFacts f = inbound(std::nullopt, e);
+    f.server_name = "core.example";
+    if (size || !type.empty()) f.media = MediaFacts{size, std::move(type)};
+    return f;
+  };
+  const struct {
+    const char* name;
+    const std::string& policy;
+    RequestFacts facts;
+    Action action;
+    const char* rule;
+    const char* reason;
+  } cases[] = {
+      {"not named: default", head, facts(FE::media_legacy_download), Action::deny, "default",
+       "default_deny"},
+      {"thumbnail not named", head, facts(FE::media_legacy_thumbnail), Action::deny, "default",
+       "default_deny"},
+      {"federation media: peer unknown is the more specific rule", head, facts(FE::media_download),
+       Action::allow, "unknown-everything", "allowed_by_rule"},
+      {"named", named, facts(FE::media_legacy_download), Action::allow, "legacy",
+       "allowed_by_rule"},
+      {"named, answer too large", named, facts(FE::media_legacy_thumbnail, 101), Action::deny,
+       "media", "media_too_large"},
+      {"named, answer of a refused type", named, facts(FE::media_legacy_download, 5, "text/html"),
+       Action::deny, "media", "media_content_type_not_allowed"},
+      {"named, media not allowed for unknown", no_media, facts(FE::media_legacy_download),
+       Action::deny, "media", "media_not_allowed"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto policy = testing::must_load(c.policy);
+    const Decision d = evaluate(*policy, c.facts);
+    EXPECT_EQ(d.action, c.action);
+    EXPECT_EQ(d.rule_id, c.rule);
+    EXPECT_EQ(d.reason, c.reason);
+  }
+}
+
 TEST(Evaluate, DefaultAllow) {
   auto policy = testing::must_load("version: 1\nserver_name: c.example\ndefault: allow\n");
   const Decision d = evaluate(*policy, inbound("anything.example", FE::send));

@@ -143,6 +143,14 @@ TEST(Loader, LintWarnings) {
        h + "rules:\n  - {id: r, federation: c, direction: inbound, action: allow, endpoints: "
            "[key.query]}\n",
        "rule_never_matches"},
+      {"legacy media by a federation (their origin is never known)",
+       h + "rules:\n  - {id: r, federation: c, direction: inbound, action: allow, endpoints: "
+           "[media.legacy_download]}\n",
+       "rule_never_matches"},
+      {"legacy media outbound (judged as media.download there)",
+       h + "rules:\n  - {id: r, peer: anyone, direction: outbound, action: deny, endpoints: "
+           "[\"@legacy_media\"]}\n",
+       "rule_never_matches"},
       {"event types on endpoints without PDUs",
        h + "rules:\n  - {id: r, federation: c, action: deny, endpoints: [backfill], event_types: "
            "[m.x]}\n",
