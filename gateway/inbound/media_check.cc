@@ -71,8 +71,8 @@ Result<std::optional<std::string_view>> part_header(std::string_view headers,
   return found;
 }
 
-MediaVerdict refuse(std::string reason, std::string error, const char* errcode) {
-  return MediaVerdict{true, std::move(reason), errcode, std::move(error)};
+MediaVerdict refuse(std::string reason, std::string error, const char* errcode, int status) {
+  return MediaVerdict{true, std::move(reason), errcode, std::move(error), status};
 }
 
 // The media policy over the bytes of one answer and their type.
@@ -81,14 +81,14 @@ MediaVerdict check_media_bytes(std::string_view type, std::string_view bytes,
   if (media == nullptr) return {};
   if (!media->allowed) {
     return refuse("media_not_allowed", std::string(subject) + " is not allowed by policy",
-                  "M_FORBIDDEN");
+                  "M_FORBIDDEN", 403);
   }
   if (media->max_bytes && bytes.size() > *media->max_bytes) {
     return refuse("media_too_large",
                   std::string(subject) + " (" + std::to_string(bytes.size()) +
                       " bytes) is larger than the policy allows (" +
                       std::to_string(*media->max_bytes) + ")",
-                  "M_TOO_LARGE");
+                  "M_TOO_LARGE", 413);
   }
   if (!media->content_types.empty() &&
       (type.empty() || !policy::media_type_allowed(*media, type))) {
@@ -96,7 +96,7 @@ MediaVerdict check_media_bytes(std::string_view type, std::string_view bytes,
                   std::string(subject) + "'s type (" +
                       (type.empty() ? std::string("none") : std::string(type)) +
                       ") is not allowed by policy",
-                  "M_FORBIDDEN");
+                  "M_FORBIDDEN", 403);
   }
   return {};
 }
@@ -174,7 +174,7 @@ MediaVerdict check_multipart_media(std::string_view content_type, std::string_vi
     return refuse("response_malformed",
                   std::string(remote ? "The remote server's" : "The homeserver's") +
                       " media answer is malformed: " + part.error().message,
-                  "M_UNKNOWN");
+                  "M_UNKNOWN", 502);
   }
   const std::string_view subject = remote ? "The remote media" : "The media";
   if (part->location) {
@@ -235,7 +235,7 @@ MediaVerdict refuse_oversized_core_media(InboundRequest& r, std::uint64_t bytes)
   return recorded(r, refuse("media_too_large",
                             "The media answer (" + std::to_string(bytes) +
                                 " bytes or more) is larger than " + limit,
-                            "M_TOO_LARGE"));
+                            "M_TOO_LARGE", 413));
 }
 
 }  // namespace bordergate::inbound

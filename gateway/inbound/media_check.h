@@ -26,16 +26,20 @@ struct MediaPart {
 // "not_multipart", "no_boundary", "bad_multipart" (with the reason in the message).
 Result<MediaPart> parse_media_multipart(std::string_view content_type, std::string_view body);
 
-// The verdict on one media answer. Refusals are answered 502 (the gateway could not obtain an
-// acceptable answer upstream, as the spec's own answer for remote media over the limit):
-// media_not_allowed / media_content_type_not_allowed (M_FORBIDDEN), media_too_large
-// (M_TOO_LARGE), response_malformed (M_UNKNOWN). Passing: reason "response_ok" or
-// "media_redirect".
+// The verdict on one media answer. A policy refusal is a 4xx, never a 5xx: Synapse backs a
+// destination off for ten minutes and more after any 5xx, 401 or 429 from it
+// (synapse/util/retryutils.py), so a refused media answer answered 502 would stop all of its
+// federation traffic towards the server that asked, not just the one download (found with a real
+// Synapse, tests/interop). media_not_allowed / media_content_type_not_allowed: 403 M_FORBIDDEN;
+// media_too_large: 413 M_TOO_LARGE. An answer that is not what the endpoint answers
+// (response_malformed, M_UNKNOWN) stays a 502: the upstream is broken, not refused. Passing:
+// reason "response_ok" or "media_redirect".
 struct MediaVerdict {
   bool refused = false;
   std::string reason = "response_ok";
   const char* errcode = "";
   std::string error;  // the text for whoever asked
+  int status = 0;     // refused: the answer's status
 };
 
 // Whose answer it is, for the wording of refusals.

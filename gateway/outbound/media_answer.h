@@ -14,9 +14,10 @@ namespace bordergate::outbound {
 using inbound::MediaPart;
 using inbound::parse_media_multipart;
 
-// pass (also for a redirect: its target is a new CONNECT, judged on its own), or refuse (502):
-// media_not_allowed / media_content_type_not_allowed (M_FORBIDDEN), media_too_large
-// (M_TOO_LARGE), response_malformed (M_UNKNOWN). `media` null: no limits.
+// pass (also for a redirect: its target is a new CONNECT, judged on its own), or refuse with the
+// verdict's status (inbound::MediaVerdict): media_not_allowed / media_content_type_not_allowed
+// (403 M_FORBIDDEN), media_too_large (413 M_TOO_LARGE), response_malformed (502 M_UNKNOWN).
+// `media` null: no limits.
 ResponseCheck check_media_answer(std::string_view content_type, std::string_view body,
                                  const policy::MediaPolicy* media);
 

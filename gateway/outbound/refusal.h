@@ -1,6 +1,7 @@
 // The one way the outbound response checks (response_check.cc, media_answer.cc, key_answer.cc)
 // refuse an external server's answer: 502 towards the Core with a Matrix errcode and a text
-// naming what failed. Internal to bg_outbound.
+// naming what failed (a policy refusal of media passes its own 4xx: see MediaVerdict).
+// Internal to bg_outbound.
 #pragma once
 
 #include <string>
@@ -11,11 +12,11 @@
 namespace bordergate::outbound {
 
 inline ResponseCheck refuse_answer(std::string reason, std::string error,
-                                   const char* errcode = "M_UNKNOWN") {
+                                   const char* errcode = "M_UNKNOWN", int status = 502) {
   ResponseCheck c;
   c.action = ResponseAction::refuse;
   c.reason = std::move(reason);
-  c.status = 502;
+  c.status = status;
   c.errcode = errcode;
   c.error = std::move(error);
   return c;

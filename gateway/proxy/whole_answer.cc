@@ -62,7 +62,7 @@ void ClientConnection::finish_held_media() {
   }
   log_event(LogLevel::warn, "core_media_refused", {{"reason", v.reason}, {"error", v.error}});
   ctx_.outcome = "denied";
-  respond_error(GatewayError{502, v.errcode, v.error}, close_after_response_);
+  respond_error(GatewayError{v.status, v.errcode, v.error}, close_after_response_);
 }
 
 void ClientConnection::refuse_held_media(std::uint64_t bytes) {
@@ -75,7 +75,7 @@ void ClientConnection::refuse_held_media(std::uint64_t bytes) {
   inbound::MediaVerdict v = inbound::refuse_oversized_core_media(ctx_.inbound, bytes);
   log_event(LogLevel::warn, "core_media_refused", {{"reason", v.reason}, {"error", v.error}});
   ctx_.outcome = "denied";
-  respond_error(GatewayError{502, v.errcode, v.error}, close_after_response_);
+  respond_error(GatewayError{v.status, v.errcode, v.error}, close_after_response_);
 }
 
 }  // namespace bordergate

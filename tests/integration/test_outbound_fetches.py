@@ -7,8 +7,9 @@ with the authenticated federation media API through CONNECT, as Synapse does; th
 the request against the media policy towards the destination before anything is dialled, and
 the destination's `multipart/mixed` answer (size, content type) before the Core sees a byte.
 Covers: an allowed download delivered byte for byte (the peer verified the Core's signature);
-an answer over `media.max_bytes` refused 502 M_TOO_LARGE; a content type outside
-`media.content_types` refused 502 M_FORBIDDEN; a malformed multipart answer refused; media towards
+an answer over `media.max_bytes` refused 413 M_TOO_LARGE; a content type outside
+`media.content_types` refused 403 M_FORBIDDEN (policy refusals are 4xx: Synapse backs a server
+off after any 5xx); a malformed multipart answer refused 502; media towards
 a server the policy denies media refused 403 with nothing sent; every decision audited with its
 rule and reason, and the audit chain verifies.
 
@@ -98,19 +99,19 @@ class OutboundFetchTest(OutboundRig):
         self.assertEqual(self.media_records(), [("forward", "out-partners", "allowed_by_rule", 200)])
 
     def test_answers_outside_the_media_policy_are_refused(self):
-        cases = [  # (answer, errcode, words in the error, audited reason)
-            (multipart("image/png", b"\x89PNG" + b"x" * 2048), "M_TOO_LARGE",
+        cases = [  # (answer, status, errcode, words in the error, audited reason)
+            (multipart("image/png", b"\x89PNG" + b"x" * 2048), 413, "M_TOO_LARGE",
              "larger than the policy allows (1024)", "media_too_large"),
-            (multipart("text/html", b"<script>x</script>"), "M_FORBIDDEN", "text/html",
+            (multipart("text/html", b"<script>x</script>"), 403, "M_FORBIDDEN", "text/html",
              "media_content_type_not_allowed"),
-            ((200, b"--nope\r\n", f"multipart/mixed; boundary={BOUNDARY}"), "M_UNKNOWN", "",
+            ((200, b"--nope\r\n", f"multipart/mixed; boundary={BOUNDARY}"), 502, "M_UNKNOWN", "",
              "response_malformed"),
         ]
-        for n, (answer, errcode, words, _) in enumerate(cases):
+        for n, (answer, want, errcode, words, _) in enumerate(cases):
             with self.subTest(errcode=errcode):
                 self.peers["peer"].answer = answer
                 status, _, body = self.download("peer", f"m{n}")
-                self.assertEqual(status, 502, body)
+                self.assertEqual(status, want, body)
                 error = json.loads(body)
                 self.assertEqual(error["errcode"], errcode, error)
                 self.assertIn(words, error["error"])
@@ -119,7 +120,8 @@ class OutboundFetchTest(OutboundRig):
         # The request was allowed by its rule; the answer was refused: a deny with the answer's
         # reason, the rule that let the request out, and the status the Core got.
         self.assertEqual(self.media_records(),
-                         [("deny", "out-partners", reason, 502) for *_, reason in cases])
+                         [("deny", "out-partners", reason, want)
+                          for _, want, *_, reason in cases])
 
     def test_media_from_a_server_denied_media_is_refused_before_dialling(self):
         self.peers["other"].answer = multipart("image/png", b"tiny")
@@ -180,17 +182,17 @@ class OutboundFetchTest(OutboundRig):
     def test_legacy_media_is_held_to_the_media_policy(self):
         peer = self.peers["peer"]
         target = self.target("peer")
-        cases = [  # (answer, errcode, words in the error, audited reason)
-            ((200, b"\x89PNG" + b"x" * 2048, "image/png"), "M_TOO_LARGE",
+        cases = [  # (answer, status, errcode, words in the error, audited reason)
+            ((200, b"\x89PNG" + b"x" * 2048, "image/png"), 413, "M_TOO_LARGE",
              "larger than the policy allows (1024)", "media_too_large"),
-            ((200, b"<script>x</script>", "text/html"), "M_FORBIDDEN", "text/html",
+            ((200, b"<script>x</script>", "text/html"), 403, "M_FORBIDDEN", "text/html",
              "media_content_type_not_allowed"),
         ]
-        for n, (answer, errcode, words, _) in enumerate(cases):
+        for n, (answer, want, errcode, words, _) in enumerate(cases):
             with self.subTest(errcode=errcode):
                 peer.answer = answer
                 status, _, body = self.legacy("peer", f"/_matrix/media/v3/download/{target}/m{n}")
-                self.assertEqual(status, 502, body)
+                self.assertEqual(status, want, body)
                 error = json.loads(body)
                 self.assertEqual(error["errcode"], errcode, error)
                 self.assertIn(words, error["error"])
@@ -213,7 +215,7 @@ class OutboundFetchTest(OutboundRig):
         records = [(r["action"], r.get("reason"), r.get("status"))
                    for r in self.audit_records(self.gw) if r.get("type") == "decision"
                    and r.get("endpoint") in ("media.download", "media.thumbnail")]
-        self.assertEqual(records[:2], [("deny", reason, 502) for *_, reason in cases])
+        self.assertEqual(records[:2], [("deny", reason, want) for _, want, *_, reason in cases])
         self.assertEqual([r[1] for r in records[2:4]], ["media_server_not_destination"] * 2)
         self.assertEqual(records[4][0], "deny")
 

@@ -235,23 +235,32 @@ class SynapseInterop(unittest.TestCase):
 
     def test_08b_media_over_the_policy_refused_both_ways(self):
         """The media settings (1 MiB, images and text) hold for the answers of both
-        directions: what the Core serves to opendesk and what opendesk serves to the Core."""
+        directions: what the Core serves to opendesk and what opendesk serves to the Core.
+        A refusal is a 4xx: Synapse backs a server off for ten minutes after any 5xx from it,
+        which would stop all federation towards it, so a message right after the refusals
+        must still arrive and neither Synapse may have backed the other off."""
         t0 = time.monotonic()
-        cases = (("too large", b"x" * (1536 * 1024), "text/plain", "media_too_large"),
+        cases = (("too large", b"x" * (1536 * 1024), "text/plain", "media_too_large", 413),
                  ("type off the list", b"MZ" + b"\0" * 512, "application/x-msdownload",
-                  "media_content_type_not_allowed"))
+                  "media_content_type_not_allowed", 403))
         for owner, fetcher, direction in ((self.alice, self.bob, "inbound"),
                                           (self.bob, self.alice, "outbound")):
-            for label, body, ctype, reason in cases:
+            for label, body, ctype, reason, status in cases:
                 with self.subTest(f"{direction}: {label}"):
                     mxc = owner.upload(body, ctype, "refused.bin")
                     before = len(self.rig.audit_records())
-                    status, data, _ = fetcher.download(mxc)
-                    self.assertNotEqual(status, 200, f"{label} was served: {data[:100]}")
+                    got, data, _ = fetcher.download(mxc)
+                    self.assertNotEqual(got, 200, f"{label} was served: {data[:100]}")
                     wait_until(f"the {reason} record", lambda: [
                         r for r in self.rig.audit_records()[before:]
                         if r.get("direction") == direction and r.get("action") == "deny"
-                        and r.get("reason") == reason and r.get("status") == 502])
+                        and r.get("reason") == reason and r.get("status") == status])
+            event_id = fetcher.send(self.core_room, f"still federating after refused media "
+                                                    f"({direction})")
+            wait_until("a message right after the refusals",
+                       lambda: event_visible(owner, self.core_room, event_id), timeout=10)
+            self.assertNotIn("backoff now", fetcher.hs.log_text(),
+                             f"{fetcher.hs.name} backed off a server")
         self.timed("media over the policy (size, type) refused in both directions", t0)
 
     # ---- 4. end-to-end encryption --------------------------------------------------------

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 
 #include "gateway/inbound/classifier.h"
@@ -105,11 +106,20 @@ TEST(CoreMedia, VerdictsOnTheCoresAnswers) {
        multipart("Content-Type: image/png\r\n\r\nx"), "media_content_type_not_allowed",
        "M_FORBIDDEN"},
   };
+  // Policy refusals are 4xx (a real Synapse backs a server off after any 5xx it answers); an
+  // answer that is not what the endpoint answers is the upstream's failure, 502.
+  const std::map<std::string, int, std::less<>> status_of{
+      {"response_ok", 0},
+      {"media_redirect", 0},
+      {"media_too_large", 413},
+      {"media_content_type_not_allowed", 403},
+      {"response_malformed", 502}};
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
     InboundRequest r = request(c.target, &images);
     MediaVerdict v = check_core_media_answer(r, c.content_type, c.body);
     EXPECT_EQ(v.reason, c.reason);
+    EXPECT_EQ(v.status, status_of.find(c.reason)->second);
     EXPECT_STREQ(v.errcode, c.errcode);
     const bool refused = std::string_view(c.errcode) != "";
     EXPECT_EQ(v.refused, refused);
@@ -129,6 +139,7 @@ TEST(CoreMedia, OversizedAnswersAreRefusedUnread) {
   EXPECT_TRUE(v.refused);
   EXPECT_EQ(v.reason, "media_too_large");
   EXPECT_STREQ(v.errcode, "M_TOO_LARGE");
+  EXPECT_EQ(v.status, 413);
   EXPECT_NE(v.error.find("(100)"), std::string::npos) << v.error;
   EXPECT_EQ(r.denial, "media_too_large");
   const policy::MediaPolicy typed{true, std::nullopt, {"image/png"}};
