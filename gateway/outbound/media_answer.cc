@@ -6,8 +6,7 @@ namespace bordergate::outbound {
 namespace {
 
 ResponseCheck from_verdict(inbound::MediaVerdict v) {
-  if (v.refused)
-    return refuse_answer(std::move(v.reason), std::move(v.error), v.errcode, v.status);
+  if (v.refused) return refuse_answer(std::move(v.reason), std::move(v.error), v.errcode, v.status);
   ResponseCheck c;
   c.reason = std::move(v.reason);
   return c;

@@ -108,12 +108,11 @@ TEST(CoreMedia, VerdictsOnTheCoresAnswers) {
   };
   // Policy refusals are 4xx (a real Synapse backs a server off after any 5xx it answers); an
   // answer that is not what the endpoint answers is the upstream's failure, 502.
-  const std::map<std::string, int, std::less<>> status_of{
-      {"response_ok", 0},
-      {"media_redirect", 0},
-      {"media_too_large", 413},
-      {"media_content_type_not_allowed", 403},
-      {"response_malformed", 502}};
+  const std::map<std::string, int, std::less<>> status_of{{"response_ok", 0},
+                                                          {"media_redirect", 0},
+                                                          {"media_too_large", 413},
+                                                          {"media_content_type_not_allowed", 403},
+                                                          {"response_malformed", 502}};
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
     InboundRequest r = request(c.target, &images);

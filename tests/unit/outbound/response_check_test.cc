@@ -489,9 +489,9 @@ void expect_verdict(const ResponseCheck& got, const MediaCase& c) {
   if (!passes) {
     // Policy refusals are 4xx (Synapse backs a server off after a 5xx from it); an answer that
     // is not what the endpoint answers is the remote server's failure, 502.
-    const int want = c.reason == std::string_view("media_too_large")   ? 413
+    const int want = c.reason == std::string_view("media_too_large")      ? 413
                      : c.reason == std::string_view("response_malformed") ? 502
-                                                                           : 403;
+                                                                          : 403;
     EXPECT_EQ(got.status, want);
     EXPECT_STREQ(got.errcode, c.errcode);
   }
