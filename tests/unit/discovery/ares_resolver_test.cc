@@ -3,8 +3,10 @@
 #include "gateway/discovery/ares_resolver.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "tests/unit/discovery/dns_records.h"
 #include "tests/unit/discovery/dnsmasq_fixture.h"
@@ -102,6 +104,51 @@ TEST_F(AresResolverTest, DistinguishesNxdomainFromNoData) {
   auto no_srv = ask("_matrix-fed._tcp.legacy.bg.test", DnsType::kSrv);
   ASSERT_TRUE(no_srv.error);
   EXPECT_TRUE(no_srv.no_record()) << no_srv.error->code;
+}
+
+// A/AAAA consult the hosts file first (as getaddrinfo does), one family at a time; SRV never.
+// The file is a temporary one named by c-ares' CARES_HOSTS, never the machine's /etc/hosts.
+TEST_F(AresResolverTest, HostsFileAnswersAddressesBeforeDns) {
+  char path[] = "/tmp/bg-hosts-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  const std::string hosts =
+      "# a comment\n"
+      "127.0.0.7 dual.bg.test hostsonly.bg.test\n"  // dnsmasq: dual is 127.0.0.4, hostsonly unknown
+      "::2 six.bg.test\n"
+      "127.0.0.8 _matrix-fed._tcp.srv.bg.test\n";  // an address entry never answers SRV
+  ASSERT_EQ(::write(fd, hosts.data(), hosts.size()), static_cast<ssize_t>(hosts.size()));
+  ::close(fd);
+  ::setenv("CARES_HOSTS", path, 1);
+
+  auto a = ask("dual.bg.test", DnsType::kA);
+  ASSERT_FALSE(a.error) << a.error->message;
+  ASSERT_EQ(a.addresses.size(), 1u);
+  EXPECT_EQ(a.addresses[0].to_string(), "127.0.0.7");
+  auto only = ask("hostsonly.bg.test", DnsType::kA);
+  ASSERT_FALSE(only.error) << only.error->message;
+  EXPECT_EQ(only.addresses.at(0).to_string(), "127.0.0.7");
+  // No IPv6 entry for dual in the file: AAAA comes from DNS.
+  auto aaaa = ask("dual.bg.test", DnsType::kAaaa);
+  ASSERT_FALSE(aaaa.error) << aaaa.error->message;
+  ASSERT_EQ(aaaa.addresses.size(), 1u);
+  EXPECT_EQ(aaaa.addresses[0].to_string(), "::1");
+  auto six = ask("six.bg.test", DnsType::kAaaa);
+  ASSERT_FALSE(six.error) << six.error->message;
+  EXPECT_EQ(six.addresses.at(0).to_string(), "::2");
+  auto srv = ask("_matrix-fed._tcp.srv.bg.test", DnsType::kSrv);
+  ASSERT_FALSE(srv.error) << srv.error->message;
+  EXPECT_EQ(srv.srv.size(), 3u);
+  // Names in neither: DNS's answer, nxdomain and no data still told apart.
+  auto missing = ask("nothing.bg.test", DnsType::kA);
+  ASSERT_TRUE(missing.error);
+  EXPECT_EQ(missing.error->code, "nxdomain");
+  auto no_aaaa = ask("hostsonly.bg.test", DnsType::kAaaa);
+  ASSERT_TRUE(no_aaaa.error);
+  EXPECT_TRUE(no_aaaa.no_record()) << no_aaaa.error->code;
+
+  ::unsetenv("CARES_HOSTS");
+  ::unlink(path);
 }
 
 TEST_F(AresResolverTest, ManyConcurrentQueries) {
