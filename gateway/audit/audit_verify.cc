@@ -87,6 +87,11 @@ bool ChainVerifier::add_line(std::string_view line) {
   }
   head_.next_seq = f->seq + 1;
   head_.last_hash = sha256_hex(line);
+  if (!report_.expected_head_found && !options_.expect_head.empty() &&
+      head_.last_hash == options_.expect_head) {
+    report_.expected_head_found = true;
+    report_.expected_head_seq = f->seq;
+  }
   ++report_.records;
   report_.last_seq = f->seq;
   return true;
@@ -111,10 +116,13 @@ VerifyReport ChainVerifier::finish() {
   if (!broken_ && report_.records == 0) {
     fail("empty", "no audit records");
   }
-  if (!broken_ && !options_.expect_head.empty() && options_.expect_head != head_.last_hash) {
+  // The chain verified up to here, so a record with the expected head's hash means every record
+  // up to it is the one recorded then; records after it were appended since.
+  if (!broken_ && !options_.expect_head.empty() && !report_.expected_head_found) {
     fail("head_mismatch",
-         "the chain does not end at the expected head: records after seq " +
-             std::to_string(report_.last_seq) + " were removed, or the last record was altered",
+         "no record of the chain has the expected head: records up to it were removed (the "
+         "chain ends at seq " +
+             std::to_string(report_.last_seq) + " before it) or that record was altered",
          report_.last_seq);
   }
   report_.intact = !broken_;

@@ -17,9 +17,10 @@ struct VerifyOptions {
   // a rotated file may start mid-chain: its first prev is taken on trust and
   // reported as the anchor to check against the previous file.
   bool require_genesis = false;
-  // The head (hash of the last line) recorded elsewhere earlier, e.g. from a
-  // previous verify or the gateway's audit_log_closed log event. Set, the
-  // chain must end exactly there: that detects removed trailing records.
+  // A head (hash of the then last line) recorded elsewhere earlier, e.g. from a
+  // previous verify or the gateway's audit_log_closed log event. Set, that
+  // line must be a record of the verified chain (the chain may have grown
+  // since): that detects records removed up to it and an edit of it.
   std::string expect_head;
 };
 
@@ -28,9 +29,11 @@ struct VerifyReport {
   std::uint64_t records = 0;
   std::uint64_t first_seq = 0;
   std::uint64_t last_seq = 0;
-  std::string anchor_prev;         // prev of the first record (kGenesisPrev for a full chain)
-  std::string head;                // hash of the last line: store it elsewhere to detect truncation
-  std::vector<std::string> notes;  // recoveries, dropped-record notices
+  std::string anchor_prev;  // prev of the first record (kGenesisPrev for a full chain)
+  std::string head;         // hash of the last line: store it elsewhere to detect truncation
+  bool expected_head_found = false;     // expect_head is the hash of a record of the chain,
+  std::uint64_t expected_head_seq = 0;  // this one
+  std::vector<std::string> notes;       // recoveries, dropped-record notices
   // The first problem, when !intact.
   std::string file;
   std::uint64_t line = 0;  // 1-based line number within `file`

@@ -20,6 +20,7 @@ void print_json(const audit::VerifyReport& r) {
   out += ",\"first_seq\":" + std::to_string(r.first_seq);
   out += ",\"last_seq\":" + std::to_string(r.last_seq);
   out += ",\"anchor_prev\":\"" + r.anchor_prev + "\",\"head\":\"" + r.head + "\"";
+  if (r.expected_head_found) out += ",\"expected_head_seq\":" + std::to_string(r.expected_head_seq);
   if (!r.intact) {
     out += ",\"file\":";
     audit::append_json_text(out, r.file);
@@ -48,6 +49,11 @@ void print_text(const audit::VerifyReport& r) {
           "note: the chain starts mid-way at seq %llu; its prev %s must be the head of "
           "the previous file\n",
           static_cast<unsigned long long>(r.first_seq), r.anchor_prev.c_str());
+    }
+    if (r.expected_head_found) {
+      std::printf("expected head: seq %llu, %llu record(s) after it\n",
+                  static_cast<unsigned long long>(r.expected_head_seq),
+                  static_cast<unsigned long long>(r.last_seq - r.expected_head_seq));
     }
     return;
   }
@@ -81,7 +87,8 @@ void register_audit_commands(CLI::App& app) {
   verify->add_flag("--continued", args->continued,
                    "The first file may start mid-chain (a rotated file verified alone)");
   verify->add_option("--expect-head", args->expect_head,
-                     "SHA-256 the chain must end with (a head recorded earlier)");
+                     "A head recorded earlier (SHA-256 of a line): it must be a record of the "
+                     "chain, which may have grown since");
   verify->callback([args] {
     audit::VerifyOptions options;
     options.require_genesis = !args->continued;

@@ -15,6 +15,7 @@
 #include "gateway/cli/commands.h"
 #include "gateway/config/config_loader.h"
 #include "gateway/discovery/private_discovery.h"
+#include "gateway/inbound/pinned_keys_file.h"
 #include "gateway/keystore/federation_key_fetcher.h"
 #include "gateway/keystore/key_persistence.h"
 #include "gateway/keystore/key_responses.h"
@@ -55,6 +56,7 @@ std::string target_text(const d::ConnectTarget& t) {
 struct Settings {
   DiscoveryConfig discovery;
   KeyFetchConfig keys;
+  KeysConfig pinned;  // `keys.pinned` and `keys.pinned_file`, which --key-id answers first
 };
 
 Result<Settings> settings_from(const NetOptions& o) {
@@ -68,6 +70,7 @@ Result<Settings> settings_from(const NetOptions& o) {
     }
     s.discovery = loaded.config->discovery;
     s.keys = loaded.config->key_fetch;
+    s.pinned = loaded.config->keys;
   }
   for (const auto& r : o.resolvers) s.discovery.resolvers.push_back(r);
   for (const auto& r : o.allow_ranges) s.discovery.allowed_ranges.push_back(r);
@@ -294,7 +297,10 @@ void fetch_one_key(const std::string& server, const Settings& s, const NetOption
     if (!opened) return void(fail("keys fetch", opened.error(), kBadInput));
     persistence = std::move(*opened);
   }
+  auto pinned = inbound::load_pinned_keys(s.pinned);
+  if (!pinned) return void(fail("keys fetch", pinned.error(), kBadInput));
   k::KeyStoreConfig config;
+  config.pinned = std::move(*pinned);
   config.notaries = std::move(*notaries);
   config.mode = s.keys.fetch_mode == "direct"   ? k::FetchMode::kDirectOnly
                 : s.keys.fetch_mode == "notary" ? k::FetchMode::kNotariesOnly
@@ -318,7 +324,8 @@ void fetch_one_key(const std::string& server, const Settings& s, const NetOption
     std::printf(
         "key %s of %s: %s (%s)\n", o.key_id.c_str(), server.c_str(),
         key ? m::to_base64(*key).c_str() : (key.error().code + ": " + key.error().message).c_str(),
-        metrics.cache_hits.load() > 0    ? "from cache"
+        metrics.pinned_hits.load() > 0   ? "pinned"
+        : metrics.cache_hits.load() > 0  ? "from cache"
         : metrics.fetch_ok_direct.load() ? "fetched directly"
         : metrics.fetch_ok_notary.load() ? "fetched through a notary"
                                          : "no verified answer");

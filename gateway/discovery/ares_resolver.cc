@@ -1,6 +1,7 @@
 #include "gateway/discovery/ares_resolver.h"
 
 #include <ares.h>
+#include <netinet/in.h>
 #include <uv.h>
 
 #include <algorithm>
@@ -95,6 +96,25 @@ DnsAnswer parse_answer(DnsType type, const std::string& name, const unsigned cha
   return answer;
 }
 
+// An A or AAAA answer of ares_getaddrinfo (hosts file or DNS), capped like parse_answer's.
+DnsAnswer addrinfo_answer(const std::string& name, const ares_addrinfo* info) {
+  DnsAnswer answer;
+  for (const ares_addrinfo_node* n = info != nullptr ? info->nodes : nullptr;
+       n != nullptr && answer.addresses.size() < kMaxAddresses; n = n->ai_next) {
+    if (n->ai_family == AF_INET) {
+      const auto* in = reinterpret_cast<const sockaddr_in*>(n->ai_addr);
+      answer.addresses.push_back(
+          IpAddress::v4_from_bytes(reinterpret_cast<const std::uint8_t*>(&in->sin_addr)));
+    } else if (n->ai_family == AF_INET6) {
+      const auto* in6 = reinterpret_cast<const sockaddr_in6*>(n->ai_addr);
+      answer.addresses.push_back(
+          IpAddress::v6_from_bytes(reinterpret_cast<const std::uint8_t*>(&in6->sin6_addr)));
+    }
+  }
+  if (answer.addresses.empty()) answer.error = status_error(ARES_ENODATA, name);
+  return answer;
+}
+
 std::once_flag library_init;
 
 }  // namespace
@@ -151,7 +171,15 @@ Result<std::unique_ptr<AresResolver>> AresResolver::create(uv_loop_t* loop,
   opts.tries = std::max(1, options.tries);
   opts.sock_state_cb = &AresResolver::on_sock_state;
   opts.sock_state_cb_data = resolver.get();
-  const int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB;
+  // Addresses as getaddrinfo finds them: the hosts file first, then DNS ("fb"), whatever
+  // /etc/host.conf or /etc/nsswitch.conf say. No search domains at all, so that a name is looked
+  // up exactly as given on either path.
+  char lookups[] = "fb";
+  opts.lookups = lookups;
+  opts.domains = nullptr;
+  opts.ndomains = 0;
+  const int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB |
+                   ARES_OPT_LOOKUPS | ARES_OPT_DOMAINS;
   if (int rc = ares_init_options(&resolver->channel_, &opts, mask); rc != ARES_SUCCESS) {
     resolver->channel_ = nullptr;
     return make_error("dns_init_failed", std::string("c-ares init failed: ") + ares_strerror(rc));
@@ -197,8 +225,19 @@ AresResolver::QueryId AresResolver::query(DnsQuestion question, Callback callbac
   queries_.emplace(raw->id, std::move(query));
   const QueryId id = raw->id;
   inside_query_call_ = true;
-  ares_query(channel_, raw->question.name.c_str(), kClassIn, wire_type(raw->question.type),
-             &AresResolver::on_ares_answer, raw);
+  if (raw->question.type == DnsType::kSrv) {
+    ares_query(channel_, raw->question.name.c_str(), kClassIn, wire_type(raw->question.type),
+               &AresResolver::on_ares_answer, raw);
+  } else {
+    // The hosts file answers synchronously (finish() defers that); only its own family counts,
+    // so a name with just an IPv4 entry still asks DNS for AAAA. ENVHOSTS: CARES_HOSTS replaces
+    // /etc/hosts (the tests' hosts files). NOSORT: no probe connects to rank the addresses.
+    ares_addrinfo_hints hints{};
+    hints.ai_family = raw->question.type == DnsType::kA ? AF_INET : AF_INET6;
+    hints.ai_flags = ARES_AI_NOSORT | ARES_AI_ENVHOSTS;
+    ares_getaddrinfo(channel_, raw->question.name.c_str(), nullptr, &hints,
+                     &AresResolver::on_ares_addrinfo, raw);
+  }
   inside_query_call_ = false;
   reschedule();
   return id;
@@ -230,6 +269,22 @@ void AresResolver::on_ares_answer(void* arg, int status, int /*timeouts*/, unsig
   DnsAnswer answer = status == ARES_SUCCESS
                          ? parse_answer(query->question.type, query->question.name, abuf, alen)
                          : DnsAnswer{{}, {}, status_error(status, query->question.name)};
+  self->finish(*query, std::move(answer));
+}
+
+void AresResolver::on_ares_addrinfo(void* arg, int status, int /*timeouts*/, ares_addrinfo* info) {
+  auto* query = static_cast<Query*>(arg);
+  AresResolver* self = query->owner;
+  query->ares_done = true;
+  if (self->destroying_ || query->answered) {
+    if (info != nullptr) ares_freeaddrinfo(info);
+    if (!self->destroying_) self->queries_.erase(query->id);
+    return;
+  }
+  DnsAnswer answer = status == ARES_SUCCESS
+                         ? addrinfo_answer(query->question.name, info)
+                         : DnsAnswer{{}, {}, status_error(status, query->question.name)};
+  if (info != nullptr) ares_freeaddrinfo(info);
   self->finish(*query, std::move(answer));
 }
 

@@ -1,6 +1,7 @@
 // Asynchronous DNS over c-ares on a libuv loop: A, AAAA and SRV queries with a hard per-query
-// deadline, answers delivered as DnsAnswer values on the loop thread. One resolver per worker
-// loop; it is not thread-safe (like the loop itself).
+// deadline, answers delivered as DnsAnswer values on the loop thread. A and AAAA consult the
+// hosts file before DNS, as getaddrinfo does; SRV is DNS only. One resolver per worker loop; it
+// is not thread-safe (like the loop itself).
 #pragma once
 
 #include <cstdint>
@@ -16,6 +17,7 @@
 struct uv_loop_s;
 typedef struct uv_loop_s uv_loop_t;
 struct ares_channeldata;
+struct ares_addrinfo;
 
 namespace bordergate::discovery {
 
@@ -44,7 +46,8 @@ class AresResolver {
 
   // The callback runs exactly once on the loop thread (never inside query()), unless cancel()ed
   // or the resolver is destroyed first. Names are queried as given: no search domains, no
-  // HOSTALIASES, no /etc/hosts.
+  // HOSTALIASES. A/AAAA: an entry of that family in the hosts file (/etc/hosts, or the file
+  // named by c-ares' CARES_HOSTS) answers; otherwise DNS does.
   QueryId query(DnsQuestion question, Callback callback);
   void cancel(QueryId id);
   std::size_t pending() const;
@@ -57,6 +60,7 @@ class AresResolver {
   AresResolver(uv_loop_t* loop, const ResolverOptions& options);
   static void on_sock_state(void* data, int fd, int readable, int writable);
   static void on_ares_answer(void* arg, int status, int timeouts, unsigned char* abuf, int alen);
+  static void on_ares_addrinfo(void* arg, int status, int timeouts, ares_addrinfo* info);
   void on_socket_event(int fd, int status, int events);
   void on_timer();
   void reschedule();

@@ -106,9 +106,6 @@ Status Server::start() {
       return services.error();
     }
     inbound_ = std::move(services.value());
-    log_event(LogLevel::info, "inbound_enforcement",
-              {{"policy", loaded.config->policy},
-               {"pinned_servers", static_cast<unsigned long>(loaded.config->keys.pinned.size())}});
   }
   if (loaded.config->outbound != nullptr) {
     auto services = build_outbound_services(*loaded.config);
@@ -133,6 +130,13 @@ Status Server::start() {
     return federation.error();
   }
   federation_ = std::move(*federation);
+  if (inbound_ != nullptr) {
+    // Counted from the key store, which holds `keys.pinned` and `keys.pinned_file` together, as
+    // config_reloaded counts them.
+    log_event(
+        LogLevel::info, "inbound_enforcement",
+        {{"policy", c.policy}, {"pinned_servers", federation_->key_store().pinned_servers()}});
+  }
   log_event(LogLevel::info, "key_cache_loaded",
             {{"file", c.key_fetch.cache_file}, {"responses", federation_->persisted_loaded()}});
   metrics_->set_extra_source(

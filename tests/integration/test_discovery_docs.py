@@ -61,6 +61,27 @@ class DiscoveryDocsTest(GatewayTestCase):
                 checked += 1
         self.assertGreaterEqual(checked, 5)
 
+    def test_named_keys_exist(self):
+        # Every `discovery.x` / `keys.x` the docs name is a key the loader knows (the docs once
+        # named `discovery.overrides` for `static_routes`): check-config refuses unknown keys by
+        # name, whatever their value, so a bad value may fail but must not fail as unknown.
+        source = os.path.dirname(docs_dir())
+        pages = [os.path.join(docs_dir(), f) for f in sorted(os.listdir(docs_dir()))
+                 if f.endswith(".md")]
+        pages += [os.path.join(source, "README.md"), os.path.join(source, "deploy", "README.md")]
+        named = set()
+        for page in pages:
+            with open(page, encoding="utf-8") as f:
+                named |= set(re.findall(r"`(discovery|keys)\.([a-z_]+)", f.read()))
+        self.assertIn(("discovery", "static_routes"), named)
+        for section, key in sorted(named):
+            config = self.make_config(1)
+            config.setdefault(section, {})[key] = "x"
+            path = self.tmp / f"{section}-{key}.yaml"
+            path.write_text(yaml.safe_dump(config))
+            r = run_cli("check-config", str(path))
+            self.assertNotIn(f"unknown key '{key}'", r.stderr, f"`{section}.{key}` in the docs")
+
 
 if __name__ == "__main__":
     main()

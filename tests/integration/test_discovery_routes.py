@@ -9,6 +9,7 @@ import os
 import random
 import sys
 import unittest
+from unittest import mock
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import yaml  # noqa: E402
@@ -191,6 +192,30 @@ class DiscoveryRoutesTest(GatewayTestCase):
         r, out = self.discover("evil-a.bg.test", allowed=ALLOWED + ["127.0.0.99/32"])
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(out["targets"], ["127.0.0.99:8448"])
+
+    def test_hosts_file_before_dns_and_guarded(self):
+        # A/AAAA read the hosts file first (CARES_HOSTS names a temporary one instead of
+        # /etc/hosts): it answers names DNS does not know and wins over DNS for names both know.
+        # Its addresses pass the same SSRF guard as DNS answers.
+        self.start_dns()
+        hosts_ip = random_loopback()
+        hosts = self.tmp / "hosts"
+        hosts.write_text(f"{hosts_ip} hosts-only.bg.test plain.bg.test\n"
+                         "127.0.0.99 evil-hosts.bg.test\n")
+        with mock.patch.dict(os.environ, {"CARES_HOSTS": str(hosts)}):
+            r, out = self.discover("hosts-only.bg.test:8448", "plain.bg.test:8448",
+                                   "evil-hosts.bg.test:8448")
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertEqual([o.get("targets") for o in out[:2]],
+                             [[f"{hosts_ip}:8448"], [f"{hosts_ip}:8448"]])
+            self.assertEqual(out[2]["error"], "ssrf_refused", out[2])
+            r, out = self.discover("evil-hosts.bg.test:8448", allowed=ALLOWED + ["127.0.0.99/32"])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(out["targets"], ["127.0.0.99:8448"])
+        # Without the file the same names are DNS's again.
+        r, out = self.discover("hosts-only.bg.test:8448", "plain.bg.test:8448")
+        self.assertEqual(out[0]["ok"], False, out[0])
+        self.assertEqual(out[1]["targets"], [f"{self.ip['plain']}:8448"])
 
     def test_ssrf_well_known_delegation_to_refused_address(self):
         self.start_dns()

@@ -134,6 +134,41 @@ class InboundEvidenceTest(GatewayTestCase):
         out = self.cli("audit", "verify", str(tampered), expect=None)
         self.assertNotEqual(out.returncode, 0)
 
+    def test_head_from_audit_log_closed_verifies_after_a_restart(self):
+        # The operator stores the head the gateway logs at shutdown; the restarted gateway
+        # appends behind it. That head must still verify the longer chain, and must not once the
+        # chain is cut before it.
+        _, _, _, r = self.send(GOOD.transaction([GOOD.event()]), "before")
+        self.assertEqual(r.status, 200, r.body)
+        self.gw.stop()
+        closed = [rec for rec in self.gw.log_records() if rec.get("event") == "audit_log_closed"]
+        self.assertEqual(len(closed), 1, self.gw.stderr_tail())
+        head, head_seq = closed[0]["head"], closed[0]["last_seq"]
+        log = str(self.state / "audit.log")
+        self.assertIn(f"head {head}", self.cli("audit", "verify", log).stdout.decode())
+
+        self.gw = self.start_gateway(self.gw.config, name="restarted")
+        _, _, _, r = self.send(GOOD.transaction([GOOD.event()]), "after")
+        self.assertEqual(r.status, 200, r.body)
+        self.gw.stop()
+        lines = (self.state / "audit.log").read_text().splitlines(keepends=True)
+        self.assertEqual([json.loads(l).get("txn_id") for l in lines].count("after"), 1)
+        self.assertGreater(json.loads(lines[-1])["seq"], head_seq)
+
+        out = self.cli("audit", "verify", "--expect-head", head, log).stdout.decode()
+        self.assertIn(f"expected head: seq {head_seq}, {len(lines) - 1 - head_seq} record(s) "
+                      "after it", out)
+        report = json.loads(self.cli("audit", "verify", "--json", "--expect-head", head,
+                                     log).stdout)
+        self.assertEqual((report["intact"], report["expected_head_seq"]), (True, head_seq))
+
+        # The chain cut just before the recorded record: still a valid chain, but not through it.
+        cut = self.tmp / "cut.log"
+        cut.write_text("".join(lines[:head_seq]))
+        self.cli("audit", "verify", str(cut))
+        bad = self.cli("audit", "verify", "--expect-head", head, str(cut), expect=1)
+        self.assertIn("head_mismatch", bad.stdout.decode())
+
     def test_retry_gets_the_stored_answer_after_a_policy_change(self):
         # The store is asked before inspection: a retried held transaction is answered as the
         # first time, even when a reloaded policy would now let it through.

@@ -207,6 +207,20 @@ class InboundKeyFetchTest(GatewayTestCase):
         self.assertEqual(r.status, 200, r.body)
         self.assertEqual(len(self.up.requests), 1)
 
+    def test_start_log_counts_pinned_file_servers(self):
+        # The start-up record counts what the key store holds: `keys.pinned` and the servers of
+        # `keys.pinned_file` together (it once counted `keys.pinned` alone and said 0 here).
+        other = TestHomeserver("other.example")
+        self.start(free_port(), pinned_file={GOOD.name: GOOD.pinned()})
+        rec = self.gw.wait_for_log(lambda r: r.get("event") == "inbound_enforcement")
+        self.assertEqual(rec.get("pinned_servers"), 1, rec)
+        self.gw.stop()
+
+        self.start(free_port(), pinned={other.name: other.pinned()},
+                   pinned_file={GOOD.name: GOOD.pinned()})
+        rec = self.gw.wait_for_log(lambda r: r.get("event") == "inbound_enforcement")
+        self.assertEqual(rec.get("pinned_servers"), 2, rec)
+
     def reload_and_wait(self, config: dict, result: str):
         before = metric_sum(self.metrics(self.gw), "bordergate_config_reloads_total", result=result)
         self.gw.reload(config)

@@ -3,6 +3,7 @@
 after discovery, expired keys, a wrong self-signature, notary answers (good and badly signed),
 an untrusted certificate, and a key server that is down while the persistent SQLite cache still
 holds valid keys."""
+import json
 import os
 import random
 import sys
@@ -167,6 +168,26 @@ class KeysFetchTest(GatewayTestCase):
         r = self.fetch(p.server_name, "--key-id", p.key_id, "--no-cache", keys=cache)
         self.assertEqual(r.returncode, 1, r.stdout)
         self.assertIn("key_unavailable", r.stdout + r.stderr)
+
+    def test_key_id_answered_from_pinned_file_first(self):
+        # The peer publishes its real key; the pinned-keys file pins another one under the same
+        # id. --key-id goes through the key store, where pinned keys come first: the pinned key
+        # is the answer and the peer is never asked.
+        p = self.origin()
+        pinned_key = "l8Hft5qXKn1vfHrg3p4+W8gELQVo8N13JkluMfmn2sQ"
+        self.assertNotEqual(pinned_key, p.verify_key_b64)
+        pinned_file = self.tmp / "pinned.json"
+        pinned_file.write_text(json.dumps({p.server_name: {p.key_id: pinned_key}}))
+        keys = {"pinned_file": str(pinned_file)}
+        r = self.fetch(p.server_name, "--key-id", p.key_id, "--no-cache", keys=keys)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn(f"{pinned_key} (pinned)", r.stdout)
+        self.assertEqual(p.count("/_matrix/key/v2/server"), 0)
+        # A key id the file does not pin is refused, not fetched: a pinned server is never asked.
+        r = self.fetch(p.server_name, "--key-id", "ed25519:other", "--no-cache", keys=keys)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("unknown_key", r.stdout)
+        self.assertEqual(p.count("/_matrix/key/v2/server"), 0)
 
 
 if __name__ == "__main__":

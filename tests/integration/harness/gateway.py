@@ -128,6 +128,9 @@ def sanitizer_env() -> dict:
                                    "check_initialization_order=1:strict_init_order=1")
     env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
     env.setdefault("LSAN_OPTIONS", "report_objects=0")
+    # The resolver reads the hosts file before DNS (c-ares' CARES_HOSTS replaces /etc/hosts):
+    # tests see only the hosts files they write, never the machine's.
+    env.setdefault("CARES_HOSTS", "/dev/null")
     return env
 
 

@@ -161,6 +161,59 @@ TEST(AuditVerify, TruncationInsideARecordAndAtTheEnd) {
   EXPECT_EQ(r.problem, "unreadable");
 }
 
+// A head recorded at shutdown (audit_log_closed) stays checkable after a restart has grown the
+// chain: it must be a record of the chain, not its end.
+TEST(AuditVerify, RecordedHeadInsideALongerChain) {
+  ScratchDir dir;
+  const std::string path = make_chain(dir);
+  const std::string head = verify_files({path}, {}).head;
+  {
+    // A second process (the restarted gateway) appends writer_opened and two decisions.
+    Result<std::unique_ptr<AuditFile>> file = AuditFile::open(path);
+    ASSERT_TRUE(file.ok());
+    std::string m;
+    append_record_members(m, AuditRecord{});
+    ASSERT_TRUE((*file)->append({m, m}, true).ok());
+  }
+  const std::vector<std::string> grown = read_lines(path);
+  ASSERT_EQ(grown.size(), 9u);
+
+  VerifyReport r = verify_files({path}, {true, head});
+  EXPECT_TRUE(r.intact) << r.problem << ": " << r.detail;
+  EXPECT_TRUE(r.expected_head_found);
+  EXPECT_EQ(r.expected_head_seq, 5u);
+  EXPECT_EQ(r.last_seq, 8u);
+  EXPECT_NE(r.head, head);
+
+  // Cut before the recorded head: the rest is a valid chain, the head is not in it.
+  std::vector<std::string> lines = grown;
+  lines.resize(5);
+  write_lines(path, lines);
+  EXPECT_TRUE(verify_files({path}, {true, {}}).intact);
+  r = verify_files({path}, {true, head});
+  EXPECT_FALSE(r.intact);
+  EXPECT_FALSE(r.expected_head_found);
+  EXPECT_EQ(r.problem, "head_mismatch");
+
+  // The recorded record edited and every later prev recomputed: the head is gone as well.
+  lines = grown;
+  lines[5].replace(lines[5].find("remote4"), 7, "remote8");
+  for (std::size_t i = 6; i < lines.size(); ++i) {
+    lines[i].replace(lines[i].find("\"prev\":\"") + 8, 64, sha256_hex(lines[i - 1]));
+  }
+  write_lines(path, lines);
+  EXPECT_TRUE(verify_files({path}, {true, {}}).intact);
+  r = verify_files({path}, {true, head});
+  EXPECT_FALSE(r.intact);
+  EXPECT_EQ(r.problem, "head_mismatch");
+
+  // A head that never was one (say, of another gateway's chain).
+  write_lines(path, grown);
+  r = verify_files({path}, {true, std::string(64, 'a')});
+  EXPECT_FALSE(r.intact);
+  EXPECT_EQ(r.problem, "head_mismatch");
+}
+
 TEST(AuditVerify, TornLineNeedsAMatchingRecoveryRecord) {
   ScratchDir dir;
   const std::string path = make_chain(dir);

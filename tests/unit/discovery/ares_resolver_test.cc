@@ -3,8 +3,10 @@
 #include "gateway/discovery/ares_resolver.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "tests/unit/discovery/dns_records.h"
 #include "tests/unit/discovery/dnsmasq_fixture.h"
@@ -102,6 +104,49 @@ TEST_F(AresResolverTest, DistinguishesNxdomainFromNoData) {
   auto no_srv = ask("_matrix-fed._tcp.legacy.bg.test", DnsType::kSrv);
   ASSERT_TRUE(no_srv.error);
   EXPECT_TRUE(no_srv.no_record()) << no_srv.error->code;
+}
+
+// A/AAAA consult the hosts file first (as getaddrinfo does), one family at a time; SRV never.
+// The file is a temporary one named by c-ares' CARES_HOSTS, never the machine's /etc/hosts.
+TEST_F(AresResolverTest, HostsFileAnswersAddressesBeforeDns) {
+  char path[] = "/tmp/bg-hosts-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  const std::string hosts =
+      "# a comment\n"
+      "127.0.0.7 dual.bg.test hostsonly.bg.test\n"  // dnsmasq: dual is 127.0.0.4, hostsonly unknown
+      "::2 six.bg.test\n"
+      "127.0.0.8 _matrix-fed._tcp.srv.bg.test\n";  // an address entry never answers SRV
+  ASSERT_EQ(::write(fd, hosts.data(), hosts.size()), static_cast<ssize_t>(hosts.size()));
+  ::close(fd);
+  ::setenv("CARES_HOSTS", path, 1);
+
+  // What each question gets: the addresses, or the error code.
+  const struct {
+    const char* name;
+    DnsType type;
+    const char* answer;
+  } cases[] = {
+      {"dual.bg.test", DnsType::kA, "127.0.0.7"},       // the file wins over DNS
+      {"hostsonly.bg.test", DnsType::kA, "127.0.0.7"},  // a name DNS does not know
+      {"dual.bg.test", DnsType::kAaaa, "::1"},          // no IPv6 entry in the file: DNS
+      {"six.bg.test", DnsType::kAaaa, "::2"},
+      {"hostsonly.bg.test", DnsType::kAaaa, "nxdomain"},  // in neither: DNS's answer
+      {"nothing.bg.test", DnsType::kA, "nxdomain"},
+      {"t1.bg.test", DnsType::kAaaa, "no_data"},
+  };
+  for (const auto& c : cases) {
+    const DnsAnswer answer = ask(c.name, c.type);
+    std::string got = answer.error ? answer.error->code : "";
+    for (const IpAddress& address : answer.addresses) got += address.to_string();
+    EXPECT_EQ(got, c.answer) << c.name << " " << dns_type_name(c.type);
+  }
+  auto srv = ask("_matrix-fed._tcp.srv.bg.test", DnsType::kSrv);
+  ASSERT_FALSE(srv.error) << srv.error->message;
+  EXPECT_EQ(srv.srv.size(), 3u);
+
+  ::unsetenv("CARES_HOSTS");
+  ::unlink(path);
 }
 
 TEST_F(AresResolverTest, ManyConcurrentQueries) {

@@ -1,29 +1,17 @@
-// Loads ../shared/matrix/test-vectors.json at test time for the event tests: the vectors stay in
-// one place and a change there shows up here without copying anything into the tests.
+// Lookups into tests/data/matrix/test-vectors.json for the event tests; the file is loaded once,
+// by test_vectors.h.
 #pragma once
 
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 
 #include "gateway/matrix/json.h"
+#include "tests/unit/matrix/test_vectors.h"
 
 namespace bordergate::matrix::testing {
 
-inline const JsonArray& all_vectors() {
-  static const Json document = [] {
-    std::ifstream in(std::string(BG_SHARED_DIR) + "/matrix/test-vectors.json", std::ios::binary);
-    if (!in) throw std::runtime_error("cannot open test-vectors.json under BG_SHARED_DIR");
-    std::stringstream text;
-    text << in.rdbuf();
-    auto parsed = parse_json(text.str());
-    if (!parsed) throw std::runtime_error("test-vectors.json: " + parsed.error().message);
-    return std::move(*parsed);
-  }();
-  return *document.find("vectors")->array_if();
-}
+inline const JsonArray& all_vectors() { return core_vectors(); }
 
 // The vector with this "name"; throws if it is missing so a renamed vector fails loudly.
 inline const JsonObject& vector_named(std::string_view name) {

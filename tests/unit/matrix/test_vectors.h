@@ -1,8 +1,7 @@
-// Loads ../shared/matrix/test-vectors.json for tests (env BG_SHARED_DIR overrides the compiled-in
-// path), parsed with our own strict parser.
+// Loads tests/data/matrix/test-vectors.json (the in-tree copy of the federation notes' vectors,
+// see its README) for tests, parsed with our own strict parser.
 #pragma once
 
-#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -11,11 +10,6 @@
 #include "gateway/matrix/json.h"
 
 namespace bordergate::matrix::testing {
-
-inline std::string shared_dir() {
-  const char* env = std::getenv("BG_SHARED_DIR");
-  return env && *env ? env : BG_SHARED_DIR;
-}
 
 inline std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -27,7 +21,8 @@ inline std::string read_file(const std::string& path) {
 
 inline const JsonArray& core_vectors() {
   static const Json doc = [] {
-    auto parsed = parse_json(read_file(shared_dir() + "/matrix/test-vectors.json"));
+    auto parsed =
+        parse_json(read_file(std::string(BG_SOURCE_DIR) + "/tests/data/matrix/test-vectors.json"));
     if (!parsed) throw std::runtime_error("test-vectors.json: " + parsed.error().message);
     return std::move(parsed).value();
   }();

@@ -1,4 +1,4 @@
-// Every vector of ../shared/matrix/test-vectors.json in the core's areas, read at test time.
+// Every vector of tests/data/matrix/test-vectors.json in the core's areas, read at test time.
 // Vectors that belong to the events half or to other components are listed explicitly, so a new
 // vector nobody claims fails this test instead of being silently ignored.
 #include <gtest/gtest.h>
