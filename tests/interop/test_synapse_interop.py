@@ -317,7 +317,9 @@ class SynapseInterop(unittest.TestCase):
         for t in threads:
             t.start()
         time.sleep(0.6)
+        t_stop = time.monotonic()
         self.rig.gateway.stop()
+        self.timings["gateway SIGTERM to exit, both Synapses connected"] = time.monotonic() - t_stop
         self.rig.gateway.start()
         for t in threads:
             t.join()
