@@ -24,26 +24,34 @@ ZONE = "bg.test"
 
 
 class Dnsmasq:
-    """dnsmasq on a free 127.0.0.1 port, authoritative-ish for *.bg.test (never forwards)."""
+    """dnsmasq authoritative-ish for one zone (default *.bg.test), never forwarding, without
+    cache. By default on a free 127.0.0.1 port; `address` and `port` put it elsewhere on loopback
+    (the interop suite needs port 53: Twisted's resolver always asks port 53)."""
 
-    def __init__(self, records: list[str]):
+    def __init__(self, records: list[str], address: str = "127.0.0.1", port: int | None = None,
+                 zone: str = ZONE, preexec_fn=None):
         self.proc = None
+        self.host = address
+        self.zone = zone
         for _ in range(3):
-            self.port = free_port()
+            self.port = port or free_port()
             args = [DNSMASQ, "--keep-in-foreground", f"--port={self.port}",
-                    "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts",
-                    "--conf-file=/dev/null", "--pid-file=", f"--local=/{ZONE}/",
+                    f"--listen-address={address}", "--bind-interfaces", "--no-resolv", "--no-hosts",
+                    "--conf-file=/dev/null", "--pid-file=", f"--local=/{zone}/",
                     "--no-negcache", "--cache-size=0", "--log-facility=/dev/null",
-                    f"--host-record=ready.{ZONE},127.0.0.1", *records]
-            self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    f"--host-record=ready.{zone},127.0.0.1", *records]
+            self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                         preexec_fn=preexec_fn)
             if self._wait_ready():
                 return
             self.stop()
+            if port:
+                break
         raise RuntimeError("dnsmasq did not start")
 
     def _wait_ready(self) -> bool:
-        query = (b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x05ready\x02bg\x04test\x00"
-                 b"\x00\x01\x00\x01")
+        labels = b"".join(bytes([len(p)]) + p.encode() for p in f"ready.{self.zone}".split("."))
+        query = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00" + labels + b"\x00\x00\x01\x00\x01"
         deadline = time.monotonic() + ENV.timeout(5)
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -51,7 +59,7 @@ class Dnsmasq:
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
                 s.settimeout(0.2)
                 try:
-                    s.sendto(query, ("127.0.0.1", self.port))
+                    s.sendto(query, (self.host, self.port))
                     if s.recv(512)[:2] == b"\x12\x34":
                         return True
                 except OSError:
@@ -60,7 +68,7 @@ class Dnsmasq:
 
     @property
     def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

@@ -18,16 +18,15 @@ import json
 import random
 import shutil
 import socket
-import subprocess
 import time
 from pathlib import Path
 
 import signedjson.key
 
-from harness.env import ENV
 from harness.gateway import Gateway, base_config, run_cli, with_policy
 from harness.pki import TestPKI
 from harness.ports import free_port
+from federation_peers import Dnsmasq
 from synapse import Homeserver, die_with_parent
 
 CORE = "core.bund.test"
@@ -79,45 +78,6 @@ rules:
 """
 
 
-class Dnsmasq:
-    """dnsmasq on NET.1:53 (port 53: Twisted's resolver reads resolv.conf and always asks port
-    53), no upstream, no cache: A records for the test names, nothing else."""
-
-    def __init__(self, address: str, records: dict[str, str]):
-        self.address = address
-        args = ["dnsmasq", "--keep-in-foreground", "--port=53", f"--listen-address={address}",
-                "--bind-interfaces", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
-                "--pid-file=", "--local=/test/", "--no-negcache", "--cache-size=0",
-                "--log-facility=/dev/null", "--user=root", "--group=root"]
-        args += [f"--host-record={name},{ip}" for name, ip in records.items()]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     preexec_fn=die_with_parent)
-        self._wait(next(iter(records)))
-
-    def _wait(self, name: str):
-        labels = b"".join(bytes([len(p)]) + p.encode() for p in name.split("."))
-        query = b"\x42\x42\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00" + labels + b"\x00\x00\x01\x00\x01"
-        deadline = time.monotonic() + ENV.timeout(10)
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("dnsmasq exited: " + self.proc.stderr.read().decode())
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-                s.settimeout(0.2)
-                try:
-                    s.sendto(query, (self.address, 53))
-                    if s.recv(512)[:2] == b"\x42\x42":
-                        return
-                except OSError:
-                    time.sleep(0.05)
-        raise RuntimeError("dnsmasq did not answer")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-        self.proc.stderr.close()
-
-
 def pick_network() -> str:
     """A /24 in 127.0.0.0/8 away from the integration tests' 127.64.0.0/10 and 127.0.0.1."""
     for _ in range(50):
@@ -159,7 +119,10 @@ class InteropRig:
 
     def start(self):
         t0 = time.monotonic()
-        self.dns = Dnsmasq(self.ip["dns"], {CORE: self.ip[CORE], PEER: self.ip[PEER]})
+        # Port 53: Twisted's resolver reads resolv.conf and always asks port 53.
+        self.dns = Dnsmasq([f"--host-record={n},{self.ip[n]}" for n in (CORE, PEER)],
+                           address=self.ip["dns"], port=53, zone="test",
+                           preexec_fn=die_with_parent)
         hosts, resolv = self._name_files()
         core_cert = self.pki.server(CORE)
         peer_cert = self.pki.server(PEER)
@@ -210,7 +173,7 @@ class InteropRig:
                               signedjson.key.encode_verify_key_base64(core_key)}},
         }
         config["discovery"] = {
-            "resolvers": [f"{self.ip['dns']}:53"],
+            "resolvers": [self.dns.address],
             "allowed_ranges": [f"{self.net}.0/24"],
             "ca_file": str(self.pki.ca.cert),
             "dns_timeout": "3s", "connect_timeout": "3s", "request_timeout": "10s",
