@@ -8,9 +8,11 @@
 namespace bordergate {
 
 // Without the enforcement choice (a policy, or the pass-through switch).
-inline const std::string kNoEnforcement = R"(version: 1
-server_name: example.org
-state_dir: state
+inline std::string minimal_config(const std::string& state_dir) {
+  return "version: 1\n"
+         "server_name: example.org\n"
+         "state_dir: " +
+         state_dir + R"(
 listeners:
   federation:
     - address: 127.0.0.1
@@ -24,5 +26,8 @@ upstream:
   host: 127.0.0.1
   port: 8008
 )";
+}
+
+inline const std::string kNoEnforcement = minimal_config("state");
 
 }  // namespace bordergate
