@@ -15,7 +15,7 @@
 namespace bordergate {
 
 namespace outbound {
-struct OutboundConfig;  // gateway/outbound/outbound_config.h
+struct OutboundConfig;  // gateway/config/outbound_config.h
 }
 
 using Millis = std::chrono::milliseconds;

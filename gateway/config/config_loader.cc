@@ -3,20 +3,19 @@
 // so an operator fixes a file in one pass.
 #include "gateway/config/config_loader.h"
 
-#include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
 
-#include <charconv>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 
 #include "gateway/common/log.h"
+#include "gateway/config/config_reader.h"
 #include "gateway/config/discovery_config.h"
+#include "gateway/config/outbound_config.h"
 #include "gateway/config/units.h"
-#include "gateway/outbound/outbound_config.h"
+#include "gateway/config/value_syntax.h"
 
 namespace bordergate {
 
@@ -33,173 +32,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool valid_dns_name(std::string_view name, bool allow_wildcard) {
-  if (allow_wildcard && name.size() > 2 && name.substr(0, 2) == "*.") name.remove_prefix(2);
-  if (name.empty() || name.size() > 253) return false;
-  size_t label = 0;
-  for (size_t i = 0; i < name.size(); ++i) {
-    char c = name[i];
-    if (c == '.') {
-      if (label == 0) return false;
-      label = 0;
-      continue;
-    }
-    bool ok =
-        (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || (c >= 'A' && c <= 'Z');
-    if (!ok || ++label > 63) return false;
-  }
-  return label > 0;
-}
-
-bool valid_ip(const std::string& text) {
-  in6_addr buf{};
-  return inet_pton(AF_INET, text.c_str(), &buf) == 1 ||
-         inet_pton(AF_INET6, text.c_str(), &buf) == 1;
-}
-
-// A Matrix server name: DNS name or IP literal, optionally with ":port".
-bool valid_server_name(const std::string& name) {
-  std::string host = name;
-  std::string port;
-  if (!name.empty() && name.front() == '[') {
-    const auto close = name.find(']');
-    if (close == std::string::npos) return false;
-    host = name.substr(1, close - 1);
-    const std::string rest = name.substr(close + 1);
-    if (!rest.empty()) {
-      if (rest.front() != ':') return false;
-      port = rest.substr(1);
-      if (port.empty()) return false;
-    }
-    if (host.find(':') == std::string::npos) return false;
-  } else if (const auto colon = name.find(':'); colon != std::string::npos) {
-    host = name.substr(0, colon);
-    port = name.substr(colon + 1);
-    if (port.empty()) return false;
-  }
-  if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
-  return valid_dns_name(host, false) || valid_ip(host);
-}
-
-// An ed25519 public key in unpadded standard base64: 32 bytes are 43 characters, the last one
-// carrying only 4 bits (so it is one of A, E, I, ..., w).
-bool valid_base64_key(const std::string& text) {
-  static constexpr std::string_view kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  if (text.size() != 43 || text.find_first_not_of(kAlphabet) != std::string::npos) return false;
-  return kAlphabet.find(text.back()) % 4 == 0;
-}
-
-class Loader {
+// The whole document; each section reads its values through the ConfigReader it is.
+class Loader : public ConfigReader {
  public:
   Loader(std::string file, fs::path base_dir)
-      : file_(std::move(file)), base_dir_(std::move(base_dir)) {}
-
-  std::vector<ConfigError>& errors() { return errors_; }
-
-  void error(const YAML::Node& at, const std::string& message) {
-    const YAML::Mark m = at.Mark();
-    if (m.is_null()) {
-      errors_.push_back({file_, 0, 0, message});
-    } else {
-      errors_.push_back({file_, m.line + 1, m.column + 1, message});
-    }
-  }
-  void error_at(const YAML::Mark& m, const std::string& message) {
-    errors_.push_back({file_, m.line + 1, m.column + 1, message});
-  }
-
-  // Rejects unknown and duplicate keys; returns false if `node` is not a map.
-  bool check_map(const YAML::Node& node, const std::string& what,
-                 std::initializer_list<std::string_view> allowed) {
-    if (!node.IsMap()) {
-      error(node, what + " must be a mapping");
-      return false;
-    }
-    std::set<std::string> seen;
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      const YAML::Node key = it->first;  // a copy: it->first lives in a temporary
-      if (!key.IsScalar()) {
-        error(key, "keys in " + what + " must be strings");
-        continue;
-      }
-      const std::string& k = key.Scalar();
-      bool known = false;
-      for (auto a : allowed) known = known || a == k;
-      if (!known) {
-        std::string list;
-        for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-        error(key, "unknown key '" + k + "' in " + what + " (expected one of: " + list + ")");
-      }
-      if (!seen.insert(k).second) error(key, "duplicate key '" + k + "' in " + what);
-    }
-    return true;
-  }
-
-  bool get_string(const YAML::Node& map, const char* key, std::string& out, bool required) {
-    YAML::Node n = map[key];
-    if (!n) {
-      if (required) error(map, std::string("missing required key '") + key + "'");
-      return false;
-    }
-    if (!n.IsScalar()) {
-      error(n, std::string("'") + key + "' must be a string");
-      return false;
-    }
-    out = n.Scalar();
-    return true;
-  }
-
-  template <class Int>
-  void get_uint(const YAML::Node& map, const char* key, Int& out, std::uint64_t min,
-                std::uint64_t max, bool required = false) {
-    YAML::Node n = map[key];
-    if (!n) {
-      if (required) error(map, std::string("missing required key '") + key + "'");
-      return;
-    }
-    std::uint64_t v = 0;
-    const std::string s = n.IsScalar() ? n.Scalar() : std::string();
-    auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (!n.IsScalar() || s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size()) {
-      error(n, std::string("'") + key + "' must be a non-negative integer");
-      return;
-    }
-    if (v < min || v > max) {
-      error(n, std::string("'") + key + "' must be between " + std::to_string(min) + " and " +
-                   std::to_string(max));
-      return;
-    }
-    out = static_cast<Int>(v);
-  }
-
-  void get_duration(const YAML::Node& map, const char* key, Millis& out, Millis min, Millis max) {
-    YAML::Node n = map[key];
-    if (!n) return;
-    std::optional<Millis> d = n.IsScalar() ? parse_duration(n.Scalar()) : std::nullopt;
-    if (!d) {
-      error(n, std::string("'") + key + "' must be a duration such as 250ms, 5s, 2m or 1h");
-      return;
-    }
-    if (*d < min || *d > max) {
-      error(n, std::string("'") + key + "' must be between " + std::to_string(min.count()) +
-                   "ms and " + std::to_string(max.count()) + "ms");
-      return;
-    }
-    out = *d;
-  }
-
-  void get_bool(const YAML::Node& map, const char* key, bool& out) {
-    YAML::Node n = map[key];
-    if (!n) return;
-    const std::string s = n.IsScalar() ? n.Scalar() : std::string();
-    if (s == "true")
-      out = true;
-    else if (s == "false")
-      out = false;
-    else
-      error(n, std::string("'") + key + "' must be true or false");
-  }
+      : ConfigReader(std::move(file)), base_dir_(std::move(base_dir)) {}
 
   void get_address(const YAML::Node& map, std::string& out) {
     if (get_string(map, "address", out, true) && !valid_ip(out)) {
@@ -215,11 +52,6 @@ class Loader {
     return path.lexically_normal().string();
   }
 
-  std::string where(const YAML::Node& n) const {
-    const YAML::Mark m = n.Mark();
-    return file_ + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
-  }
-
   void load(const YAML::Node& root, Config& c);
 
  private:
@@ -232,15 +64,13 @@ class Loader {
   void load_outbound(const YAML::Node& n, Config& c);
   void load_evidence(const YAML::Node& root, Config& c);
 
-  std::string file_;
   fs::path base_dir_;
   fs::path state_dir_;
-  std::vector<ConfigError> errors_;
 };
 
 void Loader::load(const YAML::Node& root, Config& c) {
   if (!root || root.IsNull()) {
-    errors_.push_back({file_, 0, 0, "the configuration file is empty"});
+    errors().push_back({file(), 0, 0, "the configuration file is empty"});
     return;
   }
   if (!check_map(root, "the configuration",
@@ -295,23 +125,13 @@ void Loader::load(const YAML::Node& root, Config& c) {
       }
     }
   }
-  load_discovery_config(root, file_, c.state_dir, c.discovery, c.key_fetch, errors_);
+  load_discovery_config(*this, root, c.state_dir, c.discovery, c.key_fetch);
   if (YAML::Node n = root["outbound"]) load_outbound(n, c);
 }
 
 void Loader::load_outbound(const YAML::Node& n, Config& c) {
-  auto parsed = outbound::parse_outbound_config(n, base_dir_.string());
-  if (!parsed) {
-    // The section parser reports "LINE:COL: message" (1-based); keep it a positioned error.
-    const std::string& m = parsed.error().message;
-    int line = 0, col = 0, used = 0;
-    if (std::sscanf(m.c_str(), "%d:%d: %n", &line, &col, &used) >= 2 && used > 0) {
-      errors_.push_back({file_, line, col, m.substr(static_cast<std::size_t>(used))});
-    } else {
-      error(n, m);
-    }
-    return;
-  }
+  auto parsed = std::make_shared<outbound::OutboundConfig>();
+  if (!outbound::load_outbound_config(*this, n, base_dir_.string(), *parsed)) return;
   if (!parsed->enabled) return;
   if (c.policy.empty()) {
     error(n, "outbound requires a 'policy': every tunnel and request leaving is judged by it");
@@ -335,7 +155,7 @@ void Loader::load_outbound(const YAML::Node& n, Config& c) {
       return;
     }
   }
-  c.outbound = std::make_shared<const outbound::OutboundConfig>(std::move(*parsed));
+  c.outbound = std::move(parsed);
 }
 
 // Deny by default: a configuration without a policy would forward every federation request

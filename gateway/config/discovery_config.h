@@ -15,7 +15,7 @@ class Node;
 
 namespace bordergate {
 
-struct ConfigError;
+class ConfigReader;
 
 struct StaticRouteConfig {
   std::string server_name;  // as written in server names ("example.org" or "example.org:8448")
@@ -60,10 +60,10 @@ struct KeyFetchConfig {
 };
 
 // Reads `discovery:` and the fetch keys of `keys:` from the root mapping (both optional).
-// Appends errors with file:line:col. Keys of `keys:` owned by other sections (pinned) are left
+// Reports every error through `reader`. Keys of `keys:` owned by other sections (pinned) are left
 // to their loader.
-void load_discovery_config(const YAML::Node& root, const std::string& file,
+void load_discovery_config(ConfigReader& reader, const YAML::Node& root,
                            const std::string& state_dir, DiscoveryConfig& discovery,
-                           KeyFetchConfig& keys, std::vector<ConfigError>& errors);
+                           KeyFetchConfig& keys);
 
 }  // namespace bordergate

@@ -13,20 +13,11 @@
 #include <unordered_map>
 
 #include "gateway/common/result.h"
+#include "gateway/config/outbound_config.h"  // CertMinterOptions
 #include "gateway/discovery/server_name.h"
 #include "gateway/net/openssl_ptr.h"
 
 namespace bordergate::outbound {
-
-struct CertMinterOptions {
-  std::chrono::seconds lifetime{std::chrono::hours(24)};
-  // notBefore lies this far in the past so a Core whose clock is slightly behind accepts the leaf.
-  std::chrono::seconds backdate{std::chrono::minutes(5)};
-  // A cached context is replaced once less than this much validity is left, so no handshake is
-  // ever served with a leaf about to expire mid-connection.
-  std::chrono::seconds renew_before{std::chrono::hours(1)};
-  std::size_t cache_capacity = 1024;
-};
 
 struct MintedLeaf {
   X509Ptr certificate;

@@ -1,6 +1,7 @@
 #include "gateway/outbound/delegation_binding.h"
 
 #include "gateway/common/ascii.h"
+#include "gateway/config/outbound_config.h"
 #include "gateway/matrix/xmatrix.h"
 
 namespace bordergate::outbound {
@@ -24,18 +25,13 @@ BindingFailure fail(int status, const char* code, std::string message) {
 Result<DelegationHosts> DelegationHosts::compile(const std::vector<std::string>& patterns) {
   DelegationHosts out;
   for (const std::string& p : patterns) {
+    if (auto st = check_delegation_host(p); !st) return st.error();
     Entry e;
     e.pattern = p;
     std::string_view host = p;
     if (host.starts_with("*.")) {
       e.wildcard = true;
       host.remove_prefix(2);
-    }
-    auto parsed = discovery::parse_server_name(host);
-    if (!parsed || parsed->is_ip_literal() || parsed->port ||
-        host.find('*') != std::string_view::npos) {
-      return make_error("delegation_bad_pattern",
-                        "delegation host '" + p + "' is not a DNS name or *.domain");
     }
     e.host = (e.wildcard ? "." : "") + lowered(host);
     out.entries_.push_back(std::move(e));

@@ -24,34 +24,18 @@ Result<EgressAllowList> EgressAllowList::compile(const std::vector<EgressEntrySp
   for (const auto& spec : specs) {
     Entry entry;
     entry.rule.pattern = spec.host;
-    if (spec.mode == "tunnel") {
-      entry.rule.mode = EgressMode::kTunnel;
-    } else if (spec.mode == "intercept") {
-      entry.rule.mode = EgressMode::kIntercept;
-    } else {
-      return make_error("egress_bad_mode",
-                        "egress entry " + spec.host + ": mode must be tunnel or intercept");
-    }
+    if (auto st = check_egress_entry(spec); !st) return st.error();
+    entry.rule.mode = spec.mode == "tunnel" ? EgressMode::kTunnel : EgressMode::kIntercept;
     std::string_view host = spec.host;
     if (host.starts_with("*.")) {
       entry.wildcard = true;
       host.remove_prefix(2);
     }
-    // The remaining text must itself be a valid host (no port: ports are a separate list).
-    auto parsed = discovery::parse_host(host);
-    if (!parsed || (entry.wildcard && parsed->is_ip_literal()) ||
-        host.find('*') != std::string_view::npos) {
-      return make_error(
-          "egress_bad_pattern",
-          "egress entry " + spec.host + ": expected a host name, *.domain or an IP literal");
-    }
+    auto parsed = discovery::parse_host(host);  // valid: check_egress_entry parsed it
     entry.is_ip = parsed->is_ip_literal();
     entry.host = entry.is_ip ? parsed->ip->to_string() : lower(parsed->host);
     if (entry.wildcard) entry.host = std::string(1, '.').append(entry.host);
     entry.ports = spec.ports.empty() ? std::vector<std::uint16_t>{443} : spec.ports;
-    if (std::find(entry.ports.begin(), entry.ports.end(), 0) != entry.ports.end()) {
-      return make_error("egress_bad_pattern", "egress entry " + spec.host + ": port 0");
-    }
     list.entries_.push_back(std::move(entry));
   }
   return list;

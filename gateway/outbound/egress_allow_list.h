@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gateway/common/result.h"
+#include "gateway/config/outbound_config.h"  // EgressEntrySpec, check_egress_entry
 #include "gateway/outbound/connect_target.h"
 
 namespace bordergate::outbound {
@@ -22,13 +23,6 @@ enum class EgressMode {
 struct EgressRule {
   std::string pattern;  // as configured: the rule's id in audit records
   EgressMode mode = EgressMode::kIntercept;
-};
-
-struct EgressEntrySpec {
-  std::string host;  // "push.example.org", "*.example.org", "192.0.2.10", "[2001:db8::1]"
-  std::string mode;  // "tunnel" | "intercept"
-  // Ports the entry allows; empty means 443 only (the only port these HTTPS services use).
-  std::vector<std::uint16_t> ports;
 };
 
 class EgressAllowList {

@@ -3,7 +3,12 @@
 // and, for the TLS listener and direct mode, part of every audit record of their connections.
 #pragma once
 
+#include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
+
+#include "gateway/config/outbound_config.h"
 
 namespace bordergate::outbound {
 
@@ -28,5 +33,13 @@ constexpr std::string_view proxy_listener_name(ProxyListener listener) {
 constexpr std::string_view audited_listener(ProxyListener listener) {
   return listener == ProxyListener::connect ? std::string_view() : proxy_listener_name(listener);
 }
+
+struct ProxyListenAddress {
+  ProxyListener kind;
+  std::string address;
+  std::uint16_t port;
+};
+// The listeners `config` asks for, in opening order: connect, connect_tls, direct.
+std::vector<ProxyListenAddress> proxy_listen_addresses(const OutboundConfig& config);
 
 }  // namespace bordergate::outbound

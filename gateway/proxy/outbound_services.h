@@ -14,13 +14,14 @@
 
 #include "gateway/common/result.h"
 #include "gateway/config/config.h"
+#include "gateway/config/outbound_config.h"
 #include "gateway/discovery/address_guard.h"
 #include "gateway/net/tls_context.h"
 #include "gateway/outbound/cert_minter.h"
 #include "gateway/outbound/delegation_binding.h"
 #include "gateway/outbound/egress_allow_list.h"
-#include "gateway/outbound/outbound_config.h"
 #include "gateway/outbound/proxy_credentials.h"
+#include "gateway/outbound/proxy_listener.h"
 #include "gateway/proxy/proxy_metrics.h"
 
 namespace bordergate {

@@ -9,6 +9,7 @@
 
 #include "gateway/common/log.h"
 #include "gateway/config/config_loader.h"
+#include "gateway/outbound/proxy_listener.h"
 #include "policy/loader.h"
 
 namespace bordergate {

@@ -8,7 +8,8 @@
 #include <regex>
 #include <sstream>
 
-#include "gateway/outbound/outbound_config.h"
+#include "gateway/config/outbound_config.h"
+#include "tests/unit/config/minimal_config.h"
 
 namespace bordergate {
 namespace {
@@ -20,23 +21,6 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
-// A minimal configuration without the enforcement choice (a policy, or the pass-through switch).
-const std::string kNoEnforcement = R"(version: 1
-server_name: example.org
-state_dir: state
-listeners:
-  federation:
-    - address: 127.0.0.1
-      port: 8448
-      tls:
-        certificates:
-          - server_names: [example.org]
-            certificate: pki/example.crt
-            private_key: pki/example.key
-upstream:
-  host: 127.0.0.1
-  port: 8008
-)";
 // A minimal valid configuration; tests splice mistakes into it.
 const std::string kMinimal = kNoEnforcement + "inbound_enforcement: pass_through\n";
 
@@ -348,8 +332,8 @@ TEST(ConfigLoader, DuplicateServerNameAcrossCertificates) {
   EXPECT_NE(r.errors[0].message.find("listed twice"), std::string::npos);
 }
 
-// The outbound: section is parsed by its owner (gateway/outbound) but reported like any other
-// configuration error: file, line and column of the offending node.
+// The outbound: section is reported like any other configuration error: file, line and column
+// of the offending node (outbound_errors_test.cc has several mistakes at once).
 TEST(ConfigLoader, OutboundSection) {
   const std::string section = R"(outbound:
   listen: {address: 127.0.0.1, port: 8450}

@@ -3,30 +3,15 @@
 #include <gtest/gtest.h>
 
 #include "gateway/config/config_loader.h"
+#include "tests/unit/config/minimal_config.h"
 
 namespace bordergate {
 namespace {
 
-const char* kBase = R"(version: 1
-server_name: example.org
-state_dir: /var/lib/bg
-listeners:
-  federation:
-    - address: 127.0.0.1
-      port: 8448
-      tls:
-        certificates:
-          - server_names: [example.org]
-            certificate: /etc/bg/example.crt
-            private_key: /etc/bg/example.key
-upstream:
-  host: 127.0.0.1
-  port: 8008
-inbound_enforcement: pass_through
-)";
+const std::string kBase = minimal_config("/var/lib/bg") + "inbound_enforcement: pass_through\n";
 
 ConfigLoadResult load(const std::string& extra) {
-  return load_config_text(std::string(kBase) + extra, "/etc/bg/test.yaml");
+  return load_config_text(kBase + extra, "/etc/bg/test.yaml");
 }
 
 std::string errors_of(const ConfigLoadResult& r) {

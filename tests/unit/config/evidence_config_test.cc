@@ -5,30 +5,16 @@
 #include <string>
 
 #include "gateway/config/config_loader.h"
+#include "tests/unit/config/minimal_config.h"
 
 namespace bordergate {
 namespace {
 
-const char* kBase = R"(version: 1
-server_name: example.org
-state_dir: /var/lib/bg
-listeners:
-  federation:
-    - address: 127.0.0.1
-      port: 8448
-      tls:
-        certificates:
-          - server_names: [example.org]
-            certificate: pki/example.crt
-            private_key: pki/example.key
-upstream:
-  host: 127.0.0.1
-  port: 8008
-)";
+const std::string kBase = minimal_config("/var/lib/bg");
 
 ConfigLoadResult load(const std::string& extra) {
   // The enforcement switch goes last, so the line numbers of `extra` stay as written.
-  return load_config_text(std::string(kBase) + extra + "inbound_enforcement: pass_through\n",
+  return load_config_text(kBase + extra + "inbound_enforcement: pass_through\n",
                           "/etc/bg/test.yaml");
 }
 

@@ -1,24 +1,55 @@
-// The `outbound:` configuration section: where the Core's proxy listeners are (plain CONNECT,
-// CONNECT behind TLS, direct mode), who may use them, the interception CA and the egress allow
-// list. Parsed from its YAML node into a plain struct; config_loader.cc hooks it into the
-// configuration.
+// The `outbound:` configuration section as plain data: where the Core's proxy listeners are (plain
+// CONNECT, CONNECT behind TLS, direct mode), who may use them, the interception CA and the egress
+// allow list. Read and validated with the rest of the file (config_loader.cc); gateway/outbound
+// and gateway/proxy build the running proxy (CA, credentials, matchers) from it.
 #pragma once
 
-#include <yaml-cpp/yaml.h>
-
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gateway/common/result.h"
 #include "gateway/config/config.h"
 #include "gateway/discovery/ip_address.h"
-#include "gateway/outbound/cert_minter.h"
-#include "gateway/outbound/egress_allow_list.h"
-#include "gateway/outbound/proxy_listener.h"
+
+namespace YAML {
+class Node;
+}
+
+namespace bordergate {
+class ConfigReader;
+}
 
 namespace bordergate::outbound {
+
+// Leaves minted for intercepted TLS (gateway/outbound/cert_minter.h).
+struct CertMinterOptions {
+  std::chrono::seconds lifetime{std::chrono::hours(24)};
+  // notBefore lies this far in the past so a Core whose clock is slightly behind accepts the leaf.
+  std::chrono::seconds backdate{std::chrono::minutes(5)};
+  // A cached context is replaced once less than this much validity is left, so no handshake is
+  // ever served with a leaf about to expire mid-connection.
+  std::chrono::seconds renew_before{std::chrono::hours(1)};
+  std::size_t cache_capacity = 1024;
+};
+
+// One entry of `outbound.egress` (compiled by gateway/outbound/egress_allow_list.h).
+struct EgressEntrySpec {
+  std::string host;  // "push.example.org", "*.example.org", "192.0.2.10", "[2001:db8::1]"
+  std::string mode;  // "tunnel" | "intercept"
+  // Ports the entry allows; empty means 443 only (the only port these HTTPS services use).
+  std::vector<std::uint16_t> ports;
+};
+
+// The grammar of the section's patterns, checked at load (so a bad one is an error with a
+// position) and again by the matchers compiled from them.
+// Error codes: "egress_bad_mode", "egress_bad_pattern".
+Status check_egress_entry(const EgressEntrySpec& spec);
+// Error code: "delegation_bad_pattern" (IP literals, a bare "*", "*" elsewhere than in front).
+Status check_delegation_host(std::string_view pattern);
 
 struct OutboundConfig {
   bool enabled = false;
@@ -63,17 +94,12 @@ struct OutboundConfig {
   std::uint64_t max_response_bytes = 64ULL << 20;
 };
 
-// Error codes: "outbound_config_invalid" with "LINE:COL: message" (1-based) in the message.
-// Unknown keys are errors, as everywhere in the configuration. Relative file paths are resolved
-// against `base_dir` (the configuration file's directory).
-Result<OutboundConfig> parse_outbound_config(const YAML::Node& node, const std::string& base_dir);
-
-struct ProxyListenAddress {
-  ProxyListener kind;
-  std::string address;
-  std::uint16_t port;
-};
-// The listeners `config` asks for, in opening order: connect, connect_tls, direct.
-std::vector<ProxyListenAddress> proxy_listen_addresses(const OutboundConfig& config);
+// Reads the `outbound:` node into `out`, reporting every mistake through `reader` with its
+// position. Unknown keys are errors, as everywhere in the configuration. Relative file paths are
+// resolved against `base_dir` (the configuration file's directory). The checks across keys (the
+// required keys, listeners that must differ, renew_before below lifetime) run only when the keys
+// themselves were read without error. Returns whether the section is free of errors.
+bool load_outbound_config(ConfigReader& reader, const YAML::Node& node, const std::string& base_dir,
+                          OutboundConfig& out);
 
 }  // namespace bordergate::outbound

@@ -1,0 +1,162 @@
+#include "gateway/config/config_reader.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <set>
+
+#include "gateway/config/units.h"
+
+namespace bordergate {
+
+void ConfigReader::error(const YAML::Node& at, const std::string& message) {
+  const YAML::Mark m = at.Mark();
+  if (m.is_null()) {
+    errors_.push_back({file_, 0, 0, message});
+  } else {
+    errors_.push_back({file_, m.line + 1, m.column + 1, message});
+  }
+}
+
+std::string ConfigReader::where(const YAML::Node& n) const {
+  const YAML::Mark m = n.Mark();
+  return file_ + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+}
+
+bool ConfigReader::check_map(const YAML::Node& node, const std::string& what,
+                             std::initializer_list<std::string_view> allowed) {
+  if (!node.IsMap()) {
+    error(node, what + " must be a mapping");
+    return false;
+  }
+  std::set<std::string> seen;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const YAML::Node key = it->first;  // a copy: it->first lives in a temporary
+    if (!key.IsScalar()) {
+      error(key, "keys in " + what + " must be strings");
+      continue;
+    }
+    const std::string& k = key.Scalar();
+    bool known = false;
+    for (auto a : allowed) known = known || a == k;
+    if (!known) {
+      std::string list;
+      for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+      error(key, "unknown key '" + k + "' in " + what + " (expected one of: " + list + ")");
+    }
+    if (!seen.insert(k).second) error(key, "duplicate key '" + k + "' in " + what);
+  }
+  return true;
+}
+
+bool ConfigReader::check_keys(const YAML::Node& node, const std::string& what,
+                              std::initializer_list<std::string_view> allowed) {
+  if (!node.IsMap()) {
+    error(node, what + " must be a map");
+    return false;
+  }
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const YAML::Node key = it->first;
+    bool known = false;
+    for (auto a : allowed) known = known || (key.IsScalar() && a == key.Scalar());
+    if (!known) error(key, "unknown key in " + what + ": " + key.Scalar());
+  }
+  return true;
+}
+
+std::optional<std::string> ConfigReader::scalar(const YAML::Node& n, const std::string& name) {
+  if (!n.IsScalar()) {
+    error(n, name + " must be a string");
+    return std::nullopt;
+  }
+  return n.Scalar();
+}
+
+std::optional<std::string> ConfigReader::non_empty(const YAML::Node& n, const std::string& name) {
+  if (!n.IsScalar() || n.Scalar().empty()) {
+    error(n, name + " must be a non-empty string");
+    return std::nullopt;
+  }
+  return n.Scalar();
+}
+
+std::optional<std::uint64_t> ConfigReader::integer(const YAML::Node& n, const std::string& name,
+                                                   std::uint64_t min, std::uint64_t max) {
+  std::uint64_t v = 0;
+  const std::string s = n.IsScalar() ? n.Scalar() : std::string();
+  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (!n.IsScalar() || s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size()) {
+    error(n, name + " must be a non-negative integer");
+    return std::nullopt;
+  }
+  if (v < min || v > max) {
+    error(n, name + " must be between " + std::to_string(min) + " and " + std::to_string(max));
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::optional<ConfigReader::Millis> ConfigReader::duration(const YAML::Node& n,
+                                                           const std::string& name, Millis min,
+                                                           Millis max) {
+  std::optional<Millis> d = n.IsScalar() ? parse_duration(n.Scalar()) : std::nullopt;
+  if (!d) {
+    error(n, name + " must be a duration such as 250ms, 5s, 2m or 1h");
+    return std::nullopt;
+  }
+  if (*d < min || *d > max) {
+    error(n, name +
+                 (max == Millis::max() ? " must be at least " + std::to_string(min.count())
+                                       : " must be between " + std::to_string(min.count()) +
+                                             "ms and " + std::to_string(max.count())) +
+                 "ms");
+    return std::nullopt;
+  }
+  return d;
+}
+
+std::optional<bool> ConfigReader::boolean(const YAML::Node& n, const std::string& name) {
+  const std::string s = n.IsScalar() ? n.Scalar() : std::string();
+  if (s == "true") return true;
+  if (s == "false") return false;
+  error(n, name + " must be true or false");
+  return std::nullopt;
+}
+
+bool ConfigReader::get_string(const YAML::Node& map, const char* key, std::string& out,
+                              bool required) {
+  YAML::Node n = map[key];
+  if (!n) {
+    if (required) error(map, std::string("missing required key '") + key + "'");
+    return false;
+  }
+  auto s = scalar(n, std::string("'") + key + "'");
+  if (s) out = std::move(*s);
+  return s.has_value();
+}
+
+std::optional<std::uint64_t> ConfigReader::integer_at(const YAML::Node& map, const char* key,
+                                                      std::uint64_t min, std::uint64_t max,
+                                                      bool required) {
+  YAML::Node n = map[key];
+  if (!n) {
+    if (required) error(map, std::string("missing required key '") + key + "'");
+    return std::nullopt;
+  }
+  return integer(n, std::string("'") + key + "'", min, max);
+}
+
+void ConfigReader::get_duration(const YAML::Node& map, const char* key, Millis& out, Millis min,
+                                Millis max) {
+  YAML::Node n = map[key];
+  if (!n) return;
+  if (auto d = duration(n, std::string("'") + key + "'", min, max)) out = *d;
+}
+
+void ConfigReader::get_bool(const YAML::Node& map, const char* key, bool& out) {
+  YAML::Node n = map[key];
+  if (!n) return;
+  if (auto b = boolean(n, std::string("'") + key + "'")) out = *b;
+}
+
+}  // namespace bordergate
