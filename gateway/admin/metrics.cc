@@ -111,7 +111,7 @@ void Metrics::append_shard_families(std::vector<prometheus::MetricFamily>& out) 
     }
     std::uint64_t total = 0;
     for (auto c : counts) total += c;
-    // Outbound series appear once outbound traffic exists (later issues).
+    // Outbound series appear once the Core has sent traffic through the proxy.
     if (series >= kEndpointClassCount && total == 0) continue;
     prometheus::ClientMetric m;
     m.label = {{"direction", direction}, {"endpoint", endpoint}};

@@ -35,13 +35,16 @@ struct PhaseResult {
 
 const char* phase_name(Phase phase);
 
-// Names the endpoint class from the raw path (bounded metric label).
+// Names the endpoint class from the raw path (bounded metric label); with a policy, the exact
+// catalogue endpoint and a strict JSON body (inbound::classify_request).
 PhaseResult classify(RequestContext& ctx);
-// X-Matrix request signatures (filled by the request-authentication issue).
+// The X-Matrix request signature against the origin's keys (inbound::authenticate_request).
 PhaseResult authenticate(RequestContext& ctx);
-// The per-peer YAML policy (filled by the policy issue).
+// The policy's decision on the request facts and the origin's rate limit
+// (inbound::authorize_request).
 PhaseResult authorize(RequestContext& ctx);
-// Body inspection of PDUs and EDUs (filled by the PDU-inspection issue).
+// Every PDU's hashes and signatures, every EDU's origin, the final decision over all items, and
+// quarantine (inbound::inspect_request).
 PhaseResult inspect(RequestContext& ctx);
 // The phases before forward, in order; stops at the first that does not proceed.
 PhaseResult run_request_phases(RequestContext& ctx);
@@ -56,10 +59,12 @@ std::string_view unread_reason(int status);
 
 // Forwarding lives in ClientConnection::forward (it needs the worker's pool).
 
-// Looks at Core's response head before it is streamed back (filled by the
-// policy issue for outbound checks); pass-through for now.
+// Looks at the Core's response head before it is streamed back: whether the answer is copied
+// (make_* answers name the room version) or held whole (media under the media settings). The
+// answers of external servers inside an outbound tunnel are checked in gateway/outbound
+// (response_check.h) before the Core sees them.
 PhaseResult check_response(RequestContext& ctx, const HttpResponseHead& head);
-// Metrics and the access log line (the audit log is added by the audit issue).
+// Metrics, the access log line and, where requests are judged, the audit record.
 void record(RequestContext& ctx, WorkerMetrics& metrics);
 
 }  // namespace bordergate
