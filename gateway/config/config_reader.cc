@@ -55,11 +55,14 @@ bool ConfigReader::check_keys(const YAML::Node& node, const std::string& what,
     error(node, what + " must be a map");
     return false;
   }
+  std::set<std::string> seen;
   for (auto it = node.begin(); it != node.end(); ++it) {
     const YAML::Node key = it->first;
     bool known = false;
     for (auto a : allowed) known = known || (key.IsScalar() && a == key.Scalar());
     if (!known) error(key, "unknown key in " + what + ": " + key.Scalar());
+    if (!seen.insert(key.Scalar()).second)
+      error(key, "duplicate key in " + what + ": " + key.Scalar());
   }
   return true;
 }

@@ -59,6 +59,15 @@ const Case kCases[] = {
       {20, 18, "outbound.direct_listen.address must be a non-empty string"},
       {21, 22, "delegation host '*' is not a DNS name or *.domain"},
       {21, 42, "delegation host '10.0.0.1' is not a DNS name or *.domain"}}},
+    {"a key given twice: yaml-cpp would keep the first value silently",
+     R"(outbound:
+  listen: {address: 127.0.0.1, port: 3128, port: 3129}
+  credentials_file: c
+  credentials_file: d
+  interception_ca: {certificate: ca.pem, key: ca.key}
+)",
+     {{20, 3, "duplicate key in outbound: credentials_file"},
+      {18, 44, "duplicate key in outbound.listen: port"}}},
     {"checks across keys, once the keys themselves are clean",
      R"(outbound:
   listen: {address: 127.0.0.1, port: 3128}
