@@ -1,7 +1,7 @@
 // The response checker on hostile answers of external servers: never a crash, and its verdicts
-// hold together: a refusal is a 502 with an errcode; a filtered body parses and passes the same
-// check again unchanged (removing events never makes an answer fail); once keys were awaited it
-// never asks for keys again.
+// hold together: a refusal is a 502 (a media policy refusal 403/413) with an errcode; a filtered
+// body parses and passes the same check again unchanged (removing events never makes an answer
+// fail); once keys were awaited it never asks for keys again.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -38,9 +38,17 @@ Result<matrix::VerifyKey> lookup(std::string_view server, std::string_view key_i
   return make_error("unknown_key", "not cached");
 }
 
+// A refusal is a 502 (the remote answered what it must not), except the media policy's own
+// refusals, which are 4xx so that the Core does not back the server off.
+int refusal_status(std::string_view reason) {
+  if (reason == "media_too_large") return 413;
+  if (reason == "media_not_allowed" || reason == "media_content_type_not_allowed") return 403;
+  return 502;
+}
+
 void check_consistent(const outbound::ResponseCheck& c, bool keys_awaited) {
   if (c.action == ResponseAction::refuse &&
-      (c.status != 502 || std::string_view(c.errcode).empty()))
+      (c.status != refusal_status(c.reason) || std::string_view(c.errcode).empty()))
     std::abort();
   if (c.action == ResponseAction::need_keys && (keys_awaited || c.missing_keys.empty()))
     std::abort();
