@@ -16,8 +16,8 @@ lookup stays on 127.0.0.0/8. The gateway resolves through the same dnsmasq (disc
 with the test network in discovery.allowed_ranges: the peer's keys are fetched, never pinned."""
 import json
 import random
-import shutil
 import socket
+import sqlite3
 import time
 from pathlib import Path
 
@@ -210,10 +210,6 @@ class InteropRig:
 
     def cached_key_sources(self) -> dict[str, str]:
         """Server name -> how the gateway got its keys ("direct", "notary"), from its key cache."""
-        import sqlite3
         path = self.dir / "gateway" / "state" / "keys.sqlite"
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
             return dict(db.execute("SELECT server_name, source FROM server_key_responses"))
-
-    def keep(self, destination: Path):
-        shutil.copytree(self.dir, destination, dirs_exist_ok=True)

@@ -6,6 +6,7 @@ Skipped, with one line saying why, when no Synapse tarball is found (a fresh clo
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -80,6 +81,7 @@ class SynapseInterop(unittest.TestCase):
             cls.rig.start()
         except BaseException:
             cls.rig.stop()
+            cls._failed = True  # keep both homeservers' logs
             cls._dump()
             raise
         cls.timings["start (dnsmasq, gateway, two Synapses)"] = cls.rig.timings["start"]
@@ -100,12 +102,10 @@ class SynapseInterop(unittest.TestCase):
 
     @classmethod
     def _dump(cls):
-        keep = os.environ.get("BG_KEEP_TMP")
-        failed = getattr(cls, "_failed", False)
-        if keep or failed:
+        """Keeps the rig's folder (logs, databases, audit chain) when asked or after a failure."""
+        if os.environ.get("BG_KEEP_TMP") or getattr(cls, "_failed", False):
             print(f"interop: kept {cls.tmp}", file=sys.stderr)
         else:
-            import shutil
             shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def run(self, result=None):
