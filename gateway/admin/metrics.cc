@@ -89,8 +89,7 @@ void Metrics::append_shard_families(std::vector<prometheus::MetricFamily>& out) 
   hist.help = "Time from the first byte of a request to the end of its response";
   hist.type = prometheus::MetricType::Histogram;
   for (size_t series = 0; series < kSeries; ++series) {
-    const std::string direction(
-        direction_name(static_cast<Direction>(series / kEndpointClassCount)));
+    const std::string direction(direction_label(series / kEndpointClassCount));
     const std::string endpoint(kEndpointClassNames[series % kEndpointClassCount]);
     for (size_t code = 0; code < kCodes; ++code) {
       std::uint64_t n = 0;
@@ -143,7 +142,7 @@ void Metrics::append_shard_families(std::vector<prometheus::MetricFamily>& out) 
       bo += load(s->bytes_out[d]);
     }
     if (d != 0 && bi == 0 && bo == 0) continue;
-    const std::string direction(direction_name(static_cast<Direction>(d)));
+    const std::string direction(direction_label(d));
     in.metric.push_back(counter_metric({{"direction", direction}}, bi));
     outb.metric.push_back(counter_metric({{"direction", direction}}, bo));
   }
@@ -167,7 +166,7 @@ void WorkerMetrics::request_done(Direction d, EndpointClass e, int status,
                                  std::uint64_t bytes_out) {
   if (status < 100 || status > 599) status = 599;
   Metrics::Shard& s = *m_.shards_[index_];
-  size_t series = static_cast<size_t>(d) * kEndpointClassCount + static_cast<size_t>(e);
+  size_t series = direction_index(d) * kEndpointClassCount + static_cast<size_t>(e);
   // Only this worker writes its shard: relaxed adds never contend.
   constexpr auto relaxed = std::memory_order_relaxed;
   s.requests[series][static_cast<size_t>(status - 100)].fetch_add(1, relaxed);
@@ -176,8 +175,8 @@ void WorkerMetrics::request_done(Direction d, EndpointClass e, int status,
   while (b < Metrics::kBuckets && seconds > Metrics::kBounds[b]) ++b;
   s.buckets[series][b].fetch_add(1, relaxed);
   s.sum_ns[series].fetch_add(static_cast<std::uint64_t>(latency.count()), relaxed);
-  s.bytes_in[static_cast<size_t>(d)].fetch_add(bytes_in, relaxed);
-  s.bytes_out[static_cast<size_t>(d)].fetch_add(bytes_out, relaxed);
+  s.bytes_in[direction_index(d)].fetch_add(bytes_in, relaxed);
+  s.bytes_out[direction_index(d)].fetch_add(bytes_out, relaxed);
 }
 
 void WorkerMetrics::connection_opened() { m_.open_connections_.Increment(); }

@@ -78,7 +78,7 @@ class Metrics {
 
  private:
   friend class WorkerMetrics;
-  static constexpr size_t kDirections = 2;
+  static constexpr size_t kDirections = kDirectionCount;
   static constexpr size_t kSeries = kDirections * kEndpointClassCount;  // direction x endpoint
   static constexpr size_t kCodes = 500;                                 // status 100..599
   struct alignas(64) Shard {

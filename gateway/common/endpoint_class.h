@@ -1,11 +1,13 @@
-// The coarse endpoint classes used as bounded metric labels and by the
-// pipeline's classify phase. Later issues refine classification into the full
-// federation endpoint table; these classes stay the metric vocabulary.
+// The coarse endpoint classes of a request path, the bounded metric label of every request
+// (`EndpointClass`); the federation endpoint a request is, from the catalogue, is a different
+// thing (policy::FederationEndpoint, named by inbound::classify_endpoint).
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <string_view>
+
+#include "policy/model.h"
 
 namespace bordergate {
 
@@ -19,10 +21,14 @@ inline std::string_view endpoint_class_name(EndpointClass c) {
   return kEndpointClassNames[static_cast<size_t>(c)];
 }
 
-// Traffic direction, a metric label: inbound = remote server -> Core.
-enum class Direction : unsigned char { inbound, outbound };
-inline std::string_view direction_name(Direction d) {
-  return d == Direction::inbound ? "inbound" : "outbound";
+// Traffic direction: one type for the whole gateway, the policy's (inbound = an external server's
+// request to the Core, outbound = the Core's request to an external server).
+using Direction = policy::Direction;
+// The direction as a dense index (metric arrays) and its label.
+inline constexpr size_t kDirectionCount = 2;
+inline size_t direction_index(Direction d) { return d == Direction::outbound ? 1 : 0; }
+inline std::string_view direction_label(size_t index) {
+  return index == 0 ? "inbound" : "outbound";
 }
 
 }  // namespace bordergate

@@ -89,8 +89,8 @@ const std::string& receiver(const InboundRequest& r) {
   return outbound(r) ? r.destination : r.services->server_name;
 }
 
-StepResult bad_json(std::string reason) {
-  return StepResult::respond(400, "M_BAD_JSON", std::move(reason));
+Outcome bad_json(std::string reason) {
+  return Outcome::respond(400, "M_BAD_JSON", std::move(reason));
 }
 
 // A short summary of what made the policy hold the transaction back: item, type, reason.
@@ -110,10 +110,11 @@ std::string findings_summary(const InboundRequest& r) {
 }
 
 // Stores the intact transaction durably (off the loop), then answers 200 with an error per PDU.
-StepResult quarantine_transaction(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
+Outcome quarantine_transaction(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
   if (r.services->quarantine == nullptr || !env.offload) {
     r.denial = "quarantine_unavailable";
-    return StepResult::respond(503, "M_UNKNOWN", "The transaction cannot be accepted now");
+    return Outcome::respond(503, "M_UNKNOWN", "The transaction cannot be accepted now",
+                            ErrorSource::gateway);
   }
   auto held = std::make_shared<quarantine::HeldRequest>();
   quarantine::copy_request(http, *held);
@@ -139,37 +140,39 @@ StepResult quarantine_transaction(InboundRequest& r, const HttpRequest& http, Ph
                 req->quarantine_result = std::move(*result);
                 resume();
               });
-  return StepResult::suspend();
+  return Outcome::suspend();
 }
 
 // The answer once the put finished (the inspect phase runs again after the suspension).
-StepResult quarantine_answer(InboundRequest& r) {
+Outcome quarantine_answer(InboundRequest& r) {
   const Result<quarantine::PutResult>& put = *r.quarantine_result;
   r.services->metrics.quarantine_put(put.ok());
   if (!put.ok()) {
     // Not durable: a 200 would make the origin drop the transaction. Let it retry.
     r.denial = "quarantine_unavailable";
-    return StepResult::respond(503, "M_UNKNOWN", "The transaction cannot be accepted now");
+    return Outcome::respond(503, "M_UNKNOWN", "The transaction cannot be accepted now",
+                            ErrorSource::gateway);
   }
   r.quarantine_id = put->id;
-  StepResult s{Step::respond, {}};
-  s.answer.status = put->answer_status;
-  s.answer.json_body = put->answer_body;
-  s.answer.reason = "quarantined";
+  Outcome s{Outcome::Kind::respond, {}};
+  s.error.status = put->answer_status;
+  s.error.json_body = put->answer_body;
+  s.error.reason = "quarantined";
+  s.error.source = ErrorSource::policy;
   return s;
 }
 
 // A retried /send (same origin and txnId) whose first attempt was held: first call asks the
 // store off the loop and suspends; on resume, a held entry is answered with its stored answer
 // (nothing inspected, stored or forwarded), otherwise the transaction is inspected as new.
-StepResult answer_held_retry(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
+Outcome answer_held_retry(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
   if (!r.quarantine_checked) {
-    if (r.services->quarantine == nullptr || !env.offload) return StepResult::proceed();
+    if (r.services->quarantine == nullptr || !env.offload) return Outcome::proceed();
     // The store's in-memory index knows every held transaction: a new one (nearly every /send)
     // costs no SQLite lookup and no trip through the thread pool.
     if (!r.services->quarantine->may_contain(policy::direction_name(r.direction), r.origin,
                                              r.route->params.txn_id)) {
-      return StepResult::proceed();
+      return Outcome::proceed();
     }
     r.quarantine_checked = true;
     auto found = std::make_shared<std::optional<Result<std::optional<quarantine::Entry>>>>();
@@ -186,9 +189,9 @@ StepResult answer_held_retry(InboundRequest& r, const HttpRequest& http, PhaseEn
           if (found->has_value() && (*found)->ok()) req->held_before = std::move((*found)->value());
           resume();
         });
-    return StepResult::suspend();
+    return Outcome::suspend();
   }
-  if (!r.held_before) return StepResult::proceed();
+  if (!r.held_before) return Outcome::proceed();
   const quarantine::Entry& e = *r.held_before;
   quarantine::PutResult retry;
   retry.id = e.id;
@@ -201,37 +204,39 @@ StepResult answer_held_retry(InboundRequest& r, const HttpRequest& http, PhaseEn
 }
 
 // Final policy decision over the complete facts.
-StepResult decide(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
+Outcome decide(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
   r.decision = policy::evaluate(*r.policy, r.facts);
-  if (r.decision->forwards()) return StepResult::proceed();
+  if (r.decision->forwards()) return Outcome::proceed();
   if (r.decision->action == policy::Action::quarantine) {
     // Only a signed /send transaction can be held back and answered by the gateway.
     if (r.route->endpoint == E::send) return quarantine_transaction(r, http, env);
     r.denial = std::string(r.decision->reason);
-    return StepResult::respond(
+    return Outcome::respond(
         403, "M_FORBIDDEN",
-        "Refused by policy: " + r.denial + " (rule " + r.decision->rule_id + ")");
+        "Refused by policy: " + r.denial + " (rule " + r.decision->rule_id + ")",
+        ErrorSource::policy);
   }
   r.denial = std::string(r.decision->reason);
-  StepResult s{Step::respond, answer_for(*r.decision)};
+  Outcome s{Outcome::Kind::respond, answer_for(*r.decision)};
   return s;
 }
 
 // Checks the PDUs collected in `events` (first call: asks for their keys and suspends).
 // Returns proceed when the verdicts are in r.pdus / r.facts.pdus.
-StepResult check_events(InboundRequest& r, const std::vector<const JsonObject*>& events,
-                        const matrix::RoomVersionRules* version_hint, PhaseEnv& env) {
+Outcome check_events(InboundRequest& r, const std::vector<const JsonObject*>& events,
+                     const matrix::RoomVersionRules* version_hint, PhaseEnv& env) {
   if (!r.pdu_keys_awaited) {
     r.pdu_keys_awaited = true;
     std::vector<KeyNeed> needs;
     for (const JsonObject* e : events) collect_key_needs(*e, needs);
-    if (await_keys(r, std::move(needs), env)) return StepResult::suspend();
+    if (await_keys(r, std::move(needs), env)) return Outcome::suspend();
   }
   if (r.keys_timed_out) {
     // Transient: a 503 makes the origin retry the transaction later; a 403 would drop it.
     r.denial = "key_fetch_timeout";
-    return StepResult::respond(503, "M_UNKNOWN",
-                               "Signing keys of the events could not be obtained in time");
+    return Outcome::respond(503, "M_UNKNOWN",
+                            "Signing keys of the events could not be obtained in time",
+                            ErrorSource::gateway);
   }
   matrix::KeyLookup keys = cached_keys(env);
   r.pdus.clear();
@@ -254,19 +259,19 @@ StepResult check_events(InboundRequest& r, const std::vector<const JsonObject*>&
     r.facts.pdus.push_back(v.facts);
     r.pdus.push_back(std::move(v));
   }
-  return StepResult::proceed();
+  return Outcome::proceed();
 }
 
-StepResult inspect_send(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
-  if (StepResult held = answer_held_retry(r, http, env); held.step != Step::proceed) return held;
+Outcome inspect_send(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
+  if (Outcome held = answer_held_retry(r, http, env); held.kind != Outcome::Kind::proceed)
+    return held;
   const JsonObject* txn = r.body ? r.body->object_if() : nullptr;
   if (txn == nullptr) return bad_json("The transaction must be a JSON object");
   const std::string* origin = str(*txn, "origin");
   if (origin == nullptr) return bad_json("The transaction has no origin");
   if (!same_server(*origin, r.origin)) {
     r.denial = "transaction_origin_mismatch";
-    return StepResult::respond(403, "M_FORBIDDEN",
-                               "The transaction origin is not the signing server");
+    return Outcome::respond(403, "M_FORBIDDEN", "The transaction origin is not the signing server");
   }
   auto pdus_it = txn->find("pdus");
   if (pdus_it == txn->end() || !pdus_it->second.is_array()) {
@@ -292,8 +297,8 @@ StepResult inspect_send(InboundRequest& r, const HttpRequest& http, PhaseEnv& en
     if (!p.is_object()) return bad_json("Every PDU must be a JSON object");
     events.push_back(p.object_if());
   }
-  StepResult checked = check_events(r, events, nullptr, env);
-  if (checked.step != Step::proceed) return checked;
+  Outcome checked = check_events(r, events, nullptr, env);
+  if (checked.kind != Outcome::Kind::proceed) return checked;
   r.facts.edus.clear();
   for (const Json& edu : *edus) {
     if (!edu.is_object()) return bad_json("Every EDU must be a JSON object");
@@ -305,7 +310,7 @@ StepResult inspect_send(InboundRequest& r, const HttpRequest& http, PhaseEnv& en
 }
 
 // send_join / send_leave / send_knock / invite: one membership event in the body.
-StepResult inspect_membership_event(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
+Outcome inspect_membership_event(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
   const E endpoint = r.route->endpoint;
   const JsonObject* body = r.body ? r.body->object_if() : nullptr;
   if (body == nullptr) return bad_json("The body must be a JSON object");
@@ -320,15 +325,15 @@ StepResult inspect_membership_event(InboundRequest& r, const HttpRequest& http, 
     version = matrix::find_room_version(*rv);
     if (version == nullptr) {
       r.denial = "unsupported_room_version";
-      StepResult s = StepResult::respond(400, "M_INCOMPATIBLE_ROOM_VERSION",
-                                         "The gateway does not know room version " + *rv);
+      Outcome s = Outcome::respond(400, "M_INCOMPATIBLE_ROOM_VERSION",
+                                   "The gateway does not know room version " + *rv);
       return s;
     }
     event = ev->second.object_if();
   }
   auto invalid = [&](std::string denial, std::string text) {
     r.denial = std::move(denial);
-    return StepResult::respond(400, "M_INVALID_PARAM", std::move(text));
+    return Outcome::respond(400, "M_INVALID_PARAM", std::move(text));
   };
   const std::string* type = str(*event, "type");
   const std::string* sender = str(*event, "sender");
@@ -351,15 +356,13 @@ StepResult inspect_membership_event(InboundRequest& r, const HttpRequest& http, 
   }
   if (sender == nullptr || !same_server(user_server(*sender), r.origin)) {
     r.denial = "sender_not_on_origin";
-    return StepResult::respond(403, "M_FORBIDDEN",
-                               "The event's sender is not on the origin server");
+    return Outcome::respond(403, "M_FORBIDDEN", "The event's sender is not on the origin server");
   }
   if (state_key == nullptr) return invalid("no_state_key", "The event has no state_key");
   if (endpoint == E::invite) {
     if (!same_server(user_server(*state_key), receiver(r))) {
       r.denial = "invitee_not_local";
-      return StepResult::respond(403, "M_FORBIDDEN",
-                                 "The invited user is not a user of this server");
+      return Outcome::respond(403, "M_FORBIDDEN", "The invited user is not a user of this server");
     }
     r.facts.invite_sender = *sender;
     r.facts.invite_target = *state_key;
@@ -370,8 +373,8 @@ StepResult inspect_membership_event(InboundRequest& r, const HttpRequest& http, 
     r.facts.user_id = *sender;
   }
   if (version != nullptr) r.services->room_versions->learn(*room, version->id);
-  StepResult checked = check_events(r, {event}, version, env);
-  if (checked.step != Step::proceed) return checked;
+  Outcome checked = check_events(r, {event}, version, env);
+  if (checked.kind != Outcome::Kind::proceed) return checked;
   // The event id in the path must name this event.
   const PduVerdict& v = r.pdus.front();
   if (v.error.empty() && v.event_id != r.route->params.event_id) {
@@ -392,15 +395,15 @@ std::vector<std::string_view> authorization_values(const HttpRequest& http) {
 // credentials). Its X-Matrix headers must parse and bind it: origin the Core, destination the
 // tunnel's server. The Core's signature is not verified here: the receiving server verifies it,
 // and verifying would mean fetching the Core's keys for every start (docs/outbound.md).
-StepResult authenticate_core_request(InboundRequest& r, const HttpRequest& http) {
+Outcome authenticate_core_request(InboundRequest& r, const HttpRequest& http) {
   r.origin = r.services->server_name;
   if (policy::endpoint_info(r.route->endpoint).auth != policy::EndpointAuth::x_matrix) {
-    return StepResult::proceed();
+    return Outcome::proceed();
   }
   auto fail = [&](int status, const char* errcode, std::string code, std::string text) {
     r.auth_failure = code;
     r.denial = std::move(code);
-    return StepResult::respond(status, errcode, std::move(text));
+    return Outcome::respond(status, errcode, std::move(text));
   };
   const std::vector<std::string_view> values = authorization_values(http);
   auto auths = matrix::parse_xmatrix_headers(values);
@@ -423,33 +426,33 @@ StepResult authenticate_core_request(InboundRequest& r, const HttpRequest& http)
     }
   }
   r.auths = std::move(auths.value());
-  return StepResult::proceed();
+  return Outcome::proceed();
 }
 
 // A legacy media path: its serverName is the receiver's; inbound, the query must also say
 // allow_remote=false exactly once, so the Core never fetches a third server's media for a peer
 // that reached it unauthenticated (docs/inbound.md, "Legacy media").
-StepResult check_legacy_media(InboundRequest& r, const HttpRequest& http) {
+Outcome check_legacy_media(InboundRequest& r, const HttpRequest& http) {
   if (!same_server(r.route->params.server_name, receiver(r))) {
     r.denial = "media_server_not_destination";
-    return StepResult::respond(403, "M_FORBIDDEN",
-                               outbound(r) ? "The media path names another server than the "
-                                             "destination"
-                                           : "The media path names another server than this "
-                                             "one; only its own media is served here");
+    return Outcome::respond(403, "M_FORBIDDEN",
+                            outbound(r) ? "The media path names another server than the "
+                                          "destination"
+                                        : "The media path names another server than this "
+                                          "one; only its own media is served here");
   }
   if (!outbound(r) && !allow_remote_false(http.target)) {
     r.denial = "allow_remote_not_false";
-    return StepResult::respond(400, "M_INVALID_PARAM",
-                               "A legacy media request must carry allow_remote=false exactly once");
+    return Outcome::respond(400, "M_INVALID_PARAM",
+                            "A legacy media request must carry allow_remote=false exactly once");
   }
-  return StepResult::proceed();
+  return Outcome::proceed();
 }
 
 }  // namespace
 
-InboundAnswer answer_for(const policy::Decision& d) {
-  InboundAnswer a;
+GatewayError answer_for(const policy::Decision& d) {
+  GatewayError a;
   const std::string because = std::string(d.reason) + " (rule " + d.rule_id + ")";
   if (d.rule_id == policy::kChecksRuleId && d.reason == "x_matrix_check_failed") {
     a.status = 401;
@@ -462,6 +465,7 @@ InboundAnswer answer_for(const policy::Decision& d) {
     a.errcode = "M_FORBIDDEN";
   }
   a.reason = "Refused by policy: " + because;
+  a.source = ErrorSource::policy;
   return a;
 }
 
@@ -475,16 +479,16 @@ std::string withheld_transaction_answer(const std::vector<PduVerdict>& pdus,
   return matrix::compact_json(Json(JsonObject{{"pdus", Json(std::move(by_id))}}));
 }
 
-StepResult classify_request(InboundRequest& r, const HttpRequest& http) {
+Outcome classify_request(InboundRequest& r, const HttpRequest& http) {
   // The legacy media paths are client-server API: only the Core's outbound requests may use them.
   auto c = outbound(r) ? classify_outbound_endpoint(http.method, http.target)
                        : classify_endpoint(http.method, http.target);
   if (!c) {
     r.denial = c.error().code;
     if (c.error().code == "method_not_allowed") {
-      return StepResult::respond(405, "M_UNRECOGNIZED", "Method not allowed on this endpoint");
+      return Outcome::respond(405, "M_UNRECOGNIZED", "Method not allowed on this endpoint");
     }
-    return StepResult::respond(404, "M_UNRECOGNIZED", "Unrecognized request");
+    return Outcome::respond(404, "M_UNRECOGNIZED", "Unrecognized request");
   }
   r.route = std::move(c.value());
   r.policy = r.services->policy->snapshot();
@@ -496,25 +500,25 @@ StepResult classify_request(InboundRequest& r, const HttpRequest& http) {
       const std::string& code = body.error().code;
       if (code == "float_not_allowed" || code == "integer_out_of_range") {
         r.denial = "bad_json";
-        return StepResult::respond(400, "M_BAD_JSON", "The body is not canonical JSON: " + code);
+        return Outcome::respond(400, "M_BAD_JSON", "The body is not canonical JSON: " + code);
       }
       r.denial = "not_json";
-      return StepResult::respond(400, "M_NOT_JSON", "The body is not valid JSON");
+      return Outcome::respond(400, "M_NOT_JSON", "The body is not valid JSON");
     }
     r.body = std::move(body.value());
   }
-  return StepResult::proceed();
+  return Outcome::proceed();
 }
 
-StepResult authenticate_request(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
+Outcome authenticate_request(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
   if (outbound(r)) return authenticate_core_request(r, http);
   if (policy::endpoint_info(r.route->endpoint).auth != policy::EndpointAuth::x_matrix) {
-    return StepResult::proceed();  // the origin stays unknown; the policy decides
+    return Outcome::proceed();  // the origin stays unknown; the policy decides
   }
   auto fail = [&](std::string code, std::string text) {
     r.auth_failure = code;
     r.denial = std::move(code);
-    return StepResult::respond(401, "M_UNAUTHORIZED", std::move(text));
+    return Outcome::respond(401, "M_UNAUTHORIZED", std::move(text));
   };
   if (!r.auth_keys_awaited) {
     std::vector<std::string_view> values;
@@ -538,7 +542,7 @@ StepResult authenticate_request(InboundRequest& r, const HttpRequest& http, Phas
     std::vector<KeyNeed> needs;
     const std::int64_t now = now_ms();
     for (const matrix::XMatrixAuth& a : r.auths) needs.push_back({a.origin, a.key_id, now});
-    if (await_keys(r, std::move(needs), env)) return StepResult::suspend();
+    if (await_keys(r, std::move(needs), env)) return Outcome::suspend();
   }
   // Strict: every X-Matrix header must verify (a request never passes on one good signature
   // next to a bad or unverifiable one).
@@ -562,10 +566,10 @@ StepResult authenticate_request(InboundRequest& r, const HttpRequest& http, Phas
     }
   }
   r.origin = r.auths.front().origin;
-  return StepResult::proceed();
+  return Outcome::proceed();
 }
 
-StepResult authorize_request(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
+Outcome authorize_request(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
   const Classification& c = *r.route;
   policy::RequestFacts& f = r.facts;
   f.direction = r.direction;
@@ -581,7 +585,7 @@ StepResult authorize_request(InboundRequest& r, const HttpRequest& http, PhaseEn
     // path names it, and it must be the destination: the gateway judges (and the receiver
     // answers) that server's own media only, never a third server's fetched through it.
     if (c.legacy_media) {
-      if (StepResult s = check_legacy_media(r, http); s.step != Step::proceed) return s;
+      if (Outcome s = check_legacy_media(r, http); s.kind != Outcome::Kind::proceed) return s;
     }
     f.server_name = receiver(r);
   }
@@ -594,7 +598,7 @@ StepResult authorize_request(InboundRequest& r, const HttpRequest& http, PhaseEn
   if (!d.forwards()) {
     r.denial = std::string(d.reason);
     r.decision = std::move(d);
-    return StepResult{Step::respond, answer_for(*r.decision)};
+    return Outcome{Outcome::Kind::respond, answer_for(*r.decision)};
   }
   // Outbound: one bucket per destination (the Core is the only client).
   const std::string key = outbound(r)        ? "outbound:" + lower_ascii(r.destination)
@@ -605,14 +609,14 @@ StepResult authorize_request(InboundRequest& r, const HttpRequest& http, PhaseEn
   r.decision = std::move(d);
   if (!verdict.admitted) {
     r.denial = "rate_limited";
-    StepResult s = StepResult::respond(429, "M_LIMIT_EXCEEDED", "Too many requests");
-    s.answer.retry_after_ms = std::max<std::int64_t>(1, verdict.retry_after.count());
+    Outcome s = Outcome::respond(429, "M_LIMIT_EXCEEDED", "Too many requests", ErrorSource::policy);
+    s.error.retry_after_ms = std::max<std::int64_t>(1, verdict.retry_after.count());
     return s;
   }
-  return StepResult::proceed();
+  return Outcome::proceed();
 }
 
-StepResult inspect_request(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
+Outcome inspect_request(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
   if (r.quarantine_result) return quarantine_answer(r);
   const Classification& c = *r.route;
   switch (c.endpoint) {
@@ -628,17 +632,17 @@ StepResult inspect_request(InboundRequest& r, const HttpRequest& http, PhaseEnv&
     case E::make_knock:
       if (!same_server(user_server(c.params.user_id), r.origin)) {
         r.denial = "user_not_on_origin";
-        return StepResult::respond(403, "M_FORBIDDEN", "The user is not on the origin server");
+        return Outcome::respond(403, "M_FORBIDDEN", "The user is not on the origin server");
       }
-      return StepResult::proceed();
+      return Outcome::proceed();
     case E::user_devices:
       if (!same_server(user_server(c.params.user_id), receiver(r))) {
         r.denial = "user_not_local";
-        return StepResult::respond(403, "M_FORBIDDEN", "The user is not a user of this server");
+        return Outcome::respond(403, "M_FORBIDDEN", "The user is not a user of this server");
       }
-      return StepResult::proceed();
+      return Outcome::proceed();
     default:
-      return StepResult::proceed();
+      return Outcome::proceed();
   }
 }
 

@@ -24,7 +24,43 @@ std::string_view peer_label(const InboundRequest& r) {
   return "other";
 }
 
+namespace {
+
+void note_outcome(audit::AuditRecord& a, const RequestOutcome& o) {
+  if (o.status != 0) a.status = o.status;
+  a.request_bytes = o.request_bytes;
+  a.response_bytes = o.response_bytes;
+  a.latency_us = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(o.latency).count());
+}
+
+audit::AuditRecord admission_record(const AdmissionVerdict& v, const InboundRequest& r,
+                                    const RequestOutcome& o) {
+  audit::AuditRecord a;
+  a.direction = std::string(policy::direction_name(r.direction));
+  a.origin = v.origin;
+  a.destination = v.destination;
+  a.server_name = v.server_name;
+  a.remote_addr = std::string(o.client_ip);
+  a.method = std::string(o.method);
+  a.endpoint = v.endpoint;
+  a.room_id = v.params.room_id;
+  a.user_id = v.params.user_id;
+  a.event_id = v.params.event_id;
+  a.txn_id = v.params.txn_id;
+  a.action = v.action;
+  a.rule_id = v.rule_id;
+  a.reason = v.reason;
+  note_outcome(a, o);
+  a.note = v.note;
+  if (!r.listener.empty()) audit::append_note(a.note, "listener=" + std::string(r.listener));
+  return a;
+}
+
+}  // namespace
+
 audit::AuditRecord audit_record(const InboundRequest& r, const RequestOutcome& o) {
+  if (r.services == nullptr && r.admission) return admission_record(*r.admission, r, o);
   audit::AuditRecord a;
   const bool outbound = r.direction == policy::Direction::outbound;
   a.direction = std::string(policy::direction_name(r.direction));
@@ -70,10 +106,7 @@ audit::AuditRecord audit_record(const InboundRequest& r, const RequestOutcome& o
   }
   audit::append_note(a.note, r.response_note);
   a.status = o.status;
-  a.request_bytes = o.request_bytes;
-  a.response_bytes = o.response_bytes;
-  a.latency_us = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(o.latency).count());
+  note_outcome(a, o);
   a.quarantine_id = r.quarantine_id;
   if (r.held_before && r.quarantined()) {
     // A retry answered from the store: the rule that held the first attempt decided.

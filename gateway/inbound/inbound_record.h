@@ -1,5 +1,5 @@
-// The record phase of inbound enforcement: one audit record per decision (gateway/audit) and the
-// per-peer decision counters. Metadata only: never signatures, tokens or bodies.
+// The record phase of enforcement, both directions: one audit record per decision (gateway/audit)
+// and the per-peer decision counters. Metadata only: never signatures, tokens or bodies.
 #pragma once
 
 #include <chrono>
@@ -25,9 +25,11 @@ std::string_view decision_action(const InboundRequest& r);
 // The metric label of the peer: a peer the policy names, "other", or "unknown" (no origin).
 std::string_view peer_label(const InboundRequest& r);
 
+// The one audit record of a request, both directions: from the policy's decision when the phases
+// judged it, else from its admission's verdict (r.admission).
 audit::AuditRecord audit_record(const InboundRequest& r, const RequestOutcome& o);
 
-// Submits the audit record and counts the decision. Thread-safe.
+// Submits the audit record of a judged request and counts the decision. Thread-safe.
 void record_inbound(const InboundRequest& r, const RequestOutcome& o);
 
 }  // namespace bordergate::inbound

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gateway/http/outcome.h"
 #include "gateway/inbound/classifier.h"
 #include "gateway/inbound/pdu_inspection.h"
 #include "gateway/matrix/json.h"
@@ -23,13 +24,17 @@ namespace bordergate::inbound {
 
 struct InboundServices;
 
-// What the gateway answers itself, when a phase does not proceed.
-struct InboundAnswer {
-  int status = 0;
-  const char* errcode = "M_UNKNOWN";
-  std::string reason;                          // shown to the peer
-  std::optional<std::int64_t> retry_after_ms;  // 429
-  std::string json_body;                       // non-empty: sent as is instead of an error
+// A request the policy does not judge, decided by its connection's admission instead (an outbound
+// tunnel's inner request refused by the binding, an egress request forwarded unjudged, a request
+// refused while it was read inside a tunnel): what its audit record says.
+struct AdmissionVerdict {
+  std::string endpoint;  // the catalogue name when the path is one, else "unknown", "egress"...
+  std::string action;    // forward | deny
+  std::string rule_id;   // tunnel_binding, delegation_binding, the egress rule
+  std::string reason;
+  std::string note;
+  std::string origin, destination, server_name;  // as the tunnel names them
+  PathParams params;                             // room, user, event, transaction of the path
 };
 
 struct InboundRequest {
@@ -48,6 +53,9 @@ struct InboundRequest {
   // appended to the audit record's note as "listener=<name>". Empty for inbound requests and
   // the plain CONNECT listener's.
   std::string_view listener;
+
+  // Set instead of a policy decision when the connection's admission decided (services null).
+  std::optional<AdmissionVerdict> admission;
 
   std::optional<Classification> route;
   std::optional<matrix::Json> body;  // parsed request body, when there is one
@@ -70,13 +78,8 @@ struct InboundRequest {
   std::optional<quarantine::Entry> held_before;
 
   // make_join/make_leave/make_knock: the Core's 200 answer names the room's version; a bounded
-  // copy of it is kept while it streams to the origin (check_response, learn_from_core_answer).
+  // copy of it is kept while it streams to the origin (check_answer, learn_from_core_answer).
   bool capture_answer = false;
-  // Media: the Core's 2xx answer is held whole (up to this many bytes) and judged by the media
-  // settings before the origin sees a byte (media_check.h); nullopt = streamed. core_answer
-  // is then the held answer.
-  std::optional<std::uint64_t> media_hold;
-  std::string core_answer;
   // Outbound: what outbound::check_response did to the external answer (outbound::audit_note),
   // appended to the audit record's note. Empty: not checked, or passed unchanged.
   std::string response_note;

@@ -16,6 +16,9 @@ audit::AuditRecord proxy_audit_record(const ProxyDecisionFacts& f) {
     // An unparsable target is evidence too, but bounded: a Core bug must not bloat the log.
     r.server_name = std::string(f.target.substr(0, 255));
   }
+  r.origin = std::string(f.origin);
+  if (!f.destination.empty()) r.destination = std::string(f.destination);
+  r.note = std::string(f.note);
   r.action = f.allowed ? "forward" : "deny";
   r.rule_id = std::string(f.rule_id);
   r.reason = std::string(f.reason);

@@ -25,6 +25,12 @@ struct ProxyDecisionFacts {
                              // "tunnel_binding", "default"
   std::string_view reason;   // snake_case
   int status = 0;            // what the Core was answered (0: connection closed)
+  // Set: the Core's server name, on a record about a request of the Core (a delegated binding).
+  std::string_view origin{};
+  // Set: the federation member the tunnel was bound to (a delegated destination), instead of
+  // the parsed target's server name.
+  std::string_view destination{};
+  std::string_view note{};
   std::optional<std::chrono::nanoseconds> latency;
 };
 

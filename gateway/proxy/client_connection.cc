@@ -4,8 +4,6 @@
 
 #include "gateway/common/log.h"
 #include "gateway/inbound/inbound_phases.h"
-#include "gateway/inbound/inbound_services.h"
-#include "gateway/inbound/media_check.h"
 #include "gateway/proxy/federation.h"
 #include "gateway/proxy/worker.h"
 
@@ -19,11 +17,6 @@ constexpr size_t kHighWater = 1 << 20;
 // client is no longer read (reading on keeps epoll quiet and notices resets).
 constexpr size_t kMaxPipelined = 64 * 1024;
 
-bool idempotent(const std::string& method) {
-  return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||
-         method == "OPTIONS";
-}
-
 }  // namespace
 
 ClientConnection::ClientConnection(Worker& worker, size_t listener_index,
@@ -34,6 +27,7 @@ ClientConnection::ClientConnection(Worker& worker, size_t listener_index,
       stream_(worker.loop(), *this),
       timer_(worker.loop(), &ClientConnection::on_timer, this),
       parser_(runtime_->limits),
+      core_(worker),
       outbound_(outbound),
       listener_(listener) {
   ctx_.request = &parser_.request();
@@ -64,41 +58,7 @@ bool ClientConnection::accept(uv_stream_t* server) {
   counted_ = true;
   worker_.metrics().connection_opened();
   client_ip_ = stream_.peer_address();
-  if (outbound_ != nullptr) {
-    // The Core's proxy listeners: only the configured client ranges. The plain one reads the
-    // CONNECT head at once; the TLS one first completes the proxy's own handshake, then the
-    // same CONNECT handling runs on its plaintext. Either way the tunnel's TLS is terminated
-    // once the gate has seen its ClientHello (inside the proxy's TLS on the TLS listener).
-    // The settings in force at accept stay this connection's to its end (a reload applies to
-    // connections accepted after it).
-    outbound_settings_ = outbound_->settings();
-    if (!outbound_settings_->client_allowed(client_ip_)) {
-      worker_.metrics().connection_rejected();
-      log_event(LogLevel::warn, "outbound_client_refused", {{"client", client_ip_}});
-      close_now();
-      return false;
-    }
-    ProxyTunnel::Owner& owner = *this;
-    tunnel_ = std::make_unique<ProxyTunnel>(worker_, *outbound_, outbound_settings_, stream_, owner,
-                                            client_ip_, listener_);
-    state_ = State::tunnel;
-    if (listener_ == outbound::ProxyListener::direct) tunnel_->start_direct();
-    if (listener_ == outbound::ProxyListener::connect_tls) {
-      Status s = outbound_settings_->proxy_tls != nullptr
-                     ? stream_.start_outer_tls(outbound_settings_->proxy_tls->default_context())
-                     : Status(make_error("tls_setup_failed", "no proxy certificate"));
-      if (!s) {
-        log_event(LogLevel::error, "tls_setup_failed", {{"error", s.error().message}});
-        close_now();
-        return false;
-      }
-      state_ = State::proxy_tls;
-    }
-    // Bounds the proxy handshake and the CONNECT head together on the TLS listener.
-    arm_timer(outbound_settings_->config->head_timeout);
-    stream_.read_start();
-    return true;
-  }
+  if (outbound_ != nullptr) return accept_outbound();
   Status s = stream_.start_tls(runtime_->listener_tls[listener_index_]->default_context(), true);
   if (!s) {
     log_event(LogLevel::error, "tls_setup_failed", {{"error", s.error().message}});
@@ -111,19 +71,48 @@ bool ClientConnection::accept(uv_stream_t* server) {
   return true;
 }
 
-void ClientConnection::on_stream_tls_ready() {
-  if (state_ == State::proxy_tls) {
-    state_ = State::tunnel;  // the CONNECT head comes next, inside the proxy's TLS
-    if (draining_) close_now();
-    return;
+bool ClientConnection::accept_outbound() {
+  // The Core's proxy listeners: only the configured client ranges. The settings in force at
+  // accept stay this connection's to its end (a reload applies to connections accepted after
+  // it). The tunnel front reads what comes first; on the TLS listener, inside the proxy's own
+  // TLS, whose handshake comes first.
+  outbound_settings_ = outbound_->settings();
+  if (!outbound_settings_->client_allowed(client_ip_)) {
+    worker_.metrics().connection_rejected();
+    log_event(LogLevel::warn, "outbound_client_refused", {{"client", client_ip_}});
+    close_now();
+    return false;
   }
+  TunnelFront::Owner& owner = *this;
+  front_ = std::make_unique<TunnelFront>(worker_, *outbound_, outbound_settings_, stream_, owner,
+                                         client_ip_, listener_);
+  state_ = State::front;
+  if (listener_ == outbound::ProxyListener::connect_tls) {
+    Status s = outbound_settings_->proxy_tls != nullptr
+                   ? stream_.start_outer_tls(outbound_settings_->proxy_tls->default_context())
+                   : Status(make_error("tls_setup_failed", "no proxy certificate"));
+    if (!s) {
+      log_event(LogLevel::error, "tls_setup_failed", {{"error", s.error().message}});
+      close_now();
+      return false;
+    }
+    state_ = State::front_tls;
+  }
+  // Bounds the proxy handshake and the front together on the TLS listener.
+  arm_timer(outbound_settings_->config->head_timeout);
+  stream_.read_start();
+  return true;
+}
+
+void ClientConnection::on_stream_tls_ready() {
+  if (state_ == State::front_tls) state_ = State::front;  // the front reads inside the proxy's TLS
   if (state_ == State::handshake) state_ = State::idle;
   if (draining_) close_now();
 }
 
 void ClientConnection::on_stream_data(const char* data, size_t len) {
-  if (state_ == State::tunnel) {
-    tunnel_->on_client_bytes(data, len);
+  if (state_ == State::front) {
+    front_->on_client_bytes(data, len);
     return;
   }
   if (state_ == State::forwarding || state_ == State::holding || state_ == State::responding) {
@@ -132,7 +121,7 @@ void ClientConnection::on_stream_data(const char* data, size_t len) {
     if (pending_input_.size() > kMaxPipelined) stream_.read_stop();
     return;
   }
-  if (state_ == State::closing || state_ == State::proxy_tls) return;
+  if (state_ == State::closing || state_ == State::front_tls) return;
   process_input(data, len);
 }
 
@@ -179,17 +168,12 @@ void ClientConnection::start_request() {
 }
 
 void ClientConnection::run_phases() {
-  PhaseResult r = tunnel_ ? tunnel_->check_request(ctx_) : run_request_phases(ctx_);
-  if (r.kind == PhaseResult::Kind::respond) {
-    // The gateway answers itself: a refusal of inbound enforcement, or a transaction it
-    // withheld (answered 200 with per-PDU errors, never forwarded).
-    ctx_.outcome = ctx_.inbound.services != nullptr || tunnel_ ? "denied" : "gateway_error";
-    respond_error(r.error, close_after_response_ || r.close_connection);
-    return;
-  }
-  // Suspended: a key answer (or the quarantine's put) calls resume_request() on this loop
-  // later. A key wait is bounded: the fetcher's own timeouts do not cover a stalled key store.
-  if (r.kind == PhaseResult::Kind::suspend) {
+  Outcome r = run_request_phases(ctx_);
+  if (r.kind == Outcome::Kind::respond) return answer(r);
+  // Suspended: a key answer, discovery or the quarantine's put calls resume_request() on this
+  // loop later, at ctx_.phase. A key wait is bounded: the fetcher's own timeouts do not cover a
+  // stalled key store.
+  if (r.kind == Outcome::Kind::suspend) {
     if (ctx_.inbound.keys_pending > 0) arm_timer(limits().key_wait_timeout);
     return;
   }
@@ -199,42 +183,39 @@ void ClientConnection::run_phases() {
 void ClientConnection::resume_request() {
   // Only while the request is still waiting: a closed connection disarmed the callbacks
   // (ctx_.inbound.alive), and no other state can hold a suspended request.
-  if (state_ != State::forwarding || upstream_ != nullptr) return;
-  timer_.stop();
-  run_phases();
+  if (exchange_) return;
+  if (state_ == State::forwarding && ctx_.phase < Phase::forward) {
+    timer_.stop();
+    run_phases();
+  } else if (state_ == State::holding && ctx_.phase == Phase::check_answer) {
+    judge_held_answer();
+  }
 }
 
 void ClientConnection::forward() {
-  if (tunnel_) return forward_outbound();
-  const HttpRequest& req = parser_.request();
-  std::string& head = worker_.scratch();
-  head.clear();
-  append_upstream_request_head(head, req, client_ip_, ctx_.runtime->upstream_authority);
+  ctx_.phase = Phase::forward;
   state_ = State::forwarding;
-  upstream_ = worker_.pool().acquire(ctx_.runtime, ctx_.retried);
-  upstream_->send(head, req.body, req.method == "HEAD", this);
+  exchange_ = true;
+  upstream_->send(ctx_, *this);
 }
 
-void ClientConnection::record_request() {
-  record(ctx_, worker_.metrics());
-  if (tunnel_) tunnel_->audit_request(ctx_);
+void ClientConnection::cancel_exchange() {
+  if (!exchange_) return;
+  exchange_ = false;
+  upstream_->cancel();
 }
 
-void ClientConnection::on_upstream_head(HttpResponseHead& head) {
-  PhaseResult r = check_response(ctx_, head);
-  if (r.kind == PhaseResult::Kind::respond) {
-    upstream_->detach();
-    upstream_ = nullptr;
-    ctx_.outcome = "gateway_error";
-    respond_error(r.error, close_after_response_);
-    return;
-  }
-  if (const auto limit = ctx_.inbound.media_hold) {
-    // Media the policy limits: nothing reaches the peer before the whole answer is judged.
-    if (head.content_length && *head.content_length > *limit) return refuse_held_media(*limit + 1);
+void ClientConnection::record_request() { record(ctx_, worker_.metrics()); }
+
+void ClientConnection::on_answer_head(HttpResponseHead& head) {
+  check_answer(ctx_, head);
+  if (const auto limit = ctx_.hold_limit) {
+    // Nothing reaches the client before the whole answer is judged.
+    if (head.content_length && *head.content_length > *limit) {
+      cancel_exchange();
+      return answer(refuse_oversized_answer(ctx_, *limit + 1));
+    }
     state_ = State::holding;
-    held_head_ = head;
-    ctx_.inbound.core_answer.clear();
     return;
   }
   state_ = State::responding;
@@ -247,17 +228,22 @@ void ClientConnection::on_upstream_head(HttpResponseHead& head) {
   stream_.write(out);
 }
 
-void ClientConnection::on_upstream_body(const char* data, size_t len) {
+void ClientConnection::on_answer_body(const char* data, size_t len) {
   if (state_ == State::holding) {
-    std::string& held = ctx_.inbound.core_answer;
-    if (held.size() + len > *ctx_.inbound.media_hold) return refuse_held_media(held.size() + len);
+    std::string& held = *ctx_.answer_body;
+    if (held.size() + len > *ctx_.hold_limit) {
+      // The rest of the answer is never read: the exchange is given up.
+      const std::uint64_t bytes = held.size() + len;
+      cancel_exchange();
+      return answer(refuse_oversized_answer(ctx_, bytes));
+    }
     held.append(data, len);
     return;
   }
   if (state_ != State::responding || len == 0) return;
   ctx_.response_bytes += len;
   if (ctx_.inbound.capture_answer) {
-    std::string& copy = ctx_.inbound.core_answer;
+    std::string& copy = *ctx_.answer_body;
     if (copy.size() + len <= inbound::kMaxCoreAnswerBytes) {
       copy.append(data, len);
     } else {
@@ -278,9 +264,9 @@ void ClientConnection::on_upstream_body(const char* data, size_t len) {
   }
 }
 
-void ClientConnection::on_upstream_batch_end() {
+void ClientConnection::on_answer_batch_end() {
   stream_.flush();
-  if (upstream_ != nullptr && stream_.bytes_in_flight() > kHighWater && !waiting_drain_) {
+  if (exchange_ && stream_.bytes_in_flight() > kHighWater && !waiting_drain_) {
     waiting_drain_ = true;
     upstream_->pause_reading();
     // A client that stops reading is cut off after the body timeout.
@@ -289,74 +275,56 @@ void ClientConnection::on_upstream_batch_end() {
 }
 
 void ClientConnection::on_stream_drained() {
-  if (state_ == State::tunnel) return tunnel_->on_client_drained();
+  if (state_ == State::front) return front_->on_client_drained();
   if (!waiting_drain_) return;
   waiting_drain_ = false;
   timer_.stop();
-  if (upstream_ != nullptr) upstream_->resume_reading();
+  if (exchange_) upstream_->resume_reading();
 }
 
-void ClientConnection::on_upstream_complete() {
-  upstream_ = nullptr;
-  if (state_ == State::holding) return finish_held_media();
+void ClientConnection::on_answer_complete() {
+  exchange_ = false;
+  if (state_ == State::holding) return judge_held_answer();
   if (state_ != State::responding) return;
-  if (ctx_.inbound.capture_answer)
-    inbound::learn_from_core_answer(ctx_.inbound, ctx_.inbound.core_answer);
+  if (ctx_.inbound.capture_answer) inbound::learn_from_core_answer(ctx_.inbound, *ctx_.answer_body);
   if (framing_ == BodyFraming::chunked) stream_.write("0\r\n\r\n");
   stream_.flush();
   finish_request();
 }
 
-void ClientConnection::on_upstream_failed(UpstreamErrorKind kind, const std::string& detail,
-                                          bool retryable) {
-  upstream_ = nullptr;
+void ClientConnection::judge_held_answer() {
+  Outcome r = check_held_answer(ctx_);
+  if (r.kind == Outcome::Kind::suspend) return;  // resumed at check_answer (resume_request)
+  if (r.kind == Outcome::Kind::respond) return answer(r);
+  respond_whole(ctx_.held_head, *ctx_.answer_body);
+}
+
+void ClientConnection::on_answer_failed(const UpstreamFailure& failure) {
+  exchange_ = false;
   if (state_ == State::responding) {
     // Part of the response is already out: the only honest signal left is
     // to cut the connection.
-    log_event(LogLevel::warn, "upstream_failed_mid_response", {{"error", detail}});
+    log_event(LogLevel::warn, "upstream_failed_mid_response",
+              {{"error", failure.code}, {"detail", failure.detail}});
     ctx_.outcome = "upstream_error";
     record_request();
     close_now();
     return;
   }
   if (state_ != State::forwarding && state_ != State::holding) return;
-  if (state_ == State::forwarding && retryable && !ctx_.retried &&
-      idempotent(parser_.request().method)) {
-    ctx_.retried = true;  // a stale pooled connection; try once on a new one
-    forward();
-    return;
-  }
-  log_event(LogLevel::warn, "upstream_failed", {{"error", detail}});
-  ctx_.outcome = "upstream_error";
-  bool timeout =
-      kind == UpstreamErrorKind::connect_timeout || kind == UpstreamErrorKind::response_timeout;
-  GatewayError e;
-  e.status = timeout ? 504 : 502;
-  e.errcode = "M_UNKNOWN";
-  switch (kind) {
-    case UpstreamErrorKind::connect_refused:
-      e.reason = "The homeserver refused the connection";
-      break;
-    case UpstreamErrorKind::connect_timeout:
-      e.reason = "Timed out connecting to the homeserver";
-      break;
-    case UpstreamErrorKind::response_timeout:
-      e.reason = "Timed out waiting for the homeserver";
-      break;
-    case UpstreamErrorKind::reset:
-      e.reason = "The homeserver closed the connection";
-      break;
-    case UpstreamErrorKind::tls:
-      e.reason = "TLS with the homeserver failed";
-      break;
-    case UpstreamErrorKind::protocol:
-      e.reason = "The homeserver sent an invalid response";
-      break;
-    default:
-      e.reason = "The homeserver is unreachable";
-      break;
-  }
+  GatewayError e = failure_answer(failure.failure);
+  log_event(LogLevel::warn,
+            e.source == ErrorSource::remote ? "outbound_forward_failed" : "upstream_failed",
+            {{"error", failure.code}, {"detail", failure.detail}});
+  ctx_.outcome = outcome_label(e.source);
   respond_error(e, close_after_response_);
+}
+
+void ClientConnection::answer(const Outcome& outcome) {
+  // A refusal of a phase, a held answer refused, or a transaction withheld (answered 200 with
+  // per-PDU errors, never forwarded).
+  ctx_.outcome = outcome_label(outcome.error.source);
+  respond_error(outcome.error, close_after_response_ || outcome.close_connection);
 }
 
 void ClientConnection::refuse_unread(const GatewayError& error) {
@@ -365,12 +333,7 @@ void ClientConnection::refuse_unread(const GatewayError& error) {
   // belongs in the audit log: a denial of an unrecognized endpoint, its reason from the status,
   // and the gateway's own text as the note (never the peer's bytes).
   ctx_.runtime = worker_.runtime();
-  if (tunnel_) {
-    // Inside a tunnel the request has no direction yet: the tunnel writes its record.
-    tunnel_->refuse_unread(ctx_, unread_reason(error.status), error.reason);
-  } else {
-    bordergate::refuse_unread(ctx_, error.status, error.reason);
-  }
+  bordergate::refuse_unread(ctx_, error.status, error.reason);
   respond_error(error, true);
 }
 
@@ -383,6 +346,40 @@ void ClientConnection::respond_error(const GatewayError& error, bool close_after
   out.clear();
   append_error_response(out, error, close_after_response_, answer_to(parser_.request().method));
   stream_.write(out);
+  stream_.flush();
+  finish_request();
+}
+
+void ClientConnection::respond_whole(const HttpResponseHead& held, std::string_view body) {
+  HttpResponseHead head;
+  head.status = held.status;
+  for (const HeaderField& h : held.headers) {
+    // The body is buffered whole: its framing is the gateway's own Content-Length.
+    if (iequals_lower(h.name, "content-length") || iequals_lower(h.name, "transfer-encoding"))
+      continue;
+    HeaderField& f = head.headers.add();
+    f.name = h.name;
+    f.value = h.value;
+  }
+  head.has_body = parser_.request().method != "HEAD" && head.status >= 200 && head.status != 204 &&
+                  head.status != 304;
+  if (head.has_body) {
+    HeaderField& f = head.headers.add();
+    f.name = "Content-Length";
+    f.value = std::to_string(body.size());
+    head.content_length = body.size();
+  }
+  state_ = State::responding;
+  ctx_.status = head.status;
+  framing_ = head.has_body ? BodyFraming::content_length : BodyFraming::none;
+  std::string& out = worker_.scratch();
+  out.clear();
+  append_downstream_response_head(out, head, framing_, close_after_response_);
+  stream_.write(out);
+  if (head.has_body) {
+    stream_.write(body);
+    ctx_.response_bytes = body.size();
+  }
   stream_.flush();
   finish_request();
 }
@@ -437,15 +434,15 @@ void ClientConnection::next_request() {
 }
 
 void ClientConnection::on_stream_end(int uv_status, bool tls_failure) {
-  if (state_ == State::proxy_tls) {
+  if (state_ == State::front_tls) {
     // Bytes that are not TLS, or a Core that does not trust the proxy's certificate: nothing
-    // was read as a CONNECT. A connection that just closes is no decision.
-    if (tls_failure) tunnel_->on_proxy_tls_failed(stream_.outer_tls()->last_error());
+    // reached the front. A connection that just closes is no decision.
+    if (tls_failure) front_->on_proxy_tls_failed(stream_.outer_tls()->last_error());
     close_now();
     return;
   }
-  if (state_ == State::tunnel) {
-    tunnel_->on_client_end();
+  if (state_ == State::front) {
+    front_->on_client_end();
     close_now();
     return;
   }
@@ -468,10 +465,7 @@ void ClientConnection::on_stream_end(int uv_status, bool tls_failure) {
   if (in_flight) {
     ctx_.outcome = "client_gone";
     if (ctx_.status == 0) ctx_.status = 499;
-    if (upstream_ != nullptr) {
-      upstream_->detach();
-      upstream_ = nullptr;
-    }
+    cancel_exchange();
     record_request();
   }
   close_now();
@@ -480,12 +474,12 @@ void ClientConnection::on_stream_end(int uv_status, bool tls_failure) {
 void ClientConnection::on_timer(void* p) {
   auto* self = static_cast<ClientConnection*>(p);
   switch (self->state_) {
-    case State::tunnel:
-      // CONNECT head, ClientHello or splice idle past its deadline.
-      self->tunnel_->on_timeout();
-      if (self->state_ == State::tunnel) self->close_now();
+    case State::front:
+      // The front's head or ClientHello, or a splice, idle past its deadline.
+      self->front_->on_timeout();
+      if (self->state_ == State::front) self->close_now();
       break;
-    case State::proxy_tls:
+    case State::front_tls:
     case State::handshake:
     case State::idle:
       self->close_now();  // silent client or idle keep-alive
@@ -508,16 +502,15 @@ void ClientConnection::on_timer(void* p) {
       break;
     case State::forwarding:
       // Only a request suspended on keys has a timer here (run_phases); it is answered now.
-      if (self->upstream_ == nullptr && inbound::expire_key_wait(self->ctx_.inbound))
-        self->run_phases();
+      if (!self->exchange_ && inbound::expire_key_wait(self->ctx_.inbound)) self->run_phases();
       break;
   }
 }
 
 void ClientConnection::drain() {
   draining_ = true;
-  if (state_ == State::idle || state_ == State::handshake || state_ == State::tunnel ||
-      state_ == State::proxy_tls) {
+  if (state_ == State::idle || state_ == State::handshake || state_ == State::front ||
+      state_ == State::front_tls) {
     close_now();
   }
 }
@@ -527,21 +520,41 @@ void ClientConnection::abort() { close_now(); }
 void ClientConnection::close_now() {
   state_ = State::closing;
   timer_.stop();
-  if (upstream_ != nullptr) {
-    upstream_->detach();
-    upstream_ = nullptr;
-  }
+  cancel_exchange();
   stream_.close();
 }
 
 void ClientConnection::on_stream_closed() {
-  if (upstream_ != nullptr) {
-    upstream_->detach();
-    upstream_ = nullptr;
-  }
+  cancel_exchange();
   if (counted_) worker_.metrics().connection_closed();
   worker_.connection_closed(this);
   delete this;
 }
+
+void ClientConnection::front_intercept(SSL_CTX* ctx, std::string_view first_bytes) {
+  // From here on the tunnel is a connection like any other: requests read inside the minted
+  // leaf's TLS, admitted by the tunnel, sent to its destination.
+  tunnel_requests_ = std::make_unique<TunnelRequests>(front_->destination());
+  remote_ = std::make_unique<RemoteUpstream>(front_->destination());
+  ctx_.admission = tunnel_requests_.get();
+  upstream_ = remote_.get();
+  state_ = State::handshake;
+  if (Status s = stream_.start_tls(ctx, true); !s) {
+    log_event(LogLevel::error, "tls_setup_failed", {{"error", s.error().message}});
+    close_now();
+    return;
+  }
+  arm_timer(outbound_settings_->config->head_timeout);
+  stream_.feed_received(first_bytes.data(), first_bytes.size());
+}
+
+void ClientConnection::front_close(bool graceful) {
+  if (!graceful) return close_now();
+  state_ = State::closing;
+  arm_timer(limits().body_timeout);
+  stream_.close_gracefully();
+}
+
+void ClientConnection::front_activity() { arm_timer(outbound_settings_->config->idle_timeout); }
 
 }  // namespace bordergate

@@ -1,10 +1,11 @@
-// One connection from a federation peer: TLS, then a loop of requests on
-// keep-alive. Each request is buffered whole, walks the pipeline, is forwarded
-// over the worker's upstream pool and its response streamed back. The
-// connection owns its per-request state (parser, RequestContext) and tears
-// down in a fixed order: timer, upstream exchange, socket, then itself from
-// the socket's close callback. The Core's proxy connections are ClientConnections too: their
-// tunnel side is client_tunnel.cc.
+// One client connection: TLS, then a loop of requests on keep-alive. Each request is buffered
+// whole, walks the pipeline (pipeline.h), goes to its Upstream and the answer comes back through
+// check_answer, streamed or held whole. The same loop serves both directions: an external
+// server's connection (its requests go to the Core's pool) and the Core's outbound proxy
+// connection once its tunnel front intercepted the tunnel (its requests are admitted by the
+// tunnel and go to the tunnel's destination). The connection owns its per-request state
+// (parser, RequestContext) and tears down in a fixed order: timer, upstream exchange, socket,
+// then itself from the socket's close callback.
 #pragma once
 
 #include <memory>
@@ -14,23 +15,21 @@
 #include "gateway/http/request_parser.h"
 #include "gateway/net/stream.h"
 #include "gateway/outbound/proxy_listener.h"
+#include "gateway/proxy/core_upstream.h"
 #include "gateway/proxy/pipeline.h"
-#include "gateway/proxy/proxy_tunnel.h"
+#include "gateway/proxy/remote_upstream.h"
 #include "gateway/proxy/request_context.h"
-#include "gateway/proxy/upstream_connection.h"
+#include "gateway/proxy/tunnel_front.h"
+#include "gateway/proxy/tunnel_requests.h"
 
 namespace bordergate {
 
 class Worker;
 
-class ClientConnection final : public StreamHandler,
-                               public UpstreamClient,
-                               private ProxyTunnel::Owner {
+class ClientConnection final : public StreamHandler, public AnswerSink, private TunnelFront::Owner {
  public:
-  // `outbound`: set for the Core's proxy listeners (a CONNECT tunnel per connection, whose inner
-  // requests go to external servers instead of the Core); `listener` says which one: plain
-  // CONNECT, CONNECT inside the gateway's own TLS, or direct mode (no CONNECT: the ClientHello's
-  // SNI names the destination).
+  // `outbound`: set for the Core's proxy listeners, whose connections start with a tunnel front
+  // (tunnel_front.h); `listener` says which one.
   ClientConnection(Worker& worker, size_t listener_index, OutboundServices* outbound = nullptr,
                    outbound::ProxyListener listener = outbound::ProxyListener::connect);
   ClientConnection(const ClientConnection&) = delete;
@@ -54,54 +53,52 @@ class ClientConnection final : public StreamHandler,
   void on_stream_end(int uv_status, bool tls_failure) override;
   void on_stream_drained() override;
   void on_stream_closed() override;
-  // UpstreamClient
-  void on_upstream_head(HttpResponseHead& head) override;
-  void on_upstream_body(const char* data, size_t len) override;
-  void on_upstream_batch_end() override;
-  void on_upstream_complete() override;
-  void on_upstream_failed(UpstreamErrorKind kind, const std::string& detail,
-                          bool retryable) override;
+  // AnswerSink
+  void on_answer_head(HttpResponseHead& head) override;
+  void on_answer_body(const char* data, size_t len) override;
+  void on_answer_batch_end() override;
+  void on_answer_complete() override;
+  void on_answer_failed(const UpstreamFailure& failure) override;
 
  private:
   enum class State {
-    proxy_tls,   // outbound TLS proxy listener: the handshake of the proxy's own TLS
-    tunnel,      // outbound proxy: CONNECT head, tunnel gate or splice (ProxyTunnel)
+    front_tls,   // a TLS proxy listener: the handshake of the proxy's own TLS
+    front,       // the tunnel front: before the tunnel is intercepted, spliced or refused
     handshake,   // TLS not yet established
     idle,        // between requests (keep-alive), no byte of the next one yet
     reading,     // request head or body arriving
-    forwarding,  // waiting for Core's response head
-    holding,     // reading Core's whole media answer, to judge it before the peer sees any
-    responding,  // streaming Core's response
+    forwarding,  // in the request phases, or waiting for the answer's head
+    holding,     // reading an answer whole, or judging it, before the client sees any
+    responding,  // streaming the answer
     closing
   };
   static void on_timer(void* self);
+  bool accept_outbound();
   void process_input(const char* data, size_t len);
   void start_request();
   void run_phases();
   void resume_request();
   void forward();
+  void judge_held_answer();
+  // The gateway answers itself: `outcome` is a phase's respond.
+  void answer(const Outcome& outcome);
   void respond_error(const GatewayError& error, bool close_after);
+  // A whole answer read before it is sent (a held answer, judged): its headers but their
+  // framing, with the gateway's own Content-Length.
+  void respond_whole(const HttpResponseHead& held, std::string_view body);
   // Answers (and closes) a request refused before it was read whole; audited where judged.
   void refuse_unread(const GatewayError& error);
+  void cancel_exchange();
   void finish_request();
   void next_request();
   void close_now();
   void arm_timer(Millis timeout);
   const LimitsConfig& limits() const;
   void record_request();
-  void forward_outbound();
-  void respond_outbound(const discovery::OutboundResponse& answer, outbound::ResponseCheck check);
-  // A whole answer read before it is sent (a checked outbound answer, a held media answer): the
-  // headers but their framing, with the gateway's own Content-Length.
-  template <typename Headers>
-  void respond_whole(int status, const Headers& headers, std::string_view body);
-  // The held media answer is complete or outgrew its limit: judged and answered.
-  void finish_held_media();
-  void refuse_held_media(std::uint64_t bytes);
-  // ProxyTunnel::Owner
-  void tunnel_start_tls(SSL_CTX* ctx, std::string_view first_bytes) override;
-  void tunnel_close(bool graceful) override;
-  void tunnel_activity() override;
+  // TunnelFront::Owner
+  void front_intercept(SSL_CTX* ctx, std::string_view first_bytes) override;
+  void front_close(bool graceful) override;
+  void front_activity() override;
 
   Worker& worker_;
   size_t listener_index_;
@@ -112,15 +109,19 @@ class ClientConnection final : public StreamHandler,
   RequestContext ctx_;
   std::string client_ip_;
   std::string pending_input_;  // bytes of a pipelined next request
-  UpstreamConnection* upstream_ = nullptr;
+  CoreUpstream core_;
+  Upstream* upstream_ = &core_;  // the Core, or the intercepted tunnel's destination
+  bool exchange_ = false;        // the upstream has this request and owes an answer
+  // The Core's proxy connections: their settings (taken at accept), the tunnel front, and once
+  // intercepted, the admission of its requests and their upstream.
   OutboundServices* outbound_ = nullptr;
-  std::shared_ptr<const OutboundSettings> outbound_settings_;  // taken at accept
+  std::shared_ptr<const OutboundSettings> outbound_settings_;
   outbound::ProxyListener listener_ = outbound::ProxyListener::connect;
-  std::unique_ptr<ProxyTunnel> tunnel_;  // outbound proxy connections only
-  bool outbound_pending_ = false;        // an inner request is out with the external server
+  std::unique_ptr<TunnelFront> front_;
+  std::unique_ptr<TunnelRequests> tunnel_requests_;
+  std::unique_ptr<RemoteUpstream> remote_;
   State state_ = State::handshake;
   BodyFraming framing_ = BodyFraming::none;
-  HttpResponseHead held_head_;  // State::holding: the Core's answer head, sent once judged
   bool close_after_response_ = false;
   bool draining_ = false;
   bool continue_sent_ = false;

@@ -1,9 +1,14 @@
 #include "gateway/proxy/pipeline.h"
 
+#include <array>
+
 #include "gateway/common/log.h"
 #include "gateway/inbound/inbound_phases.h"
 #include "gateway/inbound/inbound_record.h"
+#include "gateway/inbound/inbound_services.h"
 #include "gateway/inbound/media_check.h"
+#include "gateway/inbound/room_versions.h"
+#include "gateway/proxy/answer_check.h"
 #include "policy/endpoint.h"
 
 namespace bordergate {
@@ -14,76 +19,130 @@ inbound::PhaseEnv env_for(RequestContext& ctx) {
           ctx.client_ip != nullptr ? *ctx.client_ip : std::string_view(), ctx.offload};
 }
 
-PhaseResult from_step(inbound::StepResult s) {
-  switch (s.step) {
-    case inbound::Step::proceed:
-      return PhaseResult::proceed();
-    case inbound::Step::suspend:
-      return PhaseResult::suspend();
-    case inbound::Step::respond:
-      break;
-  }
-  PhaseResult r;
-  r.kind = PhaseResult::Kind::respond;
-  r.error.status = s.answer.status;
-  r.error.errcode = s.answer.errcode;
-  r.error.reason = std::move(s.answer.reason);
-  r.error.retry_after_ms = s.answer.retry_after_ms;
-  r.error.json_body = std::move(s.answer.json_body);
-  return r;
+EndpointClass coarse_class(std::string_view path) {
+  auto starts = [&](std::string_view prefix) { return path.substr(0, prefix.size()) == prefix; };
+  if (starts("/_matrix/federation/")) return EndpointClass::federation;
+  if (starts("/_matrix/key/")) return EndpointClass::key;
+  if (starts("/_matrix/media/")) return EndpointClass::media;
+  if (starts("/.well-known/matrix/")) return EndpointClass::well_known;
+  return EndpointClass::other;
 }
 
-bool enforcing(const RequestContext& ctx) { return ctx.inbound.services != nullptr; }
+// Inbound requests are judged (and audited) when a policy is configured; without one the
+// gateway is a plain proxy (logged at start). Outbound requests are judged once their tunnel
+// admitted them as federation requests (RequestAdmission).
+void start_inbound_enforcement(RequestContext& ctx) {
+  if (ctx.runtime != nullptr && ctx.runtime->inbound != nullptr) {
+    ctx.inbound.services = ctx.runtime->inbound;
+  }
+}
 
-// Requests are judged (and audited) inbound, and outbound once the proxy tunnel set the
-// direction on the inbound request (its phases judge both directions,
-// docs/internals/outbound-checks.md); without a policy the gateway is a plain proxy.
-bool start_enforcing(RequestContext& ctx) {
-  const bool judged =
-      ctx.direction == Direction::inbound || ctx.inbound.direction == policy::Direction::outbound;
-  if (ctx.runtime == nullptr || ctx.runtime->inbound == nullptr || !judged) return false;
-  ctx.inbound.services = ctx.runtime->inbound;
-  return true;
+struct Step {
+  Phase phase;
+  Outcome (*run)(RequestContext&);
+};
+
+// The phases before forward, in the order of the Phase enum.
+constexpr std::array<Step, 5> kRequestPhases = {{
+    {Phase::admit, &admit},
+    {Phase::classify, &classify},
+    {Phase::authenticate, &authenticate},
+    {Phase::authorize, &authorize},
+    {Phase::inspect, &inspect},
+}};
+static_assert(static_cast<std::size_t>(Phase::forward) == kRequestPhases.size());
+
+// An external server's answer the check refused: a policy refusal of media keeps its 4xx, any
+// other is the remote server's fault (502).
+GatewayError refusal_of(const outbound::ResponseCheck& check) {
+  if (check.status >= 400 && check.status < 500) {
+    return GatewayError{check.status, *check.errcode != '\0' ? check.errcode : "M_FORBIDDEN",
+                        check.error, ErrorSource::policy};
+  }
+  GatewayError e = failure_answer(Failure::remote_malformed, check.error);
+  if (*check.errcode != '\0') e.errcode = check.errcode;
+  return e;
+}
+
+// What the check of an external answer did: learnt room versions, the audit note, the
+// counters; then the answer to send (filtered: the new body) or the refusal.
+Outcome apply_answer_verdict(RequestContext& ctx) {
+  inbound::InboundRequest& r = ctx.inbound;
+  outbound::ResponseCheck& check = *ctx.answer_verdict;
+  if (r.services != nullptr && r.route && outbound::response_needs_check(r.route->endpoint)) {
+    if (!check.learnt_room_version.empty() && r.services->room_versions) {
+      r.services->room_versions->learn(r.route->params.room_id, check.learnt_room_version);
+    }
+    // What the check did goes into the request's audit record (record_inbound) and counters.
+    r.response_note = outbound::audit_note(check);
+    r.services->metrics.count_response(policy::endpoint_name(r.route->endpoint),
+                                       check.action == outbound::ResponseAction::pass ? "pass"
+                                       : check.action == outbound::ResponseAction::filtered
+                                           ? "filtered"
+                                           : "refuse");
+  }
+  if (check.action == outbound::ResponseAction::refuse ||
+      check.action == outbound::ResponseAction::need_keys) {
+    log_event(LogLevel::warn, "outbound_answer_refused",
+              {{"reason", check.reason}, {"error", check.error}});
+    r.denial = check.reason;
+    return Outcome::respond(refusal_of(check));
+  }
+  if (check.action == outbound::ResponseAction::filtered) *ctx.answer_body = std::move(check.body);
+  return Outcome::proceed();
+}
+
+Outcome media_refusal(const inbound::MediaVerdict& v) {
+  log_event(LogLevel::warn, "core_media_refused", {{"reason", v.reason}, {"error", v.error}});
+  return Outcome::respond(v.status, v.errcode, v.error, ErrorSource::policy);
 }
 
 }  // namespace
 
 const char* phase_name(Phase phase) {
-  switch (phase) {
-    case Phase::classify:
-      return "classify";
-    case Phase::authenticate:
-      return "authenticate";
-    case Phase::authorize:
-      return "authorize";
-    case Phase::inspect:
-      return "inspect";
-    case Phase::forward:
-      return "forward";
-    case Phase::check_response:
-      return "check_response";
-    case Phase::record:
-      return "record";
-  }
-  return "unknown";
+  static constexpr std::array<const char*, kPhaseCount> kNames = {
+      "admit",   "classify", "authenticate", "authorize",
+      "inspect", "forward",  "check_answer", "record"};
+  return kNames[static_cast<std::size_t>(phase)];
 }
 
-PhaseResult classify(RequestContext& ctx) {
-  std::string_view path = ctx.request->target;
-  auto starts = [&](std::string_view prefix) { return path.substr(0, prefix.size()) == prefix; };
-  if (starts("/_matrix/federation/"))
-    ctx.endpoint = EndpointClass::federation;
-  else if (starts("/_matrix/key/"))
-    ctx.endpoint = EndpointClass::key;
-  else if (starts("/_matrix/media/"))
-    ctx.endpoint = EndpointClass::media;
-  else if (starts("/.well-known/matrix/"))
-    ctx.endpoint = EndpointClass::well_known;
-  else
-    ctx.endpoint = EndpointClass::other;
-  // Without a policy the gateway forwards as a plain proxy (logged at start).
-  if (!start_enforcing(ctx)) return PhaseResult::proceed();
-  return from_step(inbound::classify_request(ctx.inbound, *ctx.request));
+Outcome admit(RequestContext& ctx) {
+  ctx.endpoint = coarse_class(ctx.request->target);
+  if (ctx.admission != nullptr) return ctx.admission->admit(ctx);
+  start_inbound_enforcement(ctx);
+  return Outcome::proceed();
+}
+
+Outcome classify(RequestContext& ctx) {
+  if (!ctx.enforcing()) return Outcome::proceed();
+  return inbound::classify_request(ctx.inbound, *ctx.request);
+}
+
+Outcome authenticate(RequestContext& ctx) {
+  if (!ctx.enforcing()) return Outcome::proceed();
+  inbound::PhaseEnv env = env_for(ctx);
+  return inbound::authenticate_request(ctx.inbound, *ctx.request, env);
+}
+
+Outcome authorize(RequestContext& ctx) {
+  if (!ctx.enforcing()) return Outcome::proceed();
+  inbound::PhaseEnv env = env_for(ctx);
+  return inbound::authorize_request(ctx.inbound, *ctx.request, env);
+}
+
+Outcome inspect(RequestContext& ctx) {
+  if (!ctx.enforcing()) return Outcome::proceed();
+  inbound::PhaseEnv env = env_for(ctx);
+  return inbound::inspect_request(ctx.inbound, *ctx.request, env);
+}
+
+Outcome run_request_phases(RequestContext& ctx) {
+  while (ctx.phase < Phase::forward) {
+    Outcome r = kRequestPhases[static_cast<std::size_t>(ctx.phase)].run(ctx);
+    if (r.kind != Outcome::Kind::proceed) return r;
+    ctx.phase = static_cast<Phase>(static_cast<unsigned char>(ctx.phase) + 1);
+  }
+  return Outcome::proceed();
 }
 
 std::string_view unread_reason(int status) {
@@ -103,80 +162,97 @@ std::string_view unread_reason(int status) {
 }
 
 void refuse_unread(RequestContext& ctx, int status, std::string_view detail) {
-  if (!start_enforcing(ctx)) return;
+  if (ctx.admission != nullptr) {
+    return ctx.admission->refuse_unread(ctx, unread_reason(status), detail);
+  }
+  start_inbound_enforcement(ctx);
+  if (!ctx.enforcing()) return;
   ctx.inbound.denial = std::string(unread_reason(status));
   ctx.inbound.response_note = std::string(detail);
 }
 
-PhaseResult authenticate(RequestContext& ctx) {
-  if (!enforcing(ctx)) return PhaseResult::proceed();
-  inbound::PhaseEnv env = env_for(ctx);
-  return from_step(inbound::authenticate_request(ctx.inbound, *ctx.request, env));
-}
-
-PhaseResult authorize(RequestContext& ctx) {
-  if (!enforcing(ctx)) return PhaseResult::proceed();
-  inbound::PhaseEnv env = env_for(ctx);
-  return from_step(inbound::authorize_request(ctx.inbound, *ctx.request, env));
-}
-
-PhaseResult inspect(RequestContext& ctx) {
-  if (!enforcing(ctx)) return PhaseResult::proceed();
-  inbound::PhaseEnv env = env_for(ctx);
-  return from_step(inbound::inspect_request(ctx.inbound, *ctx.request, env));
-}
-
-PhaseResult run_request_phases(RequestContext& ctx) {
-  static constexpr PhaseResult (*kPhases[])(RequestContext&) = {&classify, &authenticate,
-                                                                &authorize, &inspect};
-  // A suspended phase runs again from the start of that phase when the request resumes.
-  for (; ctx.next_phase < std::size(kPhases); ++ctx.next_phase) {
-    PhaseResult r = kPhases[ctx.next_phase](ctx);
-    if (r.kind != PhaseResult::Kind::proceed) return r;
-  }
-  return PhaseResult::proceed();
-}
-
-PhaseResult check_response(RequestContext& ctx, const HttpResponseHead& head) {
-  // Inbound: the Core's make_* answers name the room's version (copied while they stream on).
-  // Media answers the policy limits are held whole and judged before the peer sees them.
-  if (enforcing(ctx)) {
+Outcome check_answer(RequestContext& ctx, const HttpResponseHead& head) {
+  ctx.phase = Phase::check_answer;
+  if (ctx.direction() == Direction::outbound) {
+    // An external server's answer reaches the Core only after it was checked whole; the
+    // upstream has read it whole already, bounded by outbound.max_response_bytes.
+    ctx.hold_limit = UINT64_MAX;
+  } else if (ctx.enforcing()) {
+    // The Core's make_* answers name the room's version (copied while they stream on). Media
+    // answers the policy limits are held whole and judged before the peer sees them.
     ctx.inbound.capture_answer = inbound::wants_core_answer(ctx.inbound, head.status);
-    ctx.inbound.media_hold = inbound::core_media_hold_limit(ctx.inbound, head.status);
+    ctx.hold_limit = inbound::core_media_hold_limit(ctx.inbound, head.status);
   }
-  return PhaseResult::proceed();
+  if (ctx.hold_limit) {
+    ctx.held_head = head;
+    ctx.answer_body = std::make_shared<std::string>();
+  } else if (ctx.inbound.capture_answer) {
+    ctx.answer_body = std::make_shared<std::string>();
+  }
+  return Outcome::proceed();
+}
+
+Outcome check_held_answer(RequestContext& ctx) {
+  inbound::InboundRequest& r = ctx.inbound;
+  if (ctx.direction() == Direction::outbound) {
+    if (!ctx.answer_verdict) {
+      if (r.services == nullptr || !r.route || !outbound::response_needs_check(r.route->endpoint)) {
+        // Egress and answers without events pass unchecked.
+        outbound::ResponseCheck unchecked;
+        unchecked.reason = "response_unchecked";
+        ctx.answer_verdict = std::move(unchecked);
+      } else if (!start_answer_check(ctx)) {
+        return Outcome::suspend();
+      }
+    }
+    return apply_answer_verdict(ctx);
+  }
+  const std::string_view type = ctx.held_head.headers.find("content-type").value_or("");
+  inbound::MediaVerdict v = inbound::check_core_media_answer(r, type, *ctx.answer_body);
+  if (v.refused) return media_refusal(v);
+  return Outcome::proceed();
+}
+
+Outcome refuse_oversized_answer(RequestContext& ctx, std::uint64_t bytes) {
+  ctx.answer_body.reset();
+  return media_refusal(inbound::refuse_oversized_core_media(ctx.inbound, bytes));
 }
 
 void record(RequestContext& ctx, WorkerMetrics& metrics) {
+  ctx.phase = Phase::record;
   auto latency = std::chrono::steady_clock::now() - ctx.started;
   const HttpRequest& r = *ctx.request;
-  metrics.request_done(ctx.direction, ctx.endpoint, ctx.status,
+  metrics.request_done(ctx.direction(), ctx.endpoint, ctx.status,
                        std::chrono::duration_cast<std::chrono::nanoseconds>(latency), r.body.size(),
                        ctx.response_bytes);
-  if (enforcing(ctx)) {
-    inbound::RequestOutcome o;
-    o.method = r.method;
-    o.client_ip = ctx.client_ip != nullptr ? std::string_view(*ctx.client_ip) : std::string_view();
-    o.status = ctx.status;
-    o.request_bytes = r.body.size();
-    o.response_bytes = ctx.response_bytes;
-    o.latency = std::chrono::duration_cast<std::chrono::nanoseconds>(latency);
-    inbound::record_inbound(ctx.inbound, o);
+  const inbound::InboundRequest& in = ctx.inbound;
+  inbound::RequestOutcome o;
+  o.method = r.method;
+  o.client_ip = ctx.client_ip != nullptr ? std::string_view(*ctx.client_ip) : std::string_view();
+  o.status = ctx.status;
+  o.request_bytes = r.body.size();
+  o.response_bytes = ctx.response_bytes;
+  o.latency = std::chrono::duration_cast<std::chrono::nanoseconds>(latency);
+  if (ctx.enforcing()) {
+    inbound::record_inbound(in, o);
+  } else if (in.admission && ctx.runtime != nullptr && ctx.runtime->inbound != nullptr &&
+             ctx.runtime->inbound->audit) {
+    // Decided by the connection's admission (an outbound binding refusal, egress).
+    ctx.runtime->inbound->audit->submit(inbound::audit_record(in, o));
   }
   if (log_enabled(LogLevel::info)) {
     // Path only up to the query: query strings may carry tokens.
     std::string_view path = r.target;
     path = path.substr(0, path.find('?'));
-    const inbound::InboundRequest& in = ctx.inbound;
     std::string_view fed_endpoint =
         in.route ? policy::endpoint_name(in.route->endpoint) : std::string_view();
-    std::string_view decision = enforcing(ctx) ? inbound::decision_action(in) : "not_enforced";
+    std::string_view decision = ctx.enforcing() ? inbound::decision_action(in) : "not_enforced";
     std::string_view rule = in.decision ? std::string_view(in.decision->rule_id) : "";
     std::string_view reason = !in.denial.empty() ? std::string_view(in.denial)
                               : in.decision      ? in.decision->reason
                                                  : std::string_view();
     log_event(LogLevel::info, "request",
-              {{"direction", direction_name(ctx.direction)},
+              {{"direction", policy::direction_name(ctx.direction())},
                {"endpoint", endpoint_class_name(ctx.endpoint)},
                {"method", r.method},
                {"path", path},
@@ -184,11 +260,11 @@ void record(RequestContext& ctx, WorkerMetrics& metrics) {
                {"outcome", ctx.outcome},
                {"client", ctx.client_ip ? *ctx.client_ip : std::string()},
                {"federation_endpoint", fed_endpoint},
-               {"origin", ctx.inbound.origin},
+               {"origin", in.origin},
                {"decision", decision},
                {"rule", rule},
                {"reason", reason},
-               {"room_version_unknown", ctx.inbound.room_version_unknown},
+               {"room_version_unknown", in.room_version_unknown},
                {"request_bytes", static_cast<unsigned long>(r.body.size())},
                {"response_bytes", static_cast<unsigned long>(ctx.response_bytes)},
                {"duration_ms", std::chrono::duration<double, std::milli>(latency).count()}});

@@ -1,53 +1,45 @@
-// The fixed request pipeline. Every request walks these phases in this order,
-// each a plain function over the same RequestContext returning proceed,
-// respond (the gateway answers itself) or suspend (the phase will resume the
-// request from a callback: key fetch, DNS, the upstream exchange).
+// The fixed request pipeline of both directions. Every request walks the phases of
+// request_context.h in their order, each a plain function over the same RequestContext
+// returning an Outcome: proceed, respond (the gateway answers itself) or suspend (the request
+// resumes at ctx.phase from a callback: key fetch, discovery, quarantine, the answer check).
 //
-//   classify -> authenticate -> authorize -> inspect -> forward
-//            -> check_response -> record
+//   admit -> classify -> authenticate -> authorize -> inspect      (run_request_phases)
+//         -> forward (an Upstream: the Core's pool, or a tunnel's destination)
+//         -> check_answer (at the head: stream or hold; a held answer judged whole)
+//         -> record
+//
+// An inbound request and a request inside an outbound tunnel take the same list; the direction
+// is data in the context, set by the connection's admission (RequestAdmission).
 #pragma once
 
 #include <string>
 #include <string_view>
 
 #include "gateway/admin/metrics.h"
-#include "gateway/http/error_response.h"
+#include "gateway/http/outcome.h"
 #include "gateway/proxy/request_context.h"
 
 namespace bordergate {
 
-enum class Phase { classify, authenticate, authorize, inspect, forward, check_response, record };
-
-struct PhaseResult {
-  enum class Kind { proceed, respond, suspend };
-  Kind kind = Kind::proceed;
-  GatewayError error;
-  // respond only: the connection closes after this answer (Connection: close), e.g. an outbound
-  // tunnel whose binding failed serves nothing more.
-  bool close_connection = false;
-
-  static PhaseResult proceed() { return {}; }
-  static PhaseResult suspend() { return {Kind::suspend, {}}; }
-  static PhaseResult respond(int status, const char* errcode, std::string reason) {
-    return {Kind::respond, GatewayError{status, errcode, std::move(reason)}};
-  }
-};
-
 const char* phase_name(Phase phase);
 
-// Names the endpoint class from the raw path (bounded metric label); with a policy, the exact
-// catalogue endpoint and a strict JSON body (inbound::classify_request).
-PhaseResult classify(RequestContext& ctx);
-// The X-Matrix request signature against the origin's keys (inbound::authenticate_request).
-PhaseResult authenticate(RequestContext& ctx);
-// The policy's decision on the request facts and the origin's rate limit
-// (inbound::authorize_request).
-PhaseResult authorize(RequestContext& ctx);
+// The coarse class of the path (bounded metric label); then the connection's admission, or, for
+// inbound requests, enforcement when a policy is configured.
+Outcome admit(RequestContext& ctx);
+// The exact catalogue endpoint and a strict JSON body (inbound::classify_request).
+Outcome classify(RequestContext& ctx);
+// X-Matrix: inbound verified against the origin's keys, outbound bound to the Core and the
+// tunnel's destination (inbound::authenticate_request).
+Outcome authenticate(RequestContext& ctx);
+// The policy's decision on the request facts and the rate limit (inbound::authorize_request).
+Outcome authorize(RequestContext& ctx);
 // Every PDU's hashes and signatures, every EDU's origin, the final decision over all items, and
 // quarantine (inbound::inspect_request).
-PhaseResult inspect(RequestContext& ctx);
-// The phases before forward, in order; stops at the first that does not proceed.
-PhaseResult run_request_phases(RequestContext& ctx);
+Outcome inspect(RequestContext& ctx);
+// Runs the phases from ctx.phase up to forward; stops at the first that does not proceed, with
+// ctx.phase at that phase (a suspended request resumes there).
+Outcome run_request_phases(RequestContext& ctx);
+
 // A request refused while it was read (HTTP framing, a size limit, a read timeout: `status` is
 // what the gateway answers, `detail` its own words) never walks the phases; where requests are
 // judged it is still a denial, audited by record() as endpoint `unrecognized` with the reason
@@ -57,14 +49,19 @@ void refuse_unread(RequestContext& ctx, int status, std::string_view detail);
 // http_unsupported (417), else http_malformed.
 std::string_view unread_reason(int status);
 
-// Forwarding lives in ClientConnection::forward (it needs the worker's pool).
+// check_answer, at the answer's head: whether it is streamed as it arrives (make_* answers are
+// copied on the way to learn the room version) or held whole (media under the media settings,
+// every answer of an external server to the Core) and judged by check_held_answer first.
+Outcome check_answer(RequestContext& ctx, const HttpResponseHead& head);
+// check_answer, once a held answer is complete (body: ctx.answer_body): proceed = send it
+// (an external answer the check filtered is replaced by the filtered body), respond = the
+// gateway refuses it, suspend = the check waits for keys or runs off the loop and resumes the
+// request at check_answer.
+Outcome check_held_answer(RequestContext& ctx);
+// A held answer that outgrew its limit while it arrived (`bytes` read so far).
+Outcome refuse_oversized_answer(RequestContext& ctx, std::uint64_t bytes);
 
-// Looks at the Core's response head before it is streamed back: whether the answer is copied
-// (make_* answers name the room version) or held whole (media under the media settings). The
-// answers of external servers inside an outbound tunnel are checked in gateway/outbound
-// (response_check.h) before the Core sees them.
-PhaseResult check_response(RequestContext& ctx, const HttpResponseHead& head);
-// Metrics, the access log line and, where requests are judged, the audit record.
+// Metrics, the access log line and, where requests are judged or admitted, the audit record.
 void record(RequestContext& ctx, WorkerMetrics& metrics);
 
 }  // namespace bordergate

@@ -16,7 +16,7 @@ namespace bordergate {
 
 class ProxyMetrics {
  public:
-  // One audited proxy decision (ProxyTunnel::audit). An unknown reason counts as "other".
+  // One audited proxy decision (TunnelFront::decide). An unknown reason counts as "other".
   void decision(outbound::ProxyListener listener, bool allowed, std::string_view reason);
   void connection_opened() { open_.fetch_add(1, std::memory_order_relaxed); }
   void connection_closed() { open_.fetch_sub(1, std::memory_order_relaxed); }

@@ -44,7 +44,7 @@ TEST(DecisionAnswer, Table) {
     d.rule_id = c.rule_id;
     d.reason = c.reason;
     d.action = c.action;
-    InboundAnswer a = answer_for(d);
+    GatewayError a = answer_for(d);
     EXPECT_EQ(a.status, c.status) << c.reason;
     EXPECT_STREQ(a.errcode, c.errcode) << c.reason;
     EXPECT_NE(a.reason.find(c.reason), std::string::npos) << a.reason;
@@ -145,13 +145,13 @@ rules:
     std::filesystem::remove_all(dir_);
   }
 
-  StepResult run(const char* method, const char* target, const char* origin) {
+  Outcome run(const char* method, const char* target, const char* origin) {
     http_.method = method;
     http_.target = target;
     r_.reset();
     r_.services = services_.get();
-    StepResult s = classify_request(r_, http_);
-    if (s.step != Step::proceed) return s;
+    Outcome s = classify_request(r_, http_);
+    if (s.kind != Outcome::Kind::proceed) return s;
     r_.origin = origin;  // as authenticate_request would have set it
     PhaseEnv env{keys_.get(), nullptr, [] {}, "192.0.2.1", nullptr};
     return authorize_request(r_, http_, env);
@@ -168,19 +168,19 @@ rules:
 
 TEST_F(FactsTest, PathParametersBecomeFacts) {
   EXPECT_EQ(
-      run("GET", "/_matrix/federation/v1/user/devices/%40bob%3Acore.example", "good.example").step,
-      Step::proceed);
+      run("GET", "/_matrix/federation/v1/user/devices/%40bob%3Acore.example", "good.example").kind,
+      Outcome::Kind::proceed);
   EXPECT_EQ(r_.facts.endpoint, policy::FederationEndpoint::user_devices);
   EXPECT_EQ(r_.facts.user_id, "@bob:core.example");
   EXPECT_EQ(*r_.facts.origin, "good.example");
   EXPECT_EQ(r_.facts.destination, "core.example");
   EXPECT_EQ(r_.facts.x_matrix, policy::CheckResult::passed);
 
-  StepResult s =
+  Outcome s =
       run("GET", "/_matrix/federation/v1/user/devices/%40vip%3Acore.example", "good.example");
-  ASSERT_EQ(s.step, Step::respond);
-  EXPECT_EQ(s.answer.status, 403);
-  EXPECT_NE(s.answer.reason.find("no-vip"), std::string::npos);
+  ASSERT_EQ(s.kind, Outcome::Kind::respond);
+  EXPECT_EQ(s.error.status, 403);
+  EXPECT_NE(s.error.reason.find("no-vip"), std::string::npos);
 
   run("GET", "/_matrix/federation/v1/state/%21r%3Agood.example?event_id=%24e", "good.example");
   EXPECT_EQ(r_.facts.room_id, "!r:good.example");
@@ -189,41 +189,42 @@ TEST_F(FactsTest, PathParametersBecomeFacts) {
 }
 
 TEST_F(FactsTest, UnknownOriginAndRateLimit) {
-  EXPECT_EQ(run("GET", "/_matrix/key/v2/server", "").step, Step::proceed);
+  EXPECT_EQ(run("GET", "/_matrix/key/v2/server", "").kind, Outcome::Kind::proceed);
   EXPECT_FALSE(r_.facts.origin.has_value());
   EXPECT_EQ(r_.facts.x_matrix, policy::CheckResult::not_run);
-  EXPECT_EQ(run("GET", "/_matrix/key/v2/server", "").step, Step::proceed);
-  StepResult s = run("GET", "/_matrix/key/v2/server", "");  // burst 2 per client address
-  ASSERT_EQ(s.step, Step::respond);
-  EXPECT_EQ(s.answer.status, 429);
-  EXPECT_STREQ(s.answer.errcode, "M_LIMIT_EXCEEDED");
-  ASSERT_TRUE(s.answer.retry_after_ms.has_value());
-  EXPECT_GT(*s.answer.retry_after_ms, 0);
+  EXPECT_EQ(run("GET", "/_matrix/key/v2/server", "").kind, Outcome::Kind::proceed);
+  Outcome s = run("GET", "/_matrix/key/v2/server", "");  // burst 2 per client address
+  ASSERT_EQ(s.kind, Outcome::Kind::respond);
+  EXPECT_EQ(s.error.status, 429);
+  EXPECT_STREQ(s.error.errcode, "M_LIMIT_EXCEEDED");
+  ASSERT_TRUE(s.error.retry_after_ms.has_value());
+  EXPECT_GT(*s.error.retry_after_ms, 0);
   // Another origin has its own bucket.
-  EXPECT_EQ(run("GET", "/_matrix/federation/v1/version", "good.example").step, Step::proceed);
+  EXPECT_EQ(run("GET", "/_matrix/federation/v1/version", "good.example").kind,
+            Outcome::Kind::proceed);
   // An unknown origin for an X-Matrix endpoint the policy does not grant.
   s = run("GET", "/_matrix/key/v2/query/x.example", "");
-  ASSERT_EQ(s.step, Step::respond);
-  EXPECT_EQ(s.answer.status, 403);
+  ASSERT_EQ(s.kind, Outcome::Kind::respond);
+  EXPECT_EQ(s.error.status, 403);
 }
 
 TEST_F(FactsTest, ClassificationAnswers) {
-  StepResult s = run("GET", "/_matrix/client/v3/sync", "good.example");
-  EXPECT_EQ(s.answer.status, 404);
-  EXPECT_STREQ(s.answer.errcode, "M_UNRECOGNIZED");
+  Outcome s = run("GET", "/_matrix/client/v3/sync", "good.example");
+  EXPECT_EQ(s.error.status, 404);
+  EXPECT_STREQ(s.error.errcode, "M_UNRECOGNIZED");
   s = run("DELETE", "/_matrix/federation/v1/version", "good.example");
-  EXPECT_EQ(s.answer.status, 405);
+  EXPECT_EQ(s.error.status, 405);
   http_.body = "{nope";
   s = run("PUT", "/_matrix/federation/v1/send/t", "good.example");
-  EXPECT_EQ(s.answer.status, 400);
-  EXPECT_STREQ(s.answer.errcode, "M_NOT_JSON");
+  EXPECT_EQ(s.error.status, 400);
+  EXPECT_STREQ(s.error.errcode, "M_NOT_JSON");
   http_.body = R"({"a":1,"a":2})";  // duplicate keys: refused as not JSON
-  EXPECT_STREQ(run("PUT", "/_matrix/federation/v1/send/t", "good.example").answer.errcode,
+  EXPECT_STREQ(run("PUT", "/_matrix/federation/v1/send/t", "good.example").error.errcode,
                "M_NOT_JSON");
   http_.body = R"({"a":1.5})";
   s = run("PUT", "/_matrix/federation/v1/send/t", "good.example");
-  EXPECT_EQ(s.answer.status, 400);
-  EXPECT_STREQ(s.answer.errcode, "M_BAD_JSON");
+  EXPECT_EQ(s.error.status, 400);
+  EXPECT_STREQ(s.error.errcode, "M_BAD_JSON");
   http_.body.clear();
 }
 
@@ -254,7 +255,7 @@ class SuspendTest : public FactsTest {
     h.value = *matrix::sign_xmatrix("GET", uri, "good.example", "core.example", nullptr, key_);
     r_.reset();
     r_.services = services_.get();
-    ASSERT_EQ(classify_request(r_, http_).step, Step::proceed);
+    ASSERT_EQ(classify_request(r_, http_).kind, Outcome::Kind::proceed);
   }
   void TearDown() override {
     queue_.reset();
@@ -280,8 +281,8 @@ TEST_F(SuspendTest, PinnedKeysNeedNoWait) {
   pinned.pinned.keys["good.example"][key_.key_id()] = key_.verify_key();
   keys_ = std::make_unique<keystore::ServerKeyStore>(pinned, fetcher_, [] { return 0; });
   PhaseEnv e = env();
-  StepResult s = authenticate_request(r_, http_, e);
-  ASSERT_EQ(s.step, Step::proceed) << s.answer.reason;
+  Outcome s = authenticate_request(r_, http_, e);
+  ASSERT_EQ(s.kind, Outcome::Kind::proceed) << s.error.reason;
   EXPECT_EQ(r_.origin, "good.example");
   for (int i = 0; i < 20; ++i) uv_run(&loop_, UV_RUN_NOWAIT);
   EXPECT_EQ(resumed_, 0);
@@ -291,34 +292,34 @@ TEST_F(SuspendTest, PinnedKeysNeedNoWait) {
 
 TEST_F(SuspendTest, FetchedKeysAreAtHandForTheNextRequest) {
   PhaseEnv e = env();
-  ASSERT_EQ(authenticate_request(r_, http_, e).step, Step::suspend);
+  ASSERT_EQ(authenticate_request(r_, http_, e).kind, Outcome::Kind::suspend);
   run_loop();
   ASSERT_EQ(resumed_, 1);
-  ASSERT_EQ(authenticate_request(r_, http_, e).step, Step::proceed);
+  ASSERT_EQ(authenticate_request(r_, http_, e).kind, Outcome::Kind::proceed);
   // A second request of the same server finds the key in the cache: no second wait or fetch.
   r_.reset();
   r_.services = services_.get();
-  ASSERT_EQ(classify_request(r_, http_).step, Step::proceed);
-  StepResult s = authenticate_request(r_, http_, e);
-  ASSERT_EQ(s.step, Step::proceed) << s.answer.reason;
+  ASSERT_EQ(classify_request(r_, http_).kind, Outcome::Kind::proceed);
+  Outcome s = authenticate_request(r_, http_, e);
+  ASSERT_EQ(s.kind, Outcome::Kind::proceed) << s.error.reason;
   EXPECT_EQ(resumed_, 1);
   EXPECT_EQ(fetcher_.direct_calls.load(), 1);
 }
 
 TEST_F(SuspendTest, ResumesOnTheLoopAndThenAuthenticates) {
   PhaseEnv e = env();
-  ASSERT_EQ(authenticate_request(r_, http_, e).step, Step::suspend);
+  ASSERT_EQ(authenticate_request(r_, http_, e).kind, Outcome::Kind::suspend);
   EXPECT_EQ(resumed_, 0);  // never synchronously
   run_loop();
   ASSERT_EQ(resumed_, 1);
-  StepResult s = authenticate_request(r_, http_, e);
-  ASSERT_EQ(s.step, Step::proceed) << s.answer.reason;
+  Outcome s = authenticate_request(r_, http_, e);
+  ASSERT_EQ(s.kind, Outcome::Kind::proceed) << s.error.reason;
   EXPECT_EQ(r_.origin, "good.example");
 }
 
 TEST_F(SuspendTest, ARequestThatEndedIsNotResumed) {
   PhaseEnv e = env();
-  ASSERT_EQ(authenticate_request(r_, http_, e).step, Step::suspend);
+  ASSERT_EQ(authenticate_request(r_, http_, e).kind, Outcome::Kind::suspend);
   r_.reset();  // what the connection does when the client leaves
   for (int i = 0; i < 20; ++i) uv_run(&loop_, UV_RUN_NOWAIT);
   EXPECT_EQ(resumed_, 0);
@@ -328,14 +329,14 @@ TEST_F(SuspendTest, TamperedUriIsRefusedAfterTheKeyArrived) {
   http_.target = "/_matrix/federation/v1/state_ids/%21other%3Agood.example";
   r_.reset();
   r_.services = services_.get();
-  ASSERT_EQ(classify_request(r_, http_).step, Step::proceed);
+  ASSERT_EQ(classify_request(r_, http_).kind, Outcome::Kind::proceed);
   PhaseEnv e = env();
-  ASSERT_EQ(authenticate_request(r_, http_, e).step, Step::suspend);
+  ASSERT_EQ(authenticate_request(r_, http_, e).kind, Outcome::Kind::suspend);
   run_loop();
-  StepResult s = authenticate_request(r_, http_, e);
-  ASSERT_EQ(s.step, Step::respond);
-  EXPECT_EQ(s.answer.status, 401);
-  EXPECT_STREQ(s.answer.errcode, "M_UNAUTHORIZED");
+  Outcome s = authenticate_request(r_, http_, e);
+  ASSERT_EQ(s.kind, Outcome::Kind::respond);
+  EXPECT_EQ(s.error.status, 401);
+  EXPECT_STREQ(s.error.errcode, "M_UNAUTHORIZED");
 }
 
 // limits.key_wait_timeout: the connection's timer calls expire_key_wait on a request still
@@ -349,16 +350,16 @@ TEST_F(SuspendTest, AnExpiredKeyWaitIsAnsweredAndLateAnswersAreIgnored) {
   h.value = *matrix::sign_xmatrix("GET", http_.target, "stranger.example", "core.example", nullptr,
                                   stranger);
   PhaseEnv e = env();
-  ASSERT_EQ(authenticate_request(r_, http_, e).step, Step::suspend);
+  ASSERT_EQ(authenticate_request(r_, http_, e).kind, Outcome::Kind::suspend);
   EXPECT_FALSE(r_.keys_timed_out);
   ASSERT_TRUE(expire_key_wait(r_));
   EXPECT_FALSE(expire_key_wait(r_));  // nothing is awaited any more
-  StepResult s = authenticate_request(r_, http_, e);
-  ASSERT_EQ(s.step, Step::respond);
-  EXPECT_EQ(s.answer.status, 401);
-  EXPECT_STREQ(s.answer.errcode, "M_UNAUTHORIZED");
+  Outcome s = authenticate_request(r_, http_, e);
+  ASSERT_EQ(s.kind, Outcome::Kind::respond);
+  EXPECT_EQ(s.error.status, 401);
+  EXPECT_STREQ(s.error.errcode, "M_UNAUTHORIZED");
   EXPECT_EQ(r_.denial, "key_fetch_timeout");
-  EXPECT_NE(s.answer.reason.find("in time"), std::string::npos) << s.answer.reason;
+  EXPECT_NE(s.error.reason.find("in time"), std::string::npos) << s.error.reason;
   for (int i = 0; i < 20; ++i) uv_run(&loop_, UV_RUN_NOWAIT);
   EXPECT_EQ(resumed_, 0);  // the fetcher's late answer belongs to the expired wait
 }
@@ -368,31 +369,31 @@ TEST_F(SuspendTest, AnExpiredKeyWaitIsAnsweredAndLateAnswersAreIgnored) {
 TEST_F(SuspendTest, WithoutAKeyStoreNothingAuthenticates) {
   PhaseEnv e = env();
   e.keys = nullptr;
-  StepResult s = authenticate_request(r_, http_, e);
-  ASSERT_EQ(s.step, Step::respond);
-  EXPECT_EQ(s.answer.status, 401);
-  EXPECT_STREQ(s.answer.errcode, "M_UNAUTHORIZED");
+  Outcome s = authenticate_request(r_, http_, e);
+  ASSERT_EQ(s.kind, Outcome::Kind::respond);
+  EXPECT_EQ(s.error.status, 401);
+  EXPECT_STREQ(s.error.errcode, "M_UNAUTHORIZED");
   EXPECT_TRUE(r_.origin.empty());
 }
 
 // An unpinned server goes to the fetcher, once; the pinned side is PinnedKeysNeedNoWait.
 TEST_F(SuspendTest, UnpinnedServersAreFetched) {
   PhaseEnv e = env();
-  ASSERT_EQ(authenticate_request(r_, http_, e).step, Step::suspend);
+  ASSERT_EQ(authenticate_request(r_, http_, e).kind, Outcome::Kind::suspend);
   run_loop();
-  ASSERT_EQ(authenticate_request(r_, http_, e).step, Step::proceed);
+  ASSERT_EQ(authenticate_request(r_, http_, e).kind, Outcome::Kind::proceed);
   EXPECT_EQ(fetcher_.direct_calls.load(), 1);
   EXPECT_EQ(keys_->metrics().pinned_hits.load(), 0u);
 }
 
 TEST_F(SuspendTest, ARequestNotWaitingForKeysDoesNotExpire) {
   PhaseEnv e = env();
-  ASSERT_EQ(authenticate_request(r_, http_, e).step, Step::suspend);
+  ASSERT_EQ(authenticate_request(r_, http_, e).kind, Outcome::Kind::suspend);
   run_loop();
   ASSERT_EQ(resumed_, 1);
   EXPECT_FALSE(expire_key_wait(r_));  // answered in time: the timer has nothing to cut
-  StepResult s = authenticate_request(r_, http_, e);
-  EXPECT_EQ(s.step, Step::proceed) << s.answer.reason;
+  Outcome s = authenticate_request(r_, http_, e);
+  EXPECT_EQ(s.kind, Outcome::Kind::proceed) << s.error.reason;
 }
 
 }  // namespace

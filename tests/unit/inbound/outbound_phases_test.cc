@@ -104,16 +104,16 @@ class OutboundPhasesTest : public ::testing::Test {
 
   // A phase to its end: suspensions (keys, quarantine) are resumed as the proxy would.
   template <typename Phase>
-  StepResult drive(Phase phase) {
+  Outcome drive(Phase phase) {
     PhaseEnv e = env();
     for (int round = 0; round < 10; ++round) {
       const int before = resumed_;
-      StepResult s = phase(e);
-      if (s.step != Step::suspend) return s;
+      Outcome s = phase(e);
+      if (s.kind != Outcome::Kind::suspend) return s;
       for (int i = 0; i < 200 && resumed_ == before; ++i) uv_run(&loop_, UV_RUN_NOWAIT);
       if (resumed_ == before) ADD_FAILURE() << "a suspended phase was never resumed";
     }
-    return StepResult::respond(599, "M_UNKNOWN", "too many suspensions");
+    return Outcome::respond(599, "M_UNKNOWN", "too many suspensions");
   }
 
   void request(const char* method, std::string target, const std::string& body,
@@ -138,13 +138,13 @@ class OutboundPhasesTest : public ::testing::Test {
   }
 
   // classify -> authenticate -> authorize -> inspect, as the inner request loop runs them.
-  StepResult run_all() {
-    StepResult s = classify_request(r_, http_);
-    if (s.step != Step::proceed) return s;
+  Outcome run_all() {
+    Outcome s = classify_request(r_, http_);
+    if (s.kind != Outcome::Kind::proceed) return s;
     s = drive([&](PhaseEnv& e) { return authenticate_request(r_, http_, e); });
-    if (s.step != Step::proceed) return s;
+    if (s.kind != Outcome::Kind::proceed) return s;
     s = drive([&](PhaseEnv& e) { return authorize_request(r_, http_, e); });
-    if (s.step != Step::proceed) return s;
+    if (s.kind != Outcome::Kind::proceed) return s;
     return drive([&](PhaseEnv& e) { return inspect_request(r_, http_, e); });
   }
 
@@ -198,15 +198,15 @@ TEST_F(OutboundPhasesTest, XMatrixIsBoundToTheCoreAndTheTunnel) {
     SCOPED_TRACE(c.name);
     request("GET", "/_matrix/federation/v1/state_ids/%21r%3Agood.example", "", c.origin,
             c.destination);
-    ASSERT_EQ(classify_request(r_, http_).step, Step::proceed);
-    StepResult s = drive([&](PhaseEnv& e) { return authenticate_request(r_, http_, e); });
+    ASSERT_EQ(classify_request(r_, http_).kind, Outcome::Kind::proceed);
+    Outcome s = drive([&](PhaseEnv& e) { return authenticate_request(r_, http_, e); });
     if (c.status == 0) {
-      EXPECT_EQ(s.step, Step::proceed) << s.answer.reason;
+      EXPECT_EQ(s.kind, Outcome::Kind::proceed) << s.error.reason;
       EXPECT_EQ(r_.origin, "core.example");
       continue;
     }
-    ASSERT_EQ(s.step, Step::respond);
-    EXPECT_EQ(s.answer.status, c.status);
+    ASSERT_EQ(s.kind, Outcome::Kind::respond);
+    EXPECT_EQ(s.error.status, c.status);
     EXPECT_EQ(r_.denial, c.denial);
   }
   // Without a destination parameter (the receiving server could not bind it to itself).
@@ -214,15 +214,15 @@ TEST_F(OutboundPhasesTest, XMatrixIsBoundToTheCoreAndTheTunnel) {
   HeaderField& h = http_.headers.add();
   h.name = "Authorization";
   h.value = R"(X-Matrix origin="core.example",key="ed25519:c1",sig="AAAA")";
-  ASSERT_EQ(classify_request(r_, http_).step, Step::proceed);
-  StepResult s = drive([&](PhaseEnv& e) { return authenticate_request(r_, http_, e); });
-  EXPECT_EQ(s.answer.status, 401);
+  ASSERT_EQ(classify_request(r_, http_).kind, Outcome::Kind::proceed);
+  Outcome s = drive([&](PhaseEnv& e) { return authenticate_request(r_, http_, e); });
+  EXPECT_EQ(s.error.status, 401);
   EXPECT_EQ(r_.denial, "xmatrix_destination_missing");
 }
 
 TEST_F(OutboundPhasesTest, PolicyJudgesTheDestinationInTheOutboundDirection) {
   request("GET", "/_matrix/federation/v1/state_ids/%21r%3Agood.example", "");
-  ASSERT_EQ(run_all().step, Step::proceed);
+  ASSERT_EQ(run_all().kind, Outcome::Kind::proceed);
   EXPECT_EQ(r_.facts.direction, policy::Direction::outbound);
   EXPECT_EQ(*r_.facts.origin, "core.example");
   EXPECT_EQ(r_.facts.destination, "good.example");
@@ -231,33 +231,33 @@ TEST_F(OutboundPhasesTest, PolicyJudgesTheDestinationInTheOutboundDirection) {
 
   // Allowed inbound, denied outbound: the direction decides.
   request("GET", "/_matrix/federation/v1/user/devices/%40bob%3Agood.example", "");
-  StepResult s = run_all();
-  ASSERT_EQ(s.step, Step::respond);
-  EXPECT_EQ(s.answer.status, 403);
-  EXPECT_NE(s.answer.reason.find("out-no-devices"), std::string::npos) << s.answer.reason;
+  Outcome s = run_all();
+  ASSERT_EQ(s.kind, Outcome::Kind::respond);
+  EXPECT_EQ(s.error.status, 403);
+  EXPECT_NE(s.error.reason.find("out-no-devices"), std::string::npos) << s.error.reason;
 
   // Media: the destination is the media's origin.
   request("GET", "/_matrix/federation/v1/media/download/abc", "");
-  ASSERT_EQ(run_all().step, Step::proceed);
+  ASSERT_EQ(run_all().kind, Outcome::Kind::proceed);
   EXPECT_EQ(r_.facts.server_name, "good.example");
 
   // Legacy media paths (Synapse's fallback) are the same endpoints towards the destination,
   // whose name the path must carry; inbound they are the explicit-only legacy endpoints.
   request("GET", "/_matrix/media/v3/download/GOOD.example/abc?allow_remote=false", "");
-  ASSERT_EQ(run_all().step, Step::proceed);
+  ASSERT_EQ(run_all().kind, Outcome::Kind::proceed);
   EXPECT_TRUE(r_.route->legacy_media);
   EXPECT_EQ(r_.facts.endpoint, policy::FederationEndpoint::media_download);
   EXPECT_EQ(r_.facts.server_name, "good.example");
   EXPECT_EQ(r_.decision->rule_id, "out-partners");
   request("GET", "/_matrix/media/r0/thumbnail/other.example/abc?width=1", "");
   s = run_all();
-  ASSERT_EQ(s.step, Step::respond);
-  EXPECT_EQ(s.answer.status, 403);
+  ASSERT_EQ(s.kind, Outcome::Kind::respond);
+  EXPECT_EQ(s.error.status, 403);
   EXPECT_EQ(r_.denial, "media_server_not_destination");
   request("GET", "/_matrix/media/v3/download/good.example/abc", "");
   r_.direction = policy::Direction::inbound;
   s = classify_request(r_, http_);
-  ASSERT_EQ(s.step, Step::proceed);
+  ASSERT_EQ(s.kind, Outcome::Kind::proceed);
   EXPECT_EQ(r_.route->endpoint, policy::FederationEndpoint::media_legacy_download);
   EXPECT_TRUE(r_.route->legacy_media);
 
@@ -265,8 +265,8 @@ TEST_F(OutboundPhasesTest, PolicyJudgesTheDestinationInTheOutboundDirection) {
   request("GET", "/_matrix/federation/v1/version", "", "core.example", "stranger.example");
   r_.destination = "stranger.example";
   s = run_all();
-  ASSERT_EQ(s.step, Step::respond);
-  EXPECT_EQ(s.answer.status, 403);
+  ASSERT_EQ(s.kind, Outcome::Kind::respond);
+  EXPECT_EQ(s.error.status, 403);
   EXPECT_EQ(r_.decision->rule_id, "default");
 }
 
@@ -304,15 +304,15 @@ TEST_F(OutboundPhasesTest, SendIsInspectedAsTheCoresData) {
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
     request("PUT", "/_matrix/federation/v1/send/t" + std::to_string(++txn), c.body);
-    StepResult s = run_all();
+    Outcome s = run_all();
     if (c.status == 0) {
-      EXPECT_EQ(s.step, Step::proceed) << s.answer.reason;
+      EXPECT_EQ(s.kind, Outcome::Kind::proceed) << s.error.reason;
       EXPECT_EQ(decision_action(r_), "forward");
       continue;
     }
-    ASSERT_EQ(s.step, Step::respond);
-    EXPECT_EQ(s.answer.status, c.status) << s.answer.reason;
-    EXPECT_EQ(r_.denial, c.denial) << s.answer.reason;
+    ASSERT_EQ(s.kind, Outcome::Kind::respond);
+    EXPECT_EQ(s.error.status, c.status) << s.error.reason;
+    EXPECT_EQ(r_.denial, c.denial) << s.error.reason;
   }
 }
 
@@ -320,12 +320,12 @@ TEST_F(OutboundPhasesTest, AHeldOutboundTransactionIsStoredAnsweredAndRetriedFro
   const JsonObject poll = pdu("m.poll.start", "!r:core.example");
   const std::string body = transaction({Json(poll)});
   request("PUT", "/_matrix/federation/v1/send/held1", body);
-  StepResult s = run_all();
-  ASSERT_EQ(s.step, Step::respond);
-  EXPECT_EQ(s.answer.status, 200);
-  EXPECT_EQ(s.answer.reason, "quarantined");
+  Outcome s = run_all();
+  ASSERT_EQ(s.kind, Outcome::Kind::respond);
+  EXPECT_EQ(s.error.status, 200);
+  EXPECT_EQ(s.error.reason, "quarantined");
   const std::string event_id = r_.pdus.at(0).event_id;
-  EXPECT_NE(s.answer.json_body.find(event_id), std::string::npos) << s.answer.json_body;
+  EXPECT_NE(s.error.json_body.find(event_id), std::string::npos) << s.error.json_body;
   EXPECT_EQ(decision_action(r_), "quarantine");
   const std::string id = r_.quarantine_id;
   ASSERT_FALSE(id.empty());
@@ -361,8 +361,8 @@ TEST_F(OutboundPhasesTest, AHeldOutboundTransactionIsStoredAnsweredAndRetriedFro
   // The Core retries with the same txnId: the stored answer, nothing stored again.
   request("PUT", "/_matrix/federation/v1/send/held1", body);
   s = run_all();
-  ASSERT_EQ(s.step, Step::respond);
-  EXPECT_EQ(s.answer.status, 200);
+  ASSERT_EQ(s.kind, Outcome::Kind::respond);
+  EXPECT_EQ(s.error.status, 200);
   EXPECT_EQ(r_.quarantine_id, id);
   EXPECT_TRUE(r_.held_before.has_value());
   // The retry's own note replaces the others; the TLS listener is still named after it.
@@ -433,21 +433,21 @@ TEST_F(OutboundPhasesTest, MembershipEventsBindToTheRightSides) {
   };
   auto [id_ok, body_ok] = invite("@bob:good.example");
   request("PUT", "/_matrix/federation/v2/invite/%21r%3Acore.example/" + id_ok, body_ok);
-  StepResult s = run_all();
-  EXPECT_EQ(s.step, Step::proceed) << s.answer.reason;
+  Outcome s = run_all();
+  EXPECT_EQ(s.kind, Outcome::Kind::proceed) << s.error.reason;
   EXPECT_EQ(r_.facts.invite_target, "@bob:good.example");
 
   // Inviting a user of the Core through another server's tunnel.
   auto [id_local, body_local] = invite("@carol:core.example");
   request("PUT", "/_matrix/federation/v2/invite/%21r%3Acore.example/" + id_local, body_local);
   s = run_all();
-  ASSERT_EQ(s.step, Step::respond);
+  ASSERT_EQ(s.kind, Outcome::Kind::respond);
   EXPECT_EQ(r_.denial, "invitee_not_local");
 
   // make_join for a user who is not the Core's.
   request("GET", "/_matrix/federation/v1/make_join/%21r%3Agood.example/%40x%3Agood.example", "");
   s = run_all();
-  ASSERT_EQ(s.step, Step::respond);
+  ASSERT_EQ(s.kind, Outcome::Kind::respond);
   EXPECT_EQ(r_.denial, "user_not_on_origin");
   // Outbound answers never teach the gateway a room version.
   EXPECT_FALSE(wants_core_answer(r_, 200));

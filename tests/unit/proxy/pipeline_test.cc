@@ -29,25 +29,26 @@ TEST(Pipeline, ClassifiesByPathPrefix) {
     req.target = c.target;
     RequestContext ctx;
     ctx.request = &req;
-    PhaseResult r = run_request_phases(ctx);
-    EXPECT_EQ(r.kind, PhaseResult::Kind::proceed) << c.target;
+    Outcome r = run_request_phases(ctx);
+    EXPECT_EQ(r.kind, Outcome::Kind::proceed) << c.target;
     EXPECT_EQ(ctx.endpoint, c.expected) << c.target;
   }
 }
 
 TEST(Pipeline, PhaseNamesAreStable) {
+  EXPECT_STREQ(phase_name(Phase::admit), "admit");
   EXPECT_STREQ(phase_name(Phase::classify), "classify");
   EXPECT_STREQ(phase_name(Phase::authenticate), "authenticate");
   EXPECT_STREQ(phase_name(Phase::authorize), "authorize");
   EXPECT_STREQ(phase_name(Phase::inspect), "inspect");
   EXPECT_STREQ(phase_name(Phase::forward), "forward");
-  EXPECT_STREQ(phase_name(Phase::check_response), "check_response");
+  EXPECT_STREQ(phase_name(Phase::check_answer), "check_answer");
   EXPECT_STREQ(phase_name(Phase::record), "record");
 }
 
 TEST(Pipeline, RespondCarriesMatrixError) {
-  PhaseResult r = PhaseResult::respond(403, "M_FORBIDDEN", "denied by policy");
-  EXPECT_EQ(r.kind, PhaseResult::Kind::respond);
+  Outcome r = Outcome::respond(403, "M_FORBIDDEN", "denied by policy");
+  EXPECT_EQ(r.kind, Outcome::Kind::respond);
   EXPECT_EQ(r.error.status, 403);
   EXPECT_STREQ(r.error.errcode, "M_FORBIDDEN");
 }

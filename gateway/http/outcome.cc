@@ -1,0 +1,55 @@
+#include "gateway/http/outcome.h"
+
+#include <array>
+
+namespace bordergate {
+namespace {
+
+struct FailureRow {
+  ErrorSource source;
+  int status;
+  const char* errcode;
+  const char* text;
+};
+
+// Timeouts are 504, everything else on the way to an answer 502: a 5xx tells a Synapse origin
+// to back off and retry later, which is right for a Core or destination that is down. Refusals
+// by policy never pass here: they are 4xx (403, 413, 429) built by the phases.
+constexpr std::array<FailureRow, 11> kFailures = {{
+    {ErrorSource::core, 502, "M_UNKNOWN", "The homeserver refused the connection"},
+    {ErrorSource::core, 504, "M_UNKNOWN", "Timed out connecting to the homeserver"},
+    {ErrorSource::core, 504, "M_UNKNOWN", "Timed out waiting for the homeserver"},
+    {ErrorSource::core, 502, "M_UNKNOWN", "The homeserver closed the connection"},
+    {ErrorSource::core, 502, "M_UNKNOWN", "TLS with the homeserver failed"},
+    {ErrorSource::core, 502, "M_UNKNOWN", "The homeserver sent an invalid response"},
+    {ErrorSource::core, 502, "M_UNKNOWN", "The homeserver is unreachable"},
+    {ErrorSource::remote, 502, "M_UNKNOWN", "The destination server could not be reached"},
+    {ErrorSource::remote, 504, "M_UNKNOWN", "The destination server could not be reached"},
+    {ErrorSource::remote, 502, "M_UNKNOWN",
+     "The destination's response exceeds the gateway's limit"},
+    {ErrorSource::remote, 502, "M_UNKNOWN", "The destination's answer failed the checks"},
+}};
+
+}  // namespace
+
+GatewayError failure_answer(Failure failure, std::string text) {
+  const FailureRow& row = kFailures[static_cast<std::size_t>(failure)];
+  return GatewayError{row.status, row.errcode, text.empty() ? std::string(row.text) : text,
+                      row.source};
+}
+
+const char* outcome_label(ErrorSource source) {
+  switch (source) {
+    case ErrorSource::peer:
+    case ErrorSource::policy:
+      return "denied";
+    case ErrorSource::core:
+    case ErrorSource::remote:
+      return "upstream_error";
+    case ErrorSource::gateway:
+      break;
+  }
+  return "gateway_error";
+}
+
+}  // namespace bordergate

@@ -1,0 +1,150 @@
+#include "gateway/proxy/answer_check.h"
+
+#include <memory>
+
+#include "gateway/inbound/inbound_services.h"
+#include "gateway/inbound/room_versions.h"
+#include "gateway/keystore/server_key_store.h"
+
+namespace bordergate {
+namespace {
+
+// Answers at least this large are checked on the thread pool. A 10,000-member send_join costs
+// about 0.8 s (release), some 80 us per event, so 16 KiB (some 20 events) is a stall of about
+// 2 ms; a job's trip to the pool and back (two wakeups) is far below that. Not benchmarked.
+constexpr std::size_t kOffLoopAnswerBytes = 16 * 1024;
+
+// Everything one check reads, owned by the job: the check may run on the thread pool while the
+// connection that asked goes away. Only process-wide, thread-safe state is borrowed: the
+// enforcement services' room_versions (mutex) and the key store's cache (sharded mutexes), both
+// alive until the worker loops have finished, which waits for queued work.
+struct AnswerJob {
+  policy::FederationEndpoint endpoint = policy::FederationEndpoint::version;
+  int api_version = 1;
+  bool legacy_media = false;
+  std::string room_id, user_id, event_id, destination, core_server_name, queried_server;
+  std::optional<matrix::Json> sent_event;
+  std::optional<policy::MediaPolicy> media;
+  int status = 0;
+  std::string content_type;
+  std::shared_ptr<const std::string> body;
+  inbound::RoomVersions* room_versions = nullptr;
+  keystore::ServerKeyStore* keys = nullptr;
+
+  outbound::ResponseCheck run(bool keys_awaited) const {
+    outbound::ResponseCheckInput in;
+    in.asked.endpoint = endpoint;
+    in.asked.api_version = api_version;
+    in.asked.legacy_media = legacy_media;
+    in.asked.room_id = room_id;
+    in.asked.user_id = user_id;
+    in.asked.event_id = event_id;
+    in.asked.destination = destination;
+    in.asked.core_server_name = core_server_name;
+    in.asked.queried_server = queried_server;
+    if (sent_event) in.asked.sent_event = sent_event->object_if();
+    in.answer.status = status;
+    in.answer.content_type = content_type;
+    in.answer.body = *body;
+    inbound::RoomVersions* versions = room_versions;
+    in.room_versions = [versions](std::string_view room) -> const matrix::RoomVersionRules* {
+      return versions != nullptr ? versions->find(room) : nullptr;
+    };
+    in.media = media ? &*media : nullptr;
+    in.keys_awaited = keys_awaited;
+    if (keys == nullptr) {
+      // No key store on this worker (its federation state failed to start): nothing verifies.
+      return outbound::check_response(
+          in, [](std::string_view, std::string_view, std::int64_t) -> Result<matrix::VerifyKey> {
+            return make_error("key_unavailable", "no key store on this worker");
+          });
+    }
+    return outbound::check_response(in, keys->cached_lookup());
+  }
+};
+
+using Verdict = std::function<void(outbound::ResponseCheck)>;
+
+// Runs the check of `job` inline (small answers) or off the loop; `done` runs on the loop.
+void run_job(RequestContext& ctx, std::shared_ptr<const AnswerJob> job, bool keys_awaited,
+             Verdict done) {
+  if (job->body->size() < kOffLoopAnswerBytes || !ctx.offload) {
+    return done(job->run(keys_awaited));
+  }
+  auto result = std::make_shared<outbound::ResponseCheck>();
+  ctx.offload([job, keys_awaited, result] { *result = job->run(keys_awaited); },
+              [result, done = std::move(done)] { done(std::move(*result)); });
+}
+
+std::shared_ptr<AnswerJob> make_job(const RequestContext& ctx) {
+  const inbound::InboundRequest& r = ctx.inbound;
+  auto job = std::make_shared<AnswerJob>();
+  job->endpoint = r.route->endpoint;
+  job->api_version = r.route->api_version;
+  job->legacy_media = r.route->legacy_media;
+  job->room_id = r.route->params.room_id;
+  job->user_id = r.route->params.user_id;
+  job->event_id = r.route->params.event_id;
+  job->destination = r.destination;
+  job->core_server_name = r.services->server_name;
+  if (r.route->endpoint == policy::FederationEndpoint::key_query)
+    job->queried_server = r.route->params.server_name;
+  if (r.route->endpoint == policy::FederationEndpoint::invite && r.body) {
+    // v1 sends the event as the body, v2 wraps it as {"event": ...}.
+    const matrix::Json* event = r.route->api_version >= 2 ? r.body->find("event") : &*r.body;
+    if (event != nullptr) job->sent_event = *event;
+  }
+  if (r.decision && r.decision->settings.media != nullptr) job->media = *r.decision->settings.media;
+  job->status = ctx.held_head.status;
+  // The last Content-Type wins, as for every header of an external answer (find_header).
+  for (const HeaderField& f : ctx.held_head.headers) {
+    if (iequals_lower(f.name, "content-type")) job->content_type = f.value;
+  }
+  job->body = ctx.answer_body;
+  job->room_versions = r.services->room_versions.get();
+  job->keys = ctx.keys;
+  return job;
+}
+
+}  // namespace
+
+bool start_answer_check(RequestContext& ctx) {
+  std::shared_ptr<const AnswerJob> job = make_job(ctx);
+  // The verdict is delivered to the request while it lives; whether it came back within this
+  // call decides between answering now and resuming later.
+  auto in_call = std::make_shared<bool>(true);
+  std::weak_ptr<int> alive = ctx.inbound.alive;
+  RequestContext* request = &ctx;
+  Verdict deliver = [alive, request, in_call](outbound::ResponseCheck c) {
+    if (alive.expired()) return;
+    request->answer_verdict = std::move(c);
+    if (!*in_call) request->resume();
+  };
+  run_job(ctx, job, false, [alive, request, job, deliver](outbound::ResponseCheck c) mutable {
+    if (alive.expired()) return;
+    if (c.action != outbound::ResponseAction::need_keys || request->keys == nullptr) {
+      if (c.action == outbound::ResponseAction::need_keys) {
+        return run_job(*request, job, true, std::move(deliver));
+      }
+      return deliver(std::move(c));
+    }
+    // Await every missing key through the key store (answers arrive on this loop), then check
+    // again with missing keys counting as failures.
+    struct Pending {
+      std::size_t left;
+      Verdict done;
+    };
+    auto pending = std::make_shared<Pending>(Pending{c.missing_keys.size(), std::move(deliver)});
+    for (const inbound::KeyNeed& need : c.missing_keys) {
+      request->keys->get_key(need.server, need.key_id, need.valid_at_ms, request->mailbox,
+                             [alive, request, pending, job](Result<matrix::VerifyKey>) {
+                               if (alive.expired() || --pending->left > 0) return;
+                               run_job(*request, job, true, std::move(pending->done));
+                             });
+    }
+  });
+  *in_call = false;
+  return ctx.answer_verdict.has_value();
+}
+
+}  // namespace bordergate
