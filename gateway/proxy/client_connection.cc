@@ -28,6 +28,7 @@ ClientConnection::ClientConnection(Worker& worker, size_t listener_index,
       timer_(worker.loop(), &ClientConnection::on_timer, this),
       parser_(runtime_->limits),
       core_(worker),
+      flow_(ctx_, core_, *this),
       outbound_(outbound),
       listener_(listener) {
   ctx_.request = &parser_.request();
@@ -38,7 +39,10 @@ ClientConnection::ClientConnection(Worker& worker, size_t listener_index,
     ctx_.keys = &federation->key_store();
     ctx_.mailbox = federation->mailbox();
   }
-  ctx_.resume = [this] { resume_request(); };
+  // A closed connection resumes nothing (its request's callbacks are disarmed with it).
+  ctx_.resume = [this] {
+    if (state_ == State::in_flight) flow_.resume();
+  };
   ctx_.offload = [&worker](std::function<void()> work, std::function<void()> done) {
     worker.run_off_loop(std::move(work), std::move(done));
   };
@@ -115,7 +119,7 @@ void ClientConnection::on_stream_data(const char* data, size_t len) {
     front_->on_client_bytes(data, len);
     return;
   }
-  if (state_ == State::forwarding || state_ == State::holding || state_ == State::responding) {
+  if (state_ == State::in_flight) {
     // Bytes of a pipelined next request.
     pending_input_.append(data, len);
     if (pending_input_.size() > kMaxPipelined) stream_.read_stop();
@@ -160,66 +164,24 @@ void ClientConnection::process_input(const char* data, size_t len) {
 
 void ClientConnection::start_request() {
   timer_.stop();
-  state_ = State::forwarding;
+  state_ = State::in_flight;
   ctx_.runtime = worker_.runtime();
   close_after_response_ =
       close_after_response_ || !parser_.request().keep_alive || draining_ || worker_.draining();
-  run_phases();
+  flow_.start();
 }
 
-void ClientConnection::run_phases() {
-  Outcome r = run_request_phases(ctx_);
-  if (r.kind == Outcome::Kind::respond) return answer(r);
-  // Suspended: a key answer, discovery or the quarantine's put calls resume_request() on this
-  // loop later, at ctx_.phase. A key wait is bounded: the fetcher's own timeouts do not cover a
-  // stalled key store.
-  if (r.kind == Outcome::Kind::suspend) {
-    if (ctx_.inbound.keys_pending > 0) arm_timer(limits().key_wait_timeout);
-    return;
-  }
-  forward();
-}
-
-void ClientConnection::resume_request() {
-  // Only while the request is still waiting: a closed connection disarmed the callbacks
-  // (ctx_.inbound.alive), and no other state can hold a suspended request.
-  if (exchange_) return;
-  if (state_ == State::forwarding && ctx_.phase < Phase::forward) {
+void ClientConnection::awaiting_keys(bool waiting) {
+  if (waiting) {
+    arm_timer(limits().key_wait_timeout);
+  } else {
     timer_.stop();
-    run_phases();
-  } else if (state_ == State::holding && ctx_.phase == Phase::check_answer) {
-    judge_held_answer();
   }
 }
 
-void ClientConnection::forward() {
-  ctx_.phase = Phase::forward;
-  state_ = State::forwarding;
-  exchange_ = true;
-  upstream_->send(ctx_, *this);
-}
+void ClientConnection::record_request() { flow_.record(worker_.metrics()); }
 
-void ClientConnection::cancel_exchange() {
-  if (!exchange_) return;
-  exchange_ = false;
-  upstream_->cancel();
-}
-
-void ClientConnection::record_request() { record(ctx_, worker_.metrics()); }
-
-void ClientConnection::on_answer_head(HttpResponseHead& head) {
-  check_answer(ctx_, head);
-  if (const auto limit = ctx_.hold_limit) {
-    // Nothing reaches the client before the whole answer is judged.
-    if (head.content_length && *head.content_length > *limit) {
-      cancel_exchange();
-      return answer(refuse_oversized_answer(ctx_, *limit + 1));
-    }
-    state_ = State::holding;
-    return;
-  }
-  state_ = State::responding;
-  ctx_.status = head.status;
+void ClientConnection::answer_head(const HttpResponseHead& head) {
   framing_ = downstream_framing(head, parser_.request().version_minor);
   if (framing_ == BodyFraming::close_delimited) close_after_response_ = true;
   std::string& out = worker_.scratch();
@@ -228,47 +190,25 @@ void ClientConnection::on_answer_head(HttpResponseHead& head) {
   stream_.write(out);
 }
 
-void ClientConnection::on_answer_body(const char* data, size_t len) {
-  if (state_ == State::holding) {
-    std::string& held = *ctx_.answer_body;
-    if (held.size() + len > *ctx_.hold_limit) {
-      // The rest of the answer is never read: the exchange is given up.
-      const std::uint64_t bytes = held.size() + len;
-      cancel_exchange();
-      return answer(refuse_oversized_answer(ctx_, bytes));
-    }
-    held.append(data, len);
-    return;
-  }
-  if (state_ != State::responding || len == 0) return;
-  ctx_.response_bytes += len;
-  if (ctx_.inbound.capture_answer) {
-    std::string& copy = *ctx_.answer_body;
-    if (copy.size() + len <= inbound::kMaxCoreAnswerBytes) {
-      copy.append(data, len);
-    } else {
-      ctx_.inbound.capture_answer = false;  // not one of the small answers learnt from
-      copy.clear();
-    }
-  }
+void ClientConnection::answer_body(std::string_view data) {
   if (framing_ == BodyFraming::chunked) {
     char size[24];
-    auto r = std::to_chars(size, size + sizeof size - 2, len, 16);
+    auto r = std::to_chars(size, size + sizeof size - 2, data.size(), 16);
     *r.ptr++ = '\r';
     *r.ptr++ = '\n';
     stream_.write(std::string_view(size, static_cast<size_t>(r.ptr - size)));
-    stream_.write(std::string_view(data, len));
+    stream_.write(data);
     stream_.write("\r\n");
   } else {
-    stream_.write(std::string_view(data, len));
+    stream_.write(data);
   }
 }
 
-void ClientConnection::on_answer_batch_end() {
+void ClientConnection::answer_flush() {
   stream_.flush();
-  if (exchange_ && stream_.bytes_in_flight() > kHighWater && !waiting_drain_) {
+  if (stream_.bytes_in_flight() > kHighWater && !waiting_drain_) {
     waiting_drain_ = true;
-    upstream_->pause_reading();
+    flow_.pause_upstream();
     // A client that stops reading is cut off after the body timeout.
     arm_timer(limits().body_timeout);
   }
@@ -279,52 +219,18 @@ void ClientConnection::on_stream_drained() {
   if (!waiting_drain_) return;
   waiting_drain_ = false;
   timer_.stop();
-  if (exchange_) upstream_->resume_reading();
+  flow_.resume_upstream();
 }
 
-void ClientConnection::on_answer_complete() {
-  exchange_ = false;
-  if (state_ == State::holding) return judge_held_answer();
-  if (state_ != State::responding) return;
-  if (ctx_.inbound.capture_answer) inbound::learn_from_core_answer(ctx_.inbound, *ctx_.answer_body);
+void ClientConnection::answer_end() {
   if (framing_ == BodyFraming::chunked) stream_.write("0\r\n\r\n");
   stream_.flush();
   finish_request();
 }
 
-void ClientConnection::judge_held_answer() {
-  Outcome r = check_held_answer(ctx_);
-  if (r.kind == Outcome::Kind::suspend) return;  // resumed at check_answer (resume_request)
-  if (r.kind == Outcome::Kind::respond) return answer(r);
-  respond_whole(ctx_.held_head, *ctx_.answer_body);
-}
-
-void ClientConnection::on_answer_failed(const UpstreamFailure& failure) {
-  exchange_ = false;
-  if (state_ == State::responding) {
-    // Part of the response is already out: the only honest signal left is
-    // to cut the connection.
-    log_event(LogLevel::warn, "upstream_failed_mid_response",
-              {{"error", failure.code}, {"detail", failure.detail}});
-    ctx_.outcome = "upstream_error";
-    record_request();
-    close_now();
-    return;
-  }
-  if (state_ != State::forwarding && state_ != State::holding) return;
-  GatewayError e = failure_answer(failure.failure);
-  log_event(LogLevel::warn,
-            e.source == ErrorSource::remote ? "outbound_forward_failed" : "upstream_failed",
-            {{"error", failure.code}, {"detail", failure.detail}});
-  ctx_.outcome = outcome_label(e.source);
-  respond_error(e, close_after_response_);
-}
-
-void ClientConnection::answer(const Outcome& outcome) {
-  // A refusal of a phase, a held answer refused, or a transaction withheld (answered 200 with
-  // per-PDU errors, never forwarded).
-  ctx_.outcome = outcome_label(outcome.error.source);
-  respond_error(outcome.error, close_after_response_ || outcome.close_connection);
+void ClientConnection::answer_cut() {
+  record_request();
+  close_now();
 }
 
 void ClientConnection::refuse_unread(const GatewayError& error) {
@@ -334,10 +240,10 @@ void ClientConnection::refuse_unread(const GatewayError& error) {
   // and the gateway's own text as the note (never the peer's bytes).
   ctx_.runtime = worker_.runtime();
   bordergate::refuse_unread(ctx_, error.status, error.reason);
-  respond_error(error, true);
+  answer_error(error, true);
 }
 
-void ClientConnection::respond_error(const GatewayError& error, bool close_after) {
+void ClientConnection::answer_error(const GatewayError& error, bool close_after) {
   ctx_.status = error.status;
   if (std::string_view(ctx_.outcome) == "forwarded") ctx_.outcome = "gateway_error";
   // Only the gateway's own answers pass here; a 200 is a withheld transaction.
@@ -350,7 +256,7 @@ void ClientConnection::respond_error(const GatewayError& error, bool close_after
   finish_request();
 }
 
-void ClientConnection::respond_whole(const HttpResponseHead& held, std::string_view body) {
+void ClientConnection::answer_whole(const HttpResponseHead& held, std::string_view body) {
   HttpResponseHead head;
   head.status = held.status;
   for (const HeaderField& h : held.headers) {
@@ -369,7 +275,6 @@ void ClientConnection::respond_whole(const HttpResponseHead& held, std::string_v
     f.value = std::to_string(body.size());
     head.content_length = body.size();
   }
-  state_ = State::responding;
   ctx_.status = head.status;
   framing_ = head.has_body ? BodyFraming::content_length : BodyFraming::none;
   std::string& out = worker_.scratch();
@@ -455,8 +360,7 @@ void ClientConnection::on_stream_end(int uv_status, bool tls_failure) {
     close_now();
     return;
   }
-  const bool in_flight =
-      state_ == State::forwarding || state_ == State::holding || state_ == State::responding;
+  const bool in_flight = state_ == State::in_flight;
   if (uv_status == UV_EOF && in_flight) {
     // A half-close after the request(s): answer what was sent, then close.
     peer_eof_ = true;
@@ -465,7 +369,7 @@ void ClientConnection::on_stream_end(int uv_status, bool tls_failure) {
   if (in_flight) {
     ctx_.outcome = "client_gone";
     if (ctx_.status == 0) ctx_.status = 499;
-    cancel_exchange();
+    flow_.cancel();
     record_request();
   }
   close_now();
@@ -490,19 +394,19 @@ void ClientConnection::on_timer(void* p) {
                                            ? "Timed out reading the request body"
                                            : "Timed out reading the request headers"});
       break;
-    case State::responding:
-      self->ctx_.outcome = "client_gone";
-      self->record_request();
-      self->close_now();  // the client stopped reading
+    case State::in_flight:
+      if (self->flow_.state() == RequestFlow::State::phases) {
+        // Only a request waiting for keys has a timer here; it is answered now.
+        self->flow_.key_wait_expired();
+      } else if (self->flow_.state() == RequestFlow::State::streaming) {
+        self->ctx_.outcome = "client_gone";
+        self->record_request();
+        self->close_now();  // the client stopped reading
+      }
+      // Exchanging or holding: bounded by the upstream's own deadlines, not this timer.
       break;
     case State::closing:
       self->stream_.close();
-      break;
-    case State::holding:  // bounded by the upstream's response timeout, not this timer
-      break;
-    case State::forwarding:
-      // Only a request suspended on keys has a timer here (run_phases); it is answered now.
-      if (!self->exchange_ && inbound::expire_key_wait(self->ctx_.inbound)) self->run_phases();
       break;
   }
 }
@@ -520,12 +424,12 @@ void ClientConnection::abort() { close_now(); }
 void ClientConnection::close_now() {
   state_ = State::closing;
   timer_.stop();
-  cancel_exchange();
+  flow_.cancel();
   stream_.close();
 }
 
 void ClientConnection::on_stream_closed() {
-  cancel_exchange();
+  flow_.cancel();
   if (counted_) worker_.metrics().connection_closed();
   worker_.connection_closed(this);
   delete this;
@@ -537,7 +441,7 @@ void ClientConnection::front_intercept(SSL_CTX* ctx, std::string_view first_byte
   tunnel_requests_ = std::make_unique<TunnelRequests>(front_->destination());
   remote_ = std::make_unique<RemoteUpstream>(front_->destination());
   ctx_.admission = tunnel_requests_.get();
-  upstream_ = remote_.get();
+  flow_.set_upstream(*remote_);
   state_ = State::handshake;
   if (Status s = stream_.start_tls(ctx, true); !s) {
     log_event(LogLevel::error, "tls_setup_failed", {{"error", s.error().message}});

@@ -1,11 +1,11 @@
-// One client connection: TLS, then a loop of requests on keep-alive. Each request is buffered
-// whole, walks the pipeline (pipeline.h), goes to its Upstream and the answer comes back through
-// check_answer, streamed or held whole. The same loop serves both directions: an external
-// server's connection (its requests go to the Core's pool) and the Core's outbound proxy
-// connection once its tunnel front intercepted the tunnel (its requests are admitted by the
-// tunnel and go to the tunnel's destination). The connection owns its per-request state
-// (parser, RequestContext) and tears down in a fixed order: timer, upstream exchange, socket,
-// then itself from the socket's close callback.
+// One client connection: TLS, then a loop of requests on keep-alive. Each request is read
+// whole, handed to the RequestFlow (the pipeline, the upstream exchange, the answer's check),
+// and what the flow answers is written back, streamed or whole. The same loop serves both
+// directions: an external server's connection (its requests go to the Core's pool) and the
+// Core's outbound proxy connection once its tunnel front intercepted the tunnel (its requests are
+// admitted by the tunnel and go to the tunnel's destination). The connection owns its
+// per-request state (parser, RequestContext) and tears down in a fixed order: timer, upstream
+// exchange, socket, then itself from the socket's close callback.
 #pragma once
 
 #include <memory>
@@ -19,6 +19,7 @@
 #include "gateway/proxy/pipeline.h"
 #include "gateway/proxy/remote_upstream.h"
 #include "gateway/proxy/request_context.h"
+#include "gateway/proxy/request_flow.h"
 #include "gateway/proxy/tunnel_front.h"
 #include "gateway/proxy/tunnel_requests.h"
 
@@ -26,7 +27,9 @@ namespace bordergate {
 
 class Worker;
 
-class ClientConnection final : public StreamHandler, public AnswerSink, private TunnelFront::Owner {
+class ClientConnection final : public StreamHandler,
+                               private RequestFlow::Client,
+                               private TunnelFront::Owner {
  public:
   // `outbound`: set for the Core's proxy listeners, whose connections start with a tunnel front
   // (tunnel_front.h); `listener` says which one.
@@ -53,48 +56,40 @@ class ClientConnection final : public StreamHandler, public AnswerSink, private 
   void on_stream_end(int uv_status, bool tls_failure) override;
   void on_stream_drained() override;
   void on_stream_closed() override;
-  // AnswerSink
-  void on_answer_head(HttpResponseHead& head) override;
-  void on_answer_body(const char* data, size_t len) override;
-  void on_answer_batch_end() override;
-  void on_answer_complete() override;
-  void on_answer_failed(const UpstreamFailure& failure) override;
 
  private:
   enum class State {
-    front_tls,   // a TLS proxy listener: the handshake of the proxy's own TLS
-    front,       // the tunnel front: before the tunnel is intercepted, spliced or refused
-    handshake,   // TLS not yet established
-    idle,        // between requests (keep-alive), no byte of the next one yet
-    reading,     // request head or body arriving
-    forwarding,  // in the request phases, or waiting for the answer's head
-    holding,     // reading an answer whole, or judging it, before the client sees any
-    responding,  // streaming the answer
+    front_tls,  // a TLS proxy listener: the handshake of the proxy's own TLS
+    front,      // the tunnel front: before the tunnel is intercepted, spliced or refused
+    handshake,  // TLS not yet established
+    idle,       // between requests (keep-alive), no byte of the next one yet
+    reading,    // request head or body arriving
+    in_flight,  // the request is with the flow (phases, upstream, answer): flow_.state()
     closing
   };
   static void on_timer(void* self);
   bool accept_outbound();
   void process_input(const char* data, size_t len);
   void start_request();
-  void run_phases();
-  void resume_request();
-  void forward();
-  void judge_held_answer();
-  // The gateway answers itself: `outcome` is a phase's respond.
-  void answer(const Outcome& outcome);
-  void respond_error(const GatewayError& error, bool close_after);
-  // A whole answer read before it is sent (a held answer, judged): its headers but their
-  // framing, with the gateway's own Content-Length.
-  void respond_whole(const HttpResponseHead& held, std::string_view body);
   // Answers (and closes) a request refused before it was read whole; audited where judged.
   void refuse_unread(const GatewayError& error);
-  void cancel_exchange();
   void finish_request();
   void next_request();
   void close_now();
   void arm_timer(Millis timeout);
   const LimitsConfig& limits() const;
   void record_request();
+  // RequestFlow::Client
+  void answer_error(const GatewayError& error, bool close_after) override;
+  void answer_head(const HttpResponseHead& head) override;
+  void answer_body(std::string_view data) override;
+  void answer_flush() override;
+  void answer_end() override;
+  // A whole answer (held, judged): its headers but their framing, with the gateway's own
+  // Content-Length.
+  void answer_whole(const HttpResponseHead& held, std::string_view body) override;
+  void answer_cut() override;
+  void awaiting_keys(bool waiting) override;
   // TunnelFront::Owner
   void front_intercept(SSL_CTX* ctx, std::string_view first_bytes) override;
   void front_close(bool graceful) override;
@@ -110,8 +105,7 @@ class ClientConnection final : public StreamHandler, public AnswerSink, private 
   std::string client_ip_;
   std::string pending_input_;  // bytes of a pipelined next request
   CoreUpstream core_;
-  Upstream* upstream_ = &core_;  // the Core, or the intercepted tunnel's destination
-  bool exchange_ = false;        // the upstream has this request and owes an answer
+  RequestFlow flow_;  // to the Core, or to the intercepted tunnel's destination
   // The Core's proxy connections: their settings (taken at accept), the tunnel front, and once
   // intercepted, the admission of its requests and their upstream.
   OutboundServices* outbound_ = nullptr;
