@@ -15,6 +15,7 @@
 
 namespace YAML {
 class Node;
+struct Mark;
 }
 
 namespace bordergate {
@@ -31,11 +32,14 @@ class ConfigReader {
 
   // An error at `at`'s position (line 0 when the node has none: a key that is missing).
   void error(const YAML::Node& at, const std::string& message);
+  void error(const YAML::Mark& at, const std::string& message);
   // "file:line:col" of `n`, for errors found later (certificates are read at runtime build).
   std::string where(const YAML::Node& n) const;
 
-  // Unknown and duplicate keys are errors ("unknown key 'k' in WHAT (expected one of: ...)");
-  // false when `node` is not a mapping ("WHAT must be a mapping").
+  // A mapping of known keys, each given once (the rule of gateway/common/yaml_mapping.h, which
+  // the policy loader applies too): every unknown or repeated key is an error ("unknown key 'k'
+  // in WHAT (expected one of: ...)"); false when `node` is not a mapping ("WHAT must be a
+  // mapping").
   bool check_map(const YAML::Node& node, const std::string& what,
                  std::initializer_list<std::string_view> allowed);
   // The outbound section's wording ("WHAT must be a map", "unknown key in WHAT: k", "duplicate
