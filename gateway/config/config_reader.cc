@@ -71,6 +71,23 @@ bool ConfigReader::check_keys(const YAML::Node& node, const std::string& what,
   return true;
 }
 
+YAML::Node ConfigReader::required(const YAML::Node& map, const char* key, std::string_view why) {
+  YAML::Node n = map[key];
+  if (!n) {
+    error(map, std::string("missing required key '") + key + "'" +
+                   (why.empty() ? std::string() : " (" + std::string(why) + ")"));
+  }
+  return n;
+}
+
+bool ConfigReader::sequence(const YAML::Node& n, const std::string& name, bool non_empty,
+                            std::string_view of) {
+  if (n.IsSequence() && (!non_empty || n.size() > 0)) return true;
+  error(n, name + " must be a " + (non_empty ? "non-empty " : "") + "list" +
+               (of.empty() ? std::string() : " of " + std::string(of)));
+  return false;
+}
+
 std::optional<std::string> ConfigReader::scalar(const YAML::Node& n, const std::string& name) {
   if (!n.IsScalar()) {
     error(n, name + " must be a string");
@@ -164,6 +181,27 @@ void ConfigReader::get_bool(const YAML::Node& map, const char* key, bool& out) {
   YAML::Node n = map[key];
   if (!n) return;
   if (auto b = boolean(n, std::string("'") + key + "'")) out = *b;
+}
+
+std::optional<std::string> ConfigReader::get_non_empty(const YAML::Node& map, const char* key) {
+  YAML::Node n = map[key];
+  if (!n) return std::nullopt;
+  return non_empty(n, std::string("'") + key + "'");
+}
+
+std::vector<std::pair<YAML::Node, std::string>> ConfigReader::get_strings(const YAML::Node& map,
+                                                                          const char* key) {
+  std::vector<std::pair<YAML::Node, std::string>> out;
+  YAML::Node n = map[key];
+  if (!n || !sequence(n, std::string("'") + key + "'", false, "strings")) return out;
+  for (const auto& item : n) {
+    if (!item.IsScalar() || item.Scalar().empty()) {
+      error(item, std::string("entries of '") + key + "' must be non-empty strings");
+    } else {
+      out.emplace_back(item, item.Scalar());
+    }
+  }
+  return out;
 }
 
 }  // namespace bordergate

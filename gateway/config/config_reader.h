@@ -3,18 +3,20 @@
 // discovery_config.cc, outbound_config.cc) reads its values through one ConfigReader.
 #pragma once
 
+#include <yaml-cpp/node/node.h>
+
 #include <chrono>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "gateway/config/config_loader.h"
 
 namespace YAML {
-class Node;
 struct Mark;
 }
 
@@ -48,6 +50,13 @@ class ConfigReader {
   bool check_keys(const YAML::Node& node, const std::string& what,
                   std::initializer_list<std::string_view> allowed);
 
+  // `map[key]`, or a null node after reporting "missing required key 'key'" (and `why`, when
+  // given: " (federation listeners always terminate TLS)") at the map.
+  YAML::Node required(const YAML::Node& map, const char* key, std::string_view why = {});
+  // "NAME must be a list", "... a non-empty list", "... a list of OF" when `n` is not one.
+  bool sequence(const YAML::Node& n, const std::string& name, bool non_empty,
+                std::string_view of = {});
+
   // Values. `name` is how a message names the value ("'port'", "outbound.listen.port"); every
   // message reads "NAME must ...". Each returns nullopt after reporting a wrong value.
   std::optional<std::string> scalar(const YAML::Node& n, const std::string& name);
@@ -68,6 +77,11 @@ class ConfigReader {
   }
   void get_duration(const YAML::Node& map, const char* key, Millis& out, Millis min, Millis max);
   void get_bool(const YAML::Node& map, const char* key, bool& out);
+  // `map[key]` as a non-empty string, when present.
+  std::optional<std::string> get_non_empty(const YAML::Node& map, const char* key);
+  // `map[key]` as a list of non-empty strings, each with its node (for errors found later).
+  std::vector<std::pair<YAML::Node, std::string>> get_strings(const YAML::Node& map,
+                                                              const char* key);
 
  private:
   std::optional<std::uint64_t> integer_at(const YAML::Node& map, const char* key, std::uint64_t min,

@@ -90,10 +90,7 @@ void load_direct_listen(ConfigReader& r, const YAML::Node& n, OutboundConfig& c)
 void load_clients(ConfigReader& r, const YAML::Node& node, OutboundConfig& c) {
   std::vector<std::string> clients = {"127.0.0.0/8", "::1"};
   if (YAML::Node n = node["clients"]) {
-    if (!n.IsSequence() || n.size() == 0) {
-      r.error(n, "outbound.clients must be a non-empty list of CIDR ranges");
-      return;
-    }
+    if (!r.sequence(n, "outbound.clients", true, "CIDR ranges")) return;
     clients.clear();
     for (const auto& item : n) {
       if (auto s = r.non_empty(item, "outbound.clients entry")) clients.push_back(*s);
@@ -110,7 +107,7 @@ void load_clients(ConfigReader& r, const YAML::Node& node, OutboundConfig& c) {
 }
 
 void load_egress(ConfigReader& r, const YAML::Node& n, OutboundConfig& c) {
-  if (!n.IsSequence()) return r.error(n, "outbound.egress must be a list");
+  if (!r.sequence(n, "outbound.egress", false)) return;
   for (const auto& item : n) {
     if (!r.check_keys(item, "outbound.egress entry", {"host", "mode", "ports"})) continue;
     const std::size_t before = r.error_count();
@@ -118,9 +115,7 @@ void load_egress(ConfigReader& r, const YAML::Node& n, OutboundConfig& c) {
     spec.host = required_string(r, item, "host", "outbound.egress host").value_or("");
     spec.mode = required_string(r, item, "mode", "outbound.egress mode").value_or("");
     if (YAML::Node ports = item["ports"]) {
-      if (!ports.IsSequence() || ports.size() == 0) {
-        r.error(ports, "outbound.egress ports must be a non-empty list");
-      } else {
+      if (r.sequence(ports, "outbound.egress ports", true)) {
         for (const auto& p : ports) {
           auto v = r.integer(p, "outbound.egress port", 1, 65535);
           if (v) spec.ports.push_back(static_cast<std::uint16_t>(*v));
@@ -138,7 +133,7 @@ void load_egress(ConfigReader& r, const YAML::Node& n, OutboundConfig& c) {
 }
 
 void load_delegation_hosts(ConfigReader& r, const YAML::Node& n, OutboundConfig& c) {
-  if (!n.IsSequence()) return r.error(n, "outbound.delegation_hosts must be a list");
+  if (!r.sequence(n, "outbound.delegation_hosts", false)) return;
   for (const auto& item : n) {
     auto host = r.non_empty(item, "outbound.delegation_hosts entry");
     if (!host) continue;
