@@ -272,8 +272,8 @@ class Loader {
 
   void load_rule(const YAML::Node& node, Policy& p) {
     if (!n_.check_map(node, "a rule",
-                      {"id", "description", "federation", "servers", "peer", "direction",
-                       "action", "endpoints", "rooms", "room_creators", "users", "invite_senders",
+                      {"id", "description", "federation", "servers", "peer", "direction", "action",
+                       "endpoints", "rooms", "room_creators", "users", "invite_senders",
                        "invite_targets", "event_types", "edu_types"})) {
       return;
     }
@@ -325,8 +325,8 @@ class Loader {
 
   void load_settings(const YAML::Node& node, Policy& p) {
     if (!n_.check_map(node, "a settings entry",
-                      {"id", "description", "federation", "servers", "peer", "direction",
-                       "limits", "media", "checks"})) {
+                      {"id", "description", "federation", "servers", "peer", "direction", "limits",
+                       "media", "checks"})) {
       return;
     }
     n_.current = node.Mark();

@@ -238,8 +238,9 @@ TypeMatcher NodeReader::types(const YAML::Node& n, const std::string& what) {
 }
 
 void NodeReader::limits(const YAML::Node& n, SettingsEntry& e) {
-  if (!check_map(n, "limits",
-                 {"max_body_bytes", "max_pdus_per_transaction", "max_edus_per_transaction", "rate"})) {
+  if (!check_map(
+          n, "limits",
+          {"max_body_bytes", "max_pdus_per_transaction", "max_edus_per_transaction", "rate"})) {
     return;
   }
   if (const YAML::Node v = n["max_body_bytes"]) e.max_body_bytes = size(v, "max_body_bytes");

@@ -38,8 +38,8 @@ bool ConfigReader::check_map(const YAML::Node& node, const std::string& what,
         error(p.mark, "keys in " + what + " must be strings");
         break;
       case Kind::unknown_key:
-        error(p.mark, "unknown key '" + p.key + "' in " + what + " (expected one of: " +
-                          key_list(allowed) + ")");
+        error(p.mark, "unknown key '" + p.key + "' in " + what +
+                          " (expected one of: " + key_list(allowed) + ")");
         break;
       case Kind::duplicate_key:
         error(p.mark, "duplicate key '" + p.key + "' in " + what);

@@ -105,7 +105,8 @@ void load_key_fetch(ConfigReader& r, const YAML::Node& n, const std::string& sta
     k.fetch_mode = *mode;
   }
   r.get_duration(n, "fetch_timeout", k.fetch_timeout, Millis(100), Millis(300'000));
-  if (auto file = r.get_non_empty(n, "cache_file")) k.cache_file = under_state_dir(*file, state_dir);
+  if (auto file = r.get_non_empty(n, "cache_file"))
+    k.cache_file = under_state_dir(*file, state_dir);
   if (YAML::Node list = n["notary_servers"]) {
     if (r.sequence(list, "'notary_servers'", false, "{server_name, keys}")) {
       for (const auto& item : list) {

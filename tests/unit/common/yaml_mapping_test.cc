@@ -40,8 +40,9 @@ TEST(YamlMapping, EveryProblemWithItsPosition) {
         {Kind::duplicate_key, 3, 1, "zz"},
         {Kind::duplicate_key, 5, 1, "b"},
         {Kind::key_not_a_string, 6, 1, ""}}},
-      {"a flow mapping", "{a: 1, q: 2, a: 3}", {{Kind::unknown_key, 1, 8, "q"},
-                                                 {Kind::duplicate_key, 1, 14, "a"}}},
+      {"a flow mapping",
+       "{a: 1, q: 2, a: 3}",
+       {{Kind::unknown_key, 1, 8, "q"}, {Kind::duplicate_key, 1, 14, "a"}}},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);

@@ -31,22 +31,33 @@ struct MapCase {
 TEST(ConfigReader, CheckMapReportsEveryKeyMistake) {
   const MapCase cases[] = {
       {"known keys, each once", "host: a\nport: 1\n", true, {}},
-      {"an unknown key", "host: a\nhots: b\n", true,
+      {"an unknown key",
+       "host: a\nhots: b\n",
+       true,
        {"2:1: unknown key 'hots' in upstream (expected one of: host, port)"}},
-      {"a key given twice", "port: 1\nhost: a\nport: 2\n", true,
+      {"a key given twice",
+       "port: 1\nhost: a\nport: 2\n",
+       true,
        {"3:1: duplicate key 'port' in upstream"}},
-      {"a list where a mapping belongs", "- host\n- port\n", false,
+      {"a list where a mapping belongs",
+       "- host\n- port\n",
+       false,
        {"1:1: upstream must be a mapping"}},
       {"a scalar where a mapping belongs", "8008\n", false, {"1:1: upstream must be a mapping"}},
-      {"a key that is no string", "host: a\n[x]: 1\n", true,
+      {"a key that is no string",
+       "host: a\n[x]: 1\n",
+       true,
        {"2:1: keys in upstream must be strings"}},
       {"every mistake at once, in document order",
-       "hots: a\nport: 1\nport: 2\nbogus: 3\n{a: 1}: 4\n", true,
+       "hots: a\nport: 1\nport: 2\nbogus: 3\n{a: 1}: 4\n",
+       true,
        {"1:1: unknown key 'hots' in upstream (expected one of: host, port)",
         "3:1: duplicate key 'port' in upstream",
         "4:1: unknown key 'bogus' in upstream (expected one of: host, port)",
         "5:1: keys in upstream must be strings"}},
-      {"a flow mapping", "{host: a, prot: 1, host: b}", true,
+      {"a flow mapping",
+       "{host: a, prot: 1, host: b}",
+       true,
        {"1:11: unknown key 'prot' in upstream (expected one of: host, port)",
         "1:20: duplicate key 'host' in upstream"}},
   };
@@ -64,10 +75,11 @@ TEST(ConfigReader, NestedMappingsAreCheckedByTheirReaders) {
   ASSERT_TRUE(r.check_map(root, "the configuration", {"upstream"}));
   ASSERT_TRUE(r.check_map(root["upstream"], "upstream", {"host", "tls"}));
   ASSERT_TRUE(r.check_map(root["upstream"]["tls"], "upstream tls", {"enabled"}));
-  EXPECT_EQ(reported(r), (std::vector<std::string>{
-                             "2:3: unknown key 'hots' in upstream (expected one of: host, tls)",
-                             "3:9: unknown key 'enabeld' in upstream tls (expected one of: enabled)",
-                         }));
+  EXPECT_EQ(reported(r),
+            (std::vector<std::string>{
+                "2:3: unknown key 'hots' in upstream (expected one of: host, tls)",
+                "3:9: unknown key 'enabeld' in upstream tls (expected one of: enabled)",
+            }));
 }
 
 TEST(ConfigReader, RequiredKeysAndLists) {
