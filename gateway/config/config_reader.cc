@@ -49,28 +49,6 @@ bool ConfigReader::check_map(const YAML::Node& node, const std::string& what,
   return true;
 }
 
-bool ConfigReader::check_keys(const YAML::Node& node, const std::string& what,
-                              std::initializer_list<std::string_view> allowed) {
-  using Kind = MappingProblem::Kind;
-  for (const MappingProblem& p : mapping_problems(node, allowed)) {
-    switch (p.kind) {
-      case Kind::not_a_mapping:
-        error(node, what + " must be a map");
-        return false;
-      case Kind::key_not_a_string:
-        error(p.mark, "keys in " + what + " must be strings");
-        break;
-      case Kind::unknown_key:
-        error(p.mark, "unknown key in " + what + ": " + p.key);
-        break;
-      case Kind::duplicate_key:
-        error(p.mark, "duplicate key in " + what + ": " + p.key);
-        break;
-    }
-  }
-  return true;
-}
-
 YAML::Node ConfigReader::required(const YAML::Node& map, const char* key, std::string_view why) {
   YAML::Node n = map[key];
   if (!n) {

@@ -44,11 +44,6 @@ class ConfigReader {
   // mapping").
   bool check_map(const YAML::Node& node, const std::string& what,
                  std::initializer_list<std::string_view> allowed);
-  // The outbound section's wording ("WHAT must be a map", "unknown key in WHAT: k", "duplicate
-  // key in WHAT: k"), kept as operators know it. A repeated key is an error here too: yaml-cpp
-  // would keep the first value and drop the second without a word.
-  bool check_keys(const YAML::Node& node, const std::string& what,
-                  std::initializer_list<std::string_view> allowed);
 
   // `map[key]`, or a null node after reporting "missing required key 'key'" (and `why`, when
   // given: " (federation listeners always terminate TLS)") at the map.

@@ -48,7 +48,7 @@ void seconds(ConfigReader& r, const YAML::Node& n, const std::string& name, auto
 }
 
 void load_listen(ConfigReader& r, const YAML::Node& n, OutboundConfig& c) {
-  if (!r.check_keys(n, "outbound.listen", {"address", "port"})) return;
+  if (!r.check_map(n, "outbound.listen", {"address", "port"})) return;
   if (n["address"]) {
     if (auto a = ip_address(r, n, "outbound.listen.address")) c.listen_address = *a;
   }
@@ -57,8 +57,8 @@ void load_listen(ConfigReader& r, const YAML::Node& n, OutboundConfig& c) {
 
 void load_listen_tls(ConfigReader& r, const YAML::Node& n, const std::string& base_dir,
                      OutboundConfig& c) {
-  if (!r.check_keys(n, "outbound.listen_tls",
-                    {"address", "port", "certificate", "private_key", "min_version"})) {
+  if (!r.check_map(n, "outbound.listen_tls",
+                   {"address", "port", "certificate", "private_key", "min_version"})) {
     return;
   }
   c.tls = true;
@@ -81,7 +81,7 @@ void load_listen_tls(ConfigReader& r, const YAML::Node& n, const std::string& ba
 }
 
 void load_direct_listen(ConfigReader& r, const YAML::Node& n, OutboundConfig& c) {
-  if (!r.check_keys(n, "outbound.direct_listen", {"address", "port"})) return;
+  if (!r.check_map(n, "outbound.direct_listen", {"address", "port"})) return;
   c.direct = true;
   if (auto a = ip_address(r, n, "outbound.direct_listen.address")) c.direct_address = *a;
   port(r, n, "outbound.direct_listen.port", c.direct_port);
@@ -109,7 +109,7 @@ void load_clients(ConfigReader& r, const YAML::Node& node, OutboundConfig& c) {
 void load_egress(ConfigReader& r, const YAML::Node& n, OutboundConfig& c) {
   if (!r.sequence(n, "outbound.egress", false)) return;
   for (const auto& item : n) {
-    if (!r.check_keys(item, "outbound.egress entry", {"host", "mode", "ports"})) continue;
+    if (!r.check_map(item, "outbound.egress entry", {"host", "mode", "ports"})) continue;
     const std::size_t before = r.error_count();
     EgressEntrySpec spec;
     spec.host = required_string(r, item, "host", "outbound.egress host").value_or("");
@@ -183,11 +183,11 @@ void check_section(ConfigReader& r, const YAML::Node& node, OutboundConfig& c) {
 bool load_outbound_config(ConfigReader& r, const YAML::Node& node, const std::string& base_dir,
                           OutboundConfig& c) {
   const std::size_t before = r.error_count();
-  if (!r.check_keys(node, "outbound",
-                    {"enabled", "listen", "listen_tls", "direct_listen", "clients",
-                     "credentials_file", "interception_ca", "leaf_lifetime", "leaf_renew_before",
-                     "leaf_cache", "egress", "delegation_hosts", "head_timeout", "idle_timeout",
-                     "connect_timeout", "max_response_bytes"})) {
+  if (!r.check_map(node, "outbound",
+                   {"enabled", "listen", "listen_tls", "direct_listen", "clients",
+                    "credentials_file", "interception_ca", "leaf_lifetime", "leaf_renew_before",
+                    "leaf_cache", "egress", "delegation_hosts", "head_timeout", "idle_timeout",
+                    "connect_timeout", "max_response_bytes"})) {
     return false;
   }
   c.enabled = true;  // writing the section is the opt-in
@@ -201,7 +201,7 @@ bool load_outbound_config(ConfigReader& r, const YAML::Node& node, const std::st
     if (s) c.credentials_file = resolve(base_dir, *s);
   }
   if (YAML::Node n = node["interception_ca"]) {
-    if (r.check_keys(n, "outbound.interception_ca", {"certificate", "key"})) {
+    if (r.check_map(n, "outbound.interception_ca", {"certificate", "key"})) {
       auto cert = required_string(r, n, "certificate", "outbound.interception_ca.certificate");
       auto key = required_string(r, n, "key", "outbound.interception_ca.key");
       if (cert && key) {
