@@ -84,10 +84,12 @@ class Loader {
  private:
   // An empty section (`rules:` with nothing under it) is the same as an absent one.
   void load_root(const YAML::Node& root, Policy& p) {
-    if (!n_.expect_map(root, "the policy file")) return;
+    if (!n_.check_map(root, "the policy file",
+                      {"version", "server_name", "default", "defaults", "federations", "rules",
+                       "settings"})) {
+      return;
+    }
     n_.current = root.Mark();
-    n_.check_keys(root, {"version", "server_name", "default", "defaults", "federations", "rules",
-                         "settings"});
     if (!root["version"]) {
       n_.error(root.Mark(), "missing_key", "`version` is required (write `version: 1`)");
     } else if (auto v = n_.integer(root["version"], "version"); v && *v != 1) {
@@ -126,8 +128,7 @@ class Loader {
   }
 
   void load_defaults(const YAML::Node& d, Policy& p) {
-    if (!n_.expect_map(d, "defaults")) return;
-    n_.check_keys(d, {"limits", "media"});
+    if (!n_.check_map(d, "defaults", {"limits", "media"})) return;
     SettingsEntry e;
     if (const YAML::Node l = d["limits"]) n_.limits(l, e);
     if (const YAML::Node m = d["media"]) e.media = n_.media(m);
@@ -155,8 +156,10 @@ class Loader {
         }
       }
       const YAML::Node body = kv.second;
-      if (!n_.expect_map(body, "federation " + fed.name)) continue;
-      n_.check_keys(body, {"description", "servers", "allow_ip_literals"});
+      if (!n_.check_map(body, "federation " + fed.name,
+                        {"description", "servers", "allow_ip_literals"})) {
+        continue;
+      }
       fed.description = n_.string(body["description"], "description", false).value_or("");
       if (const YAML::Node ip = body["allow_ip_literals"]) {
         fed.allow_ip_literals = n_.boolean(ip, "allow_ip_literals").value_or(false);
@@ -268,11 +271,13 @@ class Loader {
   }
 
   void load_rule(const YAML::Node& node, Policy& p) {
-    if (!n_.expect_map(node, "a rule")) return;
+    if (!n_.check_map(node, "a rule",
+                      {"id", "description", "federation", "servers", "peer", "direction", "action",
+                       "endpoints", "rooms", "room_creators", "users", "invite_senders",
+                       "invite_targets", "event_types", "edu_types"})) {
+      return;
+    }
     n_.current = node.Mark();
-    n_.check_keys(node, {"id", "description", "federation", "servers", "peer", "direction",
-                         "action", "endpoints", "rooms", "room_creators", "users", "invite_senders",
-                         "invite_targets", "event_types", "edu_types"});
     Rule r;
     if (!load_id(node, ids_, r.id, r.location, "rule")) return;
     r.description = n_.string(node["description"], "description", false).value_or("");
@@ -319,10 +324,12 @@ class Loader {
   }
 
   void load_settings(const YAML::Node& node, Policy& p) {
-    if (!n_.expect_map(node, "a settings entry")) return;
+    if (!n_.check_map(node, "a settings entry",
+                      {"id", "description", "federation", "servers", "peer", "direction", "limits",
+                       "media", "checks"})) {
+      return;
+    }
     n_.current = node.Mark();
-    n_.check_keys(node, {"id", "description", "federation", "servers", "peer", "direction",
-                         "limits", "media", "checks"});
     SettingsEntry e;
     if (!load_id(node, ids_, e.id, e.location, "settings")) return;
     load_peer(node, p, e.peer, "settings `" + e.id + "`");

@@ -3,8 +3,8 @@
 
 #include <charconv>
 #include <cmath>
-#include <set>
 
+#include "gateway/common/yaml_mapping.h"
 #include "policy/server_name.h"
 
 namespace bordergate::policy {
@@ -25,33 +25,32 @@ bool NodeReader::expect_map(const YAML::Node& n, const std::string& what) {
   return false;
 }
 
+bool NodeReader::check_map(const YAML::Node& n, const std::string& what,
+                           std::initializer_list<std::string_view> allowed) {
+  using Kind = MappingProblem::Kind;
+  for (const MappingProblem& p : mapping_problems(n, allowed)) {
+    switch (p.kind) {
+      case Kind::not_a_mapping:
+        return expect_map(n, what);
+      case Kind::key_not_a_string:
+        error(p.mark, "bad_key", "keys must be plain strings");
+        break;
+      case Kind::unknown_key:
+        error(p.mark, "unknown_key",
+              "unknown key `" + p.key + "` (expected one of: " + key_list(allowed) + ")");
+        break;
+      case Kind::duplicate_key:
+        error(p.mark, "duplicate_key", "key `" + p.key + "` appears twice");
+        break;
+    }
+  }
+  return true;
+}
+
 bool NodeReader::expect_seq(const YAML::Node& n, const std::string& what) {
   if (n.IsSequence()) return true;
   error(n.Mark(), "bad_type", "`" + what + "` must be a list");
   return false;
-}
-
-void NodeReader::check_keys(const YAML::Node& map,
-                            std::initializer_list<std::string_view> allowed) {
-  std::set<std::string> seen;
-  for (const auto& kv : map) {
-    if (!kv.first.IsScalar()) {
-      error(kv.first.Mark(), "bad_key", "keys must be plain strings");
-      continue;
-    }
-    const std::string& key = kv.first.Scalar();
-    if (!seen.insert(key).second) {
-      error(kv.first.Mark(), "duplicate_key", "key `" + key + "` appears twice");
-    }
-    bool known = false;
-    for (std::string_view a : allowed) known = known || a == key;
-    if (!known) {
-      std::string list;
-      for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-      error(kv.first.Mark(), "unknown_key",
-            "unknown key `" + key + "` (expected one of: " + list + ")");
-    }
-  }
 }
 
 std::optional<std::string> NodeReader::string(const YAML::Node& n, const std::string& what,
@@ -215,7 +214,7 @@ UserMatcher NodeReader::users(const YAML::Node& n, const std::string& what) {
 TypeMatcher NodeReader::types(const YAML::Node& n, const std::string& what) {
   TypeMatcher m;
   if (n.IsMap()) {
-    check_keys(n, {"except"});
+    check_map(n, what, {"except"});
     if (!n["except"]) {
       error(n.Mark(), "bad_type", "`" + what + "` is a list or `{except: [...]}`");
       return m;
@@ -239,8 +238,11 @@ TypeMatcher NodeReader::types(const YAML::Node& n, const std::string& what) {
 }
 
 void NodeReader::limits(const YAML::Node& n, SettingsEntry& e) {
-  if (!expect_map(n, "limits")) return;
-  check_keys(n, {"max_body_bytes", "max_pdus_per_transaction", "max_edus_per_transaction", "rate"});
+  if (!check_map(
+          n, "limits",
+          {"max_body_bytes", "max_pdus_per_transaction", "max_edus_per_transaction", "rate"})) {
+    return;
+  }
   if (const YAML::Node v = n["max_body_bytes"]) e.max_body_bytes = size(v, "max_body_bytes");
   auto count = [&](const char* key, std::optional<std::uint32_t>& out) {
     if (const YAML::Node v = n[key]) {
@@ -255,8 +257,7 @@ void NodeReader::limits(const YAML::Node& n, SettingsEntry& e) {
   count("max_pdus_per_transaction", e.max_pdus);
   count("max_edus_per_transaction", e.max_edus);
   if (const YAML::Node r = n["rate"]) {
-    if (!expect_map(r, "rate")) return;
-    check_keys(r, {"per_second", "burst"});
+    if (!check_map(r, "rate", {"per_second", "burst"})) return;
     RateLimit rate;
     if (!r["per_second"] || !r["burst"]) {
       error(r.Mark(), "missing_key", "`rate` needs `per_second` and `burst`");
@@ -273,8 +274,7 @@ void NodeReader::limits(const YAML::Node& n, SettingsEntry& e) {
 
 MediaPolicy NodeReader::media(const YAML::Node& n) {
   MediaPolicy m;
-  if (!expect_map(n, "media")) return m;
-  check_keys(n, {"allowed", "max_bytes", "content_types"});
+  if (!check_map(n, "media", {"allowed", "max_bytes", "content_types"})) return m;
   if (const YAML::Node v = n["allowed"]) m.allowed = boolean(v, "allowed").value_or(false);
   if (const YAML::Node v = n["max_bytes"]) m.max_bytes = size(v, "max_bytes");
   if (const YAML::Node v = n["content_types"]) {
@@ -292,8 +292,9 @@ MediaPolicy NodeReader::media(const YAML::Node& n) {
 }
 
 void NodeReader::checks(const YAML::Node& n, SettingsEntry& e) {
-  if (!expect_map(n, "checks")) return;
-  check_keys(n, {"x_matrix", "pdu_hashes", "pdu_signatures", "edu_origin_binding"});
+  if (!check_map(n, "checks", {"x_matrix", "pdu_hashes", "pdu_signatures", "edu_origin_binding"})) {
+    return;
+  }
   for (int k = 0; k < kCheckCount; ++k) {
     std::string key(check_name(static_cast<Check>(k)));
     if (const YAML::Node v = n[key]) e.checks[k] = boolean(v, key);

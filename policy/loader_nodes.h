@@ -29,8 +29,11 @@ class NodeReader {
 
   bool expect_map(const YAML::Node& n, const std::string& what);
   bool expect_seq(const YAML::Node& n, const std::string& what);
-  // Unknown or duplicated keys are errors: a typo must never silently widen a policy.
-  void check_keys(const YAML::Node& map, std::initializer_list<std::string_view> allowed);
+  // A mapping of known keys, each given once (gateway/common/yaml_mapping.h): unknown or
+  // duplicated keys are errors, a typo must never silently widen a policy. False when `n` is no
+  // mapping.
+  bool check_map(const YAML::Node& n, const std::string& what,
+                 std::initializer_list<std::string_view> allowed);
 
   std::optional<std::string> string(const YAML::Node& n, const std::string& what, bool required);
   std::optional<long long> integer(const YAML::Node& n, const std::string& what);

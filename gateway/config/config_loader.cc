@@ -94,14 +94,8 @@ void Loader::load(const YAML::Node& root, Config& c) {
   c.state_dir = state_dir_.string();
   get_uint(root, "workers", c.workers, 0, 1024);
 
-  if (YAML::Node n = root["listeners"])
-    load_listeners(n, c);
-  else
-    error(root, "missing required key 'listeners'");
-  if (YAML::Node n = root["upstream"])
-    load_upstream(n, c.upstream);
-  else
-    error(root, "missing required key 'upstream'");
+  if (YAML::Node n = required(root, "listeners")) load_listeners(n, c);
+  if (YAML::Node n = required(root, "upstream")) load_upstream(n, c.upstream);
   if (YAML::Node n = root["limits"]) load_limits(n, c.limits);
   if (YAML::Node n = root["shutdown"]) {
     if (check_map(n, "shutdown", {"drain_timeout"})) {
@@ -238,12 +232,8 @@ void Loader::load_keys(const YAML::Node& n, KeysConfig& k) {
 
 void Loader::load_listeners(const YAML::Node& n, Config& c) {
   if (!check_map(n, "listeners", {"federation", "admin"})) return;
-  YAML::Node fed = n["federation"];
-  if (!fed) {
-    error(n, "missing required key 'federation'");
-  } else if (!fed.IsSequence() || fed.size() == 0) {
-    error(fed, "'federation' must be a non-empty list of listeners");
-  } else {
+  YAML::Node fed = required(n, "federation");
+  if (fed && sequence(fed, "'federation'", true, "listeners")) {
     for (const YAML::Node& item : fed) {
       ListenerConfig l;
       load_federation_listener(item, l);
@@ -271,25 +261,14 @@ void Loader::load_federation_listener(const YAML::Node& n, ListenerConfig& l) {
   if (!check_map(n, "a federation listener", {"address", "port", "tls"})) return;
   get_address(n, l.address);
   get_uint(n, "port", l.port, 1, 65535, true);
-  YAML::Node tls = n["tls"];
-  if (!tls) {
-    error(n, "missing required key 'tls' (federation listeners always terminate TLS)");
-    return;
-  }
-  if (!check_map(tls, "tls", {"min_version", "certificates"})) return;
+  YAML::Node tls = required(n, "tls", "federation listeners always terminate TLS");
+  if (!tls || !check_map(tls, "tls", {"min_version", "certificates"})) return;
   if (get_string(tls, "min_version", l.tls.min_version, false) && l.tls.min_version != "1.2" &&
       l.tls.min_version != "1.3") {
     error(tls["min_version"], "'min_version' must be \"1.2\" or \"1.3\"");
   }
-  YAML::Node certs = tls["certificates"];
-  if (!certs) {
-    error(tls, "missing required key 'certificates'");
-    return;
-  }
-  if (!certs.IsSequence() || certs.size() == 0) {
-    error(certs, "'certificates' must be a non-empty list");
-    return;
-  }
+  YAML::Node certs = required(tls, "certificates");
+  if (!certs || !sequence(certs, "'certificates'", true)) return;
   std::set<std::string> names;
   for (const YAML::Node& item : certs) {
     if (!check_map(item, "a certificate entry", {"server_names", "certificate", "private_key"})) {
@@ -297,12 +276,8 @@ void Loader::load_federation_listener(const YAML::Node& n, ListenerConfig& l) {
     }
     CertificateConfig cert;
     cert.location = where(item);
-    YAML::Node sn = item["server_names"];
-    if (!sn) {
-      error(item, "missing required key 'server_names'");
-    } else if (!sn.IsSequence() || sn.size() == 0) {
-      error(sn, "'server_names' must be a non-empty list");
-    } else {
+    YAML::Node sn = required(item, "server_names");
+    if (sn && sequence(sn, "'server_names'", true)) {
       for (const YAML::Node& name : sn) {
         std::string s = name.IsScalar() ? name.Scalar() : std::string();
         if (!valid_dns_name(s, true)) {

@@ -3,14 +3,17 @@
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
-#include <set>
 
+#include "gateway/common/yaml_mapping.h"
 #include "gateway/config/units.h"
 
 namespace bordergate {
 
 void ConfigReader::error(const YAML::Node& at, const std::string& message) {
-  const YAML::Mark m = at.Mark();
+  error(at.Mark(), message);
+}
+
+void ConfigReader::error(const YAML::Mark& m, const std::string& message) {
   if (m.is_null()) {
     errors_.push_back({file_, 0, 0, message});
   } else {
@@ -25,46 +28,42 @@ std::string ConfigReader::where(const YAML::Node& n) const {
 
 bool ConfigReader::check_map(const YAML::Node& node, const std::string& what,
                              std::initializer_list<std::string_view> allowed) {
-  if (!node.IsMap()) {
-    error(node, what + " must be a mapping");
-    return false;
-  }
-  std::set<std::string> seen;
-  for (auto it = node.begin(); it != node.end(); ++it) {
-    const YAML::Node key = it->first;  // a copy: it->first lives in a temporary
-    if (!key.IsScalar()) {
-      error(key, "keys in " + what + " must be strings");
-      continue;
+  using Kind = MappingProblem::Kind;
+  for (const MappingProblem& p : mapping_problems(node, allowed)) {
+    switch (p.kind) {
+      case Kind::not_a_mapping:
+        error(node, what + " must be a mapping");
+        return false;
+      case Kind::key_not_a_string:
+        error(p.mark, "keys in " + what + " must be strings");
+        break;
+      case Kind::unknown_key:
+        error(p.mark, "unknown key '" + p.key + "' in " + what +
+                          " (expected one of: " + key_list(allowed) + ")");
+        break;
+      case Kind::duplicate_key:
+        error(p.mark, "duplicate key '" + p.key + "' in " + what);
+        break;
     }
-    const std::string& k = key.Scalar();
-    bool known = false;
-    for (auto a : allowed) known = known || a == k;
-    if (!known) {
-      std::string list;
-      for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-      error(key, "unknown key '" + k + "' in " + what + " (expected one of: " + list + ")");
-    }
-    if (!seen.insert(k).second) error(key, "duplicate key '" + k + "' in " + what);
   }
   return true;
 }
 
-bool ConfigReader::check_keys(const YAML::Node& node, const std::string& what,
-                              std::initializer_list<std::string_view> allowed) {
-  if (!node.IsMap()) {
-    error(node, what + " must be a map");
-    return false;
+YAML::Node ConfigReader::required(const YAML::Node& map, const char* key, std::string_view why) {
+  YAML::Node n = map[key];
+  if (!n) {
+    error(map, std::string("missing required key '") + key + "'" +
+                   (why.empty() ? std::string() : " (" + std::string(why) + ")"));
   }
-  std::set<std::string> seen;
-  for (auto it = node.begin(); it != node.end(); ++it) {
-    const YAML::Node key = it->first;
-    bool known = false;
-    for (auto a : allowed) known = known || (key.IsScalar() && a == key.Scalar());
-    if (!known) error(key, "unknown key in " + what + ": " + key.Scalar());
-    if (!seen.insert(key.Scalar()).second)
-      error(key, "duplicate key in " + what + ": " + key.Scalar());
-  }
-  return true;
+  return n;
+}
+
+bool ConfigReader::sequence(const YAML::Node& n, const std::string& name, bool non_empty,
+                            std::string_view of) {
+  if (n.IsSequence() && (!non_empty || n.size() > 0)) return true;
+  error(n, name + " must be a " + (non_empty ? "non-empty " : "") + "list" +
+               (of.empty() ? std::string() : " of " + std::string(of)));
+  return false;
 }
 
 std::optional<std::string> ConfigReader::scalar(const YAML::Node& n, const std::string& name) {
@@ -160,6 +159,27 @@ void ConfigReader::get_bool(const YAML::Node& map, const char* key, bool& out) {
   YAML::Node n = map[key];
   if (!n) return;
   if (auto b = boolean(n, std::string("'") + key + "'")) out = *b;
+}
+
+std::optional<std::string> ConfigReader::get_non_empty(const YAML::Node& map, const char* key) {
+  YAML::Node n = map[key];
+  if (!n) return std::nullopt;
+  return non_empty(n, std::string("'") + key + "'");
+}
+
+std::vector<std::pair<YAML::Node, std::string>> ConfigReader::get_strings(const YAML::Node& map,
+                                                                          const char* key) {
+  std::vector<std::pair<YAML::Node, std::string>> out;
+  YAML::Node n = map[key];
+  if (!n || !sequence(n, std::string("'") + key + "'", false, "strings")) return out;
+  for (const auto& item : n) {
+    if (!item.IsScalar() || item.Scalar().empty()) {
+      error(item, std::string("entries of '") + key + "' must be non-empty strings");
+    } else {
+      out.emplace_back(item, item.Scalar());
+    }
+  }
+  return out;
 }
 
 }  // namespace bordergate

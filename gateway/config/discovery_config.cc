@@ -13,33 +13,6 @@ namespace {
 
 using Millis = std::chrono::milliseconds;
 
-// `map[key]` as a non-empty string, when present.
-std::optional<std::string> string(ConfigReader& r, const YAML::Node& map, const char* key) {
-  YAML::Node n = map[key];
-  if (!n) return std::nullopt;
-  return r.non_empty(n, std::string("'") + key + "'");
-}
-
-// `map[key]` as a list of non-empty strings, each with its node (for later errors).
-std::vector<std::pair<YAML::Node, std::string>> strings(ConfigReader& r, const YAML::Node& map,
-                                                        const char* key) {
-  std::vector<std::pair<YAML::Node, std::string>> out;
-  YAML::Node n = map[key];
-  if (!n) return out;
-  if (!n.IsSequence()) {
-    r.error(n, std::string("'") + key + "' must be a list of strings");
-    return out;
-  }
-  for (const auto& item : n) {
-    if (!item.IsScalar() || item.Scalar().empty()) {
-      r.error(item, std::string("entries of '") + key + "' must be non-empty strings");
-    } else {
-      out.emplace_back(item, item.Scalar());
-    }
-  }
-  return out;
-}
-
 // Relative paths in these sections resolve against state_dir, like every path of the file.
 std::string under_state_dir(const std::string& path, const std::string& state_dir) {
   std::filesystem::path p(path);
@@ -54,7 +27,7 @@ void load_discovery(ConfigReader& r, const YAML::Node& n, const std::string& sta
                     "connect_timeout", "request_timeout", "well_known"})) {
     return;
   }
-  for (auto& [node, text] : strings(r, n, "resolvers")) {
+  for (auto& [node, text] : r.get_strings(n, "resolvers")) {
     if (!plausible_resolver(text)) {
       r.error(node, "resolver '" + text +
                         "' must be an IP address with an optional port "
@@ -62,7 +35,7 @@ void load_discovery(ConfigReader& r, const YAML::Node& n, const std::string& sta
     }
     d.resolvers.push_back(text);
   }
-  for (auto& [node, text] : strings(r, n, "allowed_ranges")) {
+  for (auto& [node, text] : r.get_strings(n, "allowed_ranges")) {
     if (!plausible_cidr(text)) {
       r.error(node, "'" + text + "' must be an address or CIDR range (127.0.0.0/8, ::1/128)");
     }
@@ -80,8 +53,8 @@ void load_discovery(ConfigReader& r, const YAML::Node& n, const std::string& sta
           route.target = value.Scalar();
         } else if (r.check_map(value, "static route '" + route.server_name + "'",
                                {"target", "tls_name"})) {
-          route.target = string(r, value, "target").value_or("");
-          route.tls_name = string(r, value, "tls_name").value_or("");
+          route.target = r.get_non_empty(value, "target").value_or("");
+          route.tls_name = r.get_non_empty(value, "tls_name").value_or("");
         }
         if (route.server_name.empty() || route.target.empty()) {
           r.error(value, "a static route needs a server name and a target host[:port]");
@@ -91,7 +64,7 @@ void load_discovery(ConfigReader& r, const YAML::Node& n, const std::string& sta
       }
     }
   }
-  if (auto ca = string(r, n, "ca_file")) d.ca_file = under_state_dir(*ca, state_dir);
+  if (auto ca = r.get_non_empty(n, "ca_file")) d.ca_file = under_state_dir(*ca, state_dir);
   r.get_duration(n, "dns_timeout", d.dns_timeout, Millis(100), Millis(60'000));
   r.get_duration(n, "connect_timeout", d.connect_timeout, Millis(100), Millis(60'000));
   r.get_duration(n, "request_timeout", d.request_timeout, Millis(100), Millis(300'000));
@@ -125,22 +98,21 @@ void load_key_fetch(ConfigReader& r, const YAML::Node& n, const std::string& sta
                     "fetch_timeout"})) {
     return;
   }
-  if (auto mode = string(r, n, "fetch_mode")) {
+  if (auto mode = r.get_non_empty(n, "fetch_mode")) {
     if (*mode != "direct" && *mode != "notary" && *mode != "direct_then_notary") {
       r.error(n["fetch_mode"], "'fetch_mode' must be one of direct, notary, direct_then_notary");
     }
     k.fetch_mode = *mode;
   }
   r.get_duration(n, "fetch_timeout", k.fetch_timeout, Millis(100), Millis(300'000));
-  if (auto file = string(r, n, "cache_file")) k.cache_file = under_state_dir(*file, state_dir);
+  if (auto file = r.get_non_empty(n, "cache_file"))
+    k.cache_file = under_state_dir(*file, state_dir);
   if (YAML::Node list = n["notary_servers"]) {
-    if (!list.IsSequence()) {
-      r.error(list, "'notary_servers' must be a list of {server_name, keys}");
-    } else {
+    if (r.sequence(list, "'notary_servers'", false, "{server_name, keys}")) {
       for (const auto& item : list) {
         if (!r.check_map(item, "a notary server", {"server_name", "keys"})) continue;
         NotaryServerConfig notary;
-        notary.server_name = string(r, item, "server_name").value_or("");
+        notary.server_name = r.get_non_empty(item, "server_name").value_or("");
         if (notary.server_name.empty()) r.error(item, "a notary server needs 'server_name'");
         YAML::Node keys = item["keys"];
         if (!keys || !keys.IsMap() || keys.size() == 0) {

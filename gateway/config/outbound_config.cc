@@ -48,7 +48,7 @@ void seconds(ConfigReader& r, const YAML::Node& n, const std::string& name, auto
 }
 
 void load_listen(ConfigReader& r, const YAML::Node& n, OutboundConfig& c) {
-  if (!r.check_keys(n, "outbound.listen", {"address", "port"})) return;
+  if (!r.check_map(n, "outbound.listen", {"address", "port"})) return;
   if (n["address"]) {
     if (auto a = ip_address(r, n, "outbound.listen.address")) c.listen_address = *a;
   }
@@ -57,8 +57,8 @@ void load_listen(ConfigReader& r, const YAML::Node& n, OutboundConfig& c) {
 
 void load_listen_tls(ConfigReader& r, const YAML::Node& n, const std::string& base_dir,
                      OutboundConfig& c) {
-  if (!r.check_keys(n, "outbound.listen_tls",
-                    {"address", "port", "certificate", "private_key", "min_version"})) {
+  if (!r.check_map(n, "outbound.listen_tls",
+                   {"address", "port", "certificate", "private_key", "min_version"})) {
     return;
   }
   c.tls = true;
@@ -81,7 +81,7 @@ void load_listen_tls(ConfigReader& r, const YAML::Node& n, const std::string& ba
 }
 
 void load_direct_listen(ConfigReader& r, const YAML::Node& n, OutboundConfig& c) {
-  if (!r.check_keys(n, "outbound.direct_listen", {"address", "port"})) return;
+  if (!r.check_map(n, "outbound.direct_listen", {"address", "port"})) return;
   c.direct = true;
   if (auto a = ip_address(r, n, "outbound.direct_listen.address")) c.direct_address = *a;
   port(r, n, "outbound.direct_listen.port", c.direct_port);
@@ -90,10 +90,7 @@ void load_direct_listen(ConfigReader& r, const YAML::Node& n, OutboundConfig& c)
 void load_clients(ConfigReader& r, const YAML::Node& node, OutboundConfig& c) {
   std::vector<std::string> clients = {"127.0.0.0/8", "::1"};
   if (YAML::Node n = node["clients"]) {
-    if (!n.IsSequence() || n.size() == 0) {
-      r.error(n, "outbound.clients must be a non-empty list of CIDR ranges");
-      return;
-    }
+    if (!r.sequence(n, "outbound.clients", true, "CIDR ranges")) return;
     clients.clear();
     for (const auto& item : n) {
       if (auto s = r.non_empty(item, "outbound.clients entry")) clients.push_back(*s);
@@ -110,17 +107,15 @@ void load_clients(ConfigReader& r, const YAML::Node& node, OutboundConfig& c) {
 }
 
 void load_egress(ConfigReader& r, const YAML::Node& n, OutboundConfig& c) {
-  if (!n.IsSequence()) return r.error(n, "outbound.egress must be a list");
+  if (!r.sequence(n, "outbound.egress", false)) return;
   for (const auto& item : n) {
-    if (!r.check_keys(item, "outbound.egress entry", {"host", "mode", "ports"})) continue;
+    if (!r.check_map(item, "outbound.egress entry", {"host", "mode", "ports"})) continue;
     const std::size_t before = r.error_count();
     EgressEntrySpec spec;
     spec.host = required_string(r, item, "host", "outbound.egress host").value_or("");
     spec.mode = required_string(r, item, "mode", "outbound.egress mode").value_or("");
     if (YAML::Node ports = item["ports"]) {
-      if (!ports.IsSequence() || ports.size() == 0) {
-        r.error(ports, "outbound.egress ports must be a non-empty list");
-      } else {
+      if (r.sequence(ports, "outbound.egress ports", true)) {
         for (const auto& p : ports) {
           auto v = r.integer(p, "outbound.egress port", 1, 65535);
           if (v) spec.ports.push_back(static_cast<std::uint16_t>(*v));
@@ -138,7 +133,7 @@ void load_egress(ConfigReader& r, const YAML::Node& n, OutboundConfig& c) {
 }
 
 void load_delegation_hosts(ConfigReader& r, const YAML::Node& n, OutboundConfig& c) {
-  if (!n.IsSequence()) return r.error(n, "outbound.delegation_hosts must be a list");
+  if (!r.sequence(n, "outbound.delegation_hosts", false)) return;
   for (const auto& item : n) {
     auto host = r.non_empty(item, "outbound.delegation_hosts entry");
     if (!host) continue;
@@ -188,11 +183,11 @@ void check_section(ConfigReader& r, const YAML::Node& node, OutboundConfig& c) {
 bool load_outbound_config(ConfigReader& r, const YAML::Node& node, const std::string& base_dir,
                           OutboundConfig& c) {
   const std::size_t before = r.error_count();
-  if (!r.check_keys(node, "outbound",
-                    {"enabled", "listen", "listen_tls", "direct_listen", "clients",
-                     "credentials_file", "interception_ca", "leaf_lifetime", "leaf_renew_before",
-                     "leaf_cache", "egress", "delegation_hosts", "head_timeout", "idle_timeout",
-                     "connect_timeout", "max_response_bytes"})) {
+  if (!r.check_map(node, "outbound",
+                   {"enabled", "listen", "listen_tls", "direct_listen", "clients",
+                    "credentials_file", "interception_ca", "leaf_lifetime", "leaf_renew_before",
+                    "leaf_cache", "egress", "delegation_hosts", "head_timeout", "idle_timeout",
+                    "connect_timeout", "max_response_bytes"})) {
     return false;
   }
   c.enabled = true;  // writing the section is the opt-in
@@ -206,7 +201,7 @@ bool load_outbound_config(ConfigReader& r, const YAML::Node& node, const std::st
     if (s) c.credentials_file = resolve(base_dir, *s);
   }
   if (YAML::Node n = node["interception_ca"]) {
-    if (r.check_keys(n, "outbound.interception_ca", {"certificate", "key"})) {
+    if (r.check_map(n, "outbound.interception_ca", {"certificate", "key"})) {
       auto cert = required_string(r, n, "certificate", "outbound.interception_ca.certificate");
       auto key = required_string(r, n, "key", "outbound.interception_ca.key");
       if (cert && key) {

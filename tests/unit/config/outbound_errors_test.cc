@@ -54,8 +54,8 @@ const Case kCases[] = {
   credentials_file: c
   interception_ca: {certificate: ca.pem, key: ca.key}
 )",
-     {{18, 3, "unknown key in outbound: bogus"},
-      {19, 76, "unknown key in outbound.listen_tls: sni"},
+     {{18, 3, "unknown key 'bogus' in outbound"},
+      {19, 76, "unknown key 'sni' in outbound.listen_tls"},
       {20, 18, "outbound.direct_listen.address must be a non-empty string"},
       {21, 22, "delegation host '*' is not a DNS name or *.domain"},
       {21, 42, "delegation host '10.0.0.1' is not a DNS name or *.domain"}}},
@@ -66,8 +66,8 @@ const Case kCases[] = {
   credentials_file: d
   interception_ca: {certificate: ca.pem, key: ca.key}
 )",
-     {{20, 3, "duplicate key in outbound: credentials_file"},
-      {18, 44, "duplicate key in outbound.listen: port"}}},
+     {{20, 3, "duplicate key 'credentials_file' in outbound"},
+      {18, 44, "duplicate key 'port' in outbound.listen"}}},
     {"checks across keys, once the keys themselves are clean",
      R"(outbound:
   listen: {address: 127.0.0.1, port: 3128}

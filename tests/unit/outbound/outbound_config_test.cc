@@ -129,7 +129,7 @@ TEST(OutboundConfigTest, DirectListen) {
       {"  direct_listen: {address: gw.example}\n", "direct_listen.address must be an IP"},
       {"  direct_listen: {address: 127.0.0.1, port: 0}\n", "direct_listen.port must be between"},
       {"  direct_listen: {address: 127.0.0.1, tls: true}\n",
-       "unknown key in outbound.direct_listen"},
+       "unknown key 'tls' in outbound.direct_listen"},
       {"  listen: {address: 127.0.0.1, port: 8450}\n"
        "  direct_listen: {address: 127.0.0.1, port: 8450}\n",
        "must differ from outbound.listen"},
@@ -150,7 +150,7 @@ TEST(OutboundConfigTest, Errors) {
       {"outbound:\n  credentials_file: /c\n", "interception_ca is required"},
       {"outbound:\n  credentials_file: /c\n  interception_ca: {certificate: /a}\n",
        "interception_ca.key"},
-      {"outbound:\n  bogus: 1\n", "2:3: unknown key in outbound: bogus"},
+      {"outbound:\n  bogus: 1\n", "2:3: unknown key 'bogus' in outbound"},
       {"outbound:\n  credentials_file: /c\n  interception_ca: {certificate: /a, key: /b}\n"
        "  egress: [{host: '*', mode: tunnel}]\n",
        "egress entry *"},
@@ -244,7 +244,7 @@ TEST(OutboundConfigTest, ListenTls) {
       {"  listen_tls: {address: 127.0.0.1, port: 0, certificate: /p.crt, private_key: /p.key}\n",
        "outbound.listen_tls.port must be between 1 and 65535"},
       {"  listen_tls: {address: 127.0.0.1, certificate: /p.crt, private_key: /p.key, sni: x}\n",
-       "unknown key in outbound.listen_tls: sni"},
+       "unknown key 'sni' in outbound.listen_tls"},
       {"  listen_tls: [127.0.0.1]\n", "outbound.listen_tls must be a map"},
       {"  listen: {address: 127.0.0.1, port: 8450}\n"
        "  listen_tls: {address: 127.0.0.1, port: 8450, certificate: /p.crt, private_key: /p.k}\n",
