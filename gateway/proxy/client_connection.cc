@@ -87,8 +87,17 @@ bool ClientConnection::accept_outbound() {
     close_now();
     return false;
   }
+  TunnelFront::Env env;
+  env.loop = worker_.loop();
+  if (WorkerFederation* federation = worker_.federation()) {
+    env.resolver = [federation](std::string_view name,
+                                std::function<void(discovery::Discovery)> done) {
+      federation->resolver().resolve(name, std::move(done));
+    };
+  }
+  env.services = worker_.runtime()->inbound;
   TunnelFront::Owner& owner = *this;
-  front_ = std::make_unique<TunnelFront>(worker_, *outbound_, outbound_settings_, stream_, owner,
+  front_ = std::make_unique<TunnelFront>(std::move(env), *outbound_, outbound_settings_, owner,
                                          client_ip_, listener_);
   state_ = State::front;
   if (listener_ == outbound::ProxyListener::connect_tls) {
@@ -439,7 +448,9 @@ void ClientConnection::front_intercept(SSL_CTX* ctx, std::string_view first_byte
   // From here on the tunnel is a connection like any other: requests read inside the minted
   // leaf's TLS, admitted by the tunnel, sent to its destination.
   tunnel_requests_ = std::make_unique<TunnelRequests>(front_->destination());
-  remote_ = std::make_unique<RemoteUpstream>(front_->destination());
+  WorkerFederation* federation = worker_.federation();
+  remote_ = std::make_unique<RemoteUpstream>(front_->destination(),
+                                             federation ? &federation->client() : nullptr);
   ctx_.admission = tunnel_requests_.get();
   flow_.set_upstream(*remote_);
   state_ = State::handshake;
@@ -450,6 +461,19 @@ void ClientConnection::front_intercept(SSL_CTX* ctx, std::string_view first_byte
   }
   arm_timer(outbound_settings_->config->head_timeout);
   stream_.feed_received(first_bytes.data(), first_bytes.size());
+}
+
+void ClientConnection::front_write(std::string_view data) {
+  stream_.write(data);
+  stream_.flush();
+}
+
+void ClientConnection::front_read(bool reading) {
+  if (reading) {
+    stream_.read_start();
+  } else {
+    stream_.read_stop();
+  }
 }
 
 void ClientConnection::front_close(bool graceful) {

@@ -91,6 +91,9 @@ class ClientConnection final : public StreamHandler,
   void answer_cut() override;
   void awaiting_keys(bool waiting) override;
   // TunnelFront::Owner
+  void front_write(std::string_view data) override;
+  void front_read(bool reading) override;
+  std::size_t front_queued() const override { return stream_.bytes_in_flight(); }
   void front_intercept(SSL_CTX* ctx, std::string_view first_bytes) override;
   void front_close(bool graceful) override;
   void front_activity() override;

@@ -3,9 +3,7 @@
 #include "gateway/common/ascii.h"
 #include "gateway/discovery/https_client.h"
 #include "gateway/http/headers.h"
-#include "gateway/proxy/federation.h"
 #include "gateway/proxy/request_context.h"
-#include "gateway/proxy/worker.h"
 
 namespace bordergate {
 namespace {
@@ -53,18 +51,21 @@ void RemoteUpstream::send(RequestContext& ctx, AnswerSink& sink) {
   exchange_ = std::make_shared<int>(0);
   std::weak_ptr<int> exchange = exchange_;
   AnswerSink* to = &sink;
-  TunnelDestination* destination = destination_.get();
-  destination_->resolve([exchange, to, destination, head_request,
+  discovery::HttpsClient* client = client_;
+  destination_->resolve([exchange, to, client, head_request,
                          out = std::move(out)](Result<discovery::ResolvedServer> r) mutable {
     if (exchange.expired()) return;
     if (!r) return to->on_answer_failed(failure_of(r.error()));
+    if (client == nullptr) {
+      return to->on_answer_failed(
+          failure_of(make_error("no_client", "outbound HTTPS is unavailable")));
+    }
     out.targets = r->targets;
     out.tls_name = r->tls_name;
     out.tls_ip = r->tls_ip;
     out.host_header = r->host_header;
-    WorkerFederation* wf = destination->worker().federation();
     // The HTTPS client bounds the exchange by its own deadlines.
-    wf->client().send(
+    client->send(
         std::move(out), [exchange, to, head_request](Result<discovery::OutboundResponse> response) {
           if (exchange.expired()) return;
           if (!response) return to->on_answer_failed(failure_of(response.error()));

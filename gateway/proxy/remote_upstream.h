@@ -7,6 +7,7 @@
 
 #include <memory>
 
+#include "gateway/discovery/https_client.h"
 #include "gateway/proxy/tunnel_destination.h"
 #include "gateway/proxy/upstream.h"
 
@@ -14,14 +15,17 @@ namespace bordergate {
 
 class RemoteUpstream final : public Upstream {
  public:
-  explicit RemoteUpstream(std::shared_ptr<TunnelDestination> destination)
-      : destination_(std::move(destination)) {}
+  // `client`: the worker's verified HTTPS client; null when its federation state failed to
+  // start (every request then fails as unreachable).
+  RemoteUpstream(std::shared_ptr<TunnelDestination> destination, discovery::HttpsClient* client)
+      : destination_(std::move(destination)), client_(client) {}
 
   void send(RequestContext& ctx, AnswerSink& sink) override;
   void cancel() override { exchange_.reset(); }
 
  private:
   std::shared_ptr<TunnelDestination> destination_;
+  discovery::HttpsClient* client_;
   // The exchange in flight; its callbacks hold a weak_ptr and do nothing once it is cancelled.
   std::shared_ptr<int> exchange_;
 };

@@ -1,7 +1,5 @@
 #include "gateway/proxy/splice.h"
 
-#include "gateway/proxy/worker.h"
-
 namespace bordergate {
 namespace {
 
@@ -13,12 +11,12 @@ constexpr std::size_t kMaxEarlyBytes = 256 * 1024;
 
 }  // namespace
 
-Splice::Splice(TunnelDestination& destination, Stream& client, ProxyMetrics& metrics, Owner& owner)
+Splice::Splice(TunnelDestination& destination, uv_loop_t* loop, ProxyMetrics& metrics, Owner& owner)
     : destination_(destination),
-      client_(client),
+      loop_(loop),
       metrics_(metrics),
       owner_(owner),
-      dial_timer_(destination.worker().loop(), &Splice::on_dial_timeout, this) {}
+      dial_timer_(loop, &Splice::on_dial_timeout, this) {}
 
 void Splice::start(std::string early) {
   early_ = std::move(early);
@@ -50,7 +48,7 @@ void Splice::on_client_bytes(const char* data, std::size_t len) {
   metrics_.spliced(true, len);
   socket_->write(std::string_view(data, len));
   socket_->flush();
-  if (socket_->bytes_in_flight() > kHighWater) client_.read_stop();
+  if (socket_->bytes_in_flight() > kHighWater) owner_.splice_read_client(false);
 }
 
 void Splice::connect_next() {
@@ -60,7 +58,7 @@ void Splice::connect_next() {
     return;
   }
   const discovery::ConnectTarget& t = targets[next_target_++];
-  socket_ = std::make_unique<Stream>(destination_.worker().loop(), *this);
+  socket_ = std::make_unique<Stream>(loop_, *this);
   sockaddr_storage address{};
   t.address.to_sockaddr(t.port, reinterpret_cast<sockaddr*>(&address));
   dial_timer_.start(
@@ -93,9 +91,8 @@ void Splice::on_stream_connected(int status) {
 void Splice::on_stream_data(const char* data, std::size_t len) {
   owner_.splice_activity();
   metrics_.spliced(false, len);
-  client_.write(std::string_view(data, len));
-  client_.flush();
-  if (client_.bytes_in_flight() > kHighWater) socket_->read_stop();
+  owner_.splice_to_client(std::string_view(data, len));
+  if (owner_.splice_client_queued() > kHighWater) socket_->read_stop();
 }
 
 void Splice::on_stream_end(int, bool) {
@@ -107,7 +104,7 @@ void Splice::on_stream_end(int, bool) {
 }
 
 void Splice::on_stream_drained() {
-  if (stage_ == Stage::splicing) client_.read_start();
+  if (stage_ == Stage::splicing) owner_.splice_read_client(true);
 }
 
 void Splice::on_client_drained() {

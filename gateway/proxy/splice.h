@@ -25,12 +25,17 @@ class Splice final : public StreamHandler {
     virtual void splice_activity() = 0;
     // The destination closed: the Core's side closes after its queued bytes.
     virtual void splice_ended() = 0;
+    // The Core's side of the splice (the connection's socket): bytes to it, sent at once; its
+    // reading paused or resumed (backpressure); what it has queued but not yet sent.
+    virtual void splice_to_client(std::string_view data) = 0;
+    virtual void splice_read_client(bool reading) = 0;
+    virtual std::size_t splice_client_queued() const = 0;
 
    protected:
     ~Owner() = default;
   };
 
-  Splice(TunnelDestination& destination, Stream& client, ProxyMetrics& metrics, Owner& owner);
+  Splice(TunnelDestination& destination, uv_loop_t* loop, ProxyMetrics& metrics, Owner& owner);
   Splice(const Splice&) = delete;
   Splice& operator=(const Splice&) = delete;
 
@@ -56,7 +61,7 @@ class Splice final : public StreamHandler {
   void refuse(std::string_view reason);
 
   TunnelDestination& destination_;
-  Stream& client_;
+  uv_loop_t* loop_;
   ProxyMetrics& metrics_;
   Owner& owner_;
   Stage stage_ = Stage::resolving;

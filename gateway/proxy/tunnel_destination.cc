@@ -1,18 +1,21 @@
 #include "gateway/proxy/tunnel_destination.h"
 
 #include "gateway/inbound/inbound_services.h"
-#include "gateway/proxy/federation.h"
-#include "gateway/proxy/worker.h"
 
 namespace bordergate {
 
-TunnelDestination::TunnelDestination(Worker& worker,
-                                     std::shared_ptr<const OutboundSettings> settings,
-                                     std::string client_ip, outbound::ProxyListener listener)
-    : worker_(worker),
-      settings_(std::move(settings)),
+TunnelDestination::TunnelDestination(std::shared_ptr<const OutboundSettings> settings,
+                                     std::string client_ip, outbound::ProxyListener listener,
+                                     Resolver resolver, inbound::InboundServices* services)
+    : settings_(std::move(settings)),
       client_ip_(std::move(client_ip)),
-      listener_(listener) {}
+      listener_(listener),
+      resolver_(std::move(resolver)),
+      services_(services) {}
+
+std::shared_ptr<const policy::Policy> TunnelDestination::policy_now() const {
+  return services_ != nullptr ? services_->policy->snapshot() : nullptr;
+}
 
 void TunnelDestination::admit(std::shared_ptr<const policy::Policy> policy,
                               outbound::ConnectTarget target, outbound::ConnectDecision decision) {
@@ -26,19 +29,17 @@ std::string TunnelDestination::matrix_destination() const {
 }
 
 void TunnelDestination::audit(const outbound::ProxyDecisionFacts& facts) const {
-  const auto& rt = worker_.runtime();
-  if (rt == nullptr || rt->inbound == nullptr || !rt->inbound->audit) return;
+  if (services_ == nullptr || !services_->audit) return;
   audit::AuditRecord record = outbound::proxy_audit_record(facts);
   // The plain listener's records stay as they were; the others say where the connection came in.
   const std::string_view name = audited_listener();
   if (!name.empty()) audit::append_note(record.note, "listener=" + std::string(name));
-  rt->inbound->audit->submit(record);
+  services_->audit->submit(record);
 }
 
 void TunnelDestination::resolve(Resolved done) {
   if (resolved_) return done(*resolved_);
-  WorkerFederation* wf = worker_.federation();
-  if (wf == nullptr) return done(make_error("no_resolver", "outbound discovery is unavailable"));
+  if (!resolver_) return done(make_error("no_resolver", "outbound discovery is unavailable"));
   // Federation tunnels resolve the Matrix server name (well-known, SRV, static routes); egress
   // names carry their port, which makes discovery a plain address lookup. The SSRF guard judges
   // every answer either way. A pending-delegation tunnel goes to the member its requests name,
@@ -48,7 +49,7 @@ void TunnelDestination::resolve(Resolved done) {
                          : target_->name.authority();
   if (decision_.kind == outbound::TunnelKind::kPendingDelegation) name = claimed_destination;
   std::weak_ptr<int> alive = alive_;
-  wf->resolver().resolve(name, [this, alive, done = std::move(done)](discovery::Discovery d) {
+  resolver_(name, [this, alive, done = std::move(done)](discovery::Discovery d) {
     if (alive.expired()) return;
     if (d.result) resolved_ = *d.result;
     done(d.result);

@@ -12,6 +12,7 @@
 
 #include "gateway/common/result.h"
 #include "gateway/discovery/resolution.h"
+#include "gateway/discovery/server_resolver.h"
 #include "gateway/outbound/connect_admission.h"
 #include "gateway/outbound/connect_record.h"
 #include "gateway/outbound/connect_target.h"
@@ -21,17 +22,27 @@
 
 namespace bordergate {
 
-class Worker;
+namespace inbound {
+struct InboundServices;
+}
 
 class TunnelDestination {
  public:
-  TunnelDestination(Worker& worker, std::shared_ptr<const OutboundSettings> settings,
-                    std::string client_ip, outbound::ProxyListener listener);
+  // The worker's discovery of a server name (ServerResolver::resolve); empty: no discovery on
+  // this worker (its federation state failed to start).
+  using Resolver =
+      std::function<void(std::string_view name, std::function<void(discovery::Discovery)> done)>;
+
+  // `services`: the process's enforcement services (policy, audit log); null without a policy.
+  TunnelDestination(std::shared_ptr<const OutboundSettings> settings, std::string client_ip,
+                    outbound::ProxyListener listener, Resolver resolver,
+                    inbound::InboundServices* services);
   TunnelDestination(const TunnelDestination&) = delete;
   TunnelDestination& operator=(const TunnelDestination&) = delete;
 
-  Worker& worker() const { return worker_; }
   const OutboundSettings& settings() const { return *settings_; }
+  // The policy in force now (null without one); the tunnel keeps the one it was admitted under.
+  std::shared_ptr<const policy::Policy> policy_now() const;
   const std::string& client_ip() const { return client_ip_; }
   outbound::ProxyListener listener() const { return listener_; }
   const policy::Policy* policy() const { return policy_.get(); }
@@ -68,10 +79,11 @@ class TunnelDestination {
   std::weak_ptr<int> token() const { return alive_; }
 
  private:
-  Worker& worker_;
   std::shared_ptr<const OutboundSettings> settings_;  // the connection's, fixed at accept
   std::string client_ip_;
   outbound::ProxyListener listener_;
+  Resolver resolver_;
+  inbound::InboundServices* services_;
   std::shared_ptr<const policy::Policy> policy_;  // snapshot taken at admission
   std::optional<outbound::ConnectTarget> target_;
   outbound::ConnectDecision decision_;

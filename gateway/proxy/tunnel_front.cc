@@ -8,7 +8,6 @@
 #include "gateway/outbound/connect_admission.h"
 #include "gateway/outbound/connect_answer.h"
 #include "gateway/outbound/connect_target.h"
-#include "gateway/proxy/worker.h"
 
 namespace bordergate {
 namespace {
@@ -18,25 +17,21 @@ constexpr std::string_view kBadHead =
 constexpr std::string_view kNoPolicy =
     "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 
-std::shared_ptr<const policy::Policy> policy_snapshot(Worker& worker) {
-  const auto& rt = worker.runtime();
-  return rt->inbound != nullptr ? rt->inbound->policy->snapshot() : nullptr;
-}
-
 std::span<const std::uint8_t> as_bytes(const std::string& s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 
 }  // namespace
 
-TunnelFront::TunnelFront(Worker& worker, OutboundServices& services,
-                         std::shared_ptr<const OutboundSettings> settings, Stream& client,
-                         Owner& owner, std::string client_ip, outbound::ProxyListener listener)
-    : services_(services),
-      client_(client),
+TunnelFront::TunnelFront(Env env, OutboundServices& services,
+                         std::shared_ptr<const OutboundSettings> settings, Owner& owner,
+                         std::string client_ip, outbound::ProxyListener listener)
+    : loop_(env.loop),
+      services_(services),
       owner_(owner),
-      destination_(std::make_shared<TunnelDestination>(worker, std::move(settings),
-                                                       std::move(client_ip), listener)) {
+      destination_(std::make_shared<TunnelDestination>(std::move(settings), std::move(client_ip),
+                                                       listener, std::move(env.resolver),
+                                                       env.services)) {
   services_.metrics.connection_opened();
   if (listener == outbound::ProxyListener::direct) {
     direct_ = true;
@@ -98,8 +93,7 @@ void TunnelFront::on_client_bytes(const char* data, std::size_t len) {
 
 void TunnelFront::refuse_head() {
   stage_ = Stage::closed;
-  client_.write(kBadHead);
-  client_.flush();
+  owner_.front_write(kBadHead);
   outbound::ProxyDecisionFacts f = facts(head_parser_.head().method, "connect");
   f.target = {};
   f.rule_id = "default";
@@ -110,7 +104,7 @@ void TunnelFront::refuse_head() {
 }
 
 void TunnelFront::answer_head(std::string rest) {
-  std::shared_ptr<const policy::Policy> policy = policy_snapshot(destination_->worker());
+  std::shared_ptr<const policy::Policy> policy = destination_->policy_now();
   const OutboundSettings& settings = destination_->settings();
   const outbound::ConnectHead& head = head_parser_.head();
   head_target_ = head.target.substr(0, 255);
@@ -125,8 +119,7 @@ void TunnelFront::answer_head(std::string rest) {
   } else {
     a = outbound::answer_connect(head, rules);
   }
-  client_.write(a.response);
-  client_.flush();
+  owner_.front_write(a.response);
   if (a.status == 200) destination_->admit(std::move(policy), *a.target, std::move(a.decision));
   outbound::ProxyDecisionFacts f = facts(head.method, "connect");
   f.parsed = a.target ? &*a.target : nullptr;
@@ -181,7 +174,7 @@ void TunnelFront::run_gate() {
   if (destination_->kind() == outbound::TunnelKind::kEgressTunnel) {
     stage_ = Stage::splicing;
     Splice::Owner& owner = *this;
-    splice_ = std::make_unique<Splice>(*destination_, client_, services_.metrics, owner);
+    splice_ = std::make_unique<Splice>(*destination_, loop_, services_.metrics, owner);
     splice_->start(std::move(buffered_));
     buffered_.clear();
     return;
@@ -270,7 +263,7 @@ bool TunnelFront::admit_direct() {
     refuse_direct("tunnel_gate", "sni_invalid");
     return false;
   }
-  std::shared_ptr<const policy::Policy> policy = policy_snapshot(destination_->worker());
+  std::shared_ptr<const policy::Policy> policy = destination_->policy_now();
   if (policy == nullptr) {
     refuse_direct("default", "no_policy");
     return false;

@@ -14,7 +14,6 @@
 #include <string_view>
 
 #include "gateway/net/openssl_ptr.h"
-#include "gateway/net/stream.h"
 #include "gateway/outbound/connect_head.h"
 #include "gateway/outbound/proxy_listener.h"
 #include "gateway/proxy/outbound_services.h"
@@ -23,13 +22,17 @@
 
 namespace bordergate {
 
-class Worker;
-
 class TunnelFront final : private Splice::Owner {
  public:
   // What the front asks of the connection that owns the Core's socket.
   class Owner {
    public:
+    // Bytes to the Core (an answer to its head, spliced bytes), sent at once.
+    virtual void front_write(std::string_view data) = 0;
+    // Backpressure of a splice: stop or resume reading the Core's socket.
+    virtual void front_read(bool reading) = 0;
+    // Bytes written to the Core but not yet sent.
+    virtual std::size_t front_queued() const = 0;
     // Terminate TLS on the Core's socket with `ctx`; `first_bytes` (the checked ClientHello and
     // anything after it) were already read and go to the TLS session first. Requests follow.
     virtual void front_intercept(SSL_CTX* ctx, std::string_view first_bytes) = 0;
@@ -42,11 +45,18 @@ class TunnelFront final : private Splice::Owner {
     ~Owner() = default;
   };
 
+  // Where the front runs: the worker's loop (a splice's dial timer), its discovery, and the
+  // process's enforcement services (policy, audit log; null without a policy).
+  struct Env {
+    uv_loop_t* loop = nullptr;
+    TunnelDestination::Resolver resolver;
+    inbound::InboundServices* services = nullptr;
+  };
+
   // `settings`: the outbound settings in force when the connection was accepted. Direct mode
   // has no head: the first bytes are the ClientHello.
-  TunnelFront(Worker& worker, OutboundServices& services,
-              std::shared_ptr<const OutboundSettings> settings, Stream& client, Owner& owner,
-              std::string client_ip, outbound::ProxyListener listener);
+  TunnelFront(Env env, OutboundServices& services, std::shared_ptr<const OutboundSettings> settings,
+              Owner& owner, std::string client_ip, outbound::ProxyListener listener);
   ~TunnelFront();
   TunnelFront(const TunnelFront&) = delete;
   TunnelFront& operator=(const TunnelFront&) = delete;
@@ -92,9 +102,12 @@ class TunnelFront final : private Splice::Owner {
   void splice_refused(std::string_view reason) override { refuse_tunnel(reason); }
   void splice_activity() override { owner_.front_activity(); }
   void splice_ended() override;
+  void splice_to_client(std::string_view data) override { owner_.front_write(data); }
+  void splice_read_client(bool reading) override { owner_.front_read(reading); }
+  std::size_t splice_client_queued() const override { return owner_.front_queued(); }
 
+  uv_loop_t* loop_;
   OutboundServices& services_;  // metrics
-  Stream& client_;
   Owner& owner_;
   std::shared_ptr<TunnelDestination> destination_;
   Stage stage_ = Stage::head;

@@ -5,9 +5,9 @@
 #include "gateway/common/ascii.h"
 #include "gateway/common/log.h"
 #include "gateway/inbound/classifier.h"
+#include "gateway/inbound/inbound_services.h"
 #include "gateway/outbound/connect_admission.h"
 #include "gateway/outbound/delegation_binding.h"
-#include "gateway/proxy/worker.h"
 #include "policy/endpoint.h"
 
 namespace bordergate {
