@@ -64,8 +64,7 @@ Outcome TunnelRequests::admit(RequestContext& ctx) {
   ctx.inbound.listener = destination_->audited_listener();
   const outbound::TunnelKind kind = destination_->kind();
   const bool federation = kind != outbound::TunnelKind::kEgressIntercept;
-  inbound::AdmissionVerdict v = verdict(ctx, federation ? "unknown" : "egress");
-  if (kind == outbound::TunnelKind::kPendingDelegation) return admit_delegated(ctx, v);
+  if (kind == outbound::TunnelKind::kPendingDelegation) return admit_delegated(ctx);
 
   const HttpRequest& r = *ctx.request;
   const RequestHeaders h = binding_headers(r);
@@ -74,9 +73,10 @@ Outcome TunnelRequests::admit(RequestContext& ctx) {
   if (auto failure = outbound::check_tunnel_request(destination_->target(), signed_path,
                                                     destination_->settings().core_server_name,
                                                     h.hosts, h.authorizations)) {
-    return refuse(ctx, std::move(v), "tunnel_binding", *failure);
+    return refuse(ctx, federation ? "unknown" : "egress", "tunnel_binding", *failure);
   }
   if (!federation) {
+    inbound::AdmissionVerdict v = verdict(ctx, "egress");
     v.action = "forward";
     v.rule_id = destination_->decision().rule_id;
     v.reason = "egress_intercept";
@@ -95,8 +95,10 @@ Outcome TunnelRequests::judge(RequestContext& ctx, std::string destination) {
   return Outcome::proceed();
 }
 
-Outcome TunnelRequests::refuse(RequestContext& ctx, inbound::AdmissionVerdict v,
-                               std::string_view rule_id, const outbound::BindingFailure& failure) {
+Outcome TunnelRequests::refuse(RequestContext& ctx, std::string endpoint, std::string_view rule_id,
+                               const outbound::BindingFailure& failure) {
+  // A refused request is never classified by the phases: its record names the endpoint here.
+  inbound::AdmissionVerdict v = verdict(ctx, std::move(endpoint));
   v.action = "deny";
   v.rule_id = std::string(rule_id);
   v.reason = failure.error.code;
@@ -115,18 +117,18 @@ Outcome TunnelRequests::refuse(RequestContext& ctx, inbound::AdmissionVerdict v,
   return r;
 }
 
-Outcome TunnelRequests::admit_delegated(RequestContext& ctx, inbound::AdmissionVerdict& v) {
+Outcome TunnelRequests::admit_delegated(RequestContext& ctx) {
   const RequestHeaders h = binding_headers(*ctx.request);
   // A tunnel whose binding failed once serves nothing more (it closed after that answer; a
   // request already pipelined behind it gets the same refusal).
-  if (failure_) return refuse(ctx, std::move(v), "delegation_binding", *failure_);
+  if (failure_) return refuse(ctx, "unknown", "delegation_binding", *failure_);
 
   // Every request is signed here (Synapse signs key requests too): the destination it claims is
   // the only member this tunnel may serve.
   const OutboundSettings& settings = destination_->settings();
   outbound::DestinationClaim claim =
       outbound::claimed_destination(h.authorizations, settings.core_server_name);
-  if (claim.failure) return refuse(ctx, std::move(v), "delegation_binding", *claim.failure);
+  if (claim.failure) return refuse(ctx, "unknown", "delegation_binding", *claim.failure);
   if (destination_->claimed_destination.empty()) {
     auto as_target = outbound::parse_connect_target(claim.destination + ":8448");
     outbound::ConnectDecision member;
@@ -135,15 +137,14 @@ Outcome TunnelRequests::admit_delegated(RequestContext& ctx, inbound::AdmissionV
                                        *as_target);
     }
     destination_->claimed_destination = claim.destination;
-    v.destination = claim.destination;
     if (member.kind != outbound::TunnelKind::kFederation) {
       failure_ = binding_failure(403, "destination_not_member",
                                  "X-Matrix destination is not an allowed federation member (" +
                                      std::string(member.reason) + ")");
-      return refuse(ctx, std::move(v), "delegation_binding", *failure_);
+      return refuse(ctx, "unknown", "delegation_binding", *failure_);
     }
   } else if (!ascii_iequals(claim.destination, destination_->claimed_destination)) {
-    return refuse(ctx, std::move(v), "delegation_binding",
+    return refuse(ctx, "unknown", "delegation_binding",
                   binding_failure(403, "destination_changed",
                                   "this tunnel is bound to another X-Matrix destination"));
   }
@@ -167,7 +168,7 @@ Outcome TunnelRequests::admit_delegated(RequestContext& ctx, inbound::AdmissionV
     });
     *in_call = false;
     if (resolving_) return Outcome::suspend();
-    if (failure_) return refuse(ctx, std::move(v), "delegation_binding", *failure_);
+    if (failure_) return refuse(ctx, "unknown", "delegation_binding", *failure_);
   }
 
   if (auto failure = outbound::check_delegated_tunnel(destination_->target(), destination_->sni,
@@ -179,7 +180,7 @@ Outcome TunnelRequests::admit_delegated(RequestContext& ctx, inbound::AdmissionV
                  {"connect", destination_->target().name.authority()},
                  {"reason", failure->error.code}});
     }
-    return refuse(ctx, std::move(v), "delegation_binding", *failure);
+    return refuse(ctx, "unknown", "delegation_binding", *failure);
   }
   if (!bound_) {
     bound_ = true;

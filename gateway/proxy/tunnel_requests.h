@@ -30,8 +30,9 @@ class TunnelRequests final : public RequestAdmission {
  private:
   // The verdict of a request the policy does not judge, named as the tunnel names it.
   inbound::AdmissionVerdict verdict(const RequestContext& ctx, std::string endpoint) const;
-  Outcome admit_delegated(RequestContext& ctx, inbound::AdmissionVerdict& v);
-  Outcome refuse(RequestContext& ctx, inbound::AdmissionVerdict v, std::string_view rule_id,
+  Outcome admit_delegated(RequestContext& ctx);
+  // `endpoint`: "unknown" (named from the path when it is a catalogue endpoint) or "egress".
+  Outcome refuse(RequestContext& ctx, std::string endpoint, std::string_view rule_id,
                  const outbound::BindingFailure& failure);
   // Judged by the phases from here on, towards `destination`.
   Outcome judge(RequestContext& ctx, std::string destination);
