@@ -160,17 +160,7 @@ void TunnelFront::run_gate() {
   if (destination_->kind() == outbound::TunnelKind::kPendingDelegation) {
     return run_delegated_gate();
   }
-  outbound::TunnelGateVerdict v =
-      outbound::gate_tunnel(destination_->target(), as_bytes(buffered_));
-  if (v.action == outbound::TunnelGateVerdict::Action::kNeedMore) {
-    if (buffered_.size() > kMaxGateBytes) refuse_tunnel("client_hello_too_large");
-    return;
-  }
-  if (v.action == outbound::TunnelGateVerdict::Action::kClose) {
-    std::string reason = v.reason;
-    refuse_tunnel(reason);
-    return;
-  }
+  if (!passed(outbound::gate_tunnel(destination_->target(), as_bytes(buffered_)))) return;
   if (destination_->kind() == outbound::TunnelKind::kEgressTunnel) {
     stage_ = Stage::splicing;
     Splice::Owner& owner = *this;
@@ -180,6 +170,19 @@ void TunnelFront::run_gate() {
     return;
   }
   intercept(destination_->target().name);
+}
+
+bool TunnelFront::passed(const outbound::TunnelGateVerdict& v) {
+  if (v.action == outbound::TunnelGateVerdict::Action::kNeedMore) {
+    if (buffered_.size() > kMaxGateBytes) refuse_tunnel("client_hello_too_large");
+    return false;
+  }
+  if (v.action == outbound::TunnelGateVerdict::Action::kClose) {
+    std::string reason = v.reason;  // refuse_tunnel may end this front's stage
+    refuse_tunnel(reason);
+    return false;
+  }
+  return true;
 }
 
 void TunnelFront::intercept(const discovery::ServerName& leaf_name) {
@@ -199,15 +202,7 @@ void TunnelFront::intercept(const discovery::ServerName& leaf_name) {
 
 void TunnelFront::run_delegated_gate() {
   outbound::TunnelGateVerdict v = outbound::gate_delegated_tunnel(as_bytes(buffered_));
-  if (v.action == outbound::TunnelGateVerdict::Action::kNeedMore) {
-    if (buffered_.size() > kMaxGateBytes) refuse_tunnel("client_hello_too_large");
-    return;
-  }
-  if (v.action == outbound::TunnelGateVerdict::Action::kClose) {
-    std::string reason = v.reason;
-    refuse_tunnel(reason);
-    return;
-  }
+  if (!passed(v)) return;
   // A leaf is minted only for a delegation host the operator listed or a federation member
   // (SRV without well-known: the SNI is the member itself); whether this SNI is really the
   // destination's tls_name is decided at the first request (tunnel_requests.h).

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "gateway/net/openssl_ptr.h"
+#include "gateway/outbound/client_hello.h"
 #include "gateway/outbound/connect_head.h"
 #include "gateway/outbound/proxy_listener.h"
 #include "gateway/proxy/outbound_services.h"
@@ -84,6 +85,9 @@ class TunnelFront final : private Splice::Owner {
   void answer_head(std::string rest);
   void refuse_head();
   void run_gate();
+  // The gate's verdict on the bytes so far: true when the ClientHello passed; false while more
+  // bytes are needed (refused past kMaxGateBytes) or after the tunnel was refused.
+  bool passed(const outbound::TunnelGateVerdict& v);
   // Pending-delegation tunnels: any SNI on the operator's delegation hosts or of a federation
   // member; which member the tunnel serves is bound at its first request.
   void run_delegated_gate();

@@ -561,13 +561,13 @@ TEST_F(RequestFlowTest, AKeyWaitThatRunsOutIsAnsweredWithoutTheKeys) {
 // federation member, the one its first request names, and only once the gateway's own discovery
 // of that member leads to this tunnel; a binding that fails kills the tunnel.
 TEST_F(RequestFlowTest, ADelegatedTunnelIsBoundByItsFirstRequest) {
+  // Discovery that fails, and says what it was asked.
   std::vector<std::string> resolved;
-  open_tunnel(outbound::TunnelKind::kPendingDelegation, "matrix.host.example:8448",
-              [&](std::string_view name, std::function<void(discovery::Discovery)> done) {
-                resolved.emplace_back(name);
-                discovery::Discovery d{make_error("srv_failed", "no such name"), {}, 0};
-                done(std::move(d));
-              });
+  const auto failing = [&](std::string_view name, std::function<void(discovery::Discovery)> done) {
+    resolved.emplace_back(name);
+    done(discovery::Discovery{make_error("srv_failed", "no such name"), {}, 0});
+  };
+  open_tunnel(outbound::TunnelKind::kPendingDelegation, "matrix.host.example:8448", failing);
   destination_->sni = "matrix.host.example";
   // Not a member of any federation: refused, and the tunnel closes after the answer.
   request("GET", "/_matrix/federation/v1/version", "", "core.example", "stranger.example", &core_,
@@ -585,12 +585,7 @@ TEST_F(RequestFlowTest, ADelegatedTunnelIsBoundByItsFirstRequest) {
   flow_.record(metrics_.worker(0));
 
   // A member whose discovery fails: the request waited for it, then the tunnel is dead (502).
-  open_tunnel(outbound::TunnelKind::kPendingDelegation, "matrix.host.example:8448",
-              [&](std::string_view name, std::function<void(discovery::Discovery)> done) {
-                resolved.emplace_back(name);
-                discovery::Discovery d{make_error("srv_failed", "no such name"), {}, 0};
-                done(std::move(d));
-              });
+  open_tunnel(outbound::TunnelKind::kPendingDelegation, "matrix.host.example:8448", failing);
   destination_->sni = "matrix.host.example";
   request("GET", "/_matrix/federation/v1/version", "", "core.example", "good.example", &core_,
           "matrix.host.example");
