@@ -269,6 +269,12 @@ class SuspendTest : public FactsTest {
   PhaseEnv env() {
     return {keys_.get(), queue_->mailbox(), [this] { ++resumed_; }, "192.0.2.1", nullptr};
   }
+  // authenticate, then verify when it did not suspend, as run_request_phases runs them.
+  Outcome authenticate_and_verify(PhaseEnv& e) {
+    Outcome s = authenticate_request(r_, http_, e);
+    if (s.kind != Outcome::Kind::proceed) return s;
+    return verify_request(r_, http_, e);
+  }
 
   uv_loop_t loop_{};
   std::unique_ptr<keystore::WorkerQueue> queue_;
@@ -281,7 +287,7 @@ TEST_F(SuspendTest, PinnedKeysNeedNoWait) {
   pinned.pinned.keys["good.example"][key_.key_id()] = key_.verify_key();
   keys_ = std::make_unique<keystore::ServerKeyStore>(pinned, fetcher_, [] { return 0; });
   PhaseEnv e = env();
-  Outcome s = authenticate_request(r_, http_, e);
+  Outcome s = authenticate_and_verify(e);
   ASSERT_EQ(s.kind, Outcome::Kind::proceed) << s.error.reason;
   EXPECT_EQ(r_.origin, "good.example");
   for (int i = 0; i < 20; ++i) uv_run(&loop_, UV_RUN_NOWAIT);
@@ -295,12 +301,12 @@ TEST_F(SuspendTest, FetchedKeysAreAtHandForTheNextRequest) {
   ASSERT_EQ(authenticate_request(r_, http_, e).kind, Outcome::Kind::suspend);
   run_loop();
   ASSERT_EQ(resumed_, 1);
-  ASSERT_EQ(authenticate_request(r_, http_, e).kind, Outcome::Kind::proceed);
+  ASSERT_EQ(verify_request(r_, http_, e).kind, Outcome::Kind::proceed);
   // A second request of the same server finds the key in the cache: no second wait or fetch.
   r_.reset();
   r_.services = services_.get();
   ASSERT_EQ(classify_request(r_, http_).kind, Outcome::Kind::proceed);
-  Outcome s = authenticate_request(r_, http_, e);
+  Outcome s = authenticate_and_verify(e);
   ASSERT_EQ(s.kind, Outcome::Kind::proceed) << s.error.reason;
   EXPECT_EQ(resumed_, 1);
   EXPECT_EQ(fetcher_.direct_calls.load(), 1);
@@ -312,7 +318,7 @@ TEST_F(SuspendTest, ResumesOnTheLoopAndThenAuthenticates) {
   EXPECT_EQ(resumed_, 0);  // never synchronously
   run_loop();
   ASSERT_EQ(resumed_, 1);
-  Outcome s = authenticate_request(r_, http_, e);
+  Outcome s = verify_request(r_, http_, e);
   ASSERT_EQ(s.kind, Outcome::Kind::proceed) << s.error.reason;
   EXPECT_EQ(r_.origin, "good.example");
 }
@@ -333,7 +339,7 @@ TEST_F(SuspendTest, TamperedUriIsRefusedAfterTheKeyArrived) {
   PhaseEnv e = env();
   ASSERT_EQ(authenticate_request(r_, http_, e).kind, Outcome::Kind::suspend);
   run_loop();
-  Outcome s = authenticate_request(r_, http_, e);
+  Outcome s = verify_request(r_, http_, e);
   ASSERT_EQ(s.kind, Outcome::Kind::respond);
   EXPECT_EQ(s.error.status, 401);
   EXPECT_STREQ(s.error.errcode, "M_UNAUTHORIZED");
@@ -354,7 +360,7 @@ TEST_F(SuspendTest, AnExpiredKeyWaitIsAnsweredAndLateAnswersAreIgnored) {
   EXPECT_FALSE(r_.keys_timed_out);
   ASSERT_TRUE(expire_key_wait(r_));
   EXPECT_FALSE(expire_key_wait(r_));  // nothing is awaited any more
-  Outcome s = authenticate_request(r_, http_, e);
+  Outcome s = verify_request(r_, http_, e);
   ASSERT_EQ(s.kind, Outcome::Kind::respond);
   EXPECT_EQ(s.error.status, 401);
   EXPECT_STREQ(s.error.errcode, "M_UNAUTHORIZED");
@@ -369,7 +375,7 @@ TEST_F(SuspendTest, AnExpiredKeyWaitIsAnsweredAndLateAnswersAreIgnored) {
 TEST_F(SuspendTest, WithoutAKeyStoreNothingAuthenticates) {
   PhaseEnv e = env();
   e.keys = nullptr;
-  Outcome s = authenticate_request(r_, http_, e);
+  Outcome s = authenticate_and_verify(e);
   ASSERT_EQ(s.kind, Outcome::Kind::respond);
   EXPECT_EQ(s.error.status, 401);
   EXPECT_STREQ(s.error.errcode, "M_UNAUTHORIZED");
@@ -381,7 +387,7 @@ TEST_F(SuspendTest, UnpinnedServersAreFetched) {
   PhaseEnv e = env();
   ASSERT_EQ(authenticate_request(r_, http_, e).kind, Outcome::Kind::suspend);
   run_loop();
-  ASSERT_EQ(authenticate_request(r_, http_, e).kind, Outcome::Kind::proceed);
+  ASSERT_EQ(verify_request(r_, http_, e).kind, Outcome::Kind::proceed);
   EXPECT_EQ(fetcher_.direct_calls.load(), 1);
   EXPECT_EQ(keys_->metrics().pinned_hits.load(), 0u);
 }
@@ -392,7 +398,7 @@ TEST_F(SuspendTest, ARequestNotWaitingForKeysDoesNotExpire) {
   run_loop();
   ASSERT_EQ(resumed_, 1);
   EXPECT_FALSE(expire_key_wait(r_));  // answered in time: the timer has nothing to cut
-  Outcome s = authenticate_request(r_, http_, e);
+  Outcome s = verify_request(r_, http_, e);
   EXPECT_EQ(s.kind, Outcome::Kind::proceed) << s.error.reason;
 }
 

@@ -39,8 +39,13 @@ TEST(Pipeline, PhaseNamesAreStable) {
   EXPECT_STREQ(phase_name(Phase::admit), "admit");
   EXPECT_STREQ(phase_name(Phase::classify), "classify");
   EXPECT_STREQ(phase_name(Phase::authenticate), "authenticate");
+  EXPECT_STREQ(phase_name(Phase::verify), "verify");
   EXPECT_STREQ(phase_name(Phase::authorize), "authorize");
+  EXPECT_STREQ(phase_name(Phase::recall), "recall");
   EXPECT_STREQ(phase_name(Phase::inspect), "inspect");
+  EXPECT_STREQ(phase_name(Phase::verify_events), "verify_events");
+  EXPECT_STREQ(phase_name(Phase::decide), "decide");
+  EXPECT_STREQ(phase_name(Phase::hold), "hold");
   EXPECT_STREQ(phase_name(Phase::forward), "forward");
   EXPECT_STREQ(phase_name(Phase::check_answer), "check_answer");
   EXPECT_STREQ(phase_name(Phase::record), "record");
