@@ -397,6 +397,61 @@ TEST_F(OutboundPhasesTest, AHeldOutboundTransactionIsStoredAnsweredAndRetriedFro
   EXPECT_FALSE(inbound_lookup->has_value());
 }
 
+// The quarantine store is asked off the loop: decide starts the put and suspends, and the
+// request resumes at hold, which answers from the put's result. The Core's retry: recall asks
+// the store and suspends, and inspect, where it resumes, answers from the entry found without
+// inspecting anything.
+TEST_F(OutboundPhasesTest, AHeldTransactionResumesAtHoldAndItsRetryIsAnsweredInInspect) {
+  std::vector<std::function<void()>> finished;  // work done off the loop, `done` not yet run
+  PhaseEnv e = env();
+  e.offload = [&](std::function<void()> work, std::function<void()> done) {
+    work();
+    finished.push_back(std::move(done));
+  };
+  auto run_finished = [&] {
+    for (std::function<void()>& done : finished) done();
+    finished.clear();
+  };
+  const std::string body = transaction({Json(pdu("m.poll.start", "!r:core.example"))});
+  request("PUT", "/_matrix/federation/v1/send/held2", body);
+  ASSERT_EQ(classify_request(r_, http_).kind, Outcome::Kind::proceed);
+  ASSERT_EQ(drive(authentication()).kind, Outcome::Kind::proceed);
+  ASSERT_EQ(authorize_request(r_, http_, e).kind, Outcome::Kind::proceed);
+  ASSERT_EQ(recall_request(r_, e).kind, Outcome::Kind::proceed);  // nothing held under this txn
+  ASSERT_EQ(inspect_request(r_, http_, e).kind, Outcome::Kind::proceed);  // the Core's key pinned
+  ASSERT_EQ(verify_events_request(r_, e).kind, Outcome::Kind::proceed);
+  Outcome s = decide_request(r_, http_, e);
+  ASSERT_EQ(s.kind, Outcome::Kind::suspend);
+  EXPECT_EQ(r_.decision->action, policy::Action::quarantine);
+  EXPECT_FALSE(r_.quarantine_result.has_value());  // the put's answer is not in yet
+  run_finished();
+  EXPECT_EQ(resumed_, 1);
+  s = hold_request(r_);
+  ASSERT_EQ(s.kind, Outcome::Kind::respond);
+  EXPECT_EQ(s.error.status, 200);
+  EXPECT_EQ(s.error.reason, "quarantined");
+  const std::string id = r_.quarantine_id;
+  ASSERT_FALSE(id.empty());
+
+  request("PUT", "/_matrix/federation/v1/send/held2", body);
+  ASSERT_EQ(classify_request(r_, http_).kind, Outcome::Kind::proceed);
+  ASSERT_EQ(drive(authentication()).kind, Outcome::Kind::proceed);
+  ASSERT_EQ(authorize_request(r_, http_, e).kind, Outcome::Kind::proceed);
+  ASSERT_EQ(recall_request(r_, e).kind, Outcome::Kind::suspend);
+  EXPECT_FALSE(r_.held_before.has_value());
+  run_finished();
+  EXPECT_EQ(resumed_, 2);
+  ASSERT_TRUE(r_.held_before.has_value());
+  s = inspect_request(r_, http_, e);
+  ASSERT_EQ(s.kind, Outcome::Kind::respond);
+  EXPECT_EQ(s.error.status, 200);
+  EXPECT_EQ(r_.quarantine_id, id);
+  EXPECT_TRUE((*r_.quarantine_result)->existed);
+  EXPECT_TRUE(r_.events.empty());  // nothing inspected
+  EXPECT_TRUE(r_.pdus.empty());
+  EXPECT_TRUE(finished.empty());  // nothing stored again
+}
+
 // A tunnel of the TLS proxy listener sets `listener`: every record of its requests names it,
 // after whatever else the note says; without it (the plain listener) nothing changes. Direct
 // mode sets it the same way (outbound::audited_listener).
