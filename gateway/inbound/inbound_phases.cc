@@ -143,7 +143,8 @@ Outcome quarantine_transaction(InboundRequest& r, const HttpRequest& http, Phase
   return Outcome::suspend();
 }
 
-// The answer once the put finished (the inspect phase runs again after the suspension).
+// The answer from the store's result: the put decide started (hold), or the entry of a held
+// retry recall found (inspect).
 Outcome quarantine_answer(InboundRequest& r) {
   const Result<quarantine::PutResult>& put = *r.quarantine_result;
   r.services->metrics.quarantine_put(put.ok());
@@ -162,36 +163,9 @@ Outcome quarantine_answer(InboundRequest& r) {
   return s;
 }
 
-// A retried /send (same origin and txnId) whose first attempt was held: first call asks the
-// store off the loop and suspends; on resume, a held entry is answered with its stored answer
-// (nothing inspected, stored or forwarded), otherwise the transaction is inspected as new.
-Outcome answer_held_retry(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
-  if (!r.quarantine_checked) {
-    if (r.services->quarantine == nullptr || !env.offload) return Outcome::proceed();
-    // The store's in-memory index knows every held transaction: a new one (nearly every /send)
-    // costs no SQLite lookup and no trip through the thread pool.
-    if (!r.services->quarantine->may_contain(policy::direction_name(r.direction), r.origin,
-                                             r.route->params.txn_id)) {
-      return Outcome::proceed();
-    }
-    r.quarantine_checked = true;
-    auto found = std::make_shared<std::optional<Result<std::optional<quarantine::Entry>>>>();
-    quarantine::QuarantineStore* store = r.services->quarantine.get();
-    std::weak_ptr<int> alive = r.alive;
-    InboundRequest* req = &r;
-    env.offload(
-        [found, store, direction = std::string(policy::direction_name(r.direction)),
-         origin = r.origin,
-         txn = r.route->params.txn_id] { found->emplace(store->lookup(direction, origin, txn)); },
-        [alive, req, found, resume = env.resume] {
-          if (alive.expired()) return;
-          // A failed lookup inspects the transaction as new: holding it again finds the entry.
-          if (found->has_value() && (*found)->ok()) req->held_before = std::move((*found)->value());
-          resume();
-        });
-    return Outcome::suspend();
-  }
-  if (!r.held_before) return Outcome::proceed();
+// A retried /send (same origin and txnId) whose first attempt was held, as recall found it: the
+// stored answer (nothing inspected, stored or forwarded).
+Outcome answer_held_retry(InboundRequest& r, const HttpRequest& http) {
   const quarantine::Entry& e = *r.held_before;
   quarantine::PutResult retry;
   retry.id = e.id;
@@ -201,6 +175,13 @@ Outcome answer_held_retry(InboundRequest& r, const HttpRequest& http, PhaseEnv& 
   retry.answer_body = e.request.answer_body;
   r.quarantine_result = std::move(retry);
   return quarantine_answer(r);
+}
+
+// The endpoints whose body carries events: inspect collects them, verify_events checks them
+// and decide judges every item.
+bool carries_events(E endpoint) {
+  return endpoint == E::send || endpoint == E::invite || endpoint == E::send_join ||
+         endpoint == E::send_leave || endpoint == E::send_knock;
 }
 
 // Final policy decision over the complete facts.
@@ -221,16 +202,17 @@ Outcome decide(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
   return s;
 }
 
-// Checks the PDUs collected in `events` (first call: asks for their keys and suspends).
-// Returns proceed when the verdicts are in r.pdus / r.facts.pdus.
-Outcome check_events(InboundRequest& r, const std::vector<const JsonObject*>& events,
-                     const matrix::RoomVersionRules* version_hint, PhaseEnv& env) {
-  if (!r.pdu_keys_awaited) {
-    r.pdu_keys_awaited = true;
-    std::vector<KeyNeed> needs;
-    for (const JsonObject* e : events) collect_key_needs(*e, needs);
-    if (await_keys(r, std::move(needs), env)) return Outcome::suspend();
-  }
+// Asks for the keys of the events inspect found that are not at hand. True: the request
+// suspends until they arrived (verify_events continues).
+bool await_event_keys(InboundRequest& r, PhaseEnv& env) {
+  std::vector<KeyNeed> needs;
+  for (const JsonObject* e : r.events) collect_key_needs(*e, needs);
+  return await_keys(r, std::move(needs), env);
+}
+
+// Checks the events inspect found with the keys at hand. Returns proceed when the verdicts are
+// in r.pdus / r.facts.pdus.
+Outcome check_events(InboundRequest& r, PhaseEnv& env) {
   if (r.keys_timed_out) {
     // Transient: a 503 makes the origin retry the transaction later; a 403 would drop it.
     r.denial = "key_fetch_timeout";
@@ -241,8 +223,8 @@ Outcome check_events(InboundRequest& r, const std::vector<const JsonObject*>& ev
   matrix::KeyLookup keys = cached_keys(env);
   r.pdus.clear();
   r.facts.pdus.clear();
-  for (const JsonObject* e : events) {
-    const matrix::RoomVersionRules* version = version_hint;
+  for (const JsonObject* e : r.events) {
+    const matrix::RoomVersionRules* version = r.events_version;
     const std::string* room = str(*e, "room_id");
     if (version == nullptr && room != nullptr) version = r.services->room_versions->find(*room);
     PduVerdict v = inspect_pdu(*e, version, keys);
@@ -262,9 +244,25 @@ Outcome check_events(InboundRequest& r, const std::vector<const JsonObject*>& ev
   return Outcome::proceed();
 }
 
+// /send after its PDUs were checked: the EDUs' facts (inspect_send checked the shape of the
+// transaction).
+Outcome read_edus(InboundRequest& r) {
+  const JsonObject& txn = *r.body->object_if();
+  static const matrix::JsonArray kNoEdus;
+  const matrix::JsonArray* edus = &kNoEdus;
+  if (auto e = txn.find("edus"); e != txn.end()) edus = e->second.array_if();
+  r.facts.edus.clear();
+  for (const Json& edu : *edus) {
+    if (!edu.is_object()) return bad_json("Every EDU must be a JSON object");
+    r.facts.edus.push_back(edu_facts(edu, r.origin));
+  }
+  r.facts.pdu_count = static_cast<std::uint32_t>(r.events.size());
+  r.facts.edu_count = static_cast<std::uint32_t>(edus->size());
+  return Outcome::proceed();
+}
+
 Outcome inspect_send(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
-  if (Outcome held = answer_held_retry(r, http, env); held.kind != Outcome::Kind::proceed)
-    return held;
+  if (r.held_before) return answer_held_retry(r, http);
   const JsonObject* txn = r.body ? r.body->object_if() : nullptr;
   if (txn == nullptr) return bad_json("The transaction must be a JSON object");
   const std::string* origin = str(*txn, "origin");
@@ -292,25 +290,16 @@ Outcome inspect_send(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) 
     r.denial = "too_many_edus";
     return bad_json("More than 100 EDUs in one transaction");
   }
-  std::vector<const JsonObject*> events;
   for (const Json& p : pdus) {
     if (!p.is_object()) return bad_json("Every PDU must be a JSON object");
-    events.push_back(p.object_if());
+    r.events.push_back(p.object_if());
   }
-  Outcome checked = check_events(r, events, nullptr, env);
-  if (checked.kind != Outcome::Kind::proceed) return checked;
-  r.facts.edus.clear();
-  for (const Json& edu : *edus) {
-    if (!edu.is_object()) return bad_json("Every EDU must be a JSON object");
-    r.facts.edus.push_back(edu_facts(edu, r.origin));
-  }
-  r.facts.pdu_count = static_cast<std::uint32_t>(pdus.size());
-  r.facts.edu_count = static_cast<std::uint32_t>(edus->size());
-  return decide(r, http, env);
+  if (await_event_keys(r, env)) return Outcome::suspend();
+  return Outcome::proceed();
 }
 
 // send_join / send_leave / send_knock / invite: one membership event in the body.
-Outcome inspect_membership_event(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
+Outcome inspect_membership_event(InboundRequest& r, PhaseEnv& env) {
   const E endpoint = r.route->endpoint;
   const JsonObject* body = r.body ? r.body->object_if() : nullptr;
   if (body == nullptr) return bad_json("The body must be a JSON object");
@@ -373,14 +362,10 @@ Outcome inspect_membership_event(InboundRequest& r, const HttpRequest& http, Pha
     r.facts.user_id = *sender;
   }
   if (version != nullptr) r.services->room_versions->learn(*room, version->id);
-  Outcome checked = check_events(r, {event}, version, env);
-  if (checked.kind != Outcome::Kind::proceed) return checked;
-  // The event id in the path must name this event.
-  const PduVerdict& v = r.pdus.front();
-  if (v.error.empty() && v.event_id != r.route->params.event_id) {
-    return invalid("event_id_mismatch", "The event id in the path does not match the event");
-  }
-  return decide(r, http, env);
+  r.events.push_back(event);
+  r.events_version = version;
+  if (await_event_keys(r, env)) return Outcome::suspend();
+  return Outcome::proceed();
 }
 
 std::vector<std::string_view> authorization_values(const HttpRequest& http) {
@@ -389,6 +374,18 @@ std::vector<std::string_view> authorization_values(const HttpRequest& http) {
     if (lower_ascii(h.name) == "authorization") values.push_back(h.value);
   }
   return values;
+}
+
+// Whether the endpoint's catalogue entry needs X-Matrix (the key endpoints, version,
+// .well-known, the legacy media paths do not).
+bool carries_x_matrix(const InboundRequest& r) {
+  return policy::endpoint_info(r.route->endpoint).auth == policy::EndpointAuth::x_matrix;
+}
+
+Outcome auth_failed(InboundRequest& r, std::string code, std::string text) {
+  r.auth_failure = code;
+  r.denial = std::move(code);
+  return Outcome::respond(401, "M_UNAUTHORIZED", std::move(text));
 }
 
 // Outbound: the request comes from the Core (the proxy client, authenticated by the proxy
@@ -512,38 +509,32 @@ Outcome classify_request(InboundRequest& r, const HttpRequest& http) {
 
 Outcome authenticate_request(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
   if (outbound(r)) return authenticate_core_request(r, http);
-  if (policy::endpoint_info(r.route->endpoint).auth != policy::EndpointAuth::x_matrix) {
-    return Outcome::proceed();  // the origin stays unknown; the policy decides
+  // Endpoints without X-Matrix: the origin stays unknown; the policy decides.
+  if (!carries_x_matrix(r)) return Outcome::proceed();
+  const std::vector<std::string_view> values = authorization_values(http);
+  auto auths = matrix::parse_xmatrix_headers(values);
+  if (!auths) {
+    const std::string& code = auths.error().code;
+    if (code == "missing_xmatrix") return auth_failed(r, code, "Missing X-Matrix authorization");
+    if (code == "origin_mismatch")
+      return auth_failed(r, code, "X-Matrix headers name different origins");
+    return auth_failed(r, code, "Malformed X-Matrix authorization: " + auths.error().message);
   }
-  auto fail = [&](std::string code, std::string text) {
-    r.auth_failure = code;
-    r.denial = std::move(code);
-    return Outcome::respond(401, "M_UNAUTHORIZED", std::move(text));
-  };
-  if (!r.auth_keys_awaited) {
-    std::vector<std::string_view> values;
-    for (const HeaderField& h : http.headers) {
-      if (lower_ascii(h.name) == "authorization") values.push_back(h.value);
+  r.auths = std::move(auths.value());
+  for (const matrix::XMatrixAuth& a : r.auths) {
+    if (a.destination && !same_server(*a.destination, r.services->server_name)) {
+      return auth_failed(r, "wrong_destination", "The request is addressed to another server");
     }
-    auto auths = matrix::parse_xmatrix_headers(values);
-    if (!auths) {
-      const std::string& code = auths.error().code;
-      if (code == "missing_xmatrix") return fail(code, "Missing X-Matrix authorization");
-      if (code == "origin_mismatch") return fail(code, "X-Matrix headers name different origins");
-      return fail(code, "Malformed X-Matrix authorization: " + auths.error().message);
-    }
-    r.auths = std::move(auths.value());
-    for (const matrix::XMatrixAuth& a : r.auths) {
-      if (a.destination && !same_server(*a.destination, r.services->server_name)) {
-        return fail("wrong_destination", "The request is addressed to another server");
-      }
-    }
-    r.auth_keys_awaited = true;
-    std::vector<KeyNeed> needs;
-    const std::int64_t now = now_ms();
-    for (const matrix::XMatrixAuth& a : r.auths) needs.push_back({a.origin, a.key_id, now});
-    if (await_keys(r, std::move(needs), env)) return Outcome::suspend();
   }
+  std::vector<KeyNeed> needs;
+  const std::int64_t now = now_ms();
+  for (const matrix::XMatrixAuth& a : r.auths) needs.push_back({a.origin, a.key_id, now});
+  if (await_keys(r, std::move(needs), env)) return Outcome::suspend();
+  return Outcome::proceed();
+}
+
+Outcome verify_request(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
+  if (outbound(r) || !carries_x_matrix(r)) return Outcome::proceed();
   // Strict: every X-Matrix header must verify (a request never passes on one good signature
   // next to a bad or unverifiable one).
   const matrix::KeyLookup keys = cached_keys(env);
@@ -555,14 +546,17 @@ Outcome authenticate_request(InboundRequest& r, const HttpRequest& http, PhaseEn
     if (!s.ok()) {
       const std::string& code = s.error().code;
       if ((code == "unknown_key" || code == "key_unavailable") && r.keys_timed_out)
-        return fail("key_fetch_timeout",
-                    "The origin's signing key " + a.key_id + " could not be obtained in time");
+        return auth_failed(
+            r, "key_fetch_timeout",
+            "The origin's signing key " + a.key_id + " could not be obtained in time");
       if (code == "unknown_key" || code == "key_unavailable")
-        return fail(code, "The origin's signing key " + a.key_id + " could not be obtained");
-      if (code == "key_expired") return fail(code, "The origin's signing key has expired");
+        return auth_failed(r, code,
+                           "The origin's signing key " + a.key_id + " could not be obtained");
+      if (code == "key_expired")
+        return auth_failed(r, code, "The origin's signing key has expired");
       if (code == "wrong_destination")
-        return fail(code, "The request is addressed to another server");
-      return fail(code, "Invalid X-Matrix signature");
+        return auth_failed(r, code, "The request is addressed to another server");
+      return auth_failed(r, code, "Invalid X-Matrix signature");
     }
   }
   r.origin = r.auths.front().origin;
@@ -616,8 +610,33 @@ Outcome authorize_request(InboundRequest& r, const HttpRequest& http, PhaseEnv& 
   return Outcome::proceed();
 }
 
+Outcome recall_request(InboundRequest& r, PhaseEnv& env) {
+  if (r.route->endpoint != E::send) return Outcome::proceed();
+  if (r.services->quarantine == nullptr || !env.offload) return Outcome::proceed();
+  // The store's in-memory index knows every held transaction: a new one (nearly every /send)
+  // costs no SQLite lookup and no trip through the thread pool.
+  if (!r.services->quarantine->may_contain(policy::direction_name(r.direction), r.origin,
+                                           r.route->params.txn_id)) {
+    return Outcome::proceed();
+  }
+  auto found = std::make_shared<std::optional<Result<std::optional<quarantine::Entry>>>>();
+  quarantine::QuarantineStore* store = r.services->quarantine.get();
+  std::weak_ptr<int> alive = r.alive;
+  InboundRequest* req = &r;
+  env.offload(
+      [found, store, direction = std::string(policy::direction_name(r.direction)),
+       origin = r.origin,
+       txn = r.route->params.txn_id] { found->emplace(store->lookup(direction, origin, txn)); },
+      [alive, req, found, resume = env.resume] {
+        if (alive.expired()) return;
+        // A failed lookup inspects the transaction as new: holding it again finds the entry.
+        if (found->has_value() && (*found)->ok()) req->held_before = std::move((*found)->value());
+        resume();
+      });
+  return Outcome::suspend();
+}
+
 Outcome inspect_request(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
-  if (r.quarantine_result) return quarantine_answer(r);
   const Classification& c = *r.route;
   switch (c.endpoint) {
     case E::send:
@@ -626,7 +645,7 @@ Outcome inspect_request(InboundRequest& r, const HttpRequest& http, PhaseEnv& en
     case E::send_join:
     case E::send_leave:
     case E::send_knock:
-      return inspect_membership_event(r, http, env);
+      return inspect_membership_event(r, env);
     case E::make_join:
     case E::make_leave:
     case E::make_knock:
@@ -644,6 +663,31 @@ Outcome inspect_request(InboundRequest& r, const HttpRequest& http, PhaseEnv& en
     default:
       return Outcome::proceed();
   }
+}
+
+Outcome verify_events_request(InboundRequest& r, PhaseEnv& env) {
+  if (!carries_events(r.route->endpoint)) return Outcome::proceed();
+  if (Outcome s = check_events(r, env); s.kind != Outcome::Kind::proceed) return s;
+  if (r.route->endpoint == E::send) return read_edus(r);
+  // The event id in the path must name this event.
+  const PduVerdict& v = r.pdus.front();
+  if (v.error.empty() && v.event_id != r.route->params.event_id) {
+    r.denial = "event_id_mismatch";
+    return Outcome::respond(400, "M_INVALID_PARAM",
+                            "The event id in the path does not match the event");
+  }
+  return Outcome::proceed();
+}
+
+Outcome decide_request(InboundRequest& r, const HttpRequest& http, PhaseEnv& env) {
+  // Endpoints without events keep the request-level decision of authorize.
+  if (!carries_events(r.route->endpoint)) return Outcome::proceed();
+  return decide(r, http, env);
+}
+
+Outcome hold_request(InboundRequest& r) {
+  if (!r.quarantine_result) return Outcome::proceed();  // nothing held back
+  return quarantine_answer(r);
 }
 
 bool wants_core_answer(const InboundRequest& r, int status) {

@@ -1,8 +1,9 @@
-// The enforcement phases of both directions (docs/inbound.md, docs/outbound.md): classify,
-// authenticate (X-Matrix), authorize (policy, rate limit) and inspect (PDUs, EDUs, membership
-// events). Each returns an Outcome (gateway/http/outcome.h): proceed, respond or suspend (waiting
-// for server keys; the same phase runs again once they arrived, through PhaseEnv::resume on the
-// request's own loop).
+// The enforcement phases of both directions (docs/inbound.md, docs/outbound.md), one function
+// per phase of the proxy's schedule (gateway/proxy/pipeline.h). Each returns an Outcome
+// (gateway/http/outcome.h): proceed, respond or suspend. A phase that suspends (waiting for server
+// keys, the quarantine store) has started the wait and returns; PhaseEnv::resume then continues
+// the request on its own loop at the phase after it, which consumes what arrived: authenticate ->
+// verify, recall -> inspect, inspect -> verify_events, decide -> hold. No phase runs twice.
 #pragma once
 
 #include <functional>
@@ -22,21 +23,43 @@ struct PhaseEnv {
   // worker's federation mailbox its answers arrive through. Null keys: nothing verifies.
   keystore::ServerKeyStore* keys = nullptr;
   std::shared_ptr<keystore::Mailbox> mailbox;
-  std::function<void()> resume;  // re-runs the suspended phase
+  std::function<void()> resume;  // continues a suspended request at the phase after the one
+                                 // that suspended
   std::string_view client_ip;    // rate-limit key for requests without origin
   // Runs `work` on a thread pool and then `done` on this loop (the quarantine's fsynced put).
   std::function<void(std::function<void()> work, std::function<void()> done)> offload;
 };
 
+// The catalogue endpoint and a strict JSON body.
 Outcome classify_request(InboundRequest& r, const HttpRequest& http);
+// Inbound: the X-Matrix headers parsed and addressed to us; asks for the origin's keys that are
+// not at hand (suspends). Outbound: the whole phase, bound to the Core and the tunnel's server.
 Outcome authenticate_request(InboundRequest& r, const HttpRequest& http, PhaseEnv& env);
+// Inbound: every X-Matrix signature verified with the keys at hand; 401 key_fetch_timeout when
+// the wait for them was cut. Nothing to do outbound or for endpoints without X-Matrix.
+Outcome verify_request(InboundRequest& r, const HttpRequest& http, PhaseEnv& env);
+// The policy's decision on the request facts, the rate limit.
 Outcome authorize_request(InboundRequest& r, const HttpRequest& http, PhaseEnv& env);
+// /send: asks the quarantine store (off the loop, suspends) whether this (origin, txnId) is a
+// retry of a held transaction. Nothing to do for other endpoints.
+Outcome recall_request(InboundRequest& r, PhaseEnv& env);
+// A held retry recall found is answered from the store; else the transaction's or membership
+// event's shape, and a wait for the keys of its events (suspends); make_* and user/devices users.
 Outcome inspect_request(InboundRequest& r, const HttpRequest& http, PhaseEnv& env);
+// The events inspect found, verified with the keys at hand (503 key_fetch_timeout when the wait
+// was cut); then what follows from them: the event id in a membership path, /send's EDUs.
+Outcome verify_events_request(InboundRequest& r, PhaseEnv& env);
+// The final policy decision over every item; a /send held back is stored off the loop
+// (suspends). Nothing to do for endpoints without events.
+Outcome decide_request(InboundRequest& r, const HttpRequest& http, PhaseEnv& env);
+// The answer to a held transaction once its put finished; nothing to do when nothing was held.
+Outcome hold_request(InboundRequest& r);
 
 // Ends the key wait a suspended request is in (limits.key_wait_timeout ran out): answers that
-// arrive later are ignored, and the phase, run again, answers without the missing keys
-// (X-Matrix: 401 M_UNAUTHORIZED key_fetch_timeout; PDU keys: 503, so the origin retries).
-// False when the request is not waiting for keys (e.g. a quarantine put is in flight).
+// arrive later are ignored, and the phase the request resumes at (verify, verify_events) answers
+// without the missing keys (X-Matrix: 401 M_UNAUTHORIZED key_fetch_timeout; PDU keys: 503, so the
+// origin retries). False when the request is not waiting for keys (e.g. a quarantine put is in
+// flight).
 bool expire_key_wait(InboundRequest& r);
 
 // The Core's answers the gateway learns from (make_join/make_leave/make_knock: the room's

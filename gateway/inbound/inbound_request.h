@@ -14,6 +14,7 @@
 #include "gateway/inbound/classifier.h"
 #include "gateway/inbound/pdu_inspection.h"
 #include "gateway/matrix/json.h"
+#include "gateway/matrix/room_version.h"
 #include "gateway/matrix/xmatrix.h"
 #include "gateway/quarantine/quarantine_store.h"
 #include "policy/decision.h"
@@ -69,12 +70,18 @@ struct InboundRequest {
   bool room_version_unknown = false;
   std::string denial;  // snake_case reason the gateway refused the request for
 
+  // The events inspect found in the body (they point into `body`: /send's PDUs, or the one
+  // membership event) and the room version an invite names; verify_events checks them once
+  // their keys are at hand.
+  std::vector<const matrix::JsonObject*> events;
+  const matrix::RoomVersionRules* events_version = nullptr;
+
   // Quarantine: the store's answer, once the (off-loop) put finished.
   std::optional<Result<quarantine::PutResult>> quarantine_result;
   std::string quarantine_id;
-  // /send: the store was asked (off the loop) whether this (origin, txnId) is already held; a
-  // retry gets the stored answer without being inspected again, even under a changed policy.
-  bool quarantine_checked = false;
+  // /send: what recall found in the store (off the loop) for this (origin, txnId): a retry of
+  // a held transaction gets the stored answer without being inspected again, even under a
+  // changed policy.
   std::optional<quarantine::Entry> held_before;
 
   // make_join/make_leave/make_knock: the Core's 200 answer names the room's version; a bounded
@@ -84,12 +91,11 @@ struct InboundRequest {
   // appended to the audit record's note. Empty: not checked, or passed unchanged.
   std::string response_note;
 
-  // Suspension on key fetches: the phase that suspended runs again once every answer arrived.
+  // Suspension on key fetches: the request resumes once every answer arrived (or the wait was
+  // cut), at the phase that verifies with the keys at hand (verify, verify_events).
   std::uint32_t keys_pending = 0;
   std::uint32_t key_wait = 0;   // which wait a key callback belongs to (late answers are ignored)
   bool keys_timed_out = false;  // the current wait was cut by limits.key_wait_timeout
-  bool auth_keys_awaited = false;
-  bool pdu_keys_awaited = false;
   // Expires when the request ends; key callbacks hold a weak_ptr and do nothing after.
   std::shared_ptr<int> alive = std::make_shared<int>(0);
 

@@ -39,18 +39,51 @@ void start_inbound_enforcement(RequestContext& ctx) {
 
 struct Step {
   Phase phase;
-  Outcome (*run)(RequestContext&);
+  const char* name;
+  Outcome (*run)(RequestContext&);  // null: driven by the answer's arrival, not by
+                                    // run_request_phases (forward, check_answer, record)
+  Phase resumes_at;                 // where the request continues after this phase suspended
 };
 
-// The phases before forward, in the order of the Phase enum.
-constexpr std::array<Step, 5> kRequestPhases = {{
-    {Phase::admit, &admit},
-    {Phase::classify, &classify},
-    {Phase::authenticate, &authenticate},
-    {Phase::authorize, &authorize},
-    {Phase::inspect, &inspect},
+// The schedule: every phase in the order of the Phase enum, and where a request it suspended
+// resumes. A phase that waits resumes at the next one, which consumes what arrived (keys,
+// the quarantine store's entry or put). admit (a delegated tunnel's discovery) and check_answer
+// (the answer check's verdict) take in what arrived themselves, so they run again. The other
+// phases never suspend and name themselves.
+constexpr std::array<Step, kPhaseCount> kSchedule = {{
+    {Phase::admit, "admit", &admit, Phase::admit},
+    {Phase::classify, "classify", &classify, Phase::classify},
+    {Phase::authenticate, "authenticate", &authenticate, Phase::verify},
+    {Phase::verify, "verify", &verify, Phase::verify},
+    {Phase::authorize, "authorize", &authorize, Phase::authorize},
+    {Phase::recall, "recall", &recall, Phase::inspect},
+    {Phase::inspect, "inspect", &inspect, Phase::verify_events},
+    {Phase::verify_events, "verify_events", &verify_events, Phase::verify_events},
+    {Phase::decide, "decide", &decide, Phase::hold},
+    {Phase::hold, "hold", &hold, Phase::hold},
+    {Phase::forward, "forward", nullptr, Phase::forward},
+    {Phase::check_answer, "check_answer", nullptr, Phase::check_answer},
+    {Phase::record, "record", nullptr, Phase::record},
 }};
-static_assert(static_cast<std::size_t>(Phase::forward) == kRequestPhases.size());
+
+constexpr bool schedule_is_the_enum() {
+  for (std::size_t i = 0; i < kSchedule.size(); ++i) {
+    const Step& step = kSchedule[i];
+    if (static_cast<std::size_t>(step.phase) != i) return false;
+    // A request never resumes behind the phase that suspended it, nor past forward.
+    if (step.resumes_at < step.phase ||
+        (step.phase < Phase::forward) != (step.resumes_at < Phase::forward))
+      return false;
+  }
+  return true;
+}
+// (Whether `run` is set is not asserted: GCC with -fsanitize=undefined does not take a function
+// address compared with null as a constant expression.)
+static_assert(schedule_is_the_enum(),
+              "kSchedule lists every Phase in enum order, and a phase before forward resumes "
+              "before forward");
+
+const Step& step_of(Phase phase) { return kSchedule[static_cast<std::size_t>(phase)]; }
 
 // An external server's answer the check refused: a policy refusal of media keeps its 4xx, any
 // other is the remote server's fault (502).
@@ -99,12 +132,9 @@ Outcome media_refusal(const inbound::MediaVerdict& v) {
 
 }  // namespace
 
-const char* phase_name(Phase phase) {
-  static constexpr std::array<const char*, kPhaseCount> kNames = {
-      "admit",   "classify", "authenticate", "authorize",
-      "inspect", "forward",  "check_answer", "record"};
-  return kNames[static_cast<std::size_t>(phase)];
-}
+const char* phase_name(Phase phase) { return step_of(phase).name; }
+
+Phase resumes_at(Phase phase) { return step_of(phase).resumes_at; }
 
 Outcome admit(RequestContext& ctx) {
   ctx.endpoint = coarse_class(ctx.request->target);
@@ -124,10 +154,22 @@ Outcome authenticate(RequestContext& ctx) {
   return inbound::authenticate_request(ctx.inbound, *ctx.request, env);
 }
 
+Outcome verify(RequestContext& ctx) {
+  if (!ctx.enforcing()) return Outcome::proceed();
+  inbound::PhaseEnv env = env_for(ctx);
+  return inbound::verify_request(ctx.inbound, *ctx.request, env);
+}
+
 Outcome authorize(RequestContext& ctx) {
   if (!ctx.enforcing()) return Outcome::proceed();
   inbound::PhaseEnv env = env_for(ctx);
   return inbound::authorize_request(ctx.inbound, *ctx.request, env);
+}
+
+Outcome recall(RequestContext& ctx) {
+  if (!ctx.enforcing()) return Outcome::proceed();
+  inbound::PhaseEnv env = env_for(ctx);
+  return inbound::recall_request(ctx.inbound, env);
 }
 
 Outcome inspect(RequestContext& ctx) {
@@ -136,9 +178,28 @@ Outcome inspect(RequestContext& ctx) {
   return inbound::inspect_request(ctx.inbound, *ctx.request, env);
 }
 
+Outcome verify_events(RequestContext& ctx) {
+  if (!ctx.enforcing()) return Outcome::proceed();
+  inbound::PhaseEnv env = env_for(ctx);
+  return inbound::verify_events_request(ctx.inbound, env);
+}
+
+Outcome decide(RequestContext& ctx) {
+  if (!ctx.enforcing()) return Outcome::proceed();
+  inbound::PhaseEnv env = env_for(ctx);
+  return inbound::decide_request(ctx.inbound, *ctx.request, env);
+}
+
+Outcome hold(RequestContext& ctx) {
+  if (!ctx.enforcing()) return Outcome::proceed();
+  return inbound::hold_request(ctx.inbound);
+}
+
 Outcome run_request_phases(RequestContext& ctx) {
   while (ctx.phase < Phase::forward) {
-    Outcome r = kRequestPhases[static_cast<std::size_t>(ctx.phase)].run(ctx);
+    const Step& step = step_of(ctx.phase);
+    Outcome r = step.run(ctx);
+    if (r.kind == Outcome::Kind::suspend) ctx.phase = step.resumes_at;
     if (r.kind != Outcome::Kind::proceed) return r;
     ctx.phase = static_cast<Phase>(static_cast<unsigned char>(ctx.phase) + 1);
   }
@@ -202,6 +263,7 @@ Outcome check_held_answer(RequestContext& ctx) {
         unchecked.reason = "response_unchecked";
         ctx.answer_verdict = std::move(unchecked);
       } else if (!start_answer_check(ctx)) {
+        ctx.phase = resumes_at(Phase::check_answer);  // the verdict is judged there
         return Outcome::suspend();
       }
     }

@@ -1,12 +1,19 @@
 // The fixed request pipeline of both directions. Every request walks the phases of
 // request_context.h in their order, each a plain function over the same RequestContext
 // returning an Outcome: proceed, respond (the gateway answers itself) or suspend (the request
-// resumes at ctx.phase from a callback: key fetch, discovery, quarantine, the answer check).
+// waits for a key fetch, discovery, the quarantine store or the answer check, and a callback
+// resumes it at ctx.phase).
 //
-//   admit -> classify -> authenticate -> authorize -> inspect      (run_request_phases)
+//   admit -> classify -> authenticate -> verify -> authorize -> recall -> inspect
+//         -> verify_events -> decide -> hold                        (run_request_phases)
 //         -> forward (an Upstream: the Core's pool, or a tunnel's destination)
 //         -> check_answer (at the head: stream or hold; a held answer judged whole)
 //         -> record
+//
+// A phase that waits is split at the wait: it starts the wait and suspends, and the request
+// resumes at the next phase, which consumes what arrived (authenticate -> verify, recall ->
+// inspect, inspect -> verify_events, decide -> hold); admit and check_answer take in what
+// arrived themselves and run again. resumes_at() reads this from the schedule in pipeline.cc.
 //
 // An inbound request and a request inside an outbound tunnel take the same list; the direction
 // is data in the context, set by the connection's admission (RequestAdmission).
@@ -22,22 +29,39 @@
 namespace bordergate {
 
 const char* phase_name(Phase phase);
+// The phase a request continues at when `phase` suspended it (the schedule's data).
+Phase resumes_at(Phase phase);
 
 // The coarse class of the path (bounded metric label); then the connection's admission, or, for
 // inbound requests, enforcement when a policy is configured.
 Outcome admit(RequestContext& ctx);
 // The exact catalogue endpoint and a strict JSON body (inbound::classify_request).
 Outcome classify(RequestContext& ctx);
-// X-Matrix: inbound verified against the origin's keys, outbound bound to the Core and the
-// tunnel's destination (inbound::authenticate_request).
+// X-Matrix: inbound parsed and the origin's keys asked for (suspends while they are fetched),
+// outbound bound to the Core and the tunnel's destination (inbound::authenticate_request).
 Outcome authenticate(RequestContext& ctx);
+// Inbound X-Matrix signatures verified with the keys at hand (inbound::verify_request).
+Outcome verify(RequestContext& ctx);
 // The policy's decision on the request facts and the rate limit (inbound::authorize_request).
 Outcome authorize(RequestContext& ctx);
-// Every PDU's hashes and signatures, every EDU's origin, the final decision over all items, and
-// quarantine (inbound::inspect_request).
+// /send: the quarantine store asked whether this is a retry of a held transaction (suspends
+// while it is asked off the loop; inbound::recall_request).
+Outcome recall(RequestContext& ctx);
+// A held retry answered from the store; the shape of PDUs, EDUs and membership events, their
+// keys asked for (suspends while they are fetched); make_* and user/devices users
+// (inbound::inspect_request).
 Outcome inspect(RequestContext& ctx);
-// Runs the phases from ctx.phase up to forward; stops at the first that does not proceed, with
-// ctx.phase at that phase (a suspended request resumes there).
+// Every PDU's hashes and signatures with the keys at hand, the event id of a membership path,
+// every EDU's origin (inbound::verify_events_request).
+Outcome verify_events(RequestContext& ctx);
+// The final decision over all items; a /send held back is stored off the loop (suspends;
+// inbound::decide_request).
+Outcome decide(RequestContext& ctx);
+// The answer to a held /send once it is stored (inbound::hold_request).
+Outcome hold(RequestContext& ctx);
+// Runs the phases from ctx.phase up to forward; stops at the first that does not proceed. A
+// respond leaves ctx.phase at the phase that answered; a suspend sets it to resumes_at() of the
+// phase that suspended, where the request continues.
 Outcome run_request_phases(RequestContext& ctx);
 
 // A request refused while it was read (HTTP framing, a size limit, a read timeout: `status` is
@@ -56,7 +80,7 @@ Outcome check_answer(RequestContext& ctx, const HttpResponseHead& head);
 // check_answer, once a held answer is complete (body: ctx.answer_body): proceed = send it
 // (an external answer the check filtered is replaced by the filtered body), respond = the
 // gateway refuses it, suspend = the check waits for keys or runs off the loop and resumes the
-// request at check_answer.
+// request at resumes_at(check_answer), which judges it again with the verdict in.
 Outcome check_held_answer(RequestContext& ctx);
 // A held answer that outgrew its limit while it arrived (`bytes` read so far).
 Outcome refuse_oversized_answer(RequestContext& ctx, std::uint64_t bytes);

@@ -23,19 +23,26 @@
 
 namespace bordergate {
 
-// The phases every request walks, in this order (pipeline.h). The first five run from
-// run_request_phases; forward, check_answer and record are driven by the answer's arrival.
+// The phases every request walks, in this order (pipeline.h). The phases before forward run
+// from run_request_phases; forward, check_answer and record are driven by the answer's arrival.
+// A phase that waits is split at the wait: it starts the wait and suspends, and the request
+// resumes at the phase after it, which consumes what arrived (pipeline.cc's schedule says where).
 enum class Phase : unsigned char {
-  admit,         // the request belongs to its connection (outbound: the tunnel's binding)
-  classify,      // the catalogue endpoint and a strict JSON body
-  authenticate,  // X-Matrix: inbound verified against the origin's keys, outbound bound
-  authorize,     // the policy's decision on the request facts, the rate limit
-  inspect,       // PDUs and EDUs, the final decision over every item, quarantine
-  forward,       // the upstream: the Core's pool inbound, the tunnel's destination outbound
-  check_answer,  // the answer's head (stream or hold), then a held answer judged whole
-  record,        // metrics, the access log line, the audit record
+  admit,          // the request belongs to its connection (outbound: the tunnel's binding)
+  classify,       // the catalogue endpoint and a strict JSON body
+  authenticate,   // X-Matrix parsed, the origin's keys asked for; outbound: bound to the tunnel
+  verify,         // every X-Matrix signature verified with the keys at hand
+  authorize,      // the policy's decision on the request facts, the rate limit
+  recall,         // /send: is this a retry of a held transaction (the quarantine store)
+  inspect,        // a held retry answered; PDUs' and membership events' shape, their keys asked
+  verify_events,  // the events verified with the keys at hand, EDUs
+  decide,         // the final decision over every item; a held /send stored
+  hold,           // the answer to a held /send once it is stored
+  forward,        // the upstream: the Core's pool inbound, the tunnel's destination outbound
+  check_answer,   // the answer's head (stream or hold), then a held answer judged whole
+  record,         // metrics, the access log line, the audit record
 };
-inline constexpr std::size_t kPhaseCount = 8;
+inline constexpr std::size_t kPhaseCount = static_cast<std::size_t>(Phase::record) + 1;
 
 struct RequestContext;
 

@@ -13,6 +13,7 @@
 #include "gateway/inbound/pinned_keys_file.h"
 #include "gateway/keystore/worker_queue.h"
 #include "gateway/matrix/base64.h"
+#include "gateway/matrix/event.h"
 #include "gateway/matrix/json.h"
 #include "tests/unit/inbound/test_key_store.h"
 #include "tests/unit/keystore/fake_fetcher.h"
@@ -269,6 +270,38 @@ class SuspendTest : public FactsTest {
   PhaseEnv env() {
     return {keys_.get(), queue_->mailbox(), [this] { ++resumed_; }, "192.0.2.1", nullptr};
   }
+  // A /send of good.example carrying one PDU it signed, walked from classify to inspect. The
+  // origin is set as verify would have set it: the X-Matrix wait is the other tests' business.
+  Outcome send_until_inspect(PhaseEnv& e) {
+    matrix::JsonObject pdu = *matrix::parse_json(R"({"type":"m.room.message",
+        "room_id":"!r:good.example","sender":"@alice:good.example",
+        "origin_server_ts":1700000000000,"depth":3,"prev_events":["$p"],"auth_events":["$a"],
+        "content":{"body":"x"}})")
+                                  ->object_if();
+    EXPECT_TRUE(
+        matrix::hash_and_sign_event(pdu, *matrix::find_room_version("10"), "good.example", key_)
+            .ok());
+    http_.method = "PUT";
+    http_.target = "/_matrix/federation/v1/send/t1";
+    http_.body = matrix::compact_json(matrix::Json(
+        matrix::JsonObject{{"origin", matrix::Json("good.example")},
+                           {"origin_server_ts", matrix::Json(std::int64_t{1})},
+                           {"pdus", matrix::Json(matrix::JsonArray{matrix::Json(pdu)})},
+                           {"edus", matrix::Json(matrix::JsonArray{})}}));
+    r_.reset();
+    r_.services = services_.get();
+    if (Outcome s = classify_request(r_, http_); s.kind != Outcome::Kind::proceed) return s;
+    r_.origin = "good.example";
+    if (Outcome s = authorize_request(r_, http_, e); s.kind != Outcome::Kind::proceed) return s;
+    if (Outcome s = recall_request(r_, e); s.kind != Outcome::Kind::proceed) return s;
+    return inspect_request(r_, http_, e);
+  }
+  // authenticate, then verify when it did not suspend, as run_request_phases runs them.
+  Outcome authenticate_and_verify(PhaseEnv& e) {
+    Outcome s = authenticate_request(r_, http_, e);
+    if (s.kind != Outcome::Kind::proceed) return s;
+    return verify_request(r_, http_, e);
+  }
 
   uv_loop_t loop_{};
   std::unique_ptr<keystore::WorkerQueue> queue_;
@@ -281,7 +314,7 @@ TEST_F(SuspendTest, PinnedKeysNeedNoWait) {
   pinned.pinned.keys["good.example"][key_.key_id()] = key_.verify_key();
   keys_ = std::make_unique<keystore::ServerKeyStore>(pinned, fetcher_, [] { return 0; });
   PhaseEnv e = env();
-  Outcome s = authenticate_request(r_, http_, e);
+  Outcome s = authenticate_and_verify(e);
   ASSERT_EQ(s.kind, Outcome::Kind::proceed) << s.error.reason;
   EXPECT_EQ(r_.origin, "good.example");
   for (int i = 0; i < 20; ++i) uv_run(&loop_, UV_RUN_NOWAIT);
@@ -295,12 +328,12 @@ TEST_F(SuspendTest, FetchedKeysAreAtHandForTheNextRequest) {
   ASSERT_EQ(authenticate_request(r_, http_, e).kind, Outcome::Kind::suspend);
   run_loop();
   ASSERT_EQ(resumed_, 1);
-  ASSERT_EQ(authenticate_request(r_, http_, e).kind, Outcome::Kind::proceed);
+  ASSERT_EQ(verify_request(r_, http_, e).kind, Outcome::Kind::proceed);
   // A second request of the same server finds the key in the cache: no second wait or fetch.
   r_.reset();
   r_.services = services_.get();
   ASSERT_EQ(classify_request(r_, http_).kind, Outcome::Kind::proceed);
-  Outcome s = authenticate_request(r_, http_, e);
+  Outcome s = authenticate_and_verify(e);
   ASSERT_EQ(s.kind, Outcome::Kind::proceed) << s.error.reason;
   EXPECT_EQ(resumed_, 1);
   EXPECT_EQ(fetcher_.direct_calls.load(), 1);
@@ -312,9 +345,69 @@ TEST_F(SuspendTest, ResumesOnTheLoopAndThenAuthenticates) {
   EXPECT_EQ(resumed_, 0);  // never synchronously
   run_loop();
   ASSERT_EQ(resumed_, 1);
-  Outcome s = authenticate_request(r_, http_, e);
+  Outcome s = verify_request(r_, http_, e);
   ASSERT_EQ(s.kind, Outcome::Kind::proceed) << s.error.reason;
   EXPECT_EQ(r_.origin, "good.example");
+}
+
+// authenticate only parses and asks for the origin's keys; the request resumes at verify,
+// which verifies with the keys that arrived and asks for nothing.
+TEST_F(SuspendTest, AnAuthenticationThatWaitedResumesAtVerify) {
+  PhaseEnv e = env();
+  ASSERT_EQ(authenticate_request(r_, http_, e).kind, Outcome::Kind::suspend);
+  EXPECT_EQ(r_.keys_pending, 1u);
+  EXPECT_EQ(r_.auths.size(), 1u);  // parsed, kept for verify
+  EXPECT_TRUE(r_.origin.empty());  // nothing verified yet
+  run_loop();
+  ASSERT_EQ(resumed_, 1);
+  EXPECT_EQ(r_.keys_pending, 0u);
+  Outcome s = verify_request(r_, http_, e);
+  ASSERT_EQ(s.kind, Outcome::Kind::proceed) << s.error.reason;
+  EXPECT_EQ(r_.origin, "good.example");
+  for (int i = 0; i < 20; ++i) uv_run(&loop_, UV_RUN_NOWAIT);
+  EXPECT_EQ(resumed_, 1);
+  EXPECT_EQ(fetcher_.direct_calls.load(), 1);
+}
+
+// A /send whose PDUs are signed with keys not at hand: inspect checks the transaction's shape,
+// asks for the keys and suspends; the request resumes at verify_events, which verifies the PDUs
+// inspect found, and decide and hold follow without another wait.
+TEST_F(SuspendTest, ASendWaitingForPduKeysResumesAtVerifyEvents) {
+  PhaseEnv e = env();
+  Outcome s = send_until_inspect(e);
+  ASSERT_EQ(s.kind, Outcome::Kind::suspend) << s.error.reason;
+  EXPECT_EQ(r_.keys_pending, 1u);
+  EXPECT_EQ(r_.events.size(), 1u);
+  EXPECT_TRUE(r_.pdus.empty());  // nothing verified before the keys are in
+  run_loop();
+  ASSERT_EQ(resumed_, 1);
+  s = verify_events_request(r_, e);
+  ASSERT_EQ(s.kind, Outcome::Kind::proceed) << s.error.reason;
+  ASSERT_EQ(r_.pdus.size(), 1u);
+  EXPECT_EQ(r_.pdus[0].error, "");
+  EXPECT_EQ(r_.facts.pdu_count, 1u);
+  s = decide_request(r_, http_, e);
+  ASSERT_EQ(s.kind, Outcome::Kind::proceed) << s.error.reason;
+  EXPECT_EQ(r_.decision->rule_id, "partners");
+  EXPECT_EQ(hold_request(r_).kind, Outcome::Kind::proceed);  // nothing held back
+  EXPECT_EQ(resumed_, 1);
+  EXPECT_EQ(fetcher_.direct_calls.load(), 1);
+}
+
+// The connection's key-wait timer on a /send waiting for PDU keys: verify_events, where the
+// request resumes, answers 503 so the origin retries the transaction.
+TEST_F(SuspendTest, AnExpiredPduKeyWaitIsAnsweredAtVerifyEvents) {
+  PhaseEnv e = env();
+  ASSERT_EQ(send_until_inspect(e).kind, Outcome::Kind::suspend);
+  ASSERT_TRUE(expire_key_wait(r_));
+  Outcome s = verify_events_request(r_, e);
+  ASSERT_EQ(s.kind, Outcome::Kind::respond);
+  EXPECT_EQ(s.error.status, 503);
+  EXPECT_STREQ(s.error.errcode, "M_UNKNOWN");
+  EXPECT_EQ(r_.denial, "key_fetch_timeout");
+  EXPECT_TRUE(r_.pdus.empty());
+  for (int i = 0; i < 20; ++i) uv_run(&loop_, UV_RUN_NOWAIT);
+  EXPECT_EQ(resumed_, 0);  // the late answer belongs to the expired wait
 }
 
 TEST_F(SuspendTest, ARequestThatEndedIsNotResumed) {
@@ -333,7 +426,7 @@ TEST_F(SuspendTest, TamperedUriIsRefusedAfterTheKeyArrived) {
   PhaseEnv e = env();
   ASSERT_EQ(authenticate_request(r_, http_, e).kind, Outcome::Kind::suspend);
   run_loop();
-  Outcome s = authenticate_request(r_, http_, e);
+  Outcome s = verify_request(r_, http_, e);
   ASSERT_EQ(s.kind, Outcome::Kind::respond);
   EXPECT_EQ(s.error.status, 401);
   EXPECT_STREQ(s.error.errcode, "M_UNAUTHORIZED");
@@ -354,7 +447,7 @@ TEST_F(SuspendTest, AnExpiredKeyWaitIsAnsweredAndLateAnswersAreIgnored) {
   EXPECT_FALSE(r_.keys_timed_out);
   ASSERT_TRUE(expire_key_wait(r_));
   EXPECT_FALSE(expire_key_wait(r_));  // nothing is awaited any more
-  Outcome s = authenticate_request(r_, http_, e);
+  Outcome s = verify_request(r_, http_, e);
   ASSERT_EQ(s.kind, Outcome::Kind::respond);
   EXPECT_EQ(s.error.status, 401);
   EXPECT_STREQ(s.error.errcode, "M_UNAUTHORIZED");
@@ -369,7 +462,7 @@ TEST_F(SuspendTest, AnExpiredKeyWaitIsAnsweredAndLateAnswersAreIgnored) {
 TEST_F(SuspendTest, WithoutAKeyStoreNothingAuthenticates) {
   PhaseEnv e = env();
   e.keys = nullptr;
-  Outcome s = authenticate_request(r_, http_, e);
+  Outcome s = authenticate_and_verify(e);
   ASSERT_EQ(s.kind, Outcome::Kind::respond);
   EXPECT_EQ(s.error.status, 401);
   EXPECT_STREQ(s.error.errcode, "M_UNAUTHORIZED");
@@ -381,7 +474,7 @@ TEST_F(SuspendTest, UnpinnedServersAreFetched) {
   PhaseEnv e = env();
   ASSERT_EQ(authenticate_request(r_, http_, e).kind, Outcome::Kind::suspend);
   run_loop();
-  ASSERT_EQ(authenticate_request(r_, http_, e).kind, Outcome::Kind::proceed);
+  ASSERT_EQ(verify_request(r_, http_, e).kind, Outcome::Kind::proceed);
   EXPECT_EQ(fetcher_.direct_calls.load(), 1);
   EXPECT_EQ(keys_->metrics().pinned_hits.load(), 0u);
 }
@@ -392,7 +485,7 @@ TEST_F(SuspendTest, ARequestNotWaitingForKeysDoesNotExpire) {
   run_loop();
   ASSERT_EQ(resumed_, 1);
   EXPECT_FALSE(expire_key_wait(r_));  // answered in time: the timer has nothing to cut
-  Outcome s = authenticate_request(r_, http_, e);
+  Outcome s = verify_request(r_, http_, e);
   EXPECT_EQ(s.kind, Outcome::Kind::proceed) << s.error.reason;
 }
 

@@ -7,6 +7,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <vector>
 
 #include "gateway/inbound/inbound_phases.h"
 #include "gateway/inbound/inbound_record.h"
@@ -102,18 +104,40 @@ class OutboundPhasesTest : public ::testing::Test {
             }};
   }
 
-  // A phase to its end: suspensions (keys, quarantine) are resumed as the proxy would.
-  template <typename Phase>
-  Outcome drive(Phase phase) {
+  using Step = std::function<Outcome(PhaseEnv&)>;
+  // X-Matrix: authenticate, then verify (where a wait for keys resumes).
+  std::vector<Step> authentication() {
+    return {[this](PhaseEnv& e) { return authenticate_request(r_, http_, e); },
+            [this](PhaseEnv& e) { return verify_request(r_, http_, e); }};
+  }
+  // Every enforcement phase after classify, in the order of the proxy's schedule.
+  std::vector<Step> enforcement() {
+    std::vector<Step> steps = authentication();
+    steps.push_back([this](PhaseEnv& e) { return authorize_request(r_, http_, e); });
+    steps.push_back([this](PhaseEnv& e) { return recall_request(r_, e); });
+    steps.push_back([this](PhaseEnv& e) { return inspect_request(r_, http_, e); });
+    steps.push_back([this](PhaseEnv& e) { return verify_events_request(r_, e); });
+    steps.push_back([this](PhaseEnv& e) { return decide_request(r_, http_, e); });
+    steps.push_back([this](PhaseEnv&) { return hold_request(r_); });
+    return steps;
+  }
+
+  // Phases in order, as the proxy runs them: a phase that suspends (keys, the quarantine
+  // store) is resumed by the loop, and the request continues at the next phase.
+  Outcome drive(const std::vector<Step>& steps) {
     PhaseEnv e = env();
-    for (int round = 0; round < 10; ++round) {
+    for (const Step& step : steps) {
       const int before = resumed_;
-      Outcome s = phase(e);
-      if (s.kind != Outcome::Kind::suspend) return s;
+      Outcome s = step(e);
+      if (s.kind == Outcome::Kind::respond) return s;
+      if (s.kind == Outcome::Kind::proceed) continue;
       for (int i = 0; i < 200 && resumed_ == before; ++i) uv_run(&loop_, UV_RUN_NOWAIT);
-      if (resumed_ == before) ADD_FAILURE() << "a suspended phase was never resumed";
+      if (resumed_ == before) {
+        ADD_FAILURE() << "a suspended phase was never resumed";
+        return Outcome::respond(599, "M_UNKNOWN", "never resumed");
+      }
     }
-    return Outcome::respond(599, "M_UNKNOWN", "too many suspensions");
+    return Outcome::proceed();
   }
 
   void request(const char* method, std::string target, const std::string& body,
@@ -137,15 +161,12 @@ class OutboundPhasesTest : public ::testing::Test {
     r_.destination = "good.example";
   }
 
-  // classify -> authenticate -> authorize -> inspect, as the inner request loop runs them.
+  // classify -> authenticate -> verify -> authorize -> recall -> inspect -> verify_events ->
+  // decide -> hold, as the pipeline runs them for an inner request.
   Outcome run_all() {
     Outcome s = classify_request(r_, http_);
     if (s.kind != Outcome::Kind::proceed) return s;
-    s = drive([&](PhaseEnv& e) { return authenticate_request(r_, http_, e); });
-    if (s.kind != Outcome::Kind::proceed) return s;
-    s = drive([&](PhaseEnv& e) { return authorize_request(r_, http_, e); });
-    if (s.kind != Outcome::Kind::proceed) return s;
-    return drive([&](PhaseEnv& e) { return inspect_request(r_, http_, e); });
+    return drive(enforcement());
   }
 
   JsonObject pdu(const char* type, const char* room) {
@@ -199,7 +220,7 @@ TEST_F(OutboundPhasesTest, XMatrixIsBoundToTheCoreAndTheTunnel) {
     request("GET", "/_matrix/federation/v1/state_ids/%21r%3Agood.example", "", c.origin,
             c.destination);
     ASSERT_EQ(classify_request(r_, http_).kind, Outcome::Kind::proceed);
-    Outcome s = drive([&](PhaseEnv& e) { return authenticate_request(r_, http_, e); });
+    Outcome s = drive(authentication());
     if (c.status == 0) {
       EXPECT_EQ(s.kind, Outcome::Kind::proceed) << s.error.reason;
       EXPECT_EQ(r_.origin, "core.example");
@@ -215,7 +236,7 @@ TEST_F(OutboundPhasesTest, XMatrixIsBoundToTheCoreAndTheTunnel) {
   h.name = "Authorization";
   h.value = R"(X-Matrix origin="core.example",key="ed25519:c1",sig="AAAA")";
   ASSERT_EQ(classify_request(r_, http_).kind, Outcome::Kind::proceed);
-  Outcome s = drive([&](PhaseEnv& e) { return authenticate_request(r_, http_, e); });
+  Outcome s = drive(authentication());
   EXPECT_EQ(s.error.status, 401);
   EXPECT_EQ(r_.denial, "xmatrix_destination_missing");
 }
@@ -374,6 +395,61 @@ TEST_F(OutboundPhasesTest, AHeldOutboundTransactionIsStoredAnsweredAndRetriedFro
   auto inbound_lookup = services_->quarantine->lookup("inbound", "core.example", "held1");
   ASSERT_TRUE(inbound_lookup.ok());
   EXPECT_FALSE(inbound_lookup->has_value());
+}
+
+// The quarantine store is asked off the loop: decide starts the put and suspends, and the
+// request resumes at hold, which answers from the put's result. The Core's retry: recall asks
+// the store and suspends, and inspect, where it resumes, answers from the entry found without
+// inspecting anything.
+TEST_F(OutboundPhasesTest, AHeldTransactionResumesAtHoldAndItsRetryIsAnsweredInInspect) {
+  std::vector<std::function<void()>> finished;  // work done off the loop, `done` not yet run
+  PhaseEnv e = env();
+  e.offload = [&](std::function<void()> work, std::function<void()> done) {
+    work();
+    finished.push_back(std::move(done));
+  };
+  auto run_finished = [&] {
+    for (std::function<void()>& done : finished) done();
+    finished.clear();
+  };
+  const std::string body = transaction({Json(pdu("m.poll.start", "!r:core.example"))});
+  request("PUT", "/_matrix/federation/v1/send/held2", body);
+  ASSERT_EQ(classify_request(r_, http_).kind, Outcome::Kind::proceed);
+  ASSERT_EQ(drive(authentication()).kind, Outcome::Kind::proceed);
+  ASSERT_EQ(authorize_request(r_, http_, e).kind, Outcome::Kind::proceed);
+  ASSERT_EQ(recall_request(r_, e).kind, Outcome::Kind::proceed);  // nothing held under this txn
+  ASSERT_EQ(inspect_request(r_, http_, e).kind, Outcome::Kind::proceed);  // the Core's key pinned
+  ASSERT_EQ(verify_events_request(r_, e).kind, Outcome::Kind::proceed);
+  Outcome s = decide_request(r_, http_, e);
+  ASSERT_EQ(s.kind, Outcome::Kind::suspend);
+  EXPECT_EQ(r_.decision->action, policy::Action::quarantine);
+  EXPECT_FALSE(r_.quarantine_result.has_value());  // the put's answer is not in yet
+  run_finished();
+  EXPECT_EQ(resumed_, 1);
+  s = hold_request(r_);
+  ASSERT_EQ(s.kind, Outcome::Kind::respond);
+  EXPECT_EQ(s.error.status, 200);
+  EXPECT_EQ(s.error.reason, "quarantined");
+  const std::string id = r_.quarantine_id;
+  ASSERT_FALSE(id.empty());
+
+  request("PUT", "/_matrix/federation/v1/send/held2", body);
+  ASSERT_EQ(classify_request(r_, http_).kind, Outcome::Kind::proceed);
+  ASSERT_EQ(drive(authentication()).kind, Outcome::Kind::proceed);
+  ASSERT_EQ(authorize_request(r_, http_, e).kind, Outcome::Kind::proceed);
+  ASSERT_EQ(recall_request(r_, e).kind, Outcome::Kind::suspend);
+  EXPECT_FALSE(r_.held_before.has_value());
+  run_finished();
+  EXPECT_EQ(resumed_, 2);
+  ASSERT_TRUE(r_.held_before.has_value());
+  s = inspect_request(r_, http_, e);
+  ASSERT_EQ(s.kind, Outcome::Kind::respond);
+  EXPECT_EQ(s.error.status, 200);
+  EXPECT_EQ(r_.quarantine_id, id);
+  EXPECT_TRUE((*r_.quarantine_result)->existed);
+  EXPECT_TRUE(r_.events.empty());  // nothing inspected
+  EXPECT_TRUE(r_.pdus.empty());
+  EXPECT_TRUE(finished.empty());  // nothing stored again
 }
 
 // A tunnel of the TLS proxy listener sets `listener`: every record of its requests names it,

@@ -1,8 +1,10 @@
-// The request pipeline: phases run in order and pass requests through until
-// their issues fill them; classify names bounded endpoint classes.
+// The request pipeline: phases run in order, a suspended request resumes where the schedule
+// says, and admit names bounded endpoint classes.
 #include "gateway/proxy/pipeline.h"
 
 #include <gtest/gtest.h>
+
+#include <iterator>
 
 namespace bordergate {
 namespace {
@@ -39,11 +41,51 @@ TEST(Pipeline, PhaseNamesAreStable) {
   EXPECT_STREQ(phase_name(Phase::admit), "admit");
   EXPECT_STREQ(phase_name(Phase::classify), "classify");
   EXPECT_STREQ(phase_name(Phase::authenticate), "authenticate");
+  EXPECT_STREQ(phase_name(Phase::verify), "verify");
   EXPECT_STREQ(phase_name(Phase::authorize), "authorize");
+  EXPECT_STREQ(phase_name(Phase::recall), "recall");
   EXPECT_STREQ(phase_name(Phase::inspect), "inspect");
+  EXPECT_STREQ(phase_name(Phase::verify_events), "verify_events");
+  EXPECT_STREQ(phase_name(Phase::decide), "decide");
+  EXPECT_STREQ(phase_name(Phase::hold), "hold");
   EXPECT_STREQ(phase_name(Phase::forward), "forward");
   EXPECT_STREQ(phase_name(Phase::check_answer), "check_answer");
   EXPECT_STREQ(phase_name(Phase::record), "record");
+}
+
+// Where a suspended request continues: after a wait, at the phase that consumes what arrived;
+// admit (discovery of a delegated tunnel) and check_answer (the answer check's verdict) take it
+// in themselves and run again. Phases that never suspend name themselves.
+TEST(Pipeline, SuspendedPhasesResumeAtTheScheduledPhase) {
+  const struct {
+    Phase suspended, resumes_at;
+  } cases[] = {
+      {Phase::admit, Phase::admit},           {Phase::classify, Phase::classify},
+      {Phase::authenticate, Phase::verify},   {Phase::verify, Phase::verify},
+      {Phase::authorize, Phase::authorize},   {Phase::recall, Phase::inspect},
+      {Phase::inspect, Phase::verify_events}, {Phase::verify_events, Phase::verify_events},
+      {Phase::decide, Phase::hold},           {Phase::hold, Phase::hold},
+      {Phase::forward, Phase::forward},       {Phase::check_answer, Phase::check_answer},
+      {Phase::record, Phase::record},
+  };
+  static_assert(std::size(cases) == kPhaseCount);
+  for (const auto& c : cases) {
+    EXPECT_EQ(resumes_at(c.suspended), c.resumes_at) << phase_name(c.suspended);
+  }
+}
+
+// A request resumed at a later phase runs from there to forward (here without enforcement,
+// where every phase proceeds).
+TEST(Pipeline, ARequestResumedMidwayRunsOnToForward) {
+  HttpRequest req;
+  req.method = "PUT";
+  req.target = "/_matrix/federation/v1/send/1";
+  RequestContext ctx;
+  ctx.request = &req;
+  ctx.phase = Phase::verify_events;
+  EXPECT_EQ(run_request_phases(ctx).kind, Outcome::Kind::proceed);
+  EXPECT_EQ(ctx.phase, Phase::forward);
+  EXPECT_EQ(ctx.endpoint, EndpointClass::other);  // admit, which classifies the path, did not run
 }
 
 TEST(Pipeline, RespondCarriesMatrixError) {
