@@ -89,8 +89,8 @@ void Metrics::append_shard_families(std::vector<prometheus::MetricFamily>& out) 
   hist.help = "Time from the first byte of a request to the end of its response";
   hist.type = prometheus::MetricType::Histogram;
   for (size_t series = 0; series < kSeries; ++series) {
-    const std::string direction(direction_label(series / kEndpointClassCount));
-    const std::string endpoint(kEndpointClassNames[series % kEndpointClassCount]);
+    const std::string direction(direction_label(series / kPathClassCount));
+    const std::string endpoint(kPathClassNames[series % kPathClassCount]);
     for (size_t code = 0; code < kCodes; ++code) {
       std::uint64_t n = 0;
       for (const auto& s : shards_) n += load(s->requests[series][code]);
@@ -111,7 +111,7 @@ void Metrics::append_shard_families(std::vector<prometheus::MetricFamily>& out) 
     std::uint64_t total = 0;
     for (auto c : counts) total += c;
     // Outbound series appear once the Core has sent traffic through the proxy.
-    if (series >= kEndpointClassCount && total == 0) continue;
+    if (series >= kPathClassCount && total == 0) continue;
     prometheus::ClientMetric m;
     m.label = {{"direction", direction}, {"endpoint", endpoint}};
     std::uint64_t cumulative = 0;
@@ -161,12 +161,12 @@ std::string Metrics::serialize() const {
 
 WorkerMetrics::WorkerMetrics(Metrics& metrics, unsigned index) : m_(metrics), index_(index) {}
 
-void WorkerMetrics::request_done(Direction d, EndpointClass e, int status,
+void WorkerMetrics::request_done(Direction d, PathClass e, int status,
                                  std::chrono::nanoseconds latency, std::uint64_t bytes_in,
                                  std::uint64_t bytes_out) {
   if (status < 100 || status > 599) status = 599;
   Metrics::Shard& s = *m_.shards_[index_];
-  size_t series = direction_index(d) * kEndpointClassCount + static_cast<size_t>(e);
+  size_t series = direction_index(d) * kPathClassCount + static_cast<size_t>(e);
   // Only this worker writes its shard: relaxed adds never contend.
   constexpr auto relaxed = std::memory_order_relaxed;
   s.requests[series][static_cast<size_t>(status - 100)].fetch_add(1, relaxed);

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "gateway/common/endpoint_class.h"
+#include "gateway/common/path_class.h"
 
 namespace bordergate {
 
@@ -43,7 +43,7 @@ class WorkerMetrics {
   WorkerMetrics(const WorkerMetrics&) = delete;
   WorkerMetrics& operator=(const WorkerMetrics&) = delete;
 
-  void request_done(Direction d, EndpointClass e, int status, std::chrono::nanoseconds latency,
+  void request_done(Direction d, PathClass e, int status, std::chrono::nanoseconds latency,
                     std::uint64_t bytes_in, std::uint64_t bytes_out);
   void connection_opened();
   void connection_closed();
@@ -79,8 +79,8 @@ class Metrics {
  private:
   friend class WorkerMetrics;
   static constexpr size_t kDirections = kDirectionCount;
-  static constexpr size_t kSeries = kDirections * kEndpointClassCount;  // direction x endpoint
-  static constexpr size_t kCodes = 500;                                 // status 100..599
+  static constexpr size_t kSeries = kDirections * kPathClassCount;  // direction x endpoint
+  static constexpr size_t kCodes = 500;                             // status 100..599
   struct alignas(64) Shard {
     std::array<std::array<std::atomic<std::uint64_t>, kCodes>, kSeries> requests{};
     std::array<std::array<std::atomic<std::uint64_t>, kBuckets + 1>, kSeries> buckets{};

@@ -15,7 +15,7 @@
 #include "gateway/cli/commands.h"
 #include "gateway/config/config_loader.h"
 #include "gateway/discovery/private_discovery.h"
-#include "gateway/inbound/pinned_keys_file.h"
+#include "gateway/enforcement/pinned_keys_file.h"
 #include "gateway/keystore/federation_key_fetcher.h"
 #include "gateway/keystore/key_persistence.h"
 #include "gateway/keystore/key_responses.h"
@@ -297,7 +297,7 @@ void fetch_one_key(const std::string& server, const Settings& s, const NetOption
     if (!opened) return void(fail("keys fetch", opened.error(), kBadInput));
     persistence = std::move(*opened);
   }
-  auto pinned = inbound::load_pinned_keys(s.pinned);
+  auto pinned = enforcement::load_pinned_keys(s.pinned);
   if (!pinned) return void(fail("keys fetch", pinned.error(), kBadInput));
   k::KeyStoreConfig config;
   config.pinned = std::move(*pinned);

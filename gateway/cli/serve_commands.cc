@@ -8,7 +8,7 @@
 
 #include "gateway/cli/commands.h"
 #include "gateway/config/config_loader.h"
-#include "gateway/inbound/pinned_keys_file.h"
+#include "gateway/enforcement/pinned_keys_file.h"
 #include "gateway/proxy/outbound_services.h"
 #include "gateway/proxy/runtime.h"
 #include "gateway/proxy/server.h"
@@ -52,7 +52,7 @@ void register_serve_commands(CLI::App& app) {
       }
     }
     // Pinned keys are read by the key store at start; check them here too.
-    if (auto pins = inbound::load_pinned_keys(loaded.config->keys); !pins) {
+    if (auto pins = enforcement::load_pinned_keys(loaded.config->keys); !pins) {
       std::fprintf(stderr, "%s: %s\n", file->c_str(), pins.error().message.c_str());
       exit_status() = 1;
       return;

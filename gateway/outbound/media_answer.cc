@@ -5,7 +5,7 @@
 namespace bordergate::outbound {
 namespace {
 
-ResponseCheck from_verdict(inbound::MediaVerdict v) {
+ResponseCheck from_verdict(enforcement::MediaVerdict v) {
   if (v.refused) return refuse_answer(std::move(v.reason), std::move(v.error), v.errcode, v.status);
   ResponseCheck c;
   c.reason = std::move(v.reason);
@@ -16,14 +16,14 @@ ResponseCheck from_verdict(inbound::MediaVerdict v) {
 
 ResponseCheck check_media_answer(std::string_view content_type, std::string_view body,
                                  const policy::MediaPolicy* media) {
-  return from_verdict(
-      inbound::check_multipart_media(content_type, body, media, inbound::MediaSource::remote));
+  return from_verdict(enforcement::check_multipart_media(content_type, body, media,
+                                                         enforcement::MediaSource::remote));
 }
 
 ResponseCheck check_plain_media_answer(std::string_view content_type, std::string_view body,
                                        const policy::MediaPolicy* media) {
   return from_verdict(
-      inbound::check_plain_media(content_type, body, media, inbound::MediaSource::remote));
+      enforcement::check_plain_media(content_type, body, media, enforcement::MediaSource::remote));
 }
 
 }  // namespace bordergate::outbound

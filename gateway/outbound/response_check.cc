@@ -5,7 +5,7 @@
 #include <set>
 #include <tuple>
 
-#include "gateway/inbound/edu_binding.h"
+#include "gateway/enforcement/edu_binding.h"
 #include "gateway/matrix/event.h"
 #include "gateway/matrix/redaction.h"
 #include "gateway/outbound/key_answer.h"
@@ -52,7 +52,7 @@ class EventChecker {
   }
 
   // Verdict for one event that must belong to `room` (empty: any room). error empty = passed.
-  inbound::PduVerdict check(const JsonObject& event, std::string_view room) {
+  enforcement::PduVerdict check(const JsonObject& event, std::string_view room) {
     ++checked_;
     pending_.clear();
     const std::string* room_id = str(event, "room_id");
@@ -63,7 +63,7 @@ class EventChecker {
     } else if (!room.empty() && hint_ != nullptr && room == hint_room_) {
       version = hint_;  // v12 create events carry no room_id
     }
-    inbound::PduVerdict v = inbound::inspect_pdu(event, version, recording_);
+    enforcement::PduVerdict v = enforcement::inspect_pdu(event, version, recording_);
     if (!v.version_known) version_unknown_ = true;
     if (v.error.empty() && !room.empty() && event_room(event, v) != room) v.error = "wrong_room";
     if (!v.error.empty()) {
@@ -73,7 +73,7 @@ class EventChecker {
   }
 
   // The room an event is in: its room_id, or for a v12 create event the room id it founds.
-  static std::string event_room(const JsonObject& event, const inbound::PduVerdict& v) {
+  static std::string event_room(const JsonObject& event, const enforcement::PduVerdict& v) {
     if (const std::string* r = str(event, "room_id")) return *r;
     const matrix::RoomVersionRules* rules = matrix::find_room_version(v.verified_as);
     if (rules == nullptr) return {};
@@ -120,7 +120,7 @@ class EventChecker {
   bool version_unknown_ = false;
 };
 
-std::string describe(const inbound::PduVerdict& v) {
+std::string describe(const enforcement::PduVerdict& v) {
   return (v.event_id.empty() ? std::string("an event") : "event " + v.event_id) + " (" + v.error +
          ")";
 }
@@ -139,15 +139,15 @@ void learn_from_create(EventChecker& checker, const JsonArray& events, std::stri
     const std::string* state_key = str(*ev, "state_key");
     if (type == nullptr || *type != "m.room.create" || state_key == nullptr || !state_key->empty())
       continue;
-    inbound::PduVerdict v = inbound::inspect_pdu(*ev, nullptr, checker.lookup());
+    enforcement::PduVerdict v = enforcement::inspect_pdu(*ev, nullptr, checker.lookup());
     checker.clear_pending();  // the create event is checked again with the others
     if (!v.error.empty() || !v.version_known) continue;
     const matrix::RoomVersionRules* rules = matrix::find_room_version(v.verified_as);
     if (rules == nullptr || EventChecker::event_room(*ev, v) != room) continue;
     if (!rules->room_id_without_domain) {
       const std::string* sender = str(*ev, "sender");
-      if (sender == nullptr ||
-          !inbound::same_server(inbound::user_server(*sender), matrix::id_server_name(room)))
+      if (sender == nullptr || !enforcement::same_server(enforcement::user_server(*sender),
+                                                         matrix::id_server_name(room)))
         continue;
     }
     checker.set_hint(std::string(room), rules);
@@ -162,7 +162,7 @@ std::optional<ResponseCheck> all_must_pass(EventChecker& checker, const JsonArra
   std::optional<ResponseCheck> failed;
   for (const Json& e : arr) {
     if (!e.is_object()) return refuse_malformed(std::string(section) + " holds a non-object");
-    inbound::PduVerdict v = checker.check(*e.object_if(), room);
+    enforcement::PduVerdict v = checker.check(*e.object_if(), room);
     // Keep going after a failure only to collect every missing key for one fetch round.
     if (!v.error.empty() && !failed) {
       failed =
@@ -194,7 +194,7 @@ ResponseCheck check_removable(const ResponseCheckInput& in, EventChecker& checke
   kept.reserve(arr->size());
   for (Json& e : *arr) {
     if (!e.is_object()) return refuse_malformed(std::string(key) + " holds a non-object");
-    inbound::PduVerdict v = checker.check(*e.object_if(), in.asked.room_id);
+    enforcement::PduVerdict v = checker.check(*e.object_if(), in.asked.room_id);
     if (v.error.empty()) {
       kept.push_back(std::move(e));
     } else {
@@ -215,7 +215,7 @@ ResponseCheck check_event(const ResponseCheckInput& in, EventChecker& checker, c
   const JsonArray* pdus = o != nullptr ? array_member(*o, "pdus") : nullptr;
   if (pdus == nullptr || pdus->size() != 1 || !pdus->front().is_object())
     return refuse_malformed("an event answer must hold exactly one PDU");
-  inbound::PduVerdict v = checker.check(*pdus->front().object_if(), {});
+  enforcement::PduVerdict v = checker.check(*pdus->front().object_if(), {});
   if (!v.error.empty())
     return checker.finish(refuse_answer(
         "response_event_failed", "The remote server's event fails verification: " + describe(v)));
@@ -255,7 +255,7 @@ ResponseCheck check_complete_sets(const ResponseCheckInput& in, EventChecker& ch
     if (auto it = o.find("event"); it != o.end()) {
       // The join as the resident server completed it (restricted joins add its signature).
       if (!it->second.is_object()) return refuse_malformed("event is not an object");
-      inbound::PduVerdict v = checker.check(*it->second.object_if(), in.asked.room_id);
+      enforcement::PduVerdict v = checker.check(*it->second.object_if(), in.asked.room_id);
       if (!v.error.empty() && !failed) {
         failed = refuse_answer(
             "response_event_failed",
@@ -355,13 +355,14 @@ ResponseCheck check_invite(const ResponseCheckInput& in, EventChecker& checker, 
     return refuse_answer("invite_event_altered",
                          "The remote server returned an invite event other than the one sent");
   // The Core's signature (the sender's server) still verifies: check_pdu requires it.
-  inbound::PduVerdict v = checker.check(*event, in.asked.room_id);
+  enforcement::PduVerdict v = checker.check(*event, in.asked.room_id);
   if (!v.error.empty())
     return checker.finish(refuse_answer("response_event_failed",
                                         "The returned invite fails verification: " + describe(v)));
   // And the invitee's server signed it (the reason the Core sends the invite at all).
   const std::string* invitee = str(*event, "state_key");
-  std::string_view invitee_server = invitee ? inbound::user_server(*invitee) : std::string_view{};
+  std::string_view invitee_server =
+      invitee ? enforcement::user_server(*invitee) : std::string_view{};
   const matrix::RoomVersionRules* rules = matrix::find_room_version(v.verified_as);
   if (invitee_server.empty() || rules == nullptr) return refuse_malformed("no invitee");
   auto redacted = matrix::redact_event(*event, *rules);

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "gateway/inbound/pdu_inspection.h"
+#include "gateway/enforcement/pdu_inspection.h"
 #include "gateway/matrix/json.h"
 #include "gateway/matrix/room_version.h"
 #include "gateway/matrix/signed_json.h"
@@ -37,7 +37,7 @@ struct AskedFor {
   // key.query by GET (/query/{serverName}[/{keyId}]): the server asked about; every entry of
   // the notary's answer must hold its keys. Empty for the POST form (a batch of servers).
   std::string_view queried_server;
-  // media: a legacy /_matrix/media/{v3,r0} path (inbound::Classification::legacy_media), whose
+  // media: a legacy /_matrix/media/{v3,r0} path (enforcement::Classification::legacy_media), whose
   // answer is the plain media instead of multipart/mixed.
   bool legacy_media = false;
 };
@@ -78,7 +78,7 @@ struct RemovedEvent {
 struct ResponseCheck {
   ResponseAction action = ResponseAction::pass;
   std::string body;  // filtered: the new body (compact JSON)
-  std::vector<inbound::KeyNeed> missing_keys;
+  std::vector<enforcement::KeyNeed> missing_keys;
   std::vector<RemovedEvent> removed;
   // snake_case, for audit and metrics: "response_ok", "response_events_filtered",
   // "response_event_failed", "response_malformed", "template_mismatch", "media_too_large" ...
@@ -93,7 +93,7 @@ struct ResponseCheck {
   bool room_version_unknown = false;  // some event was checked without a known version
 };
 
-// The audit note for a check that changed or refused the answer (InboundRequest::response_note):
+// The audit note for a check that changed or refused the answer (JudgedRequest::response_note):
 // "response_events_filtered: removed $a (content_hash_mismatch), ..." or
 // "response refused: <reason>"; empty for pass. Bounded (about 1 KiB), event ids only.
 std::string audit_note(const ResponseCheck& check);

@@ -2,8 +2,8 @@
 
 #include <memory>
 
-#include "gateway/inbound/inbound_services.h"
-#include "gateway/inbound/room_versions.h"
+#include "gateway/enforcement/room_versions.h"
+#include "gateway/enforcement/services.h"
 #include "gateway/keystore/server_key_store.h"
 
 namespace bordergate {
@@ -28,7 +28,7 @@ struct AnswerJob {
   int status = 0;
   std::string content_type;
   std::shared_ptr<const std::string> body;
-  inbound::RoomVersions* room_versions = nullptr;
+  enforcement::RoomVersions* room_versions = nullptr;
   keystore::ServerKeyStore* keys = nullptr;
 
   outbound::ResponseCheck run(bool keys_awaited) const {
@@ -46,7 +46,7 @@ struct AnswerJob {
     in.answer.status = status;
     in.answer.content_type = content_type;
     in.answer.body = *body;
-    inbound::RoomVersions* versions = room_versions;
+    enforcement::RoomVersions* versions = room_versions;
     in.room_versions = [versions](std::string_view room) -> const matrix::RoomVersionRules* {
       return versions != nullptr ? versions->find(room) : nullptr;
     };
@@ -77,7 +77,7 @@ void run_job(RequestContext& ctx, std::shared_ptr<const AnswerJob> job, bool key
 }
 
 std::shared_ptr<AnswerJob> make_job(const RequestContext& ctx) {
-  const inbound::InboundRequest& r = ctx.inbound;
+  const enforcement::JudgedRequest& r = ctx.judged;
   auto job = std::make_shared<AnswerJob>();
   job->endpoint = r.route->endpoint;
   job->api_version = r.route->api_version;
@@ -113,7 +113,7 @@ bool start_answer_check(RequestContext& ctx) {
   // The verdict is delivered to the request while it lives; whether it came back within this
   // call decides between answering now and resuming later.
   auto in_call = std::make_shared<bool>(true);
-  std::weak_ptr<int> alive = ctx.inbound.alive;
+  std::weak_ptr<int> alive = ctx.judged.alive;
   RequestContext* request = &ctx;
   Verdict deliver = [alive, request, in_call](outbound::ResponseCheck c) {
     if (alive.expired()) return;
@@ -135,7 +135,7 @@ bool start_answer_check(RequestContext& ctx) {
       Verdict done;
     };
     auto pending = std::make_shared<Pending>(Pending{c.missing_keys.size(), std::move(deliver)});
-    for (const inbound::KeyNeed& need : c.missing_keys) {
+    for (const enforcement::KeyNeed& need : c.missing_keys) {
       request->keys->get_key(need.server, need.key_id, need.valid_at_ms, request->mailbox,
                              [alive, request, pending, job](Result<matrix::VerifyKey>) {
                                if (alive.expired() || --pending->left > 0) return;

@@ -3,7 +3,7 @@
 #include <charconv>
 
 #include "gateway/common/log.h"
-#include "gateway/inbound/inbound_phases.h"
+#include "gateway/enforcement/phases.h"
 #include "gateway/proxy/federation.h"
 #include "gateway/proxy/worker.h"
 
@@ -95,7 +95,7 @@ bool ClientConnection::accept_outbound() {
       federation->resolver().resolve(name, std::move(done));
     };
   }
-  env.services = worker_.runtime()->inbound;
+  env.services = worker_.runtime()->enforcement;
   TunnelFront::Owner& owner = *this;
   front_ = std::make_unique<TunnelFront>(std::move(env), *outbound_, outbound_settings_, owner,
                                          client_ip_, listener_);

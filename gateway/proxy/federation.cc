@@ -5,7 +5,7 @@
 #include <system_error>
 
 #include "gateway/admin/federation_metrics.h"
-#include "gateway/inbound/pinned_keys_file.h"
+#include "gateway/enforcement/pinned_keys_file.h"
 
 namespace bordergate {
 namespace {
@@ -53,7 +53,7 @@ Result<std::unique_ptr<Federation>> Federation::create(const Config& config) {
   keystore::KeyStoreConfig store_config;
   // Pinned servers are answered from their pinned keys only: a fetched response never adds to
   // or overrides them (closed federations trust the operator's keys, not the network).
-  auto pinned = inbound::load_pinned_keys(config.keys);
+  auto pinned = enforcement::load_pinned_keys(config.keys);
   if (!pinned) return pinned.error();
   store_config.pinned = std::move(*pinned);
   auto notaries = keystore::notaries_from(config.key_fetch);
@@ -94,7 +94,7 @@ Result<keystore::PinnedKeys> Federation::prepare_reload(const Config& config) co
                       "key fetch settings (keys: notary_servers, fetch_mode, fetch_timeout, "
                       "cache_file) only change on restart");
   }
-  return inbound::load_pinned_keys(config.keys);
+  return enforcement::load_pinned_keys(config.keys);
 }
 
 Federation::~Federation() {

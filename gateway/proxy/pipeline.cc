@@ -3,37 +3,37 @@
 #include <array>
 
 #include "gateway/common/log.h"
-#include "gateway/inbound/inbound_phases.h"
-#include "gateway/inbound/inbound_record.h"
-#include "gateway/inbound/inbound_services.h"
-#include "gateway/inbound/media_check.h"
-#include "gateway/inbound/room_versions.h"
+#include "gateway/enforcement/media_check.h"
+#include "gateway/enforcement/phases.h"
+#include "gateway/enforcement/record.h"
+#include "gateway/enforcement/room_versions.h"
+#include "gateway/enforcement/services.h"
 #include "gateway/proxy/answer_check.h"
 #include "policy/endpoint.h"
 
 namespace bordergate {
 namespace {
 
-inbound::PhaseEnv env_for(RequestContext& ctx) {
+enforcement::PhaseEnv env_for(RequestContext& ctx) {
   return {ctx.keys, ctx.mailbox, ctx.resume,
           ctx.client_ip != nullptr ? *ctx.client_ip : std::string_view(), ctx.offload};
 }
 
-EndpointClass coarse_class(std::string_view path) {
+PathClass coarse_class(std::string_view path) {
   auto starts = [&](std::string_view prefix) { return path.substr(0, prefix.size()) == prefix; };
-  if (starts("/_matrix/federation/")) return EndpointClass::federation;
-  if (starts("/_matrix/key/")) return EndpointClass::key;
-  if (starts("/_matrix/media/")) return EndpointClass::media;
-  if (starts("/.well-known/matrix/")) return EndpointClass::well_known;
-  return EndpointClass::other;
+  if (starts("/_matrix/federation/")) return PathClass::federation;
+  if (starts("/_matrix/key/")) return PathClass::key;
+  if (starts("/_matrix/media/")) return PathClass::media;
+  if (starts("/.well-known/matrix/")) return PathClass::well_known;
+  return PathClass::other;
 }
 
 // Inbound requests are judged (and audited) when a policy is configured; without one the
 // gateway is a plain proxy (logged at start). Outbound requests are judged once their tunnel
 // admitted them as federation requests (RequestAdmission).
 void start_inbound_enforcement(RequestContext& ctx) {
-  if (ctx.runtime != nullptr && ctx.runtime->inbound != nullptr) {
-    ctx.inbound.services = ctx.runtime->inbound;
+  if (ctx.runtime != nullptr && ctx.runtime->enforcement != nullptr) {
+    ctx.judged.services = ctx.runtime->enforcement;
   }
 }
 
@@ -100,13 +100,13 @@ GatewayError refusal_of(const outbound::ResponseCheck& check) {
 // What the check of an external answer did: learnt room versions, the audit note, the
 // counters; then the answer to send (filtered: the new body) or the refusal.
 Outcome apply_answer_verdict(RequestContext& ctx) {
-  inbound::InboundRequest& r = ctx.inbound;
+  enforcement::JudgedRequest& r = ctx.judged;
   outbound::ResponseCheck& check = *ctx.answer_verdict;
   if (r.services != nullptr && r.route && outbound::response_needs_check(r.route->endpoint)) {
     if (!check.learnt_room_version.empty() && r.services->room_versions) {
       r.services->room_versions->learn(r.route->params.room_id, check.learnt_room_version);
     }
-    // What the check did goes into the request's audit record (record_inbound) and counters.
+    // What the check did goes into the request's audit record (record_judged) and counters.
     r.response_note = outbound::audit_note(check);
     r.services->metrics.count_response(policy::endpoint_name(r.route->endpoint),
                                        check.action == outbound::ResponseAction::pass ? "pass"
@@ -125,7 +125,7 @@ Outcome apply_answer_verdict(RequestContext& ctx) {
   return Outcome::proceed();
 }
 
-Outcome media_refusal(const inbound::MediaVerdict& v) {
+Outcome media_refusal(const enforcement::MediaVerdict& v) {
   log_event(LogLevel::warn, "core_media_refused", {{"reason", v.reason}, {"error", v.error}});
   return Outcome::respond(v.status, v.errcode, v.error, ErrorSource::policy);
 }
@@ -145,54 +145,54 @@ Outcome admit(RequestContext& ctx) {
 
 Outcome classify(RequestContext& ctx) {
   if (!ctx.enforcing()) return Outcome::proceed();
-  return inbound::classify_request(ctx.inbound, *ctx.request);
+  return enforcement::classify_request(ctx.judged, *ctx.request);
 }
 
 Outcome authenticate(RequestContext& ctx) {
   if (!ctx.enforcing()) return Outcome::proceed();
-  inbound::PhaseEnv env = env_for(ctx);
-  return inbound::authenticate_request(ctx.inbound, *ctx.request, env);
+  enforcement::PhaseEnv env = env_for(ctx);
+  return enforcement::authenticate_request(ctx.judged, *ctx.request, env);
 }
 
 Outcome verify(RequestContext& ctx) {
   if (!ctx.enforcing()) return Outcome::proceed();
-  inbound::PhaseEnv env = env_for(ctx);
-  return inbound::verify_request(ctx.inbound, *ctx.request, env);
+  enforcement::PhaseEnv env = env_for(ctx);
+  return enforcement::verify_request(ctx.judged, *ctx.request, env);
 }
 
 Outcome authorize(RequestContext& ctx) {
   if (!ctx.enforcing()) return Outcome::proceed();
-  inbound::PhaseEnv env = env_for(ctx);
-  return inbound::authorize_request(ctx.inbound, *ctx.request, env);
+  enforcement::PhaseEnv env = env_for(ctx);
+  return enforcement::authorize_request(ctx.judged, *ctx.request, env);
 }
 
 Outcome recall(RequestContext& ctx) {
   if (!ctx.enforcing()) return Outcome::proceed();
-  inbound::PhaseEnv env = env_for(ctx);
-  return inbound::recall_request(ctx.inbound, env);
+  enforcement::PhaseEnv env = env_for(ctx);
+  return enforcement::recall_request(ctx.judged, env);
 }
 
 Outcome inspect(RequestContext& ctx) {
   if (!ctx.enforcing()) return Outcome::proceed();
-  inbound::PhaseEnv env = env_for(ctx);
-  return inbound::inspect_request(ctx.inbound, *ctx.request, env);
+  enforcement::PhaseEnv env = env_for(ctx);
+  return enforcement::inspect_request(ctx.judged, *ctx.request, env);
 }
 
 Outcome verify_events(RequestContext& ctx) {
   if (!ctx.enforcing()) return Outcome::proceed();
-  inbound::PhaseEnv env = env_for(ctx);
-  return inbound::verify_events_request(ctx.inbound, env);
+  enforcement::PhaseEnv env = env_for(ctx);
+  return enforcement::verify_events_request(ctx.judged, env);
 }
 
 Outcome decide(RequestContext& ctx) {
   if (!ctx.enforcing()) return Outcome::proceed();
-  inbound::PhaseEnv env = env_for(ctx);
-  return inbound::decide_request(ctx.inbound, *ctx.request, env);
+  enforcement::PhaseEnv env = env_for(ctx);
+  return enforcement::decide_request(ctx.judged, *ctx.request, env);
 }
 
 Outcome hold(RequestContext& ctx) {
   if (!ctx.enforcing()) return Outcome::proceed();
-  return inbound::hold_request(ctx.inbound);
+  return enforcement::hold_request(ctx.judged);
 }
 
 Outcome run_request_phases(RequestContext& ctx) {
@@ -228,8 +228,8 @@ void refuse_unread(RequestContext& ctx, int status, std::string_view detail) {
   }
   start_inbound_enforcement(ctx);
   if (!ctx.enforcing()) return;
-  ctx.inbound.denial = std::string(unread_reason(status));
-  ctx.inbound.response_note = std::string(detail);
+  ctx.judged.denial = std::string(unread_reason(status));
+  ctx.judged.response_note = std::string(detail);
 }
 
 Outcome check_answer(RequestContext& ctx, const HttpResponseHead& head) {
@@ -241,20 +241,20 @@ Outcome check_answer(RequestContext& ctx, const HttpResponseHead& head) {
   } else if (ctx.enforcing()) {
     // The Core's make_* answers name the room's version (copied while they stream on). Media
     // answers the policy limits are held whole and judged before the peer sees them.
-    ctx.inbound.capture_answer = inbound::wants_core_answer(ctx.inbound, head.status);
-    ctx.hold_limit = inbound::core_media_hold_limit(ctx.inbound, head.status);
+    ctx.judged.capture_answer = enforcement::wants_core_answer(ctx.judged, head.status);
+    ctx.hold_limit = enforcement::core_media_hold_limit(ctx.judged, head.status);
   }
   if (ctx.hold_limit) {
     ctx.held_head = head;
     ctx.answer_body = std::make_shared<std::string>();
-  } else if (ctx.inbound.capture_answer) {
+  } else if (ctx.judged.capture_answer) {
     ctx.answer_body = std::make_shared<std::string>();
   }
   return Outcome::proceed();
 }
 
 Outcome check_held_answer(RequestContext& ctx) {
-  inbound::InboundRequest& r = ctx.inbound;
+  enforcement::JudgedRequest& r = ctx.judged;
   if (ctx.direction() == Direction::outbound) {
     if (!ctx.answer_verdict) {
       if (r.services == nullptr || !r.route || !outbound::response_needs_check(r.route->endpoint)) {
@@ -270,14 +270,14 @@ Outcome check_held_answer(RequestContext& ctx) {
     return apply_answer_verdict(ctx);
   }
   const std::string_view type = ctx.held_head.headers.find("content-type").value_or("");
-  inbound::MediaVerdict v = inbound::check_core_media_answer(r, type, *ctx.answer_body);
+  enforcement::MediaVerdict v = enforcement::check_core_media_answer(r, type, *ctx.answer_body);
   if (v.refused) return media_refusal(v);
   return Outcome::proceed();
 }
 
 Outcome refuse_oversized_answer(RequestContext& ctx, std::uint64_t bytes) {
   ctx.answer_body.reset();
-  return media_refusal(inbound::refuse_oversized_core_media(ctx.inbound, bytes));
+  return media_refusal(enforcement::refuse_oversized_core_media(ctx.judged, bytes));
 }
 
 void record(RequestContext& ctx, WorkerMetrics& metrics) {
@@ -287,8 +287,8 @@ void record(RequestContext& ctx, WorkerMetrics& metrics) {
   metrics.request_done(ctx.direction(), ctx.endpoint, ctx.status,
                        std::chrono::duration_cast<std::chrono::nanoseconds>(latency), r.body.size(),
                        ctx.response_bytes);
-  const inbound::InboundRequest& in = ctx.inbound;
-  inbound::RequestOutcome o;
+  const enforcement::JudgedRequest& in = ctx.judged;
+  enforcement::RequestOutcome o;
   o.method = r.method;
   o.client_ip = ctx.client_ip != nullptr ? std::string_view(*ctx.client_ip) : std::string_view();
   o.status = ctx.status;
@@ -296,11 +296,11 @@ void record(RequestContext& ctx, WorkerMetrics& metrics) {
   o.response_bytes = ctx.response_bytes;
   o.latency = std::chrono::duration_cast<std::chrono::nanoseconds>(latency);
   if (ctx.enforcing()) {
-    inbound::record_inbound(in, o);
-  } else if (in.admission && ctx.runtime != nullptr && ctx.runtime->inbound != nullptr &&
-             ctx.runtime->inbound->audit) {
+    enforcement::record_judged(in, o);
+  } else if (in.admission && ctx.runtime != nullptr && ctx.runtime->enforcement != nullptr &&
+             ctx.runtime->enforcement->audit) {
     // Decided by the connection's admission (an outbound binding refusal, egress).
-    ctx.runtime->inbound->audit->submit(inbound::audit_record(in, o));
+    ctx.runtime->enforcement->audit->submit(enforcement::audit_record(in, o));
   }
   if (log_enabled(LogLevel::info)) {
     // Path only up to the query: query strings may carry tokens.
@@ -308,14 +308,14 @@ void record(RequestContext& ctx, WorkerMetrics& metrics) {
     path = path.substr(0, path.find('?'));
     std::string_view fed_endpoint =
         in.route ? policy::endpoint_name(in.route->endpoint) : std::string_view();
-    std::string_view decision = ctx.enforcing() ? inbound::decision_action(in) : "not_enforced";
+    std::string_view decision = ctx.enforcing() ? enforcement::decision_action(in) : "not_enforced";
     std::string_view rule = in.decision ? std::string_view(in.decision->rule_id) : "";
     std::string_view reason = !in.denial.empty() ? std::string_view(in.denial)
                               : in.decision      ? in.decision->reason
                                                  : std::string_view();
     log_event(LogLevel::info, "request",
               {{"direction", policy::direction_name(ctx.direction())},
-               {"endpoint", endpoint_class_name(ctx.endpoint)},
+               {"endpoint", path_class_name(ctx.endpoint)},
                {"method", r.method},
                {"path", path},
                {"status", ctx.status},

@@ -35,29 +35,29 @@ Phase resumes_at(Phase phase);
 // The coarse class of the path (bounded metric label); then the connection's admission, or, for
 // inbound requests, enforcement when a policy is configured.
 Outcome admit(RequestContext& ctx);
-// The exact catalogue endpoint and a strict JSON body (inbound::classify_request).
+// The exact catalogue endpoint and a strict JSON body (enforcement::classify_request).
 Outcome classify(RequestContext& ctx);
 // X-Matrix: inbound parsed and the origin's keys asked for (suspends while they are fetched),
-// outbound bound to the Core and the tunnel's destination (inbound::authenticate_request).
+// outbound bound to the Core and the tunnel's destination (enforcement::authenticate_request).
 Outcome authenticate(RequestContext& ctx);
-// Inbound X-Matrix signatures verified with the keys at hand (inbound::verify_request).
+// Inbound X-Matrix signatures verified with the keys at hand (enforcement::verify_request).
 Outcome verify(RequestContext& ctx);
-// The policy's decision on the request facts and the rate limit (inbound::authorize_request).
+// The policy's decision on the request facts and the rate limit (enforcement::authorize_request).
 Outcome authorize(RequestContext& ctx);
 // /send: the quarantine store asked whether this is a retry of a held transaction (suspends
-// while it is asked off the loop; inbound::recall_request).
+// while it is asked off the loop; enforcement::recall_request).
 Outcome recall(RequestContext& ctx);
 // A held retry answered from the store; the shape of PDUs, EDUs and membership events, their
 // keys asked for (suspends while they are fetched); make_* and user/devices users
-// (inbound::inspect_request).
+// (enforcement::inspect_request).
 Outcome inspect(RequestContext& ctx);
 // Every PDU's hashes and signatures with the keys at hand, the event id of a membership path,
-// every EDU's origin (inbound::verify_events_request).
+// every EDU's origin (enforcement::verify_events_request).
 Outcome verify_events(RequestContext& ctx);
 // The final decision over all items; a /send held back is stored off the loop (suspends;
-// inbound::decide_request).
+// enforcement::decide_request).
 Outcome decide(RequestContext& ctx);
-// The answer to a held /send once it is stored (inbound::hold_request).
+// The answer to a held /send once it is stored (enforcement::hold_request).
 Outcome hold(RequestContext& ctx);
 // Runs the phases from ctx.phase up to forward; stops at the first that does not proceed. A
 // respond leaves ctx.phase at the phase that answered; a suspend sets it to resumes_at() of the

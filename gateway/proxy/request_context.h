@@ -1,6 +1,6 @@
 // Per-request state handed to every pipeline phase, the same for both directions. It lives
 // inside the client connection and is reset between requests; the direction is data here
-// (inbound.direction), set by the connection's admission of the request, and everything a later
+// (judged.direction), set by the connection's admission of the request, and everything a later
 // phase needs (classification, the authenticated origin, the policy decision, the held answer)
 // is a plain field.
 #pragma once
@@ -12,10 +12,10 @@
 #include <optional>
 #include <string>
 
-#include "gateway/common/endpoint_class.h"
+#include "gateway/common/path_class.h"
+#include "gateway/enforcement/judged_request.h"
 #include "gateway/http/message.h"
 #include "gateway/http/outcome.h"
-#include "gateway/inbound/inbound_request.h"
 #include "gateway/keystore/server_key_store.h"
 #include "gateway/keystore/worker_queue.h"
 #include "gateway/outbound/response_check.h"
@@ -53,7 +53,7 @@ struct RequestContext;
 class RequestAdmission {
  public:
   // Sets the request's direction and, for requests the policy judges, starts enforcement
-  // (inbound.services); a refusal is recorded in inbound.admission.
+  // (judged.services); a refusal is recorded in judged.admission.
   virtual Outcome admit(RequestContext& ctx) = 0;
   // A request refused while it was read (HTTP framing, a size limit, a read timeout) never
   // reaches admit: this notes the refusal for its record. `reason`: http_malformed, ...
@@ -65,22 +65,22 @@ class RequestAdmission {
 };
 
 struct RequestContext {
-  std::shared_ptr<const Runtime> runtime;         // the snapshot this request runs under
-  HttpRequest* request = nullptr;                 // owned by the connection's parser
-  const std::string* client_ip = nullptr;         // owned by the connection
-  EndpointClass endpoint = EndpointClass::other;  // the path's coarse class (metric label)
+  std::shared_ptr<const Runtime> runtime;  // the snapshot this request runs under
+  HttpRequest* request = nullptr;          // owned by the connection's parser
+  const std::string* client_ip = nullptr;  // owned by the connection
+  PathClass endpoint = PathClass::other;   // the path's coarse class (metric label)
   std::chrono::steady_clock::time_point started{};
   int status = 0;                    // final status sent to the client
   std::uint64_t response_bytes = 0;  // body bytes sent to the client
   const char* outcome =
       "forwarded";             // forwarded | denied | gateway_error | upstream_error | client_gone
   Phase phase = Phase::admit;  // the phase to run, or to resume at after a suspension
-  inbound::InboundRequest inbound;  // direction, classification, origin, decision, items
+  enforcement::JudgedRequest judged;  // direction, classification, origin, decision, items
 
   // The answer, once check_answer decided to hold it whole (media under the media settings,
   // every answer of an external server to the Core): its head and the limit its body is held
   // to. answer_body is then the held body, shared with a check running off the loop; for a
-  // streamed make_* answer (inbound.capture_answer) it is the bounded copy learnt from.
+  // streamed make_* answer (judged.capture_answer) it is the bounded copy learnt from.
   std::optional<std::uint64_t> hold_limit;
   HttpResponseHead held_head;
   std::shared_ptr<std::string> answer_body;
@@ -95,15 +95,15 @@ struct RequestContext {
   std::function<void()> resume;
   std::function<void(std::function<void()>, std::function<void()>)> offload;
 
-  Direction direction() const { return inbound.direction; }
-  bool enforcing() const { return inbound.services != nullptr; }
+  Direction direction() const { return judged.direction; }
+  bool enforcing() const { return judged.services != nullptr; }
 
   void reset() {
     phase = Phase::admit;
-    inbound.reset();
+    judged.reset();
     runtime.reset();
     request = nullptr;
-    endpoint = EndpointClass::other;
+    endpoint = PathClass::other;
     status = 0;
     response_bytes = 0;
     outcome = "forwarded";

@@ -1,7 +1,7 @@
 #include "gateway/proxy/request_flow.h"
 
 #include "gateway/common/log.h"
-#include "gateway/inbound/inbound_phases.h"
+#include "gateway/enforcement/phases.h"
 
 namespace bordergate {
 
@@ -17,7 +17,7 @@ void RequestFlow::run_phases() {
   // later, at ctx.phase. A key wait is bounded: the fetcher's own timeouts do not cover a
   // stalled key store.
   if (r.kind == Outcome::Kind::suspend) {
-    if (ctx_.inbound.keys_pending > 0) client_.awaiting_keys(true);
+    if (ctx_.judged.keys_pending > 0) client_.awaiting_keys(true);
     return;
   }
   forward();
@@ -25,7 +25,7 @@ void RequestFlow::run_phases() {
 
 void RequestFlow::resume() {
   // Only a request that still waits: a request that ended disarmed its callbacks
-  // (ctx.inbound.alive), and an exchange in flight has nothing to resume.
+  // (ctx.judged.alive), and an exchange in flight has nothing to resume.
   if (exchange_) return;
   if (state_ == State::phases) {
     client_.awaiting_keys(false);
@@ -36,7 +36,7 @@ void RequestFlow::resume() {
 }
 
 void RequestFlow::key_wait_expired() {
-  if (state_ == State::phases && !exchange_ && inbound::expire_key_wait(ctx_.inbound)) {
+  if (state_ == State::phases && !exchange_ && enforcement::expire_key_wait(ctx_.judged)) {
     run_phases();
   }
 }
@@ -100,12 +100,12 @@ void RequestFlow::on_answer_body(const char* data, std::size_t len) {
   }
   if (state_ != State::streaming || len == 0) return;
   ctx_.response_bytes += len;
-  if (ctx_.inbound.capture_answer) {
+  if (ctx_.judged.capture_answer) {
     std::string& copy = *ctx_.answer_body;
-    if (copy.size() + len <= inbound::kMaxCoreAnswerBytes) {
+    if (copy.size() + len <= enforcement::kMaxCoreAnswerBytes) {
       copy.append(data, len);
     } else {
-      ctx_.inbound.capture_answer = false;  // not one of the small answers learnt from
+      ctx_.judged.capture_answer = false;  // not one of the small answers learnt from
       copy.clear();
     }
   }
@@ -120,7 +120,8 @@ void RequestFlow::on_answer_complete() {
   exchange_ = false;
   if (state_ == State::holding) return judge_held_answer();
   if (state_ != State::streaming) return;
-  if (ctx_.inbound.capture_answer) inbound::learn_from_core_answer(ctx_.inbound, *ctx_.answer_body);
+  if (ctx_.judged.capture_answer)
+    enforcement::learn_from_core_answer(ctx_.judged, *ctx_.answer_body);
   state_ = State::answered;
   client_.answer_end();
 }

@@ -2,10 +2,10 @@
 
 namespace bordergate {
 
-Result<std::shared_ptr<const Runtime>> build_runtime(std::shared_ptr<const Config> config,
-                                                     inbound::InboundServices* inbound) {
+Result<std::shared_ptr<const Runtime>> build_runtime(
+    std::shared_ptr<const Config> config, enforcement::EnforcementServices* enforcement) {
   auto rt = std::make_shared<Runtime>();
-  rt->inbound = inbound;
+  rt->enforcement = enforcement;
   for (const ListenerConfig& l : config->federation) {
     auto tls = ServerTls::build(l.tls);
     if (!tls) {

@@ -15,8 +15,8 @@
 
 namespace bordergate {
 
-namespace inbound {
-struct InboundServices;
+namespace enforcement {
+struct EnforcementServices;
 }
 
 struct Runtime {
@@ -26,12 +26,12 @@ struct Runtime {
   SocketAddress upstream_address;
   std::string upstream_authority;  // "host:port", Host for HTTP/1.0 clients without one
   RequestLimits limits;
-  // Inbound enforcement (owned by the Server, outlives every snapshot); null when the
+  // Enforcement of both directions (owned by the Server, outlives every snapshot); null when the
   // configuration names no policy: requests are then forwarded without enforcement.
-  inbound::InboundServices* inbound = nullptr;
+  enforcement::EnforcementServices* enforcement = nullptr;
 };
 
-Result<std::shared_ptr<const Runtime>> build_runtime(std::shared_ptr<const Config> config,
-                                                     inbound::InboundServices* inbound = nullptr);
+Result<std::shared_ptr<const Runtime>> build_runtime(
+    std::shared_ptr<const Config> config, enforcement::EnforcementServices* enforcement = nullptr);
 
 }  // namespace bordergate

@@ -101,12 +101,12 @@ Status Server::start() {
   if (loaded.config->inbound_enforcement == Config::InboundEnforcement::pass_through) {
     log_pass_through("start");
   } else {
-    auto services = inbound::build_inbound_services(*loaded.config);
+    auto services = enforcement::build_enforcement_services(*loaded.config);
     if (!services) {
       log_event(LogLevel::error, "config_invalid", {{"error", services.error().message}});
       return services.error();
     }
-    inbound_ = std::move(services.value());
+    enforcement_ = std::move(services.value());
   }
   if (loaded.config->outbound != nullptr) {
     auto services = build_outbound_services(*loaded.config);
@@ -116,7 +116,7 @@ Status Server::start() {
     }
     outbound_ = std::move(services.value());
   }
-  auto rt = build_runtime(loaded.config, inbound_.get());
+  auto rt = build_runtime(loaded.config, enforcement_.get());
   if (!rt) {
     log_event(LogLevel::error, "config_invalid", {{"error", rt.error().message}});
     return rt.error();
@@ -131,7 +131,7 @@ Status Server::start() {
     return federation.error();
   }
   federation_ = std::move(*federation);
-  if (inbound_ != nullptr) {
+  if (enforcement_ != nullptr) {
     // Counted from the key store, which holds `keys.pinned` and `keys.pinned_file` together, as
     // config_reloaded counts them.
     log_event(
@@ -197,17 +197,17 @@ Status Server::start() {
     hooks.ready = [this](std::string& why) { return ready(why); };
     hooks.metrics = [this] {
       std::string text = metrics_->serialize();
-      if (inbound_ != nullptr) text += inbound::evidence_metrics(*inbound_);
+      if (enforcement_ != nullptr) text += enforcement::evidence_metrics(*enforcement_);
       if (outbound_ != nullptr) text += outbound_->metrics.serialize();
       text +=
           "# HELP bordergate_inbound_enforcement_pass_through 1 when the gateway forwards "
           "federation requests unchecked (inbound_enforcement: pass_through)\n"
           "# TYPE bordergate_inbound_enforcement_pass_through gauge\n"
           "bordergate_inbound_enforcement_pass_through ";
-      text += inbound_ == nullptr ? "1\n" : "0\n";
+      text += enforcement_ == nullptr ? "1\n" : "0\n";
       return text;
     };
-    hooks.inbound_enforcement = inbound_ == nullptr ? "pass_through" : "policy";
+    hooks.inbound_enforcement = enforcement_ == nullptr ? "pass_through" : "policy";
     admin_ = std::make_unique<AdminServer>(&loop_, std::move(hooks));
     auto addr = parse_socket_address(c.admin.address, c.admin.port);
     Status s = addr ? admin_->listen(addr.value()) : Status(addr.error());
@@ -251,7 +251,7 @@ Status Server::start() {
     log_event(LogLevel::info, "admin_listening",
               {{"address", c.admin.address}, {"port", c.admin.port}});
   }
-  sd_notify(0, inbound_ == nullptr ? kServingUnchecked : "READY=1\nSTATUS=serving");
+  sd_notify(0, enforcement_ == nullptr ? kServingUnchecked : "READY=1\nSTATUS=serving");
   return {};
 }
 
@@ -272,7 +272,8 @@ void Server::on_signal(uv_signal_t* s, int signum) {
   if (self == nullptr) return;
   if (signum == SIGUSR1) {
     // Log rotation: the audit log reopens its path before its next write.
-    if (self->inbound_ != nullptr && self->inbound_->audit) self->inbound_->audit->reopen();
+    if (self->enforcement_ != nullptr && self->enforcement_->audit)
+      self->enforcement_->audit->reopen();
     log_event(LogLevel::info, "audit_reopen_requested", {});
     return;
   }
@@ -286,7 +287,7 @@ void Server::reload() {
   if (draining_) return;
   sd_notify(0, "RELOADING=1");
   log_event(LogLevel::info, "config_reload_started", {{"path", config_path_}});
-  if (inbound_ == nullptr) log_pass_through("reload");
+  if (enforcement_ == nullptr) log_pass_through("reload");
   ConfigLoadResult loaded = load_config_file(config_path_);
   std::string failure;
   if (!loaded.errors.empty()) {
@@ -295,7 +296,7 @@ void Server::reload() {
   } else if (!same_listeners(*loaded.config, *runtime_->config)) {
     failure = "listener addresses, ports and the worker count only change on restart";
   } else if ((loaded.config->inbound_enforcement == Config::InboundEnforcement::pass_through) !=
-             (inbound_ == nullptr)) {
+             (enforcement_ == nullptr)) {
     failure = "inbound_enforcement (policy or pass_through) only changes on restart";
   } else if ((loaded.config->outbound == nullptr) != (outbound_ == nullptr)) {
     failure = "the outbound proxy is switched on or off only on restart";
@@ -323,7 +324,7 @@ void Server::reload() {
     else
       failure = pinned.error().message;
   }
-  if (failure.empty() && inbound_ != nullptr) {
+  if (failure.empty() && enforcement_ != nullptr) {
     // The policy is validated completely before anything is swapped; on any error the old
     // configuration and the old policy both stay.
     auto p = policy::load_policy(loaded.config->policy);
@@ -335,7 +336,7 @@ void Server::reload() {
       next_policy = std::move(p.value());
   }
   if (failure.empty()) {
-    auto rt = build_runtime(loaded.config, inbound_.get());
+    auto rt = build_runtime(loaded.config, enforcement_.get());
     if (rt)
       next = rt.value();
     else
@@ -348,7 +349,7 @@ void Server::reload() {
     sd_notify(0, "READY=1\nSTATUS=serving (last reload failed)");
     return;
   }
-  if (next_policy) inbound_->policy->replace(std::move(next_policy));
+  if (next_policy) enforcement_->policy->replace(std::move(next_policy));
   federation_->apply_reload(std::move(*next_pinned));
   if (next_outbound) outbound_->replace(std::move(next_outbound));
   runtime_ = next;
@@ -360,7 +361,7 @@ void Server::reload() {
   log_event(
       LogLevel::info, "config_reloaded",
       {{"path", config_path_}, {"pinned_servers", federation_->key_store().pinned_servers()}});
-  sd_notify(0, inbound_ == nullptr ? kServingUnchecked : "READY=1\nSTATUS=serving");
+  sd_notify(0, enforcement_ == nullptr ? kServingUnchecked : "READY=1\nSTATUS=serving");
 }
 
 void Server::begin_drain() {

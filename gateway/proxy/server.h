@@ -14,7 +14,7 @@
 
 #include "gateway/admin/admin_server.h"
 #include "gateway/admin/metrics.h"
-#include "gateway/inbound/inbound_services.h"
+#include "gateway/enforcement/services.h"
 #include "gateway/net/stream.h"
 #include "gateway/net/uv_handle.h"
 #include "gateway/proxy/federation.h"
@@ -51,7 +51,7 @@ class Server {
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<Federation> federation_;  // outlives the workers (declared before them)
   // Declared before the workers: destroyed after them (key callbacks run on their loops).
-  std::unique_ptr<inbound::InboundServices> inbound_;
+  std::unique_ptr<enforcement::EnforcementServices> enforcement_;
   std::unique_ptr<OutboundServices> outbound_;  // the Core's proxy listener (null: disabled)
   WorkerShared shared_;
   std::vector<std::unique_ptr<Worker>> workers_;

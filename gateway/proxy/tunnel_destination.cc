@@ -1,12 +1,12 @@
 #include "gateway/proxy/tunnel_destination.h"
 
-#include "gateway/inbound/inbound_services.h"
+#include "gateway/enforcement/services.h"
 
 namespace bordergate {
 
 TunnelDestination::TunnelDestination(std::shared_ptr<const OutboundSettings> settings,
                                      std::string client_ip, outbound::ProxyListener listener,
-                                     Resolver resolver, inbound::InboundServices* services)
+                                     Resolver resolver, enforcement::EnforcementServices* services)
     : settings_(std::move(settings)),
       client_ip_(std::move(client_ip)),
       listener_(listener),

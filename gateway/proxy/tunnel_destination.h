@@ -22,8 +22,8 @@
 
 namespace bordergate {
 
-namespace inbound {
-struct InboundServices;
+namespace enforcement {
+struct EnforcementServices;
 }
 
 class TunnelDestination {
@@ -36,7 +36,7 @@ class TunnelDestination {
   // `services`: the process's enforcement services (policy, audit log); null without a policy.
   TunnelDestination(std::shared_ptr<const OutboundSettings> settings, std::string client_ip,
                     outbound::ProxyListener listener, Resolver resolver,
-                    inbound::InboundServices* services);
+                    enforcement::EnforcementServices* services);
   TunnelDestination(const TunnelDestination&) = delete;
   TunnelDestination& operator=(const TunnelDestination&) = delete;
 
@@ -83,7 +83,7 @@ class TunnelDestination {
   std::string client_ip_;
   outbound::ProxyListener listener_;
   Resolver resolver_;
-  inbound::InboundServices* services_;
+  enforcement::EnforcementServices* services_;
   std::shared_ptr<const policy::Policy> policy_;  // snapshot taken at admission
   std::optional<outbound::ConnectTarget> target_;
   outbound::ConnectDecision decision_;

@@ -3,7 +3,7 @@
 #include <span>
 
 #include "gateway/common/log.h"
-#include "gateway/inbound/inbound_services.h"
+#include "gateway/enforcement/services.h"
 #include "gateway/outbound/client_hello.h"
 #include "gateway/outbound/connect_admission.h"
 #include "gateway/outbound/connect_answer.h"

@@ -51,7 +51,7 @@ class TunnelFront final : private Splice::Owner {
   struct Env {
     uv_loop_t* loop = nullptr;
     TunnelDestination::Resolver resolver;
-    inbound::InboundServices* services = nullptr;
+    enforcement::EnforcementServices* services = nullptr;
   };
 
   // `settings`: the outbound settings in force when the connection was accepted. Direct mode

@@ -4,8 +4,8 @@
 
 #include "gateway/common/ascii.h"
 #include "gateway/common/log.h"
-#include "gateway/inbound/classifier.h"
-#include "gateway/inbound/inbound_services.h"
+#include "gateway/enforcement/classifier.h"
+#include "gateway/enforcement/services.h"
 #include "gateway/outbound/connect_admission.h"
 #include "gateway/outbound/delegation_binding.h"
 #include "policy/endpoint.h"
@@ -42,16 +42,17 @@ RequestHeaders binding_headers(const HttpRequest& r) {
 
 }  // namespace
 
-inbound::AdmissionVerdict TunnelRequests::verdict(const RequestContext& ctx,
-                                                  std::string endpoint) const {
-  inbound::AdmissionVerdict v;
+enforcement::AdmissionVerdict TunnelRequests::verdict(const RequestContext& ctx,
+                                                      std::string endpoint) const {
+  enforcement::AdmissionVerdict v;
   v.endpoint = std::move(endpoint);
   v.origin = destination_->settings().core_server_name;
   v.destination = destination_->matrix_destination();
   v.server_name = destination_->target().name.authority();
   // Classified first so that even a binding refusal is audited under its endpoint name.
   if (v.endpoint == "unknown") {
-    if (auto c = inbound::classify_outbound_endpoint(ctx.request->method, ctx.request->target)) {
+    if (auto c =
+            enforcement::classify_outbound_endpoint(ctx.request->method, ctx.request->target)) {
       v.endpoint = std::string(policy::endpoint_name(c->endpoint));
       v.params = c->params;
     }
@@ -60,8 +61,8 @@ inbound::AdmissionVerdict TunnelRequests::verdict(const RequestContext& ctx,
 }
 
 Outcome TunnelRequests::admit(RequestContext& ctx) {
-  ctx.inbound.direction = policy::Direction::outbound;
-  ctx.inbound.listener = destination_->audited_listener();
+  ctx.judged.direction = policy::Direction::outbound;
+  ctx.judged.listener = destination_->audited_listener();
   const outbound::TunnelKind kind = destination_->kind();
   const bool federation = kind != outbound::TunnelKind::kEgressIntercept;
   if (kind == outbound::TunnelKind::kPendingDelegation) return admit_delegated(ctx);
@@ -76,11 +77,11 @@ Outcome TunnelRequests::admit(RequestContext& ctx) {
     return refuse(ctx, federation ? "unknown" : "egress", "tunnel_binding", *failure);
   }
   if (!federation) {
-    inbound::AdmissionVerdict v = verdict(ctx, "egress");
+    enforcement::AdmissionVerdict v = verdict(ctx, "egress");
     v.action = "forward";
     v.rule_id = destination_->decision().rule_id;
     v.reason = "egress_intercept";
-    ctx.inbound.admission = std::move(v);
+    ctx.judged.admission = std::move(v);
     return Outcome::proceed();
   }
   return judge(ctx, destination_->target().matrix_server_name());
@@ -90,19 +91,19 @@ Outcome TunnelRequests::judge(RequestContext& ctx, std::string destination) {
   // Federation requests walk the enforcement phases with a direction (classify, authenticate:
   // X-Matrix bound to the Core and the tunnel, authorize towards the destination, inspect /send
   // with quarantine); record() then writes their audit record.
-  ctx.inbound.services = ctx.runtime->inbound;
-  ctx.inbound.destination = std::move(destination);
+  ctx.judged.services = ctx.runtime->enforcement;
+  ctx.judged.destination = std::move(destination);
   return Outcome::proceed();
 }
 
 Outcome TunnelRequests::refuse(RequestContext& ctx, std::string endpoint, std::string_view rule_id,
                                const outbound::BindingFailure& failure) {
   // A refused request is never classified by the phases: its record names the endpoint here.
-  inbound::AdmissionVerdict v = verdict(ctx, std::move(endpoint));
+  enforcement::AdmissionVerdict v = verdict(ctx, std::move(endpoint));
   v.action = "deny";
   v.rule_id = std::string(rule_id);
   v.reason = failure.error.code;
-  ctx.inbound.admission = std::move(v);
+  ctx.judged.admission = std::move(v);
   const bool delegation = rule_id == "delegation_binding";
   // The code goes into a delegation refusal's answer too: the Core's operator greps its logs.
   Outcome r = delegation ? Outcome::respond(failure.status, failure.errcode.data(),
@@ -155,7 +156,7 @@ Outcome TunnelRequests::admit_delegated(RequestContext& ctx) {
     if (resolving_) return Outcome::suspend();
     resolving_ = true;
     auto in_call = std::make_shared<bool>(true);
-    std::weak_ptr<int> alive = ctx.inbound.alive;
+    std::weak_ptr<int> alive = ctx.judged.alive;
     RequestContext* request = &ctx;
     destination_->resolve([this, in_call, alive, request](Result<discovery::ResolvedServer> r) {
       resolving_ = false;
@@ -206,13 +207,13 @@ Outcome TunnelRequests::admit_delegated(RequestContext& ctx) {
 
 void TunnelRequests::refuse_unread(RequestContext& ctx, std::string_view reason,
                                    std::string_view detail) {
-  ctx.inbound.direction = policy::Direction::outbound;
-  ctx.inbound.listener = destination_->audited_listener();
-  inbound::AdmissionVerdict v = verdict(ctx, "unrecognized");
+  ctx.judged.direction = policy::Direction::outbound;
+  ctx.judged.listener = destination_->audited_listener();
+  enforcement::AdmissionVerdict v = verdict(ctx, "unrecognized");
   v.action = "deny";
   v.reason = std::string(reason);
   v.note = std::string(detail);
-  ctx.inbound.admission = std::move(v);
+  ctx.judged.admission = std::move(v);
 }
 
 }  // namespace bordergate

@@ -29,7 +29,7 @@ class TunnelRequests final : public RequestAdmission {
 
  private:
   // The verdict of a request the policy does not judge, named as the tunnel names it.
-  inbound::AdmissionVerdict verdict(const RequestContext& ctx, std::string endpoint) const;
+  enforcement::AdmissionVerdict verdict(const RequestContext& ctx, std::string endpoint) const;
   Outcome admit_delegated(RequestContext& ctx);
   // `endpoint`: "unknown" (named from the path when it is a catalogue endpoint) or "egress".
   Outcome refuse(RequestContext& ctx, std::string endpoint, std::string_view rule_id,

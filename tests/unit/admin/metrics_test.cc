@@ -20,11 +20,9 @@ bool has_line(const std::string& text, const std::string& line) {
 
 TEST(Metrics, ShardsAreSummedAtScrape) {
   Metrics m(2);
-  m.worker(0).request_done(Direction::inbound, EndpointClass::federation, 200, milliseconds(3), 10,
-                           20);
-  m.worker(1).request_done(Direction::inbound, EndpointClass::federation, 200, milliseconds(30), 1,
-                           2);
-  m.worker(1).request_done(Direction::inbound, EndpointClass::key, 502, milliseconds(2000), 0, 5);
+  m.worker(0).request_done(Direction::inbound, PathClass::federation, 200, milliseconds(3), 10, 20);
+  m.worker(1).request_done(Direction::inbound, PathClass::federation, 200, milliseconds(30), 1, 2);
+  m.worker(1).request_done(Direction::inbound, PathClass::key, 502, milliseconds(2000), 0, 5);
   m.worker(0).upstream_error(UpstreamErrorKind::connect_refused);
   m.worker(0).connection_opened();
   m.worker(1).connection_opened();
@@ -67,8 +65,7 @@ TEST(Metrics, LabelValuesAreBounded) {
   Metrics m(1);
   // Out-of-range statuses are folded, never turned into new label values.
   for (int status : {0, 42, 99, 600, 1000, -5}) {
-    m.worker(0).request_done(Direction::inbound, EndpointClass::other, status, milliseconds(1), 0,
-                             0);
+    m.worker(0).request_done(Direction::inbound, PathClass::other, status, milliseconds(1), 0, 0);
   }
   std::string text = m.serialize();
   std::regex code_re("code=\"([^\"]*)\"");

@@ -11,7 +11,7 @@
 #include <iterator>
 #include <map>
 
-#include "gateway/inbound/edu_binding.h"
+#include "gateway/enforcement/edu_binding.h"
 #include "gateway/matrix/event.h"
 #include "gateway/outbound/media_answer.h"
 
@@ -85,7 +85,7 @@ struct World {
     e["sender"] = Json(sender);
     e["state_key"] = Json(user);
     (*e["content"].object_if())["membership"] = Json(membership);
-    return sign(std::move(e), inbound::user_server(sender));
+    return sign(std::move(e), enforcement::user_server(sender));
   }
 
   std::string id(const JsonObject& e) const { return *matrix::compute_event_id(e, *v10); }

@@ -12,18 +12,18 @@ namespace {
 TEST(Pipeline, ClassifiesByPathPrefix) {
   struct Case {
     const char* target;
-    EndpointClass expected;
+    PathClass expected;
   } cases[] = {
-      {"/_matrix/federation/v1/send/123", EndpointClass::federation},
-      {"/_matrix/federation/v2/invite/!r:x/$e", EndpointClass::federation},
-      {"/_matrix/key/v2/server", EndpointClass::key},
-      {"/_matrix/key/v2/query", EndpointClass::key},
-      {"/_matrix/media/v3/download/x/y", EndpointClass::media},
-      {"/.well-known/matrix/server", EndpointClass::well_known},
-      {"/_matrix/client/v3/sync", EndpointClass::other},
-      {"/_matrix/federationX", EndpointClass::other},
-      {"/", EndpointClass::other},
-      {"/%5Fmatrix/federation/v1/send/1", EndpointClass::other},  // never decoded
+      {"/_matrix/federation/v1/send/123", PathClass::federation},
+      {"/_matrix/federation/v2/invite/!r:x/$e", PathClass::federation},
+      {"/_matrix/key/v2/server", PathClass::key},
+      {"/_matrix/key/v2/query", PathClass::key},
+      {"/_matrix/media/v3/download/x/y", PathClass::media},
+      {"/.well-known/matrix/server", PathClass::well_known},
+      {"/_matrix/client/v3/sync", PathClass::other},
+      {"/_matrix/federationX", PathClass::other},
+      {"/", PathClass::other},
+      {"/%5Fmatrix/federation/v1/send/1", PathClass::other},  // never decoded
   };
   for (const Case& c : cases) {
     HttpRequest req;
@@ -85,7 +85,7 @@ TEST(Pipeline, ARequestResumedMidwayRunsOnToForward) {
   ctx.phase = Phase::verify_events;
   EXPECT_EQ(run_request_phases(ctx).kind, Outcome::Kind::proceed);
   EXPECT_EQ(ctx.phase, Phase::forward);
-  EXPECT_EQ(ctx.endpoint, EndpointClass::other);  // admit, which classifies the path, did not run
+  EXPECT_EQ(ctx.endpoint, PathClass::other);  // admit, which classifies the path, did not run
 }
 
 TEST(Pipeline, RespondCarriesMatrixError) {

@@ -12,8 +12,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "gateway/inbound/inbound_record.h"
-#include "gateway/inbound/inbound_services.h"
+#include "gateway/enforcement/record.h"
+#include "gateway/enforcement/services.h"
 #include "gateway/keystore/worker_queue.h"
 #include "gateway/matrix/base64.h"
 #include "gateway/matrix/event.h"
@@ -21,7 +21,7 @@
 #include "gateway/outbound/connect_admission.h"
 #include "gateway/outbound/connect_target.h"
 #include "gateway/proxy/tunnel_requests.h"
-#include "tests/unit/inbound/test_key_store.h"
+#include "tests/unit/enforcement/test_key_store.h"
 #include "tests/unit/keystore/fake_fetcher.h"
 
 namespace bordergate {
@@ -137,16 +137,16 @@ class RequestFlowTest : public ::testing::Test {
     c.state_dir = dir_.string();
     c.audit.path = (dir_ / "audit.log").string();
     c.quarantine.path = (dir_ / "quarantine.db").string();
-    auto s = inbound::build_inbound_services(c);
+    auto s = enforcement::build_enforcement_services(c);
     ASSERT_TRUE(s.ok()) << s.error().message;
     services_ = std::move(s.value());
-    auto keys = inbound::testing::key_store_for(c.keys, fetcher_);
+    auto keys = enforcement::testing::key_store_for(c.keys, fetcher_);
     ASSERT_TRUE(keys.ok()) << keys.error().message;
     keys_ = std::move(keys.value());
     uv_loop_init(&loop_);
     queue_ = std::make_unique<keystore::WorkerQueue>(&loop_);
     auto rt = std::make_shared<Runtime>();
-    rt->inbound = services_.get();
+    rt->enforcement = services_.get();
     runtime_ = rt;
 
     ctx_.request = &http_;
@@ -260,7 +260,7 @@ class RequestFlowTest : public ::testing::Test {
   matrix::SigningKey good_ = matrix::SigningKey::generate("g1");
   matrix::SigningKey stranger_ = matrix::SigningKey::generate("s1");
   std::filesystem::path dir_;
-  std::unique_ptr<inbound::InboundServices> services_;
+  std::unique_ptr<enforcement::EnforcementServices> services_;
   keystore::testing::FakeFetcher fetcher_;
   std::unique_ptr<keystore::ServerKeyStore> keys_;
   uv_loop_t loop_{};
@@ -277,7 +277,7 @@ class RequestFlowTest : public ::testing::Test {
   Metrics metrics_{1};
 };
 
-TEST_F(RequestFlowTest, InboundRequestWalksThePhasesAndStreamsTheCoresAnswer) {
+TEST_F(RequestFlowTest, AnInboundRequestWalksThePhasesAndStreamsTheCoresAnswer) {
   request("GET", kStateIds, "", "good.example", "core.example", &good_);
   start();
   ASSERT_EQ(flow_.state(), RequestFlow::State::exchanging)
@@ -285,7 +285,7 @@ TEST_F(RequestFlowTest, InboundRequestWalksThePhasesAndStreamsTheCoresAnswer) {
   EXPECT_EQ(upstream_.sent, std::vector<std::string>{std::string("GET ") + kStateIds});
   EXPECT_EQ(ctx_.phase, Phase::forward);
   EXPECT_EQ(ctx_.direction(), Direction::inbound);
-  EXPECT_EQ(ctx_.inbound.origin, "good.example");
+  EXPECT_EQ(ctx_.judged.origin, "good.example");
   upstream_.answer(200, R"({"auth_chain_ids":[],"pdu_ids":[]})");
   EXPECT_EQ(client_.log, (std::vector<std::string>{"head 200", "flush", "end"}));
   EXPECT_EQ(client_.body, R"({"auth_chain_ids":[],"pdu_ids":[]})");
@@ -437,7 +437,7 @@ TEST_F(RequestFlowTest, OutboundRequestIsAdmittedJudgedAndItsAnswerHeldWhole) {
   ASSERT_EQ(flow_.state(), RequestFlow::State::exchanging)
       << ::testing::PrintToString(client_.log) << " " << client_.error.reason;
   EXPECT_EQ(ctx_.direction(), Direction::outbound);
-  EXPECT_EQ(ctx_.inbound.destination, "good.example");
+  EXPECT_EQ(ctx_.judged.destination, "good.example");
   EXPECT_TRUE(ctx_.enforcing());
   upstream_.answer(200, R"({"pdus":{}})");
   // An external server's answer reaches the Core only whole, after check_answer.
@@ -514,7 +514,7 @@ TEST_F(RequestFlowTest, ARemoteAnswerThatFailsItsCheckIsRefusedAsTheRemotesFault
   EXPECT_EQ(client_.error.status, 502);
   EXPECT_EQ(client_.error.source, ErrorSource::remote);
   EXPECT_STREQ(ctx_.outcome, "upstream_error");
-  EXPECT_EQ(ctx_.inbound.denial, "response_malformed");
+  EXPECT_EQ(ctx_.judged.denial, "response_malformed");
 }
 
 TEST_F(RequestFlowTest, RemoteFailuresMapToTheirAnswerInOneTable) {
@@ -548,7 +548,7 @@ TEST_F(RequestFlowTest, AKeyWaitThatRunsOutIsAnsweredWithoutTheKeys) {
   flow_.key_wait_expired();
   ASSERT_EQ(client_.log.size(), 2u) << ::testing::PrintToString(client_.log);
   EXPECT_EQ(client_.error.status, 401);
-  EXPECT_EQ(ctx_.inbound.denial, "key_fetch_timeout");
+  EXPECT_EQ(ctx_.judged.denial, "key_fetch_timeout");
   fetcher_.hold = false;
   fetcher_.release();
   flow_.record(metrics_.worker(0));

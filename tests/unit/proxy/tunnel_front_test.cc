@@ -13,7 +13,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "gateway/inbound/inbound_services.h"
+#include "gateway/enforcement/services.h"
 #include "gateway/matrix/json.h"
 #include "gateway/net/openssl_ptr.h"
 
@@ -109,7 +109,7 @@ class TunnelFrontTest : public ::testing::Test {
     c.state_dir = dir_.string();
     c.audit.path = (dir_ / "audit.log").string();
     c.quarantine.path = (dir_ / "quarantine.db").string();
-    auto s = inbound::build_inbound_services(c);
+    auto s = enforcement::build_enforcement_services(c);
     ASSERT_TRUE(s.ok()) << s.error().message;
     services_ = std::move(s.value());
 
@@ -172,7 +172,7 @@ class TunnelFrontTest : public ::testing::Test {
 
   static fs::path* ca_dir_;
   fs::path dir_;
-  std::unique_ptr<inbound::InboundServices> services_;
+  std::unique_ptr<enforcement::EnforcementServices> services_;
   std::shared_ptr<const OutboundSettings> settings_;
   std::unique_ptr<OutboundServices> outbound_;
   uv_loop_t loop_{};

@@ -1,0 +1,68 @@
+#include "gateway/enforcement/services.h"
+
+#include <prometheus/text_serializer.h>
+
+#include <filesystem>
+
+#include "gateway/audit/audit_metrics.h"
+#include "gateway/quarantine/quarantine_metrics.h"
+
+namespace bordergate::enforcement {
+
+Result<std::unique_ptr<EnforcementServices>> build_enforcement_services(const Config& config) {
+  auto s = std::make_unique<EnforcementServices>();
+  s->server_name = config.server_name;
+  s->policy_path = config.policy;
+  auto loaded = policy::load_policy(config.policy);
+  if (!loaded) return make_error(loaded.error().code, "policy: " + loaded.error().message);
+  if ((*loaded)->server_name != config.server_name) {
+    return make_error("policy_server_name", "policy " + config.policy + " is written for '" +
+                                                (*loaded)->server_name + "', the gateway serves '" +
+                                                config.server_name + "'");
+  }
+  s->policy = std::make_unique<policy::PolicyStore>(std::move(loaded.value()));
+
+  // The evidence files live in state_dir by default; an unusable directory shows up as the
+  // open errors below.
+  for (const std::string& file :
+       {config.audit.path, config.quarantine.path, config.state_dir + "/room_versions.db"}) {
+    std::error_code ignored;
+    std::filesystem::create_directories(std::filesystem::path(file).parent_path(), ignored);
+  }
+  audit::AuditLogOptions o;
+  o.path = config.audit.path;
+  o.fsync.kind =
+      config.audit.fsync == AuditConfig::Fsync::always  ? audit::FsyncPolicy::Kind::every_batch
+      : config.audit.fsync == AuditConfig::Fsync::never ? audit::FsyncPolicy::Kind::never
+                                                        : audit::FsyncPolicy::Kind::interval;
+  o.fsync.interval = config.audit.fsync_interval;
+  o.queue_capacity = config.audit.queue_records;
+  auto log = audit::AuditLog::open(o);
+  if (!log) return make_error(log.error().code, "audit: " + log.error().message);
+  s->audit = std::move(log.value());
+
+  auto store =
+      quarantine::QuarantineStore::open(config.quarantine.path, config.quarantine.max_bytes);
+  if (!store) return make_error(store.error().code, "quarantine: " + store.error().message);
+  s->quarantine = std::move(store.value());
+
+  auto rooms = RoomVersions::open(config.state_dir + "/room_versions.db");
+  if (!rooms) return make_error(rooms.error().code, "room versions: " + rooms.error().message);
+  s->room_versions = std::move(rooms.value());
+  return s;
+}
+
+std::string evidence_metrics(EnforcementServices& services) {
+  std::string text = services.metrics.serialize();
+  std::vector<prometheus::MetricFamily> families;
+  if (services.audit) audit::append_audit_metrics(services.audit->stats(), families);
+  if (services.quarantine) {
+    if (auto stats = services.quarantine->stats()) {
+      quarantine::append_quarantine_metrics(*stats, families);
+    }
+  }
+  if (!families.empty()) text += prometheus::TextSerializer().Serialize(families);
+  return text;
+}
+
+}  // namespace bordergate::enforcement
