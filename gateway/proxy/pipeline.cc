@@ -137,7 +137,7 @@ const char* phase_name(Phase phase) { return step_of(phase).name; }
 Phase resumes_at(Phase phase) { return step_of(phase).resumes_at; }
 
 Outcome admit(RequestContext& ctx) {
-  ctx.endpoint = coarse_class(ctx.request->target);
+  ctx.path_class = coarse_class(ctx.request->target);
   if (ctx.admission != nullptr) return ctx.admission->admit(ctx);
   start_inbound_enforcement(ctx);
   return Outcome::proceed();
@@ -284,7 +284,7 @@ void record(RequestContext& ctx, WorkerMetrics& metrics) {
   ctx.phase = Phase::record;
   auto latency = std::chrono::steady_clock::now() - ctx.started;
   const HttpRequest& r = *ctx.request;
-  metrics.request_done(ctx.direction(), ctx.endpoint, ctx.status,
+  metrics.request_done(ctx.direction(), ctx.path_class, ctx.status,
                        std::chrono::duration_cast<std::chrono::nanoseconds>(latency), r.body.size(),
                        ctx.response_bytes);
   const enforcement::JudgedRequest& in = ctx.judged;
@@ -315,7 +315,7 @@ void record(RequestContext& ctx, WorkerMetrics& metrics) {
                                                  : std::string_view();
     log_event(LogLevel::info, "request",
               {{"direction", policy::direction_name(ctx.direction())},
-               {"endpoint", path_class_name(ctx.endpoint)},
+               {"endpoint", path_class_name(ctx.path_class)},
                {"method", r.method},
                {"path", path},
                {"status", ctx.status},

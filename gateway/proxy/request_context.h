@@ -65,10 +65,10 @@ class RequestAdmission {
 };
 
 struct RequestContext {
-  std::shared_ptr<const Runtime> runtime;  // the snapshot this request runs under
-  HttpRequest* request = nullptr;          // owned by the connection's parser
-  const std::string* client_ip = nullptr;  // owned by the connection
-  PathClass endpoint = PathClass::other;   // the path's coarse class (metric label)
+  std::shared_ptr<const Runtime> runtime;   // the snapshot this request runs under
+  HttpRequest* request = nullptr;           // owned by the connection's parser
+  const std::string* client_ip = nullptr;   // owned by the connection
+  PathClass path_class = PathClass::other;  // the path's coarse class (metric label)
   std::chrono::steady_clock::time_point started{};
   int status = 0;                    // final status sent to the client
   std::uint64_t response_bytes = 0;  // body bytes sent to the client
@@ -103,7 +103,7 @@ struct RequestContext {
     judged.reset();
     runtime.reset();
     request = nullptr;
-    endpoint = PathClass::other;
+    path_class = PathClass::other;
     status = 0;
     response_bytes = 0;
     outcome = "forwarded";

@@ -33,7 +33,7 @@ TEST(Pipeline, ClassifiesByPathPrefix) {
     ctx.request = &req;
     Outcome r = run_request_phases(ctx);
     EXPECT_EQ(r.kind, Outcome::Kind::proceed) << c.target;
-    EXPECT_EQ(ctx.endpoint, c.expected) << c.target;
+    EXPECT_EQ(ctx.path_class, c.expected) << c.target;
   }
 }
 
@@ -85,7 +85,7 @@ TEST(Pipeline, ARequestResumedMidwayRunsOnToForward) {
   ctx.phase = Phase::verify_events;
   EXPECT_EQ(run_request_phases(ctx).kind, Outcome::Kind::proceed);
   EXPECT_EQ(ctx.phase, Phase::forward);
-  EXPECT_EQ(ctx.endpoint, PathClass::other);  // admit, which classifies the path, did not run
+  EXPECT_EQ(ctx.path_class, PathClass::other);  // admit, which classifies the path, did not run
 }
 
 TEST(Pipeline, RespondCarriesMatrixError) {
