@@ -57,6 +57,16 @@ bool is_hop_by_hop(std::string_view name, const HeaderList& headers) {
   for (std::string_view h : kFixed) {
     if (iequals_lower(name, h)) return true;
   }
+  // A Connection header may name further hop-by-hop fields, but never an end-to-end field the
+  // receiver relies on: a peer writing "Connection: host" must not make the Core see the
+  // gateway's internal upstream address as Host, nor "Connection: authorization" strip the
+  // X-Matrix signature, nor an answer lose its Content-Type (RFC 9110 7.6.1: such options are
+  // not for fields meant for every recipient).
+  static constexpr std::string_view kEndToEnd[] = {"host", "authorization", "content-type",
+                                                   "content-length", "content-encoding"};
+  for (std::string_view h : kEndToEnd) {
+    if (iequals_lower(name, h)) return false;
+  }
   for (const HeaderField& f : headers) {
     if (iequals_lower(f.name, "connection") && list_contains(f.value, name)) return true;
   }

@@ -35,6 +35,11 @@ TEST(UpstreamRequestHead, RewritesOnlyWhatItMust) {
        "X-End: kept\r\n\r\n",
        "GET /a HTTP/1.1\r\nHost: h\r\nX-End: kept\r\nX-Forwarded-For: 192.0.2.7\r\n"
        "X-Forwarded-Proto: https\r\n\r\n"},
+      {"connection_cannot_remove_host_or_authorization",
+       "GET /a HTTP/1.1\r\nHost: core.example\r\nConnection: host, authorization, x-hop\r\n"
+       "Authorization: X-Matrix origin=\"a\"\r\nX-Hop: 1\r\n\r\n",
+       "GET /a HTTP/1.1\r\nHost: core.example\r\nAuthorization: X-Matrix origin=\"a\"\r\n"
+       "X-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: https\r\n\r\n"},
       {"incoming_forwarding_headers_dropped",
        "GET /a HTTP/1.1\r\nX-Forwarded-For: 6.6.6.6\r\nHost: h\r\nx-forwarded-proto: http\r\n"
        "Forwarded: for=6.6.6.6\r\n\r\n",
@@ -178,6 +183,21 @@ TEST(HopByHop, ConnectionListedNames) {
   EXPECT_FALSE(is_hop_by_hop("X-Foo-Bar", h));
   EXPECT_FALSE(is_hop_by_hop("Authorization", h));
   EXPECT_FALSE(is_hop_by_hop("Host", h));
+}
+
+// A Connection header naming an end-to-end field the receiver relies on removes nothing: the
+// Core must see the peer's Host and X-Matrix, a client the answer's Content-Type.
+TEST(HopByHop, ConnectionNeverRemovesEndToEndFields) {
+  HeaderList h;
+  HeaderField& c = h.add();
+  c.name = "Connection";
+  c.value = "Host, authorization, Content-Type, content-length, Content-Encoding, X-Hop";
+  for (const char* kept :
+       {"Host", "host", "Authorization", "Content-Type", "Content-Length", "Content-Encoding"}) {
+    EXPECT_FALSE(is_hop_by_hop(kept, h)) << kept;
+  }
+  EXPECT_TRUE(is_hop_by_hop("X-Hop", h));
+  EXPECT_TRUE(is_hop_by_hop("Connection", h));
 }
 
 }  // namespace
