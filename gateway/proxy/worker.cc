@@ -74,11 +74,12 @@ void Worker::join() {
 }
 
 void Worker::post(Command command) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    inbox_.push_back(std::move(command));
-  }
-  uv_async_send(async_->get());  // uv_async_send is safe from any thread
+  std::lock_guard<std::mutex> lock(mu_);
+  // A worker that drained and finished has closed its async handle: a later command (the
+  // drain deadline's Stop, a reload) has nothing left to act on and must not touch it.
+  if (inbox_closed_) return;
+  inbox_.push_back(std::move(command));
+  uv_async_send(async_->get());  // safe from any thread; under mu_ so it never races the close
 }
 
 void Worker::run() {
@@ -157,6 +158,10 @@ void Worker::maybe_finish() {
   finished_ = true;
   worker_federation_.reset();  // closes its resolver, client and mailbox handles
   pool_->close_all();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    inbox_closed_ = true;
+  }
   async_->close();
   // The loop ends once the last handle's close callback has run.
 }

@@ -52,7 +52,7 @@ class Worker {
   void set_outbound(OutboundServices* outbound) { outbound_ = outbound; }
   void start();
   void join();
-  void post(Command command);  // any thread
+  void post(Command command);  // any thread; dropped once the worker has finished
 
   // Worker-thread only.
   uv_loop_t* loop() { return &loop_; }
@@ -94,6 +94,7 @@ class Worker {
   std::unique_ptr<UpstreamPool> pool_;
   std::mutex mu_;
   std::deque<Command> inbox_;
+  bool inbox_closed_ = false;  // guarded by mu_: the async handle is closed, post() drops
   std::thread thread_;
   ClientConnection* connections_ = nullptr;
   size_t connection_count_ = 0;

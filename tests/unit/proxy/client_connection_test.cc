@@ -139,6 +139,8 @@ class ClientConnectionTest : public ::testing::Test {
   }
   void TearDown() override {
     if (worker_) {
+      // Also after a drain that finished the worker: a late Stop (the server's drain deadline)
+      // must find the closed inbox and do nothing.
       worker_->post(Worker::Stop{});
       worker_->join();
       worker_.reset();
@@ -311,6 +313,8 @@ TEST_F(ClientConnectionTest, ADrainClosesAnIdleKeepAliveConnection) {
   EXPECT_EQ(c->read_answer().substr(0, kOk.size()), kOk);
   worker_->post(Worker::Drain{});
   EXPECT_EQ(c->read_all(), "");  // closed between requests, nothing more said
+  // The worker finishes by itself; a Stop posted after that (TearDown) must be harmless.
+  worker_->join();
 }
 
 }  // namespace
