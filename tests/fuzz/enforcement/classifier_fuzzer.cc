@@ -14,8 +14,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view method = kMethods[data[0] % 5];
   const std::string_view target(reinterpret_cast<const char*>(data + 1), size - 1);
   // The legacy media query rule must not crash on any target either.
-  (void)bordergate::inbound::allow_remote_false(target);
-  auto c = bordergate::inbound::classify_endpoint(method, target);
+  (void)bordergate::enforcement::allow_remote_false(target);
+  auto c = bordergate::enforcement::classify_endpoint(method, target);
   if (!c) return 0;
   if (target.empty() || target.front() != '/') std::abort();
   const std::string_view path = target.substr(0, target.find('?'));
@@ -29,6 +29,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (*p == "." || *p == "..") std::abort();
   }
   // A routed key id is always "<algorithm>:<version>".
-  if (!c->params.key_id.empty() && !bordergate::inbound::is_key_id(c->params.key_id)) std::abort();
+  if (!c->params.key_id.empty() && !bordergate::enforcement::is_key_id(c->params.key_id)) std::abort();
   return 0;
 }
