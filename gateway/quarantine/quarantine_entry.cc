@@ -21,13 +21,20 @@ const char* status_name(EntryStatus s) {
       return "released";
     case EntryStatus::dropped:
       return "dropped";
+    case EntryStatus::denied:
+      return "denied";
   }
   return "held";
 }
 
+const char* verdict_name(StoredVerdict v) {
+  return v == StoredVerdict::deny ? "deny" : "quarantine";
+}
+
 std::optional<EntryStatus> parse_status(std::string_view text) {
   for (EntryStatus s :
-       {EntryStatus::held, EntryStatus::releasing, EntryStatus::released, EntryStatus::dropped}) {
+       {EntryStatus::held, EntryStatus::releasing, EntryStatus::released, EntryStatus::dropped,
+        EntryStatus::denied}) {
     if (text == status_name(s)) return s;
   }
   return std::nullopt;

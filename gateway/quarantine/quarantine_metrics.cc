@@ -15,7 +15,10 @@ void append_quarantine_metrics(const StoreStats& s, std::vector<prometheus::Metr
   };
   gauge("bordergate_quarantine_held", "Quarantined requests waiting for release or drop",
         s.held_count);
-  gauge("bordergate_quarantine_held_bytes", "Bytes of quarantined requests still held",
+  gauge("bordergate_quarantine_denied", "Denied transactions waiting for release or drop",
+        s.denied_count);
+  gauge("bordergate_quarantine_held_bytes",
+        "Bytes of held and denied transactions waiting for a person (counted against max_bytes)",
         s.held_bytes);
   gauge("bordergate_quarantine_entries", "Entries in the quarantine store, any status",
         s.total_count);

@@ -11,7 +11,8 @@
 
 namespace bordergate::quarantine {
 
-// bordergate_quarantine_held (entries held), bordergate_quarantine_held_bytes,
+// bordergate_quarantine_held (entries held), bordergate_quarantine_denied (denied entries),
+// bordergate_quarantine_held_bytes (held + denied),
 // bordergate_quarantine_entries (all entries, any status).
 void append_quarantine_metrics(const StoreStats& stats, std::vector<prometheus::MetricFamily>& out);
 

@@ -9,10 +9,11 @@ namespace {
 
 using Clock = std::chrono::system_clock;
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
-constexpr const char* kSchema = R"sql(
-CREATE TABLE entries(
+// Version 2 added the verdict column and the `denied` status. Version 1
+// files are rebuilt in place on open (every entry of version 1 was held by a quarantine verdict).
+constexpr const char* kEntriesColumns = R"sql((
   id                TEXT PRIMARY KEY,
   direction         TEXT NOT NULL,
   origin            BLOB NOT NULL,
@@ -29,26 +30,47 @@ CREATE TABLE entries(
   findings          BLOB NOT NULL,
   answer_status     INTEGER NOT NULL,
   answer_body       BLOB NOT NULL,
-  status            TEXT NOT NULL CHECK (status IN ('held', 'releasing', 'released', 'dropped')),
+  status            TEXT NOT NULL
+                    CHECK (status IN ('held', 'releasing', 'released', 'dropped', 'denied')),
   status_changed_ms INTEGER NOT NULL,
   outcome           BLOB NOT NULL DEFAULT '',
   core_status       INTEGER,
   size_bytes        INTEGER NOT NULL,
+  verdict           TEXT NOT NULL DEFAULT 'quarantine' CHECK (verdict IN ('quarantine', 'deny')),
   UNIQUE (direction, origin, txn_id)
 );
+)sql";
+
+constexpr const char* kIndexes = R"sql(
 CREATE INDEX entries_received ON entries (received_ms);
 CREATE INDEX entries_status ON entries (status, received_ms);
 )sql";
 
+std::string schema() { return std::string("CREATE TABLE entries") + kEntriesColumns + kIndexes; }
+
+// Version 1 -> 2: SQLite cannot change a CHECK constraint, so the table is rebuilt.
+std::string migration_from_1() {
+  return std::string("CREATE TABLE entries_v2") + kEntriesColumns + R"sql(
+INSERT INTO entries_v2 (id, direction, origin, txn_id, destination, remote_addr, method, target,
+  headers, body, received_ms, rule_id, reason, findings, answer_status, answer_body, status,
+  status_changed_ms, outcome, core_status, size_bytes, verdict)
+SELECT id, direction, origin, txn_id, destination, remote_addr, method, target, headers, body,
+  received_ms, rule_id, reason, findings, answer_status, answer_body, status, status_changed_ms,
+  outcome, core_status, size_bytes, 'quarantine' FROM entries;
+DROP TABLE entries;
+ALTER TABLE entries_v2 RENAME TO entries;
+)sql" + kIndexes;
+}
+
 constexpr const char* kColumns =
     "id, direction, origin, txn_id, destination, remote_addr, method, target, headers, body, "
     "received_ms, rule_id, reason, findings, answer_status, answer_body, status, "
-    "status_changed_ms, outcome, core_status, size_bytes";
+    "status_changed_ms, outcome, core_status, size_bytes, verdict";
 // Same, with the body replaced by an empty blob (list never loads bodies).
 constexpr const char* kColumnsNoBody =
     "id, direction, origin, txn_id, destination, remote_addr, method, target, headers, x'', "
     "received_ms, rule_id, reason, findings, answer_status, answer_body, status, "
-    "status_changed_ms, outcome, core_status, size_bytes";
+    "status_changed_ms, outcome, core_status, size_bytes, verdict";
 
 std::int64_t to_ms(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -142,6 +164,7 @@ Entry read_entry(const Stmt& s) {
   e.outcome = s.text(18);
   if (!s.is_null(19)) e.core_status = static_cast<int>(s.integer(19));
   e.size_bytes = static_cast<std::uint64_t>(s.integer(20));
+  r.verdict = s.text(21) == "deny" ? StoredVerdict::deny : StoredVerdict::quarantine;
   return e;
 }
 
@@ -190,25 +213,34 @@ Result<std::unique_ptr<QuarantineStore>> QuarantineStore::open(const std::string
   sqlite3_busy_timeout(db, 10000);  // the CLI and the gateway share the file
   if (Status s = store->exec("PRAGMA journal_mode=WAL"); !s) return s.error();
   if (Status s = store->exec("PRAGMA synchronous=FULL"); !s) return s.error();
-  Stmt version(db, "PRAGMA user_version");
-  if (!version.ok() || version.step() != SQLITE_ROW) return version.error("cannot read schema");
-  const std::int64_t v = version.integer(0);
-  if (v > kSchemaVersion) {
-    return make_error("quarantine_schema", path + " has schema version " + std::to_string(v) +
+  // Every statement is finished before the schema changes (a pending one would lock the table).
+  auto schema_version = [db]() -> Result<std::int64_t> {
+    Stmt version(db, "PRAGMA user_version");
+    if (!version.ok() || version.step() != SQLITE_ROW) return version.error("cannot read schema");
+    return version.integer(0);
+  };
+  Result<std::int64_t> v = schema_version();
+  if (!v) return v.error();
+  if (*v > kSchemaVersion) {
+    return make_error("quarantine_schema", path + " has schema version " + std::to_string(*v) +
                                                ", newer than this bordergate understands (" +
                                                std::to_string(kSchemaVersion) + ")");
   }
-  if (v == 0) {
+  if (*v < kSchemaVersion) {
     Transaction tx(db);
-    if (!tx.ok()) return db_error(db, "cannot create the schema");
-    // Another process may have created it between our read and the lock.
-    Stmt again(db, "PRAGMA user_version");
-    if (!again.ok() || again.step() != SQLITE_ROW) return again.error("cannot read schema");
-    if (again.integer(0) == 0) {
-      if (Status s = store->exec(kSchema); !s) return s.error();
-      if (Status s = store->exec("PRAGMA user_version=1"); !s) return s.error();
+    if (!tx.ok()) return db_error(db, "cannot create or migrate the schema");
+    // Another process may have created or migrated it between our read and the lock.
+    Result<std::int64_t> again = schema_version();
+    if (!again) return again.error();
+    if (*again == 0) {
+      if (Status s = store->exec(schema().c_str()); !s) return s.error();
+    } else if (*again == 1) {
+      if (Status s = store->exec(migration_from_1().c_str()); !s) return s.error();
     }
-    if (!tx.commit()) return db_error(db, "cannot create the schema");
+    if (*again < kSchemaVersion) {
+      if (Status s = store->exec("PRAGMA user_version=2"); !s) return s.error();
+    }
+    if (!tx.commit()) return db_error(db, "cannot create or migrate the schema");
   }
   Stmt keys(db, "SELECT direction, origin, txn_id FROM entries");
   if (!keys.ok()) return keys.error("cannot prepare the transaction index");
@@ -249,8 +281,8 @@ Result<PutResult> QuarantineStore::put(const HeldRequest& r) {
   if (!tx.ok()) return db_error(db_, "cannot start a quarantine transaction");
   {
     Stmt find(db_,
-              "SELECT id, answer_status, answer_body, body = ?4 FROM entries WHERE direction = ?1 "
-              "AND origin = ?2 AND txn_id = ?3");
+              "SELECT id, answer_status, answer_body, body = ?4, verdict FROM entries WHERE "
+              "direction = ?1 AND origin = ?2 AND txn_id = ?3");
     if (!find.ok()) return find.error("cannot prepare lookup");
     find.bind_text(1, r.direction);
     find.bind(2, r.origin);
@@ -265,6 +297,7 @@ Result<PutResult> QuarantineStore::put(const HeldRequest& r) {
       p.answer_status = static_cast<int>(find.integer(1));
       p.answer_body = find.text(2);
       p.same_body = find.integer(3) == 1;
+      p.verdict = find.text(4) == "deny" ? StoredVerdict::deny : StoredVerdict::quarantine;
       return p;
     }
     if (rc != SQLITE_DONE) return find.error("cannot look up the transaction");
@@ -274,7 +307,7 @@ Result<PutResult> QuarantineStore::put(const HeldRequest& r) {
   if (max_bytes_ != 0) {
     Stmt held(db_,
               "SELECT coalesce(sum(size_bytes), 0) FROM entries WHERE status IN ('held', "
-              "'releasing')");
+              "'releasing', 'denied')");
     if (!held.ok() || held.step() != SQLITE_ROW) return held.error("cannot size the quarantine");
     if (static_cast<std::uint64_t>(held.integer(0)) + size > max_bytes_) {
       return make_error("quarantine_full", "the quarantine holds " +
@@ -286,9 +319,10 @@ Result<PutResult> QuarantineStore::put(const HeldRequest& r) {
   p.id = new_id();
   p.answer_status = r.answer_status;
   p.answer_body = r.answer_body;
+  p.verdict = r.verdict;
   Stmt ins(db_, std::string("INSERT INTO entries (") + kColumns +
                     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-                    "?15, ?16, 'held', ?17, '', NULL, ?18)");
+                    "?15, ?16, ?19, ?17, '', NULL, ?18, ?20)");
   if (!ins.ok()) return ins.error("cannot prepare insert");
   ins.bind_text(1, p.id);
   ins.bind_text(2, r.direction);
@@ -308,6 +342,9 @@ Result<PutResult> QuarantineStore::put(const HeldRequest& r) {
   ins.bind(16, r.answer_body);
   ins.bind(17, to_ms(Clock::now()));
   ins.bind(18, static_cast<std::int64_t>(size));
+  const bool deny = r.verdict == StoredVerdict::deny;
+  ins.bind_text(19, deny ? "denied" : "held");
+  ins.bind_text(20, verdict_name(r.verdict));
   if (ins.step() != SQLITE_DONE) return ins.error("cannot store the request");
   if (!tx.commit()) return db_error(db_, "cannot commit the quarantined request");
   remember(r.direction, r.origin, r.txn_id);
@@ -363,7 +400,10 @@ Result<std::vector<Entry>> QuarantineStore::list(const ListFilter& f) {
 
 namespace {
 
-// The error for an operator action on an entry that is not in `held`.
+// Whether an entry waits for a person (release or drop may take it).
+bool waiting(EntryStatus s) { return s == EntryStatus::held || s == EntryStatus::denied; }
+
+// The error for an operator action on an entry that is not held or denied.
 Error not_held(const Entry& e) {
   switch (e.status) {
     case EntryStatus::released:
@@ -376,6 +416,7 @@ Error not_held(const Entry& e) {
                             " is being released by another process (use --force after a "
                             "crashed release)");
     case EntryStatus::held:
+    case EntryStatus::denied:
       break;
   }
   return make_error("quarantine_io", "unexpected state");
@@ -394,7 +435,7 @@ Result<Entry> QuarantineStore::begin_release(const std::string& id, bool force) 
   if (rc == SQLITE_DONE) return make_error("not_found", "no quarantined request " + id);
   if (rc != SQLITE_ROW) return s.error("cannot read entry");
   Entry e = read_entry(s);
-  if (!(e.status == EntryStatus::held || (force && e.status == EntryStatus::releasing))) {
+  if (!(waiting(e.status) || (force && e.status == EntryStatus::releasing))) {
     return not_held(e);
   }
   Stmt up(db_, "UPDATE entries SET status = 'releasing', status_changed_ms = ?2 WHERE id = ?1");
@@ -411,11 +452,12 @@ Status QuarantineStore::finish_release(const std::string& id, bool delivered,
                                        std::optional<int> core_status, const std::string& outcome) {
   std::lock_guard lock(mu_);
   Stmt up(db_,
-          "UPDATE entries SET status = ?2, status_changed_ms = ?3, outcome = ?4, core_status = ?5 "
+          "UPDATE entries SET status = CASE WHEN ?2 THEN 'released' WHEN verdict = 'deny' THEN "
+          "'denied' ELSE 'held' END, status_changed_ms = ?3, outcome = ?4, core_status = ?5 "
           "WHERE id = ?1 AND status = 'releasing'");
   if (!up.ok()) return up.error("cannot prepare");
   up.bind_text(1, id);
-  up.bind_text(2, delivered ? "released" : "held");
+  up.bind(2, std::int64_t{delivered ? 1 : 0});
   up.bind(3, to_ms(Clock::now()));
   up.bind(4, outcome);
   if (core_status)
@@ -440,7 +482,7 @@ Status QuarantineStore::drop(const std::string& id, const std::string& outcome) 
   if (rc == SQLITE_DONE) return make_error("not_found", "no quarantined request " + id);
   if (rc != SQLITE_ROW) return s.error("cannot read entry");
   Entry e = read_entry(s);
-  if (e.status != EntryStatus::held) return not_held(e);
+  if (!waiting(e.status)) return not_held(e);
   Stmt up(db_,
           "UPDATE entries SET status = 'dropped', status_changed_ms = ?2, outcome = ?3 WHERE id "
           "= ?1");
@@ -456,14 +498,15 @@ Status QuarantineStore::drop(const std::string& id, const std::string& outcome) 
 Result<StoreStats> QuarantineStore::stats() {
   std::lock_guard lock(mu_);
   Stmt s(db_,
-         "SELECT coalesce(sum(status IN ('held', 'releasing')), 0), coalesce(sum(CASE WHEN "
-         "status IN ('held', 'releasing') THEN size_bytes ELSE 0 END), 0), count(*) FROM "
-         "entries");
+         "SELECT coalesce(sum(status IN ('held', 'releasing')), 0), coalesce(sum(status = "
+         "'denied'), 0), coalesce(sum(CASE WHEN status IN ('held', 'releasing', 'denied') THEN "
+         "size_bytes ELSE 0 END), 0), count(*) FROM entries");
   if (!s.ok() || s.step() != SQLITE_ROW) return s.error("cannot count entries");
   StoreStats st;
   st.held_count = static_cast<std::uint64_t>(s.integer(0));
-  st.held_bytes = static_cast<std::uint64_t>(s.integer(1));
-  st.total_count = static_cast<std::uint64_t>(s.integer(2));
+  st.denied_count = static_cast<std::uint64_t>(s.integer(1));
+  st.held_bytes = static_cast<std::uint64_t>(s.integer(2));
+  st.total_count = static_cast<std::uint64_t>(s.integer(3));
   return st;
 }
 

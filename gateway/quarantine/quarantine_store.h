@@ -1,6 +1,7 @@
 // The durable quarantine: signed /send transactions the policy refused to
-// forward, kept byte for byte in SQLite until the security team releases
-// (sends the original to the Core) or drops them. A put is durable (WAL,
+// forward (held by a quarantine verdict, denied by a deny verdict), kept byte for
+// byte in SQLite until the security team releases (sends the original to its
+// receiver) or drops them. A put is durable (WAL,
 // synchronous=FULL) before it returns, and idempotent on (direction, origin,
 // txn id), so a retried transaction is stored once and gets the same answer.
 #pragma once
@@ -22,9 +23,15 @@ struct sqlite3;
 
 namespace bordergate::quarantine {
 
-enum class EntryStatus { held, releasing, released, dropped };
+// held (a quarantine verdict) and denied (a deny verdict) wait for a person: both can be
+// released or dropped. A failed release returns the entry to the status it came from.
+enum class EntryStatus { held, releasing, released, dropped, denied };
 const char* status_name(EntryStatus s);
 std::optional<EntryStatus> parse_status(std::string_view text);
+
+// The policy's verdict on a stored transaction: what its first status was.
+enum class StoredVerdict { quarantine, deny };
+const char* verdict_name(StoredVerdict v);
 
 // What the gateway hands over when it quarantines a request.
 struct HeldRequest {
@@ -44,6 +51,7 @@ struct HeldRequest {
   std::string rule_id;
   std::string reason;
   std::string findings;  // short human/JSON summary of what violated the policy (no bodies)
+  StoredVerdict verdict = StoredVerdict::quarantine;  // first status: held or denied
   // What the origin was answered (so a retry gets the same): status + body.
   int answer_status = 200;
   std::string answer_body;
@@ -66,6 +74,7 @@ struct PutResult {
   bool same_body = true;    // for a retry: whether the body matches the stored one
   int answer_status = 200;  // the answer to give (the stored one for a retry)
   std::string answer_body;
+  StoredVerdict verdict = StoredVerdict::quarantine;  // the stored one for a retry
 };
 
 struct ListFilter {
@@ -76,14 +85,16 @@ struct ListFilter {
 };
 
 struct StoreStats {
-  std::uint64_t held_count = 0;
-  std::uint64_t held_bytes = 0;
+  std::uint64_t held_count = 0;    // held or being released
+  std::uint64_t denied_count = 0;  // denied, waiting for a person
+  std::uint64_t held_bytes = 0;    // bytes of held, releasing and denied entries (max_bytes)
   std::uint64_t total_count = 0;
 };
 
 class QuarantineStore {
  public:
-  // max_bytes bounds the bytes of entries in status held (0 = unbounded).
+  // max_bytes bounds the bytes of entries waiting for a person: held, releasing, denied
+  // (0 = unbounded).
   static Result<std::unique_ptr<QuarantineStore>> open(const std::string& path,
                                                        std::uint64_t max_bytes = 0);
   ~QuarantineStore();
@@ -106,15 +117,15 @@ class QuarantineStore {
   // Newest first; bodies are not loaded (Entry::request.body stays empty).
   Result<std::vector<Entry>> list(const ListFilter& filter);
 
-  // held -> releasing: claims the entry for one releaser. Errors: not_found,
+  // held or denied -> releasing: claims the entry for one releaser. Errors: not_found,
   // already_released, already_dropped, release_in_progress (another release
   // holds it; `force` takes it over after a crashed CLI).
   Result<Entry> begin_release(const std::string& id, bool force = false);
-  // releasing -> released (Core answered 2xx) or back to held (failure; the
-  // outcome and Core status are kept for the next attempt).
+  // releasing -> released (the receiver answered 2xx) or back to held or denied, as the
+  // verdict was (failure; the outcome and status are kept for the next attempt).
   Status finish_release(const std::string& id, bool delivered, std::optional<int> core_status,
                         const std::string& outcome);
-  // held -> dropped. Errors: not_found, already_released, already_dropped,
+  // held or denied -> dropped. Errors: not_found, already_released, already_dropped,
   // release_in_progress.
   Status drop(const std::string& id, const std::string& outcome);
 

@@ -253,11 +253,111 @@ TEST(QuarantineStore, SizeLimitAndMetrics) {
 
   std::vector<prometheus::MetricFamily> families;
   append_quarantine_metrics(*store->stats(), families);
-  ASSERT_EQ(families.size(), 3u);
+  ASSERT_EQ(families.size(), 4u);
   EXPECT_EQ(families[0].name, "bordergate_quarantine_held");
   EXPECT_EQ(families[0].metric[0].gauge.value, 2.0);
-  EXPECT_EQ(families[1].metric[0].gauge.value, static_cast<double>(2 * one));
-  EXPECT_EQ(families[2].metric[0].gauge.value, 3.0);
+  EXPECT_EQ(families[1].name, "bordergate_quarantine_denied");
+  EXPECT_EQ(families[1].metric[0].gauge.value, 0.0);
+  EXPECT_EQ(families[2].name, "bordergate_quarantine_held_bytes");
+  EXPECT_EQ(families[2].metric[0].gauge.value, static_cast<double>(2 * one));
+  EXPECT_EQ(families[3].metric[0].gauge.value, 3.0);
+}
+
+// A deny verdict stores the transaction as `denied`: a person may release or drop it like a
+// held one, a failed release returns it to `denied`, its retry gets the stored verdict, and it
+// counts against max_bytes (it waits for a person, too).
+TEST(QuarantineStore, DeniedEntriesWaitForAPersonLikeHeldOnes) {
+  ScratchDir dir;
+  HeldRequest denied = transaction("r.example", "d1");
+  denied.verdict = StoredVerdict::deny;
+  const std::uint64_t one = denied.method.size() + denied.target.size() +
+                            encode_headers(denied.headers).size() + denied.body.size();
+  auto store = open_store(dir.file("q.db"), 2 * one + 10);
+  Result<PutResult> p = store->put(denied);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->verdict, StoredVerdict::deny);
+  const std::string id = p->id;
+  Entry e = **store->get(id);
+  EXPECT_EQ(e.status, EntryStatus::denied);
+  EXPECT_EQ(e.request.verdict, StoredVerdict::deny);
+  // The retry: the stored verdict, whatever the retry claims.
+  HeldRequest retry = transaction("r.example", "d1");
+  Result<PutResult> again = store->put(retry);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->existed);
+  EXPECT_EQ(again->verdict, StoredVerdict::deny);
+
+  ASSERT_TRUE(store->put(transaction("r.example", "h1")).ok());
+  StoreStats st = *store->stats();
+  EXPECT_EQ(st.held_count, 1u);
+  EXPECT_EQ(st.denied_count, 1u);
+  EXPECT_EQ(st.held_bytes, 2 * one);
+  EXPECT_EQ(store->put(transaction("r.example", "h2")).error().code, "quarantine_full");
+
+  ListFilter only_denied;
+  only_denied.status = EntryStatus::denied;
+  ASSERT_EQ(store->list(only_denied)->size(), 1u);
+  EXPECT_EQ(parse_status("denied"), EntryStatus::denied);
+
+  ASSERT_TRUE(store->begin_release(id).ok());
+  ASSERT_TRUE(store->finish_release(id, false, 503, "core answered 503").ok());
+  EXPECT_EQ((*store->get(id))->status, EntryStatus::denied);
+  ASSERT_TRUE(store->begin_release(id).ok());
+  ASSERT_TRUE(store->finish_release(id, true, 200, "core answered 200").ok());
+  EXPECT_EQ((*store->get(id))->status, EntryStatus::released);
+
+  HeldRequest other = transaction("r.example", "d2");
+  other.verdict = StoredVerdict::deny;
+  const std::string dropped = store->put(other)->id;
+  ASSERT_TRUE(store->drop(dropped, "dropped by alice").ok());
+  EXPECT_EQ((*store->get(dropped))->status, EntryStatus::dropped);
+}
+
+// A store written by an older bordergate (schema 1: no verdict column, no `denied` status) is
+// rebuilt in place on open: every entry kept byte for byte, as held by a quarantine verdict.
+TEST(QuarantineStore, MigratesASchemaOneFile) {
+  ScratchDir dir;
+  const std::string path = dir.file("q.db");
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    const char* v1 = R"sql(
+CREATE TABLE entries(
+  id TEXT PRIMARY KEY, direction TEXT NOT NULL, origin BLOB NOT NULL, txn_id BLOB NOT NULL,
+  destination BLOB NOT NULL, remote_addr BLOB NOT NULL, method BLOB NOT NULL,
+  target BLOB NOT NULL, headers BLOB NOT NULL, body BLOB NOT NULL, received_ms INTEGER NOT NULL,
+  rule_id BLOB NOT NULL, reason BLOB NOT NULL, findings BLOB NOT NULL,
+  answer_status INTEGER NOT NULL, answer_body BLOB NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('held', 'releasing', 'released', 'dropped')),
+  status_changed_ms INTEGER NOT NULL, outcome BLOB NOT NULL DEFAULT '', core_status INTEGER,
+  size_bytes INTEGER NOT NULL, UNIQUE (direction, origin, txn_id));
+CREATE INDEX entries_received ON entries (received_ms);
+CREATE INDEX entries_status ON entries (status, received_ms);
+INSERT INTO entries VALUES ('q-00000000000000aa', 'inbound', 'old.example', 't1', 'core.example',
+  '192.0.2.1', 'PUT', '/_matrix/federation/v1/send/t1', x'', x'7b7d', 1000, 'r', 'why', '', 200,
+  '{"pdus":{}}', 'released', 2000, 'core answered 200', 200, 40);
+PRAGMA user_version=1;
+)sql";
+    ASSERT_EQ(sqlite3_exec(db, v1, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  auto store = open_store(path);
+  ASSERT_TRUE(store);
+  Entry old = **store->get("q-00000000000000aa");
+  EXPECT_EQ(old.status, EntryStatus::released);
+  EXPECT_EQ(old.request.verdict, StoredVerdict::quarantine);
+  EXPECT_EQ(old.request.body, "{}");
+  EXPECT_EQ(old.outcome, "core answered 200");
+  EXPECT_TRUE(store->may_contain("inbound", "old.example", "t1"));
+  HeldRequest denied = transaction("r.example", "d1");
+  denied.verdict = StoredVerdict::deny;
+  ASSERT_TRUE(store->put(denied).ok());
+  store.reset();
+  // Opening again finds version 2 and changes nothing.
+  auto again = open_store(path);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->stats()->total_count, 2u);
+  EXPECT_EQ(again->stats()->denied_count, 1u);
 }
 
 TEST(QuarantineStore, ConcurrentPutsOfOneTransactionStoreItOnce) {
