@@ -57,6 +57,9 @@ struct Decision {
   std::string rule_id;      // a rule id, or default / limits / checks / media
   std::string_view reason;  // stable snake_case (static storage)
   std::int32_t rule = -1;   // index into Policy::rules, -1 when no rule decided
+  // What decided: the request itself, or a finding on one of its PDUs/EDUs (a content rule
+  // or a failed item check). A content verdict on /send is answered 200 with per-PDU errors.
+  ItemKind decided_by = ItemKind::request;
 
   std::string peer;  // normalised peer name; empty = unknown origin
   bool peer_known = false;
@@ -69,6 +72,7 @@ struct Decision {
 
   // allow and report forward the request unchanged; quarantine and deny do not.
   bool forwards() const { return action == Action::allow || action == Action::report; }
+  bool by_content() const { return decided_by != ItemKind::request; }
 };
 
 }  // namespace bordergate::policy

@@ -300,6 +300,7 @@ void judge_content(const Policy& p, const PeerMatch& m, const RequestFacts& f, D
   d.action = worst->action;
   d.rule = worst->rule;
   d.reported_rule = -1;
+  d.decided_by = worst->kind;
   if (worst->rule < 0) {
     d.rule_id = kChecksRuleId;
     d.reason = worst->reason;

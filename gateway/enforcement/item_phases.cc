@@ -37,13 +37,27 @@ std::string findings_summary(const JudgedRequest& r) {
   return out;
 }
 
-// Stores the intact transaction durably (off the loop), then answers 200 with an error per PDU.
-Outcome quarantine_transaction(JudgedRequest& r, const HttpRequest& http, PhaseEnv& env) {
+// The per-PDU error a content verdict on /send answers with, as the sender reads it.
+std::string withheld_error(const JudgedRequest& r, policy::Action action) {
+  const bool held = action == policy::Action::quarantine;
+  if (outbound(r)) {
+    return held ? "Held back by the sending server's border gateway policy"
+                : "Refused by the sending server's border gateway policy";
+  }
+  return held ? "Held back by the receiving server's policy"
+              : "Refused by the receiving server's policy";
+}
+
+// A content verdict (quarantine or deny) on /send: the intact transaction is stored durably
+// (off the loop) as held or denied, then answered 200 with an error per PDU (hold), so the
+// sender's queue moves on. It is never forwarded in part: it is signed as a whole.
+Outcome store_transaction(JudgedRequest& r, const HttpRequest& http, PhaseEnv& env) {
   if (r.services->quarantine == nullptr || !env.offload) {
     r.denial = "quarantine_unavailable";
     return Outcome::respond(503, "M_UNKNOWN", "The transaction cannot be accepted now",
                             ErrorSource::gateway);
   }
+  const policy::Action action = r.decision->action;
   auto held = std::make_shared<quarantine::HeldRequest>();
   quarantine::copy_request(http, *held);
   held->direction = std::string(policy::direction_name(r.direction));
@@ -54,10 +68,10 @@ Outcome quarantine_transaction(JudgedRequest& r, const HttpRequest& http, PhaseE
   held->rule_id = r.decision->rule_id;
   held->reason = std::string(r.decision->reason);
   held->findings = findings_summary(r);
+  held->verdict = action == policy::Action::quarantine ? quarantine::StoredVerdict::quarantine
+                                                       : quarantine::StoredVerdict::deny;
   held->answer_status = 200;
-  held->answer_body = withheld_transaction_answer(
-      r.pdus, outbound(r) ? "Held back by the sending server's border gateway policy"
-                          : "Held back by the receiving server's policy");
+  held->answer_body = withheld_transaction_answer(r.pdus, withheld_error(r, action));
   auto result = std::make_shared<std::optional<Result<quarantine::PutResult>>>();
   quarantine::QuarantineStore* store = r.services->quarantine.get();
   std::weak_ptr<int> alive = r.alive;
@@ -86,7 +100,7 @@ Outcome quarantine_answer(JudgedRequest& r) {
   Outcome s{Outcome::Kind::respond, {}};
   s.error.status = put->answer_status;
   s.error.json_body = put->answer_body;
-  s.error.reason = "quarantined";
+  s.error.reason = put->verdict == quarantine::StoredVerdict::quarantine ? "quarantined" : "denied";
   s.error.source = ErrorSource::policy;
   return s;
 }
@@ -116,9 +130,15 @@ bool carries_events(E endpoint) {
 Outcome decide(JudgedRequest& r, const HttpRequest& http, PhaseEnv& env) {
   r.decision = policy::evaluate(*r.policy, r.facts);
   if (r.decision->forwards()) return Outcome::proceed();
+  // A verdict on the content of /send (a rule on an event or EDU type, a failed item check) is
+  // stored and answered 200 per PDU: a 4xx would leave the refused PDUs at the head of the
+  // sender's queue, and every later event to this server would wait behind them. Request-level
+  // refusals (limits, request rules) keep their 4xx.
+  if (r.route->endpoint == E::send && r.decision->by_content()) {
+    return store_transaction(r, http, env);
+  }
   if (r.decision->action == policy::Action::quarantine) {
     // Only a signed /send transaction can be held back and answered by the gateway.
-    if (r.route->endpoint == E::send) return quarantine_transaction(r, http, env);
     r.denial = std::string(r.decision->reason);
     return Outcome::respond(
         403, "M_FORBIDDEN",

@@ -76,7 +76,8 @@ struct JudgedRequest {
   std::vector<const matrix::JsonObject*> events;
   const matrix::RoomVersionRules* events_version = nullptr;
 
-  // Quarantine: the store's answer, once the (off-loop) put finished.
+  // The quarantine store: its answer once the (off-loop) put of a held or denied transaction
+  // finished, or the entry of a retry recall found.
   std::optional<Result<quarantine::PutResult>> quarantine_result;
   std::string quarantine_id;
   // /send: what recall found in the store (off the loop) for this (origin, txnId): a retry of
@@ -100,7 +101,11 @@ struct JudgedRequest {
   std::shared_ptr<int> alive = std::make_shared<int>(0);
 
   void reset() { *this = JudgedRequest{}; }
-  bool quarantined() const { return quarantine_result && quarantine_result->ok(); }
+  // The transaction is durably in the quarantine store (held or denied, or a retry of one).
+  bool stored() const { return quarantine_result && quarantine_result->ok(); }
+  bool quarantined() const {
+    return stored() && (*quarantine_result)->verdict == quarantine::StoredVerdict::quarantine;
+  }
 };
 
 }  // namespace bordergate::enforcement

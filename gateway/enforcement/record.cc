@@ -5,7 +5,7 @@
 namespace bordergate::enforcement {
 
 std::string_view decision_action(const JudgedRequest& r) {
-  if (r.quarantined()) return "quarantine";
+  if (r.stored()) return r.quarantined() ? "quarantine" : "deny";
   if (!r.denial.empty() || !r.decision) return "deny";
   if (r.decision->action == policy::Action::report || r.decision->reported_rule >= 0) {
     return r.decision->forwards() ? "report" : "deny";
@@ -108,13 +108,15 @@ audit::AuditRecord audit_record(const JudgedRequest& r, const RequestOutcome& o)
   a.status = o.status;
   note_outcome(a, o);
   a.quarantine_id = r.quarantine_id;
-  if (r.held_before && r.quarantined()) {
-    // A retry answered from the store: the rule that held the first attempt decided.
+  if (r.held_before && r.stored()) {
+    // A retry answered from the store: the rule that held or denied the first attempt decided.
     a.rule_id = r.held_before->request.rule_id;
     a.reason = r.held_before->request.reason;
-    a.note = (*r.quarantine_result)->same_body
-                 ? "retry of a held transaction"
-                 : "retry of a held transaction with a different body";
+    const char* what = r.quarantined() ? "held" : "denied";
+    a.note = std::string("retry of a ") + what + " transaction" +
+             ((*r.quarantine_result)->same_body ? "" : " with a different body");
+  } else if (r.stored() && !r.quarantined()) {
+    audit::append_note(a.note, "denied transaction stored; answered 200 with per-PDU errors");
   }
   // Last, so that no note above replaces it: the listener is said on every record of the tunnel.
   if (!r.listener.empty()) audit::append_note(a.note, "listener=" + std::string(r.listener));

@@ -326,6 +326,7 @@ void record(RequestContext& ctx, WorkerMetrics& metrics) {
                {"decision", decision},
                {"rule", rule},
                {"reason", reason},
+               {"quarantine_id", in.quarantine_id},
                {"room_version_unknown", in.room_version_unknown},
                {"request_bytes", static_cast<unsigned long>(r.body.size())},
                {"response_bytes", static_cast<unsigned long>(ctx.response_bytes)},

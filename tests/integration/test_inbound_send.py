@@ -45,6 +45,11 @@ class InboundSendTest(GatewayTestCase):
         self.assertMatrixError(resp, status, errcode)
         self.assertNothingForwarded()
 
+    def assertDeniedAndStored(self, resp, txn, rule, reason, txn_id="t1"):
+        """Answered 200 per PDU and stored as denied; nothing reaches the Core."""
+        self.assertStoredVerdict(resp, self.gw, txn_id, reason, rule, pdus=len(txn["pdus"]))
+        self.assertNothingForwarded()
+
     # ---- allowed ------------------------------------------------------------
     def test_allowed_transaction_reaches_the_core_unchanged(self):
         self.start()
@@ -153,23 +158,27 @@ class InboundSendTest(GatewayTestCase):
         self.assertIn("default", body["error"])
         self.assertNothingForwarded()
 
-    def test_disallowed_event_type_is_403(self):
+    def test_disallowed_event_type_is_denied_with_200_and_stored(self):
         self.start()
-        r = self.send(GOOD, GOOD.transaction([GOOD.event(), GOOD.event("m.widget", {"url": "x"})]))
-        body = self.assertMatrixError(r, 403, "M_FORBIDDEN")
-        self.assertIn("no-widgets", body["error"])
+        txn = GOOD.transaction([GOOD.event(), GOOD.event("m.widget", {"url": "x"})])
+        r = self.send(GOOD, txn)
+        self.assertDeniedAndStored(r, txn, "no-widgets", "transaction_denied_by_content")
+        # The retry (same txnId) gets the stored answer; nothing is stored or forwarded again.
+        again = self.send(GOOD, txn)
+        self.assertEqual((again.status, again.body), (r.status, r.body))
         self.assertNothingForwarded()
 
-    def test_disallowed_room_is_403(self):
+    def test_disallowed_room_is_denied_with_200(self):
         self.start()
-        r = self.send(GOOD, GOOD.transaction([GOOD.event(room_id="!closed:good.example")]))
-        self.assertRefused(r, 403, "M_FORBIDDEN")
+        txn = GOOD.transaction([GOOD.event(room_id="!closed:good.example")])
+        r = self.send(GOOD, txn)
+        self.assertDeniedAndStored(r, txn, "closed-room", "transaction_denied_by_content")
 
-    def test_disallowed_edu_type_is_403(self):
+    def test_disallowed_edu_type_is_denied_with_200(self):
         self.start()
-        r = self.send(GOOD, GOOD.transaction(edus=[{"edu_type": "com.example.forbidden",
-                                                     "content": {}}]))
-        self.assertRefused(r, 403, "M_FORBIDDEN")
+        txn = GOOD.transaction(edus=[{"edu_type": "com.example.forbidden", "content": {}}])
+        r = self.send(GOOD, txn)
+        self.assertDeniedAndStored(r, txn, "no-custom-edus", "transaction_denied_by_content")
 
     def test_spoofed_edu_users_are_403(self):
         self.start()
@@ -188,10 +197,10 @@ class InboundSendTest(GatewayTestCase):
             {"edu_type": "m.signing_key_update", "content": {"user_id": "@bob:other.example"}},
         ]
         for i, edu in enumerate(spoofed):
-            r = self.send(GOOD, GOOD.transaction(edus=[edu]), txn_id=f"s{i}")
-            body = self.assertMatrixError(r, 403, "M_FORBIDDEN")
-            self.assertIn("edu_origin_binding", body["error"], edu["edu_type"])
-        self.assertNothingForwarded()
+            txn = GOOD.transaction(edus=[edu])
+            r = self.send(GOOD, txn, txn_id=f"s{i}")
+            self.assertDeniedAndStored(r, txn, "checks", "edu_origin_binding_check_failed",
+                                       txn_id=f"s{i}")
 
     def test_transaction_origin_must_be_the_signer(self):
         self.start()
@@ -199,28 +208,27 @@ class InboundSendTest(GatewayTestCase):
         self.assertRefused(r, 403, "M_FORBIDDEN")
 
     # ---- PDU checks -------------------------------------------------------------
-    def test_tampered_pdu_content_is_403(self):
+    def test_tampered_pdu_content_is_denied_with_200(self):
         self.start()
         pdu = GOOD.event()
         pdu["content"]["body"] = "changed after signing"
-        r = self.send(GOOD, GOOD.transaction([pdu]))
-        body = self.assertMatrixError(r, 403, "M_FORBIDDEN")
-        self.assertIn("pdu_hashes", body["error"])
-        self.assertNothingForwarded()
+        txn = GOOD.transaction([pdu])
+        r = self.send(GOOD, txn)
+        self.assertDeniedAndStored(r, txn, "checks", "pdu_hashes_check_failed")
 
-    def test_pdu_signed_by_the_wrong_server_is_403(self):
+    def test_pdu_signed_by_the_wrong_server_is_denied_with_200(self):
         self.start()
         pdu = GOOD.event(sign_as="other.example", key=OTHER.key)  # sender is on good.example
-        r = self.send(GOOD, GOOD.transaction([pdu]))
-        body = self.assertMatrixError(r, 403, "M_FORBIDDEN")
-        self.assertIn("pdu_signatures", body["error"])
-        self.assertNothingForwarded()
+        txn = GOOD.transaction([pdu])
+        r = self.send(GOOD, txn)
+        self.assertDeniedAndStored(r, txn, "checks", "pdu_signatures_check_failed")
 
-    def test_oversize_event_is_refused(self):
+    def test_oversize_event_is_denied_with_200(self):
         self.start()
         pdu = GOOD.event(content={"body": "x" * 70000, "msgtype": "m.text"})
-        r = self.send(GOOD, GOOD.transaction([pdu]))
-        self.assertRefused(r, 403, "M_FORBIDDEN")
+        txn = GOOD.transaction([pdu])
+        r = self.send(GOOD, txn)
+        self.assertDeniedAndStored(r, txn, "checks", "pdu_signatures_check_failed")
 
     def test_too_many_pdus_is_400(self):
         self.start()

@@ -75,6 +75,18 @@ rules:
     direction: both
     endpoints: ["@directory"]
     action: deny
+  - id: opendesk-hold-reviewed-type
+    description: Events of this type from OpenDesk wait for a person (quarantine).
+    federation: opendesk
+    direction: inbound
+    event_types: [org.bordergate.test.reviewed]
+    action: quarantine
+  - id: opendesk-deny-forbidden-type
+    description: Events of this type from OpenDesk never reach the Core.
+    federation: opendesk
+    direction: inbound
+    event_types: [org.bordergate.test.forbidden]
+    action: deny
 """
 
 

@@ -20,6 +20,7 @@ sys.path.insert(0, str(HERE.parent / "integration"))
 sys.path.insert(0, str(HERE))
 
 from harness.env import ENV  # noqa: E402
+from harness.gateway import run_cli  # noqa: E402
 from rig import CORE, PEER, InteropRig  # noqa: E402
 from synapse import (ClientError, die_with_parent, find_tarball, missing_python_modules,
                      prepare_source)  # noqa: E402
@@ -285,6 +286,67 @@ class SynapseInterop(unittest.TestCase):
         self.assertEqual(directions, {"inbound", "outbound"}, directory)
         self.assertTrue(all(r.get("action") == "deny" for r in directory), directory)
         self.timed("room directory denied by policy, both directions", t0)
+
+    # ---- 5b. content verdicts on /send ---------------------------------------------------
+    def stored_entry(self, event_type: str) -> dict | None:
+        """The audit record of the /send whose transaction carried an event of this type, once
+        the audit writer has written it (None before)."""
+        records = [r for r in self.rig.audit_records()
+                   if r.get("endpoint") == "send" and event_type in r.get("event_types", [])]
+        self.assertLessEqual(len(records), 1, records)  # stored once, answered once
+        return records[0] if records else None
+
+    def test_10b_content_verdicts_keep_the_senders_queue_moving(self):
+        """A quarantined and a denied event type from opendesk: each transaction is stored and
+        answered 200 per PDU, so opendesk's queue to the Core moves on (a 403 would leave the
+        refused PDUs at its head and every later event would wait behind them). The held one,
+        released by a person before the Core saw it, then shows in full on the Core."""
+        t0 = time.monotonic()
+        held_id = self.bob.send(self.peer_room, "", event_type="org.bordergate.test.reviewed",
+                                content={"note": "reviewed before it crosses"})
+        denied_id = self.bob.send(self.core_room, "", event_type="org.bordergate.test.forbidden",
+                                  content={"note": "never crosses"})
+        held = wait_until("the held transaction's audit record",
+                          lambda: self.stored_entry("org.bordergate.test.reviewed"))[0]
+        denied = wait_until("the denied transaction's audit record",
+                            lambda: self.stored_entry("org.bordergate.test.forbidden"))[0]
+        self.assertEqual((held["action"], held["status"], held["rule_id"]),
+                         ("quarantine", 200, "opendesk-hold-reviewed-type"), held)
+        self.assertEqual((denied["action"], denied["status"], denied["rule_id"]),
+                         ("deny", 200, "opendesk-deny-forbidden-type"), denied)
+        self.assertIn(held_id, held["event_ids"])
+        self.assertIn(denied_id, denied["event_ids"])
+        self.assertTrue(held["quarantine_id"] and denied["quarantine_id"])
+
+        # The same room as the denied event: the next message arrives within seconds.
+        later = self.bob.send(self.core_room, "after the denied event")
+        event, waited = wait_until("opendesk's next message in the same room",
+                                   lambda: event_visible(self.alice, self.core_room, later),
+                                   timeout=20)
+        self.assertEqual(event["content"]["body"], "after the denied event")
+        self.timings["next message after a denied event (same room)"] = waited
+        # The held event has not reached the Core (nothing in its room refers to it yet).
+        self.assertIsNone(event_visible(self.alice, self.peer_room, held_id))
+
+        # A person releases it: the original transaction, byte for byte, and the Core shows it.
+        t_release = time.monotonic()
+        out = run_cli("quarantine", "--config", str(self.rig.gateway.config_path), "release",
+                      held["quarantine_id"], timeout=60)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        event, _ = wait_until("the released event on the Core",
+                              lambda: event_visible(self.alice, self.peer_room, held_id))
+        self.assertEqual(event["type"], "org.bordergate.test.reviewed")
+        self.assertEqual(event["content"], {"note": "reviewed before it crosses"})
+        self.timings["quarantine release: held event shown on the Core"] = (
+            time.monotonic() - t_release)
+
+        # Another room: opendesk's queue moves on there as well.
+        other = self.bob.send(self.peer_room, "after the released event")
+        _, waited = wait_until("opendesk's next message in another room",
+                               lambda: event_visible(self.alice, self.peer_room, other),
+                               timeout=20)
+        self.timings["next message after a denied event (another room)"] = waited
+        self.timed("content verdicts on /send: held, denied, released; queue keeps moving", t0)
 
     # ---- 6. leave ------------------------------------------------------------------------
     def test_11_leave_both_ways(self):

@@ -149,6 +149,29 @@ class GatewayTestCase(unittest.TestCase):
             self.assertEqual(body["errcode"], errcode, body)
         return body
 
+    def assertStoredVerdict(self, resp, gw: Gateway, txn_id: str, reason: str,
+                            rule: str | None = None, pdus: int | None = None,
+                            decision: str = "deny"):
+        """A content verdict on /send (docs/inbound.md): answered 200 with an error for every
+        PDU, so the sender's queue moves on; the request log line names the decision, the rule,
+        the reason and the quarantine entry the transaction was stored as. Returns the line."""
+        self.assertEqual(resp.status, 200, f"body: {resp.body[:300]!r}")
+        answer = resp.json()
+        self.assertEqual(set(answer), {"pdus"}, answer)
+        if pdus is not None:
+            self.assertEqual(len(answer["pdus"]), pdus, answer)
+        verb = "Refused" if decision == "deny" else "Held back"
+        for result in answer["pdus"].values():
+            self.assertEqual(set(result), {"error"}, answer)
+            self.assertTrue(result["error"].startswith(verb), answer)
+        line = gw.wait_for_log(lambda rec: rec.get("event") == "request"
+                               and rec.get("path", "").endswith("/send/" + txn_id))
+        self.assertEqual((line["decision"], line["reason"]), (decision, reason), line)
+        if rule is not None:
+            self.assertEqual(line["rule"], rule, line)
+        self.assertTrue(line["quarantine_id"].startswith("q-"), line)
+        return line
+
 
 def main():
     """Entry point of every test file: unittest with a verbose summary."""

@@ -302,24 +302,30 @@ TEST_F(OutboundPhasesTest, SendIsInspectedAsTheCoresData) {
            ->object_if();
   JsonObject tampered = pdu("m.room.message", "!r:core.example");
   (*tampered["content"].object_if())["body"] = Json("changed");
+  // A content verdict (a rule on an item, a failed item check) is stored as denied and answered
+  // 200 with an error per PDU, so the Core's queue to this server moves on; a refusal of the
+  // transaction itself keeps its 4xx.
   struct Case {
     const char* name;
     std::string body;
     int status;  // 0 = proceeds (forwarded)
-    const char* denial;
+    const char* reason;  // the decision's reason (stored), or the denial (refused)
+    bool stored;
   };
   const Case cases[] = {
       {"allowed room and types",
-       transaction({Json(pdu("m.room.message", "!r:core.example"))}, {Json(typing_core)}), 0, ""},
+       transaction({Json(pdu("m.room.message", "!r:core.example"))}, {Json(typing_core)}), 0, "",
+       false},
       {"a room not allowed towards the federation",
-       transaction({Json(pdu("m.room.message", "!secret:core.example"))}), 403,
-       "transaction_denied_by_content"},
-      {"an EDU naming a user of another server", transaction({}, {Json(typing_foreign)}), 403,
-       "edu_origin_binding_check_failed"},
-      {"a PDU whose hash fails", transaction({Json(tampered)}), 403, "pdu_hashes_check_failed"},
+       transaction({Json(pdu("m.room.message", "!secret:core.example"))}), 200,
+       "transaction_denied_by_content", true},
+      {"an EDU naming a user of another server", transaction({}, {Json(typing_foreign)}), 200,
+       "edu_origin_binding_check_failed", true},
+      {"a PDU whose hash fails", transaction({Json(tampered)}), 200, "pdu_hashes_check_failed",
+       true},
       {"a transaction origin that is not the Core",
        R"({"origin":"good.example","origin_server_ts":1,"pdus":[]})", 403,
-       "transaction_origin_mismatch"},
+       "transaction_origin_mismatch", false},
   };
   int txn = 0;
   for (const Case& c : cases) {
@@ -333,7 +339,30 @@ TEST_F(OutboundPhasesTest, SendIsInspectedAsTheCoresData) {
     }
     ASSERT_EQ(s.kind, Outcome::Kind::respond);
     EXPECT_EQ(s.error.status, c.status) << s.error.reason;
-    EXPECT_EQ(r_.denial, c.denial) << s.error.reason;
+    EXPECT_EQ(decision_action(r_), "deny");
+    if (!c.stored) {
+      EXPECT_EQ(r_.denial, c.reason) << s.error.reason;
+      EXPECT_FALSE(r_.stored());
+      continue;
+    }
+    EXPECT_EQ(r_.decision->reason, c.reason);
+    EXPECT_EQ(s.error.reason, "denied");
+    ASSERT_TRUE(r_.stored());
+    EXPECT_FALSE(r_.quarantined());
+    for (const PduVerdict& v : r_.pdus) {
+      EXPECT_NE(s.error.json_body.find(v.event_id), std::string::npos) << s.error.json_body;
+    }
+    if (!r_.pdus.empty()) {
+      EXPECT_NE(s.error.json_body.find("Refused by the sending server's border gateway policy"),
+                std::string::npos)
+          << s.error.json_body;
+    }
+    auto stored = services_->quarantine->get(r_.quarantine_id);
+    ASSERT_TRUE(stored.ok() && stored->has_value());
+    EXPECT_EQ((**stored).status, quarantine::EntryStatus::denied);
+    EXPECT_EQ((**stored).request.verdict, quarantine::StoredVerdict::deny);
+    EXPECT_EQ((**stored).request.body, c.body);
+    EXPECT_EQ((**stored).request.reason, c.reason);
   }
 }
 

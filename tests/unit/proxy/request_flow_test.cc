@@ -154,9 +154,9 @@ class RequestFlowTest : public ::testing::Test {
     ctx_.keys = keys_.get();
     ctx_.mailbox = queue_->mailbox();
     ctx_.resume = [this] { flow_.resume(); };
-    ctx_.offload = [](std::function<void()> work, std::function<void()> done) {
-      work();  // the test's thread pool: done runs after the work, on this thread
-      done();
+    ctx_.offload = [this](std::function<void()> work, std::function<void()> done) {
+      work();  // the test's thread pool: done runs after the phase returned, on this thread
+      offloaded_.push_back(std::move(done));
     };
   }
   void TearDown() override {
@@ -219,6 +219,9 @@ class RequestFlowTest : public ::testing::Test {
     flow_.start();
     for (int i = 0; i < 200 && flow_.state() == RequestFlow::State::phases; ++i) {
       uv_run(&loop_, UV_RUN_NOWAIT);
+      std::vector<std::function<void()>> done;
+      done.swap(offloaded_);
+      for (std::function<void()>& d : done) d();
     }
   }
 
@@ -273,6 +276,7 @@ class RequestFlowTest : public ::testing::Test {
   RequestContext ctx_;
   FakeUpstream upstream_;
   FakeClient client_;
+  std::vector<std::function<void()>> offloaded_;  // `done` of work offloaded, not yet run
   RequestFlow flow_{ctx_, upstream_, client_};
   Metrics metrics_{1};
 };
@@ -315,8 +319,6 @@ TEST_F(RequestFlowTest, RefusalsAreAnsweredByTheGatewayWithTheirSource) {
       {"no X-Matrix", "", nullptr, "", 401, "M_UNAUTHORIZED", "denied"},
       {"a server outside every federation", "stranger.example", &stranger_, "", 401,
        "M_UNAUTHORIZED", "denied"},
-      {"a PDU type the policy refuses", "good.example", &good_,
-       pdu_transaction("m.poll.start", "good.example", good_), 403, "M_FORBIDDEN", "denied"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
@@ -452,16 +454,45 @@ TEST_F(RequestFlowTest, OutboundRequestIsAdmittedJudgedAndItsAnswerHeldWhole) {
   EXPECT_EQ(field(records[0], "action"), "forward");
 }
 
-TEST_F(RequestFlowTest, OutboundContentRulesJudgeTheCoresEventsToo) {
-  open_tunnel(outbound::TunnelKind::kFederation);
-  request("PUT", "/_matrix/federation/v1/send/t2",
-          pdu_transaction("m.poll.start", "core.example", core_), "core.example", "good.example",
-          &core_, "good.example");
-  start();
-  ASSERT_EQ(client_.log.size(), 1u) << ::testing::PrintToString(client_.log);
-  EXPECT_EQ(client_.error.status, 403);
-  EXPECT_EQ(client_.error.source, ErrorSource::policy);
-  EXPECT_TRUE(upstream_.sent.empty());
+// A content verdict on /send, in either direction: the transaction is stored (off the loop, the
+// request suspends) and answered 200 with an error for its PDU, never forwarded.
+TEST_F(RequestFlowTest, AContentVerdictOnSendIsStoredAndAnswered200InBothDirections) {
+  struct Case {
+    const char* name;
+    bool outbound;
+  };
+  for (const Case& c : {Case{"inbound", false}, Case{"outbound", true}}) {
+    SCOPED_TRACE(c.name);
+    client_ = FakeClient{};
+    if (c.outbound) {
+      open_tunnel(outbound::TunnelKind::kFederation);
+      request("PUT", "/_matrix/federation/v1/send/t2",
+              pdu_transaction("m.poll.start", "core.example", core_), "core.example",
+              "good.example", &core_, "good.example");
+    } else {
+      request("PUT", "/_matrix/federation/v1/send/t2",
+              pdu_transaction("m.poll.start", "good.example", good_), "good.example",
+              "core.example", &good_);
+    }
+    start();
+    ASSERT_EQ(flow_.state(), RequestFlow::State::answered);
+    ASSERT_FALSE(client_.log.empty());
+    EXPECT_EQ(client_.log.back(), "error 200 M_UNKNOWN") << ::testing::PrintToString(client_.log);
+    EXPECT_EQ(client_.error.status, 200);
+    EXPECT_EQ(client_.error.source, ErrorSource::policy);
+    EXPECT_EQ(client_.error.reason, "denied");
+    EXPECT_NE(client_.error.json_body.find("\"error\":\"Refused by the"), std::string::npos)
+        << client_.error.json_body;
+    EXPECT_TRUE(upstream_.sent.empty());
+    ASSERT_TRUE(ctx_.judged.stored());
+    EXPECT_EQ(enforcement::decision_action(ctx_.judged), "deny");
+    EXPECT_EQ(ctx_.judged.decision->rule_id, "partners-no-polls");
+    auto entry = services_->quarantine->get(ctx_.judged.quarantine_id);
+    ASSERT_TRUE(entry.ok() && entry->has_value());
+    EXPECT_EQ((**entry).status, quarantine::EntryStatus::denied);
+    EXPECT_EQ((**entry).request.direction, c.name);
+    flow_.record(metrics_.worker(0));
+  }
 }
 
 TEST_F(RequestFlowTest, TheTunnelBindingRefusesBeforeAnyPolicyAndIsAudited) {
