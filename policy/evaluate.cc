@@ -131,12 +131,14 @@ struct Subject {
   std::string_view type;
   std::string_view room;
   std::string_view user;
+  EndpointSet endpoints = 0;  // the endpoints it is seen under; 0 = the request's endpoint
 };
 
 RuleOutcome match_rule(const Rule& r, const RequestFacts& f, const Subject& s) {
   if (!(r.directions & static_cast<DirectionMask>(f.direction)))
     return RuleOutcome::wrong_direction;
-  if (!(r.endpoints & endpoint_bit(f.endpoint))) return RuleOutcome::endpoint_not_listed;
+  const EndpointSet seen_under = s.endpoints != 0 ? s.endpoints : endpoint_bit(f.endpoint);
+  if (!(r.endpoints & seen_under)) return RuleOutcome::endpoint_not_listed;
   if (s.kind == ItemKind::pdu) {
     if (!r.event_types) return RuleOutcome::not_content;
     if (!r.event_types->matches(s.type)) return RuleOutcome::type_not_matched;
@@ -348,6 +350,28 @@ std::string_view check_name(Check c) {
       return "edu_origin_binding";
   }
   return "x_matrix";
+}
+
+AnswerEventVerdict judge_answer_event(const Policy& p, const AnswerEventFacts& facts) {
+  RequestFacts f;
+  f.direction = facts.direction;
+  f.endpoint = facts.endpoint;
+  if (facts.direction == Direction::inbound) {
+    f.origin = facts.peer;
+  } else if (facts.peer) {
+    f.destination = *facts.peer;
+  }
+  const PeerMatch m = match_peer(p, f.peer());
+  Decision scratch;  // judge() writes its trace here; an answer's events keep only the verdict
+  const PduFacts& pdu = facts.pdu;
+  const Subject subject{ItemKind::pdu, pdu.event_type, pdu.room_id, pdu.sender,
+                        endpoint_bit(facts.endpoint) | endpoint_bit(FederationEndpoint::send)};
+  const Verdict v = judge(p, m, f, subject, 0, Action::allow, scratch);
+  AnswerEventVerdict out;
+  out.action = v.action;
+  out.rule = v.rule;
+  out.reason = v.rule >= 0 ? rule_reason(v.action) : "no_content_rule";
+  return out;
 }
 
 Settings resolve_settings(const Policy& policy, const std::optional<std::string>& peer,

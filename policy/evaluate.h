@@ -10,6 +10,31 @@ namespace bordergate::policy {
 
 Decision evaluate(const Policy& policy, const RequestFacts& facts);
 
+// One event carried in an *answer* (backfill, get_missing_events, event, state, send_join ...):
+// who it is exchanged with and which way it travels.
+struct AnswerEventFacts {
+  // inbound: a peer's event answered to the Core (judged by the inbound content rules);
+  // outbound: the Core's event answered to a peer (outbound content rules).
+  Direction direction = Direction::inbound;
+  std::optional<std::string> peer;  // the external server; nullopt = unknown
+  FederationEndpoint endpoint = FederationEndpoint::backfill;  // the endpoint that answered
+  PduFacts pdu;
+};
+
+struct AnswerEventVerdict {
+  Action action = Action::allow;  // allow / report pass it; deny / quarantine refuse it
+  std::int32_t rule = -1;         // index into Policy::rules, -1 when no content rule decided
+  std::string_view reason;        // allowed_by_rule, denied_by_rule, ..., no_content_rule
+  bool refused() const { return action == Action::deny || action == Action::quarantine; }
+};
+
+// The content rules over one event of an answer: the same rules that judge events in requests,
+// so an event refused on /send gets the same verdict whatever path brings it. A content rule
+// applies when it lists the answering endpoint or `send` (or no endpoints); a quarantine rule
+// (always `send`) therefore refuses the event in answers too, where nothing can be held.
+// Required checks are not applied here: the caller has verified the event already.
+AnswerEventVerdict judge_answer_event(const Policy& policy, const AnswerEventFacts& facts);
+
 // The settings (limits, media, checks, rate) in force for a peer and direction; `peer` is
 // a server name (port and case are ignored) or nullopt for an unknown origin.
 Settings resolve_settings(const Policy& policy, const std::optional<std::string>& peer,

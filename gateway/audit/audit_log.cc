@@ -45,6 +45,9 @@ bool AuditLog::submit(const AuditRecord& record) {
     reduced.event_ids.clear();
     reduced.event_types.clear();
     reduced.edu_types.clear();
+    reduced.answer_event_ids.clear();
+    reduced.answer_event_types.clear();
+    reduced.answer_event_verdicts.clear();
     reduced.note = "record too large (" + std::to_string(members.size()) +
                    " bytes): event lists and note left out";
     members.clear();

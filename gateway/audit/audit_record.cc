@@ -93,6 +93,9 @@ void append_record_members(std::string& out, const AuditRecord& r) {
   member_list(out, "event_ids", r.event_ids);
   member_list(out, "event_types", r.event_types);
   member_list(out, "edu_types", r.edu_types);
+  member_list(out, "answer_event_ids", r.answer_event_ids);
+  member_list(out, "answer_event_types", r.answer_event_types);
+  member_list(out, "answer_event_verdicts", r.answer_event_verdicts);
   member_string(out, "room_version", r.room_version);
   member_string(out, "action", r.action);
   member_string(out, "rule_id", r.rule_id);

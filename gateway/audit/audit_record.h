@@ -33,6 +33,11 @@ struct AuditRecord {
   std::vector<std::string> event_ids;    // PDUs in the request, in order
   std::vector<std::string> event_types;  // parallel to event_ids
   std::vector<std::string> edu_types;
+  // Events carried in the answer, judged by the content rules (parallel lists; verdicts
+  // forward | report | redacted). Large answers list only the events not forwarded unchanged.
+  std::vector<std::string> answer_event_ids;
+  std::vector<std::string> answer_event_types;
+  std::vector<std::string> answer_event_verdicts;
   std::string room_version;  // "unknown" when the gateway had to guess
   std::string action;        // forward | deny | quarantine | report | release | drop
   std::string rule_id;

@@ -38,6 +38,15 @@ struct AdmissionVerdict {
   PathParams params;                             // room, user, event, transaction of the path
 };
 
+// An event carried in the answer to a request and what the content rules did with it
+// (policy::judge_answer_event): for the audit record and bordergate_answer_events_total.
+struct AnswerEvent {
+  std::string event_id;
+  std::string event_type;
+  std::string_view verdict;  // forward | report | redacted (static storage)
+  std::string rule_id;       // the content rule that decided; empty when none did
+};
+
 struct JudgedRequest {
   EnforcementServices* services = nullptr;       // null: enforcement off (no policy configured)
   std::shared_ptr<const policy::Policy> policy;  // the snapshot this request runs under
@@ -91,6 +100,8 @@ struct JudgedRequest {
   // Outbound: what outbound::check_response did to the external answer (outbound::audit_note),
   // appended to the audit record's note. Empty: not checked, or passed unchanged.
   std::string response_note;
+  // The verified events of the answer the content rules judged, in answer order.
+  std::vector<AnswerEvent> answer_events;
 
   // Suspension on key fetches: the request resumes once every answer arrived (or the wait was
   // cut), at the phase that verifies with the keys at hand (verify, verify_events).

@@ -50,6 +50,16 @@ void EnforcementMetrics::count_response(std::string_view endpoint, std::string_v
   ++responses_[std::make_tuple(std::string(endpoint), std::string(result), std::string())];
 }
 
+void EnforcementMetrics::count_answer_events(policy::Direction direction,
+                                             std::string_view endpoint, std::string_view verdict,
+                                             std::uint64_t n) {
+  if (n == 0) return;
+  std::lock_guard lock(mutex_);
+  // Bounded: two directions, the endpoint catalogue, three verdicts.
+  answer_events_[std::make_tuple(std::string(policy::direction_name(direction)),
+                                 std::string(endpoint), std::string(verdict))] += n;
+}
+
 void EnforcementMetrics::quarantine_put(bool ok) {
   std::lock_guard lock(mutex_);
   ++(ok ? puts_ok_ : puts_failed_);
@@ -75,6 +85,19 @@ std::string EnforcementMetrics::serialize() const {
     append_label(out, std::get<0>(key));
     out += "\",result=\"";
     append_label(out, std::get<1>(key));
+    out += "\"} " + std::to_string(n) + "\n";
+  }
+  out +=
+      "# HELP bordergate_answer_events_total Events carried in answers, judged by the content "
+      "rules of the direction they travel, by verdict.\n"
+      "# TYPE bordergate_answer_events_total counter\n";
+  for (const auto& [key, n] : answer_events_) {
+    out += "bordergate_answer_events_total{direction=\"";
+    append_label(out, std::get<0>(key));
+    out += "\",endpoint=\"";
+    append_label(out, std::get<1>(key));
+    out += "\",verdict=\"";
+    append_label(out, std::get<2>(key));
     out += "\"} " + std::to_string(n) + "\n";
   }
   out +=

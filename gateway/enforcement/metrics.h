@@ -27,10 +27,14 @@ class EnforcementMetrics {
              std::string_view decision);
   // Outbound response checks (outbound::check_response): result pass | filtered | refuse.
   void count_response(std::string_view endpoint, std::string_view result);
+  // Events carried in answers, judged by the content rules of the direction they travel:
+  // verdict forward | report | redacted (bordergate_answer_events_total).
+  void count_answer_events(policy::Direction direction, std::string_view endpoint,
+                           std::string_view verdict, std::uint64_t n);
   void quarantine_put(bool ok);
   // Prometheus text exposition of the families bordergate_inbound_decisions_total,
-  // bordergate_outbound_decisions_total, bordergate_outbound_responses_total and
-  // bordergate_quarantine_puts_total.
+  // bordergate_outbound_decisions_total, bordergate_outbound_responses_total,
+  // bordergate_answer_events_total and bordergate_quarantine_puts_total.
   std::string serialize() const;
 
  private:
@@ -38,7 +42,7 @@ class EnforcementMetrics {
   mutable std::mutex mutex_;
   using Series =
       std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t, std::less<>>;
-  Series counts_, outbound_counts_, responses_;
+  Series counts_, outbound_counts_, responses_, answer_events_;
   std::uint64_t puts_ok_ = 0, puts_failed_ = 0;
 };
 

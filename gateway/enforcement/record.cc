@@ -88,6 +88,20 @@ audit::AuditRecord audit_record(const JudgedRequest& r, const RequestOutcome& o)
     if (version.empty()) version = v.verified_as;
   }
   for (const policy::EduFacts& e : r.facts.edus) a.edu_types.push_back(e.edu_type);
+  // The answer's events: every one up to kListedAnswerEvents, beyond that the ones not
+  // forwarded unchanged (a 10,000-event send_join would not fit one line), with a count.
+  constexpr std::size_t kListedAnswerEvents = 200;
+  const bool all = r.answer_events.size() <= kListedAnswerEvents;
+  std::size_t unlisted = 0;
+  for (const AnswerEvent& e : r.answer_events) {
+    if (!all && e.verdict == "forward") {
+      ++unlisted;
+      continue;
+    }
+    a.answer_event_ids.push_back(e.event_id);
+    a.answer_event_types.push_back(e.event_type);
+    a.answer_event_verdicts.push_back(std::string(e.verdict));
+  }
   a.room_version = r.room_version_unknown ? "unknown" : version;
   a.action = std::string(decision_action(r));
   if (r.decision) a.rule_id = r.decision->rule_id;
@@ -105,6 +119,10 @@ audit::AuditRecord audit_record(const JudgedRequest& r, const RequestOutcome& o)
                            r.policy->rules[static_cast<std::size_t>(r.decision->reported_rule)].id);
   }
   audit::append_note(a.note, r.response_note);
+  if (unlisted > 0) {
+    audit::append_note(a.note, std::to_string(unlisted) +
+                                   " more events of the answer forwarded unchanged, not listed");
+  }
   a.status = o.status;
   note_outcome(a, o);
   a.quarantine_id = r.quarantine_id;

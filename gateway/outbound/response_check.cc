@@ -81,6 +81,39 @@ class EventChecker {
     return computed ? *computed : std::string();
   }
 
+  enum class Judged : std::uint8_t { unchanged, redacted, unredactable };
+
+  // Judges a verified event by the content rules (the inbound ones: it travels to the Core). A
+  // refused event is replaced in place by its redacted form: the redaction algorithm of its
+  // room version keeps the event id, the signatures and the keys the authorization rules need,
+  // so the Core keeps a whole DAG and treats the event as redacted.
+  Judged judge(Json& event, const enforcement::PduVerdict& v, ResponseCheck& out) {
+    if (in_.policy == nullptr || !v.error.empty() || !event.is_object()) return Judged::unchanged;
+    policy::AnswerEventFacts facts;
+    facts.direction = policy::Direction::inbound;
+    facts.peer = std::string(in_.asked.destination);
+    facts.endpoint = in_.asked.endpoint;
+    facts.pdu = v.facts;
+    const policy::AnswerEventVerdict verdict = policy::judge_answer_event(*in_.policy, facts);
+    JudgedAnswerEvent j{v.event_id, v.facts.event_type, EventOutcome::forward, {}};
+    if (verdict.rule >= 0) j.rule_id = in_.policy->rules[static_cast<std::size_t>(verdict.rule)].id;
+    if (verdict.action == policy::Action::report) j.outcome = EventOutcome::report;
+    Judged result = Judged::unchanged;
+    if (verdict.refused()) {
+      const matrix::RoomVersionRules* rules = matrix::find_room_version(v.verified_as);
+      Result<JsonObject> redacted = rules != nullptr
+                                        ? matrix::redact_event(*event.object_if(), *rules)
+                                        : Result<JsonObject>(make_error("unknown_room_version", ""));
+      if (!redacted) return Judged::unredactable;
+      event = Json(std::move(*redacted));
+      j.outcome = EventOutcome::redacted;
+      ++out.redacted;
+      result = Judged::redacted;
+    }
+    out.judged.push_back(std::move(j));
+    return result;
+  }
+
   const matrix::KeyLookup& lookup() const { return recording_; }
   void keep_pending_as_missing() {
     for (auto& need : pending_) missing_.insert(need);
@@ -156,11 +189,18 @@ void learn_from_create(EventChecker& checker, const JsonArray& events, std::stri
   }
 }
 
-// Every event of `arr` must pass; the first failure refuses the answer.
-std::optional<ResponseCheck> all_must_pass(EventChecker& checker, const JsonArray& arr,
-                                           std::string_view room, std::string_view section) {
+ResponseCheck refuse_unredactable(const enforcement::PduVerdict& v) {
+  return refuse_answer("response_event_unredactable",
+                       "An event the policy refuses cannot be redacted: " + v.event_id);
+}
+
+// Every event of `arr` must pass; the first failure refuses the answer. Passing events are
+// judged by the content rules (refused ones redacted in place: `out.redacted` counts them).
+std::optional<ResponseCheck> all_must_pass(EventChecker& checker, JsonArray& arr,
+                                           std::string_view room, std::string_view section,
+                                           ResponseCheck& out) {
   std::optional<ResponseCheck> failed;
-  for (const Json& e : arr) {
+  for (Json& e : arr) {
     if (!e.is_object()) return refuse_malformed(std::string(section) + " holds a non-object");
     enforcement::PduVerdict v = checker.check(*e.object_if(), room);
     // Keep going after a failure only to collect every missing key for one fetch round.
@@ -169,6 +209,9 @@ std::optional<ResponseCheck> all_must_pass(EventChecker& checker, const JsonArra
           refuse_answer("response_event_failed",
                         "The remote server's answer carries an event that fails verification in " +
                             std::string(section) + ": " + describe(v));
+    }
+    if (checker.judge(e, v, out) == EventChecker::Judged::unredactable && !failed) {
+      failed = refuse_unredactable(v);
     }
   }
   return failed;
@@ -195,24 +238,30 @@ ResponseCheck check_removable(const ResponseCheckInput& in, EventChecker& checke
   for (Json& e : *arr) {
     if (!e.is_object()) return refuse_malformed(std::string(key) + " holds a non-object");
     enforcement::PduVerdict v = checker.check(*e.object_if(), in.asked.room_id);
-    if (v.error.empty()) {
-      kept.push_back(std::move(e));
-    } else {
+    if (!v.error.empty()) {
       c.removed.push_back({v.event_id, v.error});
+      continue;
     }
+    if (checker.judge(e, v, c) == EventChecker::Judged::unredactable) {
+      return checker.finish(refuse_unredactable(v));
+    }
+    kept.push_back(std::move(e));
   }
-  if (!c.removed.empty()) {
+  if (!c.removed.empty() || c.redacted > 0) {
     *arr = std::move(kept);
     c.action = ResponseAction::filtered;
-    c.reason = "response_events_filtered";
+    c.reason = !c.removed.empty() ? "response_events_filtered" : "response_events_redacted";
     c.body = matrix::compact_json(body);
   }
   return checker.finish(std::move(c));
 }
 
-ResponseCheck check_event(const ResponseCheckInput& in, EventChecker& checker, const Json& body) {
-  const JsonObject* o = body.object_if();
-  const JsonArray* pdus = o != nullptr ? array_member(*o, "pdus") : nullptr;
+ResponseCheck check_event(const ResponseCheckInput& in, EventChecker& checker, Json& body) {
+  JsonObject* o = body.object_if();
+  JsonArray* pdus = nullptr;
+  if (o != nullptr) {
+    if (auto it = o->find("pdus"); it != o->end()) pdus = it->second.array_if();
+  }
   if (pdus == nullptr || pdus->size() != 1 || !pdus->front().is_object())
     return refuse_malformed("an event answer must hold exactly one PDU");
   enforcement::PduVerdict v = checker.check(*pdus->front().object_if(), {});
@@ -225,18 +274,32 @@ ResponseCheck check_event(const ResponseCheckInput& in, EventChecker& checker, c
                                             v.event_id + ") than the one asked for"));
   ResponseCheck c;
   c.reason = "response_ok";
+  switch (checker.judge(pdus->front(), v, c)) {
+    case EventChecker::Judged::unredactable:
+      return checker.finish(refuse_unredactable(v));
+    case EventChecker::Judged::redacted:
+      c.action = ResponseAction::filtered;
+      c.reason = "response_events_redacted";
+      c.body = matrix::compact_json(body);
+      break;
+    case EventChecker::Judged::unchanged:
+      break;
+  }
   return checker.finish(std::move(c));
 }
 
 // state (pdus + auth_chain), event_auth (auth_chain), send_join (state + auth_chain + event).
+// `root` is the whole answer (re-serialised when an event was redacted), `o` the object in it
+// that holds the sets.
 ResponseCheck check_complete_sets(const ResponseCheckInput& in, EventChecker& checker,
-                                  const JsonObject& o, std::initializer_list<std::string_view> keys,
-                                  bool event_member) {
+                                  const Json& root, JsonObject& o,
+                                  std::initializer_list<std::string_view> keys, bool event_member) {
   ResponseCheck c;
   c.reason = "response_ok";
-  std::vector<const JsonArray*> sets;
+  std::vector<JsonArray*> sets;
   for (std::string_view key : keys) {
-    const JsonArray* arr = array_member(o, key);
+    auto it = o.find(key);
+    JsonArray* arr = it == o.end() ? nullptr : it->second.array_if();
     if (arr == nullptr) return refuse_malformed("no " + std::string(key) + " array");
     sets.push_back(arr);
   }
@@ -247,7 +310,7 @@ ResponseCheck check_complete_sets(const ResponseCheckInput& in, EventChecker& ch
   std::optional<ResponseCheck> failed;
   std::size_t i = 0;
   for (std::string_view key : keys) {
-    auto f = all_must_pass(checker, *sets[i++], in.asked.room_id, key);
+    auto f = all_must_pass(checker, *sets[i++], in.asked.room_id, key, c);
     if (f && f->reason == "response_malformed") return *f;
     if (f && !failed) failed = std::move(f);
   }
@@ -270,6 +333,11 @@ ResponseCheck check_complete_sets(const ResponseCheckInput& in, EventChecker& ch
   if (failed) {
     failed->learnt_room_version.clear();  // nothing is learnt from a refused answer
     return checker.finish(std::move(*failed));
+  }
+  if (c.redacted > 0) {
+    c.action = ResponseAction::filtered;
+    c.reason = "response_events_redacted";
+    c.body = matrix::compact_json(root);
   }
   return checker.finish(std::move(c));
 }
@@ -388,6 +456,18 @@ ResponseCheck check_invite(const ResponseCheckInput& in, EventChecker& checker, 
 
 }  // namespace
 
+const char* event_outcome_name(EventOutcome o) {
+  switch (o) {
+    case EventOutcome::forward:
+      return "forward";
+    case EventOutcome::report:
+      return "report";
+    case EventOutcome::redacted:
+      return "redacted";
+  }
+  return "forward";
+}
+
 std::string audit_note(const ResponseCheck& c) {
   switch (c.action) {
     case ResponseAction::pass:
@@ -398,15 +478,30 @@ std::string audit_note(const ResponseCheck& c) {
     case ResponseAction::filtered:
       break;
   }
-  std::string out = c.reason + ": removed ";
-  std::size_t listed = 0;
-  for (const RemovedEvent& r : c.removed) {
-    if (out.size() > 1000) break;
-    if (listed++ > 0) out += ", ";
-    out += (r.event_id.empty() ? std::string("(no id)") : r.event_id) + " (" + r.error + ")";
+  std::string out;
+  if (!c.removed.empty()) {
+    out = "response_events_filtered: removed ";
+    std::size_t listed = 0;
+    for (const RemovedEvent& r : c.removed) {
+      if (out.size() > 600) break;
+      if (listed++ > 0) out += ", ";
+      out += (r.event_id.empty() ? std::string("(no id)") : r.event_id) + " (" + r.error + ")";
+    }
+    if (listed < c.removed.size())
+      out += " and " + std::to_string(c.removed.size() - listed) + " more";
   }
-  if (listed < c.removed.size())
-    out += " and " + std::to_string(c.removed.size() - listed) + " more";
+  if (c.redacted > 0) {
+    if (!out.empty()) out += "; ";
+    out += "redacted by policy: ";
+    std::size_t listed = 0;
+    for (const JudgedAnswerEvent& j : c.judged) {
+      if (j.outcome != EventOutcome::redacted) continue;
+      if (out.size() > 1000) break;
+      if (listed++ > 0) out += ", ";
+      out += j.event_id + " (rule " + j.rule_id + ")";
+    }
+    if (listed < c.redacted) out += " and " + std::to_string(c.redacted - listed) + " more";
+  }
   return out;
 }
 
@@ -459,25 +554,25 @@ ResponseCheck check_response(const ResponseCheckInput& in, const matrix::KeyLook
     case E::event:
       return check_event(in, checker, body);
     case E::state: {
-      const JsonObject* o = body.object_if();
+      JsonObject* o = body.object_if();
       if (o == nullptr) return refuse_malformed("not an object");
-      return check_complete_sets(in, checker, *o, {"auth_chain", "pdus"}, false);
+      return check_complete_sets(in, checker, body, *o, {"auth_chain", "pdus"}, false);
     }
     case E::event_auth: {
-      const JsonObject* o = body.object_if();
+      JsonObject* o = body.object_if();
       if (o == nullptr) return refuse_malformed("not an object");
-      return check_complete_sets(in, checker, *o, {"auth_chain"}, false);
+      return check_complete_sets(in, checker, body, *o, {"auth_chain"}, false);
     }
     case E::send_join: {
-      const JsonObject* o = body.object_if();
+      JsonObject* o = body.object_if();
       if (in.asked.api_version == 1) {
-        const JsonArray* a = body.array_if();
+        JsonArray* a = body.array_if();
         if (a == nullptr || a->size() != 2 || a->front().int_if() != 200 || !(*a)[1].is_object())
           return refuse_malformed("a v1 send_join answer must be [200, {...}]");
         o = (*a)[1].object_if();
       }
       if (o == nullptr) return refuse_malformed("not an object");
-      return check_complete_sets(in, checker, *o, {"auth_chain", "state"}, true);
+      return check_complete_sets(in, checker, body, *o, {"auth_chain", "state"}, true);
     }
     case E::state_ids:
       return check_state_ids(body);

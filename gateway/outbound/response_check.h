@@ -1,7 +1,10 @@
 // The response phase of outbound enforcement: what an external server answered the Core is
 // checked before the Core sees it (docs/outbound.md, "Responses"). Events in the answer must
 // verify (format, content hash, signatures); a failing one is removed where the endpoint allows
-// it, otherwise the whole answer is refused with 502. Remote media is held to the media policy.
+// it, otherwise the whole answer is refused with 502. A verified event the content rules refuse
+// (policy::judge_answer_event, the inbound rules: the events travel to the Core) is delivered in
+// its redacted form, never removed and never otherwise edited. Remote media is held to the media
+// policy.
 #pragma once
 
 #include <cstdint>
@@ -60,6 +63,9 @@ struct ResponseCheckInput {
   // false on the first run: keys not in the cache are reported (need_keys) instead of failing.
   // true once the caller has awaited them through the key store: missing keys then fail.
   bool keys_awaited = false;
+  // The content rules the answer's events meet, for events travelling to the Core (inbound
+  // rules, peer = asked.destination). Null: the events are verified but not judged.
+  const policy::Policy* policy = nullptr;
 };
 
 enum class ResponseAction : std::uint8_t {
@@ -73,6 +79,15 @@ enum class ResponseAction : std::uint8_t {
 struct RemovedEvent {
   std::string event_id;  // empty when it could not be computed
   std::string error;     // snake_case check that failed (content_hash_mismatch, bad_signature...)
+};
+
+// The verdict on one verified event of the answer (for the audit record and the metrics).
+enum class EventOutcome : std::uint8_t { forward, report, redacted };
+struct JudgedAnswerEvent {
+  std::string event_id;
+  std::string event_type;
+  EventOutcome outcome = EventOutcome::forward;
+  std::string rule_id;  // the content rule that decided; empty when none did
 };
 
 struct ResponseCheck {
@@ -91,11 +106,17 @@ struct ResponseCheck {
   std::string learnt_room_version;
   std::uint32_t events_checked = 0;
   bool room_version_unknown = false;  // some event was checked without a known version
+  // Every verified event the content rules judged, in answer order (empty without a policy).
+  std::vector<JudgedAnswerEvent> judged;
+  std::uint32_t redacted = 0;  // of them, delivered redacted (the body was re-serialised)
 };
 
+const char* event_outcome_name(EventOutcome o);
+
 // The audit note for a check that changed or refused the answer (JudgedRequest::response_note):
-// "response_events_filtered: removed $a (content_hash_mismatch), ..." or
-// "response refused: <reason>"; empty for pass. Bounded (about 1 KiB), event ids only.
+// "response_events_filtered: removed $a (content_hash_mismatch), ...",
+// "redacted by policy: $b (rule r)" or "response refused: <reason>"; empty for pass. Bounded
+// (about 1 KiB), event ids only.
 std::string audit_note(const ResponseCheck& check);
 
 // True when the endpoint's answer must be buffered and checked (answers with events, the

@@ -30,6 +30,7 @@ struct AnswerJob {
   std::shared_ptr<const std::string> body;
   enforcement::RoomVersions* room_versions = nullptr;
   keystore::ServerKeyStore* keys = nullptr;
+  std::shared_ptr<const policy::Policy> policy;  // the request's snapshot: judges the events
 
   outbound::ResponseCheck run(bool keys_awaited) const {
     outbound::ResponseCheckInput in;
@@ -52,6 +53,7 @@ struct AnswerJob {
     };
     in.media = media ? &*media : nullptr;
     in.keys_awaited = keys_awaited;
+    in.policy = policy.get();
     if (keys == nullptr) {
       // No key store on this worker (its federation state failed to start): nothing verifies.
       return outbound::check_response(
@@ -103,6 +105,7 @@ std::shared_ptr<AnswerJob> make_job(const RequestContext& ctx) {
   job->body = ctx.answer_body;
   job->room_versions = r.services->room_versions.get();
   job->keys = ctx.keys;
+  job->policy = r.policy;
   return job;
 }
 

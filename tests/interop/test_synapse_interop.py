@@ -325,6 +325,19 @@ class SynapseInterop(unittest.TestCase):
                                    timeout=20)
         self.assertEqual(event["content"]["body"], "after the denied event")
         self.timings["next message after a denied event (same room)"] = waited
+        # The Core noticed the gap and fetched the denied event itself (get_missing_events,
+        # through the proxy): it got the redacted form, the DAG whole, the content gone.
+        fetched, _ = wait_until("the denied event, as the Core fetched it",
+                                lambda: event_visible(self.alice, self.core_room, denied_id))
+        self.assertEqual(fetched["type"], "org.bordergate.test.forbidden")
+        self.assertEqual(fetched["content"], {}, fetched)
+        answers = [r for r in self.rig.audit_records() if r.get("direction") == "outbound"
+                   and denied_id in r.get("answer_event_ids", [])]
+        self.assertTrue(answers, "no audit record names the denied event in an answer")
+        for r in answers:
+            verdicts = dict(zip(r["answer_event_ids"], r["answer_event_verdicts"]))
+            self.assertEqual(verdicts[denied_id], "redacted", r)
+            self.assertIn("redacted by policy: " + denied_id, r.get("note", ""))
         # The held event has not reached the Core (nothing in its room refers to it yet).
         self.assertIsNone(event_visible(self.alice, self.peer_room, held_id))
 

@@ -8,6 +8,7 @@
 
 #include "gateway/enforcement/phases.h"
 #include "gateway/enforcement/pinned_keys_file.h"
+#include "gateway/enforcement/record.h"
 #include "gateway/enforcement/services.h"
 #include "gateway/http/error_response.h"
 #include "gateway/keystore/worker_queue.h"
@@ -89,6 +90,53 @@ TEST(WithheldTransaction, EveryNamedPduGetsAnError) {
   EXPECT_EQ(*by_id->find("$a")->find("error")->string_if(), "held back \"by\" policy");
   EXPECT_NE(by_id->find("$b:x")->find("error"), nullptr);
   EXPECT_EQ(withheld_transaction_answer({}, "x"), R"({"pdus":{}})");
+}
+
+// The events of an answer in the audit record: every one of a small answer; of a large one only
+// those not forwarded unchanged, with a count of the others in the note.
+TEST(AnswerEventsInTheAuditRecord, SmallAnswersListEveryEventLargeOnesTheNotable) {
+  JudgedRequest r;
+  r.direction = policy::Direction::outbound;
+  r.destination = "remote.example";
+  r.answer_events = {{"$a", "m.room.message", "forward", ""},
+                     {"$b", "org.secret", "redacted", "no-secrets"},
+                     {"$c", "org.note", "report", "watch-notes"}};
+  const RequestOutcome o{"GET", "127.0.0.1", 200, 0, 0, {}};
+  audit::AuditRecord a = audit_record(r, o);
+  EXPECT_EQ(a.answer_event_ids, (std::vector<std::string>{"$a", "$b", "$c"}));
+  EXPECT_EQ(a.answer_event_types,
+            (std::vector<std::string>{"m.room.message", "org.secret", "org.note"}));
+  EXPECT_EQ(a.answer_event_verdicts, (std::vector<std::string>{"forward", "redacted", "report"}));
+  EXPECT_EQ(a.note, "");
+
+  r.answer_events.clear();
+  for (int i = 0; i < 250; ++i) {
+    r.answer_events.push_back({"$e" + std::to_string(i), "m.room.member",
+                               i == 7 ? std::string_view("redacted") : "forward", ""});
+  }
+  a = audit_record(r, o);
+  EXPECT_EQ(a.answer_event_ids, std::vector<std::string>{"$e7"});
+  EXPECT_EQ(a.answer_event_verdicts, std::vector<std::string>{"redacted"});
+  EXPECT_EQ(a.note, "249 more events of the answer forwarded unchanged, not listed");
+  std::string line;
+  audit::append_record_members(line, a);
+  EXPECT_NE(line.find(R"("answer_event_ids":["$e7"],"answer_event_types":["m.room.member"],)"
+                      R"("answer_event_verdicts":["redacted"])"),
+            std::string::npos)
+      << line;
+}
+
+TEST(AnswerEventsInTheMetrics, CountedPerDirectionEndpointAndVerdict) {
+  EnforcementMetrics m;
+  m.count_answer_events(policy::Direction::inbound, "get_missing_events", "redacted", 2);
+  m.count_answer_events(policy::Direction::inbound, "get_missing_events", "redacted", 1);
+  m.count_answer_events(policy::Direction::inbound, "backfill", "forward", 0);  // no series
+  const std::string text = m.serialize();
+  EXPECT_NE(text.find("bordergate_answer_events_total{direction=\"inbound\","
+                      "endpoint=\"get_missing_events\",verdict=\"redacted\"} 3\n"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("endpoint=\"backfill\""), std::string::npos) << text;
 }
 
 class FactsTest : public ::testing::Test {

@@ -13,7 +13,9 @@
 
 #include "gateway/enforcement/edu_binding.h"
 #include "gateway/matrix/event.h"
+#include "gateway/matrix/redaction.h"
 #include "gateway/outbound/media_answer.h"
+#include "tests/unit/policy/test_util.h"
 
 namespace bordergate::outbound {
 namespace {
@@ -205,6 +207,102 @@ TEST(ResponseCheck, MissingKeysAreReportedThenFailAfterTheFetch) {
   ResponseCheck final_run = r.run(w, dump(Json(body)));
   ASSERT_EQ(final_run.action, ResponseAction::filtered);
   EXPECT_TRUE(final_run.missing_keys.empty());
+}
+
+// Content rules over the events of an answer (the inbound rules: they travel to the Core). A
+// refused event is delivered in its redacted form (same event id, signatures still valid,
+// content gone), never removed: the Core's DAG stays whole. A quarantine rule refuses too (an
+// answer cannot be held); a report rule forwards and is listed.
+TEST(ResponseCheck, EventsTheRulesRefuseAreDeliveredRedacted) {
+  World w;
+  const auto policy = policy::testing::must_load(R"(version: 1
+server_name: core.example
+default: deny
+federations:
+  remote: {servers: [remote.example]}
+rules:
+  - {id: remote-all, federation: remote, direction: both, endpoints: ["@all"], action: allow}
+  - {id: no-secrets, federation: remote, direction: inbound, event_types: [org.secret], action: deny}
+  - {id: hold-polls, federation: remote, direction: inbound, event_types: [org.poll], action: quarantine}
+  - {id: watch-notes, federation: remote, direction: inbound, event_types: [org.note], action: report}
+  - {id: out-only, federation: remote, direction: outbound, event_types: [m.room.message], action: deny}
+)");
+  ASSERT_TRUE(policy);
+  auto typed = [&](const char* type, std::string body) {
+    JsonObject e = w.message(kRemote, std::move(body));
+    e["type"] = Json(type);
+    e.erase("signatures");
+    e.erase("hashes");
+    return w.sign(std::move(e), kRemote);
+  };
+  const JsonObject plain = w.message(kRemote, "an ordinary message");
+  const JsonObject secret = typed("org.secret", "do not cross");
+  const JsonObject poll = typed("org.poll", "a poll");
+  const JsonObject note = typed("org.note", "a note");
+  auto redacted = [&](const JsonObject& e) {
+    return *matrix::canonical_json(Json(*matrix::redact_event(e, *w.v10)));
+  };
+
+  // get_missing_events: the refused ones redacted in place, in order; the others untouched.
+  Exchange r = asking(E::get_missing_events);
+  r.in.policy = policy.get();
+  JsonArray events{Json(plain), Json(secret), Json(poll), Json(note)};
+  ResponseCheck got = r.run(w, dump(Json(JsonObject{{"events", Json(events)}})));
+  ASSERT_EQ(got.action, ResponseAction::filtered) << got.reason << " " << got.error;
+  EXPECT_EQ(got.reason, "response_events_redacted");
+  EXPECT_EQ(got.redacted, 2u);
+  EXPECT_TRUE(got.removed.empty());
+  auto body = matrix::parse_json(got.body);
+  ASSERT_TRUE(body.ok());
+  const JsonArray& out = *body->find("events")->array_if();
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(*matrix::canonical_json(out[0]), *matrix::canonical_json(Json(plain)));
+  EXPECT_EQ(*matrix::canonical_json(out[1]), redacted(secret));
+  EXPECT_EQ(*matrix::canonical_json(out[2]), redacted(poll));
+  EXPECT_EQ(*matrix::canonical_json(out[3]), *matrix::canonical_json(Json(note)));
+  // The redacted form keeps its id and its signature: it verifies as an event whose content
+  // hash no longer matches (what a receiving homeserver treats as redacted).
+  EXPECT_EQ(w.id(*out[1].object_if()), w.id(secret));
+  EXPECT_EQ(out[1].find("content")->object_if()->size(), 0u);
+  enforcement::PduVerdict again = enforcement::inspect_pdu(*out[1].object_if(), w.v10, w.keys());
+  EXPECT_EQ(again.error, "content_hash_mismatch");
+  ASSERT_EQ(got.judged.size(), 4u);
+  const EventOutcome expected[] = {EventOutcome::forward, EventOutcome::redacted,
+                                   EventOutcome::redacted, EventOutcome::report};
+  const char* rules[] = {"", "no-secrets", "hold-polls", "watch-notes"};
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(got.judged[i].outcome, expected[i]) << i;
+    EXPECT_EQ(got.judged[i].rule_id, rules[i]) << i;
+    EXPECT_EQ(got.judged[i].event_id, w.id(*events[i].object_if())) << i;
+  }
+  EXPECT_EQ(audit_note(got), "redacted by policy: " + w.id(secret) + " (rule no-secrets), " +
+                                 w.id(poll) + " (rule hold-polls)");
+
+  // A single event (/event) and a complete set (state): redacted too, never refused.
+  const std::string secret_id = w.id(secret);  // the request names it (a view into this)
+  Exchange one = asking(E::event, 1, secret_id);
+  one.in.asked.room_id = {};
+  one.in.policy = policy.get();
+  got = one.run(w, dump(Json(JsonObject{{"origin", Json(kRemote)},
+                                        {"origin_server_ts", Json(std::int64_t{1})},
+                                        {"pdus", Json(JsonArray{Json(secret)})}})));
+  ASSERT_EQ(got.action, ResponseAction::filtered) << got.reason << " " << got.error;
+  auto single = matrix::parse_json(got.body);
+  ASSERT_TRUE(single.ok());
+  EXPECT_EQ(*matrix::canonical_json(single->find("pdus")->array_if()->front()), redacted(secret));
+  Exchange state = asking(E::state);
+  state.in.policy = policy.get();
+  got = state.run(w, dump(Json(JsonObject{{"auth_chain", Json(JsonArray{Json(w.create())})},
+                                          {"pdus", Json(JsonArray{Json(plain), Json(secret)})}})));
+  ASSERT_EQ(got.action, ResponseAction::filtered) << got.reason << " " << got.error;
+  EXPECT_EQ(got.redacted, 1u);
+  EXPECT_EQ(got.judged.size(), 3u);
+
+  // Without a policy, or with rules of the other direction only, nothing changes.
+  Exchange unjudged = asking(E::get_missing_events);
+  got = unjudged.run(w, dump(Json(JsonObject{{"events", Json(events)}})));
+  EXPECT_EQ(got.action, ResponseAction::pass);
+  EXPECT_TRUE(got.judged.empty());
 }
 
 TEST(ResponseCheck, SingleEventMustVerifyAndBeTheOneAskedFor) {

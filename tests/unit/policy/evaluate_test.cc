@@ -332,6 +332,55 @@ TEST(Evaluate, Table) {
   }
 }
 
+// Events carried in answers meet the content rules of the direction they travel, under the
+// answering endpoint or `send`: an event refused on /send is refused in a backfill too, a
+// quarantine rule (send only) included, since an answer cannot be held.
+TEST(Evaluate, AnswerEventsMeetTheContentRulesOfTheirDirection) {
+  auto policy = testing::must_load(kPolicy);
+  ASSERT_TRUE(policy);
+  struct AnswerCase {
+    const char* name;
+    Direction direction;
+    const char* peer;
+    FE endpoint;
+    PduFacts pdu;
+    Action action;
+    const char* rule;  // "" = no content rule decided
+    const char* reason;
+  };
+  const AnswerCase cases[] = {
+      {"a denied type in a backfill", Direction::inbound, "a.partner.example", FE::backfill,
+       pdu("m.room.bad"), Action::deny, "pdu-deny", "denied_by_rule"},
+      {"a quarantined type fetched by get_missing_events", Direction::inbound,
+       "a.partner.example", FE::get_missing_events, pdu("org.custom.poll"), Action::quarantine,
+       "pdu-quarantine", "quarantined_by_rule"},
+      {"a room condition in a state answer", Direction::inbound, "a.partner.example", FE::state,
+       pdu("m.room.message", "!muted:core.example"), Action::deny, "pdu-room-deny",
+       "denied_by_rule"},
+      {"an ordinary message", Direction::inbound, "a.partner.example", FE::event,
+       pdu("m.room.message"), Action::allow, "", "no_content_rule"},
+      {"inbound rules say nothing about the Core's answers", Direction::outbound,
+       "a.partner.example", FE::backfill, pdu("org.custom.poll"), Action::allow, "",
+       "no_content_rule"},
+      {"a server the rules do not name", Direction::inbound, "stranger.example", FE::backfill,
+       pdu("m.room.bad"), Action::allow, "", "no_content_rule"},
+  };
+  for (const AnswerCase& c : cases) {
+    AnswerEventFacts f;
+    f.direction = c.direction;
+    f.peer = c.peer;
+    f.endpoint = c.endpoint;
+    f.pdu = c.pdu;
+    const AnswerEventVerdict v = judge_answer_event(*policy, f);
+    EXPECT_EQ(action_name(v.action), action_name(c.action)) << c.name;
+    EXPECT_EQ(v.rule < 0 ? std::string() : policy->rules[static_cast<std::size_t>(v.rule)].id,
+              c.rule)
+        << c.name;
+    EXPECT_EQ(v.reason, c.reason) << c.name;
+    EXPECT_EQ(v.refused(), c.action == Action::deny || c.action == Action::quarantine) << c.name;
+  }
+}
+
 TEST(Evaluate, FindingsListEveryItem) {
   auto policy = testing::must_load(kPolicy);
   RequestFacts f = inbound("a.partner.example", FE::send);
