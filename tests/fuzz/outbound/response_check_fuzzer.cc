@@ -1,7 +1,9 @@
 // The response checker on hostile answers of external servers: never a crash, and its verdicts
 // hold together: a refusal is a 502 (a media policy refusal 403/413) with an errcode; a filtered
 // body parses and passes the same check again unchanged (removing events never makes an answer
-// fail); once keys were awaited it never asks for keys again.
+// fail); once keys were awaited it never asks for keys again. With bit 3 the content rules of a
+// policy judge the events: a redacted event keeps its id, and the filtered body checked again
+// without the policy keeps every event that was not redacted.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -9,6 +11,7 @@
 
 #include "gateway/matrix/ed25519.h"
 #include "gateway/outbound/response_check.h"
+#include "policy/loader.h"
 
 using namespace bordergate;
 using outbound::ResponseAction;
@@ -52,7 +55,34 @@ void check_consistent(const outbound::ResponseCheck& c, bool keys_awaited) {
     std::abort();
   if (c.action == ResponseAction::need_keys && (keys_awaited || c.missing_keys.empty()))
     std::abort();
-  if (c.action == ResponseAction::filtered && (c.removed.empty() || c.body.empty())) std::abort();
+  if (c.action == ResponseAction::filtered && ((c.removed.empty() && c.redacted == 0) ||
+                                               c.body.empty()))
+    std::abort();
+  std::uint32_t redacted = 0;
+  for (const outbound::JudgedAnswerEvent& j : c.judged) {
+    redacted += j.outcome == outbound::EventOutcome::redacted ? 1 : 0;
+  }
+  if (redacted != c.redacted) std::abort();
+}
+
+// Denies every message type and quarantines org.* from remote.example (the inbound rules).
+const policy::Policy* content_policy() {
+  static const std::shared_ptr<const policy::Policy> p = [] {
+    policy::LoadOutput out = policy::load_policy_text(R"(version: 1
+server_name: core.example
+default: deny
+federations:
+  remote: {servers: [remote.example]}
+rules:
+  - {id: all, federation: remote, direction: both, endpoints: ["@all"], action: allow}
+  - {id: no-messages, federation: remote, direction: inbound, event_types: [m.room.message], action: deny}
+  - {id: hold-org, federation: remote, direction: inbound, event_types: ["org.*"], action: quarantine}
+)",
+                                                      "fuzz.yaml");
+    if (!out.policy) std::abort();
+    return out.policy;
+  }();
+  return p.get();
 }
 
 }  // namespace
@@ -91,13 +121,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   };
   in.media = &media;
   in.keys_awaited = keys_awaited;
+  const bool judged = (data[1] & 8) != 0;
+  if (judged) in.policy = content_policy();
   const matrix::KeyLookup keys = lookup;
   const outbound::ResponseCheck c = outbound::check_response(in, keys);
   check_consistent(c, keys_awaited);
   if (c.action == ResponseAction::filtered) {
     in.answer.body = c.body;
+    in.policy = nullptr;
     const outbound::ResponseCheck again = outbound::check_response(in, keys);
-    if (again.action != ResponseAction::pass) std::abort();
+    // A redacted event no longer matches its content hash: checked again it fails (removed from
+    // a removable list, refused in a complete set). Without redactions nothing changes.
+    if (c.redacted == 0 && again.action != ResponseAction::pass) std::abort();
+    if (c.redacted > 0 && again.action == ResponseAction::filtered &&
+        again.removed.size() != c.redacted)
+      std::abort();
   }
   return 0;
 }
