@@ -65,6 +65,11 @@ class EventChecker {
     }
     enforcement::PduVerdict v = enforcement::inspect_pdu(event, version, recording_);
     if (!v.version_known) version_unknown_ = true;
+    // Signed, but the content does not match the hash: what a redacted event looks like. The
+    // receiver keeps its redacted form (judge() delivers that), so it is not a failure here.
+    hash_only_ = v.error == "content_hash_mismatch" &&
+                 v.facts.signatures == policy::CheckResult::passed;
+    if (hash_only_) v.error.clear();
     if (v.error.empty() && !room.empty() && event_room(event, v) != room) v.error = "wrong_room";
     if (!v.error.empty()) {
       for (auto& need : pending_) missing_.insert(need);
@@ -87,31 +92,40 @@ class EventChecker {
   // refused event is replaced in place by its redacted form: the redaction algorithm of its
   // room version keeps the event id, the signatures and the keys the authorization rules need,
   // so the Core keeps a whole DAG and treats the event as redacted.
+  // Call right after check() of the same event (it reads whether only the hash failed).
   Judged judge(Json& event, const enforcement::PduVerdict& v, ResponseCheck& out) {
-    if (in_.policy == nullptr || !v.error.empty() || !event.is_object()) return Judged::unchanged;
+    if (!v.error.empty() || !event.is_object()) return Judged::unchanged;
+    const bool arrived_redacted = hash_only_;
+    hash_only_ = false;
+    if (in_.policy == nullptr && !arrived_redacted) return Judged::unchanged;
+    if (in_.policy == nullptr) return redact(event, v, {}, EventOutcome::arrived_redacted, out);
     policy::AnswerEventFacts facts;
     facts.direction = policy::Direction::inbound;
     facts.peer = std::string(in_.asked.destination);
     facts.endpoint = in_.asked.endpoint;
     facts.pdu = v.facts;
     const policy::AnswerEventVerdict verdict = policy::judge_answer_event(*in_.policy, facts);
-    JudgedAnswerEvent j{v.event_id, v.facts.event_type, EventOutcome::forward, {}};
-    if (verdict.rule >= 0) j.rule_id = in_.policy->rules[static_cast<std::size_t>(verdict.rule)].id;
-    if (verdict.action == policy::Action::report) j.outcome = EventOutcome::report;
-    Judged result = Judged::unchanged;
-    if (verdict.refused()) {
-      const matrix::RoomVersionRules* rules = matrix::find_room_version(v.verified_as);
-      Result<JsonObject> redacted = rules != nullptr
-                                        ? matrix::redact_event(*event.object_if(), *rules)
-                                        : Result<JsonObject>(make_error("unknown_room_version", ""));
-      if (!redacted) return Judged::unredactable;
-      event = Json(std::move(*redacted));
-      j.outcome = EventOutcome::redacted;
-      ++out.redacted;
-      result = Judged::redacted;
-    }
-    out.judged.push_back(std::move(j));
-    return result;
+    std::string rule_id;
+    if (verdict.rule >= 0) rule_id = in_.policy->rules[static_cast<std::size_t>(verdict.rule)].id;
+    if (verdict.refused()) return redact(event, v, rule_id, EventOutcome::redacted, out);
+    if (arrived_redacted) return redact(event, v, {}, EventOutcome::arrived_redacted, out);
+    const EventOutcome o =
+        verdict.action == policy::Action::report ? EventOutcome::report : EventOutcome::forward;
+    out.judged.push_back({v.event_id, v.facts.event_type, o, std::move(rule_id)});
+    return Judged::unchanged;
+  }
+
+  // Replaces `event` by its redacted form under the room version it verified as.
+  static Judged redact(Json& event, const enforcement::PduVerdict& v, std::string rule_id,
+                       EventOutcome outcome, ResponseCheck& out) {
+    const matrix::RoomVersionRules* rules = matrix::find_room_version(v.verified_as);
+    if (rules == nullptr) return Judged::unredactable;
+    Result<JsonObject> redacted = matrix::redact_event(*event.object_if(), *rules);
+    if (!redacted) return Judged::unredactable;
+    event = Json(std::move(*redacted));
+    ++(outcome == EventOutcome::redacted ? out.redacted : out.arrived_redacted);
+    out.judged.push_back({v.event_id, v.facts.event_type, outcome, std::move(rule_id)});
+    return Judged::redacted;
   }
 
   const matrix::KeyLookup& lookup() const { return recording_; }
@@ -151,6 +165,7 @@ class EventChecker {
   const matrix::RoomVersionRules* hint_ = nullptr;
   std::uint32_t checked_ = 0;
   bool version_unknown_ = false;
+  bool hash_only_ = false;  // the last check() failed only on the content hash
 };
 
 std::string describe(const enforcement::PduVerdict& v) {
@@ -247,7 +262,7 @@ ResponseCheck check_removable(const ResponseCheckInput& in, EventChecker& checke
     }
     kept.push_back(std::move(e));
   }
-  if (!c.removed.empty() || c.redacted > 0) {
+  if (!c.removed.empty() || c.redacted > 0 || c.arrived_redacted > 0) {
     *arr = std::move(kept);
     c.action = ResponseAction::filtered;
     c.reason = !c.removed.empty() ? "response_events_filtered" : "response_events_redacted";
@@ -334,7 +349,7 @@ ResponseCheck check_complete_sets(const ResponseCheckInput& in, EventChecker& ch
     failed->learnt_room_version.clear();  // nothing is learnt from a refused answer
     return checker.finish(std::move(*failed));
   }
-  if (c.redacted > 0) {
+  if (c.redacted > 0 || c.arrived_redacted > 0) {
     c.action = ResponseAction::filtered;
     c.reason = "response_events_redacted";
     c.body = matrix::compact_json(root);
@@ -464,6 +479,8 @@ const char* event_outcome_name(EventOutcome o) {
       return "report";
     case EventOutcome::redacted:
       return "redacted";
+    case EventOutcome::arrived_redacted:
+      return "arrived_redacted";
   }
   return "forward";
 }
@@ -489,6 +506,11 @@ std::string audit_note(const ResponseCheck& c) {
     }
     if (listed < c.removed.size())
       out += " and " + std::to_string(c.removed.size() - listed) + " more";
+  }
+  if (c.arrived_redacted > 0) {
+    if (!out.empty()) out += "; ";
+    out += std::to_string(c.arrived_redacted) +
+           " events arrived redacted (content hash mismatch, signatures valid), passed redacted";
   }
   if (c.redacted > 0) {
     if (!out.empty()) out += "; ";

@@ -1,7 +1,9 @@
 // The response phase of outbound enforcement: what an external server answered the Core is
 // checked before the Core sees it (docs/outbound.md, "Responses"). Events in the answer must
 // verify (format, content hash, signatures); a failing one is removed where the endpoint allows
-// it, otherwise the whole answer is refused with 502. A verified event the content rules refuse
+// it, otherwise the whole answer is refused with 502. An event whose signatures verify but whose
+// content hash does not match is delivered redacted, as a receiving homeserver keeps it (events
+// redacted at their origin are served that way). A verified event the content rules refuse
 // (policy::judge_answer_event, the inbound rules: the events travel to the Core) is delivered in
 // its redacted form, never removed and never otherwise edited. Remote media is held to the media
 // policy.
@@ -82,7 +84,11 @@ struct RemovedEvent {
 };
 
 // The verdict on one verified event of the answer (for the audit record and the metrics).
-enum class EventOutcome : std::uint8_t { forward, report, redacted };
+// arrived_redacted: its signatures verify but its content does not match its hash (redacted
+// where it came from, or altered on the way): delivered in its redacted form, which is what a
+// receiving homeserver keeps of it (Synapse: "seems to have been redacted; using our redacted
+// copy"), never removed.
+enum class EventOutcome : std::uint8_t { forward, report, redacted, arrived_redacted };
 struct JudgedAnswerEvent {
   std::string event_id;
   std::string event_type;
@@ -108,7 +114,8 @@ struct ResponseCheck {
   bool room_version_unknown = false;  // some event was checked without a known version
   // Every verified event the content rules judged, in answer order (empty without a policy).
   std::vector<JudgedAnswerEvent> judged;
-  std::uint32_t redacted = 0;  // of them, delivered redacted (the body was re-serialised)
+  std::uint32_t redacted = 0;  // of them, redacted by the policy (the body was re-serialised)
+  std::uint32_t arrived_redacted = 0;  // hash mismatch, signatures valid: passed redacted
 };
 
 const char* event_outcome_name(EventOutcome o);

@@ -109,16 +109,16 @@ Outcome apply_answer_verdict(RequestContext& ctx) {
     // What the check did goes into the request's audit record (record_judged) and counters.
     r.response_note = outbound::audit_note(check);
     r.answer_events.clear();
-    std::uint64_t by_verdict[3] = {0, 0, 0};
+    std::uint64_t by_verdict[4] = {0, 0, 0, 0};
     for (outbound::JudgedAnswerEvent& e : check.judged) {
       ++by_verdict[static_cast<std::size_t>(e.outcome)];
       r.answer_events.push_back({std::move(e.event_id), std::move(e.event_type),
                                  outbound::event_outcome_name(e.outcome), std::move(e.rule_id)});
     }
     const std::string_view endpoint = policy::endpoint_name(r.route->endpoint);
-    for (outbound::EventOutcome o : {outbound::EventOutcome::forward,
-                                     outbound::EventOutcome::report,
-                                     outbound::EventOutcome::redacted}) {
+    for (outbound::EventOutcome o :
+         {outbound::EventOutcome::forward, outbound::EventOutcome::report,
+          outbound::EventOutcome::redacted, outbound::EventOutcome::arrived_redacted}) {
       r.services->metrics.count_answer_events(policy::Direction::inbound, endpoint,
                                               outbound::event_outcome_name(o),
                                               by_verdict[static_cast<std::size_t>(o)]);

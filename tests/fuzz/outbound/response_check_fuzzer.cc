@@ -2,8 +2,8 @@
 // hold together: a refusal is a 502 (a media policy refusal 403/413) with an errcode; a filtered
 // body parses and passes the same check again unchanged (removing events never makes an answer
 // fail); once keys were awaited it never asks for keys again. With bit 3 the content rules of a
-// policy judge the events: a redacted event keeps its id, and the filtered body checked again
-// without the policy keeps every event that was not redacted.
+// policy judge the events. Events redacted (by the policy, or arriving with a content hash that
+// does not match) pass a second check without the policy as arrived redacted, byte for byte.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -55,14 +55,15 @@ void check_consistent(const outbound::ResponseCheck& c, bool keys_awaited) {
     std::abort();
   if (c.action == ResponseAction::need_keys && (keys_awaited || c.missing_keys.empty()))
     std::abort();
-  if (c.action == ResponseAction::filtered && ((c.removed.empty() && c.redacted == 0) ||
-                                               c.body.empty()))
+  if (c.action == ResponseAction::filtered &&
+      ((c.removed.empty() && c.redacted == 0 && c.arrived_redacted == 0) || c.body.empty()))
     std::abort();
-  std::uint32_t redacted = 0;
+  std::uint32_t redacted = 0, arrived = 0;
   for (const outbound::JudgedAnswerEvent& j : c.judged) {
     redacted += j.outcome == outbound::EventOutcome::redacted ? 1 : 0;
+    arrived += j.outcome == outbound::EventOutcome::arrived_redacted ? 1 : 0;
   }
-  if (redacted != c.redacted) std::abort();
+  if (redacted != c.redacted || arrived != c.arrived_redacted) std::abort();
 }
 
 // Denies every message type and quarantines org.* from remote.example (the inbound rules).
@@ -130,11 +131,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     in.answer.body = c.body;
     in.policy = nullptr;
     const outbound::ResponseCheck again = outbound::check_response(in, keys);
-    // A redacted event no longer matches its content hash: checked again it fails (removed from
-    // a removable list, refused in a complete set). Without redactions nothing changes.
-    if (c.redacted == 0 && again.action != ResponseAction::pass) std::abort();
-    if (c.redacted > 0 && again.action == ResponseAction::filtered &&
-        again.removed.size() != c.redacted)
+    // Without redactions nothing changes. A redacted event no longer matches its content hash:
+    // checked again it arrives redacted (passed in the same form), never removed or refused.
+    const std::uint32_t before = c.redacted + c.arrived_redacted;
+    if (before == 0 && again.action != ResponseAction::pass) std::abort();
+    if (before > 0 && (again.action == ResponseAction::refuse || !again.removed.empty() ||
+                       again.arrived_redacted != before || again.body != c.body))
       std::abort();
   }
   return 0;

@@ -98,6 +98,13 @@ JsonObject tampered(JsonObject e) {
   return e;
 }
 
+// Signed by a server other than the sender's (`by`): the signature check fails
+// (missing_signature).
+JsonObject forged(const World& w, JsonObject e, std::string_view by = "other.example") {
+  e.erase("signatures");
+  return w.sign(std::move(e), by);
+}
+
 std::string dump(const Json& j) { return matrix::compact_json(j); }
 
 struct Exchange {
@@ -134,19 +141,12 @@ TEST(ResponseCheck, RemovableListsDropFailingEventsOnly) {
   };
   const Case cases[] = {
       {"all good", E::backfill, "pdus", {}, ""},
-      {"tampered content", E::backfill, "pdus", tampered(w.message(kRemote, "x")),
-       "content_hash_mismatch"},
       {"signed by a server that is not the sender's", E::backfill, "pdus",
-       [&] {
-         JsonObject e = w.message(kRemote, "forged");
-         e.erase("signatures");
-         return w.sign(std::move(e), "other.example");
-       }(),
-       "missing_signature"},
+       forged(w, w.message(kRemote, "forged")), "missing_signature"},
       {"another room", E::get_missing_events, "events",
        w.message(kRemote, "elsewhere", "!elsewhere:remote.example"), "wrong_room"},
-      {"tampered in get_missing_events", E::get_missing_events, "events",
-       tampered(w.message(kRemote, "y")), "content_hash_mismatch"},
+      {"forged in get_missing_events", E::get_missing_events, "events",
+       forged(w, w.message(kRemote, "y")), "missing_signature"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
@@ -207,6 +207,38 @@ TEST(ResponseCheck, MissingKeysAreReportedThenFailAfterTheFetch) {
   ResponseCheck final_run = r.run(w, dump(Json(body)));
   ASSERT_EQ(final_run.action, ResponseAction::filtered);
   EXPECT_TRUE(final_run.missing_keys.empty());
+}
+
+// An event whose signatures verify but whose content no longer matches its hash is what an
+// event redacted at its origin looks like; Synapse serves such events in backfill and state
+// answers and keeps them as redacted when it receives them. The gateway passes them in their
+// redacted form (the same bytes again when already redacted), in every kind of answer, and
+// never refuses a state for them.
+TEST(ResponseCheck, EventsWhoseContentNoLongerMatchesTheirHashArriveRedacted) {
+  World w;
+  const JsonObject original = w.message(kRemote, "deleted later by its sender");
+  const JsonObject pruned = *matrix::redact_event(original, *w.v10);  // as the origin serves it
+  const JsonObject changed = tampered(original);  // altered on the way: redacted likewise
+  const std::string redacted_form = *matrix::canonical_json(Json(pruned));
+  for (const JsonObject* e : {&pruned, &changed}) {
+    Exchange r = asking(E::backfill);
+    ResponseCheck got = r.run(w, dump(Json(JsonObject{{"pdus", Json(JsonArray{Json(*e)})}})));
+    ASSERT_EQ(got.action, ResponseAction::filtered) << got.reason << " " << got.error;
+    EXPECT_TRUE(got.removed.empty());
+    EXPECT_EQ(got.arrived_redacted, 1u);
+    ASSERT_EQ(got.judged.size(), 1u);
+    EXPECT_EQ(got.judged[0].outcome, EventOutcome::arrived_redacted);
+    EXPECT_EQ(got.judged[0].event_id, w.id(original));
+    auto body = matrix::parse_json(got.body);
+    ASSERT_TRUE(body.ok());
+    EXPECT_EQ(*matrix::canonical_json(body->find("pdus")->array_if()->front()), redacted_form);
+  }
+  Exchange state = asking(E::state);
+  ResponseCheck got = state.run(
+      w, dump(Json(JsonObject{{"auth_chain", Json(JsonArray{Json(w.create())})},
+                              {"pdus", Json(JsonArray{Json(pruned)})}})));
+  EXPECT_EQ(got.action, ResponseAction::filtered) << got.reason << " " << got.error;
+  EXPECT_EQ(got.learnt_room_version, "10");
 }
 
 // Content rules over the events of an answer (the inbound rules: they travel to the Core). A
@@ -322,7 +354,9 @@ TEST(ResponseCheck, SingleEventMustVerifyAndBeTheOneAskedFor) {
   };
   const Case cases[] = {
       {"the event", body(e), ResponseAction::pass, "response_ok"},
-      {"tampered", body(tampered(e)), ResponseAction::refuse, "response_event_failed"},
+      {"content changed (arrives redacted)", body(tampered(e)), ResponseAction::filtered,
+       "response_events_redacted"},
+      {"forged", body(forged(w, e)), ResponseAction::refuse, "response_event_failed"},
       {"another event", body(w.message(kRemote, "other")), ResponseAction::refuse,
        "response_event_id_mismatch"},
       {"two events", dump(Json(JsonObject{{"pdus", Json(JsonArray{Json(e), Json(e)})}})),
@@ -341,6 +375,11 @@ TEST(ResponseCheck, SingleEventMustVerifyAndBeTheOneAskedFor) {
       EXPECT_STREQ(got.errcode, "M_UNKNOWN");
       EXPECT_FALSE(got.error.empty());
       EXPECT_EQ(audit_note(got), "response refused: " + std::string(c.reason));
+    } else if (c.action == ResponseAction::filtered) {
+      EXPECT_EQ(got.arrived_redacted, 1u);
+      EXPECT_EQ(audit_note(got),
+                "1 events arrived redacted (content hash mismatch, signatures valid), passed "
+                "redacted");
     } else {
       EXPECT_EQ(audit_note(got), "");
     }
@@ -376,11 +415,14 @@ TEST(ResponseCheck, CompleteSetsAreRefusedOnAnyFailingEvent) {
       {"send_join v1 array form", E::send_join, 1,
        send_join({Json(create), Json(m1)}, {Json(m2)}, std::nullopt, 1), ResponseAction::pass,
        "response_ok"},
-      {"send_join v2 tampered state", E::send_join, 2,
+      {"send_join v2 state event arrives redacted", E::send_join, 2,
        send_join({Json(create), Json(tampered(m1))}, {Json(m2)}, std::nullopt, 2),
+       ResponseAction::filtered, "response_events_redacted"},
+      {"send_join v2 forged state", E::send_join, 2,
+       send_join({Json(create), Json(forged(w, m1))}, {Json(m2)}, std::nullopt, 2),
        ResponseAction::refuse, "response_event_failed"},
-      {"send_join v2 tampered auth chain", E::send_join, 2,
-       send_join({Json(create)}, {Json(tampered(m2))}, std::nullopt, 2), ResponseAction::refuse,
+      {"send_join v2 forged auth chain", E::send_join, 2,
+       send_join({Json(create)}, {Json(forged(w, m2, kRemote))}, std::nullopt, 2), ResponseAction::refuse,
        "response_event_failed"},
       {"send_join v2 another join event", E::send_join, 2,
        send_join({Json(create)}, {Json(m2)},
@@ -404,8 +446,11 @@ TEST(ResponseCheck, CompleteSetsAreRefusedOnAnyFailingEvent) {
       {"event_auth", E::event_auth, 1,
        dump(Json(JsonObject{{"auth_chain", Json(JsonArray{Json(create), Json(m2)})}})),
        ResponseAction::pass, "response_ok"},
-      {"event_auth tampered", E::event_auth, 1,
+      {"event_auth event arrives redacted", E::event_auth, 1,
        dump(Json(JsonObject{{"auth_chain", Json(JsonArray{Json(tampered(m2))})}})),
+       ResponseAction::filtered, "response_events_redacted"},
+      {"event_auth forged", E::event_auth, 1,
+       dump(Json(JsonObject{{"auth_chain", Json(JsonArray{Json(forged(w, m2, kRemote))})}})),
        ResponseAction::refuse, "response_event_failed"},
   };
   for (const Case& c : cases) {
@@ -747,9 +792,11 @@ TEST(ResponseCheck, EventsSignedByPythonSignedjson) {
   in.answer = {200, "application/json", backfill};
   in.room_versions = [](std::string_view) { return matrix::find_room_version("10"); };
   ResponseCheck got = check_response(in, keys);
+  // The seed's second event has content that no longer matches its hash (its signature, over
+  // the redacted form, still verifies): delivered redacted, as Synapse keeps it.
   ASSERT_EQ(got.action, ResponseAction::filtered) << got.error;
-  ASSERT_EQ(got.removed.size(), 1u);
-  EXPECT_EQ(got.removed[0].error, "content_hash_mismatch");
+  EXPECT_TRUE(got.removed.empty());
+  EXPECT_EQ(got.arrived_redacted, 1u);
   EXPECT_EQ(got.events_checked, 2u);
 
   // The event endpoint with the verifying one: its id is computed from the Python-signed bytes.
