@@ -70,6 +70,15 @@ class EventChecker {
     hash_only_ = v.error == "content_hash_mismatch" &&
                  v.facts.signatures == policy::CheckResult::passed;
     if (hash_only_) v.error.clear();
+    if (core()) {
+      // The Core's events pass as served (its redacted copies included); what matters is only
+      // whether their room version is certain enough to redact one the rules refuse.
+      uncertain_ = !v.version_known && !(v.error.empty() || hash_only_);
+      hash_only_ = false;
+      v.error.clear();
+      pending_.clear();
+      return v;
+    }
     if (v.error.empty() && !room.empty() && event_room(event, v) != room) v.error = "wrong_room";
     if (!v.error.empty()) {
       for (auto& need : pending_) missing_.insert(need);
@@ -92,22 +101,28 @@ class EventChecker {
   // refused event is replaced in place by its redacted form: the redaction algorithm of its
   // room version keeps the event id, the signatures and the keys the authorization rules need,
   // so the Core keeps a whole DAG and treats the event as redacted.
+  bool core() const { return in_.source == AnswerSource::core; }
+
   // Call right after check() of the same event (it reads whether only the hash failed).
   Judged judge(Json& event, const enforcement::PduVerdict& v, ResponseCheck& out) {
     if (!v.error.empty() || !event.is_object()) return Judged::unchanged;
     const bool arrived_redacted = hash_only_;
-    hash_only_ = false;
+    const bool uncertain = uncertain_;
+    hash_only_ = uncertain_ = false;
     if (in_.policy == nullptr && !arrived_redacted) return Judged::unchanged;
     if (in_.policy == nullptr) return redact(event, v, {}, EventOutcome::arrived_redacted, out);
     policy::AnswerEventFacts facts;
-    facts.direction = policy::Direction::inbound;
+    facts.direction = core() ? policy::Direction::outbound : policy::Direction::inbound;
     facts.peer = std::string(in_.asked.destination);
     facts.endpoint = in_.asked.endpoint;
     facts.pdu = v.facts;
     const policy::AnswerEventVerdict verdict = policy::judge_answer_event(*in_.policy, facts);
     std::string rule_id;
     if (verdict.rule >= 0) rule_id = in_.policy->rules[static_cast<std::size_t>(verdict.rule)].id;
-    if (verdict.refused()) return redact(event, v, rule_id, EventOutcome::redacted, out);
+    if (verdict.refused()) {
+      if (uncertain) return Judged::unredactable;  // no version to redact it under
+      return redact(event, v, rule_id, EventOutcome::redacted, out);
+    }
     if (arrived_redacted) return redact(event, v, {}, EventOutcome::arrived_redacted, out);
     const EventOutcome o =
         verdict.action == policy::Action::report ? EventOutcome::report : EventOutcome::forward;
@@ -166,6 +181,7 @@ class EventChecker {
   std::uint32_t checked_ = 0;
   bool version_unknown_ = false;
   bool hash_only_ = false;  // the last check() failed only on the content hash
+  bool uncertain_ = false;  // core: the last event's room version is not established
 };
 
 std::string describe(const enforcement::PduVerdict& v) {
@@ -283,7 +299,7 @@ ResponseCheck check_event(const ResponseCheckInput& in, EventChecker& checker, J
   if (!v.error.empty())
     return checker.finish(refuse_answer(
         "response_event_failed", "The remote server's event fails verification: " + describe(v)));
-  if (v.event_id != in.asked.event_id)
+  if (v.event_id != in.asked.event_id && !checker.core())
     return checker.finish(refuse_answer("response_event_id_mismatch",
                                         "The remote server answered with another event (" +
                                             v.event_id + ") than the one asked for"));
@@ -319,7 +335,7 @@ ResponseCheck check_complete_sets(const ResponseCheckInput& in, EventChecker& ch
     sets.push_back(arr);
   }
   for (const JsonArray* arr : sets) {
-    if (!c.learnt_room_version.empty()) break;
+    if (!c.learnt_room_version.empty() || checker.core()) break;
     learn_from_create(checker, *arr, in.asked.room_id, c);
   }
   std::optional<ResponseCheck> failed;
@@ -329,7 +345,7 @@ ResponseCheck check_complete_sets(const ResponseCheckInput& in, EventChecker& ch
     if (f && f->reason == "response_malformed") return *f;
     if (f && !failed) failed = std::move(f);
   }
-  if (event_member) {
+  if (event_member && !checker.core()) {
     if (auto it = o.find("event"); it != o.end()) {
       // The join as the resident server completed it (restricted joins add its signature).
       if (!it->second.is_object()) return refuse_malformed("event is not an object");
@@ -550,11 +566,27 @@ bool response_needs_check(policy::FederationEndpoint e) {
   }
 }
 
+bool answer_carries_events(policy::FederationEndpoint e) {
+  switch (e) {
+    case E::backfill:
+    case E::get_missing_events:
+    case E::event:
+    case E::state:
+    case E::event_auth:
+    case E::send_join:
+      return true;
+    default:
+      return false;
+  }
+}
+
 ResponseCheck check_response(const ResponseCheckInput& in, const matrix::KeyLookup& keys) {
   const E e = in.asked.endpoint;
   ResponseCheck pass;
   pass.reason = "response_ok";
   if (!response_needs_check(e) || in.answer.status < 200 || in.answer.status > 299) return pass;
+  // The Core's answers are judged for their events only (nothing else of them is held).
+  if (in.source == AnswerSource::core && !answer_carries_events(e)) return pass;
   if (e == E::media_download || e == E::media_thumbnail) {
     if (in.asked.legacy_media) {
       return check_plain_media_answer(in.answer.content_type, in.answer.body, in.media);

@@ -57,8 +57,17 @@ struct ExternalAnswer {
 // The room version the gateway knows for a room, or nullptr (room_versions.db).
 using RoomVersionFinder = std::function<const matrix::RoomVersionRules*(std::string_view room_id)>;
 
+// Whose answer is checked. remote: an external server's answer to the Core (the events travel
+// inbound: verified strictly, judged by the inbound rules). core: the Core's answer to a peer's
+// request (the events travel outbound: judged by the outbound rules with asked.destination =
+// the peer that asked; the Core's events are not held to verification, since the peer verifies
+// them and the Core serves the redacted copies it keeps: only the room version for a
+// redaction is established, from the room's known version or a verifying candidate).
+enum class AnswerSource : std::uint8_t { remote, core };
+
 struct ResponseCheckInput {
   AskedFor asked;
+  AnswerSource source = AnswerSource::remote;
   ExternalAnswer answer;
   RoomVersionFinder room_versions;             // may be empty: every room version unknown
   const policy::MediaPolicy* media = nullptr;  // settings in force for the destination
@@ -130,6 +139,11 @@ std::string audit_note(const ResponseCheck& check);
 // make_* templates, invites, media, server keys). Other answers are streamed to the Core
 // unchecked.
 bool response_needs_check(policy::FederationEndpoint e);
+
+// True when the endpoint's answer carries PDUs (backfill, get_missing_events, event, state,
+// event_auth, send_join): the Core's answers to these are held and their events judged by the
+// outbound rules (AnswerSource::core).
+bool answer_carries_events(policy::FederationEndpoint e);
 
 // Pure: no I/O; `keys` is a lookup over cached keys only (ServerKeyStore::cached_lookup).
 // Non-2xx answers pass unchecked (they carry no events; the Core handles the error), except

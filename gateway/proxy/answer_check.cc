@@ -19,6 +19,7 @@ constexpr std::size_t kOffLoopAnswerBytes = 16 * 1024;
 // enforcement services' room_versions (mutex) and the key store's cache (sharded mutexes), both
 // alive until the worker loops have finished, which waits for queued work.
 struct AnswerJob {
+  outbound::AnswerSource source = outbound::AnswerSource::remote;
   policy::FederationEndpoint endpoint = policy::FederationEndpoint::version;
   int api_version = 1;
   bool legacy_media = false;
@@ -34,6 +35,7 @@ struct AnswerJob {
 
   outbound::ResponseCheck run(bool keys_awaited) const {
     outbound::ResponseCheckInput in;
+    in.source = source;
     in.asked.endpoint = endpoint;
     in.asked.api_version = api_version;
     in.asked.legacy_media = legacy_media;
@@ -87,7 +89,11 @@ std::shared_ptr<AnswerJob> make_job(const RequestContext& ctx) {
   job->room_id = r.route->params.room_id;
   job->user_id = r.route->params.user_id;
   job->event_id = r.route->params.event_id;
-  job->destination = r.destination;
+  // The external server of the exchange: the tunnel's destination, or the peer that asked the
+  // Core (its events are judged for that peer).
+  const bool core = r.direction == policy::Direction::inbound;
+  job->source = core ? outbound::AnswerSource::core : outbound::AnswerSource::remote;
+  job->destination = core ? r.origin : r.destination;
   job->core_server_name = r.services->server_name;
   if (r.route->endpoint == policy::FederationEndpoint::key_query)
     job->queried_server = r.route->params.server_name;

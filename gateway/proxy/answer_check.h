@@ -1,7 +1,9 @@
-// The check of what an external server answered a federation request of the Core, before the
-// Core sees it (docs/outbound.md, "Response check"; outbound::check_response): the job that owns
-// everything the check reads, the choice between the loop and the worker's thread pool, and the
-// key round trip when keys are missing. Part of the check_answer phase (pipeline.h).
+// The check of a held answer before its receiver sees it (outbound::check_response): what an
+// external server answered a federation request of the Core (docs/outbound.md, "Responses"), or
+// what the Core answered a peer when the answer carries events (docs/inbound.md, "Events in the
+// Core's answers"). The job owns everything the check reads; it picks the loop or the worker's
+// thread pool, and makes the key round trip when keys are missing (external answers only). Part
+// of the check_answer phase (pipeline.h).
 #pragma once
 
 #include "gateway/proxy/request_context.h"

@@ -85,13 +85,14 @@ static_assert(schedule_is_the_enum(),
 
 const Step& step_of(Phase phase) { return kSchedule[static_cast<std::size_t>(phase)]; }
 
-// An external server's answer the check refused: a policy refusal of media keeps its 4xx, any
-// other is the remote server's fault (502).
-GatewayError refusal_of(const outbound::ResponseCheck& check) {
+// A held answer the check refused: a policy refusal of media keeps its 4xx; any other is the
+// answering side's fault (502): the external server's, or the Core's for its own answers.
+GatewayError refusal_of(const outbound::ResponseCheck& check, bool core) {
   if (check.status >= 400 && check.status < 500) {
     return GatewayError{check.status, *check.errcode != '\0' ? check.errcode : "M_FORBIDDEN",
                         check.error, ErrorSource::policy};
   }
+  if (core) return failure_answer(Failure::core_protocol, "The Core's answer cannot be checked");
   GatewayError e = failure_answer(Failure::remote_malformed, check.error);
   if (*check.errcode != '\0') e.errcode = check.errcode;
   return e;
@@ -102,12 +103,15 @@ GatewayError refusal_of(const outbound::ResponseCheck& check) {
 Outcome apply_answer_verdict(RequestContext& ctx) {
   enforcement::JudgedRequest& r = ctx.judged;
   outbound::ResponseCheck& check = *ctx.answer_verdict;
+  // The Core's answer to a peer: its events travel outbound.
+  const bool core = ctx.direction() == Direction::inbound;
   if (r.services != nullptr && r.route && outbound::response_needs_check(r.route->endpoint)) {
     if (!check.learnt_room_version.empty() && r.services->room_versions) {
       r.services->room_versions->learn(r.route->params.room_id, check.learnt_room_version);
     }
     // What the check did goes into the request's audit record (record_judged) and counters.
     r.response_note = outbound::audit_note(check);
+    if (core && !r.response_note.empty()) r.response_note = "core answer: " + r.response_note;
     r.answer_events.clear();
     std::uint64_t by_verdict[4] = {0, 0, 0, 0};
     for (outbound::JudgedAnswerEvent& e : check.judged) {
@@ -119,22 +123,25 @@ Outcome apply_answer_verdict(RequestContext& ctx) {
     for (outbound::EventOutcome o :
          {outbound::EventOutcome::forward, outbound::EventOutcome::report,
           outbound::EventOutcome::redacted, outbound::EventOutcome::arrived_redacted}) {
-      r.services->metrics.count_answer_events(policy::Direction::inbound, endpoint,
+      r.services->metrics.count_answer_events(
+          core ? policy::Direction::outbound : policy::Direction::inbound, endpoint,
                                               outbound::event_outcome_name(o),
                                               by_verdict[static_cast<std::size_t>(o)]);
     }
-    r.services->metrics.count_response(policy::endpoint_name(r.route->endpoint),
-                                       check.action == outbound::ResponseAction::pass ? "pass"
-                                       : check.action == outbound::ResponseAction::filtered
-                                           ? "filtered"
-                                           : "refuse");
+    if (!core) {
+      r.services->metrics.count_response(policy::endpoint_name(r.route->endpoint),
+                                         check.action == outbound::ResponseAction::pass ? "pass"
+                                         : check.action == outbound::ResponseAction::filtered
+                                             ? "filtered"
+                                             : "refuse");
+    }
   }
   if (check.action == outbound::ResponseAction::refuse ||
       check.action == outbound::ResponseAction::need_keys) {
-    log_event(LogLevel::warn, "outbound_answer_refused",
+    log_event(LogLevel::warn, core ? "core_answer_refused" : "outbound_answer_refused",
               {{"reason", check.reason}, {"error", check.error}});
     r.denial = check.reason;
-    return Outcome::respond(refusal_of(check));
+    return Outcome::respond(refusal_of(check, core));
   }
   if (check.action == outbound::ResponseAction::filtered) *ctx.answer_body = std::move(check.body);
   return Outcome::proceed();
@@ -247,6 +254,21 @@ void refuse_unread(RequestContext& ctx, int status, std::string_view detail) {
   ctx.judged.response_note = std::string(detail);
 }
 
+namespace {
+
+// The Core's 2xx answers that carry events (backfill, get_missing_events, event, state,
+// event_auth, send_join) are held whole, up to this size, and their events judged by the
+// outbound rules before the peer sees them (a larger answer is refused 502: it cannot be judged).
+constexpr std::uint64_t kMaxHeldCoreEventAnswerBytes = 64ULL << 20;
+
+bool core_answer_events_held(const RequestContext& ctx, int status) {
+  const enforcement::JudgedRequest& r = ctx.judged;
+  return ctx.direction() == Direction::inbound && ctx.enforcing() && r.route &&
+         status >= 200 && status <= 299 && outbound::answer_carries_events(r.route->endpoint);
+}
+
+}  // namespace
+
 Outcome check_answer(RequestContext& ctx, const HttpResponseHead& head) {
   ctx.phase = Phase::check_answer;
   if (ctx.direction() == Direction::outbound) {
@@ -255,9 +277,11 @@ Outcome check_answer(RequestContext& ctx, const HttpResponseHead& head) {
     ctx.hold_limit = UINT64_MAX;
   } else if (ctx.enforcing()) {
     // The Core's make_* answers name the room's version (copied while they stream on). Media
-    // answers the policy limits are held whole and judged before the peer sees them.
+    // answers the policy limits, and answers that carry events, are held whole and judged
+    // before the peer sees them.
     ctx.judged.capture_answer = enforcement::wants_core_answer(ctx.judged, head.status);
     ctx.hold_limit = enforcement::core_media_hold_limit(ctx.judged, head.status);
+    if (core_answer_events_held(ctx, head.status)) ctx.hold_limit = kMaxHeldCoreEventAnswerBytes;
   }
   if (ctx.hold_limit) {
     ctx.held_head = head;
@@ -270,7 +294,7 @@ Outcome check_answer(RequestContext& ctx, const HttpResponseHead& head) {
 
 Outcome check_held_answer(RequestContext& ctx) {
   enforcement::JudgedRequest& r = ctx.judged;
-  if (ctx.direction() == Direction::outbound) {
+  if (ctx.direction() == Direction::outbound || core_answer_events_held(ctx, ctx.held_head.status)) {
     if (!ctx.answer_verdict) {
       if (r.services == nullptr || !r.route || !outbound::response_needs_check(r.route->endpoint)) {
         // Egress and answers without events pass unchecked.
@@ -292,6 +316,14 @@ Outcome check_held_answer(RequestContext& ctx) {
 
 Outcome refuse_oversized_answer(RequestContext& ctx, std::uint64_t bytes) {
   ctx.answer_body.reset();
+  if (core_answer_events_held(ctx, ctx.held_head.status)) {
+    // Events the gateway cannot judge do not cross.
+    ctx.judged.denial = "core_answer_too_large";
+    log_event(LogLevel::warn, "core_answer_refused",
+              {{"reason", "core_answer_too_large"}, {"bytes", static_cast<unsigned long>(bytes)}});
+    return Outcome::respond(failure_answer(
+        Failure::core_protocol, "The Core's answer is larger than the gateway can judge"));
+  }
   return media_refusal(enforcement::refuse_oversized_core_media(ctx.judged, bytes));
 }
 

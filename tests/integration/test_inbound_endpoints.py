@@ -2,6 +2,7 @@
 """Inbound enforcement of the other endpoint families: classification and path smuggling, key
 endpoints without X-Matrix, invites, membership handshakes, media, user queries and a policy
 reload on SIGHUP. Test homeservers sign with python3-signedjson; their keys are pinned."""
+import base64
 import json
 import os
 import sys
@@ -36,8 +37,14 @@ class InboundEndpointsTest(GatewayTestCase):
         self.gw = self.start_gateway(config)
         return self.gw
 
-    def signed(self, peer, method, uri, body=None, **auth):
+    def signed(self, peer, method, uri, body=None, core_answer=None, **auth):
+        """A signed request; core_answer (JSON) is what the test Core answers (X-Test-* headers
+        are not signed)."""
         data, headers = peer.signed_request(method, uri, body, **auth)
+        if core_answer is not None:
+            headers.append(("X-Test-Response-B64",
+                            base64.b64encode(json.dumps(core_answer).encode()).decode()))
+            headers.append(("X-Test-Content-Type", "application/json"))
         return self.request(self.gw, method, uri, data, headers)
 
     def forwarded(self) -> int:
@@ -191,15 +198,21 @@ class InboundEndpointsTest(GatewayTestCase):
         join = self.member(GOOD, "join", "@alice:good.example")
         uri = "/_matrix/federation/v2/send_join/%21room%3Agood.example/" + \
             ev.event_id(join, "10").replace("$", "%24")
-        r = self.signed(GOOD, "PUT", uri, join)
+        answer = {"origin": CORE, "state": [], "auth_chain": [], "event": join}
+        r = self.signed(GOOD, "PUT", uri, join, core_answer=answer)
         self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json(), answer)  # no event in it the rules refuse: as the Core said
+        # The Core's answer to send_join carries events: one that is not a send_join answer
+        # cannot be judged, so it does not cross (502, the Core's fault).
+        r = self.signed(GOOD, "PUT", uri, join, core_answer={"not": "a send_join answer"})
+        self.assertMatrixError(r, 502, "M_UNKNOWN")
         # state_key != sender
         bad = self.member(GOOD, "join", "@carol:good.example")
         uri = "/_matrix/federation/v2/send_join/%21room%3Agood.example/" + \
             ev.event_id(bad, "10").replace("$", "%24")
         r = self.signed(GOOD, "PUT", uri, bad)
         self.assertMatrixError(r, 400, "M_INVALID_PARAM")
-        self.assertEqual(self.forwarded(), 1)
+        self.assertEqual(self.forwarded(), 2)
 
     # ---- media, user queries ------------------------------------------------------
     def test_media_disallowed_by_policy(self):

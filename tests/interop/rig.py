@@ -87,6 +87,12 @@ rules:
     direction: inbound
     event_types: [org.bordergate.test.forbidden]
     action: deny
+  - id: core-keep-internal-type
+    description: Events of this type stay inside the agency, whatever path would carry them out.
+    federation: opendesk
+    direction: outbound
+    event_types: [org.bordergate.test.internal]
+    action: deny
 """
 
 

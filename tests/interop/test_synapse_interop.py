@@ -361,6 +361,39 @@ class SynapseInterop(unittest.TestCase):
         self.timings["next message after a denied event (another room)"] = waited
         self.timed("content verdicts on /send: held, denied, released; queue keeps moving", t0)
 
+    def test_10c_an_event_kept_inside_leaves_only_redacted(self):
+        """An outbound rule keeps an event type inside the agency: the Core's /send of it is
+        stored as denied (200, so the Core's queue moves on), and when opendesk notices the gap
+        and fetches the event from the Core (get_missing_events through the federation
+        listener), the Core's answer carries it redacted: opendesk's DAG stays whole, the
+        content never leaves."""
+        t0 = time.monotonic()
+        internal_id = self.alice.send(self.core_room, "",
+                                      event_type="org.bordergate.test.internal",
+                                      content={"note": "agency only"})
+        later = self.alice.send(self.core_room, "after the internal event")
+        event, waited = wait_until("the Core's next message on opendesk",
+                                   lambda: event_visible(self.bob, self.core_room, later),
+                                   timeout=20)
+        self.assertEqual(event["content"]["body"], "after the internal event")
+        self.timings["next Core message after an event kept inside"] = waited
+        fetched, _ = wait_until("the internal event, as opendesk fetched it",
+                                lambda: event_visible(self.bob, self.core_room, internal_id))
+        self.assertEqual(fetched["type"], "org.bordergate.test.internal")
+        self.assertEqual(fetched["content"], {}, fetched)
+        records = self.rig.audit_records()
+        sent = [r for r in records if r.get("direction") == "outbound"
+                and r.get("endpoint") == "send" and internal_id in r.get("event_ids", [])]
+        self.assertEqual([(r["action"], r["status"], r["rule_id"]) for r in sent],
+                         [("deny", 200, "core-keep-internal-type")])
+        answers = [r for r in records if r.get("direction") == "inbound"
+                   and internal_id in r.get("answer_event_ids", [])]
+        self.assertTrue(answers, "no inbound answer names the internal event")
+        for r in answers:
+            verdicts = dict(zip(r["answer_event_ids"], r["answer_event_verdicts"]))
+            self.assertEqual(verdicts[internal_id], "redacted", r)
+        self.timed("an event kept inside: the peer fetches it, gets it redacted", t0)
+
     # ---- 6. leave ------------------------------------------------------------------------
     def test_11_leave_both_ways(self):
         t0 = time.monotonic()

@@ -241,6 +241,79 @@ TEST(ResponseCheck, EventsWhoseContentNoLongerMatchesTheirHashArriveRedacted) {
   EXPECT_EQ(got.learnt_room_version, "10");
 }
 
+// The Core's answers to a peer (AnswerSource::core): the events travel outbound and meet the
+// outbound rules for that peer. The Core's events pass as served (its redacted copies too); a
+// refused one is redacted under the room's version. One the rules refuse whose version cannot
+// be established is not let through: the answer is refused.
+TEST(ResponseCheck, TheCoresAnswersMeetTheOutboundRules) {
+  World w;
+  const auto policy = policy::testing::must_load(R"(version: 1
+server_name: core.example
+default: deny
+federations:
+  remote: {servers: [remote.example]}
+rules:
+  - {id: remote-all, federation: remote, direction: both, endpoints: ["@all"], action: allow}
+  - {id: keep-inside, federation: remote, direction: outbound, event_types: [org.internal], action: deny}
+  - {id: in-only, federation: remote, direction: inbound, event_types: [m.room.message], action: deny}
+)");
+  ASSERT_TRUE(policy);
+  constexpr const char* kCoreRoom = "!room:core.example";
+  auto core_event = [&](const char* type, std::string body) {
+    JsonObject e = w.message(kCore, std::move(body), kCoreRoom);
+    e["type"] = Json(type);
+    e.erase("signatures");
+    e.erase("hashes");
+    return w.sign(std::move(e), kCore);
+  };
+  const JsonObject message = core_event("m.room.message", "fine to share");
+  const JsonObject internal = core_event("org.internal", "agency only");
+  const JsonObject pruned = *matrix::redact_event(core_event("m.room.message", "deleted"), *w.v10);
+  auto ask = [&](const matrix::RoomVersionRules* known) {
+    Exchange r = asking(E::backfill);
+    r.in.source = AnswerSource::core;
+    r.in.asked.room_id = kCoreRoom;
+    r.in.asked.destination = kRemote;  // the peer that asked
+    r.in.policy = policy.get();
+    r.in.room_versions = [known](std::string_view) { return known; };
+    return r;
+  };
+  Exchange r = ask(w.v10);
+  ResponseCheck got = r.run(
+      w, dump(Json(JsonObject{{"origin", Json(kCore)},
+                              {"pdus", Json(JsonArray{Json(message), Json(internal), Json(pruned)})}})));
+  ASSERT_EQ(got.action, ResponseAction::filtered) << got.reason << " " << got.error;
+  EXPECT_EQ(got.redacted, 1u);
+  EXPECT_EQ(got.arrived_redacted, 0u);  // the Core's redacted copy passes as it is
+  auto body = matrix::parse_json(got.body);
+  ASSERT_TRUE(body.ok());
+  const JsonArray& out = *body->find("pdus")->array_if();
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(*matrix::canonical_json(out[0]), *matrix::canonical_json(Json(message)));
+  EXPECT_EQ(*matrix::canonical_json(out[1]),
+            *matrix::canonical_json(Json(*matrix::redact_event(internal, *w.v10))));
+  EXPECT_EQ(*matrix::canonical_json(out[2]), *matrix::canonical_json(Json(pruned)));
+  ASSERT_EQ(got.judged.size(), 3u);
+  EXPECT_EQ(got.judged[1].rule_id, "keep-inside");
+
+  // Unknown room version, but the event verifies under a candidate (the Core's key is at hand).
+  Exchange unknown = ask(nullptr);
+  got = unknown.run(w, dump(Json(JsonObject{{"pdus", Json(JsonArray{Json(internal)})}})));
+  EXPECT_EQ(got.action, ResponseAction::filtered) << got.reason << " " << got.error;
+  EXPECT_EQ(got.redacted, 1u);
+  // Unknown version and an unverifiable event the rules refuse: not let through unredacted.
+  JsonObject unverifiable = internal;
+  unverifiable.erase("signatures");
+  got = unknown.run(w, dump(Json(JsonObject{{"pdus", Json(JsonArray{Json(unverifiable)})}})));
+  EXPECT_EQ(got.action, ResponseAction::refuse);
+  EXPECT_EQ(got.reason, "response_event_unredactable");
+  // The same unverifiable event, allowed by the rules: passed as served.
+  JsonObject other = message;
+  other.erase("signatures");
+  got = unknown.run(w, dump(Json(JsonObject{{"pdus", Json(JsonArray{Json(other)})}})));
+  EXPECT_EQ(got.action, ResponseAction::pass) << got.reason;
+}
+
 // Content rules over the events of an answer (the inbound rules: they travel to the Core). A
 // refused event is delivered in its redacted form (same event id, signatures still valid,
 // content gone), never removed: the Core's DAG stays whole. A quarantine rule refuses too (an
