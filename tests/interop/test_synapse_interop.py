@@ -13,6 +13,7 @@ import tempfile
 import threading
 import time
 import unittest
+from urllib.parse import quote
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -393,6 +394,40 @@ class SynapseInterop(unittest.TestCase):
             verdicts = dict(zip(r["answer_event_ids"], r["answer_event_verdicts"]))
             self.assertEqual(verdicts[internal_id], "redacted", r)
         self.timed("an event kept inside: the peer fetches it, gets it redacted", t0)
+
+    def test_10d_an_event_kept_inside_reaches_a_joining_peer_redacted(self):
+        """A room with an internal state event and an internal message, opendesk joins it
+        afterwards: the Core's send_join answer carries the state event and opendesk's backfill
+        (bob paginates back) the message, both redacted. The join itself works: the redacted
+        state event keeps what the authorization rules need."""
+        t0 = time.monotonic()
+        room = self.alice.create_room(name="Intern", preset="private_chat")
+        state_id = self.alice.call(
+            "PUT", f"/_matrix/client/v3/rooms/{quote(room)}/state/org.bordergate.test.internal/",
+            {"note": "agency only (state)"})["event_id"]
+        message_id = self.alice.send(room, "", event_type="org.bordergate.test.internal",
+                                     content={"note": "agency only (message)"})
+        self.alice.send(room, "before opendesk joins")
+        self.invite_and_join(self.alice, self.bob, room, via=CORE)
+        state = self.bob.call(
+            "GET", f"/_matrix/client/v3/rooms/{quote(room)}/state/org.bordergate.test.internal/")
+        self.assertEqual(state, {}, "opendesk holds the internal state event's content")
+        # Backfill: bob reads the history; opendesk fetches it from the Core.
+        fetched, _ = wait_until(
+            "the internal message, backfilled by opendesk",
+            lambda: next((e for e in self.bob.messages(room) if e.get("event_id") == message_id),
+                         None))
+        self.assertEqual(fetched.get("content"), {}, fetched)
+        records = self.rig.audit_records()
+        verdicts = {}
+        for r in records:
+            if r.get("direction") == "inbound" and r.get("answer_event_ids"):
+                for i, v in zip(r["answer_event_ids"], r["answer_event_verdicts"]):
+                    verdicts.setdefault(i, set()).add((r["endpoint"], v))
+        self.assertIn(("send_join", "redacted"), verdicts.get(state_id, set()), verdicts)
+        self.assertTrue(any(v == "redacted" for _, v in verdicts.get(message_id, set())),
+                        verdicts.get(message_id))
+        self.timed("an event kept inside: a joining peer gets state and history redacted", t0)
 
     # ---- 6. leave ------------------------------------------------------------------------
     def test_11_leave_both_ways(self):
