@@ -144,10 +144,24 @@ Decision probe_endpoint(const Policy& p, const PeerProbe& peer, Direction d, Fed
   return evaluate(p, base_facts(p, peer, d, e));
 }
 
+// The server whose own events a probe carries: the peer's (inbound) or the Core's (outbound).
+std::string event_server(const Policy& p, const PeerProbe& peer, Direction d) {
+  if (d == Direction::outbound || !peer.server) return p.server_name;
+  return *peer.server;
+}
+
 Decision probe_event_type(const Policy& p, const PeerProbe& peer, Direction d,
                           const std::string& type) {
   RequestFacts f = base_facts(p, peer, d, FederationEndpoint::send);
-  f.pdus.push_back({type, {}, {}, {}, {}});
+  const std::string server = event_server(p, peer, d);
+  f.pdus.push_back({type, "!probe:" + server, "@probe:" + server, {}, {}});
+  return evaluate(p, f);
+}
+
+Decision probe_relayed_event(const Policy& p, const PeerProbe& peer, Direction d) {
+  RequestFacts f = base_facts(p, peer, d, FederationEndpoint::send);
+  const std::string server = "relayed." + std::string(kUnlisted);
+  f.pdus.push_back({"m.room.message", "!probe:" + server, "@probe:" + server, {}, {}});
   return evaluate(p, f);
 }
 

@@ -37,6 +37,14 @@ Settings probe_settings(const Policy& p, const PeerProbe& peer, Direction d);
 
 // Common types plus every exact type any rule of the given policies names.
 std::vector<std::string> event_types_of_interest(const Policy& a, const Policy* b);
+
+// An m.room.message whose sender and room are on a server in no federation, carried by the
+// peer (a relayed event: what sender_outside_federations / room_creator_outside_federations
+// judge). The event-type probes use events of the peer itself (inbound) or of the Core
+// (outbound).
+inline constexpr std::string_view kRelayedProbeLabel =
+    "m.room.message relayed from a server in no federation";
+Decision probe_relayed_event(const Policy& p, const PeerProbe& peer, Direction d);
 std::vector<std::string> edu_types_of_interest(const Policy& a, const Policy* b);
 
 // A request shaped after a rule's room, user or invite condition ("make_join in room

@@ -28,6 +28,8 @@ enum class RuleOutcome : std::uint8_t {
   invite_sender_not_matched,
   invite_target_not_matched,
   type_not_matched,
+  sender_not_outside,        // the sender's server is in a listed federation, or unnamed
+  room_creator_not_outside,  // the room's creator is in a listed federation, or unnamed (v12)
   not_content,  // a content rule, but the item is not a PDU/EDU it can judge
 };
 std::string_view rule_outcome_text(RuleOutcome o);

@@ -76,6 +76,14 @@ std::string rule_fingerprint(const Policy& p, const Rule& r) {
   };
   types("event_types", r.event_types);
   types("edu_types", r.edu_types);
+  auto outside = [&](const char* what, const std::vector<std::string>& feds, bool given) {
+    if (!given) return;
+    o << " | " << what;
+    for (const auto& f : feds) o << ' ' << f;
+  };
+  outside("sender_outside", r.sender_outside_source, r.sender_outside.has_value());
+  outside("room_creator_outside", r.room_creator_outside_source,
+          r.room_creator_outside.has_value());
   return o.str();
 }
 
@@ -134,6 +142,8 @@ PolicyDiff diff_policies(const Policy& a, const Policy& b) {
         verdict(lines, dir + " event type " + t, probe_event_type(a, peer, d, t),
                 probe_event_type(b, peer, d, t));
       }
+      verdict(lines, dir + " " + std::string(kRelayedProbeLabel), probe_relayed_event(a, peer, d),
+              probe_relayed_event(b, peer, d));
       for (const std::string& t : edus) {
         verdict(lines, dir + " EDU type " + t, probe_edu_type(a, peer, d, t),
                 probe_edu_type(b, peer, d, t));

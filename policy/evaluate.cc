@@ -134,7 +134,29 @@ struct Subject {
   EndpointSet endpoints = 0;  // the endpoints it is seen under; 0 = the request's endpoint
 };
 
-RuleOutcome match_rule(const Rule& r, const RequestFacts& f, const Subject& s) {
+// The server part of a user or room id ("@u:server" / "!opaque:server"); empty when none.
+std::string_view id_server(std::string_view id) {
+  const std::size_t colon = id.find(':');
+  return colon == std::string_view::npos ? std::string_view{} : id.substr(colon + 1);
+}
+
+// Whether `server` (not empty) belongs to none of `federations`. The policy's own server is
+// inside.
+bool outside_federations(const Policy& p, std::string_view server,
+                         const std::vector<std::uint32_t>& federations) {
+  const std::string host = ascii_lower(strip_port(server));
+  if (host == ascii_lower(strip_port(p.server_name))) return false;
+  bool inside = false;
+  p.servers.for_each_match(host, is_ip_literal(host), [&](const ServerIndex::Entry& e) {
+    if (e.tag & (Policy::kSettingsTag | Policy::kRuleTag)) return;
+    if (std::find(federations.begin(), federations.end(), e.tag) != federations.end()) {
+      inside = true;
+    }
+  });
+  return !inside;
+}
+
+RuleOutcome match_rule(const Policy& p, const Rule& r, const RequestFacts& f, const Subject& s) {
   if (!(r.directions & static_cast<DirectionMask>(f.direction)))
     return RuleOutcome::wrong_direction;
   const EndpointSet seen_under = s.endpoints != 0 ? s.endpoints : endpoint_bit(f.endpoint);
@@ -142,6 +164,21 @@ RuleOutcome match_rule(const Rule& r, const RequestFacts& f, const Subject& s) {
   if (s.kind == ItemKind::pdu) {
     if (!r.event_types) return RuleOutcome::not_content;
     if (!r.event_types->matches(s.type)) return RuleOutcome::type_not_matched;
+    if (r.sender_outside) {
+      // An event without a sender's server (not a well-formed event: its checks fail anyway)
+      // names no server: the condition cannot hold.
+      const std::string_view sender = id_server(s.user);
+      if (sender.empty() || !outside_federations(p, sender, *r.sender_outside)) {
+        return RuleOutcome::sender_not_outside;
+      }
+    }
+    if (r.room_creator_outside) {
+      // A room id without a domain (v12) names no creating server: the condition cannot hold.
+      const std::string_view creator = id_server(s.room);
+      if (creator.empty() || !outside_federations(p, creator, *r.room_creator_outside)) {
+        return RuleOutcome::room_creator_not_outside;
+      }
+    }
   } else if (s.kind == ItemKind::edu) {
     if (!r.edu_types) return RuleOutcome::not_content;
     if (!r.edu_types->matches(s.type)) return RuleOutcome::type_not_matched;
@@ -183,7 +220,7 @@ Verdict judge(const Policy& p, const PeerMatch& m, const RequestFacts& f, const 
   for (const Candidate& c : m.rules) {
     const Rule& r = p.rules[c.index];
     if (r.is_content_rule() != content) continue;
-    RuleOutcome o = match_rule(r, f, s);
+    RuleOutcome o = match_rule(p, r, f, s);
     if (o == RuleOutcome::not_content) continue;  // an EDU rule says nothing about PDUs
     d.trace.push_back({c.index, s.kind, item, o});
     if (o != RuleOutcome::decided) continue;

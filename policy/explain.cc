@@ -36,6 +36,11 @@ std::string_view rule_outcome_text(RuleOutcome o) {
       return "skipped: invite target not matched";
     case RuleOutcome::type_not_matched:
       return "skipped: type not matched";
+    case RuleOutcome::sender_not_outside:
+      return "skipped: the sender's server is in a listed federation (or the event names none)";
+    case RuleOutcome::room_creator_not_outside:
+      return "skipped: the room's creating server is in a listed federation (or the room id "
+             "names none)";
     case RuleOutcome::not_content:
       return "skipped: does not judge this kind of item";
   }

@@ -63,7 +63,9 @@ bool shadows(const Rule& earlier, const Rule& later) {
          (earlier.edu_types.has_value() == later.edu_types.has_value()) &&
          covers_rooms(earlier.rooms, later.rooms) && covers(earlier.users, later.users) &&
          covers(earlier.invite_senders, later.invite_senders) &&
-         covers(earlier.invite_targets, later.invite_targets);
+         covers(earlier.invite_targets, later.invite_targets) &&
+         (!earlier.sender_outside || earlier.sender_outside == later.sender_outside) &&
+         (!earlier.room_creator_outside || earlier.room_creator_outside == later.room_creator_outside);
 }
 
 void lint_rule(const Policy& p, const Rule& r, std::vector<Diagnostic>& out) {
@@ -157,7 +159,9 @@ void lint_rule(const Policy& p, const Rule& r, std::vector<Diagnostic>& out) {
         }
       }
     }
-    if (r.event_types && !r.rooms && !r.users) {
+    // A rule on the servers events name refuses room state of outside servers only: keeping
+    // such rooms out of sync is its purpose.
+    if (r.event_types && !r.rooms && !r.users && !r.sender_outside && !r.room_creator_outside) {
       for (std::string_view type : kRoomStateTypes) {
         if (r.event_types->matches(type)) {
           out.push_back(warn(r.location, "holds_back_room_state",

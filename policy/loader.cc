@@ -270,11 +270,46 @@ class Loader {
     return true;
   }
 
+  // `all`, or a list of declared federation names: their indexes (every federation for `all`).
+  std::vector<std::uint32_t> federation_list(const YAML::Node& n, const Policy& p,
+                                             const std::string& key,
+                                             std::vector<std::string>& source) {
+    std::vector<std::uint32_t> out;
+    if (n.IsScalar() && n.Scalar() == "all") {
+      source = {"all"};
+      for (std::uint32_t i = 0; i < p.federations.size(); ++i) out.push_back(i);
+      return out;
+    }
+    if (!n.IsSequence() || n.size() == 0) {
+      n_.error(n.Mark(), "bad_federation_list",
+               "`" + key + "` is `all` or a non-empty list of federation names");
+      return out;
+    }
+    for (const YAML::Node& item : n) {
+      auto name = n_.string(item, key, true);
+      if (!name) continue;
+      bool found = false;
+      for (std::uint32_t i = 0; i < p.federations.size(); ++i) {
+        if (p.federations[i].name == *name) {
+          out.push_back(i);
+          found = true;
+        }
+      }
+      if (!found) {
+        n_.error(item.Mark(), "unknown_federation", "no federation named `" + *name + "`");
+        continue;
+      }
+      source.push_back(*name);
+    }
+    return out;
+  }
+
   void load_rule(const YAML::Node& node, Policy& p) {
     if (!n_.check_map(node, "a rule",
                       {"id", "description", "federation", "servers", "peer", "direction", "action",
                        "endpoints", "rooms", "room_creators", "users", "invite_senders",
-                       "invite_targets", "event_types", "edu_types"})) {
+                       "invite_targets", "event_types", "edu_types", "sender_outside_federations",
+                       "room_creator_outside_federations"})) {
       return;
     }
     n_.current = node.Mark();
@@ -307,6 +342,19 @@ class Loader {
     }
     if (const YAML::Node t = node["event_types"]) r.event_types = n_.types(t, "event_types");
     if (const YAML::Node t = node["edu_types"]) r.edu_types = n_.types(t, "edu_types");
+    for (auto [key, out, source] :
+         {std::tuple{"sender_outside_federations", &r.sender_outside, &r.sender_outside_source},
+          std::tuple{"room_creator_outside_federations", &r.room_creator_outside,
+                     &r.room_creator_outside_source}}) {
+      const YAML::Node n = node[key];
+      if (!n) continue;
+      *out = federation_list(n, p, key, *source);
+      if (!r.event_types) {
+        n_.error(n.Mark(), "outside_needs_event_types",
+                 "rule `" + r.id + "`: `" + key +
+                     "` judges events: add `event_types` (for example [\"*\"])");
+      }
+    }
     if (r.action == Action::quarantine) {
       // Quarantine holds a signed /send transaction aside; nothing else can be held.
       if (!r.is_content_rule()) {

@@ -53,6 +53,12 @@ struct Rule {
   std::optional<UserMatcher> invite_targets;
   std::optional<TypeMatcher> event_types;
   std::optional<TypeMatcher> edu_types;
+  // Content rules over PDUs: the event's sender's server, or the server that created its room
+  // (the domain of the room id), is in none of these federations (indexes into
+  // Policy::federations; `all` lists every one). The policy's own server_name counts as inside.
+  std::optional<std::vector<std::uint32_t>> sender_outside;
+  std::optional<std::vector<std::uint32_t>> room_creator_outside;
+  std::vector<std::string> sender_outside_source, room_creator_outside_source;  // as written
 
   // Content rules judge the PDUs and EDUs inside a request, one by one.
   bool is_content_rule() const { return event_types.has_value() || edu_types.has_value(); }

@@ -94,6 +94,13 @@ std::vector<Table> build(const Policy& p) {
     }
     events.rows.push_back(row);
   }
+  {
+    std::vector<std::string> row = {std::string(kRelayedProbeLabel)};
+    for (const PeerProbe* peer : known) {
+      for (Direction d : dirs) row.push_back(cell(probe_relayed_event(p, *peer, d)));
+    }
+    events.rows.push_back(row);
+  }
   tables.push_back(events);
   Table edus{"EDU types in /send", "", content_header, {}};
   for (const std::string& t : edu_types_of_interest(p, nullptr)) {
@@ -137,8 +144,10 @@ std::vector<Table> build(const Policy& p) {
   }
   tables.push_back(settings);
 
-  Table conditional{"Rules with room, user and invite conditions",
-                    "These apply only to requests naming the listed rooms, users or invites.",
+  Table conditional{"Rules with room, user, invite and server conditions",
+                    "These apply only to requests naming the listed rooms, users or invites, or "
+                    "to events whose sender's or room creator's server is outside the listed "
+                    "federations.",
                     {"rule", "peer", "direction", "action", "conditions"},
                     {}};
   Table all{"All rules",
@@ -151,7 +160,8 @@ std::vector<Table> build(const Policy& p) {
     all.rows.push_back({r.id, std::to_string(r.location.line), r.peer.text,
                         std::string(direction_mask_name(r.directions)),
                         std::string(action_name(r.action)), what.substr(2)});
-    if (r.rooms || r.users || r.invite_senders || r.invite_targets) {
+    if (r.rooms || r.users || r.invite_senders || r.invite_targets || r.sender_outside ||
+        r.room_creator_outside) {
       conditional.rows.push_back({r.id, r.peer.text, std::string(direction_mask_name(r.directions)),
                                   std::string(action_name(r.action)), what.substr(2)});
     }

@@ -81,6 +81,25 @@ class InboundSendTest(GatewayTestCase):
         self.assertEqual(r.status, 200, r.body)
         self.assertEqual(len(self.up.requests), 1)
 
+    def test_relayed_pdu_of_a_server_in_no_federation_is_refused_per_policy(self):
+        # stranger.example is in no federation: its event, relayed by an allowed peer, meets a
+        # rule on the sender's server (its key is pinned, so the event itself verifies).
+        self.start(policy_yaml("""  - id: no-relays-from-outside
+    federation: partners
+    direction: inbound
+    event_types: ["*"]
+    sender_outside_federations: all
+    action: deny
+"""))
+        txn = GOOD.transaction([STRANGER.event(room_id="!room:good.example")])
+        r = self.send(GOOD, txn)
+        self.assertDeniedAndStored(r, txn, "no-relays-from-outside", "transaction_denied_by_content")
+        # A member of the federation relayed the same way passes.
+        r = self.send(GOOD, GOOD.transaction([OTHER.event(room_id="!room:good.example")]),
+                      txn_id="t2")
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(len(self.up.requests), 1)
+
     def test_unknown_room_version_is_verified_with_candidate_families(self):
         self.start()
         for i, version in enumerate(["3", "5", "11"]):

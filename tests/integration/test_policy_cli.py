@@ -151,7 +151,8 @@ def test_policy_doc_examples():
             if block.startswith("- id:"):
                 text = "rules:\n" + "".join("  " + line + "\n" for line in block.splitlines())
             if not text.startswith("version:"):
-                if "federations:" not in text:
+                # A top-level `federations:` key (not one inside a rule's key name).
+                if not re.search(r"^federations:", text, re.M):
                     text = "federations: {opendesk: {servers: [opendesk.stadt-a.example]}}\n" + text
                 text = head + text
             path = os.path.join(d, "doc%d.yaml" % i)

@@ -381,6 +381,95 @@ TEST(Evaluate, AnswerEventsMeetTheContentRulesOfTheirDirection) {
   }
 }
 
+// Conditions on the servers an event names: its sender's, and its room's creator (the domain
+// of the room id). Events relayed by an allowed peer from a server in no (listed) federation.
+TEST(Evaluate, ServersNamedByEvents) {
+  auto policy = testing::must_load(R"(version: 1
+server_name: core.example
+default: deny
+federations:
+  closed: {servers: [a.closed.example, b.closed.example]}
+  open: {servers: [partner.example]}
+rules:
+  - {id: closed-all, federation: closed, endpoints: ["@all"], action: allow}
+  - {id: open-all, federation: open, endpoints: ["@all"], action: allow}
+  - id: closed-senders
+    federation: closed
+    direction: inbound
+    event_types: ["*"]
+    sender_outside_federations: [closed]
+    action: deny
+  - id: closed-rooms
+    federation: closed
+    direction: inbound
+    event_types: ["*"]
+    room_creator_outside_federations: [closed]
+    action: deny
+  - id: anyone-relays
+    federation: open
+    direction: inbound
+    event_types: ["*"]
+    sender_outside_federations: all
+    action: deny
+)");
+  ASSERT_TRUE(policy);
+  struct ServerCase {
+    const char* name;
+    const char* peer;
+    const char* sender;
+    const char* room;
+    Action action;
+    const char* rule;
+  };
+  const ServerCase cases[] = {
+      {"the peer's own event in its room", "a.closed.example", "@u:a.closed.example",
+       "!r:a.closed.example", Action::allow, "closed-all"},
+      {"relayed from another member of the closed federation", "a.closed.example",
+       "@u:B.Closed.example:8448", "!r:b.closed.example", Action::allow, "closed-all"},
+      {"relayed from the open federation into the closed one", "a.closed.example",
+       "@u:partner.example", "!r:a.closed.example", Action::deny, "closed-senders"},
+      {"a closed member's event in a room created outside", "a.closed.example",
+       "@u:a.closed.example", "!r:matrix.example", Action::deny, "closed-rooms"},
+      {"the Core's own events count as inside", "a.closed.example", "@u:core.example",
+       "!r:core.example", Action::allow, "closed-all"},
+      {"a v12 room names no creator: the condition cannot hold", "a.closed.example",
+       "@u:a.closed.example", "!abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ", Action::allow,
+       "closed-all"},
+      {"a sender without a server names none: the condition cannot hold", "a.closed.example",
+       "@nobody", "!r:a.closed.example", Action::allow, "closed-all"},
+      {"all: any federation is inside", "partner.example", "@u:b.closed.example",
+       "!r:partner.example", Action::allow, "open-all"},
+      {"all: a server in none is outside", "partner.example", "@u:stranger.example",
+       "!r:partner.example", Action::deny, "anyone-relays"},
+  };
+  for (const ServerCase& c : cases) {
+    RequestFacts f = testing::inbound(c.peer, FE::send);
+    f.pdus = {PduFacts{"m.room.message", c.room, c.sender, CheckResult::passed,
+                       CheckResult::passed}};
+    const Decision d = evaluate(*policy, f);
+    EXPECT_EQ(action_name(d.action), action_name(c.action)) << c.name;
+    EXPECT_EQ(d.rule_id, c.rule) << c.name;
+    // The same verdict when the event arrives in an answer (a backfill from that peer).
+    AnswerEventFacts a;
+    a.peer = c.peer;
+    a.pdu = f.pdus[0];
+    EXPECT_EQ(judge_answer_event(*policy, a).refused(), c.action == Action::deny) << c.name;
+  }
+  // explain says why a condition did not hold.
+  RequestFacts f = testing::inbound("a.closed.example", FE::send);
+  f.pdus = {PduFacts{"m.room.message", "!r:a.closed.example", "@u:b.closed.example",
+                     CheckResult::passed, CheckResult::passed}};
+  const Decision d = evaluate(*policy, f);
+  bool said = false;
+  for (const TraceStep& t : d.trace) {
+    said = said || (policy->rules[t.rule].id == "closed-senders" &&
+                    t.outcome == RuleOutcome::sender_not_outside);
+  }
+  EXPECT_TRUE(said);
+  EXPECT_EQ(rule_outcome_text(RuleOutcome::sender_not_outside),
+            "skipped: the sender's server is in a listed federation (or the event names none)");
+}
+
 TEST(Evaluate, FindingsListEveryItem) {
   auto policy = testing::must_load(kPolicy);
   RequestFacts f = inbound("a.partner.example", FE::send);

@@ -81,6 +81,17 @@ TEST(Loader, ErrorsHaveCodesAndPositions) {
       {"types map without except",
        h + "rules:\n  - {id: a, peer: any, action: deny, event_types: {only: [x]}}\n",
        "unknown_key", 4, 52},
+      {"sender_outside_federations without event_types",
+       h + "rules:\n  - {id: a, peer: any, action: deny, sender_outside_federations: all}\n",
+       "outside_needs_event_types", 4, 66},
+      {"room_creator_outside_federations naming no federation",
+       h + "rules:\n  - {id: a, peer: any, action: deny, event_types: [x], "
+           "room_creator_outside_federations: [nope]}\n",
+       "unknown_federation", 4, 91},
+      {"an empty federation list",
+       h + "rules:\n  - {id: a, peer: any, action: deny, event_types: [x], "
+           "sender_outside_federations: []}\n",
+       "bad_federation_list", 4, 84},
   };
   for (const ErrorCase& c : cases) {
     LoadOutput out = load_policy_text(c.yaml, "p.yaml");

@@ -110,6 +110,31 @@ TEST(Tools, DiffSeesConditionalRules) {
       << d.text;
 }
 
+// A rule on the servers events name shows in diff and report as the verdict on an event relayed
+// from a server in no federation; the peer's own events are not affected.
+TEST(Tools, DiffAndReportSeeRelayedEvents) {
+  const std::string base = std::string("version: 1\nserver_name: core.example\n") +
+                           "federations: {p: {servers: [p.example]}}\nrules:\n" +
+                           "  - {id: all, federation: p, action: allow}\n";
+  auto old_p = testing::must_load(base);
+  auto new_p = testing::must_load(
+      base +
+      "  - {id: relays, federation: p, direction: inbound, event_types: [\"*\"], "
+      "sender_outside_federations: all, action: deny}\n");
+  PolicyDiff d = diff_policies(*old_p, *new_p);
+  EXPECT_EQ(d.lost, 1) << d.text;
+  EXPECT_NE(d.text.find("inbound m.room.message relayed from a server in no federation: allow "
+                        "(all) -> deny (relays)"),
+            std::string::npos)
+      << d.text;
+  EXPECT_EQ(d.text.find("event type m.room.message:"), std::string::npos) << d.text;
+  const std::string md = capability_report(*new_p, ReportFormat::markdown);
+  EXPECT_NE(md.find("| m.room.message relayed from a server in no federation |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("sender_outside all"), std::string::npos) << md;
+}
+
 TEST(Tools, ReportContainsTheMatrix) {
   auto p = example();
   std::string md = capability_report(*p, ReportFormat::markdown);
