@@ -14,18 +14,25 @@ void append_label(std::string& out, std::string_view value) {
   }
 }
 
-// One line per (peer, endpoint, decision) series of the counter `name`.
+// One line per series of the counter `name`; its labels are named by `labels` (two or three:
+// a series key's third member is empty for two-label families).
 template <typename SeriesMap>
-void append_decisions(std::string& out, std::string_view name, const SeriesMap& series) {
+void append_series(std::string& out, std::string_view name, const SeriesMap& series,
+                   std::initializer_list<std::string_view> labels) {
   for (const auto& [key, n] : series) {
+    const std::string_view values[] = {std::get<0>(key), std::get<1>(key), std::get<2>(key)};
     out += name;
-    out += "{peer=\"";
-    append_label(out, std::get<0>(key));
-    out += "\",endpoint=\"";
-    append_label(out, std::get<1>(key));
-    out += "\",decision=\"";
-    append_label(out, std::get<2>(key));
-    out += "\"} " + std::to_string(n) + "\n";
+    char sep = '{';
+    std::size_t i = 0;
+    for (std::string_view label : labels) {
+      out += sep;
+      out += label;
+      out += "=\"";
+      append_label(out, values[i++]);
+      out += '"';
+      sep = ',';
+    }
+    out += "} " + std::to_string(n) + "\n";
   }
 }
 
@@ -70,36 +77,25 @@ std::string EnforcementMetrics::serialize() const {
   std::string out =
       "# HELP bordergate_inbound_decisions_total Inbound requests by peer, federation endpoint "
       "and decision.\n# TYPE bordergate_inbound_decisions_total counter\n";
-  append_decisions(out, "bordergate_inbound_decisions_total", counts_);
+  append_series(out, "bordergate_inbound_decisions_total", counts_,
+                {"peer", "endpoint", "decision"});
   out +=
       "# HELP bordergate_outbound_decisions_total Outbound requests of the Core by peer "
       "(destination), federation endpoint and decision.\n"
       "# TYPE bordergate_outbound_decisions_total counter\n";
-  append_decisions(out, "bordergate_outbound_decisions_total", outbound_counts_);
+  append_series(out, "bordergate_outbound_decisions_total", outbound_counts_,
+                {"peer", "endpoint", "decision"});
   out +=
       "# HELP bordergate_outbound_responses_total External answers to the Core's requests by "
       "federation endpoint and check result.\n"
       "# TYPE bordergate_outbound_responses_total counter\n";
-  for (const auto& [key, n] : responses_) {
-    out += "bordergate_outbound_responses_total{endpoint=\"";
-    append_label(out, std::get<0>(key));
-    out += "\",result=\"";
-    append_label(out, std::get<1>(key));
-    out += "\"} " + std::to_string(n) + "\n";
-  }
+  append_series(out, "bordergate_outbound_responses_total", responses_, {"endpoint", "result"});
   out +=
       "# HELP bordergate_answer_events_total Events carried in answers, judged by the content "
       "rules of the direction they travel, by verdict.\n"
       "# TYPE bordergate_answer_events_total counter\n";
-  for (const auto& [key, n] : answer_events_) {
-    out += "bordergate_answer_events_total{direction=\"";
-    append_label(out, std::get<0>(key));
-    out += "\",endpoint=\"";
-    append_label(out, std::get<1>(key));
-    out += "\",verdict=\"";
-    append_label(out, std::get<2>(key));
-    out += "\"} " + std::to_string(n) + "\n";
-  }
+  append_series(out, "bordergate_answer_events_total", answer_events_,
+                {"direction", "endpoint", "verdict"});
   out +=
       "# HELP bordergate_quarantine_puts_total Transactions the gateway tried to quarantine.\n"
       "# TYPE bordergate_quarantine_puts_total counter\n"

@@ -297,6 +297,18 @@ class SynapseInterop(unittest.TestCase):
         self.assertLessEqual(len(records), 1, records)  # stored once, answered once
         return records[0] if records else None
 
+    def answer_verdicts(self, direction: str) -> dict[str, set[tuple[str, str]]]:
+        """Event id -> {(endpoint, verdict)} over the audit records of answers of a direction
+        (outbound: external answers to the Core; inbound: the Core's answers to opendesk)."""
+        out: dict[str, set[tuple[str, str]]] = {}
+        for r in self.rig.audit_records():
+            if r.get("direction") != direction:
+                continue
+            for event_id, verdict in zip(r.get("answer_event_ids", []),
+                                         r.get("answer_event_verdicts", [])):
+                out.setdefault(event_id, set()).add((r["endpoint"], verdict))
+        return out
+
     def test_10b_content_verdicts_keep_the_senders_queue_moving(self):
         """A quarantined and a denied event type from opendesk: each transaction is stored and
         answered 200 per PDU, so opendesk's queue to the Core moves on (a 403 would leave the
@@ -332,13 +344,9 @@ class SynapseInterop(unittest.TestCase):
                                 lambda: event_visible(self.alice, self.core_room, denied_id))
         self.assertEqual(fetched["type"], "org.bordergate.test.forbidden")
         self.assertEqual(fetched["content"], {}, fetched)
-        answers = [r for r in self.rig.audit_records() if r.get("direction") == "outbound"
-                   and denied_id in r.get("answer_event_ids", [])]
-        self.assertTrue(answers, "no audit record names the denied event in an answer")
-        for r in answers:
-            verdicts = dict(zip(r["answer_event_ids"], r["answer_event_verdicts"]))
-            self.assertEqual(verdicts[denied_id], "redacted", r)
-            self.assertIn("redacted by policy: " + denied_id, r.get("note", ""))
+        verdicts = self.answer_verdicts("outbound").get(denied_id, set())
+        self.assertTrue(verdicts, "no audit record names the denied event in an answer")
+        self.assertEqual({v for _, v in verdicts}, {"redacted"}, verdicts)
         # The held event has not reached the Core (nothing in its room refers to it yet).
         self.assertIsNone(event_visible(self.alice, self.peer_room, held_id))
 
@@ -387,12 +395,9 @@ class SynapseInterop(unittest.TestCase):
                 and r.get("endpoint") == "send" and internal_id in r.get("event_ids", [])]
         self.assertEqual([(r["action"], r["status"], r["rule_id"]) for r in sent],
                          [("deny", 200, "core-keep-internal-type")])
-        answers = [r for r in records if r.get("direction") == "inbound"
-                   and internal_id in r.get("answer_event_ids", [])]
-        self.assertTrue(answers, "no inbound answer names the internal event")
-        for r in answers:
-            verdicts = dict(zip(r["answer_event_ids"], r["answer_event_verdicts"]))
-            self.assertEqual(verdicts[internal_id], "redacted", r)
+        verdicts = self.answer_verdicts("inbound").get(internal_id, set())
+        self.assertTrue(verdicts, "no inbound answer names the internal event")
+        self.assertEqual({v for _, v in verdicts}, {"redacted"}, verdicts)
         self.timed("an event kept inside: the peer fetches it, gets it redacted", t0)
 
     def test_10d_an_event_kept_inside_reaches_a_joining_peer_redacted(self):
@@ -418,12 +423,7 @@ class SynapseInterop(unittest.TestCase):
             lambda: next((e for e in self.bob.messages(room) if e.get("event_id") == message_id),
                          None))
         self.assertEqual(fetched.get("content"), {}, fetched)
-        records = self.rig.audit_records()
-        verdicts = {}
-        for r in records:
-            if r.get("direction") == "inbound" and r.get("answer_event_ids"):
-                for i, v in zip(r["answer_event_ids"], r["answer_event_verdicts"]):
-                    verdicts.setdefault(i, set()).add((r["endpoint"], v))
+        verdicts = self.answer_verdicts("inbound")
         self.assertIn(("send_join", "redacted"), verdicts.get(state_id, set()), verdicts)
         self.assertTrue(any(v == "redacted" for _, v in verdicts.get(message_id, set())),
                         verdicts.get(message_id))

@@ -90,6 +90,16 @@ struct World {
     return sign(std::move(e), enforcement::user_server(sender));
   }
 
+  // A message of `server` re-typed as `type` (hashed and signed again).
+  JsonObject typed(std::string_view server, const char* type, std::string body,
+                   std::string room = kRoom) const {
+    JsonObject e = message(server, std::move(body), std::move(room));
+    e["type"] = Json(type);
+    e.erase("signatures");
+    e.erase("hashes");
+    return sign(std::move(e), server);
+  }
+
   std::string id(const JsonObject& e) const { return *matrix::compute_event_id(e, *v10); }
 };
 
@@ -106,6 +116,15 @@ JsonObject forged(const World& w, JsonObject e, std::string_view by = "other.exa
 }
 
 std::string dump(const Json& j) { return matrix::compact_json(j); }
+
+// A policy for remote.example, every endpoint allowed; tests add their content rules.
+constexpr const char* kRemotePolicyHead = R"(version: 1
+server_name: core.example
+default: deny
+federations:
+  remote: {servers: [remote.example]}
+rules:
+  - {id: remote-all, federation: remote, direction: both, endpoints: ["@all"], action: allow})";
 
 struct Exchange {
   ResponseCheckInput in;
@@ -247,24 +266,14 @@ TEST(ResponseCheck, EventsWhoseContentNoLongerMatchesTheirHashArriveRedacted) {
 // be established is not let through: the answer is refused.
 TEST(ResponseCheck, TheCoresAnswersMeetTheOutboundRules) {
   World w;
-  const auto policy = policy::testing::must_load(R"(version: 1
-server_name: core.example
-default: deny
-federations:
-  remote: {servers: [remote.example]}
-rules:
-  - {id: remote-all, federation: remote, direction: both, endpoints: ["@all"], action: allow}
+  const auto policy = policy::testing::must_load(std::string(kRemotePolicyHead) + R"(
   - {id: keep-inside, federation: remote, direction: outbound, event_types: [org.internal], action: deny}
   - {id: in-only, federation: remote, direction: inbound, event_types: [m.room.message], action: deny}
 )");
   ASSERT_TRUE(policy);
   constexpr const char* kCoreRoom = "!room:core.example";
   auto core_event = [&](const char* type, std::string body) {
-    JsonObject e = w.message(kCore, std::move(body), kCoreRoom);
-    e["type"] = Json(type);
-    e.erase("signatures");
-    e.erase("hashes");
-    return w.sign(std::move(e), kCore);
+    return w.typed(kCore, type, std::move(body), kCoreRoom);
   };
   const JsonObject message = core_event("m.room.message", "fine to share");
   const JsonObject internal = core_event("org.internal", "agency only");
@@ -320,13 +329,7 @@ rules:
 // answer cannot be held); a report rule forwards and is listed.
 TEST(ResponseCheck, EventsTheRulesRefuseAreDeliveredRedacted) {
   World w;
-  const auto policy = policy::testing::must_load(R"(version: 1
-server_name: core.example
-default: deny
-federations:
-  remote: {servers: [remote.example]}
-rules:
-  - {id: remote-all, federation: remote, direction: both, endpoints: ["@all"], action: allow}
+  const auto policy = policy::testing::must_load(std::string(kRemotePolicyHead) + R"(
   - {id: no-secrets, federation: remote, direction: inbound, event_types: [org.secret], action: deny}
   - {id: hold-polls, federation: remote, direction: inbound, event_types: [org.poll], action: quarantine}
   - {id: watch-notes, federation: remote, direction: inbound, event_types: [org.note], action: report}
@@ -334,11 +337,7 @@ rules:
 )");
   ASSERT_TRUE(policy);
   auto typed = [&](const char* type, std::string body) {
-    JsonObject e = w.message(kRemote, std::move(body));
-    e["type"] = Json(type);
-    e.erase("signatures");
-    e.erase("hashes");
-    return w.sign(std::move(e), kRemote);
+    return w.typed(kRemote, type, std::move(body));
   };
   const JsonObject plain = w.message(kRemote, "an ordinary message");
   const JsonObject secret = typed("org.secret", "do not cross");
