@@ -30,7 +30,7 @@ enum class RuleOutcome : std::uint8_t {
   type_not_matched,
   sender_not_outside,        // the sender's server is in a listed federation, or unnamed
   room_creator_not_outside,  // the room's creator is in a listed federation, or unnamed (v12)
-  not_content,  // a content rule, but the item is not a PDU/EDU it can judge
+  not_content,               // a content rule, but the item is not a PDU/EDU it can judge
 };
 std::string_view rule_outcome_text(RuleOutcome o);
 

@@ -57,9 +57,8 @@ void EnforcementMetrics::count_response(std::string_view endpoint, std::string_v
   ++responses_[std::make_tuple(std::string(endpoint), std::string(result), std::string())];
 }
 
-void EnforcementMetrics::count_answer_events(policy::Direction direction,
-                                             std::string_view endpoint, std::string_view verdict,
-                                             std::uint64_t n) {
+void EnforcementMetrics::count_answer_events(policy::Direction direction, std::string_view endpoint,
+                                             std::string_view verdict, std::uint64_t n) {
   if (n == 0) return;
   std::lock_guard lock(mutex_);
   // Bounded: two directions, the endpoint catalogue, three verdicts.

@@ -67,8 +67,8 @@ class EventChecker {
     if (!v.version_known) version_unknown_ = true;
     // Signed, but the content does not match the hash: what a redacted event looks like. The
     // receiver keeps its redacted form (judge() delivers that), so it is not a failure here.
-    hash_only_ = v.error == "content_hash_mismatch" &&
-                 v.facts.signatures == policy::CheckResult::passed;
+    hash_only_ =
+        v.error == "content_hash_mismatch" && v.facts.signatures == policy::CheckResult::passed;
     if (hash_only_) v.error.clear();
     if (core()) {
       // The Core's events pass as served (its redacted copies included); what matters is only

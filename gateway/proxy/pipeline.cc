@@ -125,8 +125,7 @@ Outcome apply_answer_verdict(RequestContext& ctx) {
           outbound::EventOutcome::redacted, outbound::EventOutcome::arrived_redacted}) {
       r.services->metrics.count_answer_events(
           core ? policy::Direction::outbound : policy::Direction::inbound, endpoint,
-                                              outbound::event_outcome_name(o),
-                                              by_verdict[static_cast<std::size_t>(o)]);
+          outbound::event_outcome_name(o), by_verdict[static_cast<std::size_t>(o)]);
     }
     if (!core) {
       r.services->metrics.count_response(policy::endpoint_name(r.route->endpoint),
@@ -263,8 +262,8 @@ constexpr std::uint64_t kMaxHeldCoreEventAnswerBytes = 64ULL << 20;
 
 bool core_answer_events_held(const RequestContext& ctx, int status) {
   const enforcement::JudgedRequest& r = ctx.judged;
-  return ctx.direction() == Direction::inbound && ctx.enforcing() && r.route &&
-         status >= 200 && status <= 299 && outbound::answer_carries_events(r.route->endpoint);
+  return ctx.direction() == Direction::inbound && ctx.enforcing() && r.route && status >= 200 &&
+         status <= 299 && outbound::answer_carries_events(r.route->endpoint);
 }
 
 }  // namespace
@@ -294,7 +293,8 @@ Outcome check_answer(RequestContext& ctx, const HttpResponseHead& head) {
 
 Outcome check_held_answer(RequestContext& ctx) {
   enforcement::JudgedRequest& r = ctx.judged;
-  if (ctx.direction() == Direction::outbound || core_answer_events_held(ctx, ctx.held_head.status)) {
+  if (ctx.direction() == Direction::outbound ||
+      core_answer_events_held(ctx, ctx.held_head.status)) {
     if (!ctx.answer_verdict) {
       if (r.services == nullptr || !r.route || !outbound::response_needs_check(r.route->endpoint)) {
         // Egress and answers without events pass unchecked.

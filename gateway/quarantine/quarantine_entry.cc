@@ -32,9 +32,8 @@ const char* verdict_name(StoredVerdict v) {
 }
 
 std::optional<EntryStatus> parse_status(std::string_view text) {
-  for (EntryStatus s :
-       {EntryStatus::held, EntryStatus::releasing, EntryStatus::released, EntryStatus::dropped,
-        EntryStatus::denied}) {
+  for (EntryStatus s : {EntryStatus::held, EntryStatus::releasing, EntryStatus::released,
+                        EntryStatus::dropped, EntryStatus::denied}) {
     if (text == status_name(s)) return s;
   }
   return std::nullopt;

@@ -29,6 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (*p == "." || *p == "..") std::abort();
   }
   // A routed key id is always "<algorithm>:<version>".
-  if (!c->params.key_id.empty() && !bordergate::enforcement::is_key_id(c->params.key_id)) std::abort();
+  if (!c->params.key_id.empty() && !bordergate::enforcement::is_key_id(c->params.key_id))
+    std::abort();
   return 0;
 }

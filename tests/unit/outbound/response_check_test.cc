@@ -253,9 +253,9 @@ TEST(ResponseCheck, EventsWhoseContentNoLongerMatchesTheirHashArriveRedacted) {
     EXPECT_EQ(*matrix::canonical_json(body->find("pdus")->array_if()->front()), redacted_form);
   }
   Exchange state = asking(E::state);
-  ResponseCheck got = state.run(
-      w, dump(Json(JsonObject{{"auth_chain", Json(JsonArray{Json(w.create())})},
-                              {"pdus", Json(JsonArray{Json(pruned)})}})));
+  ResponseCheck got =
+      state.run(w, dump(Json(JsonObject{{"auth_chain", Json(JsonArray{Json(w.create())})},
+                                        {"pdus", Json(JsonArray{Json(pruned)})}})));
   EXPECT_EQ(got.action, ResponseAction::filtered) << got.reason << " " << got.error;
   EXPECT_EQ(got.learnt_room_version, "10");
 }
@@ -288,9 +288,10 @@ TEST(ResponseCheck, TheCoresAnswersMeetTheOutboundRules) {
     return r;
   };
   Exchange r = ask(w.v10);
-  ResponseCheck got = r.run(
-      w, dump(Json(JsonObject{{"origin", Json(kCore)},
-                              {"pdus", Json(JsonArray{Json(message), Json(internal), Json(pruned)})}})));
+  ResponseCheck got =
+      r.run(w, dump(Json(JsonObject{
+                   {"origin", Json(kCore)},
+                   {"pdus", Json(JsonArray{Json(message), Json(internal), Json(pruned)})}})));
   ASSERT_EQ(got.action, ResponseAction::filtered) << got.reason << " " << got.error;
   EXPECT_EQ(got.redacted, 1u);
   EXPECT_EQ(got.arrived_redacted, 0u);  // the Core's redacted copy passes as it is
@@ -494,8 +495,8 @@ TEST(ResponseCheck, CompleteSetsAreRefusedOnAnyFailingEvent) {
        send_join({Json(create), Json(forged(w, m1))}, {Json(m2)}, std::nullopt, 2),
        ResponseAction::refuse, "response_event_failed"},
       {"send_join v2 forged auth chain", E::send_join, 2,
-       send_join({Json(create)}, {Json(forged(w, m2, kRemote))}, std::nullopt, 2), ResponseAction::refuse,
-       "response_event_failed"},
+       send_join({Json(create)}, {Json(forged(w, m2, kRemote))}, std::nullopt, 2),
+       ResponseAction::refuse, "response_event_failed"},
       {"send_join v2 another join event", E::send_join, 2,
        send_join({Json(create)}, {Json(m2)},
                  w.member("@else:core.example", "join", kRoom, "@else:core.example"), 2),

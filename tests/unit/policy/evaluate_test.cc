@@ -326,8 +326,8 @@ TEST(Evaluate, Table) {
     // A finding on an item decided exactly when the reason is one of the content reasons: the
     // gateway answers those on /send with 200 per PDU (docs/inbound.md).
     const std::string_view r = c.reason;
-    const bool content = r.starts_with("transaction_") || r.starts_with("pdu_") ||
-                         r.starts_with("edu_");
+    const bool content =
+        r.starts_with("transaction_") || r.starts_with("pdu_") || r.starts_with("edu_");
     EXPECT_EQ(d.by_content(), content) << c.name;
   }
 }
@@ -351,9 +351,9 @@ TEST(Evaluate, AnswerEventsMeetTheContentRulesOfTheirDirection) {
   const AnswerCase cases[] = {
       {"a denied type in a backfill", Direction::inbound, "a.partner.example", FE::backfill,
        pdu("m.room.bad"), Action::deny, "pdu-deny", "denied_by_rule"},
-      {"a quarantined type fetched by get_missing_events", Direction::inbound,
-       "a.partner.example", FE::get_missing_events, pdu("org.custom.poll"), Action::quarantine,
-       "pdu-quarantine", "quarantined_by_rule"},
+      {"a quarantined type fetched by get_missing_events", Direction::inbound, "a.partner.example",
+       FE::get_missing_events, pdu("org.custom.poll"), Action::quarantine, "pdu-quarantine",
+       "quarantined_by_rule"},
       {"a room condition in a state answer", Direction::inbound, "a.partner.example", FE::state,
        pdu("m.room.message", "!muted:core.example"), Action::deny, "pdu-room-deny",
        "denied_by_rule"},
@@ -444,8 +444,8 @@ rules:
   };
   for (const ServerCase& c : cases) {
     RequestFacts f = testing::inbound(c.peer, FE::send);
-    f.pdus = {PduFacts{"m.room.message", c.room, c.sender, CheckResult::passed,
-                       CheckResult::passed}};
+    f.pdus = {
+        PduFacts{"m.room.message", c.room, c.sender, CheckResult::passed, CheckResult::passed}};
     const Decision d = evaluate(*policy, f);
     EXPECT_EQ(action_name(d.action), action_name(c.action)) << c.name;
     EXPECT_EQ(d.rule_id, c.rule) << c.name;

@@ -129,8 +129,7 @@ TEST(Tools, DiffAndReportSeeRelayedEvents) {
       << d.text;
   EXPECT_EQ(d.text.find("event type m.room.message:"), std::string::npos) << d.text;
   const std::string md = capability_report(*new_p, ReportFormat::markdown);
-  EXPECT_NE(md.find("| m.room.message relayed from a server in no federation |"),
-            std::string::npos)
+  EXPECT_NE(md.find("| m.room.message relayed from a server in no federation |"), std::string::npos)
       << md;
   EXPECT_NE(md.find("sender_outside all"), std::string::npos) << md;
 }
