@@ -134,12 +134,6 @@ struct Subject {
   EndpointSet endpoints = 0;  // the endpoints it is seen under; 0 = the request's endpoint
 };
 
-// The server part of a user or room id ("@u:server" / "!opaque:server"); empty when none.
-std::string_view id_server(std::string_view id) {
-  const std::size_t colon = id.find(':');
-  return colon == std::string_view::npos ? std::string_view{} : id.substr(colon + 1);
-}
-
 // Whether `server` (not empty) belongs to none of `federations`. The policy's own server is
 // inside.
 bool outside_federations(const Policy& p, std::string_view server,
@@ -167,14 +161,14 @@ RuleOutcome match_rule(const Policy& p, const Rule& r, const RequestFacts& f, co
     if (r.sender_outside) {
       // An event without a sender's server (not a well-formed event: its checks fail anyway)
       // names no server: the condition cannot hold.
-      const std::string_view sender = id_server(s.user);
+      const std::string_view sender = id_domain(s.user);
       if (sender.empty() || !outside_federations(p, sender, *r.sender_outside)) {
         return RuleOutcome::sender_not_outside;
       }
     }
     if (r.room_creator_outside) {
       // A room id without a domain (v12) names no creating server: the condition cannot hold.
-      const std::string_view creator = id_server(s.room);
+      const std::string_view creator = id_domain(s.room);
       if (creator.empty() || !outside_federations(p, creator, *r.room_creator_outside)) {
         return RuleOutcome::room_creator_not_outside;
       }

@@ -201,16 +201,12 @@ class Loader {
     if (const YAML::Node f = node["federation"]) {
       auto name = n_.string(f, "federation", true);
       if (!name) return false;
-      for (std::uint32_t i = 0; i < p.federations.size(); ++i) {
-        if (p.federations[i].name == *name) {
-          out.kind = PeerKind::federation;
-          out.federation = i;
-          out.text = "federation " + *name;
-          return true;
-        }
-      }
-      n_.error(f.Mark(), "unknown_federation", "no federation named `" + *name + "`");
-      return false;
+      std::optional<std::uint32_t> index = federation_index(f, p, *name);
+      if (!index) return false;
+      out.kind = PeerKind::federation;
+      out.federation = *index;
+      out.text = "federation " + *name;
+      return true;
     }
     if (const YAML::Node s = node["servers"]) {
       out.kind = PeerKind::servers;
@@ -288,20 +284,22 @@ class Loader {
     for (const YAML::Node& item : n) {
       auto name = n_.string(item, key, true);
       if (!name) continue;
-      bool found = false;
-      for (std::uint32_t i = 0; i < p.federations.size(); ++i) {
-        if (p.federations[i].name == *name) {
-          out.push_back(i);
-          found = true;
-        }
+      if (std::optional<std::uint32_t> index = federation_index(item, p, *name)) {
+        out.push_back(*index);
+        source.push_back(*name);
       }
-      if (!found) {
-        n_.error(item.Mark(), "unknown_federation", "no federation named `" + *name + "`");
-        continue;
-      }
-      source.push_back(*name);
     }
     return out;
+  }
+
+  // The index of the federation declared as `name`; an error at `at` when there is none.
+  std::optional<std::uint32_t> federation_index(const YAML::Node& at, const Policy& p,
+                                                const std::string& name) {
+    for (std::uint32_t i = 0; i < p.federations.size(); ++i) {
+      if (p.federations[i].name == name) return i;
+    }
+    n_.error(at.Mark(), "unknown_federation", "no federation named `" + name + "`");
+    return std::nullopt;
   }
 
   void load_rule(const YAML::Node& node, Policy& p) {

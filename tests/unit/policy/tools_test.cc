@@ -87,10 +87,13 @@ TEST(Tools, DiffFindsGainedAndLost) {
   EXPECT_TRUE(diff_policies(*a, *a).empty());
 }
 
+// One federation of one server, everything allowed: the diffs below add one rule to it.
+const std::string kOnePeerAllowed = std::string("version: 1\nserver_name: core.example\n") +
+                                    "federations: {p: {servers: [p.example]}}\nrules:\n" +
+                                    "  - {id: all, federation: p, action: allow}\n";
+
 TEST(Tools, DiffSeesConditionalRules) {
-  const std::string base = std::string("version: 1\nserver_name: core.example\n") +
-                           "federations: {p: {servers: [p.example]}}\nrules:\n" +
-                           "  - {id: all, federation: p, action: allow}\n";
+  const std::string base = kOnePeerAllowed;
   auto old_p = testing::must_load(base);
   auto new_p = testing::must_load(
       base +
@@ -113,9 +116,7 @@ TEST(Tools, DiffSeesConditionalRules) {
 // A rule on the servers events name shows in diff and report as the verdict on an event relayed
 // from a server in no federation; the peer's own events are not affected.
 TEST(Tools, DiffAndReportSeeRelayedEvents) {
-  const std::string base = std::string("version: 1\nserver_name: core.example\n") +
-                           "federations: {p: {servers: [p.example]}}\nrules:\n" +
-                           "  - {id: all, federation: p, action: allow}\n";
+  const std::string base = kOnePeerAllowed;
   auto old_p = testing::must_load(base);
   auto new_p = testing::must_load(
       base +
