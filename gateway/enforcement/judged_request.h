@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gateway/enforcement/answer_event.h"
 #include "gateway/enforcement/classifier.h"
 #include "gateway/enforcement/pdu_inspection.h"
 #include "gateway/http/outcome.h"
@@ -36,15 +37,6 @@ struct AdmissionVerdict {
   std::string note;
   std::string origin, destination, server_name;  // as the tunnel names them
   PathParams params;                             // room, user, event, transaction of the path
-};
-
-// An event carried in the answer to a request and what the content rules did with it
-// (policy::judge_answer_event): for the audit record and bordergate_answer_events_total.
-struct AnswerEvent {
-  std::string event_id;
-  std::string event_type;
-  std::string_view verdict;  // forward | report | redacted (static storage)
-  std::string rule_id;       // the content rule that decided; empty when none did
 };
 
 struct JudgedRequest {
@@ -100,7 +92,7 @@ struct JudgedRequest {
   // Outbound: what outbound::check_response did to the external answer (outbound::audit_note),
   // appended to the audit record's note. Empty: not checked, or passed unchanged.
   std::string response_note;
-  // The verified events of the answer the content rules judged, in answer order.
+  // The events of the answer the response check judged, in answer order (check_response).
   std::vector<AnswerEvent> answer_events;
 
   // Suspension on key fetches: the request resumes once every answer arrived (or the wait was

@@ -94,13 +94,13 @@ audit::AuditRecord audit_record(const JudgedRequest& r, const RequestOutcome& o)
   const bool all = r.answer_events.size() <= kListedAnswerEvents;
   std::size_t unlisted = 0;
   for (const AnswerEvent& e : r.answer_events) {
-    if (!all && e.verdict == "forward") {
+    if (!all && e.outcome == EventOutcome::forward) {
       ++unlisted;
       continue;
     }
     a.answer_event_ids.push_back(e.event_id);
     a.answer_event_types.push_back(e.event_type);
-    a.answer_event_verdicts.push_back(std::string(e.verdict));
+    a.answer_event_verdicts.push_back(event_outcome_name(e.outcome));
   }
   a.room_version = r.room_version_unknown ? "unknown" : version;
   a.action = std::string(decision_action(r));

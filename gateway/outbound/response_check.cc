@@ -20,6 +20,7 @@ using matrix::Json;
 using matrix::JsonArray;
 using matrix::JsonObject;
 using E = policy::FederationEndpoint;
+using enforcement::EventOutcome;
 
 const std::string* str(const JsonObject& o, std::string_view key) {
   auto it = o.find(key);
@@ -30,6 +31,16 @@ const JsonObject* obj(const JsonObject& o, std::string_view key) {
   auto it = o.find(key);
   return it == o.end() ? nullptr : it->second.object_if();
 }
+
+// What EventChecker::check found about one event: the verdict, and what judge() needs besides.
+struct CheckedEvent : enforcement::PduVerdict {
+  // Signed, but the content does not match the hash: what a redacted event looks like. Not a
+  // failure (error is empty); judge() delivers its redacted form, as the receiver keeps it.
+  bool arrived_redacted = false;
+  // Core answers: no room version could be established (unknown, and no candidate verifies),
+  // so the event cannot be redacted.
+  bool version_uncertain = false;
+};
 
 // Checks events against their signatures, remembering the keys that were not in the cache for
 // the events that failed (an event that verified with another key needs no fetch).
@@ -52,7 +63,7 @@ class EventChecker {
   }
 
   // Verdict for one event that must belong to `room` (empty: any room). error empty = passed.
-  enforcement::PduVerdict check(const JsonObject& event, std::string_view room) {
+  CheckedEvent check(const JsonObject& event, std::string_view room) {
     ++checked_;
     pending_.clear();
     const std::string* room_id = str(event, "room_id");
@@ -63,21 +74,21 @@ class EventChecker {
     } else if (!room.empty() && hint_ != nullptr && room == hint_room_) {
       version = hint_;  // v12 create events carry no room_id
     }
-    enforcement::PduVerdict v = enforcement::inspect_pdu(event, version, recording_);
+    CheckedEvent v{enforcement::inspect_pdu(event, version, recording_)};
     if (!v.version_known) version_unknown_ = true;
-    // Signed, but the content does not match the hash: what a redacted event looks like. The
-    // receiver keeps its redacted form (judge() delivers that), so it is not a failure here.
-    hash_only_ =
+    const bool hash_only =
         v.error == "content_hash_mismatch" && v.facts.signatures == policy::CheckResult::passed;
-    if (hash_only_) v.error.clear();
     if (core()) {
       // The Core's events pass as served (its redacted copies included); what matters is only
       // whether their room version is certain enough to redact one the rules refuse.
-      uncertain_ = !v.version_known && !(v.error.empty() || hash_only_);
-      hash_only_ = false;
+      v.version_uncertain = !v.version_known && !(v.error.empty() || hash_only);
       v.error.clear();
       pending_.clear();
       return v;
+    }
+    if (hash_only) {
+      v.arrived_redacted = true;
+      v.error.clear();
     }
     if (v.error.empty() && !room.empty() && event_room(event, v) != room) v.error = "wrong_room";
     if (!v.error.empty()) {
@@ -95,21 +106,17 @@ class EventChecker {
     return computed ? *computed : std::string();
   }
 
-  enum class Judged : std::uint8_t { unchanged, redacted, unredactable };
-
-  // Judges a verified event by the content rules (the inbound ones: it travels to the Core). A
-  // refused event is replaced in place by its redacted form: the redaction algorithm of its
-  // room version keeps the event id, the signatures and the keys the authorization rules need,
-  // so the Core keeps a whole DAG and treats the event as redacted.
   bool core() const { return in_.source == AnswerSource::core; }
 
-  // Call right after check() of the same event (it reads whether only the hash failed).
-  Judged judge(Json& event, const enforcement::PduVerdict& v, ResponseCheck& out) {
+  enum class Judged : std::uint8_t { unchanged, redacted, unredactable };
+
+  // Judges a checked event by the content rules of the direction it travels. A refused event,
+  // and one that arrived redacted, is replaced in place by its redacted form: the redaction
+  // algorithm of its room version keeps the event id, the signatures and the keys the
+  // authorization rules need, so the receiver keeps a whole DAG and treats it as redacted.
+  Judged judge(Json& event, const CheckedEvent& v, ResponseCheck& out) {
     if (!v.error.empty() || !event.is_object()) return Judged::unchanged;
-    const bool arrived_redacted = hash_only_;
-    const bool uncertain = uncertain_;
-    hash_only_ = uncertain_ = false;
-    if (in_.policy == nullptr && !arrived_redacted) return Judged::unchanged;
+    if (in_.policy == nullptr && !v.arrived_redacted) return Judged::unchanged;
     if (in_.policy == nullptr) return redact(event, v, {}, EventOutcome::arrived_redacted, out);
     policy::AnswerEventFacts facts;
     facts.direction = core() ? policy::Direction::outbound : policy::Direction::inbound;
@@ -120,10 +127,10 @@ class EventChecker {
     std::string rule_id;
     if (verdict.rule >= 0) rule_id = in_.policy->rules[static_cast<std::size_t>(verdict.rule)].id;
     if (verdict.refused()) {
-      if (uncertain) return Judged::unredactable;  // no version to redact it under
+      if (v.version_uncertain) return Judged::unredactable;  // no version to redact it under
       return redact(event, v, rule_id, EventOutcome::redacted, out);
     }
-    if (arrived_redacted) return redact(event, v, {}, EventOutcome::arrived_redacted, out);
+    if (v.arrived_redacted) return redact(event, v, {}, EventOutcome::arrived_redacted, out);
     const EventOutcome o =
         verdict.action == policy::Action::report ? EventOutcome::report : EventOutcome::forward;
     out.judged.push_back({v.event_id, v.facts.event_type, o, std::move(rule_id)});
@@ -180,8 +187,6 @@ class EventChecker {
   const matrix::RoomVersionRules* hint_ = nullptr;
   std::uint32_t checked_ = 0;
   bool version_unknown_ = false;
-  bool hash_only_ = false;  // the last check() failed only on the content hash
-  bool uncertain_ = false;  // core: the last event's room version is not established
 };
 
 std::string describe(const enforcement::PduVerdict& v) {
@@ -220,6 +225,14 @@ void learn_from_create(EventChecker& checker, const JsonArray& events, std::stri
   }
 }
 
+// An answer whose events were removed or redacted: the receiver gets `body` re-serialised.
+void mark_filtered(ResponseCheck& c, const Json& body) {
+  if (c.removed.empty() && c.redacted == 0 && c.arrived_redacted == 0) return;
+  c.action = ResponseAction::filtered;
+  c.reason = !c.removed.empty() ? "response_events_filtered" : "response_events_redacted";
+  c.body = matrix::compact_json(body);
+}
+
 ResponseCheck refuse_unredactable(const enforcement::PduVerdict& v) {
   return refuse_answer("response_event_unredactable",
                        "An event the policy refuses cannot be redacted: " + v.event_id);
@@ -233,7 +246,7 @@ std::optional<ResponseCheck> all_must_pass(EventChecker& checker, JsonArray& arr
   std::optional<ResponseCheck> failed;
   for (Json& e : arr) {
     if (!e.is_object()) return refuse_malformed(std::string(section) + " holds a non-object");
-    enforcement::PduVerdict v = checker.check(*e.object_if(), room);
+    CheckedEvent v = checker.check(*e.object_if(), room);
     // Keep going after a failure only to collect every missing key for one fetch round.
     if (!v.error.empty() && !failed) {
       failed =
@@ -268,7 +281,7 @@ ResponseCheck check_removable(const ResponseCheckInput& in, EventChecker& checke
   kept.reserve(arr->size());
   for (Json& e : *arr) {
     if (!e.is_object()) return refuse_malformed(std::string(key) + " holds a non-object");
-    enforcement::PduVerdict v = checker.check(*e.object_if(), in.asked.room_id);
+    CheckedEvent v = checker.check(*e.object_if(), in.asked.room_id);
     if (!v.error.empty()) {
       c.removed.push_back({v.event_id, v.error});
       continue;
@@ -278,12 +291,8 @@ ResponseCheck check_removable(const ResponseCheckInput& in, EventChecker& checke
     }
     kept.push_back(std::move(e));
   }
-  if (!c.removed.empty() || c.redacted > 0 || c.arrived_redacted > 0) {
-    *arr = std::move(kept);
-    c.action = ResponseAction::filtered;
-    c.reason = !c.removed.empty() ? "response_events_filtered" : "response_events_redacted";
-    c.body = matrix::compact_json(body);
-  }
+  *arr = std::move(kept);  // the events were moved into `kept`
+  mark_filtered(c, body);
   return checker.finish(std::move(c));
 }
 
@@ -295,7 +304,7 @@ ResponseCheck check_event(const ResponseCheckInput& in, EventChecker& checker, J
   }
   if (pdus == nullptr || pdus->size() != 1 || !pdus->front().is_object())
     return refuse_malformed("an event answer must hold exactly one PDU");
-  enforcement::PduVerdict v = checker.check(*pdus->front().object_if(), {});
+  CheckedEvent v = checker.check(*pdus->front().object_if(), {});
   if (!v.error.empty())
     return checker.finish(refuse_answer(
         "response_event_failed", "The remote server's event fails verification: " + describe(v)));
@@ -305,17 +314,10 @@ ResponseCheck check_event(const ResponseCheckInput& in, EventChecker& checker, J
                                             v.event_id + ") than the one asked for"));
   ResponseCheck c;
   c.reason = "response_ok";
-  switch (checker.judge(pdus->front(), v, c)) {
-    case EventChecker::Judged::unredactable:
-      return checker.finish(refuse_unredactable(v));
-    case EventChecker::Judged::redacted:
-      c.action = ResponseAction::filtered;
-      c.reason = "response_events_redacted";
-      c.body = matrix::compact_json(body);
-      break;
-    case EventChecker::Judged::unchanged:
-      break;
+  if (checker.judge(pdus->front(), v, c) == EventChecker::Judged::unredactable) {
+    return checker.finish(refuse_unredactable(v));
   }
+  mark_filtered(c, body);
   return checker.finish(std::move(c));
 }
 
@@ -365,11 +367,7 @@ ResponseCheck check_complete_sets(const ResponseCheckInput& in, EventChecker& ch
     failed->learnt_room_version.clear();  // nothing is learnt from a refused answer
     return checker.finish(std::move(*failed));
   }
-  if (c.redacted > 0 || c.arrived_redacted > 0) {
-    c.action = ResponseAction::filtered;
-    c.reason = "response_events_redacted";
-    c.body = matrix::compact_json(root);
-  }
+  mark_filtered(c, root);
   return checker.finish(std::move(c));
 }
 
@@ -487,20 +485,6 @@ ResponseCheck check_invite(const ResponseCheckInput& in, EventChecker& checker, 
 
 }  // namespace
 
-const char* event_outcome_name(EventOutcome o) {
-  switch (o) {
-    case EventOutcome::forward:
-      return "forward";
-    case EventOutcome::report:
-      return "report";
-    case EventOutcome::redacted:
-      return "redacted";
-    case EventOutcome::arrived_redacted:
-      return "arrived_redacted";
-  }
-  return "forward";
-}
-
 std::string audit_note(const ResponseCheck& c) {
   switch (c.action) {
     case ResponseAction::pass:
@@ -532,7 +516,7 @@ std::string audit_note(const ResponseCheck& c) {
     if (!out.empty()) out += "; ";
     out += "redacted by policy: ";
     std::size_t listed = 0;
-    for (const JudgedAnswerEvent& j : c.judged) {
+    for (const enforcement::AnswerEvent& j : c.judged) {
       if (j.outcome != EventOutcome::redacted) continue;
       if (out.size() > 1000) break;
       if (listed++ > 0) out += ", ";
@@ -543,29 +527,6 @@ std::string audit_note(const ResponseCheck& c) {
   return out;
 }
 
-bool response_needs_check(policy::FederationEndpoint e) {
-  switch (e) {
-    case E::backfill:
-    case E::get_missing_events:
-    case E::event:
-    case E::state:
-    case E::state_ids:
-    case E::event_auth:
-    case E::send_join:
-    case E::make_join:
-    case E::make_leave:
-    case E::make_knock:
-    case E::invite:
-    case E::media_download:
-    case E::media_thumbnail:
-    case E::key_server:
-    case E::key_query:
-      return true;
-    default:
-      return false;
-  }
-}
-
 bool answer_carries_events(policy::FederationEndpoint e) {
   switch (e) {
     case E::backfill:
@@ -574,6 +535,24 @@ bool answer_carries_events(policy::FederationEndpoint e) {
     case E::state:
     case E::event_auth:
     case E::send_join:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool response_needs_check(policy::FederationEndpoint e) {
+  if (answer_carries_events(e)) return true;
+  switch (e) {
+    case E::state_ids:
+    case E::make_join:
+    case E::make_leave:
+    case E::make_knock:
+    case E::invite:
+    case E::media_download:
+    case E::media_thumbnail:
+    case E::key_server:
+    case E::key_query:
       return true;
     default:
       return false;

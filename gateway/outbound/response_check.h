@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gateway/enforcement/answer_event.h"
 #include "gateway/enforcement/pdu_inspection.h"
 #include "gateway/matrix/json.h"
 #include "gateway/matrix/room_version.h"
@@ -92,19 +93,6 @@ struct RemovedEvent {
   std::string error;     // snake_case check that failed (content_hash_mismatch, bad_signature...)
 };
 
-// The verdict on one verified event of the answer (for the audit record and the metrics).
-// arrived_redacted: its signatures verify but its content does not match its hash (redacted
-// where it came from, or altered on the way): delivered in its redacted form, which is what a
-// receiving homeserver keeps of it (Synapse: "seems to have been redacted; using our redacted
-// copy"), never removed.
-enum class EventOutcome : std::uint8_t { forward, report, redacted, arrived_redacted };
-struct JudgedAnswerEvent {
-  std::string event_id;
-  std::string event_type;
-  EventOutcome outcome = EventOutcome::forward;
-  std::string rule_id;  // the content rule that decided; empty when none did
-};
-
 struct ResponseCheck {
   ResponseAction action = ResponseAction::pass;
   std::string body;  // filtered: the new body (compact JSON)
@@ -122,12 +110,10 @@ struct ResponseCheck {
   std::uint32_t events_checked = 0;
   bool room_version_unknown = false;  // some event was checked without a known version
   // Every verified event the content rules judged, in answer order (empty without a policy).
-  std::vector<JudgedAnswerEvent> judged;
+  std::vector<enforcement::AnswerEvent> judged;
   std::uint32_t redacted = 0;  // of them, redacted by the policy (the body was re-serialised)
   std::uint32_t arrived_redacted = 0;  // hash mismatch, signatures valid: passed redacted
 };
-
-const char* event_outcome_name(EventOutcome o);
 
 // The audit note for a check that changed or refused the answer (JudgedRequest::response_note):
 // "response_events_filtered: removed $a (content_hash_mismatch), ...",

@@ -112,20 +112,17 @@ Outcome apply_answer_verdict(RequestContext& ctx) {
     // What the check did goes into the request's audit record (record_judged) and counters.
     r.response_note = outbound::audit_note(check);
     if (core && !r.response_note.empty()) r.response_note = "core answer: " + r.response_note;
-    r.answer_events.clear();
-    std::uint64_t by_verdict[4] = {0, 0, 0, 0};
-    for (outbound::JudgedAnswerEvent& e : check.judged) {
-      ++by_verdict[static_cast<std::size_t>(e.outcome)];
-      r.answer_events.push_back({std::move(e.event_id), std::move(e.event_type),
-                                 outbound::event_outcome_name(e.outcome), std::move(e.rule_id)});
+    r.answer_events = std::move(check.judged);
+    std::uint64_t by_outcome[enforcement::kEventOutcomes] = {};
+    for (const enforcement::AnswerEvent& e : r.answer_events) {
+      ++by_outcome[static_cast<std::size_t>(e.outcome)];
     }
-    const std::string_view endpoint = policy::endpoint_name(r.route->endpoint);
-    for (outbound::EventOutcome o :
-         {outbound::EventOutcome::forward, outbound::EventOutcome::report,
-          outbound::EventOutcome::redacted, outbound::EventOutcome::arrived_redacted}) {
+    for (std::size_t o = 0; o < enforcement::kEventOutcomes; ++o) {
       r.services->metrics.count_answer_events(
-          core ? policy::Direction::outbound : policy::Direction::inbound, endpoint,
-          outbound::event_outcome_name(o), by_verdict[static_cast<std::size_t>(o)]);
+          core ? policy::Direction::outbound : policy::Direction::inbound,
+          policy::endpoint_name(r.route->endpoint),
+          enforcement::event_outcome_name(static_cast<enforcement::EventOutcome>(o)),
+          by_outcome[o]);
     }
     if (!core) {
       r.services->metrics.count_response(policy::endpoint_name(r.route->endpoint),

@@ -59,9 +59,9 @@ void check_consistent(const outbound::ResponseCheck& c, bool keys_awaited) {
       ((c.removed.empty() && c.redacted == 0 && c.arrived_redacted == 0) || c.body.empty()))
     std::abort();
   std::uint32_t redacted = 0, arrived = 0;
-  for (const outbound::JudgedAnswerEvent& j : c.judged) {
-    redacted += j.outcome == outbound::EventOutcome::redacted ? 1 : 0;
-    arrived += j.outcome == outbound::EventOutcome::arrived_redacted ? 1 : 0;
+  for (const enforcement::AnswerEvent& j : c.judged) {
+    redacted += j.outcome == enforcement::EventOutcome::redacted ? 1 : 0;
+    arrived += j.outcome == enforcement::EventOutcome::arrived_redacted ? 1 : 0;
   }
   if (redacted != c.redacted || arrived != c.arrived_redacted) std::abort();
 }

@@ -98,9 +98,9 @@ TEST(AnswerEventsInTheAuditRecord, SmallAnswersListEveryEventLargeOnesTheNotable
   JudgedRequest r;
   r.direction = policy::Direction::outbound;
   r.destination = "remote.example";
-  r.answer_events = {{"$a", "m.room.message", "forward", ""},
-                     {"$b", "org.secret", "redacted", "no-secrets"},
-                     {"$c", "org.note", "report", "watch-notes"}};
+  r.answer_events = {{"$a", "m.room.message", EventOutcome::forward, ""},
+                     {"$b", "org.secret", EventOutcome::redacted, "no-secrets"},
+                     {"$c", "org.note", EventOutcome::report, "watch-notes"}};
   const RequestOutcome o{"GET", "127.0.0.1", 200, 0, 0, {}};
   audit::AuditRecord a = audit_record(r, o);
   EXPECT_EQ(a.answer_event_ids, (std::vector<std::string>{"$a", "$b", "$c"}));
@@ -112,7 +112,7 @@ TEST(AnswerEventsInTheAuditRecord, SmallAnswersListEveryEventLargeOnesTheNotable
   r.answer_events.clear();
   for (int i = 0; i < 250; ++i) {
     r.answer_events.push_back({"$e" + std::to_string(i), "m.room.member",
-                               i == 7 ? std::string_view("redacted") : "forward", ""});
+                               i == 7 ? EventOutcome::redacted : EventOutcome::forward, ""});
   }
   a = audit_record(r, o);
   EXPECT_EQ(a.answer_event_ids, std::vector<std::string>{"$e7"});

@@ -24,6 +24,7 @@ using matrix::Json;
 using matrix::JsonArray;
 using matrix::JsonObject;
 using E = policy::FederationEndpoint;
+using enforcement::EventOutcome;
 
 constexpr const char* kRoom = "!room:remote.example";
 constexpr const char* kCore = "core.example";
