@@ -31,6 +31,10 @@ const char* verdict_name(StoredVerdict v) {
   return v == StoredVerdict::deny ? "deny" : "quarantine";
 }
 
+EntryStatus first_status(StoredVerdict v) {
+  return v == StoredVerdict::deny ? EntryStatus::denied : EntryStatus::held;
+}
+
 std::optional<EntryStatus> parse_status(std::string_view text) {
   for (EntryStatus s : {EntryStatus::held, EntryStatus::releasing, EntryStatus::released,
                         EntryStatus::dropped, EntryStatus::denied}) {

@@ -140,6 +140,12 @@ class Transaction {
   bool done_ = false;
 };
 
+// The verdict column (CHECK: quarantine or deny).
+StoredVerdict stored_verdict(std::string_view column) {
+  return column == verdict_name(StoredVerdict::deny) ? StoredVerdict::deny
+                                                     : StoredVerdict::quarantine;
+}
+
 Entry read_entry(const Stmt& s) {
   Entry e;
   e.id = s.text(0);
@@ -164,7 +170,7 @@ Entry read_entry(const Stmt& s) {
   e.outcome = s.text(18);
   if (!s.is_null(19)) e.core_status = static_cast<int>(s.integer(19));
   e.size_bytes = static_cast<std::uint64_t>(s.integer(20));
-  r.verdict = s.text(21) == "deny" ? StoredVerdict::deny : StoredVerdict::quarantine;
+  r.verdict = stored_verdict(s.text(21));
   return e;
 }
 
@@ -297,7 +303,7 @@ Result<PutResult> QuarantineStore::put(const HeldRequest& r) {
       p.answer_status = static_cast<int>(find.integer(1));
       p.answer_body = find.text(2);
       p.same_body = find.integer(3) == 1;
-      p.verdict = find.text(4) == "deny" ? StoredVerdict::deny : StoredVerdict::quarantine;
+      p.verdict = stored_verdict(find.text(4));
       return p;
     }
     if (rc != SQLITE_DONE) return find.error("cannot look up the transaction");
@@ -342,8 +348,7 @@ Result<PutResult> QuarantineStore::put(const HeldRequest& r) {
   ins.bind(16, r.answer_body);
   ins.bind(17, to_ms(Clock::now()));
   ins.bind(18, static_cast<std::int64_t>(size));
-  const bool deny = r.verdict == StoredVerdict::deny;
-  ins.bind_text(19, deny ? "denied" : "held");
+  ins.bind_text(19, status_name(first_status(r.verdict)));
   ins.bind_text(20, verdict_name(r.verdict));
   if (ins.step() != SQLITE_DONE) return ins.error("cannot store the request");
   if (!tx.commit()) return db_error(db_, "cannot commit the quarantined request");

@@ -32,6 +32,8 @@ std::optional<EntryStatus> parse_status(std::string_view text);
 // The policy's verdict on a stored transaction: what its first status was.
 enum class StoredVerdict { quarantine, deny };
 const char* verdict_name(StoredVerdict v);
+// The status an entry stored with this verdict starts in: held or denied.
+EntryStatus first_status(StoredVerdict v);
 
 // What the gateway hands over when it quarantines a request.
 struct HeldRequest {
