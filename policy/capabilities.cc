@@ -87,6 +87,15 @@ void collect_types(const Policy& p, bool edu, std::set<std::string>& out) {
   }
 }
 
+// The verdict on a /send of `peer` carrying one event of `type` sent by a user of `server` in a
+// room that server created.
+Decision probe_pdu(const Policy& p, const PeerProbe& peer, Direction d, const std::string& type,
+                   const std::string& server) {
+  RequestFacts f = base_facts(p, peer, d, FederationEndpoint::send);
+  f.pdus.push_back({type, "!probe:" + server, "@probe:" + server, {}, {}});
+  return evaluate(p, f);
+}
+
 }  // namespace
 
 std::string instantiate_pattern(const std::string& pattern) {
@@ -144,25 +153,15 @@ Decision probe_endpoint(const Policy& p, const PeerProbe& peer, Direction d, Fed
   return evaluate(p, base_facts(p, peer, d, e));
 }
 
-// The server whose own events a probe carries: the peer's (inbound) or the Core's (outbound).
-std::string event_server(const Policy& p, const PeerProbe& peer, Direction d) {
-  if (d == Direction::outbound || !peer.server) return p.server_name;
-  return *peer.server;
-}
-
 Decision probe_event_type(const Policy& p, const PeerProbe& peer, Direction d,
                           const std::string& type) {
-  RequestFacts f = base_facts(p, peer, d, FederationEndpoint::send);
-  const std::string server = event_server(p, peer, d);
-  f.pdus.push_back({type, "!probe:" + server, "@probe:" + server, {}, {}});
-  return evaluate(p, f);
+  // The peer's own event (inbound), or the Core's (outbound).
+  const bool own = d == Direction::inbound && peer.server;
+  return probe_pdu(p, peer, d, type, own ? *peer.server : p.server_name);
 }
 
 Decision probe_relayed_event(const Policy& p, const PeerProbe& peer, Direction d) {
-  RequestFacts f = base_facts(p, peer, d, FederationEndpoint::send);
-  const std::string server = "relayed." + std::string(kUnlisted);
-  f.pdus.push_back({"m.room.message", "!probe:" + server, "@probe:" + server, {}, {}});
-  return evaluate(p, f);
+  return probe_pdu(p, peer, d, "m.room.message", "relayed." + std::string(kUnlisted));
 }
 
 Decision probe_edu_type(const Policy& p, const PeerProbe& peer, Direction d,
