@@ -60,6 +60,18 @@ void collect_conditional(const Policy& p, std::map<std::string, ConditionalProbe
                       ConditionalProbe{name + " about " + user, info.endpoint, {}, user, {}, {}});
         }
       }
+      if (r.room_members_outside && info.room_in_path) {
+        // A room the Core and a server in no federation have members in.
+        ConditionalProbe c{name + " into a room with a member on a server in no federation",
+                           info.endpoint,
+                           "!probe:" + p.server_name,
+                           {},
+                           {},
+                           {}};
+        c.room_servers =
+            std::vector<std::string>{p.server_name, "member." + std::string(kUnlisted)};
+        out.emplace(c.label, c);
+      }
       if (info.endpoint == FederationEndpoint::invite) {
         if (r.invite_senders) {
           for (const UserPattern& u : r.invite_senders->patterns) {
@@ -191,6 +203,7 @@ Decision probe_conditional(const Policy& p, const PeerProbe& peer, Direction d,
   f.user_id = c.user;
   f.invite_sender = c.invite_sender;
   f.invite_target = c.invite_target;
+  f.room_servers = c.room_servers;
   return evaluate(p, f);
 }
 

@@ -53,6 +53,9 @@ struct ConditionalProbe {
   std::string label;
   FederationEndpoint endpoint;
   std::string room, user, invite_sender, invite_target;
+  // For rules on a room's members: the servers joined to the probe's room (the Core and a
+  // server in no federation: a mixed room).
+  std::optional<std::vector<std::string>> room_servers = std::nullopt;
 };
 std::vector<ConditionalProbe> conditional_probes(const Policy& a, const Policy* b);
 Decision probe_conditional(const Policy& p, const PeerProbe& peer, Direction d,

@@ -30,6 +30,8 @@ enum class RuleOutcome : std::uint8_t {
   type_not_matched,
   sender_not_outside,        // the sender's server is in a listed federation, or unnamed
   room_creator_not_outside,  // the room's creator is in a listed federation, or unnamed (v12)
+  room_members_unknown,      // the rule is on the room's members; the gateway does not know them
+  room_members_not_outside,  // every joined server of the room is in a listed federation
   not_content,               // a content rule, but the item is not a PDU/EDU it can judge
 };
 std::string_view rule_outcome_text(RuleOutcome o);

@@ -84,6 +84,8 @@ std::string rule_fingerprint(const Policy& p, const Rule& r) {
   outside("sender_outside", r.sender_outside_source, r.sender_outside.has_value());
   outside("room_creator_outside", r.room_creator_outside_source,
           r.room_creator_outside.has_value());
+  outside("room_members_outside", r.room_members_outside_source,
+          r.room_members_outside.has_value());
   return o.str();
 }
 

@@ -189,6 +189,14 @@ RuleOutcome match_rule(const Policy& p, const Rule& r, const RequestFacts& f, co
       (f.invite_target.empty() || !r.invite_targets->matches(f.invite_target))) {
     return RuleOutcome::invite_target_not_matched;
   }
+  if (r.room_members_outside) {
+    if (!f.room_servers) return RuleOutcome::room_members_unknown;
+    const bool mixed =
+        std::any_of(f.room_servers->begin(), f.room_servers->end(), [&](const std::string& server) {
+          return !server.empty() && outside_federations(p, server, *r.room_members_outside);
+        });
+    if (!mixed) return RuleOutcome::room_members_not_outside;
+  }
   return RuleOutcome::decided;
 }
 
@@ -403,6 +411,12 @@ AnswerEventVerdict judge_answer_event(const Policy& p, const AnswerEventFacts& f
   out.rule = v.rule;
   out.reason = v.rule >= 0 ? rule_reason(v.action) : "no_content_rule";
   return out;
+}
+
+bool in_no_federation(const Policy& p, std::string_view server) {
+  std::vector<std::uint32_t> every(p.federations.size());
+  for (std::uint32_t i = 0; i < every.size(); ++i) every[i] = i;
+  return !server.empty() && outside_federations(p, server, every);
 }
 
 Settings resolve_settings(const Policy& policy, const std::optional<std::string>& peer,

@@ -35,6 +35,11 @@ struct AnswerEventVerdict {
 // Required checks are not applied here: the caller has verified the event already.
 AnswerEventVerdict judge_answer_event(const Policy& policy, const AnswerEventFacts& facts);
 
+// Whether `server` (port and case ignored) is in no federation of the policy. The policy's own
+// server_name is inside. What makes a room mixed (the audit flag of a room a server of no
+// federation joins).
+bool in_no_federation(const Policy& policy, std::string_view server);
+
 // The settings (limits, media, checks, rate) in force for a peer and direction; `peer` is
 // a server name (port and case are ignored) or nullopt for an unknown origin.
 Settings resolve_settings(const Policy& policy, const std::optional<std::string>& peer,

@@ -41,6 +41,10 @@ std::string_view rule_outcome_text(RuleOutcome o) {
     case RuleOutcome::room_creator_not_outside:
       return "skipped: the room's creating server is in a listed federation (or the room id "
              "names none)";
+    case RuleOutcome::room_members_unknown:
+      return "skipped: the room's membership is not known to the gateway";
+    case RuleOutcome::room_members_not_outside:
+      return "skipped: every server with a member in the room is in a listed federation";
     case RuleOutcome::not_content:
       return "skipped: does not judge this kind of item";
   }
@@ -99,6 +103,11 @@ std::string describe_request(const RequestFacts& f) {
   if (!f.user_id.empty()) s += ", user " + f.user_id;
   if (!f.invite_sender.empty()) s += ", invite from " + f.invite_sender;
   if (!f.invite_target.empty()) s += " to " + f.invite_target;
+  if (f.room_servers) {
+    s += ", room members on";
+    if (f.room_servers->empty()) s += " no server";
+    for (const std::string& server : *f.room_servers) s += " " + server;
+  }
   if (!f.pdus.empty()) s += ", " + std::to_string(f.pdus.size()) + " PDU(s)";
   if (!f.edus.empty()) s += ", " + std::to_string(f.edus.size()) + " EDU(s)";
   return s;

@@ -65,6 +65,11 @@ struct RequestFacts {
   std::optional<MediaFacts> media;
   CheckResult x_matrix = CheckResult::not_run;
 
+  // The servers with a joined member in the path's room, as the gateway has seen the room's
+  // membership (membership events and answers crossing it); nullopt = the room is not known.
+  // What room_members_outside_federations judges.
+  std::optional<std::vector<std::string>> room_servers;
+
   // The server this request is exchanged with: origin inbound, destination outbound.
   std::optional<std::string> peer() const {
     if (direction == Direction::inbound) return origin;

@@ -66,7 +66,9 @@ bool shadows(const Rule& earlier, const Rule& later) {
          covers(earlier.invite_targets, later.invite_targets) &&
          (!earlier.sender_outside || earlier.sender_outside == later.sender_outside) &&
          (!earlier.room_creator_outside ||
-          earlier.room_creator_outside == later.room_creator_outside);
+          earlier.room_creator_outside == later.room_creator_outside) &&
+         (!earlier.room_members_outside ||
+          earlier.room_members_outside == later.room_members_outside);
 }
 
 void lint_rule(const Policy& p, const Rule& r, std::vector<Diagnostic>& out) {

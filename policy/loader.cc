@@ -302,12 +302,40 @@ class Loader {
     return std::nullopt;
   }
 
+  // room_members_outside_federations judges requests into one room (a join, a knock, a backfill
+  // of it): a request rule whose endpoints all name a room in their path.
+  void load_room_members_scope(const YAML::Node& node, const Rule& r) {
+    const YAML::Mark at = node["room_members_outside_federations"].Mark();
+    if (r.is_content_rule()) {
+      n_.error(at, "room_members_on_content_rule",
+               "rule `" + r.id +
+                   "`: `room_members_outside_federations` judges requests into a room, not "
+                   "events: remove `event_types` / `edu_types` (sender_outside_federations "
+                   "judges events)");
+      return;
+    }
+    if (!r.endpoints_given) {
+      n_.error(at, "room_members_needs_endpoints",
+               "rule `" + r.id +
+                   "`: `room_members_outside_federations` needs `endpoints` naming a room, for "
+                   "example [make_join, send_join]");
+      return;
+    }
+    for (const EndpointInfo& info : endpoint_catalogue()) {
+      if ((r.endpoints & endpoint_bit(info.endpoint)) && !info.room_in_path) {
+        n_.error(at, "room_members_endpoint_without_room",
+                 "rule `" + r.id + "`: endpoint `" + std::string(info.name) +
+                     "` names no room; `room_members_outside_federations` can never hold there");
+      }
+    }
+  }
+
   void load_rule(const YAML::Node& node, Policy& p) {
     if (!n_.check_map(node, "a rule",
                       {"id", "description", "federation", "servers", "peer", "direction", "action",
                        "endpoints", "rooms", "room_creators", "users", "invite_senders",
                        "invite_targets", "event_types", "edu_types", "sender_outside_federations",
-                       "room_creator_outside_federations"})) {
+                       "room_creator_outside_federations", "room_members_outside_federations"})) {
       return;
     }
     n_.current = node.Mark();
@@ -352,6 +380,11 @@ class Loader {
                  "rule `" + r.id + "`: `" + key +
                      "` judges events: add `event_types` (for example [\"*\"])");
       }
+    }
+    if (const YAML::Node n = node["room_members_outside_federations"]) {
+      r.room_members_outside =
+          federation_list(n, p, "room_members_outside_federations", r.room_members_outside_source);
+      load_room_members_scope(node, r);
     }
     if (r.action == Action::quarantine) {
       // Quarantine holds a signed /send transaction aside; nothing else can be held.

@@ -1,6 +1,8 @@
 // Index construction for a freshly loaded Policy.
 #include "policy/policy.h"
 
+#include <algorithm>
+
 namespace bordergate::policy {
 
 void Policy::finish() {
@@ -14,6 +16,8 @@ void Policy::finish() {
   settings_any.clear();
   settings_unknown.clear();
   settings_anyone.clear();
+  reads_room_members = std::any_of(
+      rules.begin(), rules.end(), [](const Rule& r) { return r.room_members_outside.has_value(); });
   for (std::uint32_t f = 0; f < federations.size(); ++f) {
     for (const std::string& pattern : federations[f].servers) {
       servers.add(pattern, f, federations[f].allow_ip_literals);

@@ -59,6 +59,11 @@ struct Rule {
   std::optional<std::vector<std::uint32_t>> sender_outside;
   std::optional<std::vector<std::uint32_t>> room_creator_outside;
   std::vector<std::string> sender_outside_source, room_creator_outside_source;  // as written
+  // Request rules on a room (make_join, send_join ...): the room has a joined member on a server
+  // in none of these federations, as far as the gateway has seen the room's membership
+  // (RequestFacts::room_servers). A room whose membership is unknown does not match.
+  std::optional<std::vector<std::uint32_t>> room_members_outside;
+  std::vector<std::string> room_members_outside_source;  // as written
 
   // Content rules judge the PDUs and EDUs inside a request, one by one.
   bool is_content_rule() const { return event_types.has_value() || edu_types.has_value(); }
@@ -135,6 +140,9 @@ class Policy {
   std::vector<std::vector<std::uint32_t>> settings_by_federation;
   std::vector<std::uint32_t> rules_any, rules_unknown, rules_anyone;
   std::vector<std::uint32_t> settings_any, settings_unknown, settings_anyone;
+  // Some rule judges a room's members (room_members_outside_federations): the gateway looks the
+  // room's membership up for requests naming a room (RequestFacts::room_servers).
+  bool reads_room_members = false;
 
   // Builds the indexes; the loader calls it once, after which the Policy is immutable.
   void finish();

@@ -147,7 +147,7 @@ std::vector<Table> build(const Policy& p) {
   Table conditional{"Rules with room, user, invite and server conditions",
                     "These apply only to requests naming the listed rooms, users or invites, or "
                     "to events whose sender's or room creator's server is outside the listed "
-                    "federations.",
+                    "federations, or to requests into rooms with a member on such a server.",
                     {"rule", "peer", "direction", "action", "conditions"},
                     {}};
   Table all{"All rules",
@@ -161,7 +161,7 @@ std::vector<Table> build(const Policy& p) {
                         std::string(direction_mask_name(r.directions)),
                         std::string(action_name(r.action)), what.substr(2)});
     if (r.rooms || r.users || r.invite_senders || r.invite_targets || r.sender_outside ||
-        r.room_creator_outside) {
+        r.room_creator_outside || r.room_members_outside) {
       conditional.rows.push_back({r.id, r.peer.text, std::string(direction_mask_name(r.directions)),
                                   std::string(action_name(r.action)), what.substr(2)});
     }

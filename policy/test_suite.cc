@@ -44,6 +44,7 @@ Result<RequestFacts> facts_from_sketch(const RequestSketch& s, const Policy& pol
   for (const std::string& t : s.edu_types) f.edus.push_back({t, s.room, s.user, {}});
   f.body_bytes = s.body_bytes;
   if (s.media_size || !s.media_type.empty()) f.media = MediaFacts{s.media_size, s.media_type};
+  f.room_servers = s.room_servers;
   return f;
 }
 
@@ -94,11 +95,11 @@ Result<std::vector<PolicyTestCase>> load_policy_tests(const std::string& path) {
         throw YAML::Exception(t.Mark(),
                               "test `" + c.name + "` needs `request` and `expect` mappings");
       }
-      check_keys(
-          r,
-          {"direction", "origin", "destination", "endpoint", "room", "user", "invite_sender",
-           "invite_target", "event_types", "edu_types", "body_bytes", "media_size", "media_type"},
-          "request of test `" + c.name + "`");
+      check_keys(r,
+                 {"direction", "origin", "destination", "endpoint", "room", "user", "invite_sender",
+                  "invite_target", "event_types", "edu_types", "body_bytes", "media_size",
+                  "media_type", "room_servers"},
+                 "request of test `" + c.name + "`");
       check_keys(x, {"action", "rule", "reason"}, "expect of test `" + c.name + "`");
       RequestSketch& s = c.request;
       if (r["direction"]) s.direction = r["direction"].as<std::string>();
@@ -116,6 +117,7 @@ Result<std::vector<PolicyTestCase>> load_policy_tests(const std::string& path) {
       if (r["body_bytes"]) s.body_bytes = r["body_bytes"].as<std::uint64_t>();
       if (r["media_size"]) s.media_size = r["media_size"].as<std::uint64_t>();
       if (r["media_type"]) s.media_type = r["media_type"].as<std::string>();
+      if (r["room_servers"]) s.room_servers = strings(r["room_servers"]);
       if (!x["action"])
         throw YAML::Exception(x.Mark(), "test `" + c.name + "` needs expect.action");
       c.expect_action = x["action"].as<std::string>();

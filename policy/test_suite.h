@@ -29,6 +29,9 @@ struct RequestSketch {
   std::uint64_t body_bytes = 0;
   std::optional<std::uint64_t> media_size;
   std::string media_type;
+  // The servers joined to `room` as the gateway would know them (room_members_outside_federations);
+  // absent = the room's membership is unknown.
+  std::optional<std::vector<std::string>> room_servers;
 };
 Result<RequestFacts> facts_from_sketch(const RequestSketch& sketch, const Policy& policy);
 

@@ -96,6 +96,8 @@ void append_record_members(std::string& out, const AuditRecord& r) {
   member_list(out, "answer_event_ids", r.answer_event_ids);
   member_list(out, "answer_event_types", r.answer_event_types);
   member_list(out, "answer_event_verdicts", r.answer_event_verdicts);
+  member_list(out, "mixed_room_ids", r.mixed_room_ids);
+  member_list(out, "mixed_room_servers", r.mixed_room_servers);
   member_string(out, "room_version", r.room_version);
   member_string(out, "action", r.action);
   member_string(out, "rule_id", r.rule_id);

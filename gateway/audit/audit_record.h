@@ -38,6 +38,10 @@ struct AuditRecord {
   std::vector<std::string> answer_event_ids;
   std::vector<std::string> answer_event_types;
   std::vector<std::string> answer_event_verdicts;
+  // Rooms a server in no federation joined by a membership event of this request or its answer
+  // (the room became mixed), and that server (parallel lists).
+  std::vector<std::string> mixed_room_ids;
+  std::vector<std::string> mixed_room_servers;
   std::string room_version;  // "unknown" when the gateway had to guess
   std::string action;        // forward | deny | quarantine | report | release | drop
   std::string rule_id;

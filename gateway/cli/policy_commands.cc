@@ -35,6 +35,7 @@ struct ExplainArgs {
   std::string file;
   pol::RequestSketch sketch;
   std::string origin;
+  std::vector<std::string> room_servers;
   bool json = false;
 };
 
@@ -90,6 +91,9 @@ void register_explain(CLI::App& policy) {
   cmd->add_option("--body-bytes", args->sketch.body_bytes, "request body size");
   cmd->add_option("--media-size", args->sketch.media_size, "media size in bytes");
   cmd->add_option("--media-type", args->sketch.media_type, "media content type");
+  cmd->add_option("--room-server", args->room_servers,
+                  "a server with a joined member in the room, as the gateway knows the room "
+                  "(repeatable; omit: membership unknown)");
   cmd->add_flag("--json", args->json, "machine-readable output");
   cmd->callback([args] {
     auto p = load_or_report(args->file);
@@ -99,6 +103,7 @@ void register_explain(CLI::App& policy) {
     }
     pol::RequestSketch sketch = args->sketch;
     if (!args->origin.empty()) sketch.origin = args->origin;
+    if (!args->room_servers.empty()) sketch.room_servers = args->room_servers;
     auto facts = pol::facts_from_sketch(sketch, *p);
     if (!facts.ok()) {
       std::cerr << "error: " << facts.error().message << "\n";

@@ -171,6 +171,7 @@ Outcome check_events(JudgedRequest& r, PhaseEnv& env) {
   matrix::KeyLookup keys = cached_keys(env);
   r.pdus.clear();
   r.facts.pdus.clear();
+  std::vector<Membership> memberships;
   for (const JsonObject* e : r.events) {
     const matrix::RoomVersionRules* version = r.events_version;
     const std::string* room = str(*e, "room_id");
@@ -186,8 +187,20 @@ Outcome check_events(JudgedRequest& r, PhaseEnv& env) {
       }
       r.services->room_versions->learn(room_id, v.verified_as);
     }
+    // Who is in the room: from the membership events of transactions their sender's server
+    // signed (the Core's own, outbound, are its to state), whatever the policy decides about the
+    // event: it is in the room's history either way. The one event of send_join, send_knock or
+    // invite is not yet in the room (the resident server may refuse it); the room's later
+    // traffic tells.
+    if (r.route->endpoint == E::send &&
+        (v.facts.signatures == CheckResult::passed || outbound(r))) {
+      if (auto m = membership_of(*e)) memberships.push_back(std::move(*m));
+    }
     r.facts.pdus.push_back(v.facts);
     r.pdus.push_back(std::move(v));
+  }
+  if (!memberships.empty() && r.services->room_members) {
+    note_joined_servers(r, r.services->room_members->observe(memberships));
   }
   return Outcome::proceed();
 }

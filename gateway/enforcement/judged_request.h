@@ -13,6 +13,7 @@
 #include "gateway/enforcement/answer_event.h"
 #include "gateway/enforcement/classifier.h"
 #include "gateway/enforcement/pdu_inspection.h"
+#include "gateway/enforcement/room_members.h"
 #include "gateway/http/outcome.h"
 #include "gateway/matrix/json.h"
 #include "gateway/matrix/room_version.h"
@@ -94,6 +95,9 @@ struct JudgedRequest {
   std::string response_note;
   // The events of the answer the response check judged, in answer order (check_response).
   std::vector<AnswerEvent> answer_events;
+  // Rooms a server in no federation joined, by membership events of this request or its answer
+  // (note_joined_servers).
+  std::vector<JoinedServer> mixed;
 
   // Suspension on key fetches: the request resumes once every answer arrived (or the wait was
   // cut), at the phase that verifies with the keys at hand (verify, verify_events).

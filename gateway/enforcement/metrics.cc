@@ -66,6 +66,11 @@ void EnforcementMetrics::count_answer_events(policy::Direction direction, std::s
                                  std::string(endpoint), std::string(verdict))] += n;
 }
 
+void EnforcementMetrics::count_mixed(policy::Direction direction, std::uint64_t n) {
+  std::lock_guard lock(mutex_);
+  mixed_[direction == policy::Direction::inbound ? 0 : 1] += n;
+}
+
 void EnforcementMetrics::quarantine_put(bool ok) {
   std::lock_guard lock(mutex_);
   ++(ok ? puts_ok_ : puts_failed_);
@@ -101,6 +106,13 @@ std::string EnforcementMetrics::serialize() const {
       "bordergate_quarantine_puts_total{result=\"stored\"} " +
       std::to_string(puts_ok_) + "\nbordergate_quarantine_puts_total{result=\"failed\"} " +
       std::to_string(puts_failed_) + "\n";
+  out +=
+      "# HELP bordergate_rooms_mixed_total Times a server in no federation of the policy joined a "
+      "room, seen in a request or answer of this direction (the room became mixed).\n"
+      "# TYPE bordergate_rooms_mixed_total counter\n"
+      "bordergate_rooms_mixed_total{direction=\"inbound\"} " +
+      std::to_string(mixed_[0]) + "\nbordergate_rooms_mixed_total{direction=\"outbound\"} " +
+      std::to_string(mixed_[1]) + "\n";
   return out;
 }
 

@@ -32,6 +32,9 @@ class EnforcementMetrics {
   void count_answer_events(policy::Direction direction, std::string_view endpoint,
                            std::string_view verdict, std::uint64_t n);
   void quarantine_put(bool ok);
+  // A server in no federation got its first joined member in a room, as seen in a request or
+  // answer of this direction (bordergate_rooms_mixed_total).
+  void count_mixed(policy::Direction direction, std::uint64_t n);
   // Prometheus text exposition of the families bordergate_inbound_decisions_total,
   // bordergate_outbound_decisions_total, bordergate_outbound_responses_total,
   // bordergate_answer_events_total and bordergate_quarantine_puts_total.
@@ -44,6 +47,7 @@ class EnforcementMetrics {
       std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t, std::less<>>;
   Series counts_, outbound_counts_, responses_, answer_events_;
   std::uint64_t puts_ok_ = 0, puts_failed_ = 0;
+  std::uint64_t mixed_[2] = {0, 0};  // inbound, outbound
 };
 
 }  // namespace bordergate::enforcement

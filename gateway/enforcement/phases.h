@@ -69,6 +69,18 @@ inline constexpr std::size_t kMaxCoreAnswerBytes = 64 * 1024;
 bool wants_core_answer(const JudgedRequest& r, int status);
 void learn_from_core_answer(JudgedRequest& r, std::string_view body);
 
+// Room membership (room_members.h). `note_joined_servers` takes what RoomMembers::observe
+// returned for memberships this request or its answer carried, and flags every room a server in
+// no federation of the policy joined (the room became mixed): the request's audit record lists
+// them (mixed_room_ids / mixed_room_servers), a warning is logged and
+// bordergate_rooms_mixed_total counts them.
+void note_joined_servers(JudgedRequest& r, const std::vector<JoinedServer>& joined);
+// send_join / send_knock once the answer's memberships were recorded: the request decided again
+// with the room's members as the gateway now knows them (room_members_outside_federations). A
+// refusal replaces the request's decision; the answer is then not delivered. Proceeds for every
+// other request, and when the policy has no rule on room members.
+Outcome judge_joined_room(JudgedRequest& r);
+
 // How a refusing policy decision is answered (pure; table-tested):
 //   checks/x_matrix_check_failed -> 401 M_UNAUTHORIZED; limits -> 413 M_TOO_LARGE;
 //   everything else (rules, default, media, PDU/EDU checks) -> 403 M_FORBIDDEN.

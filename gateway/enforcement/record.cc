@@ -102,6 +102,10 @@ audit::AuditRecord audit_record(const JudgedRequest& r, const RequestOutcome& o)
     a.answer_event_types.push_back(e.event_type);
     a.answer_event_verdicts.push_back(event_outcome_name(e.outcome));
   }
+  for (const JoinedServer& j : r.mixed) {
+    a.mixed_room_ids.push_back(j.room_id);
+    a.mixed_room_servers.push_back(j.server);
+  }
   a.room_version = r.room_version_unknown ? "unknown" : version;
   a.action = std::string(decision_action(r));
   if (r.decision) a.rule_id = r.decision->rule_id;

@@ -3,6 +3,7 @@
 // the Core's make_* answers). The phases over the items a request carries are item_phases.cc.
 #include <chrono>
 
+#include "gateway/common/log.h"
 #include "gateway/enforcement/edu_binding.h"
 #include "gateway/enforcement/phase_support.h"
 #include "gateway/enforcement/phases.h"
@@ -228,6 +229,10 @@ Outcome authorize_request(JudgedRequest& r, const HttpRequest& http, PhaseEnv& e
   // Outbound X-Matrix is bound to the tunnel but not verified (authenticate_core_request).
   f.x_matrix = r.origin.empty() || outbound(r) ? CheckResult::not_run : CheckResult::passed;
 
+  // Rules on a room's members read what the gateway has seen of the room.
+  if (r.policy->reads_room_members && !f.room_id.empty() && r.services->room_members) {
+    f.room_servers = r.services->room_members->servers(f.room_id);
+  }
   // Request-level decision first: a refused peer costs no body inspection.
   policy::Decision d = policy::evaluate(*r.policy, f);
   if (!d.forwards()) {
@@ -265,6 +270,46 @@ void learn_from_core_answer(JudgedRequest& r, std::string_view body) {
   const std::string* version = str(*json->object_if(), "room_version");
   if (version == nullptr || matrix::find_room_version(*version) == nullptr) return;
   r.services->room_versions->learn(r.route->params.room_id, *version);
+}
+
+void note_joined_servers(JudgedRequest& r, const std::vector<JoinedServer>& joined) {
+  if (!r.policy) return;
+  std::uint64_t mixed = 0;
+  for (const JoinedServer& j : joined) {
+    if (!policy::in_no_federation(*r.policy, j.server)) continue;
+    ++mixed;
+    log_event(LogLevel::warn, "room_became_mixed",
+              {{"room_id", j.room_id},
+               {"server", j.server},
+               {"direction", std::string(policy::direction_name(r.direction))},
+               {"endpoint",
+                r.route ? std::string(policy::endpoint_name(r.route->endpoint)) : std::string()}});
+    if (r.mixed.size() < 100) r.mixed.push_back(j);  // bounded like every audit list
+  }
+  if (mixed > 0) r.services->metrics.count_mixed(r.direction, mixed);
+}
+
+Outcome judge_joined_room(JudgedRequest& r) {
+  if (!r.route || !r.decision || !r.policy || !r.policy->reads_room_members ||
+      !r.services->room_members) {
+    return Outcome::proceed();
+  }
+  if (r.route->endpoint != E::send_join && r.route->endpoint != E::send_knock) {
+    return Outcome::proceed();
+  }
+  policy::RequestFacts f = r.facts;
+  f.room_servers = r.services->room_members->servers(r.route->params.room_id);
+  if (f.room_servers == r.facts.room_servers) return Outcome::proceed();  // nothing new learnt
+  policy::Decision d = policy::evaluate(*r.policy, f);
+  if (d.forwards()) return Outcome::proceed();
+  log_event(LogLevel::warn, "join_answer_refused",
+            {{"room_id", r.route->params.room_id},
+             {"rule", d.rule_id},
+             {"direction", std::string(policy::direction_name(r.direction))}});
+  r.facts = std::move(f);
+  r.denial = std::string(d.reason);
+  r.decision = std::move(d);
+  return Outcome{Outcome::Kind::respond, answer_for(*r.decision)};
 }
 
 bool expire_key_wait(JudgedRequest& r) {

@@ -25,7 +25,8 @@ Result<std::unique_ptr<EnforcementServices>> build_enforcement_services(const Co
   // The evidence files live in state_dir by default; an unusable directory shows up as the
   // open errors below.
   for (const std::string& file :
-       {config.audit.path, config.quarantine.path, config.state_dir + "/room_versions.db"}) {
+       {config.audit.path, config.quarantine.path, config.state_dir + "/room_versions.db",
+        config.state_dir + "/room_members.db"}) {
     std::error_code ignored;
     std::filesystem::create_directories(std::filesystem::path(file).parent_path(), ignored);
   }
@@ -49,11 +50,30 @@ Result<std::unique_ptr<EnforcementServices>> build_enforcement_services(const Co
   auto rooms = RoomVersions::open(config.state_dir + "/room_versions.db");
   if (!rooms) return make_error(rooms.error().code, "room versions: " + rooms.error().message);
   s->room_versions = std::move(rooms.value());
+
+  auto members = RoomMembers::open(config.state_dir + "/room_members.db");
+  if (!members) return make_error(members.error().code, "room members: " + members.error().message);
+  s->room_members = std::move(members.value());
   return s;
 }
 
 std::string evidence_metrics(EnforcementServices& services) {
   std::string text = services.metrics.serialize();
+  if (services.room_members) {
+    const RoomMembers& rm = *services.room_members;
+    text +=
+        "# HELP bordergate_room_members_rooms Rooms whose membership the gateway tracks.\n"
+        "# TYPE bordergate_room_members_rooms gauge\nbordergate_room_members_rooms " +
+        std::to_string(rm.rooms()) +
+        "\n# HELP bordergate_room_members_entries Room memberships the gateway tracks (users over "
+        "all rooms).\n# TYPE bordergate_room_members_entries gauge\n"
+        "bordergate_room_members_entries " +
+        std::to_string(rm.entries()) +
+        "\n# HELP bordergate_room_members_dropped_total Membership events not tracked because the "
+        "room or entry bound was reached.\n# TYPE bordergate_room_members_dropped_total counter\n"
+        "bordergate_room_members_dropped_total " +
+        std::to_string(rm.dropped()) + "\n";
+  }
   std::vector<prometheus::MetricFamily> families;
   if (services.audit) audit::append_audit_metrics(services.audit->stats(), families);
   if (services.quarantine) {

@@ -13,6 +13,7 @@
 #include "gateway/common/result.h"
 #include "gateway/config/config.h"
 #include "gateway/enforcement/metrics.h"
+#include "gateway/enforcement/room_members.h"
 #include "gateway/enforcement/room_versions.h"
 #include "gateway/matrix/room_version.h"
 #include "gateway/quarantine/quarantine_store.h"
@@ -27,6 +28,7 @@ struct EnforcementServices {
   std::unique_ptr<policy::PolicyStore> policy;
   policy::RateLimiter rate_limiter;
   std::unique_ptr<RoomVersions> room_versions;  // <state_dir>/room_versions.db
+  std::unique_ptr<RoomMembers> room_members;    // <state_dir>/room_members.db
   // Evidence: one audit record per decision; transactions held back by policy.
   std::unique_ptr<audit::AuditLog> audit;
   std::unique_ptr<quarantine::QuarantineStore> quarantine;

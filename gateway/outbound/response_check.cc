@@ -116,6 +116,11 @@ class EventChecker {
   // authorization rules need, so the receiver keeps a whole DAG and treats it as redacted.
   Judged judge(Json& event, const CheckedEvent& v, ResponseCheck& out) {
     if (!v.error.empty() || !event.is_object()) return Judged::unchanged;
+    // Who is in the room, whatever the rules decide about the event (its redacted form keeps
+    // the membership).
+    if (auto m = enforcement::membership_of(*event.object_if())) {
+      out.memberships.push_back(std::move(*m));
+    }
     if (in_.policy == nullptr && !v.arrived_redacted) return Judged::unchanged;
     if (in_.policy == nullptr) return redact(event, v, {}, EventOutcome::arrived_redacted, out);
     policy::AnswerEventFacts facts;

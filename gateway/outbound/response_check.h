@@ -19,6 +19,7 @@
 
 #include "gateway/enforcement/answer_event.h"
 #include "gateway/enforcement/pdu_inspection.h"
+#include "gateway/enforcement/room_members.h"
 #include "gateway/matrix/json.h"
 #include "gateway/matrix/room_version.h"
 #include "gateway/matrix/signed_json.h"
@@ -113,6 +114,11 @@ struct ResponseCheck {
   std::vector<enforcement::AnswerEvent> judged;
   std::uint32_t redacted = 0;  // of them, redacted by the policy (the body was re-serialised)
   std::uint32_t arrived_redacted = 0;  // hash mismatch, signatures valid: passed redacted
+  // The membership events among the events that passed (a send_join's state names every member
+  // of the room), for the room-members tracker; and what recording them taught, filled by the
+  // caller that records them (proxy/answer_check.cc).
+  std::vector<enforcement::Membership> memberships;
+  std::vector<enforcement::JoinedServer> joined_servers;
 };
 
 // The audit note for a check that changed or refused the answer (JudgedRequest::response_note):

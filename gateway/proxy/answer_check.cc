@@ -16,8 +16,8 @@ constexpr std::size_t kOffLoopAnswerBytes = 16 * 1024;
 
 // Everything one check reads, owned by the job: the check may run on the thread pool while the
 // connection that asked goes away. Only process-wide, thread-safe state is borrowed: the
-// enforcement services' room_versions (mutex) and the key store's cache (sharded mutexes), both
-// alive until the worker loops have finished, which waits for queued work.
+// enforcement services' room_versions and room_members (mutexes) and the key store's cache
+// (sharded mutexes), all alive until the worker loops have finished, which waits for queued work.
 struct AnswerJob {
   outbound::AnswerSource source = outbound::AnswerSource::remote;
   policy::FederationEndpoint endpoint = policy::FederationEndpoint::version;
@@ -30,10 +30,23 @@ struct AnswerJob {
   std::string content_type;
   std::shared_ptr<const std::string> body;
   enforcement::RoomVersions* room_versions = nullptr;
+  enforcement::RoomMembers* room_members = nullptr;
   keystore::ServerKeyStore* keys = nullptr;
   std::shared_ptr<const policy::Policy> policy;  // the request's snapshot: judges the events
 
+  // The check, and the memberships of an answer that is delivered recorded (on the thread that
+  // ran it: a send_join's thousands of members are one SQLite transaction off the loop).
   outbound::ResponseCheck run(bool keys_awaited) const {
+    outbound::ResponseCheck c = check(keys_awaited);
+    const bool delivered = c.action == outbound::ResponseAction::pass ||
+                           c.action == outbound::ResponseAction::filtered;
+    if (delivered && room_members != nullptr && !c.memberships.empty()) {
+      c.joined_servers = room_members->observe(c.memberships);
+    }
+    return c;
+  }
+
+  outbound::ResponseCheck check(bool keys_awaited) const {
     outbound::ResponseCheckInput in;
     in.source = source;
     in.asked.endpoint = endpoint;
@@ -110,6 +123,7 @@ std::shared_ptr<AnswerJob> make_job(const RequestContext& ctx) {
   }
   job->body = ctx.answer_body;
   job->room_versions = r.services->room_versions.get();
+  job->room_members = r.services->room_members.get();
   job->keys = ctx.keys;
   job->policy = r.policy;
   return job;

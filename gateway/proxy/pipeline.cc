@@ -113,6 +113,7 @@ Outcome apply_answer_verdict(RequestContext& ctx) {
     r.response_note = outbound::audit_note(check);
     if (core && !r.response_note.empty()) r.response_note = "core answer: " + r.response_note;
     r.answer_events = std::move(check.judged);
+    enforcement::note_joined_servers(r, check.joined_servers);
     std::uint64_t by_outcome[enforcement::kEventOutcomes] = {};
     for (const enforcement::AnswerEvent& e : r.answer_events) {
       ++by_outcome[static_cast<std::size_t>(e.outcome)];
@@ -138,6 +139,10 @@ Outcome apply_answer_verdict(RequestContext& ctx) {
               {{"reason", check.reason}, {"error", check.error}});
     r.denial = check.reason;
     return Outcome::respond(refusal_of(check, core));
+  }
+  if (r.services != nullptr) {
+    // A join answer names the room's members: the join is judged again with them.
+    if (Outcome s = enforcement::judge_joined_room(r); s.kind != Outcome::Kind::proceed) return s;
   }
   if (check.action == outbound::ResponseAction::filtered) *ctx.answer_body = std::move(check.body);
   return Outcome::proceed();

@@ -40,10 +40,13 @@ class TestHomeserver:
         return "X-Matrix " + ",".join(params)
 
     def event(self, event_type="m.room.message", content=None, version="10", state_key=None,
-              room_id=None, sender=None, ts=1700000000000, sign_as=None, key=None) -> dict:
+              room_id=None, sender=None, ts=1700000000000, sign_as=None, key=None,
+              depth=None) -> dict:
         e = ev.base_event(version, self.name, event_type,
                           content if content is not None else {"body": "hi", "msgtype": "m.text"},
                           state_key=state_key, ts=ts)
+        if depth is not None:
+            e["depth"] = depth
         if room_id is not None:
             e["room_id"] = room_id
         if sender is not None:

@@ -76,6 +76,18 @@ def test_explain():
     j = json.loads(out)
     expect(j["action"] == "quarantine" and len(j["findings"]) == 2
            and j["findings"][1]["action"] == "quarantine", "explain lists per-PDU findings", out)
+    # A join into a room whose members the gateway knows (--room-server, repeatable).
+    join = ["explain", POLICY, "--direction", "in", "--origin", "bm.bund.example", "--endpoint",
+            "make_join", "--room", "!r:core.bordergate.test", "--user", "@a:bm.bund.example"]
+    rc, out, _ = run(join + ["--room-server", "bm.bund.example", "--room-server",
+                             "stranger.example"])
+    expect(rc == 0 and "Decision: DENY (rule bm-no-joins-into-mixed-rooms" in out
+           and "room members on bm.bund.example stranger.example" in out,
+           "explain judges a join into a mixed room", out)
+    rc, out, _ = run(join)
+    expect(rc == 0 and "Decision: ALLOW (rule bm-full" in out
+           and "skipped: the room's membership is not known to the gateway" in out,
+           "explain says when a room's membership is unknown", out)
     rc, _, err = run(["explain", POLICY, "--direction", "in", "--endpoint", "nope"])
     expect(rc == 2 and "no endpoint `nope`" in err, "explain rejects unknown endpoints", err)
 

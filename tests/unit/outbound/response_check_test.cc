@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <iterator>
@@ -461,6 +462,40 @@ TEST(ResponseCheck, SingleEventMustVerifyAndBeTheOneAskedFor) {
 }
 
 // send_join (v2 object, v1 [200, {...}]), state and event_auth: nothing may be removed.
+// The membership events among an answer's verified events are handed to the room-members
+// tracker: a send_join's state names every member of the room, whatever the rules decide.
+TEST(ResponseCheck, MembershipsOfVerifiedEventsAreCollected) {
+  World w;
+  const JsonObject create = w.create();
+  const JsonObject join = w.member("@joiner:core.example", "join", kRoom, "@joiner:core.example");
+  const JsonObject remote = w.member("@a:remote.example", "join", kRoom, "@a:remote.example");
+  const JsonObject other = w.member("@b:other.example", "leave", kRoom, "@b:other.example");
+  const std::string body =
+      dump(Json(JsonObject{{"state", Json(JsonArray{Json(create), Json(remote), Json(other)})},
+                           {"auth_chain", Json(JsonArray{Json(create), Json(remote)})}}));
+  Exchange r = asking(E::send_join, 2, w.id(join));
+  ResponseCheck got = r.run(w, body);
+  ASSERT_EQ(got.action, ResponseAction::pass) << got.error;
+  std::vector<std::tuple<std::string, bool, std::int64_t>> seen;
+  for (const enforcement::Membership& m : got.memberships) {
+    EXPECT_EQ(m.room_id, kRoom);
+    seen.emplace_back(m.user_id, m.joined, m.depth);
+  }
+  // State and auth chain both (in no promised order): the tracker takes repeats in its stride.
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, (std::vector<std::tuple<std::string, bool, std::int64_t>>{
+                      {"@a:remote.example", true, 6},
+                      {"@a:remote.example", true, 6},
+                      {"@b:other.example", false, 6}}));
+  // A forged member event is not taken (the whole answer is refused anyway).
+  const std::string forged_body =
+      dump(Json(JsonObject{{"state", Json(JsonArray{Json(create), Json(forged(w, remote))})},
+                           {"auth_chain", Json(JsonArray{})}}));
+  ResponseCheck refused = r.run(w, forged_body);
+  EXPECT_EQ(refused.action, ResponseAction::refuse);
+  EXPECT_TRUE(refused.memberships.empty());
+}
+
 TEST(ResponseCheck, CompleteSetsAreRefusedOnAnyFailingEvent) {
   World w;
   const JsonObject create = w.create();

@@ -470,6 +470,94 @@ rules:
             "skipped: the sender's server is in a listed federation (or the event names none)");
 }
 
+// Rules on a room's members: a join into a room with a joined member on a server in no (listed)
+// federation, as far as the gateway knows the room (RequestFacts::room_servers).
+TEST(Evaluate, JoinsIntoMixedRooms) {
+  auto policy = testing::must_load(R"(version: 1
+server_name: core.example
+default: deny
+federations:
+  closed: {servers: [a.closed.example, b.closed.example]}
+  open: {servers: [partner.example]}
+rules:
+  - {id: closed-all, federation: closed, endpoints: ["@all"], action: allow}
+  - {id: open-all, federation: open, endpoints: ["@all"], action: allow}
+  - id: closed-no-mixed-joins
+    federation: closed
+    direction: both
+    endpoints: [make_join, send_join]
+    room_members_outside_federations: [closed]
+    action: deny
+  - id: open-no-joins-with-strangers
+    federation: open
+    direction: both
+    endpoints: [make_join, send_join]
+    room_members_outside_federations: all
+    action: deny
+)");
+  ASSERT_TRUE(policy);
+  EXPECT_TRUE(policy->reads_room_members);
+  using Servers = std::optional<std::vector<std::string>>;
+  struct MixedCase {
+    const char* name;
+    const char* peer;
+    Direction direction;
+    FE endpoint;
+    Servers servers;
+    Action action;
+    const char* rule;
+  };
+  const Servers unknown;
+  const MixedCase cases[] = {
+      {"membership unknown: the condition cannot hold", "a.closed.example", Direction::inbound,
+       FE::make_join, unknown, Action::allow, "closed-all"},
+      {"only the Core and closed members", "a.closed.example", Direction::inbound, FE::make_join,
+       Servers{{"core.example", "a.closed.example", "b.closed.example"}}, Action::allow,
+       "closed-all"},
+      {"an open member in a closed peer's room", "a.closed.example", Direction::inbound,
+       FE::send_join, Servers{{"a.closed.example", "partner.example"}}, Action::deny,
+       "closed-no-mixed-joins"},
+      {"the Core joins out (outbound) into a mixed room", "b.closed.example", Direction::outbound,
+       FE::send_join, Servers{{"b.closed.example", "stranger.example"}}, Action::deny,
+       "closed-no-mixed-joins"},
+      {"all: a member of any federation is inside", "partner.example", Direction::inbound,
+       FE::make_join, Servers{{"partner.example", "a.closed.example"}}, Action::allow, "open-all"},
+      {"all: a server in none is outside", "partner.example", Direction::inbound, FE::make_join,
+       Servers{{"partner.example", "Stranger.example:8448"}}, Action::deny,
+       "open-no-joins-with-strangers"},
+      {"an empty room has nobody outside", "partner.example", Direction::inbound, FE::make_join,
+       Servers{std::vector<std::string>{}}, Action::allow, "open-all"},
+      {"another endpoint is not judged by the rule", "partner.example", Direction::inbound,
+       FE::backfill, Servers{{"stranger.example"}}, Action::allow, "open-all"},
+  };
+  for (const MixedCase& c : cases) {
+    RequestFacts f = c.direction == Direction::inbound ? testing::inbound(c.peer, c.endpoint)
+                                                       : testing::outbound(c.peer, c.endpoint);
+    f.room_id = "!room:a.closed.example";
+    f.room_servers = c.servers;
+    const Decision d = evaluate(*policy, f);
+    EXPECT_EQ(action_name(d.action), action_name(c.action)) << c.name;
+    EXPECT_EQ(d.rule_id, c.rule) << c.name;
+  }
+  // explain says why the condition did not hold.
+  RequestFacts f = testing::inbound("a.closed.example", FE::make_join);
+  f.room_id = "!room:a.closed.example";
+  const Decision d = evaluate(*policy, f);
+  bool said = false;
+  for (const TraceStep& t : d.trace) {
+    said = said || (policy->rules[t.rule].id == "closed-no-mixed-joins" &&
+                    t.outcome == RuleOutcome::room_members_unknown);
+  }
+  EXPECT_TRUE(said);
+  EXPECT_EQ(rule_outcome_text(RuleOutcome::room_members_unknown),
+            "skipped: the room's membership is not known to the gateway");
+  // What makes a room mixed for the audit flag: a server in no federation at all.
+  EXPECT_TRUE(in_no_federation(*policy, "stranger.example"));
+  EXPECT_FALSE(in_no_federation(*policy, "Partner.example:8448"));
+  EXPECT_FALSE(in_no_federation(*policy, "core.example"));
+  EXPECT_FALSE(in_no_federation(*policy, ""));
+}
+
 TEST(Evaluate, FindingsListEveryItem) {
   auto policy = testing::must_load(kPolicy);
   RequestFacts f = inbound("a.partner.example", FE::send);

@@ -92,6 +92,17 @@ TEST(Loader, ErrorsHaveCodesAndPositions) {
        h + "rules:\n  - {id: a, peer: any, action: deny, event_types: [x], "
            "sender_outside_federations: []}\n",
        "bad_federation_list", 4, 84},
+      {"room_members_outside_federations on a content rule",
+       h + "rules:\n  - {id: a, peer: any, action: deny, event_types: [x], endpoints: [send], "
+           "room_members_outside_federations: all}\n",
+       "room_members_on_content_rule", 4, 109},
+      {"room_members_outside_federations without endpoints",
+       h + "rules:\n  - {id: a, peer: any, action: deny, room_members_outside_federations: all}\n",
+       "room_members_needs_endpoints", 4, 72},
+      {"room_members_outside_federations on an endpoint without a room",
+       h + "rules:\n  - {id: a, peer: any, action: deny, endpoints: [make_join, send], "
+           "room_members_outside_federations: all}\n",
+       "room_members_endpoint_without_room", 4, 102},
   };
   for (const ErrorCase& c : cases) {
     LoadOutput out = load_policy_text(c.yaml, "p.yaml");

@@ -135,6 +135,50 @@ TEST(Tools, DiffAndReportSeeRelayedEvents) {
   EXPECT_NE(md.find("sender_outside all"), std::string::npos) << md;
 }
 
+// A rule on a room's members shows in diff and report as the verdict on a join into a room with
+// a member on a server in no federation; explain and test read the room's servers.
+TEST(Tools, DiffReportExplainAndTestSeeMixedRooms) {
+  const std::string base = std::string("version: 1\nserver_name: core.example\n") +
+                           "federations: {p: {servers: [p.example]}}\nrules:\n" +
+                           "  - {id: all, federation: p, action: allow}\n";
+  auto old_p = testing::must_load(base);
+  auto new_p = testing::must_load(
+      base +
+      "  - {id: mixed, federation: p, direction: both, endpoints: [make_join, send_join], "
+      "room_members_outside_federations: all, action: deny}\n");
+  PolicyDiff d = diff_policies(*old_p, *new_p);
+  EXPECT_NE(d.text.find("inbound make_join into a room with a member on a server in no "
+                        "federation: allow (all) -> deny (mixed)"),
+            std::string::npos)
+      << d.text;
+  EXPECT_NE(d.text.find("outbound send_join into a room with a member on a server in no "
+                        "federation: allow (all) -> deny (mixed)"),
+            std::string::npos)
+      << d.text;
+  const std::string md = capability_report(*new_p, ReportFormat::markdown);
+  EXPECT_NE(md.find("room_members_outside all"), std::string::npos) << md;
+
+  RequestSketch sketch;
+  sketch.origin = "p.example";
+  sketch.endpoint = "make_join";
+  sketch.room = "!r:p.example";
+  sketch.room_servers = std::vector<std::string>{"p.example", "stranger.example"};
+  auto facts = facts_from_sketch(sketch, *new_p);
+  ASSERT_TRUE(facts.ok());
+  const Decision decided = evaluate(*new_p, *facts);
+  EXPECT_EQ(decided.rule_id, "mixed");
+  const std::string text = explain_text(*new_p, *facts, decided);
+  EXPECT_NE(text.find("room members on p.example stranger.example"), std::string::npos) << text;
+  sketch.room_servers.reset();
+  auto unknown = facts_from_sketch(sketch, *new_p);
+  ASSERT_TRUE(unknown.ok());
+  const Decision allowed = evaluate(*new_p, *unknown);
+  EXPECT_EQ(allowed.rule_id, "all");
+  EXPECT_NE(explain_text(*new_p, *unknown, allowed)
+                .find("skipped: the room's membership is not known to the gateway"),
+            std::string::npos);
+}
+
 TEST(Tools, ReportContainsTheMatrix) {
   auto p = example();
   std::string md = capability_report(*p, ReportFormat::markdown);
