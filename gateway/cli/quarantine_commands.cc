@@ -123,7 +123,8 @@ void register_list(CLI::App& q, const std::shared_ptr<Common>& common) {
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = q.add_subcommand("list", "List quarantined requests, newest first");
-  cmd->add_option("--status", args->status, "held | denied | releasing | released | dropped");
+  cmd->add_option("--status", args->status,
+                  "held | denied | evidence | releasing | released | dropped");
   cmd->add_option("--origin", args->origin, "Only this origin server");
   cmd->add_option("--since", args->since, "Only the last DURATION (e.g. 24h, 30m)");
   cmd->add_option("--limit", args->limit, "At most this many (default 100)");
@@ -192,12 +193,20 @@ void register_show(CLI::App& q, const std::shared_ptr<Common>& common) {
     std::printf("origin:      %s\n", printable(r.origin).c_str());
     std::printf("destination: %s\n", printable(r.destination).c_str());
     std::printf("remote_addr: %s\n", printable(r.remote_addr).c_str());
-    std::printf("txn_id:      %s\n", printable(r.txn_id).c_str());
+    // An evidence entry is one event of an answer, keyed by its event id.
+    const bool evidence = r.verdict == quarantine::StoredVerdict::redacted;
+    std::printf("%s %s\n", evidence ? "event_id:   " : "txn_id:     ", printable(r.txn_id).c_str());
     std::printf("verdict:     %s\n", quarantine::verdict_name(r.verdict));
     std::printf("rule:        %s\n", printable(r.rule_id).c_str());
     std::printf("reason:      %s\n", printable(r.reason).c_str());
     std::printf("findings:    %s\n", printable(r.findings).c_str());
-    std::printf("answered:    %d %s\n", r.answer_status, printable(r.answer_body).c_str());
+    if (evidence) {
+      std::printf(
+          "answered:    delivered redacted in the answer to the request below; the "
+          "original is kept as evidence and cannot be released into that answer\n");
+    } else {
+      std::printf("answered:    %d %s\n", r.answer_status, printable(r.answer_body).c_str());
+    }
     if (e.core_status) std::printf("core_status: %d\n", *e.core_status);
     std::printf("size:        %llu bytes (body %zu)\n",
                 static_cast<unsigned long long>(e.size_bytes), r.body.size());
@@ -282,8 +291,8 @@ void register_drop(CLI::App& q, const std::shared_ptr<Common>& common) {
     std::string reason;
   };
   auto args = std::make_shared<Args>();
-  CLI::App* cmd =
-      q.add_subcommand("drop", "Discard a held or denied request for good (it stays listed)");
+  CLI::App* cmd = q.add_subcommand(
+      "drop", "Discard a held or denied request, or an evidence entry, for good (it stays listed)");
   cmd->add_option("id", args->id, "Quarantine id (q-...)")->required();
   cmd->add_option("--reason", args->reason, "Why (recorded in the store and the audit log)");
   cmd->callback([common, args] {

@@ -149,6 +149,11 @@ class EventChecker {
     if (rules == nullptr) return Judged::unredactable;
     Result<JsonObject> redacted = matrix::redact_event(*event.object_if(), *rules);
     if (!redacted) return Judged::unredactable;
+    if (outcome == EventOutcome::redacted) {
+      // A content rule refused it: the original is evidence (the caller keeps it).
+      out.originals.push_back(
+          {v.event_id, v.facts.event_type, rule_id, matrix::compact_json(event)});
+    }
     event = Json(std::move(*redacted));
     ++(outcome == EventOutcome::redacted ? out.redacted : out.arrived_redacted);
     out.judged.push_back({v.event_id, v.facts.event_type, outcome, std::move(rule_id)});

@@ -49,6 +49,15 @@ struct AskedFor {
   bool legacy_media = false;
 };
 
+// The original of an event a content rule refused in an answer (delivered redacted): kept as
+// evidence in the quarantine store by the caller (proxy/answer_check.cc).
+struct RedactedOriginal {
+  std::string event_id;
+  std::string event_type;
+  std::string rule_id;
+  std::string json;  // the event as it arrived, compact JSON
+};
+
 // The external server's answer, read whole (bodies are buffered up to the configured limit).
 struct ExternalAnswer {
   int status = 0;
@@ -119,6 +128,12 @@ struct ResponseCheck {
   // caller that records them (proxy/answer_check.cc).
   std::vector<enforcement::Membership> memberships;
   std::vector<enforcement::JoinedServer> joined_servers;
+  // The originals of the events redacted by a content rule, in answer order; and what keeping
+  // them as evidence gave, filled by the caller that stores them: quarantine ids ("q-..."), and
+  // the events whose original could not be stored, with why.
+  std::vector<RedactedOriginal> originals;
+  std::vector<std::string> evidence_ids;
+  std::vector<std::string> evidence_failures;  // "$event: quarantine_full"
 };
 
 // The audit note for a check that changed or refused the answer (JudgedRequest::response_note):

@@ -5,6 +5,7 @@
 #include "gateway/enforcement/room_versions.h"
 #include "gateway/enforcement/services.h"
 #include "gateway/keystore/server_key_store.h"
+#include "gateway/quarantine/quarantine_store.h"
 
 namespace bordergate {
 namespace {
@@ -93,6 +94,64 @@ void run_job(RequestContext& ctx, std::shared_ptr<const AnswerJob> job, bool key
               [result, done = std::move(done)] { done(std::move(*result)); });
 }
 
+// The originals of the events a content rule redacted in the answer, kept in the quarantine store
+// as evidence (status evidence; docs/audit-and-quarantine.md): one entry per event, named by the
+// request that was answered. The puts are durable (fsync), so they run on the thread pool; the
+// verdict is delivered once they are done, stored or not: the redacted answer leaks nothing,
+// and what could not be kept is said in the audit record.
+void keep_originals(RequestContext& ctx, outbound::ResponseCheck c, Verdict then) {
+  enforcement::JudgedRequest& r = ctx.judged;
+  quarantine::QuarantineStore* store = r.services->quarantine.get();
+  if (c.originals.empty()) return then(std::move(c));
+  if (store == nullptr || !ctx.offload) {
+    for (const outbound::RedactedOriginal& o : c.originals) {
+      c.evidence_failures.push_back(o.event_id + ": no quarantine store");
+    }
+    return then(std::move(c));
+  }
+  // The Core's answer carries events out (outbound); an external answer carries them in.
+  const bool core = r.direction == policy::Direction::inbound;
+  auto held = std::make_shared<std::vector<quarantine::HeldRequest>>();
+  for (const outbound::RedactedOriginal& o : c.originals) {
+    quarantine::HeldRequest h;
+    h.direction = core ? "outbound" : "inbound";
+    h.origin = core ? r.services->server_name : r.destination;
+    h.destination = core ? r.origin : r.services->server_name;
+    h.txn_id = o.event_id;
+    if (ctx.client_ip != nullptr) h.remote_addr = *ctx.client_ip;
+    h.method = ctx.request->method;
+    h.target = ctx.request->target;
+    h.body = o.json;
+    h.rule_id = o.rule_id;
+    h.reason = "redacted_in_answer";
+    h.findings = "event " + o.event_type + " in the " +
+                 std::string(policy::endpoint_name(r.route->endpoint)) +
+                 " answer, delivered redacted";
+    h.verdict = quarantine::StoredVerdict::redacted;
+    h.answer_status = 0;
+    held->push_back(std::move(h));
+  }
+  auto results = std::make_shared<std::vector<Result<quarantine::PutResult>>>();
+  auto check = std::make_shared<outbound::ResponseCheck>(std::move(c));
+  enforcement::EnforcementMetrics* metrics = &r.services->metrics;
+  ctx.offload(
+      [store, held, results] {
+        for (const quarantine::HeldRequest& h : *held) results->push_back(store->put(h));
+      },
+      [held, results, check, metrics, then = std::move(then)] {
+        for (std::size_t i = 0; i < results->size(); ++i) {
+          const Result<quarantine::PutResult>& put = (*results)[i];
+          metrics->quarantine_put(put.ok());
+          if (put.ok()) {
+            check->evidence_ids.push_back(put->id);
+          } else {
+            check->evidence_failures.push_back((*held)[i].txn_id + ": " + put.error().code);
+          }
+        }
+        then(std::move(*check));
+      });
+}
+
 std::shared_ptr<AnswerJob> make_job(const RequestContext& ctx) {
   const enforcement::JudgedRequest& r = ctx.judged;
   auto job = std::make_shared<AnswerJob>();
@@ -140,8 +199,11 @@ bool start_answer_check(RequestContext& ctx) {
   RequestContext* request = &ctx;
   Verdict deliver = [alive, request, in_call](outbound::ResponseCheck c) {
     if (alive.expired()) return;
-    request->answer_verdict = std::move(c);
-    if (!*in_call) request->resume();
+    keep_originals(*request, std::move(c), [alive, request, in_call](outbound::ResponseCheck kept) {
+      if (alive.expired()) return;
+      request->answer_verdict = std::move(kept);
+      if (!*in_call) request->resume();
+    });
   };
   run_job(ctx, job, false, [alive, request, job, deliver](outbound::ResponseCheck c) mutable {
     if (alive.expired()) return;

@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "gateway/audit/audit_record.h"
 #include "gateway/common/log.h"
 #include "gateway/enforcement/media_check.h"
 #include "gateway/enforcement/phases.h"
@@ -98,6 +99,27 @@ GatewayError refusal_of(const outbound::ResponseCheck& check, bool core) {
   return e;
 }
 
+// Where the originals of the redacted events were kept (quarantine ids), and which could not be
+// kept: one remark for the audit record's note, bounded like the rest of it.
+std::string evidence_note(const outbound::ResponseCheck& check) {
+  std::string note;
+  auto list = [&note](const char* what, const std::vector<std::string>& items) {
+    if (items.empty()) return;
+    if (!note.empty()) note += "; ";
+    note += what;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      if (note.size() > 900) {
+        note += " ... (" + std::to_string(items.size() - i) + " more)";
+        break;
+      }
+      note += (i == 0 ? " " : ", ") + items[i];
+    }
+  };
+  list("originals kept as evidence:", check.evidence_ids);
+  list("originals NOT kept:", check.evidence_failures);
+  return note;
+}
+
 // What the check of an external answer did: learnt room versions, the audit note, the
 // counters; then the answer to send (filtered: the new body) or the refusal.
 Outcome apply_answer_verdict(RequestContext& ctx) {
@@ -112,6 +134,7 @@ Outcome apply_answer_verdict(RequestContext& ctx) {
     // What the check did goes into the request's audit record (record_judged) and counters.
     r.response_note = outbound::audit_note(check);
     if (core && !r.response_note.empty()) r.response_note = "core answer: " + r.response_note;
+    audit::append_note(r.response_note, evidence_note(check));
     r.answer_events = std::move(check.judged);
     enforcement::note_joined_servers(r, check.joined_servers);
     std::uint64_t by_outcome[enforcement::kEventOutcomes] = {};

@@ -23,21 +23,39 @@ const char* status_name(EntryStatus s) {
       return "dropped";
     case EntryStatus::denied:
       return "denied";
+    case EntryStatus::evidence:
+      return "evidence";
   }
   return "held";
 }
 
 const char* verdict_name(StoredVerdict v) {
-  return v == StoredVerdict::deny ? "deny" : "quarantine";
+  switch (v) {
+    case StoredVerdict::quarantine:
+      return "quarantine";
+    case StoredVerdict::deny:
+      return "deny";
+    case StoredVerdict::redacted:
+      return "redacted";
+  }
+  return "quarantine";
 }
 
 EntryStatus first_status(StoredVerdict v) {
-  return v == StoredVerdict::deny ? EntryStatus::denied : EntryStatus::held;
+  switch (v) {
+    case StoredVerdict::quarantine:
+      return EntryStatus::held;
+    case StoredVerdict::deny:
+      return EntryStatus::denied;
+    case StoredVerdict::redacted:
+      return EntryStatus::evidence;
+  }
+  return EntryStatus::held;
 }
 
 std::optional<EntryStatus> parse_status(std::string_view text) {
   for (EntryStatus s : {EntryStatus::held, EntryStatus::releasing, EntryStatus::released,
-                        EntryStatus::dropped, EntryStatus::denied}) {
+                        EntryStatus::dropped, EntryStatus::denied, EntryStatus::evidence}) {
     if (text == status_name(s)) return s;
   }
   return std::nullopt;

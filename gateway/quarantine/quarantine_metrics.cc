@@ -20,6 +20,10 @@ void append_quarantine_metrics(const StoreStats& s, std::vector<prometheus::Metr
   gauge("bordergate_quarantine_held_bytes",
         "Bytes of held and denied transactions waiting for a person (counted against max_bytes)",
         s.held_bytes);
+  gauge("bordergate_quarantine_evidence",
+        "Originals of events delivered redacted in answers, kept as evidence", s.evidence_count);
+  gauge("bordergate_quarantine_evidence_bytes",
+        "Bytes of evidence entries (their own budget of max_bytes)", s.evidence_bytes);
   gauge("bordergate_quarantine_entries", "Entries in the quarantine store, any status",
         s.total_count);
 }

@@ -9,10 +9,11 @@ namespace {
 
 using Clock = std::chrono::system_clock;
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
-// Version 2 added the verdict column and the `denied` status. Version 1
-// files are rebuilt in place on open (every entry of version 1 was held by a quarantine verdict).
+// Version 2 added the verdict column and the `denied` status, version 3 the `evidence` status
+// and the `redacted` verdict (originals of events redacted in answers). Older files are rebuilt
+// in place on open (every entry of version 1 was held by a quarantine verdict).
 constexpr const char* kEntriesColumns = R"sql((
   id                TEXT PRIMARY KEY,
   direction         TEXT NOT NULL,
@@ -31,34 +32,41 @@ constexpr const char* kEntriesColumns = R"sql((
   answer_status     INTEGER NOT NULL,
   answer_body       BLOB NOT NULL,
   status            TEXT NOT NULL
-                    CHECK (status IN ('held', 'releasing', 'released', 'dropped', 'denied')),
+                    CHECK (status IN ('held', 'releasing', 'released', 'dropped', 'denied',
+                                      'evidence')),
   status_changed_ms INTEGER NOT NULL,
   outcome           BLOB NOT NULL DEFAULT '',
   core_status       INTEGER,
   size_bytes        INTEGER NOT NULL,
-  verdict           TEXT NOT NULL DEFAULT 'quarantine' CHECK (verdict IN ('quarantine', 'deny')),
-  UNIQUE (direction, origin, txn_id)
+  verdict           TEXT NOT NULL DEFAULT 'quarantine'
+                    CHECK (verdict IN ('quarantine', 'deny', 'redacted'))
 );
 )sql";
 
+// One transaction per (direction, origin, txn id), one evidence entry per (direction, origin,
+// event id): the two never collide, whatever a transaction id looks like.
 constexpr const char* kIndexes = R"sql(
+CREATE UNIQUE INDEX entries_key ON entries (direction, origin, txn_id, verdict = 'redacted');
 CREATE INDEX entries_received ON entries (received_ms);
 CREATE INDEX entries_status ON entries (status, received_ms);
 )sql";
 
 std::string schema() { return std::string("CREATE TABLE entries") + kEntriesColumns + kIndexes; }
 
-// Version 1 -> 2: SQLite cannot change a CHECK constraint, so the table is rebuilt.
-std::string migration_from_1() {
-  return std::string("CREATE TABLE entries_v2") + kEntriesColumns + R"sql(
-INSERT INTO entries_v2 (id, direction, origin, txn_id, destination, remote_addr, method, target,
+// Version 1 or 2 -> 3: SQLite cannot change a CHECK constraint, so the table is rebuilt. A
+// version 1 table has no verdict column: its entries were all held by a quarantine verdict.
+std::string migration_from(std::int64_t version) {
+  const char* verdict = version == 1 ? "'quarantine'" : "verdict";
+  return std::string("CREATE TABLE entries_new") + kEntriesColumns + R"sql(
+INSERT INTO entries_new (id, direction, origin, txn_id, destination, remote_addr, method, target,
   headers, body, received_ms, rule_id, reason, findings, answer_status, answer_body, status,
   status_changed_ms, outcome, core_status, size_bytes, verdict)
 SELECT id, direction, origin, txn_id, destination, remote_addr, method, target, headers, body,
   received_ms, rule_id, reason, findings, answer_status, answer_body, status, status_changed_ms,
-  outcome, core_status, size_bytes, 'quarantine' FROM entries;
+  outcome, core_status, size_bytes, )sql" +
+         verdict + R"sql( FROM entries;
 DROP TABLE entries;
-ALTER TABLE entries_v2 RENAME TO entries;
+ALTER TABLE entries_new RENAME TO entries;
 )sql" + kIndexes;
 }
 
@@ -140,10 +148,12 @@ class Transaction {
   bool done_ = false;
 };
 
-// The verdict column (CHECK: quarantine or deny).
+// The verdict column (CHECK: quarantine, deny or redacted).
 StoredVerdict stored_verdict(std::string_view column) {
-  return column == verdict_name(StoredVerdict::deny) ? StoredVerdict::deny
-                                                     : StoredVerdict::quarantine;
+  for (StoredVerdict v : {StoredVerdict::deny, StoredVerdict::redacted}) {
+    if (column == verdict_name(v)) return v;
+  }
+  return StoredVerdict::quarantine;
 }
 
 Entry read_entry(const Stmt& s) {
@@ -240,11 +250,12 @@ Result<std::unique_ptr<QuarantineStore>> QuarantineStore::open(const std::string
     if (!again) return again.error();
     if (*again == 0) {
       if (Status s = store->exec(schema().c_str()); !s) return s.error();
-    } else if (*again == 1) {
-      if (Status s = store->exec(migration_from_1().c_str()); !s) return s.error();
+    } else if (*again < kSchemaVersion) {
+      if (Status s = store->exec(migration_from(*again).c_str()); !s) return s.error();
     }
     if (*again < kSchemaVersion) {
-      if (Status s = store->exec("PRAGMA user_version=2"); !s) return s.error();
+      const std::string set = "PRAGMA user_version=" + std::to_string(kSchemaVersion);
+      if (Status s = store->exec(set.c_str()); !s) return s.error();
     }
     if (!tx.commit()) return db_error(db, "cannot create or migrate the schema");
   }
@@ -282,21 +293,25 @@ bool QuarantineStore::may_contain(std::string_view direction, std::string_view o
 }
 
 Result<PutResult> QuarantineStore::put(const HeldRequest& r) {
+  const bool evidence = r.verdict == StoredVerdict::redacted;
   std::lock_guard lock(mu_);
   Transaction tx(db_);
   if (!tx.ok()) return db_error(db_, "cannot start a quarantine transaction");
   {
+    // Transactions and evidence are apart: a transaction id that equals an event id finds
+    // no evidence entry, and the reverse.
     Stmt find(db_,
               "SELECT id, answer_status, answer_body, body = ?4, verdict FROM entries WHERE "
-              "direction = ?1 AND origin = ?2 AND txn_id = ?3");
+              "direction = ?1 AND origin = ?2 AND txn_id = ?3 AND (verdict = 'redacted') = ?5");
     if (!find.ok()) return find.error("cannot prepare lookup");
     find.bind_text(1, r.direction);
     find.bind(2, r.origin);
     find.bind(3, r.txn_id);
     find.bind(4, r.body);
+    find.bind(5, std::int64_t{evidence ? 1 : 0});
     int rc = find.step();
     if (rc == SQLITE_ROW) {
-      remember(r.direction, r.origin, r.txn_id);
+      if (!evidence) remember(r.direction, r.origin, r.txn_id);
       PutResult p;
       p.id = find.text(0);
       p.existed = true;
@@ -311,14 +326,17 @@ Result<PutResult> QuarantineStore::put(const HeldRequest& r) {
   const std::string headers = encode_headers(r.headers);
   const std::uint64_t size = r.method.size() + r.target.size() + headers.size() + r.body.size();
   if (max_bytes_ != 0) {
-    Stmt held(db_,
-              "SELECT coalesce(sum(size_bytes), 0) FROM entries WHERE status IN ('held', "
-              "'releasing', 'denied')");
+    // Two budgets of max_bytes each: entries waiting for a person, and evidence.
+    Stmt held(db_, evidence ? "SELECT coalesce(sum(size_bytes), 0) FROM entries WHERE status = "
+                              "'evidence'"
+                            : "SELECT coalesce(sum(size_bytes), 0) FROM entries WHERE status IN "
+                              "('held', 'releasing', 'denied')");
     if (!held.ok() || held.step() != SQLITE_ROW) return held.error("cannot size the quarantine");
     if (static_cast<std::uint64_t>(held.integer(0)) + size > max_bytes_) {
-      return make_error("quarantine_full", "the quarantine holds " +
-                                               std::to_string(held.integer(0)) +
-                                               " bytes; this entry would exceed max_bytes");
+      return make_error("quarantine_full", std::string("the quarantine holds ") +
+                                               std::to_string(held.integer(0)) + " bytes of " +
+                                               (evidence ? "evidence" : "held entries") +
+                                               "; this entry would exceed max_bytes");
     }
   }
   PutResult p;
@@ -352,7 +370,7 @@ Result<PutResult> QuarantineStore::put(const HeldRequest& r) {
   ins.bind_text(20, verdict_name(r.verdict));
   if (ins.step() != SQLITE_DONE) return ins.error("cannot store the request");
   if (!tx.commit()) return db_error(db_, "cannot commit the quarantined request");
-  remember(r.direction, r.origin, r.txn_id);
+  if (!evidence) remember(r.direction, r.origin, r.txn_id);
   return p;
 }
 
@@ -372,7 +390,8 @@ Result<std::optional<Entry>> QuarantineStore::lookup(const std::string& directio
                                                      const std::string& txn_id) {
   std::lock_guard lock(mu_);
   Stmt s(db_, std::string("SELECT ") + kColumns +
-                  " FROM entries WHERE direction = ?1 AND origin = ?2 AND txn_id = ?3");
+                  " FROM entries WHERE direction = ?1 AND origin = ?2 AND txn_id = ?3 AND "
+                  "verdict != 'redacted'");
   if (!s.ok()) return s.error("cannot prepare lookup");
   s.bind_text(1, direction);
   s.bind(2, origin);
@@ -420,6 +439,11 @@ Error not_held(const Entry& e) {
                         e.id +
                             " is being released by another process (use --force after a "
                             "crashed release)");
+    case EntryStatus::evidence:
+      return make_error("evidence_not_releasable",
+                        e.id +
+                            " is the original of an event delivered redacted in an answer: it is "
+                            "evidence, and cannot be released into that answer later");
     case EntryStatus::held:
     case EntryStatus::denied:
       break;
@@ -487,7 +511,7 @@ Status QuarantineStore::drop(const std::string& id, const std::string& outcome) 
   if (rc == SQLITE_DONE) return make_error("not_found", "no quarantined request " + id);
   if (rc != SQLITE_ROW) return s.error("cannot read entry");
   Entry e = read_entry(s);
-  if (!waiting(e.status)) return not_held(e);
+  if (!waiting(e.status) && e.status != EntryStatus::evidence) return not_held(e);
   Stmt up(db_,
           "UPDATE entries SET status = 'dropped', status_changed_ms = ?2, outcome = ?3 WHERE id "
           "= ?1");
@@ -505,13 +529,17 @@ Result<StoreStats> QuarantineStore::stats() {
   Stmt s(db_,
          "SELECT coalesce(sum(status IN ('held', 'releasing')), 0), coalesce(sum(status = "
          "'denied'), 0), coalesce(sum(CASE WHEN status IN ('held', 'releasing', 'denied') THEN "
-         "size_bytes ELSE 0 END), 0), count(*) FROM entries");
+         "size_bytes ELSE 0 END), 0), count(*), coalesce(sum(status = 'evidence'), 0), "
+         "coalesce(sum(CASE WHEN status = 'evidence' THEN size_bytes ELSE 0 END), 0) "
+         "FROM entries");
   if (!s.ok() || s.step() != SQLITE_ROW) return s.error("cannot count entries");
   StoreStats st;
   st.held_count = static_cast<std::uint64_t>(s.integer(0));
   st.denied_count = static_cast<std::uint64_t>(s.integer(1));
   st.held_bytes = static_cast<std::uint64_t>(s.integer(2));
   st.total_count = static_cast<std::uint64_t>(s.integer(3));
+  st.evidence_count = static_cast<std::uint64_t>(s.integer(4));
+  st.evidence_bytes = static_cast<std::uint64_t>(s.integer(5));
   return st;
 }
 

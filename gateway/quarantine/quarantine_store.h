@@ -25,17 +25,26 @@ namespace bordergate::quarantine {
 
 // held (a quarantine verdict) and denied (a deny verdict) wait for a person: both can be
 // released or dropped. A failed release returns the entry to the status it came from.
-enum class EntryStatus { held, releasing, released, dropped, denied };
+// evidence: the original of an event a content rule refused in an *answer* (backfill,
+// get_missing_events, state, send_join ...), which was delivered in its redacted form. Kept as
+// evidence only: it cannot be released into that answer later (the receiver has the redacted
+// copy); a person may drop it.
+enum class EntryStatus { held, releasing, released, dropped, denied, evidence };
 const char* status_name(EntryStatus s);
 std::optional<EntryStatus> parse_status(std::string_view text);
 
-// The policy's verdict on a stored transaction: what its first status was.
-enum class StoredVerdict { quarantine, deny };
+// The policy's verdict on a stored entry: what its first status was. redacted: an event of an
+// answer, delivered redacted (status evidence).
+enum class StoredVerdict { quarantine, deny, redacted };
 const char* verdict_name(StoredVerdict v);
 // The status an entry stored with this verdict starts in: held or denied.
 EntryStatus first_status(StoredVerdict v);
 
-// What the gateway hands over when it quarantines a request.
+// What the gateway hands over when it quarantines a request, or keeps the original of an event
+// redacted in an answer (verdict redacted): then direction is the way the event travelled,
+// origin the server that answered, txn_id the event id (one entry per event), destination the
+// server the answer went to, method and target those of the request answered, body the original
+// event (compact JSON), no headers.
 struct HeldRequest {
   std::string direction = "inbound";
   std::string origin;  // the authenticated X-Matrix origin
@@ -90,13 +99,16 @@ struct StoreStats {
   std::uint64_t held_count = 0;    // held or being released
   std::uint64_t denied_count = 0;  // denied, waiting for a person
   std::uint64_t held_bytes = 0;    // bytes of held, releasing and denied entries (max_bytes)
+  std::uint64_t evidence_count = 0;  // originals of events redacted in answers
+  std::uint64_t evidence_bytes = 0;  // their bytes (a max_bytes budget of their own)
   std::uint64_t total_count = 0;
 };
 
 class QuarantineStore {
  public:
   // max_bytes bounds the bytes of entries waiting for a person: held, releasing, denied
-  // (0 = unbounded).
+  // (0 = unbounded); and, separately, the bytes of evidence entries, so that originals of
+  // redacted answer events never crowd out the transactions a person must decide on.
   static Result<std::unique_ptr<QuarantineStore>> open(const std::string& path,
                                                        std::uint64_t max_bytes = 0);
   ~QuarantineStore();
@@ -108,6 +120,8 @@ class QuarantineStore {
   // quarantine_full (max_bytes), quarantine_io.
   Result<PutResult> put(const HeldRequest& request);
   Result<std::optional<Entry>> get(const std::string& id);
+  // The transaction stored for (direction, origin, txn id); evidence entries are not
+  // transactions and are never found here.
   Result<std::optional<Entry>> lookup(const std::string& direction, const std::string& origin,
                                       const std::string& txn_id);
   // Whether lookup() can find an entry for this transaction, answered from memory without the
@@ -121,13 +135,13 @@ class QuarantineStore {
 
   // held or denied -> releasing: claims the entry for one releaser. Errors: not_found,
   // already_released, already_dropped, release_in_progress (another release
-  // holds it; `force` takes it over after a crashed CLI).
+  // holds it; `force` takes it over after a crashed CLI), evidence_not_releasable.
   Result<Entry> begin_release(const std::string& id, bool force = false);
   // releasing -> released (the receiver answered 2xx) or back to held or denied, as the
   // verdict was (failure; the outcome and status are kept for the next attempt).
   Status finish_release(const std::string& id, bool delivered, std::optional<int> core_status,
                         const std::string& outcome);
-  // held or denied -> dropped. Errors: not_found, already_released, already_dropped,
+  // held, denied or evidence -> dropped. Errors: not_found, already_released, already_dropped,
   // release_in_progress.
   Status drop(const std::string& id, const std::string& outcome);
 

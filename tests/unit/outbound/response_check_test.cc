@@ -247,6 +247,7 @@ TEST(ResponseCheck, EventsWhoseContentNoLongerMatchesTheirHashArriveRedacted) {
     ASSERT_EQ(got.action, ResponseAction::filtered) << got.reason << " " << got.error;
     EXPECT_TRUE(got.removed.empty());
     EXPECT_EQ(got.arrived_redacted, 1u);
+    EXPECT_TRUE(got.originals.empty());  // nothing refused: no original to keep
     ASSERT_EQ(got.judged.size(), 1u);
     EXPECT_EQ(got.judged[0].outcome, EventOutcome::arrived_redacted);
     EXPECT_EQ(got.judged[0].event_id, w.id(original));
@@ -384,6 +385,13 @@ TEST(ResponseCheck, EventsTheRulesRefuseAreDeliveredRedacted) {
   }
   EXPECT_EQ(audit_note(got), "redacted by policy: " + w.id(secret) + " (rule no-secrets), " +
                                  w.id(poll) + " (rule hold-polls)");
+  // The originals of the refused events, as they arrived, for the evidence store.
+  ASSERT_EQ(got.originals.size(), 2u);
+  EXPECT_EQ(got.originals[0].event_id, w.id(secret));
+  EXPECT_EQ(got.originals[0].event_type, "org.secret");
+  EXPECT_EQ(got.originals[0].rule_id, "no-secrets");
+  EXPECT_EQ(got.originals[0].json, matrix::compact_json(Json(secret)));
+  EXPECT_EQ(got.originals[1].rule_id, "hold-polls");
 
   // A single event (/event) and a complete set (state): redacted too, never refused.
   const std::string secret_id = w.id(secret);  // the request names it (a view into this)

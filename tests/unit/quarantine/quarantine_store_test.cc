@@ -253,14 +253,85 @@ TEST(QuarantineStore, SizeLimitAndMetrics) {
 
   std::vector<prometheus::MetricFamily> families;
   append_quarantine_metrics(*store->stats(), families);
-  ASSERT_EQ(families.size(), 4u);
+  ASSERT_EQ(families.size(), 6u);
   EXPECT_EQ(families[0].name, "bordergate_quarantine_held");
   EXPECT_EQ(families[0].metric[0].gauge.value, 2.0);
   EXPECT_EQ(families[1].name, "bordergate_quarantine_denied");
   EXPECT_EQ(families[1].metric[0].gauge.value, 0.0);
   EXPECT_EQ(families[2].name, "bordergate_quarantine_held_bytes");
   EXPECT_EQ(families[2].metric[0].gauge.value, static_cast<double>(2 * one));
-  EXPECT_EQ(families[3].metric[0].gauge.value, 3.0);
+  EXPECT_EQ(families[3].name, "bordergate_quarantine_evidence");
+  EXPECT_EQ(families[4].name, "bordergate_quarantine_evidence_bytes");
+  EXPECT_EQ(families[5].name, "bordergate_quarantine_entries");
+  EXPECT_EQ(families[5].metric[0].gauge.value, 3.0);
+}
+
+// The original of an event delivered redacted in an answer: kept once per event (its id is the
+// key), never found as a transaction (lookup, put of a transaction with that id, the index),
+// not releasable, droppable, and within a max_bytes budget of its own.
+TEST(QuarantineStore, EvidenceOfRedactedAnswerEvents) {
+  ScratchDir dir;
+  auto evidence_of = [](const std::string& event_id) {
+    HeldRequest r;
+    r.direction = "outbound";
+    r.origin = "core.example";
+    r.txn_id = event_id;
+    r.destination = "r.example";
+    r.method = "GET";
+    r.target = "/_matrix/federation/v1/backfill/!room:core.example?v=%24x&limit=10";
+    r.body =
+        R"({"type":"org.example.internal","content":{"body":")" + std::string(300, 's') + R"("}})";
+    r.rule_id = "keep-inside";
+    r.reason = "redacted_in_answer";
+    r.verdict = StoredVerdict::redacted;
+    r.answer_status = 0;
+    return r;
+  };
+  const HeldRequest ev = evidence_of("$e1");
+  const HeldRequest txn = transaction("r.example", "t0");
+  const std::uint64_t one_txn =
+      txn.method.size() + txn.target.size() + encode_headers(txn.headers).size() + txn.body.size();
+  const std::uint64_t one_ev = ev.method.size() + ev.target.size() + ev.body.size();
+  ASSERT_GT(one_ev, one_txn);
+  auto store = open_store(dir.file("q.db"), one_ev + 10);
+
+  Result<PutResult> p = store->put(ev);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  Entry e = **store->get(p->id);
+  EXPECT_EQ(e.status, EntryStatus::evidence);
+  EXPECT_EQ(e.request.verdict, StoredVerdict::redacted);
+  EXPECT_EQ(e.request.body, ev.body);
+  EXPECT_EQ(e.request.target, ev.target);
+  // The same event in a later answer is kept once.
+  EXPECT_TRUE(store->put(evidence_of("$e1"))->existed);
+  // Not a transaction: lookup and the index do not know it, and a transaction whose id is the
+  // event id is stored on its own.
+  EXPECT_FALSE(store->lookup("outbound", "core.example", "$e1")->has_value());
+  EXPECT_FALSE(store->may_contain("outbound", "core.example", "$e1"));
+  HeldRequest same_id = transaction("core.example", "$e1");
+  same_id.direction = "outbound";
+  Result<PutResult> t = store->put(same_id);
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  EXPECT_FALSE(t->existed);
+  EXPECT_NE(t->id, p->id);
+  // Its own budget: the held transaction above did not use it up, the next evidence does.
+  EXPECT_EQ(store->put(evidence_of("$e2")).error().code, "quarantine_full");
+  StoreStats st = *store->stats();
+  EXPECT_EQ(st.evidence_count, 1u);
+  EXPECT_EQ(st.evidence_bytes, one_ev);
+  EXPECT_EQ(st.held_count, 1u);
+  EXPECT_EQ(st.held_bytes, same_id.method.size() + same_id.target.size() +
+                               encode_headers(same_id.headers).size() + same_id.body.size());
+  // Not releasable; listed and dropped like the rest.
+  EXPECT_EQ(store->begin_release(p->id).error().code, "evidence_not_releasable");
+  EXPECT_EQ(store->begin_release(p->id, true).error().code, "evidence_not_releasable");
+  ListFilter only;
+  only.status = EntryStatus::evidence;
+  ASSERT_EQ(store->list(only)->size(), 1u);
+  EXPECT_EQ(parse_status("evidence"), EntryStatus::evidence);
+  ASSERT_TRUE(store->drop(p->id, "dropped by alice").ok());
+  EXPECT_EQ((*store->get(p->id))->status, EntryStatus::dropped);
+  EXPECT_TRUE(store->put(evidence_of("$e2")).ok());
 }
 
 // A deny verdict stores the transaction as `denied`: a person may release or drop it like a
@@ -353,11 +424,52 @@ PRAGMA user_version=1;
   denied.verdict = StoredVerdict::deny;
   ASSERT_TRUE(store->put(denied).ok());
   store.reset();
-  // Opening again finds version 2 and changes nothing.
+  // Opening again finds the current version and changes nothing.
   auto again = open_store(path);
   ASSERT_TRUE(again);
   EXPECT_EQ(again->stats()->total_count, 2u);
   EXPECT_EQ(again->stats()->denied_count, 1u);
+}
+
+// Schema 2 (verdict column, no evidence status) is rebuilt the same way, verdicts kept.
+TEST(QuarantineStore, MigratesASchemaTwoFile) {
+  ScratchDir dir;
+  const std::string path = dir.file("q.db");
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    const char* v2 = R"sql(
+CREATE TABLE entries(
+  id TEXT PRIMARY KEY, direction TEXT NOT NULL, origin BLOB NOT NULL, txn_id BLOB NOT NULL,
+  destination BLOB NOT NULL, remote_addr BLOB NOT NULL, method BLOB NOT NULL,
+  target BLOB NOT NULL, headers BLOB NOT NULL, body BLOB NOT NULL, received_ms INTEGER NOT NULL,
+  rule_id BLOB NOT NULL, reason BLOB NOT NULL, findings BLOB NOT NULL,
+  answer_status INTEGER NOT NULL, answer_body BLOB NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('held', 'releasing', 'released', 'dropped', 'denied')),
+  status_changed_ms INTEGER NOT NULL, outcome BLOB NOT NULL DEFAULT '', core_status INTEGER,
+  size_bytes INTEGER NOT NULL,
+  verdict TEXT NOT NULL DEFAULT 'quarantine' CHECK (verdict IN ('quarantine', 'deny')),
+  UNIQUE (direction, origin, txn_id));
+CREATE INDEX entries_received ON entries (received_ms);
+CREATE INDEX entries_status ON entries (status, received_ms);
+INSERT INTO entries VALUES ('q-00000000000000bb', 'inbound', 'old.example', 't1', 'core.example',
+  '192.0.2.1', 'PUT', '/_matrix/federation/v1/send/t1', x'', x'7b7d', 1000, 'r', 'why', '', 200,
+  '{"pdus":{}}', 'denied', 2000, '', NULL, 40, 'deny');
+PRAGMA user_version=2;
+)sql";
+    ASSERT_EQ(sqlite3_exec(db, v2, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  auto store = open_store(path);
+  ASSERT_TRUE(store);
+  Entry old = **store->get("q-00000000000000bb");
+  EXPECT_EQ(old.status, EntryStatus::denied);
+  EXPECT_EQ(old.request.verdict, StoredVerdict::deny);
+  HeldRequest ev = transaction("r.example", "$event");
+  ev.verdict = StoredVerdict::redacted;
+  Result<PutResult> p = store->put(ev);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ((*store->get(p->id))->status, EntryStatus::evidence);
 }
 
 TEST(QuarantineStore, ConcurrentPutsOfOneTransactionStoreItOnce) {
