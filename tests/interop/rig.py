@@ -31,6 +31,9 @@ from synapse import Homeserver, die_with_parent
 
 CORE = "core.bund.test"
 PEER = "opendesk.test"
+# A stock Synapse in no federation of the policy: it federates with opendesk.test directly and
+# shares rooms with it, so opendesk relays its events (and its members) towards the Core.
+OUTSIDE = "outside.test"
 PROXY_USER, PROXY_PASSWORD = "core", "interop-proxy-secret"
 
 POLICY = """version: 1
@@ -87,6 +90,20 @@ rules:
     direction: inbound
     event_types: [org.bordergate.test.forbidden]
     action: deny
+  - id: opendesk-no-relays-from-outside
+    description: Events of servers in no federation, relayed by OpenDesk, do not reach the Core.
+    federation: opendesk
+    direction: inbound
+    event_types: ["*"]
+    sender_outside_federations: all
+    action: deny
+  - id: opendesk-no-joins-into-mixed-rooms
+    description: Neither side joins a room with a member on a server in no federation.
+    federation: opendesk
+    direction: both
+    endpoints: [make_join, send_join]
+    room_members_outside_federations: all
+    action: deny
   - id: core-keep-internal-type
     description: Events of this type stay inside the agency, whatever path would carry them out.
     federation: opendesk
@@ -117,12 +134,14 @@ class InteropRig:
         self.source = source
         self.policy_text = policy
         self.net = pick_network()
-        self.ip = {"dns": f"{self.net}.1", CORE: f"{self.net}.2", PEER: f"{self.net}.3"}
+        self.ip = {"dns": f"{self.net}.1", CORE: f"{self.net}.2", PEER: f"{self.net}.3",
+                   OUTSIDE: f"{self.net}.4"}
         self.pki = TestPKI(workdir / "pki", ca_name="interop federation CA")
         self.interception = TestPKI(workdir / "interception", ca_name="bordergate interception CA")
         self.gateway: Gateway | None = None
         self.core: Homeserver | None = None
         self.peer: Homeserver | None = None
+        self.outside: Homeserver | None = None
         self.dns: Dnsmasq | None = None
         self.timings: dict[str, float] = {}
 
@@ -130,7 +149,8 @@ class InteropRig:
     def _name_files(self):
         hosts = self.dir / "hosts"
         hosts.write_text("127.0.0.1 localhost\n::1 localhost\n"
-                         f"{self.ip[CORE]} {CORE}\n{self.ip[PEER]} {PEER}\n")
+                         f"{self.ip[CORE]} {CORE}\n{self.ip[PEER]} {PEER}\n"
+                         f"{self.ip[OUTSIDE]} {OUTSIDE}\n")
         resolv = self.dir / "resolv.conf"
         resolv.write_text(f"nameserver {self.ip['dns']}\noptions timeout:1 attempts:1\n")
         return hosts, resolv
@@ -138,39 +158,56 @@ class InteropRig:
     def start(self):
         t0 = time.monotonic()
         # Port 53: Twisted's resolver reads resolv.conf and always asks port 53.
-        self.dns = Dnsmasq([f"--host-record={n},{self.ip[n]}" for n in (CORE, PEER)],
+        self.dns = Dnsmasq([f"--host-record={n},{self.ip[n]}" for n in (CORE, PEER, OUTSIDE)],
                            address=self.ip["dns"], port=53, zone="test",
                            preexec_fn=die_with_parent)
         hosts, resolv = self._name_files()
         core_cert = self.pki.server(CORE)
         peer_cert = self.pki.server(PEER)
+        outside_cert = self.pki.server(OUTSIDE)
         self.proxy_port = free_port()
         self.core_fed_port = free_port()
         core_env = {"https_proxy": f"http://{PROXY_USER}:{PROXY_PASSWORD}@127.0.0.1:{self.proxy_port}/",
                     "no_proxy": ""}
-        # The Core: its federation listener is the gateway's upstream (docs/deployment.md).
+        # The external peer: a stock Synapse terminating its own federation TLS on port 8448.
+        self.peer = self._external("peer", PEER, peer_cert, hosts, resolv)
+        # A server in no federation: it shares rooms with opendesk only.
+        self.outside = self._external("outside", OUTSIDE, outside_cert, hosts, resolv)
+        # The Core: its federation listener is the gateway's upstream (docs/deployment.md). Its
+        # notary is opendesk.test: it gets the keys of servers it cannot reach itself (outside.test)
+        # from there, so an event of outside.test verifies at the Core, and what keeps its content
+        # out is the gateway's policy, nothing else.
+        peer_key = signedjson.key.get_verify_key(self.peer.signing_key)
         self.core = Homeserver(
             "core", CORE, self.dir / "core", self.source, client_port=free_port(),
             federation={"port": self.core_fed_port, "bind_addresses": ["127.0.0.1"],
                         "type": "http", "tls": False, "x_forwarded": True,
                         "resources": [{"names": ["federation", "media"], "compress": False}]},
-            hosts_file=hosts, resolv_conf=resolv, ca_file=self.interception.ca.cert, env=core_env)
-        # The external peer: a stock Synapse terminating its own federation TLS on port 8448.
-        self.peer = Homeserver(
-            "peer", PEER, self.dir / "peer", self.source, client_port=free_port(),
-            federation={"port": 8448, "bind_addresses": [self.ip[PEER]], "type": "http",
-                        "tls": True, "resources": [{"names": ["federation", "media"],
-                                                    "compress": False}]},
-            hosts_file=hosts, resolv_conf=resolv, ca_file=self.pki.ca.cert,
-            extra_config={"tls_certificate_path": str(peer_cert.cert),
-                          "tls_private_key_path": str(peer_cert.key)})
+            hosts_file=hosts, resolv_conf=resolv, ca_file=self.interception.ca.cert, env=core_env,
+            extra_config={"trusted_key_servers": [{
+                "server_name": PEER,
+                "verify_keys": {f"ed25519:{peer_key.version}":
+                                signedjson.key.encode_verify_key_base64(peer_key)}}]})
         self.core.start()
         self.peer.start()
+        self.outside.start()
         self.gateway = Gateway(self.dir / "gateway", self.gateway_config(core_cert))
         self.gateway.start()
         self.core.wait_ready()
         self.peer.wait_ready()
+        self.outside.wait_ready()
         self.timings["start"] = time.monotonic() - t0
+
+    def _external(self, name: str, server_name: str, cert, hosts, resolv) -> Homeserver:
+        """A stock Synapse terminating its own federation TLS on its address, port 8448."""
+        return Homeserver(
+            name, server_name, self.dir / name, self.source, client_port=free_port(),
+            federation={"port": 8448, "bind_addresses": [self.ip[server_name]], "type": "http",
+                        "tls": True, "resources": [{"names": ["federation", "media"],
+                                                    "compress": False}]},
+            hosts_file=hosts, resolv_conf=resolv, ca_file=self.pki.ca.cert,
+            extra_config={"tls_certificate_path": str(cert.cert),
+                          "tls_private_key_path": str(cert.key)})
 
     def gateway_config(self, core_cert) -> dict:
         state = self.dir / "gateway" / "state"
@@ -207,7 +244,7 @@ class InteropRig:
 
     # ---- tear-down -----------------------------------------------------------------------
     def stop(self):
-        for hs in (self.peer, self.core):
+        for hs in (self.outside, self.peer, self.core):
             if hs:
                 hs.stop()
         if self.gateway and self.gateway.running():

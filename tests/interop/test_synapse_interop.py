@@ -22,7 +22,7 @@ sys.path.insert(0, str(HERE))
 
 from harness.env import ENV  # noqa: E402
 from harness.gateway import run_cli  # noqa: E402
-from rig import CORE, PEER, InteropRig  # noqa: E402
+from rig import CORE, OUTSIDE, PEER, InteropRig  # noqa: E402
 from synapse import (ClientError, die_with_parent, find_tarball, missing_python_modules,
                      prepare_source)  # noqa: E402
 
@@ -86,10 +86,11 @@ class SynapseInterop(unittest.TestCase):
             cls._failed = True  # keep both homeservers' logs
             cls._dump()
             raise
-        cls.timings["start (dnsmasq, gateway, two Synapses)"] = cls.rig.timings["start"]
-        cls.core, cls.peer = cls.rig.core, cls.rig.peer
+        cls.timings["start (dnsmasq, gateway, three Synapses)"] = cls.rig.timings["start"]
+        cls.core, cls.peer, cls.outside = cls.rig.core, cls.rig.peer, cls.rig.outside
         cls.alice = cls.core.register("alice")
         cls.bob = cls.peer.register("bob")
+        cls.carol = cls.outside.register("carol")
 
     @classmethod
     def tearDownClass(cls):
@@ -429,6 +430,128 @@ class SynapseInterop(unittest.TestCase):
                         verdicts.get(message_id))
         self.timed("an event kept inside: a joining peer gets state and history redacted", t0)
 
+    # ---- 5c. servers in no federation ----------------------------------------------------
+    def records(self, **match) -> list[dict]:
+        return [r for r in self.rig.audit_records()
+                if all(r.get(k) == v for k, v in match.items())]
+
+    def test_10e_a_relayed_event_of_a_server_in_no_federation_is_refused(self):
+        """outside.test (in no federation) joins opendesk's room that the Core is in and talks
+        there. Its join, relayed by opendesk's /send, is stored as denied (200, the queue moves
+        on) and flags the room as mixed; its own /send to the Core is refused (no federation);
+        its message reaches the Core only when the Core fetches the gap from opendesk
+        (get_missing_events), and then redacted: the Core shows the event without content. The
+        Core can verify outside.test's events (its notary, opendesk, serves the keys), so what
+        keeps the content out is the gateway's rule."""
+        t0 = time.monotonic()
+        room = self.peer_room
+        self.invite_and_join(self.bob, self.carol, room, via=PEER)
+        relayed = wait_until(
+            "opendesk's /send with outside.test's join",
+            lambda: [r for r in self.records(direction="inbound", endpoint="send")
+                     if OUTSIDE in r.get("mixed_room_servers", [])])[0][0]
+        self.assertEqual((relayed["action"], relayed["status"], relayed["rule_id"]),
+                         ("deny", 200, "opendesk-no-relays-from-outside"), relayed)
+        self.assertEqual(relayed["mixed_room_ids"], [room])
+        said = self.carol.send(room, "from a server in no federation")
+        # opendesk has it (its next event names it as a prev_event) ...
+        wait_until("outside.test's message on opendesk",
+                   lambda: event_visible(self.bob, room, said))
+        later = self.bob.send(room, "opendesk after outside.test spoke")
+        event, waited = wait_until("opendesk's next message on the Core",
+                                   lambda: event_visible(self.alice, room, later), timeout=30)
+        self.assertEqual(event["content"]["body"], "opendesk after outside.test spoke")
+        self.timings["next opendesk message after a relayed outside event"] = waited
+        fetched, _ = wait_until("outside.test's message, as the Core fetched it",
+                                lambda: event_visible(self.alice, room, said), timeout=30)
+        self.assertEqual(fetched["sender"], self.carol.user_id)
+        self.assertEqual(fetched["content"], {}, fetched)
+        verdicts = self.answer_verdicts("outbound").get(said, set())
+        self.assertTrue(verdicts, "no answer to the Core names outside.test's message")
+        self.assertEqual({v for _, v in verdicts}, {"redacted"}, verdicts)
+        # outside.test's own attempts to reach the Core are refused at the border.
+        self.assertTrue(self.records(direction="inbound", origin=OUTSIDE, action="deny"))
+        self.timed("a relayed event of a server in no federation: refused, shown redacted", t0)
+
+    def test_10f_a_join_into_a_mixed_room_is_refused(self):
+        """opendesk's room with a member on outside.test: the Core's user is invited and tries
+        to join. The send_join answer names outside.test's member, the gateway refuses it (403
+        to the Core instead of the room's state, rule opendesk-no-joins-into-mixed-rooms) and
+        flags the room; the Core's user is not in the room."""
+        t0 = time.monotonic()
+        room = self.bob.create_room(name="Gemischt", preset="private_chat")
+        self.invite_and_join(self.bob, self.carol, room, via=PEER)
+        since = self.alice.fresh_token()
+        self.bob.invite(room, self.alice.user_id)
+        self.alice.wait_sync(f"{self.alice.user_id}'s invite to {room}",
+                             lambda s: room in s.get("rooms", {}).get("invite", {}),
+                             since=since, timeout=ENV.timeout(30))
+        with self.assertRaises(ClientError) as refused:
+            self.alice.join(room, via=PEER)
+        self.assertIn(refused.exception.status, (403, 502), refused.exception)
+        denied = wait_until("the refused send_join's audit record",
+                            lambda: self.records(direction="outbound", endpoint="send_join",
+                                                 room_id=room))[0]
+        self.assertEqual([(r["action"], r["rule_id"]) for r in denied],
+                         [("deny", "opendesk-no-joins-into-mixed-rooms")], denied)
+        self.assertEqual(denied[0]["mixed_room_servers"], [OUTSIDE])
+        self.assertNotIn(room, self.alice.call("GET", "/_matrix/client/v3/joined_rooms")
+                         ["joined_rooms"])
+        # The room is known now: another join attempt is refused before anything is sent.
+        with self.assertRaises(ClientError):
+            self.alice.join(room, via=PEER)
+        again = self.records(direction="outbound", endpoint="make_join", room_id=room)
+        self.assertEqual((again[-1]["action"], again[-1]["rule_id"]),
+                         ("deny", "opendesk-no-joins-into-mixed-rooms"), again)
+        self.timed("a join into a mixed room: refused on the send_join answer", t0)
+
+    def test_10g_history_backfilled_by_the_core_carries_refused_events_redacted(self):
+        """An opendesk room with history from before the Core joined, including an event type
+        the policy denies: the Core's user reads back, the Core backfills from opendesk, and the
+        denied event arrives redacted (the content never shown on the Core)."""
+        t0 = time.monotonic()
+        room = self.bob.create_room(name="Vorgeschichte", preset="private_chat")
+        denied_id = self.bob.send(room, "", event_type="org.bordergate.test.forbidden",
+                                  content={"note": "never crosses, not even as history"})
+        for i in range(3):
+            self.bob.send(room, f"history {i}")
+        self.invite_and_join(self.bob, self.alice, room, via=PEER)
+        fetched, _ = wait_until(
+            "the denied event, backfilled by the Core",
+            lambda: next((e for e in self.alice.messages(room)
+                          if e.get("event_id") == denied_id), None))
+        self.assertEqual(fetched.get("content"), {}, fetched)
+        verdicts = self.answer_verdicts("outbound").get(denied_id, set())
+        self.assertTrue(verdicts, "no answer to the Core names the denied event")
+        self.assertEqual({v for _, v in verdicts}, {"redacted"}, verdicts)
+        self.timed("history backfilled by the Core: a denied event arrives redacted", t0)
+
+    def test_10h_a_restarted_sender_gets_the_same_verdict(self):
+        """opendesk sends a denied event and is restarted before it sends more: after its
+        restart it catches up (its next events name the denied one), the Core fetches the gap
+        (get_missing_events) and shows the denied event redacted; opendesk's queue moves on."""
+        t0 = time.monotonic()
+        room = self.core_room
+        denied_id = self.bob.send(room, "", event_type="org.bordergate.test.forbidden",
+                                  content={"note": "denied before a restart"})
+        wait_until("the denied transaction's audit record",
+                   lambda: [r for r in self.records(direction="inbound", endpoint="send")
+                            if denied_id in r.get("event_ids", [])])
+        t_restart = time.monotonic()
+        self.peer.restart()
+        self.timings["opendesk restart"] = time.monotonic() - t_restart
+        later = self.bob.send(room, "after opendesk's restart")
+        event, waited = wait_until("opendesk's message after its restart",
+                                   lambda: event_visible(self.alice, room, later), timeout=60)
+        self.assertEqual(event["content"]["body"], "after opendesk's restart")
+        self.timings["first opendesk message after its restart"] = waited
+        fetched, _ = wait_until("the denied event, as the Core fetched it after the restart",
+                                lambda: event_visible(self.alice, room, denied_id), timeout=30)
+        self.assertEqual(fetched["content"], {}, fetched)
+        verdicts = self.answer_verdicts("outbound").get(denied_id, set())
+        self.assertEqual({v for _, v in verdicts}, {"redacted"}, verdicts)
+        self.timed("a restarted sender: the denied event still arrives redacted", t0)
+
     # ---- 6. leave ------------------------------------------------------------------------
     def test_11_leave_both_ways(self):
         t0 = time.monotonic()
@@ -481,7 +604,9 @@ class SynapseInterop(unittest.TestCase):
         self.assertTrue(verdict.startswith("OK"), verdict)
         records = self.rig.audit_records()
         seen = {(r.get("direction"), r.get("endpoint"), r.get("action")) for r in records}
-        for expected in (("inbound", "key.server", "forward"), ("outbound", "key.server", "forward"),
+        # The Core asks its notary (opendesk) for keys (key.query); opendesk fetches the Core's
+        # keys itself (key.server).
+        for expected in (("inbound", "key.server", "forward"), ("outbound", "key.query", "forward"),
                          ("inbound", "send", "forward"), ("outbound", "send", "forward"),
                          ("inbound", "make_join", "forward"), ("outbound", "make_join", "forward")):
             self.assertIn(expected, seen)
