@@ -320,6 +320,7 @@ void judge_content(const Policy& p, const PeerMatch& m, const RequestFacts& f, D
     if (failed_required(s, Check::pdu_signatures, pdu.signatures)) {
       check = "pdu_signatures_check_failed";
     }
+    if (pdu.too_large) check = "pdu_too_large";  // the real reason, and not relaxable
     record(ItemKind::pdu, i, v, check);
   }
   for (std::uint32_t i = 0; i < f.edus.size(); ++i) {

@@ -21,6 +21,9 @@ struct PduFacts {
   std::string sender;
   CheckResult hashes = CheckResult::not_run;
   CheckResult signatures = CheckResult::not_run;
+  // Larger than the 64 KiB a PDU may be (as canonical JSON, federation-notes): refused as
+  // pdu_too_large whatever the required checks say.
+  bool too_large = false;
 };
 
 // One EDU inside a /send transaction. room_id / user_id are the ids the EDU acts on

@@ -43,6 +43,7 @@ void apply(const matrix::PduCheck& c, const RoomVersionRules& rules, PduVerdict&
                                                                             : CheckResult::failed;
   if (c.event_id) v.event_id = *c.event_id;
   v.error = first_error(c);
+  v.facts.too_large = v.error == "pdu_too_large";
 }
 
 // One representative version per family of rules that change what a check sees: event id

@@ -244,9 +244,10 @@ PduCheck check_pdu(const JsonObject& event, const RoomVersionRules& rules, const
       empty = false;
     }
     if (result.format.ok() && size > kMaxPduBytes) {
-      result.format =
-          format_error("the event is " + std::to_string(size) +
-                       " bytes as canonical JSON, more than " + std::to_string(kMaxPduBytes));
+      // Its own code: the limit is the spec's, not a shape the event gets wrong.
+      result.format = make_error("pdu_too_large", "the event is " + std::to_string(size) +
+                                                      " bytes as canonical JSON, more than " +
+                                                      std::to_string(kMaxPduBytes));
     }
   }
 

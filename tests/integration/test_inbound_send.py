@@ -247,7 +247,7 @@ class InboundSendTest(GatewayTestCase):
         pdu = GOOD.event(content={"body": "x" * 70000, "msgtype": "m.text"})
         txn = GOOD.transaction([pdu])
         r = self.send(GOOD, txn)
-        self.assertDeniedAndStored(r, txn, "checks", "pdu_signatures_check_failed")
+        self.assertDeniedAndStored(r, txn, "checks", "pdu_too_large")
 
     def test_too_many_pdus_is_400(self):
         self.start()

@@ -174,7 +174,7 @@ TEST(PduSize, SixtyFourKiBIncludingSignaturesAndUnsigned) {
   ASSERT_EQ(canonical_pdu_size(event), kMaxPduBytes + 1);
   PduCheck over = check_pdu(event, rules, world.ring.lookup());
   ASSERT_FALSE(over.format.ok());
-  EXPECT_EQ(over.format.error().code, "bad_event_format");
+  EXPECT_EQ(over.format.error().code, "pdu_too_large");
   EXPECT_TRUE(over.content_hash.ok());
   EXPECT_TRUE(over.signatures_ok());
 }

@@ -261,6 +261,16 @@ TEST(Evaluate, Table) {
          });
        },
        Action::deny, "checks", "pdu_signatures_check_failed"},
+      {"a PDU over 64 KiB is named as such, even where checks are relaxed",
+       [] {
+         return with(inbound("10.1.2.3", FE::send), [](auto& f) {
+           f.pdus = {pdu("m.room.message")};
+           f.pdus[0].hashes = CheckResult::failed;
+           f.pdus[0].signatures = CheckResult::failed;
+           f.pdus[0].too_large = true;
+         });
+       },
+       Action::deny, "checks", "pdu_too_large"},
       {"EDU origin binding",
        [] {
          return with(inbound("a.partner.example", FE::send), [](auto& f) {
