@@ -63,6 +63,9 @@ Result<ChainFields> parse_chain_fields(std::string_view line) {
   if (const matrix::Json* torn = parsed->find("torn_bytes"); torn && torn->int_if()) {
     f.torn_bytes = *torn->int_if();
   }
+  if (const matrix::Json* note = parsed->find("note"); note && note->string_if()) {
+    f.note = *note->string_if();
+  }
   return f;
 }
 

@@ -40,6 +40,7 @@ struct ChainFields {
   std::string prev;
   std::string type;
   std::optional<std::int64_t> torn_bytes;  // recovery records only
+  std::string note;                        // the record's note, when it has one
 };
 
 // Parses a line strictly (one JSON object, seq a non-negative integer, prev 64

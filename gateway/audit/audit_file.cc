@@ -250,9 +250,15 @@ Result<size_t> AuditFile::append(const std::vector<std::string>& members, bool s
     bytes += '\n';
     ++lines;
   }
+  struct stat before {};
+  const bool sized = fstat(fd_, &before) == 0;
   if (Status s = write_all(bytes); !s) {
     head_ = saved;
-    known_size_ = -1;  // a partial write leaves a torn line; re-read next time
+    // A partial write (disk full in the middle of a batch) would leave complete lines of the
+    // batch on disk that the caller retries: cut the file back to where this append began, so
+    // that the file ends with the last record of the chain head and a retry writes each record
+    // once. When even that fails, the head is re-read from the file next time.
+    if (!sized || ftruncate(fd_, before.st_size) != 0) known_size_ = -1;
     return s.error();
   }
   if (sync && fdatasync(fd_) != 0) {

@@ -1,5 +1,7 @@
 #include "gateway/audit/audit_log.h"
 
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "gateway/common/log.h"
@@ -34,7 +36,50 @@ AuditLog::~AuditLog() {
   if (thread_.joinable()) thread_.join();
 }
 
-bool AuditLog::submit(const AuditRecord& record) {
+void AuditLog::Ticket::release() {
+  if (log_ == nullptr) return;
+  {
+    std::lock_guard lock(log_->mu_);
+    --log_->reserved_;
+  }
+  log_ = nullptr;
+}
+
+AuditLog::Ticket AuditLog::reserve() {
+  std::lock_guard lock(mu_);
+  if (stopping_ || failing_ || queue_.size() + reserved_ >= options_.queue_capacity) {
+    refused_.fetch_add(1, std::memory_order_relaxed);
+    return Ticket();
+  }
+  ++reserved_;
+  return Ticket(this);
+}
+
+bool AuditLog::accepting() const {
+  std::lock_guard lock(mu_);
+  return !stopping_ && !failing_ && queue_.size() + reserved_ < options_.queue_capacity;
+}
+
+std::string AuditLog::unavailable_reason() const {
+  std::lock_guard lock(mu_);
+  if (stopping_) return "audit log closing";
+  if (failing_) return "audit log write failing: " + failure_;
+  if (queue_.size() + reserved_ >= options_.queue_capacity) return "audit queue full";
+  return {};
+}
+
+void AuditLog::note_drop(std::uint64_t n, const char* why) {
+  const auto now = std::chrono::system_clock::now();
+  if (unreported_drops_ == 0) {
+    first_drop_ = now;
+    drop_reason_ = why;
+  }
+  last_drop_ = now;
+  unreported_drops_ += n;
+  dropped_.fetch_add(n, std::memory_order_relaxed);
+}
+
+bool AuditLog::submit(const AuditRecord& record, Ticket* ticket) {
   std::string members;
   members.reserve(512);
   append_record_members(members, record);
@@ -54,14 +99,14 @@ bool AuditLog::submit(const AuditRecord& record) {
     append_record_members(members, reduced);
   }
   std::unique_lock lock(mu_);
-  if (queue_.size() >= options_.queue_capacity && !stopping_) {
-    blocked_.fetch_add(1, std::memory_order_relaxed);
-    has_room_.wait_for(lock, options_.enqueue_timeout,
-                       [&] { return stopping_ || queue_.size() < options_.queue_capacity; });
+  const bool reserved = ticket != nullptr && ticket->log_ == this;
+  if (reserved) {
+    // The place the ticket held becomes the record's.
+    ticket->log_ = nullptr;
+    --reserved_;
   }
-  if (stopping_ || queue_.size() >= options_.queue_capacity) {
-    ++unreported_drops_;
-    dropped_.fetch_add(1, std::memory_order_relaxed);
+  if (stopping_ || (!reserved && queue_.size() + reserved_ >= options_.queue_capacity)) {
+    note_drop(1, stopping_ ? "the audit log was closing" : "the audit queue was full");
     return false;
   }
   queue_.push_back(std::move(members));
@@ -96,11 +141,13 @@ AuditStats AuditLog::stats() const {
   s.records_written = written_.load(std::memory_order_relaxed);
   s.records_dropped = dropped_.load(std::memory_order_relaxed);
   s.write_errors = write_errors_.load(std::memory_order_relaxed);
-  s.submit_blocked = blocked_.load(std::memory_order_relaxed);
+  s.reservations_refused = refused_.load(std::memory_order_relaxed);
   s.last_seq = last_seq_.load(std::memory_order_relaxed);
   s.queue_capacity = options_.queue_capacity;
   std::lock_guard lock(mu_);
   s.queue_depth = queue_.size();
+  s.reserved = reserved_;
+  s.accepting = !stopping_ && !failing_ && queue_.size() + reserved_ < options_.queue_capacity;
   return s;
 }
 
@@ -112,8 +159,11 @@ void AuditLog::run() {
   Clock::time_point next_write = last_sync;  // batch_interval after the last write
   bool dirty = false;
   std::vector<std::string> batch;
+  // Set when a write fails after shutdown began: retries end there, for every batch left.
+  std::optional<Clock::time_point> give_up_at;
   for (;;) {
     std::uint64_t drops = 0;
+    std::string drop_note;
     bool reopen = false;
     bool stopping = false;
     {
@@ -146,6 +196,12 @@ void AuditLog::run() {
         queue_.pop_front();
       }
       drops = unreported_drops_;
+      if (drops) {
+        drop_note = std::to_string(drops) + (drops == 1 ? " record was" : " records were") +
+                    " lost between " + format_time(first_drop_) + " and " +
+                    format_time(last_drop_) + " after seq " +
+                    std::to_string(file_->head().next_seq - 1) + ": " + drop_reason_;
+      }
       unreported_drops_ = 0;
       reopen = reopen_;
       reopen_ = false;
@@ -157,7 +213,7 @@ void AuditLog::run() {
     if (drops) {
       AuditRecord lost;
       lost.type = "records_dropped";
-      lost.note = std::to_string(drops) + " records were dropped: the audit queue stayed full";
+      lost.note = std::move(drop_note);
       std::string m;
       append_record_members(m, lost);
       batch.insert(batch.begin(), std::move(m));
@@ -171,19 +227,41 @@ void AuditLog::run() {
           last_seq_.store(file_->head().next_seq - 1, std::memory_order_relaxed);
           dirty = !sync_each;
           if (sync_each) last_sync = Clock::now();
+          bool recovered = false;
+          {
+            std::lock_guard lock(mu_);
+            recovered = std::exchange(failing_, false);
+          }
+          if (recovered) {
+            log_event(LogLevel::info, "audit_write_recovered",
+                      {{"path", options_.path},
+                       {"last_seq", static_cast<unsigned long long>(file_->head().next_seq - 1)}});
+          }
           break;
         }
         write_errors_.fetch_add(1, std::memory_order_relaxed);
         log_event(LogLevel::error, "audit_write_failed",
                   {{"path", options_.path}, {"error", r.error().message}});
-        // Keep the batch and retry: producers block behind the full queue,
-        // which is the backpressure the log promises. Give up only at shutdown.
+        // Keep the batch and retry. Meanwhile reserve() says no, so the gateway refuses new
+        // work instead of carrying out decisions it cannot record. At shutdown the retries are
+        // bounded (shutdown_retry); what the disk still does not take is lost, and said so.
         std::unique_lock lock(mu_);
+        failing_ = true;
+        failure_ = r.error().message;
         if (stopping_) {
-          dropped_.fetch_add(user_records, std::memory_order_relaxed);
-          break;
+          if (!give_up_at) give_up_at = Clock::now() + options_.shutdown_retry;
+          if (Clock::now() >= *give_up_at) {
+            dropped_.fetch_add(user_records, std::memory_order_relaxed);
+            lock.unlock();
+            log_event(LogLevel::error, "audit_records_lost",
+                      {{"path", options_.path},
+                       {"records", static_cast<unsigned long long>(user_records)},
+                       {"after_seq", static_cast<unsigned long long>(file_->head().next_seq - 1)},
+                       {"error", r.error().message}});
+            break;
+          }
         }
-        has_work_.wait_for(lock, options_.retry_delay, [&] { return stopping_; });
+        has_work_.wait_for(lock, options_.retry_delay);
       }
       batch.clear();
       {

@@ -1,9 +1,15 @@
 // The gateway's audit log writer. Workers on any thread submit records; one
 // dedicated thread seals them into the hash chain and does all file I/O, so an
-// event loop never waits for the disk. The queue is bounded: when it is full a
-// submitter blocks (backpressure) for at most enqueue_timeout, and only then
-// is the record dropped, counted, and announced by a records_dropped line in
-// the chain itself, so a loss is never silent.
+// event loop never waits for the disk, and submitting never blocks.
+//
+// Fail closed: a request the gateway will have to record first reserves a place in the bounded
+// queue (reserve()). While the log cannot take records (the last write failed: disk full, I/O
+// error; or the queue and the reservations fill it) reserve() says no, and the gateway refuses
+// the request (503) instead of carrying out a decision it cannot record; readiness says why. It
+// recovers by itself once a write succeeds again. A record that is lost all the same (a
+// submit without a reservation to a full queue, the operator's on_failure: forward, or records
+// the disk would not take at shutdown) is never silent: it is counted, and a records_dropped
+// line in the chain says how many, after which seq, between which times and why.
 #pragma once
 
 #include <algorithm>
@@ -16,6 +22,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "gateway/audit/audit_file.h"
 #include "gateway/audit/audit_record.h"
@@ -32,9 +39,11 @@ struct FsyncPolicy {
 struct AuditLogOptions {
   std::string path;
   FsyncPolicy fsync;
-  std::size_t queue_capacity = 65536;  // records
-  std::chrono::milliseconds enqueue_timeout{1000};
+  std::size_t queue_capacity = 65536;          // records, reservations included
   std::chrono::milliseconds retry_delay{200};  // after a failed write
+  // At shutdown, how long the writer keeps retrying records the disk does not take before it
+  // gives them up (counted, logged as audit_records_lost with their number).
+  std::chrono::milliseconds shutdown_retry{5000};
   // While records keep coming, at most one write per batch_interval: the records of that time go
   // out as one batch (one write(2), one chain-head update), instead of the writer thread waking
   // for every record or two and competing with the event loops for the CPU. The first record
@@ -47,10 +56,12 @@ struct AuditStats {
   std::uint64_t records_written = 0;  // lines in the chain, bookkeeping included
   std::uint64_t records_dropped = 0;
   std::uint64_t write_errors = 0;
-  std::uint64_t submit_blocked = 0;  // submits that had to wait for room
+  std::uint64_t reservations_refused = 0;  // reserve() said no: the request was refused
   std::uint64_t queue_depth = 0;
+  std::uint64_t reserved = 0;  // places held for requests not yet recorded
   std::uint64_t queue_capacity = 0;
   std::uint64_t last_seq = 0;
+  bool accepting = true;  // reserve() would succeed now
 };
 
 class AuditLog {
@@ -68,10 +79,46 @@ class AuditLog {
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
 
-  // Thread-safe. Serializes on the caller's thread (about a microsecond) and
-  // queues (see kMaxRecordBytes). Returns false when the record had to be dropped (queue full for
-  // enqueue_timeout, or the log is shutting down).
-  bool submit(const AuditRecord& record);
+  // A place in the queue for one record to come, held by a request from its start until its
+  // record is submitted (or the ticket is dropped: the place is given back). Movable; empty
+  // when default-constructed or when reserve() said no.
+  class Ticket {
+   public:
+    Ticket() = default;
+    Ticket(Ticket&& other) noexcept : log_(std::exchange(other.log_, nullptr)) {}
+    Ticket& operator=(Ticket&& other) noexcept {
+      if (this != &other) {
+        release();
+        log_ = std::exchange(other.log_, nullptr);
+      }
+      return *this;
+    }
+    Ticket(const Ticket&) = delete;
+    Ticket& operator=(const Ticket&) = delete;
+    ~Ticket() { release(); }
+    explicit operator bool() const { return log_ != nullptr; }
+
+   private:
+    friend class AuditLog;
+    explicit Ticket(AuditLog* log) : log_(log) {}
+    void release();
+    AuditLog* log_ = nullptr;
+  };
+
+  // Thread-safe, never blocks. A place for one record, or an empty ticket when the log cannot
+  // take records now (the last write failed, or the queue is full with reservations): the
+  // caller refuses the work instead of doing it unrecorded.
+  Ticket reserve();
+  // Whether reserve() would succeed now, and if not why ("audit log write failing: ...",
+  // "audit queue full"), for readiness.
+  bool accepting() const;
+  std::string unavailable_reason() const;
+
+  // Thread-safe, never blocks. Serializes on the caller's thread (about a microsecond) and
+  // queues (see kMaxRecordBytes), into the place the ticket holds when one is given. Returns
+  // false when the record had to be dropped (no ticket and the queue full, or the log is
+  // shutting down): it is counted and a records_dropped line says so.
+  bool submit(const AuditRecord& record, Ticket* ticket = nullptr);
 
   // Thread-safe and cheap: asks the writer to reopen the path before its next
   // write (call from the SIGUSR1 handler's loop callback after logrotate).
@@ -87,6 +134,7 @@ class AuditLog {
  private:
   AuditLog(AuditLogOptions options, std::unique_ptr<AuditFile> file);
   void run();
+  void note_drop(std::uint64_t n, const char* why);  // under mu_
   // Queued records that are written without waiting for batch_interval (a full batch, or a
   // full queue that submitters wait on).
   std::size_t full_batch() const { return std::min(kMaxBatch, options_.queue_capacity); }
@@ -99,9 +147,17 @@ class AuditLog {
   std::condition_variable has_room_;
   std::condition_variable progressed_;
   std::deque<std::string> queue_;
+  std::uint64_t reserved_ = 0;   // tickets outstanding
   std::uint64_t submitted_ = 0;  // records ever accepted into the queue
   std::uint64_t done_ = 0;       // of those, written (or given up at shutdown)
+  // Records lost since the last records_dropped line: how many, when the first and the last
+  // were lost, and why (the first reason).
   std::uint64_t unreported_drops_ = 0;
+  std::chrono::system_clock::time_point first_drop_{}, last_drop_{};
+  std::string drop_reason_;
+  // The last write failed (until one succeeds): what it said.
+  bool failing_ = false;
+  std::string failure_;
   bool reopen_ = false;
   bool stopping_ = false;
   bool writer_idle_ = false;         // the writer sleeps on an empty queue: a submit wakes it
@@ -110,7 +166,7 @@ class AuditLog {
   std::atomic<std::uint64_t> written_{0};
   std::atomic<std::uint64_t> dropped_{0};
   std::atomic<std::uint64_t> write_errors_{0};
-  std::atomic<std::uint64_t> blocked_{0};
+  std::atomic<std::uint64_t> refused_{0};
   std::atomic<std::uint64_t> last_seq_{0};
   std::thread thread_;
 };

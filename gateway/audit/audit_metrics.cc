@@ -31,9 +31,15 @@ void append_audit_metrics(const AuditStats& s, std::vector<prometheus::MetricFam
       MetricType::Counter, s.records_dropped);
   add(out, "bordergate_audit_write_errors_total", "Failed writes or fsyncs of the audit file",
       MetricType::Counter, s.write_errors);
-  add(out, "bordergate_audit_submit_blocked_total",
-      "Audit submissions that waited for room in the queue (backpressure)", MetricType::Counter,
-      s.submit_blocked);
+  add(out, "bordergate_audit_refused_total",
+      "Requests refused (503) because the audit log could not take their record",
+      MetricType::Counter, s.reservations_refused);
+  add(out, "bordergate_audit_accepting",
+      "1 while the audit log takes records; 0 while writes fail or the queue is full (the "
+      "gateway then refuses new work)",
+      MetricType::Gauge, s.accepting ? 1 : 0);
+  add(out, "bordergate_audit_reserved", "Places in the audit queue held for requests in flight",
+      MetricType::Gauge, s.reserved);
   add(out, "bordergate_audit_queue_depth", "Audit records waiting for the writer thread",
       MetricType::Gauge, s.queue_depth);
   add(out, "bordergate_audit_queue_capacity", "Capacity of the audit queue", MetricType::Gauge,

@@ -12,8 +12,8 @@
 namespace bordergate::audit {
 
 // bordergate_audit_records_written_total, _records_dropped_total,
-// _write_errors_total, _submit_blocked_total (counters);
-// bordergate_audit_queue_depth, _queue_capacity, _last_seq (gauges).
+// _write_errors_total, _refused_total (counters);
+// bordergate_audit_accepting, _reserved, _queue_depth, _queue_capacity, _last_seq (gauges).
 void append_audit_metrics(const AuditStats& stats, std::vector<prometheus::MetricFamily>& out);
 
 }  // namespace bordergate::audit

@@ -81,9 +81,9 @@ bool ChainVerifier::add_line(std::string_view line) {
     return fail("bad_genesis", "a second chain_start inside the chain", 0);
   }
   if (f->type == "records_dropped") {
-    report_.notes.push_back(file_ + ":" + std::to_string(line_no_) + ": seq " +
-                            std::to_string(f->seq) +
-                            ": the writer reports records dropped (queue full)");
+    report_.notes.push_back(
+        file_ + ":" + std::to_string(line_no_) + ": seq " + std::to_string(f->seq) + ": a gap: " +
+        (f->note.empty() ? std::string("the writer reports records dropped") : f->note));
   }
   head_.next_seq = f->seq + 1;
   head_.last_hash = sha256_hex(line);

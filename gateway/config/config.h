@@ -106,6 +106,11 @@ struct AuditConfig {
   Fsync fsync = Fsync::interval;
   Millis fsync_interval{100};
   std::uint32_t queue_records = 65536;
+  // What the gateway does while the audit log cannot take records (disk full, I/O errors, queue
+  // full): refuse new work it would have to record (503, readiness 503), or forward it anyway
+  // and account for every lost record with a gap line in the chain.
+  enum class OnFailure { refuse, forward };
+  OnFailure on_failure = OnFailure::refuse;
 };
 
 // The durable quarantine store (gateway/quarantine).

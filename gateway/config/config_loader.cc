@@ -355,7 +355,7 @@ void Loader::load_evidence(const YAML::Node& root, Config& c) {
   c.audit.path = resolve("audit.log");
   c.quarantine.path = resolve("quarantine.db");
   if (YAML::Node n = root["audit"]) {
-    if (check_map(n, "audit", {"path", "fsync", "queue_records"})) {
+    if (check_map(n, "audit", {"path", "fsync", "queue_records", "on_failure"})) {
       std::string path;
       if (get_string(n, "path", path, false)) {
         if (path.empty()) error(n["path"], "'path' must not be empty");
@@ -376,6 +376,16 @@ void Loader::load_evidence(const YAML::Node& root, Config& c) {
         }
       }
       get_uint(n, "queue_records", c.audit.queue_records, 16, 10'000'000);
+      std::string on_failure;
+      if (get_string(n, "on_failure", on_failure, false)) {
+        if (on_failure == "refuse") {
+          c.audit.on_failure = AuditConfig::OnFailure::refuse;
+        } else if (on_failure == "forward") {
+          c.audit.on_failure = AuditConfig::OnFailure::forward;
+        } else {
+          error(n["on_failure"], "'on_failure' must be refuse or forward");
+        }
+      }
     }
   }
   if (YAML::Node n = root["quarantine"]) {

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gateway/audit/audit_log.h"
 #include "gateway/enforcement/answer_event.h"
 #include "gateway/enforcement/classifier.h"
 #include "gateway/enforcement/pdu_inspection.h"
@@ -26,6 +27,9 @@
 namespace bordergate::enforcement {
 
 struct EnforcementServices;
+
+// The denial of a request refused because the audit log could not take its record.
+inline constexpr std::string_view kAuditUnavailable = "audit_unavailable";
 
 // A request the policy does not judge, decided by its connection's admission instead (an outbound
 // tunnel's inner request refused by the binding, an egress request forwarded unjudged, a request
@@ -98,6 +102,10 @@ struct JudgedRequest {
   // Rooms a server in no federation joined, by membership events of this request or its answer
   // (note_joined_servers).
   std::vector<JoinedServer> mixed;
+
+  // The place in the audit queue this request's record will take (reserved by classify; given
+  // back if the request ends without a record). Mutable: record_judged consumes it.
+  mutable audit::AuditLog::Ticket audit_ticket;
 
   // Suspension on key fetches: the request resumes once every answer arrived (or the wait was
   // cut), at the phase that verifies with the keys at hand (verify, verify_events).

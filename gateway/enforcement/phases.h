@@ -30,6 +30,11 @@ struct PhaseEnv {
   std::function<void(std::function<void()> work, std::function<void()> done)> offload;
 };
 
+// A place in the audit queue for the request's record (fail closed, AuditLog::reserve): when
+// the audit log cannot take records, the request is refused before anything is judged or
+// forwarded, 503 M_UNAVAILABLE with Retry-After (denial audit_unavailable; such refusals are
+// counted by bordergate_audit_refused_total, not recorded), unless audit.on_failure is forward.
+Outcome reserve_audit_place(JudgedRequest& r);
 // The catalogue endpoint and a strict JSON body.
 Outcome classify_request(JudgedRequest& r, const HttpRequest& http);
 // Inbound: the X-Matrix headers parsed and addressed to us; asks for the origin's keys that are

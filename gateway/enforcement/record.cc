@@ -147,10 +147,13 @@ audit::AuditRecord audit_record(const JudgedRequest& r, const RequestOutcome& o)
 
 void record_judged(const JudgedRequest& r, const RequestOutcome& o) {
   if (r.services == nullptr) return;
+  // Refused because the audit log could not take its record: counted by the log
+  // (bordergate_audit_refused_total), not recorded (it would only be lost as well).
+  if (r.denial == kAuditUnavailable) return;
   r.services->metrics.count(r.direction, peer_label(r),
                             r.route ? policy::endpoint_name(r.route->endpoint) : "unrecognized",
                             decision_action(r));
-  if (r.services->audit) r.services->audit->submit(audit_record(r, o));
+  if (r.services->audit) r.services->audit->submit(audit_record(r, o), &r.audit_ticket);
 }
 
 }  // namespace bordergate::enforcement

@@ -118,6 +118,18 @@ GatewayError answer_for(const policy::Decision& d) {
   return a;
 }
 
+Outcome reserve_audit_place(JudgedRequest& r) {
+  if (!r.services->audit) return Outcome::proceed();
+  r.audit_ticket = r.services->audit->reserve();
+  if (r.audit_ticket || !r.services->audit_fail_closed) return Outcome::proceed();
+  r.denial = std::string(kAuditUnavailable);
+  Outcome s =
+      Outcome::respond(503, "M_UNAVAILABLE", "The gateway cannot record decisions now; retry later",
+                       ErrorSource::gateway);
+  s.error.retry_after_ms = 5000;
+  return s;
+}
+
 Outcome classify_request(JudgedRequest& r, const HttpRequest& http) {
   // The legacy media paths are client-server API: only the Core's outbound requests may use them.
   auto c = outbound(r) ? classify_outbound_endpoint(http.method, http.target)

@@ -38,6 +38,7 @@ Result<std::unique_ptr<EnforcementServices>> build_enforcement_services(const Co
                                                         : audit::FsyncPolicy::Kind::interval;
   o.fsync.interval = config.audit.fsync_interval;
   o.queue_capacity = config.audit.queue_records;
+  s->audit_fail_closed = config.audit.on_failure == AuditConfig::OnFailure::refuse;
   auto log = audit::AuditLog::open(o);
   if (!log) return make_error(log.error().code, "audit: " + log.error().message);
   s->audit = std::move(log.value());

@@ -31,6 +31,9 @@ struct EnforcementServices {
   std::unique_ptr<RoomMembers> room_members;    // <state_dir>/room_members.db
   // Evidence: one audit record per decision; transactions held back by policy.
   std::unique_ptr<audit::AuditLog> audit;
+  // While the audit log cannot take records: refuse new work (503) or forward it anyway (every
+  // lost record then accounted for by a gap line). config audit.on_failure.
+  bool audit_fail_closed = true;
   std::unique_ptr<quarantine::QuarantineStore> quarantine;
   EnforcementMetrics metrics;
 };

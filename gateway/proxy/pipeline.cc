@@ -191,6 +191,8 @@ Outcome admit(RequestContext& ctx) {
 
 Outcome classify(RequestContext& ctx) {
   if (!ctx.enforcing()) return Outcome::proceed();
+  if (Outcome s = enforcement::reserve_audit_place(ctx.judged); s.kind != Outcome::Kind::proceed)
+    return s;
   return enforcement::classify_request(ctx.judged, *ctx.request);
 }
 

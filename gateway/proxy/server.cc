@@ -257,6 +257,9 @@ Status Server::start() {
 
 int Server::run() {
   std::signal(SIGPIPE, SIG_IGN);
+  // A file-size limit (RLIMIT_FSIZE) reached by the audit log or a store is a write error the
+  // writer handles (fail closed, retry), not a reason to die.
+  std::signal(SIGXFSZ, SIG_IGN);
   if (Status s = start(); !s) return 1;
   uv_run(&loop_, UV_RUN_DEFAULT);
   for (auto& w : workers_) w->join();
@@ -418,6 +421,12 @@ bool Server::ready(std::string& why) const {
   }
   // Passive health: what the workers saw on real traffic. No synthetic
   // connections to Core.
+  // Fail closed: while the audit log cannot take records, new work is refused (503).
+  if (enforcement_ != nullptr && enforcement_->audit && enforcement_->audit_fail_closed &&
+      !enforcement_->audit->accepting()) {
+    why = enforcement_->audit->unavailable_reason();
+    return false;
+  }
   std::int64_t failed = shared_.last_upstream_failure_ms.load();
   if (failed >= 0 && failed >= shared_.last_upstream_ok_ms.load() &&
       steady_ms() - failed < kUpstreamFailureWindowMs) {

@@ -1,14 +1,18 @@
 // The writer thread: concurrent producers, resume after restart, rotation
 // (with and without the SIGUSR1 reopen), a second process appending to the
-// same chain, and backpressure then counted drops when the queue stays full.
+// same chain; failing closed: reservations refused while the queue is full or writes fail
+// (disk full, simulated with RLIMIT_FSIZE), recovery, and every lost record accounted for.
 #include "gateway/audit/audit_log.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -34,14 +38,14 @@ AuditRecord decision(int i) {
   return r;
 }
 
-std::unique_ptr<AuditLog> open_log(const std::string& path, std::size_t capacity = 65536,
-                                   std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+std::unique_ptr<AuditLog> open_log(const std::string& path, std::size_t capacity = 65536) {
   AuditLogOptions o;
   o.path = path;
   o.fsync.kind = FsyncPolicy::Kind::interval;
   o.fsync.interval = std::chrono::milliseconds(5);
   o.queue_capacity = capacity;
-  o.enqueue_timeout = timeout;
+  o.retry_delay = std::chrono::milliseconds(10);
+  o.shutdown_retry = std::chrono::milliseconds(200);
   Result<std::unique_ptr<AuditLog>> log = AuditLog::open(o);
   EXPECT_TRUE(log.ok()) << (log.ok() ? "" : log.error().message);
   return log.ok() ? std::move(*log) : nullptr;
@@ -63,7 +67,13 @@ TEST(AuditLog, ConcurrentProducersMakeOneIntactChain) {
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t) {
       threads.emplace_back([&, t] {
-        for (int i = 0; i < kPerThread; ++i) ASSERT_TRUE(log->submit(decision(t * kPerThread + i)));
+        // As the gateway does: a place first (refused while the queue is full: a peer would
+        // get 503 and retry), then the record into it.
+        for (int i = 0; i < kPerThread; ++i) {
+          AuditLog::Ticket ticket;
+          while (!(ticket = log->reserve())) std::this_thread::yield();
+          ASSERT_TRUE(log->submit(decision(t * kPerThread + i), &ticket));
+        }
       });
     }
     for (auto& th : threads) th.join();
@@ -212,39 +222,172 @@ TEST(AuditLog, AnotherProcessAppendsToTheSameChain) {
   EXPECT_TRUE(r.intact) << r.problem << ": " << r.detail;
 }
 
-TEST(AuditLog, FullQueueBlocksThenCountsAndRecordsTheDrop) {
+// A full queue never blocks a submitter: reservations are refused (the gateway answers 503),
+// and a record submitted without one is counted and announced by a records_dropped line that
+// says how many, after which seq, when and why.
+TEST(AuditLog, FullQueueRefusesReservationsAndAccountsForEveryDrop) {
   ScratchDir dir;
   const std::string path = dir.file("audit.log");
-  std::unique_ptr<AuditLog> log = open_log(path, 4, std::chrono::milliseconds(30));
+  std::unique_ptr<AuditLog> log = open_log(path, 4);
   // Hold the chain lock as another process would: the writer thread stalls.
   int lock_fd = ::open((path + ".head").c_str(), O_RDWR | O_CLOEXEC);
   ASSERT_GE(lock_fd, 0);
   ASSERT_EQ(flock(lock_fd, LOCK_EX), 0);
+  std::vector<AuditLog::Ticket> tickets;
+  for (int i = 0; i < 1100; ++i) {
+    AuditLog::Ticket t = log->reserve();
+    if (!t) break;
+    tickets.push_back(std::move(t));
+  }
+  // Four places, plus at most one batch the writer took before it stalled on the lock.
+  EXPECT_GE(tickets.size(), 4u);
+  EXPECT_FALSE(log->accepting());
+  EXPECT_EQ(log->unavailable_reason(), "audit queue full");
+  EXPECT_FALSE(log->reserve());
+  // A reserved record always finds its place; an unreserved one is dropped, without waiting.
+  const auto started = std::chrono::steady_clock::now();
   int accepted = 0;
-  for (int i = 0; i < 12; ++i) accepted += log->submit(decision(i)) ? 1 : 0;
+  for (std::size_t i = 0; i < tickets.size(); ++i) {
+    accepted += log->submit(decision(static_cast<int>(i)), &tickets[i]) ? 1 : 0;
+  }
+  EXPECT_EQ(accepted, static_cast<int>(tickets.size()));
+  // (The writer may have taken a batch off the queue before it stalled: unreserved records
+  // fill what it left, then the next two are dropped.)
+  int dropped = 0;
+  for (int i = 0; i < 2100 && dropped < 2; ++i) {
+    if (log->submit(decision(1000 + i))) {
+      ++accepted;
+    } else {
+      ++dropped;
+    }
+  }
+  EXPECT_EQ(dropped, 2);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(500));
   AuditStats s = log->stats();
-  EXPECT_GE(s.submit_blocked, 1u);
-  EXPECT_EQ(s.records_dropped, static_cast<std::uint64_t>(12 - accepted));
-  EXPECT_GE(s.records_dropped, 1u);
-  EXPECT_LE(accepted, 4 + 1024);  // at most one batch in the writer plus a full queue
+  EXPECT_EQ(s.records_dropped, 2u);
+  EXPECT_GE(s.reservations_refused, 1u);
+  EXPECT_FALSE(s.accepting);
 
   std::vector<prometheus::MetricFamily> families;
   append_audit_metrics(s, families);
-  ASSERT_EQ(families.size(), 7u);
+  ASSERT_EQ(families.size(), 9u);
   EXPECT_EQ(families[1].name, "bordergate_audit_records_dropped_total");
-  EXPECT_EQ(families[1].metric[0].counter.value, static_cast<double>(s.records_dropped));
+  EXPECT_EQ(families[1].metric[0].counter.value, 2.0);
+  EXPECT_EQ(families[3].name, "bordergate_audit_refused_total");
+  EXPECT_EQ(families[4].name, "bordergate_audit_accepting");
+  EXPECT_EQ(families[4].metric[0].gauge.value, 0.0);
 
   flock(lock_fd, LOCK_UN);
   ::close(lock_fd);
   log->flush();
+  EXPECT_TRUE(log->accepting());
   log.reset();
   const std::vector<std::string> lines = read_lines(path);
   EXPECT_EQ(count_type(lines, "decision"), static_cast<size_t>(accepted));
-  ASSERT_EQ(count_type(lines, "records_dropped"), 1u);
+  // Every lost record is in a gap line (one, or two when the writer noted them in two
+  // batches), which `audit verify` reports with how many, when, after which seq and why.
   VerifyReport r = verify_files({path}, {true, {}});
   EXPECT_TRUE(r.intact) << r.problem << ": " << r.detail;
-  ASSERT_EQ(r.notes.size(), 1u);
-  EXPECT_NE(r.notes[0].find("dropped"), std::string::npos);
+  EXPECT_EQ(r.notes.size(), count_type(lines, "records_dropped"));
+  std::uint64_t lost = 0;
+  const std::regex gap(
+      R"(a gap: (\d+) records? (?:were|was) lost between \S+Z and \S+Z after seq \d+: the audit queue was full)");
+  for (const std::string& note : r.notes) {
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(note, m, gap)) << note;
+    lost += std::stoull(m[1]);
+  }
+  EXPECT_EQ(lost, 2u);
+}
+
+// The file cannot grow (a full disk, here RLIMIT_FSIZE): the write fails part-way, the file is
+// cut back to its last whole record, reservations are refused and the reason is given; when
+// the disk takes writes again the queued records go out once each, in order, and the log
+// accepts again by itself. The chain verifies, with no gap and no duplicate.
+TEST(AuditLog, AFullDiskFailsClosedAndRecoversByItself) {
+  ScratchDir dir;
+  const std::string path = dir.file("audit.log");
+  std::unique_ptr<AuditLog> log = open_log(path, 64);
+  log->flush();
+  const off_t start = static_cast<off_t>(testing::read_all(path).size());
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  struct sigaction old_action {};
+  ASSERT_EQ(sigaction(SIGXFSZ, &ignore, &old_action), 0);
+  struct rlimit old_limit {};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  struct rlimit full = old_limit;
+  full.rlim_cur = static_cast<rlim_t>(start + 100);  // room for less than one record batch
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &full), 0);
+
+  std::vector<AuditLog::Ticket> tickets;
+  for (int i = 0; i < 5; ++i) tickets.push_back(log->reserve());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(log->submit(decision(i), &tickets[i]));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (log->accepting() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_FALSE(log->accepting());
+  EXPECT_NE(log->unavailable_reason().find("audit log write failing"), std::string::npos)
+      << log->unavailable_reason();
+  EXPECT_FALSE(log->reserve());
+  EXPECT_GE(log->stats().write_errors, 1u);
+  // Nothing of the failed batch stays on disk: the file ends with its last whole record.
+  EXPECT_EQ(static_cast<off_t>(testing::read_all(path).size()), start);
+
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  while (!log->accepting() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_TRUE(log->accepting());
+  log->flush();
+  sigaction(SIGXFSZ, &old_action, nullptr);
+  EXPECT_EQ(log->stats().records_dropped, 0u);
+  log.reset();
+  const std::vector<std::string> lines = read_lines(path);
+  EXPECT_EQ(count_type(lines, "decision"), 5u);
+  EXPECT_EQ(count_type(lines, "records_dropped"), 0u);
+  VerifyReport r = verify_files({path}, {true, {}});
+  EXPECT_TRUE(r.intact) << r.problem << ": " << r.detail;
+  std::set<std::string> txns;
+  for (const std::string& l : lines) {
+    size_t p = l.find("\"txn_id\":\"");
+    if (p != std::string::npos) txns.insert(l.substr(p + 10, l.find('"', p + 10) - p - 10));
+  }
+  EXPECT_EQ(txns.size(), 5u);
+}
+
+// At shutdown a disk that stays full gets bounded retries; what it does not take is counted
+// (and logged as audit_records_lost), and the file ends with the last record the head names.
+TEST(AuditLog, ShutdownOnAFullDiskLosesNothingSilently) {
+  ScratchDir dir;
+  const std::string path = dir.file("audit.log");
+  std::unique_ptr<AuditLog> log = open_log(path, 64);
+  log->flush();
+  const std::string before = testing::read_all(path);
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  struct sigaction old_action {};
+  ASSERT_EQ(sigaction(SIGXFSZ, &ignore, &old_action), 0);
+  struct rlimit old_limit {};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  struct rlimit full = old_limit;
+  full.rlim_cur = static_cast<rlim_t>(before.size() + 50);
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &full), 0);
+  for (int i = 0; i < 3; ++i) {
+    AuditLog::Ticket t = log->reserve();
+    ASSERT_TRUE(log->submit(decision(i), &t));
+  }
+  AuditLog* raw = log.get();
+  const auto started = std::chrono::steady_clock::now();
+  log.reset();  // shutdown with the disk still full
+  (void)raw;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  sigaction(SIGXFSZ, &old_action, nullptr);
+  EXPECT_EQ(testing::read_all(path), before);  // no torn line, the head is the last record
+  VerifyReport r = verify_files({path}, {true, {}});
+  EXPECT_TRUE(r.intact) << r.problem << ": " << r.detail;
 }
 
 TEST(AuditLog, RefusesToStartOnACorruptTail) {
