@@ -75,6 +75,8 @@ struct LimitsConfig {
   // answered without them (docs/inbound.md).
   Millis key_wait_timeout{10000};
   std::uint32_t max_connections = 4096;  // per worker
+  // Request body bytes buffered at once, all connections and workers together (BodyBudget).
+  std::uint64_t max_buffered_bytes = 256ULL << 20;
 };
 
 struct ShutdownConfig {

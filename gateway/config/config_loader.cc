@@ -336,13 +336,15 @@ void Loader::load_upstream(const YAML::Node& n, UpstreamConfig& u) {
 
 void Loader::load_limits(const YAML::Node& n, LimitsConfig& l) {
   if (!check_map(n, "limits",
-                 {"max_header_bytes", "max_headers", "max_body_bytes", "header_timeout",
-                  "body_timeout", "idle_timeout", "key_wait_timeout", "max_connections"})) {
+                 {"max_header_bytes", "max_headers", "max_body_bytes", "max_buffered_bytes",
+                  "header_timeout", "body_timeout", "idle_timeout", "key_wait_timeout",
+                  "max_connections"})) {
     return;
   }
   get_uint(n, "max_header_bytes", l.max_header_bytes, 1024, 1 << 20);
   get_uint(n, "max_headers", l.max_headers, 1, 10000);
   get_uint(n, "max_body_bytes", l.max_body_bytes, 0, 1ULL << 30);
+  get_uint(n, "max_buffered_bytes", l.max_buffered_bytes, 1ULL << 20, 1ULL << 40);
   get_duration(n, "header_timeout", l.header_timeout, Millis(1), Millis(3'600'000));
   get_duration(n, "body_timeout", l.body_timeout, Millis(1), Millis(3'600'000));
   get_duration(n, "idle_timeout", l.idle_timeout, Millis(1), Millis(3'600'000));

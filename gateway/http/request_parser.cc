@@ -1,5 +1,6 @@
 #include "gateway/http/request_parser.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace bordergate {
@@ -43,9 +44,47 @@ RequestParser::RequestParser(const RequestLimits& limits) : limits_(limits) {
   reset();
 }
 
+RequestParser::~RequestParser() { release_body(); }
+
+void RequestParser::release_body() {
+  if (charged_to_ != nullptr) charged_to_->release(charged_);
+  charged_ = 0;
+  charged_to_ = nullptr;
+  // A large body's buffer is freed, not kept for the next request.
+  if (request_.body.capacity() > BodyBudget::kSmallBody) std::string().swap(request_.body);
+}
+
+bool RequestParser::grow_body(size_t len) {
+  std::string& body = request_.body;
+  const std::uint64_t needed = body.size() + len;
+  if (needed <= body.capacity()) return true;
+  // Double up to what the request declared (or the limit), never past it: the buffer holds at
+  // most twice what arrived, and exactly a declared length once it is all there.
+  const std::uint64_t ceiling =
+      request_.content_length ? *request_.content_length : limits_.max_body_bytes;
+  std::uint64_t target = std::max<std::uint64_t>(needed, body.capacity() * 2);
+  target = std::max<std::uint64_t>(needed, std::min(target, ceiling));
+  if (limits_.budget != nullptr) {
+    if (charged_to_ != nullptr && charged_to_ != limits_.budget) return false;
+    if (target > charged_ && !limits_.budget->charge(target - charged_, charged_)) return false;
+    if (target > charged_) {
+      charged_to_ = limits_.budget;
+      charged_ = target;
+    }
+  }
+  // A fresh buffer of exactly `target` (reserve() on the old one may round up to twice its
+  // capacity, past the declared length).
+  std::string grown;
+  grown.reserve(static_cast<size_t>(target));
+  grown.append(body);
+  body.swap(grown);
+  return true;
+}
+
 void RequestParser::reset() {
   llhttp_init(&parser_, HTTP_REQUEST, &settings_);
   parser_.data = this;
+  release_body();
   request_.clear();
   error_ = GatewayError{};
   started_ = headers_done_ = complete_ = field_open_ = false;
@@ -242,7 +281,16 @@ int RequestParser::on_headers_complete(llhttp_t* p) {
     if (p->content_length > self->limits_.max_body_bytes) {
       return self->fail(413, "M_TOO_LARGE", "Request body too large");
     }
-    r.body.reserve(static_cast<size_t>(p->content_length));
+    // Nothing is reserved from the declared length: the body grows as its bytes arrive.
+    if (self->limits_.budget != nullptr && !self->limits_.budget->admit(p->content_length)) {
+      return self->fail(503, "M_UNAVAILABLE",
+                        "The gateway holds too many large requests now; retry later");
+    }
+  }
+  if (self->limits_.head_check) {
+    if (std::optional<GatewayError> refused = self->limits_.head_check(r)) {
+      return self->fail(refused->status, refused->errcode, std::move(refused->reason));
+    }
   }
   r.keep_alive = llhttp_should_keep_alive(p) != 0;
   if (auto expect = r.headers.find("expect")) {
@@ -258,6 +306,10 @@ int RequestParser::on_body(llhttp_t* p, const char* at, size_t len) {
   RequestParser* self = self_of(p);
   if (self->request_.body.size() + len > self->limits_.max_body_bytes) {
     return self->fail(413, "M_TOO_LARGE", "Request body too large");
+  }
+  if (!self->grow_body(len)) {
+    return self->fail(503, "M_UNAVAILABLE",
+                      "The gateway holds too many large requests now; retry later");
   }
   self->request_.body.append(at, len);
   return 0;

@@ -8,17 +8,31 @@
 #include <llhttp.h>
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 
+#include "gateway/http/body_budget.h"
 #include "gateway/http/error_response.h"
 #include "gateway/http/message.h"
 
 namespace bordergate {
 
 struct RequestLimits {
+  RequestLimits() = default;
+  RequestLimits(std::uint32_t header_bytes, std::uint32_t headers, std::uint64_t body_bytes)
+      : max_header_bytes(header_bytes), max_headers(headers), max_body_bytes(body_bytes) {}
+
   std::uint32_t max_header_bytes = 16384;
   std::uint32_t max_headers = 100;
   std::uint64_t max_body_bytes = 13107200;
+  // The process-wide budget of buffered body bytes (null: none). A body is charged as it grows;
+  // a declared length that does not fit is refused at the headers: 503 M_UNAVAILABLE.
+  BodyBudget* budget = nullptr;
+  // Asked once the headers are complete, before any body byte is read: an error refuses the
+  // request there (the federation listener refuses a Content-Length larger than the claimed
+  // origin's policy allows, 413).
+  std::function<std::optional<GatewayError>(const HttpRequest&)> head_check;
 };
 
 class RequestParser {
@@ -30,13 +44,15 @@ class RequestParser {
   };
 
   explicit RequestParser(const RequestLimits& limits);
+  ~RequestParser();
   RequestParser(const RequestParser&) = delete;
   RequestParser& operator=(const RequestParser&) = delete;
 
   // Feeds bytes. On `complete` the bytes after `consumed` belong to the next
   // request (pipelining); call reset() before feeding them.
   Outcome feed(const char* data, size_t len);
-  // The peer closed its side: completes nothing, but a half request is an error.
+  // Starts over for the next request: the last one's body bytes go back to the budget (and a
+  // large body's memory to the allocator).
   void reset();
   void set_limits(const RequestLimits& limits) { limits_ = limits; }
 
@@ -59,9 +75,14 @@ class RequestParser {
   // the header byte limit. Returns the number of bytes that are safe to feed.
   bool scan_head(const char* data, size_t len);
   int fail(int status, const char* errcode, std::string reason);
+  // Makes room for `len` more body bytes, charged to the budget. False: refused (503).
+  bool grow_body(size_t len);
+  void release_body();
   int check_header(const HeaderField& f);
 
   RequestLimits limits_;
+  std::uint64_t charged_ = 0;  // body capacity charged to limits_.budget
+  BodyBudget* charged_to_ = nullptr;
   llhttp_t parser_;
   llhttp_settings_t settings_;
   HttpRequest request_;

@@ -31,7 +31,10 @@ struct Runtime {
   enforcement::EnforcementServices* enforcement = nullptr;
 };
 
+// `budget`: the process-wide budget of buffered request bodies (owned by the Server, kept across
+// reloads); null: none.
 Result<std::shared_ptr<const Runtime>> build_runtime(
-    std::shared_ptr<const Config> config, enforcement::EnforcementServices* enforcement = nullptr);
+    std::shared_ptr<const Config> config, enforcement::EnforcementServices* enforcement = nullptr,
+    BodyBudget* budget = nullptr);
 
 }  // namespace bordergate

@@ -116,7 +116,8 @@ Status Server::start() {
     }
     outbound_ = std::move(services.value());
   }
-  auto rt = build_runtime(loaded.config, enforcement_.get());
+  body_budget_ = std::make_unique<BodyBudget>(loaded.config->limits.max_buffered_bytes);
+  auto rt = build_runtime(loaded.config, enforcement_.get(), body_budget_.get());
   if (!rt) {
     log_event(LogLevel::error, "config_invalid", {{"error", rt.error().message}});
     return rt.error();
@@ -205,6 +206,29 @@ Status Server::start() {
           "# TYPE bordergate_inbound_enforcement_pass_through gauge\n"
           "bordergate_inbound_enforcement_pass_through ";
       text += enforcement_ == nullptr ? "1\n" : "0\n";
+      if (body_budget_ != nullptr) {
+        const BodyBudget& b = *body_budget_;
+        text +=
+            "# HELP bordergate_request_body_bytes_buffered Request body bytes held in memory, all "
+            "connections together (limits.max_buffered_bytes)\n"
+            "# TYPE bordergate_request_body_bytes_buffered gauge\n"
+            "bordergate_request_body_bytes_buffered " +
+            std::to_string(b.in_use()) +
+            "\n# HELP bordergate_request_body_bytes_limit limits.max_buffered_bytes\n"
+            "# TYPE bordergate_request_body_bytes_limit gauge\n"
+            "bordergate_request_body_bytes_limit " +
+            std::to_string(b.limit()) +
+            "\n# HELP bordergate_request_body_budget_refused_total Requests refused (503) because "
+            "their body did not fit the budget\n"
+            "# TYPE bordergate_request_body_budget_refused_total counter\n"
+            "bordergate_request_body_budget_refused_total " +
+            std::to_string(b.refused()) +
+            "\n# HELP bordergate_memory_trims_total Times free memory was handed back to the "
+            "system after a spike of buffered bodies\n"
+            "# TYPE bordergate_memory_trims_total counter\n"
+            "bordergate_memory_trims_total " +
+            std::to_string(b.trims()) + "\n";
+      }
       return text;
     };
     hooks.inbound_enforcement = enforcement_ == nullptr ? "pass_through" : "policy";
@@ -339,7 +363,8 @@ void Server::reload() {
       next_policy = std::move(p.value());
   }
   if (failure.empty()) {
-    auto rt = build_runtime(loaded.config, enforcement_.get());
+    body_budget_->set_limit(loaded.config->limits.max_buffered_bytes);
+    auto rt = build_runtime(loaded.config, enforcement_.get(), body_budget_.get());
     if (rt)
       next = rt.value();
     else

@@ -53,6 +53,8 @@ class Server {
   // Declared before the workers: destroyed after them (key callbacks run on their loops).
   std::unique_ptr<enforcement::EnforcementServices> enforcement_;
   std::unique_ptr<OutboundServices> outbound_;  // the Core's proxy listener (null: disabled)
+  // Request bodies buffered by every worker (limits.max_buffered_bytes); outlives the workers.
+  std::unique_ptr<BodyBudget> body_budget_;
   WorkerShared shared_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<AdminServer> admin_;
