@@ -88,8 +88,7 @@ void RequestParser::reset() {
   request_.clear();
   error_ = GatewayError{};
   started_ = headers_done_ = complete_ = field_open_ = false;
-  head_done_ = prev_cr_ = prev_space_ = false;
-  head_bytes_ = line_len_ = lines_ = 0;
+  head_.reset();
   content_length_count_ = transfer_encoding_count_ = host_count_ = 0;
 }
 
@@ -103,62 +102,22 @@ int RequestParser::fail(int status, const char* errcode, std::string reason) {
 }
 
 bool RequestParser::scan_head(const char* data, size_t len) {
-  for (size_t i = 0; i < len && !head_done_; ++i) {
-    char c = data[i];
-    if (++head_bytes_ > limits_.max_header_bytes) {
-      fail(431, "M_TOO_LARGE", "Request header fields too large");
-      return false;
-    }
-    if (prev_cr_) {
-      prev_cr_ = false;
-      if (c != '\n') {
-        fail(400, "M_UNKNOWN", "Malformed HTTP: bare CR");
-        return false;
-      }
-      if (line_len_ == 0) {
-        // An empty line: the end of the head once a request line exists.
-        if (lines_ > 0) head_done_ = true;
-        continue;
-      }
-      ++lines_;
-      line_len_ = 0;
-      continue;
-    }
-    if (c == '\r') {
-      prev_cr_ = true;
-      continue;
-    }
-    if (c == '\n') {
-      fail(400, "M_UNKNOWN", "Malformed HTTP: bare LF");
-      return false;
-    }
-    if (c == '\0') {
-      fail(400, "M_UNKNOWN", "Malformed HTTP: NUL byte");
-      return false;
-    }
-    if (line_len_ == 0 && lines_ > 0 && (c == ' ' || c == '\t')) {
-      fail(400, "M_UNKNOWN", "Malformed HTTP: obsolete line folding or leading whitespace");
-      return false;
-    }
-    if (lines_ == 0) {
-      // The request line is exactly "method SP target SP version": llhttp
-      // tolerates runs of spaces there, which other servers split differently.
-      if (c == '\t' || (c == ' ' && (line_len_ == 0 || prev_space_))) {
-        fail(400, "M_UNKNOWN", "Malformed HTTP: irregular whitespace in the request line");
-        return false;
-      }
-      prev_space_ = c == ' ';
-    }
-    ++line_len_;
+  using V = HeadScanner::Verdict;
+  const V v = head_.scan(data, len, limits_.max_header_bytes);
+  if (v == V::ok) return true;
+  if (v == V::too_large) {
+    fail(431, "M_TOO_LARGE", "Request header fields too large");
+  } else {
+    fail(400, "M_UNKNOWN", std::string("Malformed HTTP: ") + HeadScanner::describe(v));
   }
-  return true;
+  return false;
 }
 
 RequestParser::Outcome RequestParser::feed(const char* data, size_t len) {
   if (complete_) return {State::complete, 0};
   if (error_.reason.size() > 0) return {State::error, 0};
   if (len > 0) started_ = true;
-  if (!head_done_ && !scan_head(data, len)) return {State::error, 0};
+  if (!head_.done() && !scan_head(data, len)) return {State::error, 0};
   llhttp_errno_t err = llhttp_execute(&parser_, data, len);
   if (err == HPE_OK) {
     if (complete_) return {State::complete, len};

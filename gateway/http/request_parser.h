@@ -14,6 +14,7 @@
 
 #include "gateway/http/body_budget.h"
 #include "gateway/http/error_response.h"
+#include "gateway/http/head_scanner.h"
 #include "gateway/http/message.h"
 
 namespace bordergate {
@@ -91,13 +92,7 @@ class RequestParser {
   bool headers_done_ = false;
   bool complete_ = false;
   bool field_open_ = false;  // a header name has started and its value is not complete
-  // Head scanner state.
-  bool head_done_ = false;
-  bool prev_cr_ = false;
-  bool prev_space_ = false;
-  size_t head_bytes_ = 0;
-  size_t line_len_ = 0;
-  size_t lines_ = 0;
+  HeadScanner head_;
   // Framing headers seen.
   int content_length_count_ = 0;
   int transfer_encoding_count_ = 0;

@@ -68,6 +68,11 @@ int ConnectHeadParser::on_headers_complete(llhttp_t* p) {
   s.head_.method = llhttp_method_name(static_cast<llhttp_method_t>(llhttp_get_method(p)));
   for (auto& [name, value] : s.head_.headers) value = std::string(trim(value));
   if (llhttp_get_http_major(p) != 1) return s.fail("HTTP/1.x required");
+  // As on the federation listener: HTTP/1.1 names its Host, once. HTTP/1.0 may omit it, and
+  // Synapse's proxy client (Twisted's HTTPClient) sends its CONNECT as HTTP/1.0 without one.
+  const std::size_t hosts = s.head_.values("host").size();
+  if (hosts > 1) return s.fail("more than one Host header");
+  if (llhttp_get_http_minor(p) == 1 && hosts == 0) return s.fail("HTTP/1.1 without Host");
   s.done_ = true;
   // Stop at the end of the head in every case: what follows is tunnel data (CONNECT) or a body
   // the proxy will never read (anything else is refused).
@@ -78,6 +83,15 @@ ConnectHeadParser::State ConnectHeadParser::feed(std::string_view data, std::siz
   consumed = 0;
   if (done_) return State::kComplete;
   if (!error_.empty()) return State::kError;
+  if (!scanner_.done()) {
+    const HeadScanner::Verdict v = scanner_.scan(data.data(), data.size(), kMaxHeadBytes);
+    if (v != HeadScanner::Verdict::ok) {
+      fail(v == HeadScanner::Verdict::too_large
+               ? std::string("request head too large")
+               : std::string("malformed request: ") + HeadScanner::describe(v));
+      return State::kError;
+    }
+  }
   const llhttp_errno_t rc = llhttp_execute(&parser_, data.data(), data.size());
   if (done_ && (rc == HPE_PAUSED || rc == HPE_PAUSED_UPGRADE)) {
     consumed = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - data.data());

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "gateway/http/head_scanner.h"
+
 namespace bordergate::outbound {
 
 struct ConnectHead {
@@ -47,6 +49,7 @@ class ConnectHeadParser {
   ConnectHead head_;
   std::string error_;
   std::size_t head_bytes_ = 0;
+  HeadScanner scanner_;  // the federation listener's strictness (bare CR/LF, obs-fold, ...)
   bool in_value_ = false;
   bool done_ = false;
 };

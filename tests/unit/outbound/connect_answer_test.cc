@@ -60,18 +60,32 @@ TEST(ConnectHeadParserTest, IncrementalAndErrors) {
   ConnectHeadParser parser;
   std::size_t consumed = 0;
   EXPECT_EQ(ConnectHeadParser::State::kNeedMore, parser.feed("CONNECT a.b:443 HT", consumed));
-  EXPECT_EQ(ConnectHeadParser::State::kNeedMore, parser.feed("TP/1.1\r\nX: 1\r\n", consumed));
+  EXPECT_EQ(ConnectHeadParser::State::kNeedMore,
+            parser.feed("TP/1.1\r\nHost: a.b:443\r\nX: 1\r\n", consumed));
   EXPECT_EQ(ConnectHeadParser::State::kComplete, parser.feed("\r\n", consumed));
   EXPECT_EQ(2u, consumed);
 
-  for (const char* bad : {"CONNECT a.b:443 HTTP/1.1\nHost: a\n\n",  // bare LF
+  // As strict as the federation listener's request parser (issue 16): the same head scanner.
+  for (const char* bad : {"CONNECT a.b:443 HTTP/1.1\nHost: a\n\n",      // bare LF
+                          "CONNECT a.b:443 HTTP/1.1\rHost: a\r\n\r\n",  // bare CR
                           "CONNECT a.b:443 HTTP/2.0\r\n\r\n",
                           "\x16\x03\x01\x02\x00\x01",  // TLS straight away
-                          "CONNECT a.b:443 HTTP/1.1\r\nBad Header: x\r\n\r\n"}) {
+                          "CONNECT a.b:443 HTTP/1.1\r\nBad Header: x\r\n\r\n",
+                          "CONNECT a.b:443 HTTP/1.1\r\nHost: a\r\nX: 1\r\n  folded\r\n\r\n",
+                          "CONNECT  a.b:443 HTTP/1.1\r\nHost: a\r\n\r\n",  // two spaces
+                          "CONNECT a.b:443  HTTP/1.1\r\nHost: a\r\n\r\n",
+                          "CONNECT\ta.b:443 HTTP/1.1\r\nHost: a\r\n\r\n",
+                          "CONNECT a.b:443 HTTP/1.1\r\n\r\n",  // HTTP/1.1 without Host
+                          "CONNECT a.b:443 HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"}) {
     ConnectHeadParser p;
     EXPECT_EQ(ConnectHeadParser::State::kError, p.feed(bad, consumed)) << bad;
     EXPECT_FALSE(p.error().empty());
   }
+  // HTTP/1.0 may omit Host: Synapse's proxy client sends its CONNECT exactly so.
+  ConnectHeadParser synapse;
+  EXPECT_EQ(ConnectHeadParser::State::kComplete,
+            synapse.feed("CONNECT a.b:8448 HTTP/1.0\r\nProxy-Authorization: Basic eA==\r\n\r\n",
+                         consumed));
   ConnectHeadParser big;
   const std::string many = "CONNECT a.b:443 HTTP/1.1\r\nX: " + std::string(9000, 'a');
   EXPECT_EQ(ConnectHeadParser::State::kError, big.feed(many, consumed));
@@ -85,26 +99,33 @@ TEST(ConnectAnswerTest, Table) {
     int status;
     const char* reason;
   } cases[] = {
-      {"CONNECT a.partner.example:8448 HTTP/1.1\r\n" + std::string(kAuth) + "\r\n", 200,
-       "federation_destination"},
-      {"CONNECT push.example.org:443 HTTP/1.1\r\n" + std::string(kAuth) + "\r\n", 200,
-       "egress_tunnel"},
-      {"CONNECT a.partner.example:8448 HTTP/1.1\r\n\r\n", 407, "proxy_credentials_missing"},
-      {"CONNECT a.partner.example:8448 HTTP/1.1\r\nProxy-Authorization: Basic "
+      {"CONNECT a.partner.example:8448 HTTP/1.1\r\nHost: a.partner.example:8448\r\n" +
+           std::string(kAuth) + "\r\n",
+       200, "federation_destination"},
+      {"CONNECT push.example.org:443 HTTP/1.1\r\nHost: push.example.org:443\r\n" +
+           std::string(kAuth) + "\r\n",
+       200, "egress_tunnel"},
+      {"CONNECT a.partner.example:8448 HTTP/1.1\r\nHost: x\r\n\r\n", 407,
+       "proxy_credentials_missing"},
+      {"CONNECT a.partner.example:8448 HTTP/1.1\r\nHost: x\r\nProxy-Authorization: Basic "
        "Y29yZTp3cm9uZw==\r\n\r\n",
        407, "proxy_credentials_invalid"},
-      {"CONNECT a.partner.example:8448 HTTP/1.1\r\n" + std::string(kAuth) + kAuth + "\r\n", 407,
-       "proxy_credentials_invalid"},
+      {"CONNECT a.partner.example:8448 HTTP/1.1\r\nHost: a.partner.example:8448\r\n" +
+           std::string(kAuth) + kAuth + "\r\n",
+       407, "proxy_credentials_invalid"},
       // The target is judged only after the credentials.
-      {"CONNECT evil.example:8448 HTTP/1.1\r\n\r\n", 407, "proxy_credentials_missing"},
-      {"CONNECT evil.example:8448 HTTP/1.1\r\n" + std::string(kAuth) + "\r\n", 403,
-       "destination_in_no_federation"},
-      {"CONNECT push2.example.org:443 HTTP/1.1\r\n" + std::string(kAuth) + "\r\n", 403,
-       "destination_in_no_federation"},
-      {"CONNECT 127.0.0.1:8448 HTTP/1.1\r\n" + std::string(kAuth) + "\r\n", 403,
-       "ssrf_blocked_address"},
-      {"CONNECT a.partner.example HTTP/1.1\r\n" + std::string(kAuth) + "\r\n", 400,
-       "connect_target_invalid"},
+      {"CONNECT evil.example:8448 HTTP/1.1\r\nHost: x\r\n\r\n", 407, "proxy_credentials_missing"},
+      {"CONNECT evil.example:8448 HTTP/1.1\r\nHost: evil.example:8448\r\n" + std::string(kAuth) +
+           "\r\n",
+       403, "destination_in_no_federation"},
+      {"CONNECT push2.example.org:443 HTTP/1.1\r\nHost: push2.example.org:443\r\n" +
+           std::string(kAuth) + "\r\n",
+       403, "destination_in_no_federation"},
+      {"CONNECT 127.0.0.1:8448 HTTP/1.1\r\nHost: 127.0.0.1:8448\r\n" + std::string(kAuth) + "\r\n",
+       403, "ssrf_blocked_address"},
+      {"CONNECT a.partner.example HTTP/1.1\r\nHost: a.partner.example\r\n" + std::string(kAuth) +
+           "\r\n",
+       400, "connect_target_invalid"},
       {"GET http://a.partner.example/_matrix/federation/v1/version HTTP/1.1\r\nHost: "
        "a.partner.example\r\n" +
            std::string(kAuth) + "\r\n",
