@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include "gateway/common/secret_file.h"
+
 namespace bordergate {
 
 std::string openssl_error_text() {
@@ -82,6 +84,9 @@ Result<std::shared_ptr<const ServerTls>> ServerTls::build(const ListenerTlsConfi
       return make_error("tls_certificate", at(cert.location) + "cannot load certificate " +
                                                cert.certificate + ": " + openssl_error_text());
     }
+    if (Status s = check_secret_file(cert.private_key, "TLS private key"); !s) {
+      return make_error(s.error().code, at(cert.location) + s.error().message);
+    }
     if (SSL_CTX_use_PrivateKey_file(ctx.get(), cert.private_key.c_str(), SSL_FILETYPE_PEM) != 1) {
       return make_error("tls_private_key", at(cert.location) + "cannot load private key " +
                                                cert.private_key + ": " + openssl_error_text());
@@ -148,6 +153,10 @@ Result<std::shared_ptr<const ClientTls>> ClientTls::build(const UpstreamTlsConfi
                                          ": " + openssl_error_text());
   }
   if (!config.client_certificate.empty()) {
+    if (Status s = check_secret_file(config.client_private_key, "upstream client private key");
+        !s) {
+      return make_error(s.error().code, at(config.location) + s.error().message);
+    }
     if (SSL_CTX_use_certificate_chain_file(tls->ctx_.get(), config.client_certificate.c_str()) !=
             1 ||
         SSL_CTX_use_PrivateKey_file(tls->ctx_.get(), config.client_private_key.c_str(),

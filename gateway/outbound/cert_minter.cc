@@ -13,6 +13,8 @@
 #include <ctime>
 #include <utility>
 
+#include "gateway/common/secret_file.h"
+
 namespace bordergate::outbound {
 namespace {
 
@@ -150,6 +152,7 @@ Result<std::unique_ptr<CertMinter>> CertMinter::load(const std::string& ca_certi
                                                      const CertMinterOptions& options) {
   auto cert_pem = read_file(ca_certificate_file);
   if (!cert_pem) return cert_pem.error();
+  if (Status s = check_secret_file(ca_key_file, "interception CA key"); !s) return s.error();
   auto key_pem = read_file(ca_key_file);
   if (!key_pem) return key_pem.error();
   return from_pem(*cert_pem, *key_pem, options);

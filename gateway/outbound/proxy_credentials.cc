@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "gateway/common/ascii.h"
+#include "gateway/common/secret_file.h"
 
 namespace bordergate::outbound {
 namespace {
@@ -21,6 +22,12 @@ std::array<std::uint8_t, 32> digest_of(std::string_view text) {
 }  // namespace
 
 Result<ProxyCredentials> ProxyCredentials::load(const std::string& path) {
+  if (Status s = check_secret_file(path, "proxy credentials"); !s) {
+    if (s.error().code == "secret_file_unreadable") {
+      return make_error("credentials_unreadable", "cannot read proxy credentials " + path);
+    }
+    return s.error();
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return make_error("credentials_unreadable", "cannot read proxy credentials " + path);
   std::stringstream text;

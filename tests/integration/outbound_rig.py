@@ -98,6 +98,7 @@ class OutboundRig(GatewayTestCase):
         policy.write_text(self.POLICY)
         credentials = self.tmp / "outbound.credentials"
         credentials.write_text("synapse:s3cret:pw\n")
+        credentials.chmod(0o600)  # a secret: the gateway refuses it readable by others
         with_policy(config, policy)
         config["outbound"] = {
             "listen": {"address": "127.0.0.1", "port": self.core_port},

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import yaml
+from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import ENV, GatewayTestCase, main  # noqa: E402
@@ -130,6 +131,22 @@ class CheckConfigTest(GatewayTestCase):
         out = proc.stdout + proc.stderr
         self.assertEqual(proc.returncode, 1, out)
         self.assertIn("/nonexistent/x.crt", out)
+
+    def test_a_private_key_others_can_read_is_refused(self):
+        cfg = self.make_config(8008)
+        entry = cfg["listeners"]["federation"][0]["tls"]["certificates"][0]
+        key = self.tmp / "readable.key"
+        key.write_bytes(Path(entry["private_key"]).read_bytes())
+        key.chmod(0o644)
+        entry["private_key"] = str(key)
+        path = self.write(yaml.safe_dump(cfg, sort_keys=False))
+        proc = self.check(path)
+        out = proc.stdout + proc.stderr
+        self.assertEqual(proc.returncode, 1, out)
+        self.assertIn(f"TLS private key {key} is accessible to group or others (mode 0644)", out)
+        self.assertIn("chmod 600", out)
+        key.chmod(0o600)
+        self.assertEqual(self.check(path).returncode, 0)
 
     def test_missing_file(self):
         proc = self.check(self.tmp / "nope.yaml")

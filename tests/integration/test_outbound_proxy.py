@@ -374,6 +374,7 @@ class OutboundConfigCheckTest(GatewayTestCase):
         policy.write_text(POLICY)
         credentials = self.tmp / "outbound.credentials"
         credentials.write_text("synapse:pw\n")
+        credentials.chmod(0o600)
         config = self.make_config(1)
         with_policy(config, policy)
         config["outbound"] = {"credentials_file": str(credentials),

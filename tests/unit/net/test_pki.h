@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -59,6 +60,7 @@ inline void write_pem(const std::string& path, X509* cert, EVP_PKEY* key) {
   if (cert) PEM_write_X509(f, cert);
   if (key) PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr);
   std::fclose(f);
+  if (key) ::chmod(path.c_str(), 0600);  // the gateway refuses keys others can read
 }
 
 struct TestPki {

@@ -2,6 +2,11 @@
 #include "gateway/outbound/proxy_credentials.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
 
 namespace bordergate::outbound {
 namespace {
@@ -41,6 +46,16 @@ TEST(ProxyCredentialsTest, RejectsBadFiles) {
   auto missing = ProxyCredentials::load("/nonexistent/bordergate-proxy-credentials");
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ("credentials_unreadable", missing.error().code);
+  // A credentials file others can read is refused before it is read.
+  const std::string path = ::testing::TempDir() + "bg-credentials-" + std::to_string(::getpid());
+  std::ofstream(path) << "core:secret\n";
+  ::chmod(path.c_str(), 0644);
+  auto readable = ProxyCredentials::load(path);
+  ASSERT_FALSE(readable.ok());
+  EXPECT_EQ("secret_file_permissions", readable.error().code);
+  ::chmod(path.c_str(), 0600);
+  EXPECT_TRUE(ProxyCredentials::load(path).ok());
+  std::remove(path.c_str());
 }
 
 }  // namespace
