@@ -1,22 +1,13 @@
 #include "gateway/audit/audit_metrics.h"
 
+#include "gateway/common/metric_family.h"
+
 namespace bordergate::audit {
 namespace {
 
 void add(std::vector<prometheus::MetricFamily>& out, const char* name, const char* help,
          prometheus::MetricType type, std::uint64_t value) {
-  prometheus::MetricFamily f;
-  f.name = name;
-  f.help = help;
-  f.type = type;
-  prometheus::ClientMetric m;
-  if (type == prometheus::MetricType::Counter) {
-    m.counter.value = static_cast<double>(value);
-  } else {
-    m.gauge.value = static_cast<double>(value);
-  }
-  f.metric.push_back(std::move(m));
-  out.push_back(std::move(f));
+  append_single_sample(out, name, help, type, value);
 }
 
 }  // namespace

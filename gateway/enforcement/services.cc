@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "gateway/audit/audit_metrics.h"
+#include "gateway/common/metric_family.h"
 #include "gateway/quarantine/quarantine_metrics.h"
 
 namespace bordergate::enforcement {
@@ -60,22 +61,21 @@ Result<std::unique_ptr<EnforcementServices>> build_enforcement_services(const Co
 
 std::string evidence_metrics(EnforcementServices& services) {
   std::string text = services.metrics.serialize();
-  if (services.room_members) {
-    const RoomMembers& rm = *services.room_members;
-    text +=
-        "# HELP bordergate_room_members_rooms Rooms whose membership the gateway tracks.\n"
-        "# TYPE bordergate_room_members_rooms gauge\nbordergate_room_members_rooms " +
-        std::to_string(rm.rooms()) +
-        "\n# HELP bordergate_room_members_entries Room memberships the gateway tracks (users over "
-        "all rooms).\n# TYPE bordergate_room_members_entries gauge\n"
-        "bordergate_room_members_entries " +
-        std::to_string(rm.entries()) +
-        "\n# HELP bordergate_room_members_dropped_total Membership events not tracked because the "
-        "room or entry bound was reached.\n# TYPE bordergate_room_members_dropped_total counter\n"
-        "bordergate_room_members_dropped_total " +
-        std::to_string(rm.dropped()) + "\n";
-  }
   std::vector<prometheus::MetricFamily> families;
+  if (services.room_members) {
+    using prometheus::MetricType;
+    const RoomMembers& rm = *services.room_members;
+    append_single_sample(families, "bordergate_room_members_rooms",
+                         "Rooms whose membership the gateway tracks", MetricType::Gauge,
+                         rm.rooms());
+    append_single_sample(families, "bordergate_room_members_entries",
+                         "Room memberships the gateway tracks (users over all rooms)",
+                         MetricType::Gauge, rm.entries());
+    append_single_sample(families, "bordergate_room_members_dropped_total",
+                         "Membership events not tracked because the room or entry bound was "
+                         "reached",
+                         MetricType::Counter, rm.dropped());
+  }
   if (services.audit) audit::append_audit_metrics(services.audit->stats(), families);
   if (services.quarantine) {
     if (auto stats = services.quarantine->stats()) {

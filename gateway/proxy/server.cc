@@ -1,5 +1,6 @@
 #include "gateway/proxy/server.h"
 
+#include <prometheus/text_serializer.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <thread>
 
 #include "gateway/common/log.h"
+#include "gateway/common/metric_family.h"
 #include "gateway/config/config_loader.h"
 #include "gateway/outbound/proxy_listener.h"
 #include "policy/loader.h"
@@ -207,27 +209,22 @@ Status Server::start() {
           "bordergate_inbound_enforcement_pass_through ";
       text += enforcement_ == nullptr ? "1\n" : "0\n";
       if (body_budget_ != nullptr) {
+        using prometheus::MetricType;
         const BodyBudget& b = *body_budget_;
-        text +=
-            "# HELP bordergate_request_body_bytes_buffered Request body bytes held in memory, all "
-            "connections together (limits.max_buffered_bytes)\n"
-            "# TYPE bordergate_request_body_bytes_buffered gauge\n"
-            "bordergate_request_body_bytes_buffered " +
-            std::to_string(b.in_use()) +
-            "\n# HELP bordergate_request_body_bytes_limit limits.max_buffered_bytes\n"
-            "# TYPE bordergate_request_body_bytes_limit gauge\n"
-            "bordergate_request_body_bytes_limit " +
-            std::to_string(b.limit()) +
-            "\n# HELP bordergate_request_body_budget_refused_total Requests refused (503) because "
-            "their body did not fit the budget\n"
-            "# TYPE bordergate_request_body_budget_refused_total counter\n"
-            "bordergate_request_body_budget_refused_total " +
-            std::to_string(b.refused()) +
-            "\n# HELP bordergate_memory_trims_total Times free memory was handed back to the "
-            "system after a spike of buffered bodies\n"
-            "# TYPE bordergate_memory_trims_total counter\n"
-            "bordergate_memory_trims_total " +
-            std::to_string(b.trims()) + "\n";
+        std::vector<prometheus::MetricFamily> families;
+        append_single_sample(families, "bordergate_request_body_bytes_buffered",
+                             "Request body bytes held in memory, all connections together",
+                             MetricType::Gauge, b.in_use());
+        append_single_sample(families, "bordergate_request_body_bytes_limit",
+                             "limits.max_buffered_bytes", MetricType::Gauge, b.limit());
+        append_single_sample(families, "bordergate_request_body_budget_refused_total",
+                             "Requests refused (503) because their body did not fit the budget",
+                             MetricType::Counter, b.refused());
+        append_single_sample(families, "bordergate_memory_trims_total",
+                             "Times free memory was handed back to the system after a spike of "
+                             "buffered bodies",
+                             MetricType::Counter, b.trims());
+        text += prometheus::TextSerializer().Serialize(families);
       }
       return text;
     };

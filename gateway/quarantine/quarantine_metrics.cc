@@ -1,17 +1,12 @@
 #include "gateway/quarantine/quarantine_metrics.h"
 
+#include "gateway/common/metric_family.h"
+
 namespace bordergate::quarantine {
 
 void append_quarantine_metrics(const StoreStats& s, std::vector<prometheus::MetricFamily>& out) {
   auto gauge = [&out](const char* name, const char* help, std::uint64_t value) {
-    prometheus::MetricFamily f;
-    f.name = name;
-    f.help = help;
-    f.type = prometheus::MetricType::Gauge;
-    prometheus::ClientMetric m;
-    m.gauge.value = static_cast<double>(value);
-    f.metric.push_back(std::move(m));
-    out.push_back(std::move(f));
+    append_single_sample(out, name, help, prometheus::MetricType::Gauge, value);
   };
   gauge("bordergate_quarantine_held", "Quarantined requests waiting for release or drop",
         s.held_count);

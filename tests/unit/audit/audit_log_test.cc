@@ -222,6 +222,37 @@ TEST(AuditLog, AnotherProcessAppendsToTheSameChain) {
   EXPECT_TRUE(r.intact) << r.problem << ": " << r.detail;
 }
 
+// A full disk for this process while it lives: files may not grow past `bytes` (RLIMIT_FSIZE;
+// writes beyond fail with EFBIG, SIGXFSZ ignored), restored afterwards.
+class FullDisk {
+ public:
+  explicit FullDisk(std::size_t bytes) {
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    ok_ = sigaction(SIGXFSZ, &ignore, &old_action_) == 0 && getrlimit(RLIMIT_FSIZE, &old_) == 0;
+    struct rlimit full = old_;
+    full.rlim_cur = static_cast<rlim_t>(bytes);
+    ok_ = ok_ && setrlimit(RLIMIT_FSIZE, &full) == 0;
+  }
+  ~FullDisk() { free(); }
+  FullDisk(const FullDisk&) = delete;
+  FullDisk& operator=(const FullDisk&) = delete;
+  bool ok() const { return ok_; }
+  // The disk takes writes again.
+  void free() {
+    if (freed_) return;
+    freed_ = true;
+    setrlimit(RLIMIT_FSIZE, &old_);
+    sigaction(SIGXFSZ, &old_action_, nullptr);
+  }
+
+ private:
+  struct sigaction old_action_ {};
+  struct rlimit old_ {};
+  bool ok_ = false;
+  bool freed_ = false;
+};
+
 // A full queue never blocks a submitter: reservations are refused (the gateway answers 503),
 // and a record submitted without one is counted and announced by a records_dropped line that
 // says how many, after which seq, when and why.
@@ -310,15 +341,8 @@ TEST(AuditLog, AFullDiskFailsClosedAndRecoversByItself) {
   std::unique_ptr<AuditLog> log = open_log(path, 64);
   log->flush();
   const off_t start = static_cast<off_t>(testing::read_all(path).size());
-  struct sigaction ignore {};
-  ignore.sa_handler = SIG_IGN;
-  struct sigaction old_action {};
-  ASSERT_EQ(sigaction(SIGXFSZ, &ignore, &old_action), 0);
-  struct rlimit old_limit {};
-  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
-  struct rlimit full = old_limit;
-  full.rlim_cur = static_cast<rlim_t>(start + 100);  // room for less than one record batch
-  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &full), 0);
+  FullDisk disk(static_cast<std::size_t>(start) + 100);  // room for less than one record batch
+  ASSERT_TRUE(disk.ok());
 
   std::vector<AuditLog::Ticket> tickets;
   for (int i = 0; i < 5; ++i) tickets.push_back(log->reserve());
@@ -335,13 +359,12 @@ TEST(AuditLog, AFullDiskFailsClosedAndRecoversByItself) {
   // Nothing of the failed batch stays on disk: the file ends with its last whole record.
   EXPECT_EQ(static_cast<off_t>(testing::read_all(path).size()), start);
 
-  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  disk.free();
   while (!log->accepting() && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   EXPECT_TRUE(log->accepting());
   log->flush();
-  sigaction(SIGXFSZ, &old_action, nullptr);
   EXPECT_EQ(log->stats().records_dropped, 0u);
   log.reset();
   const std::vector<std::string> lines = read_lines(path);
@@ -365,26 +388,16 @@ TEST(AuditLog, ShutdownOnAFullDiskLosesNothingSilently) {
   std::unique_ptr<AuditLog> log = open_log(path, 64);
   log->flush();
   const std::string before = testing::read_all(path);
-  struct sigaction ignore {};
-  ignore.sa_handler = SIG_IGN;
-  struct sigaction old_action {};
-  ASSERT_EQ(sigaction(SIGXFSZ, &ignore, &old_action), 0);
-  struct rlimit old_limit {};
-  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
-  struct rlimit full = old_limit;
-  full.rlim_cur = static_cast<rlim_t>(before.size() + 50);
-  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &full), 0);
+  FullDisk disk(before.size() + 50);
+  ASSERT_TRUE(disk.ok());
   for (int i = 0; i < 3; ++i) {
     AuditLog::Ticket t = log->reserve();
     ASSERT_TRUE(log->submit(decision(i), &t));
   }
-  AuditLog* raw = log.get();
   const auto started = std::chrono::steady_clock::now();
   log.reset();  // shutdown with the disk still full
-  (void)raw;
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
-  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old_limit), 0);
-  sigaction(SIGXFSZ, &old_action, nullptr);
+  disk.free();
   EXPECT_EQ(testing::read_all(path), before);  // no torn line, the head is the last record
   VerifyReport r = verify_files({path}, {true, {}});
   EXPECT_TRUE(r.intact) << r.problem << ": " << r.detail;
