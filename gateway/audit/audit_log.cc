@@ -37,34 +37,31 @@ AuditLog::~AuditLog() {
 }
 
 void AuditLog::Ticket::release() {
-  if (log_ == nullptr) return;
-  {
-    std::lock_guard lock(log_->mu_);
-    --log_->reserved_;
-  }
+  if (count_ != nullptr) count_->fetch_sub(1, std::memory_order_relaxed);
+  count_.reset();
   log_ = nullptr;
 }
 
 AuditLog::Ticket AuditLog::reserve() {
   std::lock_guard lock(mu_);
-  if (stopping_ || failing_ || queue_.size() + reserved_ >= options_.queue_capacity) {
+  if (stopping_ || failing_ || queue_.size() + reserved_->load() >= options_.queue_capacity) {
     refused_.fetch_add(1, std::memory_order_relaxed);
     return Ticket();
   }
-  ++reserved_;
-  return Ticket(this);
+  reserved_->fetch_add(1, std::memory_order_relaxed);
+  return Ticket(this, reserved_);
 }
 
 bool AuditLog::accepting() const {
   std::lock_guard lock(mu_);
-  return !stopping_ && !failing_ && queue_.size() + reserved_ < options_.queue_capacity;
+  return !stopping_ && !failing_ && queue_.size() + reserved_->load() < options_.queue_capacity;
 }
 
 std::string AuditLog::unavailable_reason() const {
   std::lock_guard lock(mu_);
   if (stopping_) return "audit log closing";
   if (failing_) return "audit log write failing: " + failure_;
-  if (queue_.size() + reserved_ >= options_.queue_capacity) return "audit queue full";
+  if (queue_.size() + reserved_->load() >= options_.queue_capacity) return "audit queue full";
   return {};
 }
 
@@ -99,13 +96,9 @@ bool AuditLog::submit(const AuditRecord& record, Ticket* ticket) {
     append_record_members(members, reduced);
   }
   std::unique_lock lock(mu_);
-  const bool reserved = ticket != nullptr && ticket->log_ == this;
-  if (reserved) {
-    // The place the ticket held becomes the record's.
-    ticket->log_ = nullptr;
-    --reserved_;
-  }
-  if (stopping_ || (!reserved && queue_.size() + reserved_ >= options_.queue_capacity)) {
+  const bool reserved = ticket != nullptr && ticket->log_ == this && ticket->count_ != nullptr;
+  if (reserved) ticket->release();  // the place the ticket held becomes the record's
+  if (stopping_ || (!reserved && queue_.size() + reserved_->load() >= options_.queue_capacity)) {
     note_drop(1, stopping_ ? "the audit log was closing" : "the audit queue was full");
     return false;
   }
@@ -146,8 +139,8 @@ AuditStats AuditLog::stats() const {
   s.queue_capacity = options_.queue_capacity;
   std::lock_guard lock(mu_);
   s.queue_depth = queue_.size();
-  s.reserved = reserved_;
-  s.accepting = !stopping_ && !failing_ && queue_.size() + reserved_ < options_.queue_capacity;
+  s.reserved = reserved_->load();
+  s.accepting = !stopping_ && !failing_ && queue_.size() + s.reserved < options_.queue_capacity;
   return s;
 }
 

@@ -79,30 +79,38 @@ class AuditLog {
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
 
+  using ReservedCount = std::atomic<std::uint64_t>;
+
   // A place in the queue for one record to come, held by a request from its start until its
   // record is submitted (or the ticket is dropped: the place is given back). Movable; empty
-  // when default-constructed or when reserve() said no.
+  // when default-constructed or when reserve() said no. It shares the count of places with the
+  // log, so a ticket that outlives its log (a request torn down after the log closed) gives its
+  // place back harmlessly.
   class Ticket {
    public:
     Ticket() = default;
-    Ticket(Ticket&& other) noexcept : log_(std::exchange(other.log_, nullptr)) {}
+    Ticket(Ticket&& other) noexcept
+        : log_(std::exchange(other.log_, nullptr)), count_(std::move(other.count_)) {}
     Ticket& operator=(Ticket&& other) noexcept {
       if (this != &other) {
         release();
         log_ = std::exchange(other.log_, nullptr);
+        count_ = std::move(other.count_);
       }
       return *this;
     }
     Ticket(const Ticket&) = delete;
     Ticket& operator=(const Ticket&) = delete;
     ~Ticket() { release(); }
-    explicit operator bool() const { return log_ != nullptr; }
+    explicit operator bool() const { return count_ != nullptr; }
 
    private:
     friend class AuditLog;
-    explicit Ticket(AuditLog* log) : log_(log) {}
+    Ticket(const AuditLog* log, std::shared_ptr<ReservedCount> count)
+        : log_(log), count_(std::move(count)) {}
     void release();
-    AuditLog* log_ = nullptr;
+    const AuditLog* log_ = nullptr;  // which log it is for; compared, never dereferenced
+    std::shared_ptr<ReservedCount> count_;
   };
 
   // Thread-safe, never blocks. A place for one record, or an empty ticket when the log cannot
@@ -147,7 +155,8 @@ class AuditLog {
   std::condition_variable has_room_;
   std::condition_variable progressed_;
   std::deque<std::string> queue_;
-  std::uint64_t reserved_ = 0;   // tickets outstanding
+  // Tickets outstanding (shared with them; changed under mu_ except by a ticket's release).
+  std::shared_ptr<ReservedCount> reserved_ = std::make_shared<ReservedCount>(0);
   std::uint64_t submitted_ = 0;  // records ever accepted into the queue
   std::uint64_t done_ = 0;       // of those, written (or given up at shutdown)
   // Records lost since the last records_dropped line: how many, when the first and the last
