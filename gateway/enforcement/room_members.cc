@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include "gateway/common/ascii.h"
+#include "policy/server_name.h"
 
 namespace bordergate::enforcement {
 namespace {
@@ -12,19 +13,10 @@ const std::string* str(const matrix::JsonObject& o, std::string_view key) {
   return it == o.end() ? nullptr : it->second.string_if();
 }
 
-// The server of a user id, lower-cased, without port: "@a:Example.org:8448" -> "example.org".
-// Port and case are ignored when the policy matches server names too.
+// The server of a user id as the policy matches server names (policy/server_name.h): lower-cased,
+// without port. "@a:Example.org:8448" -> "example.org".
 std::string member_server(std::string_view user) {
-  const std::size_t colon = user.find(':');
-  if (colon == std::string_view::npos) return {};
-  std::string_view host = user.substr(colon + 1);
-  if (!host.empty() && host.front() == '[') {
-    const std::size_t close = host.find(']');
-    if (close != std::string_view::npos) host = host.substr(0, close + 1);
-  } else if (const std::size_t port = host.rfind(':'); port != std::string_view::npos) {
-    host = host.substr(0, port);
-  }
-  std::string out(host);
+  std::string out(policy::strip_port(policy::id_domain(user)));
   for (char& c : out) c = ascii_lower(c);
   return out;
 }
