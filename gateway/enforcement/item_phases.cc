@@ -48,15 +48,23 @@ std::string withheld_error(const JudgedRequest& r, policy::Action action) {
               : "Refused by the receiving server's policy";
 }
 
+// The store cannot keep the transaction (no store, disk full, I/O error): nothing is forwarded
+// and nothing answered 200, which would make the origin drop it. 503 M_UNAVAILABLE with
+// Retry-After, as for an audit log that cannot write: Synapse retries those.
+Outcome quarantine_unavailable(JudgedRequest& r) {
+  r.denial = "quarantine_unavailable";
+  Outcome s = Outcome::respond(503, "M_UNAVAILABLE",
+                               "The transaction cannot be kept for review now; retry later",
+                               ErrorSource::gateway);
+  s.error.retry_after_ms = 5000;
+  return s;
+}
+
 // A content verdict (quarantine or deny) on /send: the intact transaction is stored durably
 // (off the loop) as held or denied, then answered 200 with an error per PDU (hold), so the
 // sender's queue moves on. It is never forwarded in part: it is signed as a whole.
 Outcome store_transaction(JudgedRequest& r, const HttpRequest& http, PhaseEnv& env) {
-  if (r.services->quarantine == nullptr || !env.offload) {
-    r.denial = "quarantine_unavailable";
-    return Outcome::respond(503, "M_UNKNOWN", "The transaction cannot be accepted now",
-                            ErrorSource::gateway);
-  }
+  if (r.services->quarantine == nullptr || !env.offload) return quarantine_unavailable(r);
   const policy::Action action = r.decision->action;
   auto held = std::make_shared<quarantine::HeldRequest>();
   quarantine::copy_request(http, *held);
@@ -92,9 +100,7 @@ Outcome quarantine_answer(JudgedRequest& r) {
   r.services->metrics.quarantine_put(put.ok());
   if (!put.ok()) {
     // Not durable: a 200 would make the origin drop the transaction. Let it retry.
-    r.denial = "quarantine_unavailable";
-    return Outcome::respond(503, "M_UNKNOWN", "The transaction cannot be accepted now",
-                            ErrorSource::gateway);
+    return quarantine_unavailable(r);
   }
   r.quarantine_id = put->id;
   Outcome s{Outcome::Kind::respond, {}};

@@ -56,12 +56,13 @@ class GatewayTestCase(unittest.TestCase):
         certs = certificates if certificates is not None else [([self.SERVER_NAME], self.cert)]
         return base_config(self.tmp / "state", certs, upstream_port, workers=workers)
 
-    def start_gateway(self, config: dict, wait: bool | str = True, name: str = "gateway") -> Gateway:
+    def start_gateway(self, config: dict, wait: bool | str = True, name: str = "gateway",
+                      env: dict | None = None) -> Gateway:
         # A free port can be taken by another process (ctest runs tests in
         # parallel) between free_port() and the gateway's bind: then the
         # gateway logs listen_failed and exits, and we retry on new ports.
         for attempt in range(3):
-            gw = Gateway(self.tmp, config, name=name)
+            gw = Gateway(self.tmp, config, name=name, env=env)
             try:
                 gw.start(wait=wait)
             except GatewayFailed:

@@ -19,6 +19,12 @@ class Env:
         """Factor for every deadline: ASan+UBSan builds run several times slower."""
         return 5.0 if self.sanitize else 1.0
 
+    @property
+    def faultfs(self) -> Path:
+        """The failing-disk shim of the chaos tests (tests/integration/faults/faultfs.c)."""
+        build = self.build_dir or self.source_dir / "build" / "release"
+        return build / "tests" / "integration" / "libbg_faultfs.so"
+
     def timeout(self, seconds: float) -> float:
         return seconds * self.slow
 

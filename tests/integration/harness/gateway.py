@@ -145,8 +145,10 @@ def sanitizer_reports(stderr: str) -> list[str]:
 
 
 class Gateway:
-    def __init__(self, workdir: Path, config: dict, name: str = "gateway"):
+    def __init__(self, workdir: Path, config: dict, name: str = "gateway",
+                 env: dict | None = None):
         self.dir = Path(workdir)
+        self.extra_env = dict(env or {})  # added to the environment of every start
         self.dir.mkdir(parents=True, exist_ok=True)
         self.name = name
         self.config_path = self.dir / f"{name}.yaml"
@@ -190,7 +192,7 @@ class Gateway:
         self.proc = subprocess.Popen(
             [str(ENV.bordergate), "serve", "--config", str(self.config_path), *(extra_args or [])],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            env=sanitizer_env(),
+            env={**sanitizer_env(), **self.extra_env},
         )
         self.stop_requested = False
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
