@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include <algorithm>
+
 #include "gateway/http/response_parser.h"
 #include "gateway/net/stream.h"
 #include "gateway/net/uv_handle.h"
@@ -146,12 +148,23 @@ class HttpsClient::Exchange final : public StreamHandler, public ResponseSink {
   void on_response_head(HttpResponseHead& head) override {
     response_.status = head.status;
     for (const auto& f : head.headers) response_.headers.push_back({f.name, f.value});
-    if (head.content_length && *head.content_length > request_.max_body_bytes) too_large();
+    if (head.content_length && *head.content_length > request_.max_body_bytes) return too_large();
+    response_.lease = BudgetLease(request_.budget, BufferKind::answer);
+    if (head.content_length && !response_.lease.admit(*head.content_length)) over_budget();
   }
   void on_response_body(const char* data, size_t len) override {
     if (outcome_) return;
-    if (response_.body.size() + len > request_.max_body_bytes) return too_large();
-    response_.body.append(data, len);
+    std::string& body = response_.body;
+    const std::size_t needed = body.size() + len;
+    if (needed > request_.max_body_bytes) return too_large();
+    if (needed > body.capacity()) {
+      // Doubling up to the limit, each step charged before it is allocated.
+      const std::size_t target =
+          std::max(needed, std::min(body.capacity() * 2, request_.max_body_bytes));
+      if (!response_.lease.grow_to(target)) return over_budget();
+      body.reserve(target);
+    }
+    body.append(data, len);
   }
   void on_response_complete() override {}
 
@@ -181,6 +194,13 @@ class HttpsClient::Exchange final : public StreamHandler, public ResponseSink {
   void too_large() {
     outcome_ = make_error("body_too_large", "response body exceeds " +
                                                 std::to_string(request_.max_body_bytes) + " bytes");
+  }
+
+  void over_budget() {
+    outcome_ =
+        make_error("answer_budget",
+                   "the gateway holds too many large answers now (limits.max_buffered_bytes)");
+    response_.lease.release();
   }
 
   void fail_soon(Error error) {

@@ -15,6 +15,7 @@
 
 #include "gateway/common/result.h"
 #include "gateway/discovery/resolution.h"
+#include "gateway/http/body_budget.h"
 #include "gateway/net/openssl_ptr.h"
 
 struct uv_loop_s;
@@ -45,6 +46,9 @@ struct OutboundRequest {
   std::vector<HttpHeader> headers;  // extra headers (Authorization, Content-Type, ...)
   std::string body;                 // Content-Length is added when non-empty or not a GET
   std::size_t max_body_bytes = 64 * 1024;
+  // The process-wide budget the answer's body is charged to as it arrives (null: none). An answer
+  // that does not fit fails with "answer_budget".
+  BodyBudget* budget = nullptr;
   std::chrono::milliseconds connect_timeout{5000};  // per target: TCP connect + TLS handshake
   std::chrono::milliseconds total_timeout{15000};   // whole request, all targets included
 };
@@ -53,13 +57,15 @@ struct OutboundResponse {
   int status = 0;
   HttpHeaders headers;
   std::string body;
+  BudgetLease lease;                  // body's bytes in OutboundRequest::budget, until it ends
   ConnectTarget peer;                 // the target that answered
   std::vector<std::string> attempts;  // one line per failed target before it (for `discover`)
 };
 
 // Error codes: "no_targets", "connect_failed" (every target refused or timed out; the message
 // lists each), "tls_failed" (certificate or handshake, last target), "timeout" (total deadline),
-// "body_too_large", "bad_response" (malformed HTTP), "connection_lost" (closed mid-response),
+// "body_too_large", "answer_budget" (the body does not fit OutboundRequest::budget now),
+// "bad_response" (malformed HTTP), "connection_lost" (closed mid-response),
 // "invalid_request" (CR/LF in a header or target).
 class HttpsClient {
  public:

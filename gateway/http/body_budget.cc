@@ -2,6 +2,8 @@
 
 #include <malloc.h>
 
+#include <utility>
+
 namespace bordergate {
 namespace {
 
@@ -9,30 +11,46 @@ constexpr std::uint64_t kTrimAfterPeak = 64ull << 20;
 
 }  // namespace
 
-bool BodyBudget::admit(std::uint64_t declared) {
+std::string_view buffer_kind_name(BufferKind kind) {
+  return kind == BufferKind::answer ? "answer" : "request_body";
+}
+
+void BodyBudget::count_refusal(BufferKind kind) {
+  by_kind_[static_cast<std::size_t>(kind)].refused.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::uint64_t BodyBudget::refused() const {
+  std::uint64_t total = 0;
+  for (const PerKind& k : by_kind_) total += k.refused.load(std::memory_order_relaxed);
+  return total;
+}
+
+bool BodyBudget::admit(std::uint64_t declared, BufferKind kind) {
   if (declared <= kSmallBody) return true;
   if (in_use() + declared <= limit()) return true;
-  refused_.fetch_add(1, std::memory_order_relaxed);
+  count_refusal(kind);
   return false;
 }
 
-bool BodyBudget::charge(std::uint64_t n, std::uint64_t held) {
+bool BodyBudget::charge(std::uint64_t n, std::uint64_t held, BufferKind kind) {
   const bool small = held + n <= kSmallBody;
   std::uint64_t now = in_use_.load(std::memory_order_relaxed);
   for (;;) {
     if (!small && now + n > limit()) {
-      refused_.fetch_add(1, std::memory_order_relaxed);
+      count_refusal(kind);
       return false;
     }
     if (in_use_.compare_exchange_weak(now, now + n, std::memory_order_relaxed)) break;
   }
+  by_kind_[static_cast<std::size_t>(kind)].in_use.fetch_add(n, std::memory_order_relaxed);
   std::uint64_t peak = peak_.load(std::memory_order_relaxed);
   while (now + n > peak && !peak_.compare_exchange_weak(peak, now + n, std::memory_order_relaxed)) {
   }
   return true;
 }
 
-void BodyBudget::release(std::uint64_t n) {
+void BodyBudget::release(std::uint64_t n, BufferKind kind) {
+  by_kind_[static_cast<std::size_t>(kind)].in_use.fetch_sub(n, std::memory_order_relaxed);
   const std::uint64_t left = in_use_.fetch_sub(n, std::memory_order_relaxed) - n;
   if (left >= limit() / 8) return;
   std::uint64_t peak = peak_.load(std::memory_order_relaxed);
@@ -42,6 +60,32 @@ void BodyBudget::release(std::uint64_t n) {
     malloc_trim(0);
     trims_.fetch_add(1, std::memory_order_relaxed);
   }
+}
+
+BudgetLease& BudgetLease::operator=(BudgetLease&& other) noexcept {
+  if (this != &other) {
+    release();
+    budget_ = std::exchange(other.budget_, nullptr);
+    kind_ = other.kind_;
+    held_ = std::exchange(other.held_, 0);
+  }
+  return *this;
+}
+
+bool BudgetLease::admit(std::uint64_t declared) const {
+  return budget_ == nullptr || budget_->admit(declared, kind_);
+}
+
+bool BudgetLease::grow_to(std::uint64_t bytes) {
+  if (budget_ == nullptr || bytes <= held_) return true;
+  if (!budget_->charge(bytes - held_, held_, kind_)) return false;
+  held_ = bytes;
+  return true;
+}
+
+void BudgetLease::release() {
+  if (budget_ != nullptr && held_ > 0) budget_->release(held_, kind_);
+  held_ = 0;
 }
 
 }  // namespace bordergate

@@ -15,7 +15,7 @@ struct FailureRow {
 // Timeouts are 504, everything else on the way to an answer 502: a 5xx tells a Synapse origin
 // to back off and retry later, which is right for a Core or destination that is down. Refusals
 // by policy never pass here: they are 4xx (403, 413, 429) built by the phases.
-constexpr std::array<FailureRow, 11> kFailures = {{
+constexpr std::array<FailureRow, 12> kFailures = {{
     {ErrorSource::core, 502, "M_UNKNOWN", "The homeserver refused the connection"},
     {ErrorSource::core, 504, "M_UNKNOWN", "Timed out connecting to the homeserver"},
     {ErrorSource::core, 504, "M_UNKNOWN", "Timed out waiting for the homeserver"},
@@ -28,14 +28,17 @@ constexpr std::array<FailureRow, 11> kFailures = {{
     {ErrorSource::remote, 502, "M_UNKNOWN",
      "The destination's response exceeds the gateway's limit"},
     {ErrorSource::remote, 502, "M_UNKNOWN", "The destination's answer failed the checks"},
+    {ErrorSource::gateway, 503, "M_UNAVAILABLE",
+     "The gateway holds too many large answers now; retry later"},
 }};
 
 }  // namespace
 
 GatewayError failure_answer(Failure failure, std::string text) {
   const FailureRow& row = kFailures[static_cast<std::size_t>(failure)];
-  return GatewayError{row.status, row.errcode, text.empty() ? std::string(row.text) : text,
-                      row.source};
+  GatewayError e{row.status, row.errcode, text.empty() ? std::string(row.text) : text, row.source};
+  if (failure == Failure::answer_budget) e.retry_after_ms = 5000;
+  return e;
 }
 
 const char* outcome_label(ErrorSource source) {

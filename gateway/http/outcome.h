@@ -32,7 +32,8 @@ struct GatewayError {
   const char* errcode = "M_UNKNOWN";
   std::string reason;  // shown to the peer: no secrets, no internals
   ErrorSource source = ErrorSource::peer;
-  // 429: sent as "retry_after_ms" in the body and as a Retry-After header (whole seconds).
+  // 429 and 503: sent as "retry_after_ms" in the body and as a Retry-After header (whole
+  // seconds).
   std::optional<std::int64_t> retry_after_ms;
   // Non-empty: the gateway answers the request itself with this JSON body and `status`
   // (a withheld /send transaction gets 200 with per-PDU errors) instead of an error object.
@@ -69,6 +70,7 @@ enum class Failure : unsigned char {
   remote_timeout,         // the external server did not answer in time
   remote_too_large,       // the external server's answer exceeds outbound.max_response_bytes
   remote_malformed,       // the external server's answer is not what its endpoint answers
+  answer_budget,          // an answer to be held does not fit limits.max_buffered_bytes (503)
 };
 
 // The gateway's answer for `failure`; `text`, when given, replaces the table's words.

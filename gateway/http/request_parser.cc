@@ -47,9 +47,7 @@ RequestParser::RequestParser(const RequestLimits& limits) : limits_(limits) {
 RequestParser::~RequestParser() { release_body(); }
 
 void RequestParser::release_body() {
-  if (charged_to_ != nullptr) charged_to_->release(charged_);
-  charged_ = 0;
-  charged_to_ = nullptr;
+  lease_.release();
   // A large body's buffer is freed, not kept for the next request.
   if (request_.body.capacity() > BodyBudget::kSmallBody) std::string().swap(request_.body);
 }
@@ -64,14 +62,11 @@ bool RequestParser::grow_body(size_t len) {
       request_.content_length ? *request_.content_length : limits_.max_body_bytes;
   std::uint64_t target = std::max<std::uint64_t>(needed, body.capacity() * 2);
   target = std::max<std::uint64_t>(needed, std::min(target, ceiling));
-  if (limits_.budget != nullptr) {
-    if (charged_to_ != nullptr && charged_to_ != limits_.budget) return false;
-    if (target > charged_ && !limits_.budget->charge(target - charged_, charged_)) return false;
-    if (target > charged_) {
-      charged_to_ = limits_.budget;
-      charged_ = target;
-    }
+  if (lease_.budget() != limits_.budget) {
+    if (lease_.held() > 0) return false;  // charged to another budget: never mixed
+    lease_ = BudgetLease(limits_.budget, BufferKind::request_body);
   }
+  if (!lease_.grow_to(target)) return false;
   // A fresh buffer of exactly `target` (reserve() on the old one may round up to twice its
   // capacity, past the declared length).
   std::string grown;

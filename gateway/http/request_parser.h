@@ -82,8 +82,7 @@ class RequestParser {
   int check_header(const HeaderField& f);
 
   RequestLimits limits_;
-  std::uint64_t charged_ = 0;  // body capacity charged to limits_.budget
-  BodyBudget* charged_to_ = nullptr;
+  BudgetLease lease_;  // the body's capacity, charged to limits_.budget
   llhttp_t parser_;
   llhttp_settings_t settings_;
   HttpRequest request_;

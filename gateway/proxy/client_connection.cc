@@ -1,5 +1,6 @@
 #include "gateway/proxy/client_connection.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "gateway/common/log.h"
@@ -228,6 +229,7 @@ void ClientConnection::on_stream_drained() {
   if (!waiting_drain_) return;
   waiting_drain_ = false;
   timer_.stop();
+  if (held_body_) return write_held_body();
   flow_.resume_upstream();
 }
 
@@ -265,7 +267,8 @@ void ClientConnection::answer_error(const GatewayError& error, bool close_after)
   finish_request();
 }
 
-void ClientConnection::answer_whole(const HttpResponseHead& held, std::string_view body) {
+void ClientConnection::answer_whole(const HttpResponseHead& held,
+                                    std::shared_ptr<const std::string> body, BudgetLease lease) {
   HttpResponseHead head;
   head.status = held.status;
   for (const HeaderField& h : held.headers) {
@@ -281,8 +284,8 @@ void ClientConnection::answer_whole(const HttpResponseHead& held, std::string_vi
   if (head.has_body) {
     HeaderField& f = head.headers.add();
     f.name = "Content-Length";
-    f.value = std::to_string(body.size());
-    head.content_length = body.size();
+    f.value = std::to_string(body->size());
+    head.content_length = body->size();
   }
   ctx_.status = head.status;
   framing_ = head.has_body ? BodyFraming::content_length : BodyFraming::none;
@@ -290,11 +293,37 @@ void ClientConnection::answer_whole(const HttpResponseHead& held, std::string_vi
   out.clear();
   append_downstream_response_head(out, head, framing_, close_after_response_);
   stream_.write(out);
-  if (head.has_body) {
-    stream_.write(body);
-    ctx_.response_bytes = body.size();
+  if (head.has_body && !body->empty()) {
+    ctx_.response_bytes = body->size();
+    held_body_ = std::move(body);
+    held_sent_ = 0;
+    held_lease_ = std::move(lease);
+    return write_held_body();
   }
   stream_.flush();
+  finish_request();
+}
+
+void ClientConnection::write_held_body() {
+  constexpr std::size_t kPiece = 256 * 1024;
+  const std::string_view body(*held_body_);
+  while (held_sent_ < body.size()) {
+    const std::size_t n = std::min(kPiece, body.size() - held_sent_);
+    stream_.write(body.substr(held_sent_, n));
+    held_sent_ += n;
+    stream_.flush();
+    if (state_ == State::closing) return;  // the socket failed
+    if (held_sent_ < body.size() && stream_.bytes_in_flight() > kHighWater) {
+      // on_stream_drained goes on; a client that stops reading is cut off after the body
+      // timeout.
+      waiting_drain_ = true;
+      arm_timer(limits().body_timeout);
+      return;
+    }
+  }
+  held_body_.reset();
+  held_sent_ = 0;
+  held_lease_.release();
   finish_request();
 }
 
@@ -407,7 +436,7 @@ void ClientConnection::on_timer(void* p) {
       if (self->flow_.state() == RequestFlow::State::phases) {
         // Only a request waiting for keys has a timer here; it is answered now.
         self->flow_.key_wait_expired();
-      } else if (self->flow_.state() == RequestFlow::State::streaming) {
+      } else if (self->flow_.state() == RequestFlow::State::streaming || self->held_body_) {
         self->ctx_.outcome = "client_gone";
         self->record_request();
         self->close_now();  // the client stopped reading

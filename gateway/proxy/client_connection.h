@@ -86,8 +86,12 @@ class ClientConnection final : public StreamHandler,
   void answer_flush() override;
   void answer_end() override;
   // A whole answer (held, judged): its headers but their framing, with the gateway's own
-  // Content-Length.
-  void answer_whole(const HttpResponseHead& held, std::string_view body) override;
+  // Content-Length; the body follows in pieces as the client reads (write_held_body).
+  void answer_whole(const HttpResponseHead& held, std::shared_ptr<const std::string> body,
+                    BudgetLease lease) override;
+  // Queues the held body's next pieces while the client keeps up; once all is queued, the
+  // request is finished and the body and its charge let go.
+  void write_held_body();
   void answer_cut() override;
   void awaiting_keys(bool waiting) override;
   // TunnelFront::Owner
@@ -123,6 +127,11 @@ class ClientConnection final : public StreamHandler,
   bool draining_ = false;
   bool continue_sent_ = false;
   bool waiting_drain_ = false;
+  // A held answer's body on its way out (answer_whole), how much of it is queued, and its
+  // charge to the buffer budget: at most kHighWater more of it is ever in the socket's queue.
+  std::shared_ptr<const std::string> held_body_;
+  std::size_t held_sent_ = 0;
+  BudgetLease held_lease_;
   bool counted_ = false;
   bool peer_eof_ = false;  // the client half-closed while a request was in flight
   bool dispatching_ = false;

@@ -312,6 +312,7 @@ Outcome check_answer(RequestContext& ctx, const HttpResponseHead& head) {
   if (ctx.hold_limit) {
     ctx.held_head = head;
     ctx.answer_body = std::make_shared<std::string>();
+    ctx.answer_lease = BudgetLease(ctx.runtime->limits.budget, BufferKind::answer);
   } else if (ctx.judged.capture_answer) {
     ctx.answer_body = std::make_shared<std::string>();
   }
@@ -341,8 +342,18 @@ Outcome check_held_answer(RequestContext& ctx) {
   return Outcome::proceed();
 }
 
+Outcome refuse_unheld_answer(RequestContext& ctx, std::uint64_t bytes) {
+  ctx.answer_body.reset();
+  ctx.answer_lease.release();
+  ctx.judged.denial = "answer_budget_exhausted";
+  log_event(LogLevel::warn, "answer_refused",
+            {{"reason", "answer_budget_exhausted"}, {"bytes", static_cast<unsigned long>(bytes)}});
+  return Outcome::respond(failure_answer(Failure::answer_budget));
+}
+
 Outcome refuse_oversized_answer(RequestContext& ctx, std::uint64_t bytes) {
   ctx.answer_body.reset();
+  ctx.answer_lease.release();
   if (core_answer_events_held(ctx, ctx.held_head.status)) {
     // Events the gateway cannot judge do not cross.
     ctx.judged.denial = "core_answer_too_large";

@@ -84,6 +84,9 @@ Outcome check_answer(RequestContext& ctx, const HttpResponseHead& head);
 Outcome check_held_answer(RequestContext& ctx);
 // A held answer that outgrew its limit while it arrived (`bytes` read so far).
 Outcome refuse_oversized_answer(RequestContext& ctx, std::uint64_t bytes);
+// An answer to be held that does not fit limits.max_buffered_bytes (`bytes`: declared, or held
+// so far): 503 M_UNAVAILABLE with Retry-After, denial answer_budget_exhausted.
+Outcome refuse_unheld_answer(RequestContext& ctx, std::uint64_t bytes);
 
 // Metrics, the access log line and, where requests are judged or admitted, the audit record.
 void record(RequestContext& ctx, WorkerMetrics& metrics);

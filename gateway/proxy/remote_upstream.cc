@@ -28,6 +28,7 @@ bool dropped_towards_peer(const HeaderField& f, const HeaderList& all) {
 UpstreamFailure failure_of(const Error& e) {
   const Failure f = e.code == "timeout"          ? Failure::remote_timeout
                     : e.code == "body_too_large" ? Failure::remote_too_large
+                    : e.code == "answer_budget"  ? Failure::answer_budget
                                                  : Failure::remote_unreachable;
   return UpstreamFailure{f, e.code, e.message};
 }
@@ -45,6 +46,7 @@ void RemoteUpstream::send(RequestContext& ctx, AnswerSink& sink) {
     if (!dropped_towards_peer(f, request.headers)) out.headers.push_back({f.name, f.value});
   }
   out.max_body_bytes = settings.config->max_response_bytes;
+  out.budget = ctx.runtime->limits.budget;
   out.connect_timeout = settings.config->connect_timeout;
   out.total_timeout = ctx.runtime->config->upstream.response_timeout;
   const bool head_request = request.method == "HEAD";

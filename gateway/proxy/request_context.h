@@ -14,6 +14,7 @@
 
 #include "gateway/common/path_class.h"
 #include "gateway/enforcement/judged_request.h"
+#include "gateway/http/body_budget.h"
 #include "gateway/http/message.h"
 #include "gateway/http/outcome.h"
 #include "gateway/keystore/server_key_store.h"
@@ -84,6 +85,7 @@ struct RequestContext {
   std::optional<std::uint64_t> hold_limit;
   HttpResponseHead held_head;
   std::shared_ptr<std::string> answer_body;
+  BudgetLease answer_lease;  // a held answer's bytes, charged to limits.max_buffered_bytes
   // An external server's held answer, judged (possibly off the loop): the verdict, once in.
   std::optional<outbound::ResponseCheck> answer_verdict;
 
@@ -110,6 +112,7 @@ struct RequestContext {
     hold_limit.reset();
     held_head = HttpResponseHead{};
     answer_body.reset();
+    answer_lease.release();
     answer_verdict.reset();
   }
 };

@@ -1,5 +1,7 @@
 #include "gateway/proxy/request_flow.h"
 
+#include <algorithm>
+
 #include "gateway/common/log.h"
 #include "gateway/enforcement/phases.h"
 
@@ -78,6 +80,10 @@ void RequestFlow::on_answer_head(HttpResponseHead& head) {
       cancel_exchange();
       return refuse(refuse_oversized_answer(ctx_, *limit + 1));
     }
+    if (head.content_length && !ctx_.answer_lease.admit(*head.content_length)) {
+      cancel_exchange();
+      return refuse(refuse_unheld_answer(ctx_, *head.content_length));
+    }
     state_ = State::holding;
     return;
   }
@@ -89,11 +95,21 @@ void RequestFlow::on_answer_head(HttpResponseHead& head) {
 void RequestFlow::on_answer_body(const char* data, std::size_t len) {
   if (state_ == State::holding) {
     std::string& held = *ctx_.answer_body;
-    if (held.size() + len > *ctx_.hold_limit) {
+    const std::uint64_t needed = held.size() + len;
+    if (needed > *ctx_.hold_limit) {
       // The rest of the answer is never read: the exchange is given up.
-      const std::uint64_t bytes = held.size() + len;
       cancel_exchange();
-      return refuse(refuse_oversized_answer(ctx_, bytes));
+      return refuse(refuse_oversized_answer(ctx_, needed));
+    }
+    if (needed > held.capacity()) {
+      // Doubling, never past the hold limit; each step is charged before it is allocated.
+      const std::uint64_t target = std::max<std::uint64_t>(
+          needed, std::min<std::uint64_t>(held.capacity() * 2, *ctx_.hold_limit));
+      if (!ctx_.answer_lease.grow_to(target)) {
+        cancel_exchange();
+        return refuse(refuse_unheld_answer(ctx_, needed));
+      }
+      held.reserve(static_cast<std::size_t>(target));
     }
     held.append(data, len);
     return;
@@ -131,7 +147,7 @@ void RequestFlow::judge_held_answer() {
   if (r.kind == Outcome::Kind::suspend) return;  // resume() at check_answer
   if (r.kind == Outcome::Kind::respond) return refuse(r);
   state_ = State::answered;
-  client_.answer_whole(ctx_.held_head, *ctx_.answer_body);
+  client_.answer_whole(ctx_.held_head, ctx_.answer_body, std::move(ctx_.answer_lease));
 }
 
 void RequestFlow::on_answer_failed(const UpstreamFailure& failure) {

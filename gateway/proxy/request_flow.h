@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <string_view>
 
 #include "gateway/admin/metrics.h"
@@ -28,8 +30,11 @@ class RequestFlow final : public AnswerSink {
     virtual void answer_body(std::string_view data) = 0;
     virtual void answer_flush() = 0;
     virtual void answer_end() = 0;
-    // An answer held and judged whole, sent with the gateway's own framing.
-    virtual void answer_whole(const HttpResponseHead& head, std::string_view body) = 0;
+    // An answer held and judged whole, sent with the gateway's own framing. The client keeps
+    // the body, and its charge to the buffer budget, until the last byte is handed to the
+    // socket, written as the peer reads.
+    virtual void answer_whole(const HttpResponseHead& head, std::shared_ptr<const std::string> body,
+                              BudgetLease lease) = 0;
     // The upstream failed after part of the answer was sent: only closing can say so.
     virtual void answer_cut() = 0;
     // A phase waits for server keys (true; bounded by limits.key_wait_timeout, then

@@ -212,17 +212,27 @@ Status Server::start() {
         using prometheus::MetricType;
         const BodyBudget& b = *body_budget_;
         std::vector<prometheus::MetricFamily> families;
-        append_single_sample(families, "bordergate_request_body_bytes_buffered",
-                             "Request body bytes held in memory, all connections together",
-                             MetricType::Gauge, b.in_use());
-        append_single_sample(families, "bordergate_request_body_bytes_limit",
+        auto per_kind = [&b](auto value_of) {
+          std::vector<std::pair<std::string, std::uint64_t>> samples;
+          for (BufferKind k : {BufferKind::request_body, BufferKind::answer}) {
+            samples.emplace_back(std::string(buffer_kind_name(k)), value_of(k));
+          }
+          return samples;
+        };
+        append_labelled_samples(
+            families, "bordergate_buffered_bytes",
+            "Body bytes held in memory, all connections together: request bodies being read, "
+            "answers held to be judged",
+            MetricType::Gauge, "kind", per_kind([&b](BufferKind k) { return b.in_use(k); }));
+        append_single_sample(families, "bordergate_buffered_bytes_limit",
                              "limits.max_buffered_bytes", MetricType::Gauge, b.limit());
-        append_single_sample(families, "bordergate_request_body_budget_refused_total",
-                             "Requests refused (503) because their body did not fit the budget",
-                             MetricType::Counter, b.refused());
+        append_labelled_samples(
+            families, "bordergate_buffered_bytes_refused_total",
+            "Requests refused (503) because a request body or an answer to hold did not fit",
+            MetricType::Counter, "kind", per_kind([&b](BufferKind k) { return b.refused(k); }));
         append_single_sample(families, "bordergate_memory_trims_total",
                              "Times free memory was handed back to the system after a spike of "
-                             "buffered bodies",
+                             "buffered bodies and answers",
                              MetricType::Counter, b.trims());
         text += prometheus::TextSerializer().Serialize(families);
       }

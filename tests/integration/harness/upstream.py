@@ -338,6 +338,13 @@ class EchoUpstream:
             import base64
             body = base64.b64decode(req.header("X-Test-Response-B64"))
             ctype = "application/octet-stream"
+        elif req.header("X-Test-Response-Media-Bytes"):
+            # A federation media answer (multipart/mixed: JSON metadata, then N bytes of PNG).
+            n = int(req.header("X-Test-Response-Media-Bytes"))
+            body = (b"--bgmedia\r\nContent-Type: application/json\r\n\r\n{}\r\n"
+                    b"--bgmedia\r\nContent-Type: image/png\r\n\r\n" + pattern_bytes(n) +
+                    b"\r\n--bgmedia--\r\n")
+            ctype = "multipart/mixed; boundary=bgmedia"
         elif req.header("X-Test-Response-Bytes"):
             body, ctype = pattern_bytes(int(req.header("X-Test-Response-Bytes"))), "application/octet-stream"
         else:

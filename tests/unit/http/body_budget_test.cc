@@ -1,7 +1,8 @@
-// The process-wide budget of buffered request bodies, alone and in the request parser: nothing
-// is reserved from a declared length, a body that cannot fit is refused at its headers, bytes are
-// charged as they arrive and given back when the next request starts, small bodies always pass,
-// and the claimed origin's limit refuses at the headers.
+// The process-wide budget of buffered bodies (requests and held answers), alone, as leases and in
+// the request parser: nothing is reserved from a declared length, a body that cannot fit is
+// refused at its headers, bytes are charged as they arrive and given back when the next request
+// starts (or the lease ends), small bodies always pass, and the claimed origin's limit refuses at
+// the headers.
 #include "gateway/http/body_budget.h"
 
 #include <gtest/gtest.h>
@@ -126,6 +127,39 @@ TEST(BodyBudget, TheHeadCheckRefusesBeforeTheBody) {
   const std::string h2 = head(10);
   EXPECT_EQ(ok.feed(h2.data(), h2.size()).state, RequestParser::State::need_more);
   EXPECT_EQ(asked, 2);
+}
+
+TEST(BodyBudget, LeasesChargeByKindAndGiveBackWhenTheyEnd) {
+  BodyBudget b(8 * MiB);
+  {
+    BudgetLease request(&b, BufferKind::request_body);
+    BudgetLease answer(&b, BufferKind::answer);
+    EXPECT_TRUE(answer.admit(6 * MiB));
+    EXPECT_TRUE(answer.grow_to(6 * MiB));
+    EXPECT_TRUE(answer.grow_to(5 * MiB));  // never lowers the charge
+    EXPECT_EQ(answer.held(), 6 * MiB);
+    EXPECT_FALSE(request.admit(4 * MiB));  // the answer holds most of the budget
+    EXPECT_FALSE(request.grow_to(4 * MiB));
+    EXPECT_EQ(request.held(), 0u);  // nothing charged by a refusal
+    EXPECT_TRUE(request.grow_to(BodyBudget::kSmallBody));  // small bodies always
+    EXPECT_EQ(b.in_use(BufferKind::answer), 6 * MiB);
+    EXPECT_EQ(b.in_use(BufferKind::request_body), BodyBudget::kSmallBody);
+    EXPECT_EQ(b.refused(BufferKind::request_body), 2u);
+    EXPECT_EQ(b.refused(BufferKind::answer), 0u);
+    // Moving a lease moves its charge; the moved-from lease gives nothing back.
+    BudgetLease carried = std::move(answer);
+    answer.release();
+    EXPECT_EQ(b.in_use(BufferKind::answer), 6 * MiB);
+    EXPECT_EQ(carried.held(), 6 * MiB);
+  }
+  EXPECT_EQ(b.in_use(), 0u);
+  EXPECT_EQ(b.in_use(BufferKind::answer), 0u);
+  EXPECT_EQ(b.refused(), 2u);
+  // Without a budget nothing is counted and everything passes.
+  BudgetLease none;
+  EXPECT_TRUE(none.admit(UINT64_MAX));
+  EXPECT_TRUE(none.grow_to(UINT64_MAX));
+  EXPECT_EQ(none.held(), 0u);
 }
 
 }  // namespace

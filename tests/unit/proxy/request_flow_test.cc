@@ -109,15 +109,18 @@ class FakeClient final : public RequestFlow::Client {
   void answer_body(std::string_view data) override { body += data; }
   void answer_flush() override { log.push_back("flush"); }
   void answer_end() override { log.push_back("end"); }
-  void answer_whole(const HttpResponseHead& head, std::string_view data) override {
+  void answer_whole(const HttpResponseHead& head, std::shared_ptr<const std::string> data,
+                    BudgetLease lease) override {
     log.push_back("whole " + std::to_string(head.status));
-    body = std::string(data);
+    body = *data;
+    held_charge = lease.held();
   }
   void answer_cut() override { log.push_back("cut"); }
   void awaiting_keys(bool waiting) override { log.push_back(waiting ? "keys" : "keys done"); }
 
   std::vector<std::string> log;
   std::string body;
+  std::uint64_t held_charge = 0;  // what the held answer's lease carried to the client
   GatewayError error;
 };
 
