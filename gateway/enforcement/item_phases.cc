@@ -2,6 +2,7 @@
 // retried), inspect (the transaction or membership event, the events' keys), verify_events
 // (hashes and signatures), decide (the policy over every item) and hold (quarantine). The
 // request-level phases are request_phases.cc.
+#include "gateway/common/log.h"
 #include "gateway/enforcement/edu_binding.h"
 #include "gateway/enforcement/phase_support.h"
 #include "gateway/enforcement/phases.h"
@@ -100,6 +101,11 @@ Outcome quarantine_answer(JudgedRequest& r) {
   r.services->metrics.quarantine_put(put.ok());
   if (!put.ok()) {
     // Not durable: a 200 would make the origin drop the transaction. Let it retry.
+    log_event(LogLevel::error, "quarantine_write_failed",
+              {{"error", put.error().code},
+               {"detail", put.error().message},
+               {"origin", r.origin},
+               {"txn_id", r.route->params.txn_id}});
     return quarantine_unavailable(r);
   }
   r.quarantine_id = put->id;

@@ -254,6 +254,9 @@ class ChaosTest(GatewayTestCase):
         m = self.metrics(self.gw)
         self.assertGreaterEqual(metric_sum(m, "bordergate_quarantine_puts_total",
                                            result="failed"), 1)
+        failed = [r for r in self.gw.log_records() if r.get("event") == "quarantine_write_failed"]
+        self.assertEqual([(r["origin"], r["txn_id"]) for r in failed], [(GOOD.name, refused)])
+        self.assertIn("disk", failed[0]["detail"].lower())
 
         self.fault(None)
         # The origin's retry of the same transaction is held now, and answered 200.
@@ -335,6 +338,9 @@ class ChaosTest(GatewayTestCase):
         # A peer whose key was never fetched is refused, and nothing of it is forwarded.
         r = self.send(OTHER)
         self.assertMatrixError(r, 401, "M_UNAUTHORIZED")
+        refused = self.gw.wait_for_log(
+            lambda x: x.get("event") == "request" and x.get("status") == 401)
+        self.assertEqual(refused["reason"], "key_unavailable")
         # The cache outlives a restart: the key server is still down.
         self.gw.stop()
         self.gw.start()
