@@ -10,6 +10,7 @@
 
 #include "gateway/config/outbound_config.h"
 #include "tests/unit/config/minimal_config.h"
+#include "tests/unit/source_dir.h"
 
 namespace bordergate {
 namespace {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "gateway/matrix/json.h"
+#include "tests/unit/source_dir.h"
 
 namespace bordergate::matrix::testing {
 

@@ -17,6 +17,7 @@
 #include "gateway/matrix/redaction.h"
 #include "gateway/outbound/media_answer.h"
 #include "tests/unit/policy/test_util.h"
+#include "tests/unit/source_dir.h"
 
 namespace bordergate::outbound {
 namespace {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "test_util.h"
+#include "tests/unit/source_dir.h"
 
 namespace bordergate::policy {
 namespace {

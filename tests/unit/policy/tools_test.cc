@@ -9,6 +9,7 @@
 #include "policy/report.h"
 #include "policy/test_suite.h"
 #include "test_util.h"
+#include "tests/unit/source_dir.h"
 
 namespace bordergate::policy {
 namespace {
