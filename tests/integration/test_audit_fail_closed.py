@@ -13,10 +13,8 @@ import json
 import os
 import resource
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness.env import ENV  # noqa: E402
 from harness.gateway import run_cli, with_policy  # noqa: E402
 from harness import GatewayTestCase, main  # noqa: E402
 from harness.metrics import metric_sum  # noqa: E402
@@ -61,19 +59,6 @@ class AuditFailClosedTest(GatewayTestCase):
         resource.prlimit(self.gw.proc.pid, resource.RLIMIT_FSIZE,
                          (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
 
-    def readiness(self):
-        status, _, body = self.gw.admin("/readyz")
-        return status, json.loads(body)
-
-    def wait_for(self, what, predicate, timeout=20):
-        deadline = time.monotonic() + ENV.timeout(timeout)
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.02)
-        self.fail(f"timed out waiting for {what}")
-
     def records(self):
         ok = run_cli("audit", "verify", str(self.log))
         self.assertEqual(ok.returncode, 0, ok.stdout + ok.stderr)
@@ -89,7 +74,7 @@ class AuditFailClosedTest(GatewayTestCase):
         self.assertEqual(self.send().status, 200)
         status, ready = self.wait_for("readiness to turn 503",
                                       lambda: (lambda r: r if r[0] == 503 else None)(
-                                          self.readiness()))
+                                          self.gw.readiness()))
         self.assertIn("audit log write failing", ready["reason"])
         forwarded = len(self.up.requests)
         # New work is refused, from any peer, without blocking: nothing is forwarded.
@@ -106,7 +91,7 @@ class AuditFailClosedTest(GatewayTestCase):
         self.assertTrue(any(r.get("event") == "audit_write_failed" for r in self.gw.log_records()))
 
         self.free_disk()
-        self.wait_for("readiness to return", lambda: self.readiness()[0] == 200)
+        self.wait_for("readiness to return", lambda: self.gw.readiness()[0] == 200)
         self.assertEqual(self.send().status, 200)
         self.assertTrue(any(r.get("event") == "audit_write_recovered"
                             for r in self.gw.log_records()))
@@ -128,7 +113,7 @@ class AuditFailClosedTest(GatewayTestCase):
         self.assertEqual(self.send().status, 200)
         self.wait_for("the write failure",
                       lambda: metric_sum(self.metrics(self.gw), "bordergate_audit_accepting") == 0)
-        self.assertEqual(self.readiness()[0], 200)  # the operator chose availability
+        self.assertEqual(self.gw.readiness()[0], 200)  # the operator chose availability
         for _ in range(30):
             self.assertEqual(self.send().status, 200)
         lost = metric_sum(self.metrics(self.gw), "bordergate_audit_records_dropped_total")
@@ -152,7 +137,7 @@ class AuditFailClosedTest(GatewayTestCase):
         self.assertEqual(self.send().status, 200)
         self.fill_disk()
         self.assertEqual(self.send().status, 200)  # forwarded; its record cannot be written
-        self.wait_for("the write failure", lambda: self.readiness()[0] == 503)
+        self.wait_for("the write failure", lambda: self.gw.readiness()[0] == 503)
         self.gw.stop(timeout=60)
         lost = [r for r in self.gw.log_records() if r.get("event") == "audit_records_lost"]
         self.assertEqual([r["records"] for r in lost], [1])

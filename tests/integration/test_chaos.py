@@ -122,19 +122,6 @@ class ChaosTest(GatewayTestCase):
         finally:
             con.close()
 
-    def readiness(self):
-        status, _, body = self.gw.admin("/readyz")
-        return status, json.loads(body)
-
-    def wait_for(self, what, predicate, timeout=20):
-        deadline = time.monotonic() + ENV.timeout(timeout)
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.02)
-        self.fail(f"timed out waiting for {what}")
-
     # ---- the rule every test ends with ------------------------------------
     def assert_nothing_answered_200_falsely(self):
         forwarded = self.forwarded_txns()
@@ -177,7 +164,7 @@ class ChaosTest(GatewayTestCase):
         self.assertEqual(self.send().status, 200)  # admitted before the failure is known
         status, ready = self.wait_for(
             "readiness to turn 503",
-            lambda: (lambda r: r if r[0] == 503 else None)(self.readiness()))
+            lambda: (lambda r: r if r[0] == 503 else None)(self.gw.readiness()))
         self.assertIn("audit log write failing", ready["reason"])
         self.assertIn("Input/output error", ready["reason"])
         before = len(self.forwarded_txns())
@@ -191,7 +178,7 @@ class ChaosTest(GatewayTestCase):
         self.assertIn("Input/output error", json.dumps(failed[0]))
 
         self.fault(None)
-        self.wait_for("readiness to return", lambda: self.readiness()[0] == 200)
+        self.wait_for("readiness to return", lambda: self.gw.readiness()[0] == 200)
         self.assertEqual(self.send().status, 200)
         self.gw.stop()
         forwarded, _ = self.assert_nothing_answered_200_falsely()
@@ -212,7 +199,7 @@ class ChaosTest(GatewayTestCase):
         self.fault("audit.log OK 8000")  # every write of the audit log takes 8 s
         with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
             answers = list(pool.map(lambda _: self.send(timeout=60), range(40)))
-            self.wait_for("the queue to fill", lambda: self.readiness()[0] == 503)
+            self.wait_for("the queue to fill", lambda: self.gw.readiness()[0] == 503)
             # Another peer's request on a connection it holds open is answered at once: the
             # event loop never waits for the disk (a blocked loop would take 8 s and more).
             for i in (1, 2, 3):
@@ -228,11 +215,11 @@ class ChaosTest(GatewayTestCase):
         statuses = [a.status for a in answers]
         self.assertEqual(set(statuses) - {200, 503}, set())
         self.assertIn(503, statuses)
-        self.assertEqual(self.readiness()[1]["reason"], "audit queue full")
+        self.assertEqual(self.gw.readiness()[1]["reason"], "audit queue full")
         self.assertGreater(metric_sum(self.metrics(self.gw), "bordergate_audit_refused_total"), 0)
 
         self.fault(None)
-        self.wait_for("the queue to drain", lambda: self.readiness()[0] == 200, timeout=60)
+        self.wait_for("the queue to drain", lambda: self.gw.readiness()[0] == 200, timeout=60)
         self.gw.stop()
         forwarded, _ = self.assert_nothing_answered_200_falsely()
         self.assertEqual(len(forwarded), statuses.count(200) + 1)
@@ -249,7 +236,7 @@ class ChaosTest(GatewayTestCase):
         refused = f"c{self.txn}"
         # Traffic that needs no quarantine keeps flowing.
         self.assertEqual(self.send().status, 200)
-        self.assertEqual(self.readiness()[0], 200)
+        self.assertEqual(self.gw.readiness()[0], 200)
         self.assertNotIn(refused, self.forwarded_txns())
         m = self.metrics(self.gw)
         self.assertGreaterEqual(metric_sum(m, "bordergate_quarantine_puts_total",

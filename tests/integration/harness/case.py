@@ -47,6 +47,17 @@ class GatewayTestCase(unittest.TestCase):
         self.tmp = Path(tempfile.mkdtemp(prefix=self._testMethodName[:40] + "-", dir=self.class_dir))
 
     # ---- peers -------------------------------------------------------------
+    def wait_for(self, what: str, predicate, timeout: float = 20):
+        """Polls predicate until it returns something true (returned), failing the test with
+        `what` after `timeout` seconds (scaled for sanitizer builds)."""
+        deadline = time.monotonic() + ENV.timeout(timeout)
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.02)
+        self.fail(f"timed out waiting for {what}")
+
     def start_upstream(self, name: str = "upstream", **kwargs) -> EchoUpstream:
         up = EchoUpstream(name, **kwargs).start()
         self.addCleanup(up.stop)

@@ -370,6 +370,11 @@ class Gateway:
         finally:
             conn.close()
 
+    def readiness(self) -> tuple[int, dict]:
+        """/readyz: its status and its JSON body (reason, inbound_enforcement)."""
+        status, _, body = self.admin("/readyz")
+        return status, json.loads(body)
+
     def metrics_text(self) -> str:
         status, _, body = self.admin("/metrics")
         if status != 200:
