@@ -1,5 +1,11 @@
 #include "gateway/audit/audit_log.h"
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <fstream>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -8,14 +14,61 @@
 
 namespace bordergate::audit {
 
+namespace {
+
+// The gateway that writes a log names itself in "<log>.writer" while it runs and removes it when
+// it closes the log cleanly. Found at start naming a process that is gone, it says the last
+// writer was killed or crashed with records still queued in memory.
+std::string writer_marker(const std::string& path) { return path + ".writer"; }
+
+std::optional<long> read_writer_marker(const std::string& path) {
+  std::ifstream in(path);
+  long pid = 0;
+  if (!(in >> pid) || pid <= 0) return std::nullopt;
+  return pid;
+}
+
+bool process_gone(long pid) { return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH; }
+
+void write_writer_marker(const std::string& path) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << ::getpid() << '\n';
+    if (!out) return;  // then a crash goes unnoticed: the log itself is unaffected
+  }
+  std::rename(tmp.c_str(), path.c_str());
+}
+
+}  // namespace
+
 Result<std::unique_ptr<AuditLog>> AuditLog::open(AuditLogOptions options) {
   if (options.queue_capacity == 0) options.queue_capacity = 1;
   Result<std::unique_ptr<AuditFile>> file = AuditFile::open(options.path);
   if (!file) return file.error();
+  // A previous gateway that did not close the log: its queued records never reached the disk.
+  // Say so in the chain, where audit verify reports it as a possible gap.
+  std::vector<std::string> first_records;
+  const std::string marker = writer_marker(options.path);
+  if (std::optional<long> previous = read_writer_marker(marker);
+      previous && *previous != ::getpid() && process_gone(*previous)) {
+    AuditRecord unclean;
+    unclean.type = "unclean_shutdown";
+    unclean.note = "the previous writer (pid " + std::to_string(*previous) +
+                   ") ended without closing the log (killed or crashed): records it had queued "
+                   "but not written are missing (at most " +
+                   std::to_string(options.queue_capacity) + ")";
+    std::string m;
+    append_record_members(m, unclean);
+    first_records.push_back(std::move(m));
+    log_event(LogLevel::warn, "audit_unclean_shutdown",
+              {{"path", options.path}, {"previous_pid", *previous}});
+  }
   // Resume (or start) the chain now, so a broken tail fails start-up instead
   // of the first request.
-  Result<size_t> first = (*file)->append({}, true);
+  Result<size_t> first = (*file)->append(first_records, true);
   if (!first) return first.error();
+  write_writer_marker(marker);
   auto log = std::unique_ptr<AuditLog>(new AuditLog(std::move(options), std::move(*file)));
   log->written_ = *first;
   log->last_seq_ = log->file_->head().next_seq - 1;
@@ -270,6 +323,11 @@ void AuditLog::run() {
       dirty = false;
     }
     if (stopping) {
+      // Closed cleanly: the next start has nothing to report (unless another gateway wrote the
+      // marker since, which keeps it).
+      if (read_writer_marker(writer_marker(options_.path)) == ::getpid()) {
+        std::remove(writer_marker(options_.path).c_str());
+      }
       log_event(LogLevel::info, "audit_log_closed",
                 {{"path", options_.path},
                  {"last_seq", static_cast<unsigned long long>(file_->head().next_seq - 1)},

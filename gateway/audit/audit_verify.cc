@@ -80,6 +80,12 @@ bool ChainVerifier::add_line(std::string_view line) {
   if (f->seq == 0 && report_.records > 0) {
     return fail("bad_genesis", "a second chain_start inside the chain", 0);
   }
+  if (f->type == "unclean_shutdown") {
+    report_.notes.push_back(
+        file_ + ":" + std::to_string(line_no_) + ": seq " + std::to_string(f->seq) +
+        ": a possible gap: " +
+        (f->note.empty() ? std::string("the previous writer did not close") : f->note));
+  }
   if (f->type == "records_dropped") {
     report_.notes.push_back(
         file_ + ":" + std::to_string(line_no_) + ": seq " + std::to_string(f->seq) + ": a gap: " +

@@ -1,17 +1,20 @@
 // The writer thread: concurrent producers, resume after restart, rotation
 // (with and without the SIGUSR1 reopen), a second process appending to the
 // same chain; failing closed: reservations refused while the queue is full or writes fail
-// (disk full, simulated with RLIMIT_FSIZE), recovery, and every lost record accounted for.
+// (disk full, simulated with RLIMIT_FSIZE), recovery, and every lost record accounted for, a
+// writer killed with records in memory included.
 #include "gateway/audit/audit_log.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/file.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <regex>
 #include <set>
 #include <thread>
@@ -135,6 +138,54 @@ TEST(AuditLog, ResumesTheChainAfterRestart) {
   VerifyReport r = verify_files({path}, {true, {}});
   EXPECT_TRUE(r.intact) << r.problem << ": " << r.detail;
   EXPECT_EQ(r.last_seq, 32u);
+}
+
+// A pid no process has: a child that has exited and been waited for.
+long gone_pid() {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return child;
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+}
+
+TEST(AuditLog, AWriterThatDidNotCloseTheLogIsAPossibleGapInTheChain) {
+  ScratchDir dir;
+  const std::string path = dir.file("audit.log");
+  const std::string marker = path + ".writer";
+  {
+    std::unique_ptr<AuditLog> log = open_log(path);
+    ASSERT_TRUE(log->submit(decision(1)));
+    // While it runs, the log names its writer.
+    std::ifstream in(marker);
+    long pid = 0;
+    ASSERT_TRUE(in >> pid);
+    EXPECT_EQ(pid, static_cast<long>(::getpid()));
+  }
+  EXPECT_FALSE(std::ifstream(marker).good());  // closed cleanly: nothing left to report
+
+  // A marker naming a process that is gone: killed with records still in memory.
+  const long dead = gone_pid();
+  write_text(marker, std::to_string(dead) + "\n");
+  { std::unique_ptr<AuditLog> log = open_log(path); }
+  // A marker naming a live process (another writer) or this one says nothing.
+  write_text(marker, std::to_string(::getppid()) + "\n");
+  { std::unique_ptr<AuditLog> log = open_log(path); }
+  write_text(marker, "not a pid\n");
+  { std::unique_ptr<AuditLog> log = open_log(path); }
+
+  const std::vector<std::string> lines = read_lines(path);
+  EXPECT_EQ(count_type(lines, "unclean_shutdown"), 1u);
+  VerifyReport r = verify_files({path}, {true, {}});
+  EXPECT_TRUE(r.intact) << r.problem << ": " << r.detail;
+  ASSERT_EQ(r.notes.size(), 1u);
+  EXPECT_NE(r.notes[0].find("a possible gap"), std::string::npos) << r.notes[0];
+  EXPECT_NE(r.notes[0].find("pid " + std::to_string(dead)), std::string::npos) << r.notes[0];
 }
 
 TEST(AuditLog, ResumesAfterALastLineLongerThanTheTailBlock) {
