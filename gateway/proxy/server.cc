@@ -212,7 +212,7 @@ Status Server::start() {
         using prometheus::MetricType;
         const BodyBudget& b = *body_budget_;
         std::vector<prometheus::MetricFamily> families;
-        auto per_kind = [&b](auto value_of) {
+        auto per_kind = [](auto value_of) {
           std::vector<std::pair<std::string, std::uint64_t>> samples;
           for (BufferKind k : {BufferKind::request_body, BufferKind::answer}) {
             samples.emplace_back(std::string(buffer_kind_name(k)), value_of(k));
