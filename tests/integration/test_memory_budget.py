@@ -24,6 +24,7 @@ from inbound_peer import CORE, TestHomeserver, policy_yaml  # noqa: E402
 GOOD = TestHomeserver("good.example")
 MiB = 1 << 20
 BUDGET = 64 * MiB
+MAX_BODY = 12 * MiB  # limits.max_body_bytes
 
 
 def status(pid: int) -> dict[str, int]:
@@ -53,7 +54,7 @@ class MemoryBudgetTest(GatewayTestCase):
         config = self.make_config(self.up.port, workers=2)
         with_policy(config, path)
         config["keys"] = {"pinned": {GOOD.name: GOOD.pinned()}}
-        config["limits"] = {"max_buffered_bytes": BUDGET, "max_body_bytes": 12 * MiB}
+        config["limits"] = {"max_buffered_bytes": BUDGET, "max_body_bytes": MAX_BODY}
         self.gw = self.start_gateway(config)
         self.pid = self.gw.proc.pid
 
@@ -92,7 +93,7 @@ class MemoryBudgetTest(GatewayTestCase):
         self.addCleanup(lambda: [c.close() for c in conns])
         for _ in range(1000):
             c = self.raw(self.gw)
-            c.send(self.head(12 * MiB))
+            c.send(self.head(MAX_BODY))
             conns.append(c)
         self.normal_request_served()
         after = status(self.pid)
@@ -120,7 +121,7 @@ class MemoryBudgetTest(GatewayTestCase):
         baseline = status(self.pid)
         results: list[int] = []
         lock = threading.Lock()
-        body = b"x" * (8 * MiB)
+        body = b"x" * MAX_BODY  # the largest body the gateway takes
 
         def upload():
             c = self.raw(self.gw, timeout=60)
@@ -156,7 +157,7 @@ class MemoryBudgetTest(GatewayTestCase):
         self.assertEqual(self.settled_buffered_bytes(), 0)
         self.normal_request_served()
         after = status(self.pid)
-        print(f"memory: 40 uploads of 8 MiB, budget {BUDGET // MiB} MiB: "
+        print(f"memory: 40 uploads of {MAX_BODY // MiB} MiB, budget {BUDGET // MiB} MiB: "
               f"{results.count(503)} refused 503; peak RSS "
               f"+{(peak['VmHWM'] - baseline['VmRSS']) / MiB:.1f} MiB over the baseline, "
               f"after +{(after['VmRSS'] - baseline['VmRSS']) / MiB:.1f} MiB", file=sys.stderr)
