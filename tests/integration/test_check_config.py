@@ -1,7 +1,9 @@
 #!/usr/bin/python3
-"""`bordergate check-config` accepts good files (the shipped example included)
-and rejects bad ones with a non-zero exit and a file:line:col message that
-points at the offending key; `bordergate version` prints the version."""
+"""`bordergate check-config` (and its newer name `config check`) accepts good files (the shipped
+example included) and rejects bad ones with a non-zero exit and a file:line:col message that
+points at the offending key; `bordergate version` prints the version. The command line keeps one
+convention everywhere: usage errors exit 2 (never CLI11's own 105, 106, 109), --help and
+--version exit 0, and a group's options are taken after its subcommand too."""
 import os
 import re
 import shutil
@@ -158,6 +160,43 @@ class CheckConfigTest(GatewayTestCase):
         proc = run_cli("serve", "--config", str(path), timeout=30)
         self.assertEqual(proc.returncode, 1)
         self.assertIn("surprise", proc.stdout + proc.stderr)
+
+    def test_config_check_is_check_config(self):
+        good = self.write(self.good_text())
+        bad = self.write(self.good_text() + "surprise: 1\n", "bad.yaml")
+        for path, rc in ((good, 0), (bad, 1)):
+            old = run_cli("check-config", str(path))
+            new = run_cli("config", "check", str(path))
+            self.assertEqual((new.returncode, new.stdout, new.stderr),
+                             (old.returncode, old.stdout, old.stderr))
+            self.assertEqual(new.returncode, rc, new.stderr)
+
+    def test_usage_errors_exit_2_and_help_exits_0(self):
+        table = [
+            ([], 2),                                     # a subcommand is required
+            (["nonsense"], 2),                           # unknown subcommand
+            (["policy", "check"], 2),                    # missing argument
+            (["policy", "check", "--bogus", "x"], 2),    # unknown option
+            (["quarantine"], 2),                         # a group without its subcommand
+            (["config"], 2),
+            (["quarantine", "list", "--limit", "many"], 2),  # not a number
+            (["--help"], 0),
+            (["policy", "--help"], 0),
+            (["quarantine", "list", "--help"], 0),
+            (["--version"], 0),
+        ]
+        for args, rc in table:
+            with self.subTest(args=args):
+                proc = run_cli(*args)
+                self.assertEqual(proc.returncode, rc, proc.stdout + proc.stderr)
+
+    def test_group_options_come_before_or_after_the_subcommand(self):
+        path = self.write(self.good_text())
+        before = run_cli("quarantine", "--config", str(path), "list")
+        after = run_cli("quarantine", "list", "--config", str(path))
+        self.assertEqual(after.returncode, before.returncode, after.stderr)
+        self.assertEqual(after.stdout, before.stdout)
+        self.assertNotIn("required", after.stderr)
 
     def test_version(self):
         proc = run_cli("version")
