@@ -83,7 +83,7 @@ void RemoteUpstream::send(RequestContext& ctx, AnswerSink& sink) {
               !head_request && head.status >= 200 && head.status != 204 && head.status != 304;
           to->on_answer_head(head);
           if (exchange.expired()) return;
-          to->on_answer_body(response->body.data(), response->body.size());
+          to->on_answer_whole_body(std::move(response->body), std::move(response->lease));
           if (exchange.expired()) return;
           to->on_answer_complete();
         });

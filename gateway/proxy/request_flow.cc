@@ -80,7 +80,10 @@ void RequestFlow::on_answer_head(HttpResponseHead& head) {
       cancel_exchange();
       return refuse(refuse_oversized_answer(ctx_, *limit + 1));
     }
-    if (head.content_length && !ctx_.answer_lease.admit(*head.content_length)) {
+    // An external server's answer (outbound) arrives whole, admitted and charged already by
+    // the client that read it; on_answer_whole_body takes that charge over.
+    if (head.content_length && ctx_.direction() != Direction::outbound &&
+        !ctx_.answer_lease.admit(*head.content_length)) {
       cancel_exchange();
       return refuse(refuse_unheld_answer(ctx_, *head.content_length));
     }
@@ -126,6 +129,20 @@ void RequestFlow::on_answer_body(const char* data, std::size_t len) {
     }
   }
   client_.answer_body(std::string_view(data, len));
+}
+
+void RequestFlow::on_answer_whole_body(std::string&& body, BudgetLease&& lease) {
+  if (state_ == State::holding && ctx_.answer_body && ctx_.answer_body->empty()) {
+    if (body.size() > *ctx_.hold_limit) {
+      cancel_exchange();
+      return refuse(refuse_oversized_answer(ctx_, body.size()));
+    }
+    // Taken over: no second copy, and the bytes stay charged once.
+    *ctx_.answer_body = std::move(body);
+    ctx_.answer_lease = std::move(lease);
+    return;
+  }
+  on_answer_body(body.data(), body.size());
 }
 
 void RequestFlow::on_answer_batch_end() {

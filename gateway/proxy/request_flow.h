@@ -81,6 +81,7 @@ class RequestFlow final : public AnswerSink {
   // AnswerSink
   void on_answer_head(HttpResponseHead& head) override;
   void on_answer_body(const char* data, std::size_t len) override;
+  void on_answer_whole_body(std::string&& body, BudgetLease&& lease) override;
   void on_answer_batch_end() override;
   void on_answer_complete() override;
   void on_answer_failed(const UpstreamFailure& failure) override;

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <string>
 
+#include "gateway/http/body_budget.h"
 #include "gateway/http/message.h"
 #include "gateway/http/outcome.h"
 
@@ -27,6 +28,13 @@ class AnswerSink {
  public:
   virtual void on_answer_head(HttpResponseHead& head) = 0;
   virtual void on_answer_body(const char* data, std::size_t len) = 0;
+  // The whole body at once, read by an upstream that buffers answers itself, with its charge to
+  // the buffer budget: taken over without a copy where the sink holds answers, else handed on as
+  // on_answer_body.
+  virtual void on_answer_whole_body(std::string&& body, BudgetLease&& lease) {
+    (void)lease;
+    on_answer_body(body.data(), body.size());
+  }
   // After each batch of body bytes: the moment to flush.
   virtual void on_answer_batch_end() = 0;
   virtual void on_answer_complete() = 0;

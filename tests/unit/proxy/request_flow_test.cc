@@ -87,6 +87,19 @@ class FakeUpstream final : public Upstream {
     sink_->on_answer_complete();
   }
 
+  // As an upstream that reads answers whole (the outbound HTTPS client): the body with its
+  // charge to the buffer budget, handed over in one piece.
+  void answer_whole(int status, std::string body, BudgetLease lease) {
+    HttpResponseHead head;
+    head.status = status;
+    head.content_length = body.size();
+    sink_->on_answer_head(head);
+    if (sink_ == nullptr) return;
+    sink_->on_answer_whole_body(std::move(body), std::move(lease));
+    if (sink_ == nullptr) return;
+    sink_->on_answer_complete();
+  }
+
   std::vector<std::string> sent;
   int cancelled = 0;
   int paused = 0;
@@ -150,6 +163,7 @@ class RequestFlowTest : public ::testing::Test {
     queue_ = std::make_unique<keystore::WorkerQueue>(&loop_);
     auto rt = std::make_shared<Runtime>();
     rt->enforcement = services_.get();
+    rt->limits.budget = &budget_;
     runtime_ = rt;
 
     ctx_.request = &http_;
@@ -271,6 +285,7 @@ class RequestFlowTest : public ::testing::Test {
   std::unique_ptr<keystore::ServerKeyStore> keys_;
   uv_loop_t loop_{};
   std::unique_ptr<keystore::WorkerQueue> queue_;
+  BodyBudget budget_{64 << 20};  // limits.max_buffered_bytes
   std::shared_ptr<const Runtime> runtime_;
   std::shared_ptr<TunnelDestination> destination_;
   std::unique_ptr<TunnelRequests> admission_;
@@ -455,6 +470,26 @@ TEST_F(RequestFlowTest, OutboundRequestIsAdmittedJudgedAndItsAnswerHeldWhole) {
   EXPECT_EQ(field(records[0], "endpoint"), "send");
   EXPECT_EQ(field(records[0], "destination"), "good.example");
   EXPECT_EQ(field(records[0], "action"), "forward");
+}
+
+TEST_F(RequestFlowTest, AnExternalAnswerReadWholeIsTakenOverWithItsChargeNotCopied) {
+  open_tunnel(outbound::TunnelKind::kFederation);
+  request("PUT", "/_matrix/federation/v1/send/t1",
+          pdu_transaction("m.room.message", "core.example", core_), "core.example", "good.example",
+          &core_, "good.example");
+  start();
+  ASSERT_EQ(flow_.state(), RequestFlow::State::exchanging);
+  // The client that read the answer charged it; the flow holds it without a second charge (an
+  // answer over half the budget would otherwise be refused for counting twice).
+  const std::string body = R"({"pdus":{}})" + std::string(40 << 20, ' ');
+  BudgetLease lease(&budget_, BufferKind::answer);
+  ASSERT_TRUE(lease.grow_to(body.size()));
+  upstream_.answer_whole(200, body, std::move(lease));
+  EXPECT_EQ(client_.log, (std::vector<std::string>{"whole 200"}));
+  EXPECT_EQ(client_.body.size(), body.size());
+  EXPECT_EQ(client_.held_charge, body.size());  // carried to the client, which sends it
+  EXPECT_EQ(budget_.in_use(), 0u);              // and gives it back once the lease ends
+  EXPECT_EQ(budget_.refused(), 0u);
 }
 
 // A content verdict on /send, in either direction: the transaction is stored (off the loop, the
