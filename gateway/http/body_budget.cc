@@ -2,12 +2,15 @@
 
 #include <malloc.h>
 
+#include <algorithm>
+
 #include <utility>
 
 namespace bordergate {
 namespace {
 
 constexpr std::uint64_t kTrimAfterPeak = 64ull << 20;
+constexpr std::uint64_t kTrimFloor = 8ull << 20;
 
 }  // namespace
 
@@ -54,8 +57,11 @@ void BodyBudget::release(std::uint64_t n, BufferKind kind) {
   const std::uint64_t left = in_use_.fetch_sub(n, std::memory_order_relaxed) - n;
   if (left >= limit() / 8) return;
   std::uint64_t peak = peak_.load(std::memory_order_relaxed);
-  // One thread wins the trim of a spike; the others see the reset peak.
-  if (peak >= kTrimAfterPeak &&
+  // A spike: 64 MiB, or half the budget when that is smaller (a small budget is never reached
+  // by 64 MiB), but at least 8 MiB (less is not worth a trim). One thread wins the trim of a
+  // spike; the others see the reset peak.
+  const std::uint64_t spike = std::max(kTrimFloor, std::min(kTrimAfterPeak, limit() / 2));
+  if (peak >= spike &&
       peak_.compare_exchange_strong(peak, left, std::memory_order_relaxed)) {
     malloc_trim(0);
     trims_.fetch_add(1, std::memory_order_relaxed);

@@ -39,8 +39,9 @@ class BodyBudget {
   // Charges `n` more bytes of a body that holds `held` already. False (nothing charged, counted
   // as a refusal) when a body past kSmallBody would exceed the limit.
   bool charge(std::uint64_t n, std::uint64_t held, BufferKind kind = BufferKind::request_body);
-  // Gives bytes back; after a spike (more than 64 MiB in use since the last time), once use has
-  // fallen below an eighth of the limit, the allocator returns free memory to the system.
+  // Gives bytes back; after a spike (64 MiB in use since the last time, or half the limit when
+  // that is less, but at least 8 MiB), once use has fallen below an eighth of the limit, the
+  // allocator returns free memory to the system.
   void release(std::uint64_t n, BufferKind kind = BufferKind::request_body);
 
   std::uint64_t in_use() const { return in_use_.load(std::memory_order_relaxed); }

@@ -48,6 +48,16 @@ TEST(BodyBudget, HandsMemoryBackAfterASpike) {
   EXPECT_EQ(b.trims(), 1u);  // no new spike
 }
 
+TEST(BodyBudget, ASmallBudgetCountsHalfOfItselfAsASpike) {
+  BodyBudget b(64 * MiB);  // never reaches 64 MiB in use with 12 MiB bodies: 60 MiB is a spike
+  ASSERT_TRUE(b.charge(60 * MiB, 0));
+  b.release(56 * MiB);
+  EXPECT_EQ(b.trims(), 1u);  // 4 MiB left, below an eighth of the limit
+  ASSERT_TRUE(b.charge(20 * MiB, 0));
+  b.release(24 * MiB);
+  EXPECT_EQ(b.trims(), 1u);  // 24 MiB is no spike
+}
+
 TEST(BodyBudget, TheParserChargesBodiesAsTheyArriveNeverFromTheDeclaredLength) {
   BodyBudget b(8 * MiB);
   RequestLimits limits(16384, 100, 32 * MiB);
