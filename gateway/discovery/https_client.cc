@@ -4,8 +4,6 @@
 #include <sys/socket.h>
 #include <uv.h>
 
-#include <algorithm>
-
 #include "gateway/http/response_parser.h"
 #include "gateway/net/stream.h"
 #include "gateway/net/uv_handle.h"
@@ -155,15 +153,8 @@ class HttpsClient::Exchange final : public StreamHandler, public ResponseSink {
   void on_response_body(const char* data, size_t len) override {
     if (outcome_) return;
     std::string& body = response_.body;
-    const std::size_t needed = body.size() + len;
-    if (needed > request_.max_body_bytes) return too_large();
-    if (needed > body.capacity()) {
-      // Doubling up to the limit, each step charged before it is allocated.
-      const std::size_t target =
-          std::max(needed, std::min(body.capacity() * 2, request_.max_body_bytes));
-      if (!response_.lease.grow_to(target)) return over_budget();
-      body.reserve(target);
-    }
+    if (body.size() + len > request_.max_body_bytes) return too_large();
+    if (!response_.lease.make_room(body, len, request_.max_body_bytes)) return over_budget();
     body.append(data, len);
   }
   void on_response_complete() override {}

@@ -3,7 +3,6 @@
 #include <malloc.h>
 
 #include <algorithm>
-
 #include <utility>
 
 namespace bordergate {
@@ -86,6 +85,19 @@ bool BudgetLease::grow_to(std::uint64_t bytes) {
   if (budget_ == nullptr || bytes <= held_) return true;
   if (!budget_->charge(bytes - held_, held_, kind_)) return false;
   held_ = bytes;
+  return true;
+}
+
+bool BudgetLease::make_room(std::string& buffer, std::size_t more, std::uint64_t ceiling) {
+  const std::uint64_t needed = std::uint64_t{buffer.size()} + more;
+  if (needed <= buffer.capacity()) return true;
+  const std::uint64_t target = std::max<std::uint64_t>(
+      needed, std::min<std::uint64_t>(std::uint64_t{buffer.capacity()} * 2, ceiling));
+  if (!grow_to(target)) return false;
+  std::string grown;
+  grown.reserve(static_cast<std::size_t>(target));
+  grown.append(buffer);
+  buffer.swap(grown);
   return true;
 }
 

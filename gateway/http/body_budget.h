@@ -11,6 +11,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace bordergate {
@@ -85,6 +86,11 @@ class BudgetLease {
   bool admit(std::uint64_t declared) const;
   // Raises the charge to `bytes` in all (never lowers it). False: refused, nothing charged.
   bool grow_to(std::uint64_t bytes);
+  // Makes room in `buffer` for `more` bytes, the one way a charged body grows: its capacity
+  // doubles, never past `ceiling` (nor below what is needed), each step charged before it is
+  // allocated, into a fresh buffer of exactly that size (reserve() on the old one may round up
+  // to twice its capacity, past what was charged). False: refused, nothing charged or moved.
+  bool make_room(std::string& buffer, std::size_t more, std::uint64_t ceiling);
   // Gives everything back.
   void release();
 

@@ -53,27 +53,15 @@ void RequestParser::release_body() {
 }
 
 bool RequestParser::grow_body(size_t len) {
-  std::string& body = request_.body;
-  const std::uint64_t needed = body.size() + len;
-  if (needed <= body.capacity()) return true;
   // Double up to what the request declared (or the limit), never past it: the buffer holds at
   // most twice what arrived, and exactly a declared length once it is all there.
   const std::uint64_t ceiling =
       request_.content_length ? *request_.content_length : limits_.max_body_bytes;
-  std::uint64_t target = std::max<std::uint64_t>(needed, body.capacity() * 2);
-  target = std::max<std::uint64_t>(needed, std::min(target, ceiling));
   if (lease_.budget() != limits_.budget) {
     if (lease_.held() > 0) return false;  // charged to another budget: never mixed
     lease_ = BudgetLease(limits_.budget, BufferKind::request_body);
   }
-  if (!lease_.grow_to(target)) return false;
-  // A fresh buffer of exactly `target` (reserve() on the old one may round up to twice its
-  // capacity, past the declared length).
-  std::string grown;
-  grown.reserve(static_cast<size_t>(target));
-  grown.append(body);
-  body.swap(grown);
-  return true;
+  return lease_.make_room(request_.body, len, ceiling);
 }
 
 void RequestParser::reset() {

@@ -1,7 +1,5 @@
 #include "gateway/proxy/request_flow.h"
 
-#include <algorithm>
-
 #include "gateway/common/log.h"
 #include "gateway/enforcement/phases.h"
 
@@ -104,15 +102,9 @@ void RequestFlow::on_answer_body(const char* data, std::size_t len) {
       cancel_exchange();
       return refuse(refuse_oversized_answer(ctx_, needed));
     }
-    if (needed > held.capacity()) {
-      // Doubling, never past the hold limit; each step is charged before it is allocated.
-      const std::uint64_t target = std::max<std::uint64_t>(
-          needed, std::min<std::uint64_t>(held.capacity() * 2, *ctx_.hold_limit));
-      if (!ctx_.answer_lease.grow_to(target)) {
-        cancel_exchange();
-        return refuse(refuse_unheld_answer(ctx_, needed));
-      }
-      held.reserve(static_cast<std::size_t>(target));
+    if (!ctx_.answer_lease.make_room(held, len, *ctx_.hold_limit)) {
+      cancel_exchange();
+      return refuse(refuse_unheld_answer(ctx_, needed));
     }
     held.append(data, len);
     return;

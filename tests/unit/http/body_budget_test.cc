@@ -48,6 +48,32 @@ TEST(BodyBudget, HandsMemoryBackAfterASpike) {
   EXPECT_EQ(b.trims(), 1u);  // no new spike
 }
 
+TEST(BodyBudget, ABufferGrowsByDoublingWithEachStepChargedFirst) {
+  BodyBudget b(8 * MiB);
+  BudgetLease lease(&b, BufferKind::answer);
+  std::string buffer;
+  const std::string piece(MiB, 'a');
+  ASSERT_TRUE(lease.make_room(buffer, piece.size(), 6 * MiB));
+  buffer += piece;
+  EXPECT_EQ(lease.held(), MiB);
+  ASSERT_TRUE(lease.make_room(buffer, piece.size(), 6 * MiB));
+  buffer += piece;
+  EXPECT_EQ(lease.held(), 2 * MiB);  // doubled
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(lease.make_room(buffer, piece.size(), 6 * MiB));
+    buffer += piece;
+  }
+  EXPECT_EQ(lease.held(), 6 * MiB);  // capped at the ceiling, not 8
+  EXPECT_EQ(buffer.capacity(), lease.held());  // what is allocated is what is charged
+  // Past what fits: refused, the buffer and the charge stay as they were.
+  BudgetLease other(&b, BufferKind::request_body);
+  std::string big(BodyBudget::kSmallBody + 1, 'b');
+  EXPECT_FALSE(other.make_room(big, 4 * MiB, 16 * MiB));
+  EXPECT_EQ(other.held(), 0u);
+  EXPECT_EQ(big.size(), BodyBudget::kSmallBody + 1);
+  EXPECT_EQ(b.in_use(), 6 * MiB);
+}
+
 TEST(BodyBudget, ASmallBudgetCountsHalfOfItselfAsASpike) {
   BodyBudget b(64 * MiB);  // never reaches 64 MiB in use with 12 MiB bodies: 60 MiB is a spike
   ASSERT_TRUE(b.charge(60 * MiB, 0));
