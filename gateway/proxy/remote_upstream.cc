@@ -78,7 +78,9 @@ void RemoteUpstream::send(RequestContext& ctx, AnswerSink& sink) {
             f.name = h.name;
             f.value = h.value;
           }
-          head.content_length = response->body.size();
+          // No declared length: the body is here already, read and charged to the buffer budget
+          // by the client, and on_answer_whole_body hands it over with its charge (a length
+          // would have it admitted a second time).
           head.has_body =
               !head_request && head.status >= 200 && head.status != 204 && head.status != 304;
           to->on_answer_head(head);

@@ -78,10 +78,7 @@ void RequestFlow::on_answer_head(HttpResponseHead& head) {
       cancel_exchange();
       return refuse(refuse_oversized_answer(ctx_, *limit + 1));
     }
-    // An external server's answer (outbound) arrives whole, admitted and charged already by
-    // the client that read it; on_answer_whole_body takes that charge over.
-    if (head.content_length && ctx_.direction() != Direction::outbound &&
-        !ctx_.answer_lease.admit(*head.content_length)) {
+    if (head.content_length && !ctx_.answer_lease.admit(*head.content_length)) {
       cancel_exchange();
       return refuse(refuse_unheld_answer(ctx_, *head.content_length));
     }

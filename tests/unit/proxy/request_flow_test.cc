@@ -87,12 +87,11 @@ class FakeUpstream final : public Upstream {
     sink_->on_answer_complete();
   }
 
-  // As an upstream that reads answers whole (the outbound HTTPS client): the body with its
-  // charge to the buffer budget, handed over in one piece.
+  // As an upstream that reads answers whole (the outbound HTTPS client): a head without a
+  // declared length, then the body with its charge to the buffer budget, in one piece.
   void answer_whole(int status, std::string body, BudgetLease lease) {
     HttpResponseHead head;
     head.status = status;
-    head.content_length = body.size();
     sink_->on_answer_head(head);
     if (sink_ == nullptr) return;
     sink_->on_answer_whole_body(std::move(body), std::move(lease));
