@@ -50,15 +50,11 @@ std::string withheld_error(const JudgedRequest& r, policy::Action action) {
 }
 
 // The store cannot keep the transaction (no store, disk full, I/O error): nothing is forwarded
-// and nothing answered 200, which would make the origin drop it. 503 M_UNAVAILABLE with
-// Retry-After, as for an audit log that cannot write: Synapse retries those.
+// and nothing answered 200, which would make the origin drop it; as for an audit log that cannot
+// write, the origin is told to retry.
 Outcome quarantine_unavailable(JudgedRequest& r) {
   r.denial = "quarantine_unavailable";
-  Outcome s = Outcome::respond(503, "M_UNAVAILABLE",
-                               "The transaction cannot be kept for review now; retry later",
-                               ErrorSource::gateway);
-  s.error.retry_after_ms = 5000;
-  return s;
+  return Outcome::unavailable("The transaction cannot be kept for review now; retry later");
 }
 
 // A content verdict (quarantine or deny) on /send: the intact transaction is stored durably

@@ -123,11 +123,7 @@ Outcome reserve_audit_place(JudgedRequest& r) {
   r.audit_ticket = r.services->audit->reserve();
   if (r.audit_ticket || !r.services->audit_fail_closed) return Outcome::proceed();
   r.denial = std::string(kAuditUnavailable);
-  Outcome s =
-      Outcome::respond(503, "M_UNAVAILABLE", "The gateway cannot record decisions now; retry later",
-                       ErrorSource::gateway);
-  s.error.retry_after_ms = 5000;
-  return s;
+  return Outcome::unavailable("The gateway cannot record decisions now; retry later");
 }
 
 Outcome classify_request(JudgedRequest& r, const HttpRequest& http) {

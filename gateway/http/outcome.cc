@@ -10,6 +10,7 @@ struct FailureRow {
   int status;
   const char* errcode;
   const char* text;
+  std::int64_t retry_after_ms = 0;  // 0: no Retry-After
 };
 
 // Timeouts are 504, everything else on the way to an answer 502: a 5xx tells a Synapse origin
@@ -29,7 +30,7 @@ constexpr std::array<FailureRow, 12> kFailures = {{
      "The destination's response exceeds the gateway's limit"},
     {ErrorSource::remote, 502, "M_UNKNOWN", "The destination's answer failed the checks"},
     {ErrorSource::gateway, 503, "M_UNAVAILABLE",
-     "The gateway holds too many large answers now; retry later"},
+     "The gateway holds too many large answers now; retry later", Outcome::kUnavailableRetryMs},
 }};
 
 }  // namespace
@@ -37,7 +38,7 @@ constexpr std::array<FailureRow, 12> kFailures = {{
 GatewayError failure_answer(Failure failure, std::string text) {
   const FailureRow& row = kFailures[static_cast<std::size_t>(failure)];
   GatewayError e{row.status, row.errcode, text.empty() ? std::string(row.text) : text, row.source};
-  if (failure == Failure::answer_budget) e.retry_after_ms = 5000;
+  if (row.retry_after_ms > 0) e.retry_after_ms = row.retry_after_ms;
   return e;
 }
 

@@ -55,6 +55,14 @@ struct Outcome {
                          ErrorSource source = ErrorSource::peer) {
     return {Kind::respond, GatewayError{status, errcode, std::move(reason), source}};
   }
+  // The gateway cannot carry the request out now (an audit log or a quarantine that cannot
+  // write): 503 M_UNAVAILABLE with Retry-After, which Synapse retries. Nothing was forwarded.
+  static Outcome unavailable(std::string reason) {
+    Outcome o = respond(503, "M_UNAVAILABLE", std::move(reason), ErrorSource::gateway);
+    o.error.retry_after_ms = kUnavailableRetryMs;
+    return o;
+  }
+  static constexpr std::int64_t kUnavailableRetryMs = 5000;
 };
 
 // What failed on the way to an answer, in the words of the table in outcome.cc.
