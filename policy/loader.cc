@@ -6,7 +6,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -38,6 +37,8 @@ namespace {
 constexpr std::string_view kReservedIds[] = {kDefaultRuleId, kLimitsRuleId, kChecksRuleId,
                                              kMediaRuleId};
 
+constexpr std::size_t kMaxRevisionBytes = 200;
+
 bool valid_id(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
   for (char c : id) {
@@ -52,7 +53,7 @@ class Loader {
  public:
   explicit Loader(std::string source) : n_(std::move(source)) {}
 
-  LoadOutput run(std::string_view text) {
+  LoadOutput run(std::string_view text, std::string sha256) {
     LoadOutput out;
     YAML::Node root;
     try {
@@ -64,6 +65,7 @@ class Loader {
     }
     auto policy = std::make_shared<Policy>();
     policy->source = n_.source;
+    policy->sha256 = std::move(sha256);
     try {
       load_root(root, *policy);
     } catch (const YAML::Exception& e) {
@@ -85,8 +87,8 @@ class Loader {
   // An empty section (`rules:` with nothing under it) is the same as an absent one.
   void load_root(const YAML::Node& root, Policy& p) {
     if (!n_.check_map(root, "the policy file",
-                      {"version", "server_name", "default", "defaults", "federations", "rules",
-                       "settings"})) {
+                      {"version", "revision", "server_name", "default", "defaults", "federations",
+                       "rules", "settings"})) {
       return;
     }
     n_.current = root.Mark();
@@ -95,6 +97,19 @@ class Loader {
     } else if (auto v = n_.integer(root["version"], "version"); v && *v != 1) {
       n_.error(root["version"].Mark(), "unsupported_version",
                "unsupported policy version " + std::to_string(*v) + " (this build reads 1)");
+    }
+    if (auto r = n_.string(root["revision"], "revision", false)) {
+      // Printed in reports and recorded in the audit chain: one short line of plain text.
+      const bool plain = std::all_of(r->begin(), r->end(), [](char c) {
+        return static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
+      });
+      if (r->empty() || r->size() > kMaxRevisionBytes || !plain) {
+        n_.error(root["revision"].Mark(), "bad_revision",
+                 "`revision` must be one line of text of 1 to " +
+                     std::to_string(kMaxRevisionBytes) + " bytes without control characters");
+      } else {
+        p.revision = *r;
+      }
     }
     if (auto s = n_.string(root["server_name"], "server_name", true)) {
       if (!is_valid_server_name(*s)) {
@@ -440,26 +455,11 @@ class Loader {
 
 }  // namespace
 
-LoadOutput load_policy_text(std::string_view yaml, std::string source_name) {
-  return Loader(std::move(source_name)).run(yaml);
+LoadOutput load_policy_text(std::string_view yaml, std::string source_name, std::string sha256) {
+  return Loader(std::move(source_name)).run(yaml, std::move(sha256));
 }
 
-LoadOutput load_policy_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    LoadOutput out;
-    out.diagnostics.push_back(
-        {Diagnostic::Severity::error, "cannot_read", "cannot open the policy file", {path, 0, 0}});
-    return out;
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return load_policy_text(text.str(), path);
-}
-
-Result<std::shared_ptr<const Policy>> load_policy(const std::string& path) {
-  LoadOutput out = load_policy_file(path);
-  if (out.ok()) return out.policy;
+std::string error_summary(const LoadOutput& out) {
   std::string message;
   std::size_t shown = 0;
   for (const Diagnostic& d : out.diagnostics) {
@@ -467,7 +467,7 @@ Result<std::shared_ptr<const Policy>> load_policy(const std::string& path) {
     if (shown++ < 3) message += (message.empty() ? "" : "; ") + d.to_string();
   }
   if (shown > 3) message += " (and " + std::to_string(shown - 3) + " more)";
-  return make_error("policy_invalid", message);
+  return message;
 }
 
 }  // namespace bordergate::policy

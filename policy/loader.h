@@ -33,12 +33,15 @@ struct LoadOutput {
   std::size_t warning_count() const;
 };
 
-LoadOutput load_policy_text(std::string_view yaml, std::string source_name);
-LoadOutput load_policy_file(const std::string& path);
+// `sha256` is the digest of `yaml` as its reader computed it (Policy::sha256). Reading policy
+// files and digesting them is the gateway's (gateway/enforcement/policy_file.h): policy/ links
+// no cryptography.
+LoadOutput load_policy_text(std::string_view yaml, std::string source_name,
+                            std::string sha256 = {});
 
-// The same, collapsing errors into one Error ("policy_invalid") for callers that only
-// need the policy (reload, tests).
-Result<std::shared_ptr<const Policy>> load_policy(const std::string& path);
+// The errors of a failed load in one line (the first three, "and N more"), for log lines and
+// refusals.
+std::string error_summary(const LoadOutput& out);
 
 // Lint warnings for a compiled policy (called by the loader).
 std::vector<Diagnostic> lint_policy(const Policy& policy);

@@ -122,7 +122,12 @@ class Policy {
   Policy(const Policy&) = delete;  // Settings point into it
   Policy& operator=(const Policy&) = delete;
   int version = 1;
-  std::string source;       // file name it was loaded from
+  std::string source;  // file name it was loaded from
+  // Lower-case hex SHA-256 of exactly the bytes compiled (what `sha256sum FILE` prints for the
+  // file as it was read); set by the reader of the file, empty for a policy built from memory.
+  // The audit chain names the policy that decided by it.
+  std::string sha256;
+  std::string revision;     // optional `revision:` the authors give it ("2026-12-01 CAB-42")
   std::string server_name;  // the Core's own server name
   Action default_action = Action::deny;
   Settings defaults;

@@ -213,11 +213,16 @@ std::string capability_report(const Policy& p, ReportFormat format) {
   const auto tables = build(p);
   std::ostringstream o;
   const std::string title = "bordergate policy report: " + p.server_name;
-  const std::string intro = "Policy file " + p.source + ", version " + std::to_string(p.version) +
-                            ", default action " + std::string(action_name(p.default_action)) +
-                            ". Every cell was computed by evaluating the policy.";
+  std::string intro = "Policy file " + p.source;
+  if (!p.revision.empty()) intro += ", revision " + p.revision;
+  intro += ", version " + std::to_string(p.version) + ", default action " +
+           std::string(action_name(p.default_action)) +
+           ". Every cell was computed by evaluating the policy.";
+  // The digest is what the audit chain names for every decision of this policy.
+  const std::string& digest = p.sha256;
   if (format == ReportFormat::markdown) {
     o << "# " << title << "\n\n" << intro << "\n\n";
+    if (!digest.empty()) o << "SHA-256 of the file as read: `" << digest << "`\n\n";
     for (const Table& t : tables) {
       o << "## " << t.title << "\n\n";
       if (!t.note.empty()) o << t.note << "\n\n";
@@ -247,6 +252,9 @@ std::string capability_report(const Policy& p, ReportFormat format) {
        "td.deny{background:#f9dcdc}td.report{background:#fff4cc}td.quarantine{background:#f3e0f7}"
        "@media print{body{margin:0}}\n</style></head><body>\n";
   o << "<h1>" << html_escape(title) << "</h1>\n<p>" << html_escape(intro) << "</p>\n";
+  if (!digest.empty()) {
+    o << "<p>SHA-256 of the file as read: <code>" << html_escape(digest) << "</code></p>\n";
+  }
   for (const Table& t : tables) {
     o << "<h2>" << html_escape(t.title) << "</h2>\n";
     if (!t.note.empty()) o << "<p>" << html_escape(t.note) << "</p>\n";

@@ -1,16 +1,14 @@
 // The policy in force, swapped whole on reload. Readers take a snapshot (a shared_ptr
 // copy) at the start of a request and keep it to the end; a reload builds and validates
-// the new policy off the data path and publishes it with one atomic store.
+// the new policy off the data path (gateway/proxy/server.cc) and publishes it with one atomic
+// store.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 
-#include "gateway/common/result.h"
-#include "policy/loader.h"
 #include "policy/policy.h"
 
 namespace bordergate::policy {
@@ -30,18 +28,9 @@ class PolicyStore {
 
   void replace(std::shared_ptr<const Policy> next);
 
-  // Loads and validates `path`; on any error the policy in force stays and the error is
-  // returned together with all diagnostics. Reloads are serialised with each other.
-  struct ReloadOutcome {
-    bool swapped = false;
-    std::vector<Diagnostic> diagnostics;
-  };
-  Result<ReloadOutcome> reload(const std::string& path);
-
  private:
   std::atomic<std::shared_ptr<const Policy>> current_;
   std::atomic<std::uint64_t> generation_{1};
-  std::mutex reload_mutex_;
 };
 
 }  // namespace bordergate::policy

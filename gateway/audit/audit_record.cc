@@ -102,6 +102,10 @@ void append_record_members(std::string& out, const AuditRecord& r) {
   member_string(out, "action", r.action);
   member_string(out, "rule_id", r.rule_id);
   member_string(out, "reason", r.reason);
+  member_string(out, "policy_sha256", r.policy_sha256);
+  member_string(out, "policy_file", r.policy_file);
+  member_string(out, "policy_revision", r.policy_revision);
+  member_string(out, "trigger", r.trigger);
   if (r.status) member_uint(out, "status", static_cast<std::uint64_t>(*r.status));
   if (r.request_bytes) member_uint(out, "request_bytes", r.request_bytes);
   if (r.response_bytes) member_uint(out, "response_bytes", r.response_bytes);

@@ -15,7 +15,7 @@ namespace bordergate::audit {
 
 struct AuditRecord {
   std::chrono::system_clock::time_point time = std::chrono::system_clock::now();
-  // decision | quarantine_release | quarantine_drop (chain bookkeeping types
+  // decision | policy_load | quarantine_release | quarantine_drop (chain bookkeeping types
   // such as chain_start are written by the chain itself).
   std::string type = "decision";
   std::string direction;    // inbound | outbound
@@ -43,9 +43,17 @@ struct AuditRecord {
   std::vector<std::string> mixed_room_ids;
   std::vector<std::string> mixed_room_servers;
   std::string room_version;  // "unknown" when the gateway had to guess
-  std::string action;        // forward | deny | quarantine | report | release | drop
+  // forward | deny | quarantine | report | release | drop; loaded | refused (policy_load)
+  std::string action;
   std::string rule_id;
-  std::string reason;         // snake_case
+  std::string reason;  // snake_case
+  // The policy that decided (decisions), or the one a policy_load record is about: the SHA-256
+  // of its file's bytes as read (enforcement/policy_file.h). A decision without it was made
+  // without a policy (pass-through, or refused before one was consulted).
+  std::string policy_sha256;
+  std::string policy_file;      // policy_load records
+  std::string policy_revision;  // policy_load records: the policy's own `revision:`
+  std::string trigger;          // policy_load records: start | SIGHUP
   std::optional<int> status;  // HTTP status answered (or Core's status on release)
   std::uint64_t request_bytes = 0;
   std::uint64_t response_bytes = 0;

@@ -9,10 +9,10 @@
 #include <vector>
 
 #include "gateway/cli/commands.h"
+#include "gateway/enforcement/policy_file.h"
 #include "policy/diff.h"
 #include "policy/evaluate.h"
 #include "policy/explain.h"
-#include "policy/loader.h"
 #include "policy/report.h"
 #include "policy/test_suite.h"
 
@@ -21,9 +21,10 @@ namespace {
 
 namespace pol = bordergate::policy;
 
-// Loads a policy, printing its diagnostics to stderr; null when it has errors.
+// Loads a policy the way the gateway does (enforcement/policy_file.h: bounded, digested),
+// printing its diagnostics to stderr; null when it has errors.
 std::shared_ptr<const pol::Policy> load_or_report(const std::string& path) {
-  pol::LoadOutput out = pol::load_policy_file(path);
+  pol::LoadOutput out = enforcement::load_policy_file(path).output;
   for (const pol::Diagnostic& d : out.diagnostics) std::cerr << d.to_string() << "\n";
   if (!out.ok()) {
     std::cerr << path << ": " << out.error_count() << " error(s); the policy was not loaded\n";
@@ -55,7 +56,8 @@ void register_check(CLI::App& policy, std::shared_ptr<std::string> file) {
   auto* check = policy.add_subcommand("check", "Validate a policy file: errors and warnings");
   check->add_option("FILE", *file, "policy file")->required();
   check->callback([file] {
-    pol::LoadOutput out = pol::load_policy_file(*file);
+    enforcement::PolicyFile read = enforcement::load_policy_file(*file);
+    const pol::LoadOutput& out = read.output;
     for (const pol::Diagnostic& d : out.diagnostics) std::cout << d.to_string() << "\n";
     std::cout << *file << ": " << out.error_count() << " error(s), " << out.warning_count()
               << " warning(s)";
@@ -65,7 +67,9 @@ void register_check(CLI::App& policy, std::shared_ptr<std::string> file) {
                 << " settings entr(y/ies)";
     }
     std::cout << "\n";
-    const bool unreadable = !out.diagnostics.empty() && out.diagnostics[0].code == "cannot_read";
+    // The digest the audit chain will name for every decision of this file as it is now.
+    if (!read.sha256.empty()) std::cout << "sha256 " << read.sha256 << "\n";
+    const bool unreadable = read.sha256.empty();
     exit_status() = out.ok() ? 0 : (unreadable ? 2 : 1);
   });
 }

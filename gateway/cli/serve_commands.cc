@@ -9,10 +9,10 @@
 #include "gateway/cli/commands.h"
 #include "gateway/config/config_loader.h"
 #include "gateway/enforcement/pinned_keys_file.h"
+#include "gateway/enforcement/policy_file.h"
 #include "gateway/proxy/outbound_services.h"
 #include "gateway/proxy/runtime.h"
 #include "gateway/proxy/server.h"
-#include "policy/loader.h"
 
 namespace bordergate::cli {
 
@@ -28,15 +28,12 @@ int check_config(const std::string& file) {
     return 1;
   }
   if (!loaded.config->policy.empty()) {
-    auto policy = policy::load_policy(loaded.config->policy);
+    enforcement::PolicyFile policy_file = enforcement::load_policy_file(loaded.config->policy);
+    auto policy = enforcement::load_policy_for(policy_file, loaded.config->server_name);
     if (!policy) {
-      std::fprintf(stderr, "%s: policy: %s\n", file.c_str(), policy.error().message.c_str());
-      return 1;
-    }
-    if ((*policy)->server_name != loaded.config->server_name) {
-      std::fprintf(stderr, "%s: policy %s is written for '%s', not '%s'\n", file.c_str(),
-                   loaded.config->policy.c_str(), (*policy)->server_name.c_str(),
-                   loaded.config->server_name.c_str());
+      const Error& e = policy.error();
+      std::fprintf(stderr, "%s: %s%s\n", file.c_str(),
+                   e.code == "policy_server_name" ? "" : "policy: ", e.message.c_str());
       return 1;
     }
   }

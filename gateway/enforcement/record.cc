@@ -109,6 +109,7 @@ audit::AuditRecord audit_record(const JudgedRequest& r, const RequestOutcome& o)
   a.room_version = r.room_version_unknown ? "unknown" : version;
   a.action = std::string(decision_action(r));
   if (r.decision) a.rule_id = r.decision->rule_id;
+  if (r.policy) a.policy_sha256 = r.policy->sha256;
   a.reason = !r.denial.empty() ? r.denial
              : r.decision      ? std::string(r.decision->reason)
                                : std::string();

@@ -1,11 +1,13 @@
 #include "gateway/enforcement/services.h"
 
 #include <prometheus/text_serializer.h>
+#include <unistd.h>
 
 #include <filesystem>
 
 #include "gateway/audit/audit_metrics.h"
 #include "gateway/common/metric_family.h"
+#include "gateway/enforcement/policy_file.h"
 #include "gateway/quarantine/quarantine_metrics.h"
 
 namespace bordergate::enforcement {
@@ -14,15 +16,6 @@ Result<std::unique_ptr<EnforcementServices>> build_enforcement_services(const Co
   auto s = std::make_unique<EnforcementServices>();
   s->server_name = config.server_name;
   s->policy_path = config.policy;
-  auto loaded = policy::load_policy(config.policy);
-  if (!loaded) return make_error(loaded.error().code, "policy: " + loaded.error().message);
-  if ((*loaded)->server_name != config.server_name) {
-    return make_error("policy_server_name", "policy " + config.policy + " is written for '" +
-                                                (*loaded)->server_name + "', the gateway serves '" +
-                                                config.server_name + "'");
-  }
-  s->policy = std::make_unique<policy::PolicyStore>(std::move(loaded.value()));
-
   // The evidence files live in state_dir by default; an unusable directory shows up as the
   // open errors below.
   for (const std::string& file :
@@ -43,6 +36,30 @@ Result<std::unique_ptr<EnforcementServices>> build_enforcement_services(const Co
   auto log = audit::AuditLog::open(o);
   if (!log) return make_error(log.error().code, "audit: " + log.error().message);
   s->audit = std::move(log.value());
+
+  // The policy, once the chain can record the attempt: a refusal at start is evidence too.
+  PolicyFile file = load_policy_file(config.policy);
+  auto loaded = load_policy_for(file, config.server_name);
+  PolicyLoadEvent event;
+  event.trigger = "start";
+  event.actor = describe_uid(static_cast<unsigned>(geteuid())) + ", started by " +
+                describe_pid(static_cast<int>(getppid()));
+  event.file = config.policy;
+  event.sha256 = file.sha256;
+  event.loaded = loaded.ok();
+  if (loaded) {
+    event.revision = (*loaded)->revision;
+  } else {
+    event.reason = loaded.error().code;
+    event.error = loaded.error().message;
+  }
+  s->audit->submit(policy_load_record(event));
+  if (!loaded) {
+    s->audit->flush();
+    const Error& e = loaded.error();
+    return make_error(e.code, e.code == "policy_server_name" ? e.message : "policy: " + e.message);
+  }
+  s->policy = std::make_unique<policy::PolicyStore>(std::move(loaded.value()));
 
   auto store =
       quarantine::QuarantineStore::open(config.quarantine.path, config.quarantine.max_bytes);

@@ -22,6 +22,7 @@ audit::AuditRecord proxy_audit_record(const ProxyDecisionFacts& f) {
   r.action = f.allowed ? "forward" : "deny";
   r.rule_id = std::string(f.rule_id);
   r.reason = std::string(f.reason);
+  r.policy_sha256 = std::string(f.policy_sha256);
   if (f.status != 0) r.status = f.status;
   if (f.latency) {
     r.latency_us = static_cast<std::uint64_t>(

@@ -31,6 +31,8 @@ struct ProxyDecisionFacts {
   // the parsed target's server name.
   std::string_view destination{};
   std::string_view note{};
+  // The policy the decision was made under (Policy::sha256); empty: the tunnel's admitted one.
+  std::string_view policy_sha256{};
   std::optional<std::chrono::nanoseconds> latency;
 };
 

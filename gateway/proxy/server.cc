@@ -11,8 +11,8 @@
 #include "gateway/common/log.h"
 #include "gateway/common/metric_family.h"
 #include "gateway/config/config_loader.h"
+#include "gateway/enforcement/policy_file.h"
 #include "gateway/outbound/proxy_listener.h"
-#include "policy/loader.h"
 
 namespace bordergate {
 namespace {
@@ -137,9 +137,10 @@ Status Server::start() {
   if (enforcement_ != nullptr) {
     // Counted from the key store, which holds `keys.pinned` and `keys.pinned_file` together, as
     // config_reloaded counts them.
-    log_event(
-        LogLevel::info, "inbound_enforcement",
-        {{"policy", c.policy}, {"pinned_servers", federation_->key_store().pinned_servers()}});
+    log_event(LogLevel::info, "inbound_enforcement",
+              {{"policy", c.policy},
+               {"policy_sha256", enforcement_->policy->snapshot()->sha256},
+               {"pinned_servers", federation_->key_store().pinned_servers()}});
   }
   log_event(LogLevel::info, "key_cache_loaded",
             {{"file", c.key_fetch.cache_file}, {"responses", federation_->persisted_loaded()}});
@@ -250,13 +251,22 @@ Status Server::start() {
     }
   }
 
-  for (int signum : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) {
+  for (int signum : {SIGTERM, SIGINT, SIGUSR1}) {
     auto h = std::make_unique<UvHandle<uv_signal_t>>();
     if (uv_signal_init(&loop_, h->get()) == 0) h->mark_initialized();
     h->get()->data = this;
     uv_signal_start(h->get(), &Server::on_signal, signum);
     signals_.push_back(std::move(h));
   }
+  auto hup = SighupWatch::start(&loop_, [this](SighupWatch::Sender from) {
+    reload("SIGHUP",
+           enforcement::describe_pid(from.pid) + ", " + enforcement::describe_uid(from.uid));
+  });
+  if (!hup) {
+    log_event(LogLevel::error, "signal_setup_failed", {{"error", hup.error().message}});
+    return hup.error();
+  }
+  sighup_ = std::move(*hup);
   drain_timer_ = std::make_unique<Timer>(&loop_, &Server::on_drain_deadline, this);
 
   for (auto& w : workers_) w->start();
@@ -311,19 +321,23 @@ void Server::on_signal(uv_signal_t* s, int signum) {
     log_event(LogLevel::info, "audit_reopen_requested", {});
     return;
   }
-  if (signum == SIGHUP)
-    self->reload();
-  else
-    self->begin_drain();
+  self->begin_drain();
 }
 
-void Server::reload() {
+void Server::reload(const std::string& trigger, const std::string& actor) {
   if (draining_) return;
   sd_notify(0, "RELOADING=1");
-  log_event(LogLevel::info, "config_reload_started", {{"path", config_path_}});
+  log_event(LogLevel::info, "config_reload_started",
+            {{"path", config_path_}, {"trigger", trigger}, {"actor", actor}});
   if (enforcement_ == nullptr) log_pass_through("reload");
   ConfigLoadResult loaded = load_config_file(config_path_);
   std::string failure;
+  std::string failure_code = "config_refused";  // what the policy_load record names
+  // The policy file is read (and digested) once, whatever else is wrong: a refused reload is
+  // recorded with the digest of what was refused.
+  enforcement::PolicyFile policy_file;
+  if (enforcement_ != nullptr && loaded.config != nullptr)
+    policy_file = enforcement::load_policy_file(loaded.config->policy);
   if (!loaded.errors.empty()) {
     log_config_errors("config_reload_failed", loaded.errors);
     failure = "the configuration has errors";
@@ -361,13 +375,14 @@ void Server::reload() {
   if (failure.empty() && enforcement_ != nullptr) {
     // The policy is validated completely before anything is swapped; on any error the old
     // configuration and the old policy both stay.
-    auto p = policy::load_policy(loaded.config->policy);
-    if (!p)
-      failure = "policy: " + p.error().message;
-    else if ((*p)->server_name != loaded.config->server_name)
-      failure = "policy " + loaded.config->policy + " is written for '" + (*p)->server_name + "'";
-    else
+    auto p = enforcement::load_policy_for(policy_file, loaded.config->server_name);
+    if (p) {
       next_policy = std::move(p.value());
+    } else {
+      failure_code = p.error().code;
+      failure = p.error().code == "policy_server_name" ? p.error().message
+                                                       : "policy: " + p.error().message;
+    }
   }
   if (failure.empty()) {
     body_budget_->set_limit(loaded.config->limits.max_buffered_bytes);
@@ -376,6 +391,20 @@ void Server::reload() {
       next = rt.value();
     else
       failure = rt.error().message;
+  }
+  if (enforcement_ != nullptr) {
+    enforcement::PolicyLoadEvent event;
+    event.trigger = trigger;
+    event.actor = actor;
+    event.file = loaded.config != nullptr ? loaded.config->policy : enforcement_->policy_path;
+    event.sha256 = policy_file.sha256;
+    event.loaded = next != nullptr;
+    if (next_policy) event.revision = next_policy->revision;
+    if (!event.loaded) {
+      event.reason = failure_code;
+      event.error = failure;
+    }
+    enforcement_->audit->submit(enforcement::policy_load_record(event));
   }
   if (!next) {
     metrics_->config_reload(false);
@@ -393,9 +422,12 @@ void Server::reload() {
   parse_log_level(next->config->logging.level, level);
   set_log_level(level);
   metrics_->config_reload(true);
-  log_event(
-      LogLevel::info, "config_reloaded",
-      {{"path", config_path_}, {"pinned_servers", federation_->key_store().pinned_servers()}});
+  const std::shared_ptr<const policy::Policy> in_force =
+      enforcement_ != nullptr ? enforcement_->policy->snapshot() : nullptr;
+  log_event(LogLevel::info, "config_reloaded",
+            {{"path", config_path_},
+             {"pinned_servers", federation_->key_store().pinned_servers()},
+             {"policy_sha256", in_force != nullptr ? in_force->sha256 : std::string()}});
   sd_notify(0, enforcement_ == nullptr ? kServingUnchecked : "READY=1\nSTATUS=serving");
 }
 
@@ -437,6 +469,7 @@ void Server::on_worker_exit(uv_async_t* a) {
 
 void Server::close_main_handles() {
   for (auto& s : signals_) s->close();
+  if (sighup_) sighup_->close();
   if (drain_timer_) drain_timer_->close();
   if (admin_) admin_->close();
   if (worker_exit_) worker_exit_->close();

@@ -20,6 +20,7 @@
 #include "gateway/proxy/federation.h"
 #include "gateway/proxy/outbound_services.h"
 #include "gateway/proxy/runtime.h"
+#include "gateway/proxy/sighup.h"
 #include "gateway/proxy/worker.h"
 
 namespace bordergate {
@@ -39,7 +40,8 @@ class Server {
   static void on_worker_exit(uv_async_t* a);
   static void on_drain_deadline(void* self);
   Status start();
-  void reload();
+  // `trigger` and `actor` go into the audit chain's policy_load record.
+  void reload(const std::string& trigger, const std::string& actor);
   void begin_drain();
   void force_stop();
   void close_main_handles();
@@ -59,6 +61,7 @@ class Server {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<AdminServer> admin_;
   std::vector<std::unique_ptr<UvHandle<uv_signal_t>>> signals_;
+  std::unique_ptr<SighupWatch> sighup_;
   std::unique_ptr<UvHandle<uv_async_t>> worker_exit_;
   std::unique_ptr<Timer> drain_timer_;
   bool draining_ = false;

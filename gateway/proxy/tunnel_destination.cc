@@ -31,6 +31,7 @@ std::string TunnelDestination::matrix_destination() const {
 void TunnelDestination::audit(const outbound::ProxyDecisionFacts& facts) const {
   if (services_ == nullptr || !services_->audit) return;
   audit::AuditRecord record = outbound::proxy_audit_record(facts);
+  if (record.policy_sha256.empty() && policy_ != nullptr) record.policy_sha256 = policy_->sha256;
   // The plain listener's records stay as they were; the others say where the connection came in.
   const std::string_view name = audited_listener();
   if (!name.empty()) audit::append_note(record.note, "listener=" + std::string(name));

@@ -120,8 +120,10 @@ void TunnelFront::answer_head(std::string rest) {
     a = outbound::answer_connect(head, rules);
   }
   owner_.front_write(a.response);
+  const std::string digest = policy != nullptr ? policy->sha256 : std::string();
   if (a.status == 200) destination_->admit(std::move(policy), *a.target, std::move(a.decision));
   outbound::ProxyDecisionFacts f = facts(head.method, "connect");
+  f.policy_sha256 = digest;
   f.parsed = a.target ? &*a.target : nullptr;
   f.allowed = a.status == 200;
   f.rule_id = a.rule_id;
@@ -225,10 +227,12 @@ void TunnelFront::run_delegated_gate() {
 }
 
 void TunnelFront::refuse_direct(std::string_view rule_id, std::string_view reason,
-                                const outbound::ConnectTarget* parsed) {
+                                const outbound::ConnectTarget* parsed,
+                                std::string_view policy_sha256) {
   stage_ = Stage::closed;
   outbound::ProxyDecisionFacts f = facts("TLS", "direct");
   if (parsed != nullptr) f.parsed = parsed;
+  f.policy_sha256 = policy_sha256;
   f.rule_id = rule_id;
   f.reason = reason;
   decide(f);
@@ -270,7 +274,7 @@ bool TunnelFront::admit_direct() {
     // Egress (push gateways, previews) goes through the CONNECT listener, whose entries name
     // their ports; direct mode only ever reaches federation members.
     refuse_direct(decision.rule_id, decision.allowed() ? "direct_not_federation" : decision.reason,
-                  &*target);
+                  &*target, policy->sha256);
     return false;
   }
   destination_->admit(std::move(policy), std::move(*target), std::move(decision));

@@ -94,9 +94,11 @@ class TunnelFront final : private Splice::Owner {
   // Direct mode: parses the ClientHello in buffered_ and admits its SNI; false while more bytes
   // are needed or after the connection was refused (audited, closed).
   bool admit_direct();
-  // `parsed`: the SNI's target, when it parsed but was not admitted.
+  // `parsed`: the SNI's target, when it parsed but was not admitted; `policy_sha256`: the policy
+  // that refused it, when one did.
   void refuse_direct(std::string_view rule_id, std::string_view reason,
-                     const outbound::ConnectTarget* parsed = nullptr);
+                     const outbound::ConnectTarget* parsed = nullptr,
+                     std::string_view policy_sha256 = {});
   void refuse_tunnel(std::string_view reason);
   void intercept(const discovery::ServerName& leaf_name);
   // Counted and audited.

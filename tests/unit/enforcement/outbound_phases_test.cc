@@ -10,6 +10,7 @@
 #include <functional>
 #include <vector>
 
+#include "gateway/audit/audit_chain.h"
 #include "gateway/enforcement/phases.h"
 #include "gateway/enforcement/record.h"
 #include "gateway/enforcement/services.h"
@@ -396,6 +397,8 @@ TEST_F(OutboundPhasesTest, AHeldOutboundTransactionIsStoredAnsweredAndRetriedFro
   EXPECT_EQ(a.origin, "core.example");
   EXPECT_EQ(a.destination, "good.example");
   EXPECT_EQ(a.quarantine_id, id);
+  // Decided under the policy file read at start: its digest names it.
+  EXPECT_EQ(a.policy_sha256, audit::sha256_hex(kPolicy));
   r_.response_note = "response refused: response_event_failed";
   EXPECT_EQ(audit_record(r_, o).note, "response refused: response_event_failed");
   r_.response_note.clear();

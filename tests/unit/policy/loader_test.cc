@@ -248,18 +248,45 @@ TEST(Loader, DefaultMediaSettingIsKept) {
 }
 
 TEST(Loader, ShippedExampleLoadsWithoutWarnings) {
-  LoadOutput out = load_policy_file(std::string(BG_SOURCE_DIR) + "/deploy/examples/policy.yaml");
+  LoadOutput out =
+      testing::load_source_file(std::string(BG_SOURCE_DIR) + "/deploy/examples/policy.yaml");
   ASSERT_TRUE(out.ok());
   for (const auto& d : out.diagnostics) ADD_FAILURE() << d.to_string();
   EXPECT_EQ(out.policy->server_name, "core.bordergate.test");
   EXPECT_EQ(out.policy->federations.size(), 2u);
 }
 
-TEST(Loader, UnreadableFile) {
-  auto r = load_policy("/nonexistent/policy.yaml");
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, "policy_invalid");
-  EXPECT_NE(r.error().message.find("cannot open"), std::string::npos);
+TEST(Loader, RevisionIsOneLineOfText) {
+  struct Case {
+    const char* value;
+    bool ok;
+  };
+  const Case cases[] = {
+      {"\"2026-12-01 CAB-42\"", true}, {"2026-12-01", true},   {"\"\"", false},
+      {"\"two\\nlines\"", false},      {"\"bell\\a\"", false}, {"[a, b]", false},
+  };
+  for (const Case& c : cases) {
+    LoadOutput out =
+        load_policy_text(std::string(kHead) + "revision: " + c.value + "\n", "rev.yaml", "ab12");
+    EXPECT_EQ(out.ok(), c.ok) << c.value;
+    if (out.ok()) {
+      EXPECT_FALSE(out.policy->revision.empty());
+      EXPECT_EQ(out.policy->sha256, "ab12");  // the reader's digest is kept as given
+    }
+  }
+  LoadOutput long_one =
+      load_policy_text(std::string(kHead) + "revision: " + std::string(201, 'r') + "\n", "r.yaml");
+  EXPECT_FALSE(long_one.ok());
+}
+
+TEST(Loader, ErrorSummaryNamesTheFirstThree) {
+  LoadOutput out = load_policy_text(std::string(kHead) + "a: 1\nb: 2\nc: 3\nd: 4\n", "e.yaml");
+  ASSERT_FALSE(out.ok());
+  const std::string s = error_summary(out);
+  EXPECT_NE(s.find("unknown key `a`"), std::string::npos) << s;
+  EXPECT_NE(s.find("unknown key `c`"), std::string::npos) << s;
+  EXPECT_EQ(s.find("unknown key `d`"), std::string::npos) << s;
+  EXPECT_NE(s.find("(and 1 more)"), std::string::npos) << s;
 }
 
 }  // namespace

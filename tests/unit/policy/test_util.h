@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 
 #include "policy/evaluate.h"
@@ -18,6 +20,15 @@ inline std::shared_ptr<const Policy> must_load(const std::string& yaml) {
     if (d.severity == Diagnostic::Severity::error) ADD_FAILURE() << d.to_string();
   }
   return out.policy;
+}
+
+// A policy file of the source tree (the shipped examples), loaded as the gateway would.
+inline LoadOutput load_source_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  EXPECT_TRUE(in.good() || in.eof()) << "cannot read " << path;
+  return load_policy_text(text.str(), path);
 }
 
 inline RequestFacts inbound(std::optional<std::string> origin, FederationEndpoint e) {

@@ -15,9 +15,10 @@ namespace bordergate::policy {
 namespace {
 
 std::shared_ptr<const Policy> example() {
-  auto r = load_policy(std::string(BG_SOURCE_DIR) + "/deploy/examples/policy.yaml");
-  EXPECT_TRUE(r.ok());
-  return r.ok() ? *r : nullptr;
+  LoadOutput out =
+      testing::load_source_file(std::string(BG_SOURCE_DIR) + "/deploy/examples/policy.yaml");
+  EXPECT_TRUE(out.ok());
+  return out.policy;
 }
 
 TEST(Tools, ExplainTextAndJson) {
