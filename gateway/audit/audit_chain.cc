@@ -57,15 +57,22 @@ Result<ChainFields> parse_chain_fields(std::string_view line) {
   }
   if (!hex) return make_error("bad_prev", "\"prev\" is missing or not 64 lower-case hex digits");
   f.prev = *prev_text;
-  if (const matrix::Json* type = parsed->find("type"); type && type->string_if()) {
-    f.type = *type->string_if();
-  }
+  const auto text = [&](const char* key, std::string& into) {
+    if (const matrix::Json* v = parsed->find(key); v && v->string_if()) into = *v->string_if();
+  };
+  text("type", f.type);
+  text("time", f.time);
+  text("action", f.action);
+  text("reason", f.reason);
+  text("actor", f.actor);
+  text("policy_sha256", f.policy_sha256);
+  text("policy_file", f.policy_file);
+  text("policy_revision", f.policy_revision);
+  text("trigger", f.trigger);
   if (const matrix::Json* torn = parsed->find("torn_bytes"); torn && torn->int_if()) {
     f.torn_bytes = *torn->int_if();
   }
-  if (const matrix::Json* note = parsed->find("note"); note && note->string_if()) {
-    f.note = *note->string_if();
-  }
+  text("note", f.note);
   return f;
 }
 

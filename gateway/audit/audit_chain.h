@@ -41,6 +41,15 @@ struct ChainFields {
   std::string type;
   std::optional<std::int64_t> torn_bytes;  // recovery records only
   std::string note;                        // the record's note, when it has one
+  std::string time;
+  // What the policy report of the verifier reads (empty when absent or not a string).
+  std::string action;
+  std::string reason;
+  std::string actor;
+  std::string policy_sha256;
+  std::string policy_file;
+  std::string policy_revision;
+  std::string trigger;
 };
 
 // Parses a line strictly (one JSON object, seq a non-negative integer, prev 64

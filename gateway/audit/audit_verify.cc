@@ -91,6 +91,7 @@ bool ChainVerifier::add_line(std::string_view line) {
         file_ + ":" + std::to_string(line_no_) + ": seq " + std::to_string(f->seq) + ": a gap: " +
         (f->note.empty() ? std::string("the writer reports records dropped") : f->note));
   }
+  note_policies(*f);
   head_.next_seq = f->seq + 1;
   head_.last_hash = sha256_hex(line);
   if (!report_.expected_head_found && !options_.expect_head.empty() &&
@@ -101,6 +102,43 @@ bool ChainVerifier::add_line(std::string_view line) {
   ++report_.records;
   report_.last_seq = f->seq;
   return true;
+}
+
+void ChainVerifier::note_policies(const ChainFields& f) {
+  PolicySummary& p = report_.policies;
+  const bool in_range = options_.range.contains(f.seq, f.time);
+  if (in_range && !range_started_) {
+    range_started_ = true;
+    p.in_force_at_start = last_loaded_;
+  }
+  if (in_range) ++p.records_in_range;
+  if (f.type == "policy_load") {
+    PolicyLoad load{f.seq,     f.time,  f.action, f.policy_sha256, f.policy_file, f.policy_revision,
+                    f.trigger, f.actor, f.reason, f.note};
+    if (in_range) p.loads.push_back(load);
+    if (load.result == "loaded") {
+      last_loaded_ = load;
+      if (!load.sha256.empty()) loads_by_digest_[load.sha256] = load;
+    }
+    return;
+  }
+  if (f.type != "decision" || !in_range) return;
+  if (f.policy_sha256.empty()) {
+    ++p.decisions_without_policy;
+    return;
+  }
+  auto [it, fresh] = decisions_index_.try_emplace(f.policy_sha256, p.decisions.size());
+  if (fresh) {
+    PolicyDecisions d;
+    d.sha256 = f.policy_sha256;
+    d.first_seq = f.seq;
+    if (auto load = loads_by_digest_.find(f.policy_sha256); load != loads_by_digest_.end())
+      d.loaded_by = load->second;
+    p.decisions.push_back(std::move(d));
+  }
+  PolicyDecisions& d = p.decisions[it->second];
+  ++d.decisions;
+  d.last_seq = f.seq;
 }
 
 bool ChainVerifier::end_file(std::string_view trailing) {

@@ -87,7 +87,7 @@ TEST(AuditLog, ConcurrentProducersMakeOneIntactChain) {
     EXPECT_EQ(s.queue_depth, 0u);
     EXPECT_EQ(s.last_seq, static_cast<std::uint64_t>(kThreads * kPerThread));
   }
-  VerifyReport r = verify_files({path}, {true, {}});
+  VerifyReport r = verify_files({path}, {true, {}, {}});
   EXPECT_TRUE(r.intact) << r.problem << ": " << r.detail;
   EXPECT_EQ(r.records, 1u + kThreads * kPerThread);
   std::set<std::string> txns;
@@ -135,7 +135,7 @@ TEST(AuditLog, ResumesTheChainAfterRestart) {
   const std::vector<std::string> lines = read_lines(path);
   EXPECT_EQ(count_type(lines, "chain_start"), 1u);
   EXPECT_EQ(count_type(lines, "writer_opened"), 2u);
-  VerifyReport r = verify_files({path}, {true, {}});
+  VerifyReport r = verify_files({path}, {true, {}, {}});
   EXPECT_TRUE(r.intact) << r.problem << ": " << r.detail;
   EXPECT_EQ(r.last_seq, 32u);
 }
@@ -181,7 +181,7 @@ TEST(AuditLog, AWriterThatDidNotCloseTheLogIsAPossibleGapInTheChain) {
 
   const std::vector<std::string> lines = read_lines(path);
   EXPECT_EQ(count_type(lines, "unclean_shutdown"), 1u);
-  VerifyReport r = verify_files({path}, {true, {}});
+  VerifyReport r = verify_files({path}, {true, {}, {}});
   EXPECT_TRUE(r.intact) << r.problem << ": " << r.detail;
   ASSERT_EQ(r.notes.size(), 1u);
   EXPECT_NE(r.notes[0].find("a possible gap"), std::string::npos) << r.notes[0];
@@ -201,7 +201,7 @@ TEST(AuditLog, ResumesAfterALastLineLongerThanTheTailBlock) {
     ASSERT_TRUE(log->submit(huge));
   }
   { std::unique_ptr<AuditLog> log = open_log(path); }
-  VerifyReport r = verify_files({path}, {true, {}});
+  VerifyReport r = verify_files({path}, {true, {}, {}});
   EXPECT_TRUE(r.intact) << r.problem << ": " << r.detail;
   EXPECT_EQ(r.last_seq, 3u);
   const std::vector<std::string> lines = read_lines(path);
@@ -239,10 +239,10 @@ TEST(AuditLog, RotationContinuesTheChainAcrossFiles) {
     EXPECT_NE(new_lines[0].find("\"prev\":\"" + sha256_hex(old_lines.back()) + "\""),
               std::string::npos)
         << c.name;
-    VerifyReport r = verify_files({dir.file("audit.log.1"), path}, {true, {}});
+    VerifyReport r = verify_files({dir.file("audit.log.1"), path}, {true, {}, {}});
     EXPECT_TRUE(r.intact) << c.name << ": " << r.problem << " " << r.detail;
     EXPECT_EQ(r.last_seq, 11u) << c.name;
-    EXPECT_TRUE(verify_files({path}, {false, {}}).intact) << c.name;
+    EXPECT_TRUE(verify_files({path}, {false, {}, {}}).intact) << c.name;
   }
 }
 
@@ -269,7 +269,7 @@ TEST(AuditLog, AnotherProcessAppendsToTheSameChain) {
   const std::vector<std::string> lines = read_lines(path);
   EXPECT_EQ(count_type(lines, "quarantine_drop"), 7u);
   EXPECT_EQ(count_type(lines, "decision"), 20u);
-  VerifyReport r = verify_files({path}, {true, {}});
+  VerifyReport r = verify_files({path}, {true, {}, {}});
   EXPECT_TRUE(r.intact) << r.problem << ": " << r.detail;
 }
 
@@ -368,7 +368,7 @@ TEST(AuditLog, FullQueueRefusesReservationsAndAccountsForEveryDrop) {
   EXPECT_EQ(count_type(lines, "decision"), static_cast<size_t>(accepted));
   // Every lost record is in a gap line (one, or two when the writer noted them in two
   // batches), which `audit verify` reports with how many, when, after which seq and why.
-  VerifyReport r = verify_files({path}, {true, {}});
+  VerifyReport r = verify_files({path}, {true, {}, {}});
   EXPECT_TRUE(r.intact) << r.problem << ": " << r.detail;
   EXPECT_EQ(r.notes.size(), count_type(lines, "records_dropped"));
   std::uint64_t lost = 0;
@@ -421,7 +421,7 @@ TEST(AuditLog, AFullDiskFailsClosedAndRecoversByItself) {
   const std::vector<std::string> lines = read_lines(path);
   EXPECT_EQ(count_type(lines, "decision"), 5u);
   EXPECT_EQ(count_type(lines, "records_dropped"), 0u);
-  VerifyReport r = verify_files({path}, {true, {}});
+  VerifyReport r = verify_files({path}, {true, {}, {}});
   EXPECT_TRUE(r.intact) << r.problem << ": " << r.detail;
   std::set<std::string> txns;
   for (const std::string& l : lines) {
@@ -450,7 +450,7 @@ TEST(AuditLog, ShutdownOnAFullDiskLosesNothingSilently) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
   disk.free();
   EXPECT_EQ(testing::read_all(path), before);  // no torn line, the head is the last record
-  VerifyReport r = verify_files({path}, {true, {}});
+  VerifyReport r = verify_files({path}, {true, {}, {}});
   EXPECT_TRUE(r.intact) << r.problem << ": " << r.detail;
 }
 
