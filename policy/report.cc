@@ -6,6 +6,7 @@
 
 #include "policy/capabilities.h"
 #include "policy/diff.h"
+#include "policy/html.h"
 
 namespace bordergate::policy {
 namespace {
@@ -177,29 +178,6 @@ std::string md_escape(const std::string& s) {
   return out;
 }
 
-std::string html_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 std::string css_class(const std::string& cell) {
   for (const char* a : {"deny", "quarantine", "report", "allow"}) {
     if (cell.rfind(a, 0) == 0) return a;
@@ -244,13 +222,7 @@ std::string capability_report(const Policy& p, ReportFormat format) {
     }
     return o.str();
   }
-  o << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>"
-    << html_escape(title) << "</title>\n<style>\n"
-    << "body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;"
-       "margin-bottom:2em;font-size:0.85em}th,td{border:1px solid #bbb;padding:0.3em 0.5em;"
-       "text-align:left;vertical-align:top}th{background:#eee}td.allow{background:#e3f6e3}"
-       "td.deny{background:#f9dcdc}td.report{background:#fff4cc}td.quarantine{background:#f3e0f7}"
-       "@media print{body{margin:0}}\n</style></head><body>\n";
+  o << html_page_start(title);
   o << "<h1>" << html_escape(title) << "</h1>\n<p>" << html_escape(intro) << "</p>\n";
   if (!digest.empty()) {
     o << "<p>SHA-256 of the file as read: <code>" << html_escape(digest) << "</code></p>\n";
@@ -275,7 +247,7 @@ std::string capability_report(const Policy& p, ReportFormat format) {
     }
     o << "</tbody></table>\n";
   }
-  o << "</body></html>\n";
+  o << kHtmlPageEnd;
   return o.str();
 }
 

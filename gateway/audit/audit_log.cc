@@ -143,8 +143,9 @@ bool AuditLog::submit(const AuditRecord& record, Ticket* ticket) {
     reduced.answer_event_ids.clear();
     reduced.answer_event_types.clear();
     reduced.answer_event_verdicts.clear();
+    reduced.facts.clear();
     reduced.note = "record too large (" + std::to_string(members.size()) +
-                   " bytes): event lists and note left out";
+                   " bytes): event lists, facts and note left out";
     members.clear();
     append_record_members(members, reduced);
   }

@@ -113,6 +113,10 @@ void append_record_members(std::string& out, const AuditRecord& r) {
   member_string(out, "quarantine_id", r.quarantine_id);
   member_string(out, "actor", r.actor);
   member_string(out, "note", r.note);
+  if (!r.facts.empty()) {
+    out += ",\"facts\":";
+    out += r.facts;
+  }
   out += '}';
 }
 

@@ -54,6 +54,9 @@ struct AuditRecord {
   std::string policy_file;      // policy_load records
   std::string policy_revision;  // policy_load records: the policy's own `revision:`
   std::string trigger;          // policy_load records: start | SIGHUP
+  // Decisions the policy made: the facts it evaluated and what it returned, one JSON object
+  // (enforcement/facts_json.h), written as it is; what `policy replay` re-evaluates.
+  std::string facts;
   std::optional<int> status;  // HTTP status answered (or Core's status on release)
   std::uint64_t request_bytes = 0;
   std::uint64_t response_bytes = 0;

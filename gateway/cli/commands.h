@@ -14,8 +14,11 @@ void register_serve_commands(CLI::App& app);
 void register_matrix_commands(CLI::App& app);
 // event check (PDU hashes, ids and signatures); called by register_matrix_commands.
 void register_event_commands(CLI::App& app);
-// policy check|explain|test|diff|report (the auditor's toolkit).
+// policy check|explain|test|diff|report|replay (the auditor's toolkit).
 void register_policy_commands(CLI::App& app);
+// policy replay (an audit log against a proposed policy); called by register_policy_commands
+// with the `policy` group.
+void register_policy_replay(CLI::App& policy);
 
 // audit verify (the audit log's hash chain).
 void register_audit_commands(CLI::App& app);

@@ -199,6 +199,7 @@ void register_policy_commands(CLI::App& app) {
   register_test(*policy);
   register_diff(*policy);
   register_report(*policy);
+  register_policy_replay(*policy);
 }
 
 }  // namespace bordergate::cli

@@ -1,5 +1,6 @@
 #include "gateway/enforcement/record.h"
 
+#include "gateway/enforcement/facts_json.h"
 #include "gateway/enforcement/services.h"
 
 namespace bordergate::enforcement {
@@ -110,6 +111,7 @@ audit::AuditRecord audit_record(const JudgedRequest& r, const RequestOutcome& o)
   a.action = std::string(decision_action(r));
   if (r.decision) a.rule_id = r.decision->rule_id;
   if (r.policy) a.policy_sha256 = r.policy->sha256;
+  if (r.decision) a.facts = facts_json(r.facts, *r.decision);
   a.reason = !r.denial.empty() ? r.denial
              : r.decision      ? std::string(r.decision->reason)
                                : std::string();

@@ -1,12 +1,35 @@
 // The audit verifier reads files an attacker may have edited: arbitrary bytes
 // split into lines must never crash it, and a report must always be coherent.
 // A 0x1e byte starts a new "file", so rotation sequences are explored too.
+// `policy replay` reads the same lines: every line's "facts" go through the facts reader too,
+// and whatever it accepts must survive being written and read again.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
 #include "gateway/audit/audit_verify.h"
+#include "gateway/enforcement/facts_json.h"
+#include "gateway/matrix/json.h"
+
+namespace {
+
+void read_facts(std::string_view line) {
+  using namespace bordergate;
+  auto json =
+      matrix::parse_json(line, {.max_depth = 16, .max_bytes = 1 << 20, .allow_floats = true});
+  const matrix::Json* facts = json ? json->find("facts") : nullptr;
+  if (facts == nullptr) return;
+  auto read = enforcement::facts_from_json(*facts);
+  if (!read) return;
+  policy::Decision d;
+  d.action = *policy::action_from_name(read->action);
+  d.rule_id = read->rule;
+  auto again = matrix::parse_json(enforcement::facts_json(read->facts, d));
+  if (!again || !enforcement::facts_from_json(*again)) abort();
+}
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace bordergate::audit;
@@ -22,6 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     v.begin_file("f" + std::to_string(file++));
     size_t nl;
     while (ok && (nl = chunk.find('\n')) != std::string_view::npos) {
+      read_facts(chunk.substr(0, nl));
       ok = v.add_line(chunk.substr(0, nl));
       chunk.remove_prefix(nl + 1);
     }

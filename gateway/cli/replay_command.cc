@@ -1,0 +1,220 @@
+// `bordergate policy replay AUDIT_LOG... NEW_POLICY`: every policy decision recorded in the
+// audit log (rotated files oldest first, or a range of records) evaluated again under a
+// proposed policy, and what would change. The chain is verified while it is read: records
+// after a break are not replayed, and the output says so.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gateway/audit/audit_verify.h"
+#include "gateway/audit/record_range.h"
+#include "gateway/cli/commands.h"
+#include "gateway/enforcement/facts_json.h"
+#include "gateway/enforcement/policy_file.h"
+#include "gateway/matrix/json.h"
+#include "policy/replay.h"
+
+namespace bordergate::cli {
+namespace {
+
+namespace pol = bordergate::policy;
+
+struct ReplayArgs {
+  std::vector<std::string> files;  // audit files..., then the proposed policy
+  std::string format = "text";
+  std::string output;
+  bool continued = false;
+  bool exit_code = false;
+  std::size_t max_changes = 10000;
+  std::optional<std::uint64_t> from_seq, to_seq;
+  std::string since, until;
+};
+
+const std::string* text_member(const matrix::Json& j, std::string_view key) {
+  const matrix::Json* v = j.find(key);
+  return v != nullptr ? v->string_if() : nullptr;
+}
+
+// Why a decision record without facts cannot be replayed, in a few stable words.
+std::string why_not_replayable(const matrix::Json& record) {
+  const std::string* endpoint = text_member(record, "endpoint");
+  const std::string* reason = text_member(record, "reason");
+  const std::string* note = text_member(record, "note");
+  const std::string* digest = text_member(record, "policy_sha256");
+  if (endpoint != nullptr &&
+      (*endpoint == "connect" || *endpoint == "tunnel" || *endpoint == "direct")) {
+    return "proxy admission (CONNECT, tunnel gate): judged with the egress list and SNI, not "
+           "replayed";
+  }
+  if (note != nullptr && note->find("record too large") != std::string::npos)
+    return "record too large: its facts were left out";
+  if (digest == nullptr) return "decided without a policy (pass-through, or before this version)";
+  return "decided before the policy was consulted: " +
+         (reason != nullptr && !reason->empty() ? *reason : std::string("no reason recorded"));
+}
+
+pol::ReplayRecord to_replay_record(const matrix::Json& record, std::uint64_t seq) {
+  pol::ReplayRecord r;
+  r.seq = seq;
+  if (const std::string* t = text_member(record, "time")) r.time = *t;
+  if (const std::string* d = text_member(record, "policy_sha256")) r.recorded_policy = *d;
+  const matrix::Json* facts = record.find("facts");
+  if (facts == nullptr) {
+    r.not_replayable = why_not_replayable(record);
+    return r;
+  }
+  auto parsed = enforcement::facts_from_json(*facts);
+  if (!parsed) {
+    r.not_replayable = "facts unreadable: " + parsed.error().message;
+    return r;
+  }
+  r.facts = std::move(parsed->facts);
+  r.action = parsed->action;
+  r.rule = parsed->rule;
+  r.reason = parsed->reason;
+  if (r.facts->room_servers && parsed->room_servers_total > r.facts->room_servers->size()) {
+    r.caveat = "room membership recorded in part (first " +
+               std::to_string(enforcement::kMaxRecordedRoomServers) + " servers)";
+  }
+  return r;
+}
+
+int run_replay(const ReplayArgs& args) {
+  if (args.files.size() < 2) {
+    std::cerr << "error: give the audit log (rotated files oldest first) and then the proposed "
+                 "policy\n";
+    return 2;
+  }
+  const std::string policy_path = args.files.back();
+  const std::vector<std::string> logs(args.files.begin(), args.files.end() - 1);
+  audit::RecordRange range;
+  range.from_seq = args.from_seq;
+  range.to_seq = args.to_seq;
+  for (auto [text, bound, end] : {std::tuple{&args.since, &range.since, false},
+                                  std::tuple{&args.until, &range.until, true}}) {
+    if (text->empty()) continue;
+    auto normalised = audit::normalize_time_bound(*text, end);
+    if (!normalised) {
+      std::cerr << "error: " << normalised.error().message << "\n";
+      return 2;
+    }
+    *bound = *normalised;
+  }
+  enforcement::PolicyFile file = enforcement::load_policy_file(policy_path);
+  for (const pol::Diagnostic& d : file.output.diagnostics) {
+    if (d.severity == pol::Diagnostic::Severity::error) std::cerr << d.to_string() << "\n";
+  }
+  if (!file.output.ok()) {
+    std::cerr << policy_path << ": the proposed policy has errors; nothing replayed\n";
+    return 2;
+  }
+
+  pol::Replayer replayer(*file.output.policy, policy_path, args.max_changes);
+  audit::VerifyOptions options;
+  options.require_genesis = !args.continued;
+  audit::ChainVerifier verifier(options);
+  matrix::JsonLimits limits;
+  limits.max_depth = 16;
+  limits.max_bytes = 1 << 20;
+  limits.allow_floats = true;
+  bool intact = true;
+  std::uint64_t skipped_after_break = 0;
+  for (const std::string& path : logs) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      std::cerr << "error: cannot open " << path << "\n";
+      return 2;
+    }
+    verifier.begin_file(path);
+    std::string line;
+    bool ended = false;
+    while (std::getline(in, line)) {
+      if (in.eof()) {  // no newline: torn or truncated
+        intact = verifier.end_file(line) && intact;
+        ended = true;
+        break;
+      }
+      if (intact && !verifier.add_line(line)) intact = false;
+      auto json = matrix::parse_json(line, limits);
+      const matrix::Json* type = json ? json->find("type") : nullptr;
+      const matrix::Json* seq = json ? json->find("seq") : nullptr;
+      if (type == nullptr || type->string_if() == nullptr || *type->string_if() != "decision" ||
+          seq == nullptr || !seq->int_if()) {
+        continue;
+      }
+      const std::string* time = text_member(*json, "time");
+      const auto n = static_cast<std::uint64_t>(*seq->int_if());
+      if (!range.contains(n, time != nullptr ? *time : std::string())) continue;
+      if (!intact) {
+        ++skipped_after_break;  // evidence that does not verify is not replayed
+        continue;
+      }
+      replayer.add(to_replay_record(*json, n));
+    }
+    if (!ended && intact) intact = verifier.end_file({});
+  }
+  audit::VerifyReport chain = verifier.finish();
+
+  std::vector<std::string> context;
+  std::string files;
+  for (const std::string& l : logs) files += (files.empty() ? "" : ", ") + l;
+  context.push_back("audit log: " + files + ", " + range.describe());
+  if (chain.intact) {
+    context.push_back("chain intact: " + std::to_string(chain.records) + " records, seq " +
+                      std::to_string(chain.first_seq) + ".." + std::to_string(chain.last_seq) +
+                      ", head " + chain.head);
+  } else {
+    context.push_back("CHAIN BROKEN at " + chain.file + ":" + std::to_string(chain.line) + " (" +
+                      chain.problem + ": " + chain.detail + "): " +
+                      std::to_string(skipped_after_break) + " decision(s) after it not replayed");
+  }
+  const pol::ReplayReport& report = replayer.report();
+  const std::string text = args.format == "json"   ? pol::replay_json(report, context)
+                           : args.format == "html" ? pol::replay_html(report, context)
+                                                   : pol::replay_text(report, context);
+  if (args.output.empty()) {
+    std::cout << text;
+  } else {
+    std::FILE* f = std::fopen(args.output.c_str(), "wb");
+    const bool written = f != nullptr && std::fwrite(text.data(), 1, text.size(), f) == text.size();
+    if (f != nullptr) std::fclose(f);
+    if (!written) {
+      std::cerr << "error: cannot write " << args.output << "\n";
+      return 2;
+    }
+  }
+  if (!chain.intact) return 1;
+  return args.exit_code && report.changed > 0 ? 1 : 0;
+}
+
+}  // namespace
+
+void register_policy_replay(CLI::App& policy) {
+  auto args = std::make_shared<ReplayArgs>();
+  auto* cmd = policy.add_subcommand(
+      "replay", "Re-evaluate the decisions of an audit log under a proposed policy");
+  cmd->add_option("AUDIT_LOG... NEW_POLICY", args->files,
+                  "audit log files (rotated ones oldest first), then the proposed policy")
+      ->required();
+  cmd->add_option("--format", args->format, "text, json or html")
+      ->check(CLI::IsMember({"text", "json", "html"}));
+  cmd->add_option("-o,--output", args->output, "write to this file instead of stdout");
+  cmd->add_flag("--continued", args->continued,
+                "the first file may start mid-chain (a rotated file replayed alone)");
+  cmd->add_flag("--exit-code", args->exit_code, "exit 1 when any decision's outcome changes");
+  cmd->add_option("--max-changes", args->max_changes,
+                  "list at most this many changed decisions (all are counted)");
+  cmd->add_option("--from-seq", args->from_seq, "first record to replay (seq)");
+  cmd->add_option("--to-seq", args->to_seq, "last record to replay (seq)");
+  cmd->add_option("--since", args->since, "records at or after this UTC time (2026-12-01, ...)");
+  cmd->add_option("--until", args->until,
+                  "records at or before this UTC time (a day or minute includes all of it)");
+  cmd->callback([args] { exit_status() = run_replay(*args); });
+}
+
+}  // namespace bordergate::cli

@@ -1,0 +1,43 @@
+#include "policy/html.h"
+
+namespace bordergate::policy {
+
+std::string html_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string html_page_start(std::string_view title) {
+  return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" +
+         html_escape(title) +
+         "</title>\n<style>\n"
+         "body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;"
+         "margin-bottom:2em;font-size:0.85em}th,td{border:1px solid #bbb;padding:0.3em 0.5em;"
+         "text-align:left;vertical-align:top}th{background:#eee}td.allow{background:#e3f6e3}"
+         "td.deny{background:#f9dcdc}td.report{background:#fff4cc}td.quarantine{background:#f3e0f7}"
+         "@media print{body{margin:0}}\n</style></head><body>\n";
+}
+
+}  // namespace bordergate::policy
