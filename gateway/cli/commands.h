@@ -2,6 +2,8 @@
 // subcommands on the shared CLI11 app; main.cc only wires them together.
 #pragma once
 
+#include <string>
+
 namespace CLI {
 class App;
 }
@@ -26,6 +28,9 @@ void register_audit_commands(CLI::App& app);
 void register_quarantine_commands(CLI::App& app);
 // discover, keys fetch (server discovery and key fetching); after register_matrix_commands.
 void register_keys_commands(CLI::App& app);
+
+// completion bash, man (generated from the whole command tree: register last).
+void register_doc_commands(CLI::App& app, const std::string& version);
 
 // Exit status a subcommand callback leaves for main() to return.
 int& exit_status();

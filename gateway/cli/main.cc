@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   bordergate::cli::register_policy_commands(app);
   bordergate::cli::register_audit_commands(app);
   bordergate::cli::register_quarantine_commands(app);
+  bordergate::cli::register_doc_commands(app, BG_VERSION);
 
   // A group's options (`quarantine --config X`) are also taken after its subcommand
   // (`quarantine list --config X`).
