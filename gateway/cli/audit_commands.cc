@@ -1,7 +1,7 @@
 // `bordergate audit verify FILE...`: checks the audit log's hash chain over
 // one file or a rotated sequence (oldest first) and names the first broken
 // record; with --policies, which policies decided over a range of records.
-// Exit 0 only when the chain is intact, 1 when broken, 2 on usage.
+// Exit 0 only when the chain is intact, 1 when broken, 2 on usage or an unreadable file.
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <cstdio>
@@ -226,7 +226,8 @@ void register_audit_commands(CLI::App& app) {
       print_text(report);
       if (args->policies) print_policies_text(report.policies, options.range);
     }
-    exit_status() = report.intact ? 0 : 1;
+    // A file that cannot be read is an input error; anything else not intact is a finding.
+    exit_status() = report.intact ? 0 : report.problem == "unreadable" ? 2 : 1;
   });
 }
 

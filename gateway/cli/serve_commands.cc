@@ -25,7 +25,7 @@ int check_config(const std::string& file) {
   if (!loaded.errors.empty()) {
     for (const ConfigError& e : loaded.errors)
       std::fprintf(stderr, "%s\n", e.to_string().c_str());
-    return 1;
+    return loaded.unreadable ? 2 : 1;  // nothing to check is an input error, not a finding
   }
   if (!loaded.config->policy.empty()) {
     enforcement::PolicyFile policy_file = enforcement::load_policy_file(loaded.config->policy);

@@ -427,6 +427,7 @@ ConfigLoadResult load_config_file(const std::string& path) {
   if (!in) {
     ConfigLoadResult r;
     r.errors.push_back({path, 0, 0, "cannot read the file"});
+    r.unreadable = true;
     return r;
   }
   std::ostringstream text;

@@ -24,6 +24,7 @@ struct ConfigError {
 struct ConfigLoadResult {
   std::shared_ptr<const Config> config;  // null when errors is non-empty
   std::vector<ConfigError> errors;
+  bool unreadable = false;  // the file itself could not be read (its one error says so)
 };
 
 // Reads the file at `path`. Relative paths inside are resolved against

@@ -114,7 +114,7 @@ Status Server::start() {
     auto services = build_outbound_services(*loaded.config);
     if (!services) {
       log_event(LogLevel::error, "config_invalid", {{"error", services.error().message}});
-      return services.error();
+      return make_error("config_invalid", services.error().message);
     }
     outbound_ = std::move(services.value());
   }
@@ -122,7 +122,7 @@ Status Server::start() {
   auto rt = build_runtime(loaded.config, enforcement_.get(), body_budget_.get());
   if (!rt) {
     log_event(LogLevel::error, "config_invalid", {{"error", rt.error().message}});
-    return rt.error();
+    return make_error("config_invalid", rt.error().message);
   }
   runtime_ = rt.value();
   const Config& c = *runtime_->config;
@@ -301,7 +301,14 @@ int Server::run() {
   // A file-size limit (RLIMIT_FSIZE) reached by the audit log or a store is a write error the
   // writer handles (fail closed, retry), not a reason to die.
   std::signal(SIGXFSZ, SIG_IGN);
-  if (Status s = start(); !s) return 1;
+  if (Status s = start(); !s) {
+    // A configuration or policy that cannot be used is an input error (2, as for every command);
+    // anything else that stops the start (a port taken, a store that cannot open) is 1.
+    const std::string& code = s.error().code;
+    const bool input =
+        code == "config_invalid" || code == "policy_invalid" || code == "policy_server_name";
+    return input ? 2 : 1;
+  }
   uv_run(&loop_, UV_RUN_DEFAULT);
   for (auto& w : workers_) w->join();
   workers_.clear();

@@ -151,14 +151,15 @@ class CheckConfigTest(GatewayTestCase):
         self.assertEqual(self.check(path).returncode, 0)
 
     def test_missing_file(self):
+        # Nothing to check: an input error (2), not a finding (1).
         proc = self.check(self.tmp / "nope.yaml")
-        self.assertEqual(proc.returncode, 1)
+        self.assertEqual(proc.returncode, 2)
         self.assertIn("nope.yaml", proc.stdout + proc.stderr)
 
     def test_serve_refuses_bad_config(self):
         path = self.write(self.good_text() + "surprise: 1\n")
         proc = run_cli("serve", "--config", str(path), timeout=30)
-        self.assertEqual(proc.returncode, 1)
+        self.assertEqual(proc.returncode, 2)  # an unusable configuration is an input error
         self.assertIn("surprise", proc.stdout + proc.stderr)
 
     def test_config_check_is_check_config(self):

@@ -130,7 +130,8 @@ class PolicyEvidenceTest(GatewayTestCase):
         text = self.cli("audit", "verify", log, "--policies").stdout
         self.assertIn(f"refused {refused}", text)
         self.assertIn(f"{second}: 1 decision(s)", text)
-        # Range options without --policies, and a malformed time, are usage errors.
+        # Range options without --policies, a malformed time and a missing file are input errors.
+        self.cli("audit", "verify", "/nonexistent/audit.log", expect=2)
         self.cli("audit", "verify", log, "--from-seq", "3", expect=2)
         self.cli("audit", "verify", log, "--policies", "--since", "yesterday", expect=2)
 
