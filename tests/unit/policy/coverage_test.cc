@@ -193,7 +193,8 @@ TEST_P(Coverage, RulesAndConditions) {
   const PolicyTestRun run = run_requests(*p, c.requests);
   const PolicyCoverage cov = policy_coverage(*p, run);
   ASSERT_EQ(cov.rules.size(), p->rules.size());
-  for (const auto& [id, expected] : c.expected) {
+  for (const auto& [rule_id, expected] : c.expected) {
+    const std::string& id = rule_id;  // clang 14 cannot capture a structured binding
     auto it =
         std::find_if(p->rules.begin(), p->rules.end(), [&](const Rule& r) { return r.id == id; });
     ASSERT_NE(it, p->rules.end()) << id;
