@@ -36,6 +36,26 @@ enum class RuleOutcome : std::uint8_t {
 };
 std::string_view rule_outcome_text(RuleOutcome o);
 
+// The conditions a rule can write, each one test of match_rule(); `policy test --coverage`
+// reports which of them the tests saw true and false (policy/coverage.h).
+enum class RuleCondition : std::uint8_t {
+  peer,  // federation / servers / peer (not `anyone`)
+  direction,
+  endpoints,
+  event_types,
+  edu_types,
+  sender_outside,        // sender_outside_federations
+  room_creator_outside,  // room_creator_outside_federations
+  rooms,                 // rooms and room_creators
+  users,
+  invite_senders,
+  invite_targets,
+  room_members_outside,  // room_members_outside_federations
+};
+// Stable snake_case, the policy file's key: "peer" (federation, servers or peer), "direction",
+// "rooms" (rooms and room_creators), "sender_outside_federations" ...
+std::string_view rule_condition_name(RuleCondition c);
+
 struct TraceStep {
   std::uint32_t rule;  // index into Policy::rules
   ItemKind item_kind;  // request, or the PDU/EDU the step is about

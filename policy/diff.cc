@@ -2,6 +2,7 @@
 #include "policy/diff.h"
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "policy/capabilities.h"
@@ -89,40 +90,115 @@ std::string rule_fingerprint(const Policy& p, const Rule& r) {
   return o.str();
 }
 
+namespace {
+
+std::string_view change_mark(DiffChange::Kind k) {
+  switch (k) {
+    case DiffChange::Kind::gained:
+      return "+ gained";
+    case DiffChange::Kind::lost:
+      return "- lost  ";
+    case DiffChange::Kind::changed:
+      return "~ changed";
+  }
+  return "~ changed";
+}
+
+std::string_view change_name(DiffChange::Kind k) {
+  switch (k) {
+    case DiffChange::Kind::gained:
+      return "gained";
+    case DiffChange::Kind::lost:
+      return "lost";
+    case DiffChange::Kind::changed:
+      return "changed";
+  }
+  return "changed";
+}
+
+std::string_view rule_change_name(RuleDiff::Kind k) {
+  switch (k) {
+    case RuleDiff::Kind::added:
+      return "added";
+    case RuleDiff::Kind::removed:
+      return "removed";
+    case RuleDiff::Kind::changed:
+      return "changed";
+  }
+  return "changed";
+}
+
+std::string diff_text(const PolicyDiff& d) {
+  std::ostringstream o;
+  for (const PeerDiff& peer : d.peers) {
+    o << peer.peer << " [" << peer.server << "]\n";
+    for (const DiffChange& c : peer.changes) {
+      o << "  " << change_mark(c.kind) << "  " << c.what << ": " << c.before << " -> " << c.after
+        << "\n";
+    }
+  }
+  if (d.default_action) {
+    o << "default action: " << action_name(d.default_action->first) << " -> "
+      << action_name(d.default_action->second) << "\n";
+  }
+  if (!d.rules.empty()) o << "rules:\n";
+  for (const RuleDiff& r : d.rules) {
+    switch (r.kind) {
+      case RuleDiff::Kind::removed:
+        o << "  - removed  " << r.id << ": " << r.before << "\n";
+        break;
+      case RuleDiff::Kind::changed:
+        o << "  ~ changed  " << r.id << ": " << r.before << "\n             now: " << r.after
+          << "\n";
+        break;
+      case RuleDiff::Kind::added:
+        o << "  + added    " << r.id << ": " << r.after << "\n";
+        break;
+    }
+  }
+  if (d.empty()) o << "no semantic differences\n";
+  o << "summary: " << d.gained << " gained, " << d.lost << " lost, " << d.changed
+    << " other changes\n";
+  return o.str();
+}
+
+}  // namespace
+
 PolicyDiff diff_policies(const Policy& a, const Policy& b) {
   PolicyDiff out;
-  std::ostringstream o;
   const auto probes = merge_probes(peer_probes(a, true), peer_probes(b, true));
   const auto events = event_types_of_interest(a, &b);
   const auto edus = edu_types_of_interest(a, &b);
   const auto conditional = conditional_probes(a, &b);
 
-  auto verdict = [&](std::ostringstream& lines, const std::string& what, const Decision& x,
+  auto verdict = [&](std::vector<DiffChange>& changes, const std::string& what, const Decision& x,
                      const Decision& y) {
     if (x.action == y.action) return;
-    const char* kind;
+    DiffChange::Kind kind;
     if (!x.forwards() && y.forwards()) {
-      kind = "+ gained";
+      kind = DiffChange::Kind::gained;
       ++out.gained;
     } else if (x.forwards() && !y.forwards()) {
-      kind = "- lost  ";
+      kind = DiffChange::Kind::lost;
       ++out.lost;
     } else {
-      kind = "~ changed";
+      kind = DiffChange::Kind::changed;
       ++out.changed;
     }
-    lines << "  " << kind << "  " << what << ": " << action_name(x.action) << " (" << x.rule_id
-          << ") -> " << action_name(y.action) << " (" << y.rule_id << ")\n";
+    changes.push_back(
+        {kind, what, std::string(action_name(x.action)) + " (" + x.rule_id + ")",
+         std::string(action_name(y.action)) + " (" + y.rule_id + ")",
+         std::pair{ProbeVerdict{x.action, x.rule_id}, ProbeVerdict{y.action, y.rule_id}}});
   };
-  auto setting = [&](std::ostringstream& lines, const std::string& what, const std::string& x,
-                     const std::string& y) {
+  auto setting = [&](std::vector<DiffChange>& changes, const std::string& what,
+                     const std::string& x, const std::string& y) {
     if (x == y) return;
     ++out.changed;
-    lines << "  ~ changed  " << what << ": " << x << " -> " << y << "\n";
+    changes.push_back({DiffChange::Kind::changed, what, x, y, std::nullopt});
   };
 
   for (const PeerProbe& peer : probes) {
-    std::ostringstream lines;
+    std::vector<DiffChange> changes;
     std::string membership_a, membership_b;
     for (Direction d : {Direction::inbound, Direction::outbound}) {
       const std::string dir(direction_name(d));
@@ -132,67 +208,92 @@ PolicyDiff diff_policies(const Policy& a, const Policy& b) {
         Decision y = probe_endpoint(b, peer, d, info.endpoint);
         membership_a = federations_of(a, x);
         membership_b = federations_of(b, y);
-        verdict(lines, dir + " " + std::string(info.name), x, y);
+        verdict(changes, dir + " " + std::string(info.name), x, y);
       }
       for (const ConditionalProbe& c : conditional) {
         if (!probe_applies(peer, d, c.endpoint)) continue;
-        verdict(lines, dir + " " + c.label, probe_conditional(a, peer, d, c),
+        verdict(changes, dir + " " + c.label, probe_conditional(a, peer, d, c),
                 probe_conditional(b, peer, d, c));
       }
       if (!probe_applies(peer, d, FederationEndpoint::send)) continue;
       for (const std::string& t : events) {
-        verdict(lines, dir + " event type " + t, probe_event_type(a, peer, d, t),
+        verdict(changes, dir + " event type " + t, probe_event_type(a, peer, d, t),
                 probe_event_type(b, peer, d, t));
       }
-      verdict(lines, dir + " " + std::string(kRelayedProbeLabel), probe_relayed_event(a, peer, d),
+      verdict(changes, dir + " " + std::string(kRelayedProbeLabel), probe_relayed_event(a, peer, d),
               probe_relayed_event(b, peer, d));
       for (const std::string& t : edus) {
-        verdict(lines, dir + " EDU type " + t, probe_edu_type(a, peer, d, t),
+        verdict(changes, dir + " EDU type " + t, probe_edu_type(a, peer, d, t),
                 probe_edu_type(b, peer, d, t));
       }
       Settings x = probe_settings(a, peer, d), y = probe_settings(b, peer, d);
-      setting(lines, dir + " limits", settings_line(x), settings_line(y));
-      setting(lines, dir + " media", media_line(*x.media), media_line(*y.media));
-      setting(lines, dir + " checks", checks_line(x), checks_line(y));
+      setting(changes, dir + " limits", settings_line(x), settings_line(y));
+      setting(changes, dir + " media", media_line(*x.media), media_line(*y.media));
+      setting(changes, dir + " checks", checks_line(x), checks_line(y));
     }
-    if (membership_a != membership_b) {
-      ++out.changed;
-      lines << "  ~ changed  membership: " << membership_a << " -> " << membership_b << "\n";
-    }
-    const std::string body = lines.str();
-    if (body.empty()) continue;
-    o << peer.label << " [" << peer.server.value_or("no X-Matrix") << "]\n" << body;
+    setting(changes, "membership", membership_a, membership_b);
+    if (changes.empty()) continue;
+    out.peers.push_back({peer.label, peer.server.value_or("no X-Matrix"), std::move(changes)});
   }
 
   if (a.default_action != b.default_action) {
     ++out.changed;
-    o << "default action: " << action_name(a.default_action) << " -> "
-      << action_name(b.default_action) << "\n";
+    out.default_action = std::pair{a.default_action, b.default_action};
   }
   std::map<std::string, std::string> ra, rb;
   for (const Rule& r : a.rules) ra[r.id] = rule_fingerprint(a, r);
   for (const Rule& r : b.rules) rb[r.id] = rule_fingerprint(b, r);
-  std::ostringstream rules;
   for (const auto& [id, fp] : ra) {
     auto it = rb.find(id);
     if (it == rb.end()) {
-      rules << "  - removed  " << id << ": " << fp << "\n";
+      out.rules.push_back({RuleDiff::Kind::removed, id, fp, {}});
     } else if (it->second != fp) {
-      rules << "  ~ changed  " << id << ": " << fp << "\n             now: " << it->second << "\n";
+      out.rules.push_back({RuleDiff::Kind::changed, id, fp, it->second});
     }
   }
   for (const auto& [id, fp] : rb) {
-    if (!ra.count(id)) rules << "  + added    " << id << ": " << fp << "\n";
+    if (!ra.count(id)) out.rules.push_back({RuleDiff::Kind::added, id, {}, fp});
   }
-  if (!rules.str().empty()) {
-    ++out.changed;
-    o << "rules:\n" << rules.str();
-  }
-  if (out.empty()) o << "no semantic differences\n";
-  o << "summary: " << out.gained << " gained, " << out.lost << " lost, " << out.changed
-    << " other changes\n";
-  out.text = o.str();
+  if (!out.rules.empty()) ++out.changed;  // the rules section counts once
+  out.text = diff_text(out);
   return out;
+}
+
+std::string diff_json(const PolicyDiff& d) {
+  using json = nlohmann::ordered_json;  // keys in the order written
+  json peers = json::array();
+  for (const PeerDiff& peer : d.peers) {
+    json changes = json::array();
+    for (const DiffChange& c : peer.changes) {
+      json change = {
+          {"change", change_name(c.kind)}, {"what", c.what}, {"old", c.before}, {"new", c.after}};
+      if (c.verdicts) {
+        change["old_action"] = action_name(c.verdicts->first.action);
+        change["old_rule"] = c.verdicts->first.rule_id;
+        change["new_action"] = action_name(c.verdicts->second.action);
+        change["new_rule"] = c.verdicts->second.rule_id;
+      }
+      changes.push_back(change);
+    }
+    peers.push_back({{"peer", peer.peer}, {"server", peer.server}, {"changes", changes}});
+  }
+  json rules = json::array();
+  for (const RuleDiff& r : d.rules) {
+    rules.push_back({{"change", rule_change_name(r.kind)},
+                     {"rule", r.id},
+                     {"old", r.before.empty() ? json(nullptr) : json(r.before)},
+                     {"new", r.after.empty() ? json(nullptr) : json(r.after)}});
+  }
+  json j = {{"identical", d.empty()},
+            {"summary", {{"gained", d.gained}, {"lost", d.lost}, {"changed", d.changed}}},
+            {"peers", peers},
+            {"default_action", nullptr},
+            {"rules", rules}};
+  if (d.default_action) {
+    j["default_action"] = {{"old", action_name(d.default_action->first)},
+                           {"new", action_name(d.default_action->second)}};
+  }
+  return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace bordergate::policy

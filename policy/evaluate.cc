@@ -200,6 +200,18 @@ RuleOutcome match_rule(const Policy& p, const Rule& r, const RequestFacts& f, co
   return RuleOutcome::decided;
 }
 
+// match_rule()'s order of tests per kind of item, read by condition_order(): keep in step.
+using C = RuleCondition;
+constexpr RuleCondition kRequestConditions[] = {
+    C::direction,      C::endpoints,           C::rooms, C::users, C::invite_senders,
+    C::invite_targets, C::room_members_outside};
+constexpr RuleCondition kPduConditions[] = {
+    C::direction, C::endpoints, C::event_types,    C::sender_outside, C::room_creator_outside,
+    C::rooms,     C::users,     C::invite_senders, C::invite_targets, C::room_members_outside};
+constexpr RuleCondition kEduConditions[] = {
+    C::direction, C::endpoints,      C::edu_types,      C::rooms,
+    C::users,     C::invite_senders, C::invite_targets, C::room_members_outside};
+
 struct Verdict {
   Action action;
   std::int32_t rule = -1;      // -1: no rule matched (default)
@@ -423,6 +435,57 @@ bool in_no_federation(const Policy& p, std::string_view server) {
 Settings resolve_settings(const Policy& policy, const std::optional<std::string>& peer,
                           Direction direction) {
   return resolve(policy, match_peer(policy, peer).settings, direction);
+}
+
+std::vector<std::uint32_t> rules_naming_peer(const Policy& policy,
+                                             const std::optional<std::string>& peer) {
+  std::vector<std::uint32_t> out;
+  for (const Candidate& c : match_peer(policy, peer).rules) out.push_back(c.index);
+  return out;
+}
+
+std::span<const RuleCondition> condition_order(ItemKind item) {
+  switch (item) {
+    case ItemKind::request:
+      return kRequestConditions;
+    case ItemKind::pdu:
+      return kPduConditions;
+    case ItemKind::edu:
+      return kEduConditions;
+  }
+  return kRequestConditions;
+}
+
+std::optional<RuleCondition> failed_condition(RuleOutcome outcome, ItemKind item) {
+  switch (outcome) {
+    case RuleOutcome::decided:
+    case RuleOutcome::outranked:
+    case RuleOutcome::shadow_only:
+      return std::nullopt;
+    case RuleOutcome::wrong_direction:
+      return C::direction;
+    case RuleOutcome::endpoint_not_listed:
+      return C::endpoints;
+    case RuleOutcome::not_content:
+    case RuleOutcome::type_not_matched:
+      return item == ItemKind::edu ? C::edu_types : C::event_types;
+    case RuleOutcome::sender_not_outside:
+      return C::sender_outside;
+    case RuleOutcome::room_creator_not_outside:
+      return C::room_creator_outside;
+    case RuleOutcome::room_not_matched:
+      return C::rooms;
+    case RuleOutcome::user_not_matched:
+      return C::users;
+    case RuleOutcome::invite_sender_not_matched:
+      return C::invite_senders;
+    case RuleOutcome::invite_target_not_matched:
+      return C::invite_targets;
+    case RuleOutcome::room_members_unknown:
+    case RuleOutcome::room_members_not_outside:
+      return C::room_members_outside;
+  }
+  return std::nullopt;
 }
 
 Decision evaluate(const Policy& p, const RequestFacts& f) {

@@ -2,6 +2,11 @@
 // No clocks, no I/O, no shared state; safe to call from any thread on a snapshot.
 #pragma once
 
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
 #include "policy/decision.h"
 #include "policy/facts.h"
 #include "policy/policy.h"
@@ -48,5 +53,22 @@ Settings resolve_settings(const Policy& policy, const std::optional<std::string>
 // A Content-Type (parameters ignored, case-insensitive) against the media policy's list
 // ("image/*" matches any image type; an empty list allows every type).
 bool media_type_allowed(const MediaPolicy& media, std::string_view content_type);
+
+// ---- What a Decision's trace means condition by condition, for `policy test --coverage`
+// (policy/coverage.h). Not used on the data path: evaluate() records one outcome per rule and
+// these read the rest back from it. ----
+
+// The rules that name `peer` (a server name, port and case ignored; nullopt = unknown origin),
+// as indexes in file order: the only rules evaluate() considers for a request with this peer.
+std::vector<std::uint32_t> rules_naming_peer(const Policy& policy,
+                                             const std::optional<std::string>& peer);
+
+// The conditions after the peer that evaluate() tests of a rule for an item of this kind, in
+// its order; it stops at the first that does not hold.
+std::span<const RuleCondition> condition_order(ItemKind item);
+
+// The condition a trace step's outcome says evaluate() stopped at; nullopt when every condition
+// held (decided, outranked, shadow_only).
+std::optional<RuleCondition> failed_condition(RuleOutcome outcome, ItemKind item);
 
 }  // namespace bordergate::policy

@@ -51,6 +51,36 @@ std::string_view rule_outcome_text(RuleOutcome o) {
   return "";
 }
 
+std::string_view rule_condition_name(RuleCondition c) {
+  switch (c) {
+    case RuleCondition::peer:
+      return "peer";
+    case RuleCondition::direction:
+      return "direction";
+    case RuleCondition::endpoints:
+      return "endpoints";
+    case RuleCondition::event_types:
+      return "event_types";
+    case RuleCondition::edu_types:
+      return "edu_types";
+    case RuleCondition::sender_outside:
+      return "sender_outside_federations";
+    case RuleCondition::room_creator_outside:
+      return "room_creator_outside_federations";
+    case RuleCondition::rooms:
+      return "rooms";
+    case RuleCondition::users:
+      return "users";
+    case RuleCondition::invite_senders:
+      return "invite_senders";
+    case RuleCondition::invite_targets:
+      return "invite_targets";
+    case RuleCondition::room_members_outside:
+      return "room_members_outside_federations";
+  }
+  return "";
+}
+
 namespace {
 
 std::string peer_text(const Policy& p, const Decision& d) {

@@ -137,15 +137,21 @@ Result<std::vector<PolicyTestCase>> load_policy_tests(const std::string& path) {
 
 PolicyTestRun run_policy_tests(const Policy& policy, const std::vector<PolicyTestCase>& tests) {
   PolicyTestRun run;
+  run.results.reserve(tests.size());
   for (const PolicyTestCase& t : tests) {
+    PolicyTestResult& r = run.results.emplace_back();
+    r.test = t;
     auto facts = facts_from_sketch(t.request, policy);
     if (!facts.ok()) {
       ++run.failed;
-      run.output += "FAIL " + t.name + " (line " + std::to_string(t.line) +
-                    "): bad request: " + facts.error().message + "\n";
+      r.failure = "bad request: " + facts.error().message;
+      run.output +=
+          "FAIL " + t.name + " (line " + std::to_string(t.line) + "): " + r.failure + "\n";
       continue;
     }
-    const Decision d = evaluate(policy, *facts);
+    r.facts = std::move(*facts);
+    r.decision = evaluate(policy, *r.facts);
+    const Decision& d = r.decision;
     std::string mismatch;
     if (action_name(d.action) != t.expect_action) {
       mismatch +=
@@ -158,14 +164,16 @@ PolicyTestRun run_policy_tests(const Policy& policy, const std::vector<PolicyTes
       mismatch += " reason " + std::string(d.reason) + " (expected " + *t.expect_reason + ")";
     }
     if (mismatch.empty()) {
+      r.passed = true;
       ++run.passed;
       run.output += "PASS " + t.name + "\n";
       continue;
     }
     ++run.failed;
-    run.output +=
-        "FAIL " + t.name + " (line " + std::to_string(t.line) + "): got" + mismatch + "\n";
-    std::string why = explain_text(policy, *facts, d);
+    r.failure = "got" + mismatch;
+    r.explanation = explain_text(policy, *r.facts, d);
+    run.output += "FAIL " + t.name + " (line " + std::to_string(t.line) + "): " + r.failure + "\n";
+    const std::string& why = r.explanation;
     std::size_t pos = 0;
     while (pos < why.size()) {
       auto nl = why.find('\n', pos);

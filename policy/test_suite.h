@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gateway/common/result.h"
+#include "policy/decision.h"
 #include "policy/facts.h"
 #include "policy/policy.h"
 
@@ -45,9 +46,21 @@ struct PolicyTestCase {
 };
 Result<std::vector<PolicyTestCase>> load_policy_tests(const std::string& path);
 
+// One test case's outcome, kept whole for the machine-readable reports and for coverage.
+struct PolicyTestResult {
+  PolicyTestCase test;
+  bool passed = false;
+  // Empty when passed; else "got action deny (expected allow) ..." or "bad request: ...".
+  std::string failure;
+  std::string explanation;            // explain_text() of the decision, for failures
+  std::optional<RequestFacts> facts;  // absent when the request could not be built
+  Decision decision;                  // evaluate(policy, *facts) when facts are present
+};
+
 struct PolicyTestRun {
   int passed = 0;
   int failed = 0;
+  std::vector<PolicyTestResult> results;  // in the order of the tests file
   std::string output;  // one line per test, each failure with its full explanation
 };
 PolicyTestRun run_policy_tests(const Policy& policy, const std::vector<PolicyTestCase>& tests);

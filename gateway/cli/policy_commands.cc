@@ -1,19 +1,24 @@
 // `bordergate policy check|explain|test|diff|report`: the auditor's toolkit. Each command
 // is a thin shell over bg_policy; exit status 0 = fine, 1 = findings (errors, failed tests,
-// differences with --exit-code), 2 = the command could not run (unreadable file ...).
+// coverage below a threshold, differences with --exit-code), 2 = the command could not run
+// (unreadable file ...). check, test and diff also speak JSON (and test JUnit XML) for CI.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "gateway/cli/commands.h"
 #include "gateway/enforcement/policy_file.h"
+#include "policy/check_report.h"
+#include "policy/coverage.h"
 #include "policy/diff.h"
 #include "policy/evaluate.h"
 #include "policy/explain.h"
 #include "policy/report.h"
+#include "policy/test_report.h"
 #include "policy/test_suite.h"
 
 namespace bordergate::cli {
@@ -32,6 +37,29 @@ std::shared_ptr<const pol::Policy> load_or_report(const std::string& path) {
   return out.policy;
 }
 
+// Writes a command's output to stdout, or to `path` when one is given; false (with the error on
+// stderr and exit status 2) when the file cannot be written.
+bool write_output(const std::string& text, const std::string& path) {
+  if (path.empty()) {
+    std::cout << text << std::flush;
+    return true;
+  }
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  bool ok = f && std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  if (f && std::fclose(f) != 0) ok = false;
+  if (!ok) {
+    std::cerr << "error: cannot write " << path << "\n";
+    exit_status() = 2;
+  }
+  return ok;
+}
+
+struct CheckArgs {
+  std::string file;
+  std::string format = "text";
+  std::string output;
+};
+
 struct ExplainArgs {
   std::string file;
   pol::RequestSketch sketch;
@@ -40,10 +68,22 @@ struct ExplainArgs {
   bool json = false;
 };
 
+struct TestArgs {
+  std::string file;
+  std::string tests;
+  std::string format = "text";
+  std::string output;
+  bool coverage = false;
+  std::optional<double> min_coverage;
+  std::optional<double> min_condition_coverage;
+};
+
 struct DiffArgs {
   std::string old_file;
   std::string new_file;
   bool exit_code = false;
+  std::string format = "text";
+  std::string output;
 };
 
 struct ReportArgs {
@@ -52,25 +92,23 @@ struct ReportArgs {
   std::string output;
 };
 
-void register_check(CLI::App& policy, std::shared_ptr<std::string> file) {
+void register_check(CLI::App& policy) {
+  auto args = std::make_shared<CheckArgs>();
   auto* check = policy.add_subcommand("check", "Validate a policy file: errors and warnings");
-  check->add_option("FILE", *file, "policy file")->required();
-  check->callback([file] {
-    enforcement::PolicyFile read = enforcement::load_policy_file(*file);
+  check->add_option("FILE", args->file, "policy file")->required();
+  check->add_option("--format", args->format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  check->add_option("-o,--output", args->output, "write to this file instead of stdout");
+  check->callback([args] {
+    // Read as the gateway reads it: the digest printed is the one the audit chain will name.
+    enforcement::PolicyFile read = enforcement::load_policy_file(args->file);
     const pol::LoadOutput& out = read.output;
-    for (const pol::Diagnostic& d : out.diagnostics) std::cout << d.to_string() << "\n";
-    std::cout << *file << ": " << out.error_count() << " error(s), " << out.warning_count()
-              << " warning(s)";
-    if (out.ok()) {
-      std::cout << "; " << out.policy->federations.size() << " federation(s), "
-                << out.policy->rules.size() << " rule(s), " << out.policy->settings.size()
-                << " settings entr(y/ies)";
-    }
-    std::cout << "\n";
-    // The digest the audit chain will name for every decision of this file as it is now.
-    if (!read.sha256.empty()) std::cout << "sha256 " << read.sha256 << "\n";
+    const std::string text = args->format == "json"
+                                 ? pol::check_json(args->file, out, read.sha256)
+                                 : pol::check_text(args->file, out, read.sha256);
     const bool unreadable = read.sha256.empty();
     exit_status() = out.ok() ? 0 : (unreadable ? 2 : 1);
+    write_output(text, args->output);
   });
 }
 
@@ -121,25 +159,71 @@ void register_explain(CLI::App& policy) {
 }
 
 void register_test(CLI::App& policy) {
-  auto files = std::make_shared<std::pair<std::string, std::string>>();
+  auto args = std::make_shared<TestArgs>();
   auto* cmd = policy.add_subcommand("test", "Run a table of expected decisions");
-  cmd->add_option("FILE", files->first, "policy file")->required();
-  cmd->add_option("TESTS", files->second, "tests file (YAML)")->required();
-  cmd->callback([files] {
-    auto p = load_or_report(files->first);
+  cmd->add_option("FILE", args->file, "policy file")->required();
+  cmd->add_option("TESTS", args->tests, "tests file (YAML)")->required();
+  cmd->add_option("--format", args->format, "text, json or junit (JUnit XML)")
+      ->check(CLI::IsMember({"text", "json", "junit"}));
+  cmd->add_option("-o,--output", args->output, "write to this file instead of stdout");
+  cmd->add_flag("--coverage", args->coverage,
+                "report the rules, conditions and settings entries the tests reach");
+  cmd->add_option("--min-coverage", args->min_coverage,
+                  "exit 1 when fewer than PCT percent of the rules are exercised (implies "
+                  "--coverage)")
+      ->type_name("PCT")
+      ->check(CLI::Range(0.0, 100.0));
+  cmd->add_option("--min-condition-coverage", args->min_condition_coverage,
+                  "exit 1 when fewer than PCT percent of the rules' conditions are covered "
+                  "(implies --coverage)")
+      ->type_name("PCT")
+      ->check(CLI::Range(0.0, 100.0));
+  cmd->callback([args] {
+    auto p = load_or_report(args->file);
     if (!p) {
       exit_status() = 2;
       return;
     }
-    auto tests = pol::load_policy_tests(files->second);
+    auto tests = pol::load_policy_tests(args->tests);
     if (!tests.ok()) {
       std::cerr << "error: " << tests.error().message << "\n";
       exit_status() = 2;
       return;
     }
-    pol::PolicyTestRun run = pol::run_policy_tests(*p, *tests);
-    std::cout << run.output;
-    exit_status() = run.failed == 0 ? 0 : 1;
+    const pol::PolicyTestRun run = pol::run_policy_tests(*p, *tests);
+    std::optional<pol::PolicyCoverage> coverage;
+    if (args->coverage || args->min_coverage || args->min_condition_coverage) {
+      coverage = pol::policy_coverage(*p, run);
+    }
+    pol::TestReport report{*p, args->tests, run, coverage ? &*coverage : nullptr, {}};
+    if (coverage) {
+      report.thresholds =
+          pol::coverage_thresholds(*coverage, args->min_coverage, args->min_condition_coverage);
+    }
+    bool below = false;
+    for (const pol::CoverageThreshold& t : report.thresholds) below = below || !t.met();
+    exit_status() = run.failed == 0 && !below ? 0 : 1;
+
+    std::string text;
+    if (args->format == "json") {
+      text = pol::test_report_json(report);
+    } else if (args->format == "junit") {
+      text = pol::test_report_junit(report);
+    } else {
+      text = run.output;
+      if (coverage) text += pol::coverage_text(*p, *coverage, report.thresholds);
+    }
+    if (!write_output(text, args->output)) return;
+    // A threshold missed is in the report; say it on stderr too when the report is not the text
+    // on the terminal, so a CI log shows why the job failed.
+    if (args->format != "text" || !args->output.empty()) {
+      for (const pol::CoverageThreshold& t : report.thresholds) {
+        if (t.met()) continue;
+        std::cerr << "policy test: coverage of " << t.metric << " "
+                  << pol::coverage_percent_text(t.actual) << " is below " << t.option << " "
+                  << t.required << "%\n";
+      }
+    }
   });
 }
 
@@ -149,6 +233,8 @@ void register_diff(CLI::App& policy) {
   cmd->add_option("OLD", args->old_file, "the policy in force")->required();
   cmd->add_option("NEW", args->new_file, "the proposed policy")->required();
   cmd->add_flag("--exit-code", args->exit_code, "exit 1 when the policies differ");
+  cmd->add_option("--format", args->format, "text or json")->check(CLI::IsMember({"text", "json"}));
+  cmd->add_option("-o,--output", args->output, "write to this file instead of stdout");
   cmd->callback([args] {
     auto a = load_or_report(args->old_file);
     auto b = load_or_report(args->new_file);
@@ -157,8 +243,8 @@ void register_diff(CLI::App& policy) {
       return;
     }
     pol::PolicyDiff d = pol::diff_policies(*a, *b);
-    std::cout << d.text;
     exit_status() = (args->exit_code && !d.empty()) ? 1 : 0;
+    write_output(args->format == "json" ? pol::diff_json(d) : d.text, args->output);
   });
 }
 
@@ -176,16 +262,7 @@ void register_report(CLI::App& policy) {
     }
     const std::string text = pol::capability_report(
         *p, args->format == "html" ? pol::ReportFormat::html : pol::ReportFormat::markdown);
-    if (args->output.empty()) {
-      std::cout << text;
-      return;
-    }
-    std::FILE* f = std::fopen(args->output.c_str(), "wb");
-    if (!f || std::fwrite(text.data(), 1, text.size(), f) != text.size()) {
-      std::cerr << "error: cannot write " << args->output << "\n";
-      exit_status() = 2;
-    }
-    if (f) std::fclose(f);
+    write_output(text, args->output);
   });
 }
 
@@ -194,7 +271,7 @@ void register_report(CLI::App& policy) {
 void register_policy_commands(CLI::App& app) {
   auto* policy = app.add_subcommand("policy", "The auditor's toolkit for policy files");
   policy->require_subcommand(1);
-  register_check(*policy, std::make_shared<std::string>());
+  register_check(*policy);
   register_explain(*policy);
   register_test(*policy);
   register_diff(*policy);
