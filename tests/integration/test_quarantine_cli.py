@@ -305,7 +305,8 @@ class QuarantineCliTest(GatewayTestCase):
         self.cli("quarantine", "--config", config, "show", "q-0000000000000000", expect=1)
         self.cli("quarantine", "--config", config, "list", "--status", "sleeping", expect=2)
         self.cli("quarantine", "--config", str(self.tmp / "missing.yaml"), "list", expect=2)
-        self.cli("audit", "verify", str(self.tmp / "missing.log"), expect=1)
+        # A log that cannot be read is an input error (2), not a broken chain (1).
+        self.cli("audit", "verify", str(self.tmp / "missing.log"), expect=2)
 
 
 if __name__ == "__main__":
