@@ -7,12 +7,12 @@
 #include <cstdio>
 #include <optional>
 #include <string>
-#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "gateway/audit/audit_record.h"
 #include "gateway/audit/audit_verify.h"
+#include "gateway/cli/cli_support.h"
 #include "gateway/cli/commands.h"
 
 namespace bordergate::cli {
@@ -199,19 +199,13 @@ void register_audit_commands(CLI::App& app) {
     audit::VerifyOptions options;
     options.require_genesis = !args->continued;
     options.expect_head = args->expect_head;
-    options.range.from_seq = args->from_seq;
-    options.range.to_seq = args->to_seq;
-    for (auto [text, bound, end] : {std::tuple{&args->since, &options.range.since, false},
-                                    std::tuple{&args->until, &options.range.until, true}}) {
-      if (text->empty()) continue;
-      auto normalised = audit::normalize_time_bound(*text, end);
-      if (!normalised) {
-        std::fprintf(stderr, "error: %s\n", normalised.error().message.c_str());
-        exit_status() = 2;
-        return;
-      }
-      *bound = *normalised;
+    auto range = record_range(args->from_seq, args->to_seq, args->since, args->until);
+    if (!range) {
+      std::fprintf(stderr, "error: %s\n", range.error().message.c_str());
+      exit_status() = 2;
+      return;
     }
+    options.range = *range;
     if (options.range.bounded() && !args->policies) {
       std::fprintf(stderr,
                    "error: --from-seq, --to-seq, --since and --until select the records "

@@ -31,6 +31,40 @@ int fail(const std::string& what, const Error& e, int status) {
   return status;
 }
 
+bool write_output(const std::string& text, const std::string& path) {
+  if (path.empty()) {
+    std::cout << text << std::flush;
+    return true;
+  }
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  bool ok = f && std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  if (f && std::fclose(f) != 0) ok = false;
+  if (!ok) {
+    std::cerr << "error: cannot write " << path << "\n";
+    exit_status() = kBadInput;
+  }
+  return ok;
+}
+
+Result<audit::RecordRange> record_range(std::optional<std::uint64_t> from_seq,
+                                        std::optional<std::uint64_t> to_seq,
+                                        const std::string& since, const std::string& until) {
+  audit::RecordRange range;
+  range.from_seq = from_seq;
+  range.to_seq = to_seq;
+  if (!since.empty()) {
+    auto t = audit::normalize_time_bound(since, false);
+    if (!t) return t.error();
+    range.since = *t;
+  }
+  if (!until.empty()) {
+    auto t = audit::normalize_time_bound(until, true);
+    if (!t) return t.error();
+    range.until = *t;
+  }
+  return range;
+}
+
 std::int64_t now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();

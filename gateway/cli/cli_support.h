@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
+#include "gateway/audit/record_range.h"
 #include "gateway/common/result.h"
 
 namespace bordergate::cli {
@@ -19,6 +21,16 @@ Result<std::string> read_input(const std::string& path);
 // Prints "bordergate: WHAT: CODE: MESSAGE" on stderr (after flushing stdout, so both streams stay
 // in order on one terminal or file) and sets the process exit status. Returns `status`.
 int fail(const std::string& what, const Error& e, int status);
+
+// Writes a command's output to stdout, or to `path` when one is given; false (with the error on
+// stderr and exit status 2) when the file cannot be written.
+bool write_output(const std::string& text, const std::string& path);
+
+// The records a report covers, from the command line's --from-seq, --to-seq, --since and
+// --until (times as audit::normalize_time_bound reads them). Error: bad_time.
+Result<audit::RecordRange> record_range(std::optional<std::uint64_t> from_seq,
+                                        std::optional<std::uint64_t> to_seq,
+                                        const std::string& since, const std::string& until);
 
 // Milliseconds since the Unix epoch, and such a time as "2026-11-27T09:00:00Z".
 std::int64_t now_ms();

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "gateway/cli/cli_support.h"
 #include "gateway/cli/commands.h"
 #include "gateway/enforcement/policy_file.h"
 #include "policy/check_report.h"
@@ -35,23 +36,6 @@ std::shared_ptr<const pol::Policy> load_or_report(const std::string& path) {
     std::cerr << path << ": " << out.error_count() << " error(s); the policy was not loaded\n";
   }
   return out.policy;
-}
-
-// Writes a command's output to stdout, or to `path` when one is given; false (with the error on
-// stderr and exit status 2) when the file cannot be written.
-bool write_output(const std::string& text, const std::string& path) {
-  if (path.empty()) {
-    std::cout << text << std::flush;
-    return true;
-  }
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  bool ok = f && std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  if (f && std::fclose(f) != 0) ok = false;
-  if (!ok) {
-    std::cerr << "error: cannot write " << path << "\n";
-    exit_status() = 2;
-  }
-  return ok;
 }
 
 struct CheckArgs {

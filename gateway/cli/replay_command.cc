@@ -3,7 +3,6 @@
 // proposed policy, and what would change. The chain is verified while it is read: records
 // after a break are not replayed, and the output says so.
 #include <CLI/CLI.hpp>
-#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -13,6 +12,7 @@
 
 #include "gateway/audit/audit_verify.h"
 #include "gateway/audit/record_range.h"
+#include "gateway/cli/cli_support.h"
 #include "gateway/cli/commands.h"
 #include "gateway/enforcement/facts_json.h"
 #include "gateway/enforcement/policy_file.h"
@@ -92,19 +92,12 @@ int run_replay(const ReplayArgs& args) {
   }
   const std::string policy_path = args.files.back();
   const std::vector<std::string> logs(args.files.begin(), args.files.end() - 1);
-  audit::RecordRange range;
-  range.from_seq = args.from_seq;
-  range.to_seq = args.to_seq;
-  for (auto [text, bound, end] : {std::tuple{&args.since, &range.since, false},
-                                  std::tuple{&args.until, &range.until, true}}) {
-    if (text->empty()) continue;
-    auto normalised = audit::normalize_time_bound(*text, end);
-    if (!normalised) {
-      std::cerr << "error: " << normalised.error().message << "\n";
-      return 2;
-    }
-    *bound = *normalised;
+  auto selected = record_range(args.from_seq, args.to_seq, args.since, args.until);
+  if (!selected) {
+    std::cerr << "error: " << selected.error().message << "\n";
+    return 2;
   }
+  const audit::RecordRange& range = *selected;
   enforcement::PolicyFile file = enforcement::load_policy_file(policy_path);
   for (const pol::Diagnostic& d : file.output.diagnostics) {
     if (d.severity == pol::Diagnostic::Severity::error) std::cerr << d.to_string() << "\n";
@@ -177,17 +170,7 @@ int run_replay(const ReplayArgs& args) {
   const std::string text = args.format == "json"   ? pol::replay_json(report, context)
                            : args.format == "html" ? pol::replay_html(report, context)
                                                    : pol::replay_text(report, context);
-  if (args.output.empty()) {
-    std::cout << text;
-  } else {
-    std::FILE* f = std::fopen(args.output.c_str(), "wb");
-    const bool written = f != nullptr && std::fwrite(text.data(), 1, text.size(), f) == text.size();
-    if (f != nullptr) std::fclose(f);
-    if (!written) {
-      std::cerr << "error: cannot write " << args.output << "\n";
-      return 2;
-    }
-  }
+  if (!write_output(text, args.output)) return 2;
   if (!chain.intact) return 1;
   return args.exit_code && report.changed > 0 ? 1 : 0;
 }
