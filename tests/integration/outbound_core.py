@@ -135,6 +135,7 @@ class RecordingPeer:
         self.core = core
         self.answer = answer
         self.after_answer = None  # called once an answer is written whole
+        self.chunked = False  # answer with Transfer-Encoding: chunked (no declared length)
         self.requests: list[dict] = []
         self.connections = 0
         self.lock = threading.Lock()
@@ -158,9 +159,22 @@ class RecordingPeer:
                 status, out, *rest = peer.answer
                 self.send_response(status)
                 self.send_header("Content-Type", rest[0] if rest else "application/json")
-                self.send_header("Content-Length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out)
+                try:
+                    if peer.chunked:
+                        self.send_header("Transfer-Encoding", "chunked")
+                        self.end_headers()
+                        for i in range(0, len(out), 65536):
+                            piece = out[i:i + 65536]
+                            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                        self.wfile.write(b"0\r\n\r\n")
+                    else:
+                        self.send_header("Content-Length", str(len(out)))
+                        self.end_headers()
+                        self.wfile.write(out)
+                except (ConnectionError, ssl.SSLError):
+                    # The gateway may refuse an answer half way (too large) and close.
+                    self.close_connection = True
+                    return
                 if peer.after_answer is not None:
                     peer.after_answer()
 
