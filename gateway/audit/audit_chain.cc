@@ -34,12 +34,19 @@ std::string seal_line(ChainHead& head, std::string_view members) {
   return line;
 }
 
-Result<ChainFields> parse_chain_fields(std::string_view line) {
+Result<matrix::Json> parse_record_line(std::string_view line) {
   matrix::JsonLimits limits;
   limits.max_depth = 8;
   limits.max_bytes = 1 << 20;
   limits.allow_floats = true;  // only our own fields are checked; others may be anything
-  Result<matrix::Json> parsed = matrix::parse_json(line, limits);
+  return matrix::parse_json(line, limits);
+}
+
+Result<ChainFields> parse_chain_fields(std::string_view line) {
+  return chain_fields(parse_record_line(line));
+}
+
+Result<ChainFields> chain_fields(const Result<matrix::Json>& parsed) {
   if (!parsed) return make_error("not_json", "not a JSON object: " + parsed.error().message);
   const matrix::JsonObject* obj = parsed->object_if();
   if (obj == nullptr) return make_error("not_object", "the line is JSON but not an object");

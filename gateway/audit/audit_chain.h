@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "gateway/common/result.h"
+#include "gateway/matrix/json.h"
 
 namespace bordergate::audit {
 
@@ -55,5 +56,10 @@ struct ChainFields {
 // Parses a line strictly (one JSON object, seq a non-negative integer, prev 64
 // lower-case hex digits). Error codes: not_json, not_object, bad_seq, bad_prev.
 Result<ChainFields> parse_chain_fields(std::string_view line);
+
+// The same in two steps, for readers that need the rest of the record too (`policy replay`):
+// the line as JSON, with the verifier's bounds (1 MiB, depth 8), and its chain fields.
+Result<matrix::Json> parse_record_line(std::string_view line);
+Result<ChainFields> chain_fields(const Result<matrix::Json>& parsed);
 
 }  // namespace bordergate::audit

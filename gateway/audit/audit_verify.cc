@@ -20,10 +20,9 @@ void ChainVerifier::begin_file(std::string name) {
   line_no_ = 0;
 }
 
-bool ChainVerifier::add_line(std::string_view line) {
+bool ChainVerifier::add_record(std::string_view line, const Result<ChainFields>& f) {
   if (broken_) return false;
   ++line_no_;
-  Result<ChainFields> f = parse_chain_fields(line);
   if (!f) {
     if (pending_torn_) return fail("not_json", pending_torn_detail_);
     // Maybe a line torn by a crash: acceptable only when the next record is

@@ -94,7 +94,9 @@ class ChainVerifier {
   explicit ChainVerifier(VerifyOptions options = {}) : options_(options) {}
   void begin_file(std::string name);
   // `line` without its newline. Returns false once the chain is broken.
-  bool add_line(std::string_view line);
+  bool add_line(std::string_view line) { return add_record(line, parse_chain_fields(line)); }
+  // The same for a line its caller has parsed already (chain_fields(parse_record_line(line))).
+  bool add_record(std::string_view line, const Result<ChainFields>& fields);
   // The file ended; `trailing` is the bytes after the last newline (a torn or
   // truncated record unless empty).
   bool end_file(std::string_view trailing);

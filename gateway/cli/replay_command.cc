@@ -35,37 +35,31 @@ struct ReplayArgs {
   std::string since, until;
 };
 
-const std::string* text_member(const matrix::Json& j, std::string_view key) {
-  const matrix::Json* v = j.find(key);
-  return v != nullptr ? v->string_if() : nullptr;
-}
-
 // Why a decision record without facts cannot be replayed, in a few stable words.
-std::string why_not_replayable(const matrix::Json& record) {
-  const std::string* endpoint = text_member(record, "endpoint");
-  const std::string* reason = text_member(record, "reason");
-  const std::string* note = text_member(record, "note");
-  const std::string* digest = text_member(record, "policy_sha256");
+std::string why_not_replayable(const matrix::Json& record, const audit::ChainFields& fields) {
+  const matrix::Json* e = record.find("endpoint");
+  const std::string* endpoint = e != nullptr ? e->string_if() : nullptr;
   if (endpoint != nullptr &&
       (*endpoint == "connect" || *endpoint == "tunnel" || *endpoint == "direct")) {
     return "proxy admission (CONNECT, tunnel gate): judged with the egress list and SNI, not "
            "replayed";
   }
-  if (note != nullptr && note->find("record too large") != std::string::npos)
+  if (fields.note.find("record too large") != std::string::npos)
     return "record too large: its facts were left out";
-  if (digest == nullptr) return "decided without a policy (pass-through, or before this version)";
+  if (fields.policy_sha256.empty())
+    return "decided without a policy (pass-through, or before this version)";
   return "decided before the policy was consulted: " +
-         (reason != nullptr && !reason->empty() ? *reason : std::string("no reason recorded"));
+         (fields.reason.empty() ? std::string("no reason recorded") : fields.reason);
 }
 
-pol::ReplayRecord to_replay_record(const matrix::Json& record, std::uint64_t seq) {
+pol::ReplayRecord to_replay_record(const matrix::Json& record, const audit::ChainFields& fields) {
   pol::ReplayRecord r;
-  r.seq = seq;
-  if (const std::string* t = text_member(record, "time")) r.time = *t;
-  if (const std::string* d = text_member(record, "policy_sha256")) r.recorded_policy = *d;
+  r.seq = fields.seq;
+  r.time = fields.time;
+  r.recorded_policy = fields.policy_sha256;
   const matrix::Json* facts = record.find("facts");
   if (facts == nullptr) {
-    r.not_replayable = why_not_replayable(record);
+    r.not_replayable = why_not_replayable(record, fields);
     return r;
   }
   auto parsed = enforcement::facts_from_json(*facts);
@@ -111,10 +105,6 @@ int run_replay(const ReplayArgs& args) {
   audit::VerifyOptions options;
   options.require_genesis = !args.continued;
   audit::ChainVerifier verifier(options);
-  matrix::JsonLimits limits;
-  limits.max_depth = 16;
-  limits.max_bytes = 1 << 20;
-  limits.allow_floats = true;
   bool intact = true;
   std::uint64_t skipped_after_break = 0;
   for (const std::string& path : logs) {
@@ -132,22 +122,18 @@ int run_replay(const ReplayArgs& args) {
         ended = true;
         break;
       }
-      if (intact && !verifier.add_line(line)) intact = false;
-      auto json = matrix::parse_json(line, limits);
-      const matrix::Json* type = json ? json->find("type") : nullptr;
-      const matrix::Json* seq = json ? json->find("seq") : nullptr;
-      if (type == nullptr || type->string_if() == nullptr || *type->string_if() != "decision" ||
-          seq == nullptr || !seq->int_if()) {
+      // One parse per line: the verifier checks the chain fields, the replay reads the rest.
+      const Result<matrix::Json> json = audit::parse_record_line(line);
+      const Result<audit::ChainFields> fields = audit::chain_fields(json);
+      if (intact && !verifier.add_record(line, fields)) intact = false;
+      if (!fields || fields->type != "decision" || !range.contains(fields->seq, fields->time)) {
         continue;
       }
-      const std::string* time = text_member(*json, "time");
-      const auto n = static_cast<std::uint64_t>(*seq->int_if());
-      if (!range.contains(n, time != nullptr ? *time : std::string())) continue;
       if (!intact) {
         ++skipped_after_break;  // evidence that does not verify is not replayed
         continue;
       }
-      replayer.add(to_replay_record(*json, n));
+      replayer.add(to_replay_record(*json, *fields));
     }
     if (!ended && intact) intact = verifier.end_file({});
   }
