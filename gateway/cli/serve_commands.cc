@@ -31,9 +31,7 @@ int check_config(const std::string& file) {
     enforcement::PolicyFile policy_file = enforcement::load_policy_file(loaded.config->policy);
     auto policy = enforcement::load_policy_for(policy_file, loaded.config->server_name);
     if (!policy) {
-      const Error& e = policy.error();
-      std::fprintf(stderr, "%s: %s%s\n", file.c_str(),
-                   e.code == "policy_server_name" ? "" : "policy: ", e.message.c_str());
+      std::fprintf(stderr, "%s: %s\n", file.c_str(), policy.error().message.c_str());
       return 1;
     }
   }

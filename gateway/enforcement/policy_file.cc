@@ -48,7 +48,8 @@ PolicyFile load_policy_file(const std::string& path) {
 
 Result<std::shared_ptr<const policy::Policy>> load_policy_for(const PolicyFile& file,
                                                               const std::string& server_name) {
-  if (!file.output.ok()) return make_error("policy_invalid", policy::error_summary(file.output));
+  if (!file.output.ok())
+    return make_error("policy_invalid", "policy: " + policy::error_summary(file.output));
   if (file.output.policy->server_name != server_name) {
     return make_error("policy_server_name", "policy " + file.path + " is written for '" +
                                                 file.output.policy->server_name +

@@ -25,8 +25,9 @@ struct PolicyFile {
 };
 PolicyFile load_policy_file(const std::string& path);
 
-// The policy of `path`, which must be written for `server_name`. Errors: policy_invalid (every
-// diagnostic summed up in one line), policy_server_name.
+// The policy of `path`, which must be written for `server_name`. Errors, with messages ready for
+// an operator: policy_invalid ("policy: " and the diagnostics summed up in one line),
+// policy_server_name ("policy FILE is written for ...").
 Result<std::shared_ptr<const policy::Policy>> load_policy_for(const PolicyFile& file,
                                                               const std::string& server_name);
 

@@ -56,8 +56,7 @@ Result<std::unique_ptr<EnforcementServices>> build_enforcement_services(const Co
   s->audit->submit(policy_load_record(event));
   if (!loaded) {
     s->audit->flush();
-    const Error& e = loaded.error();
-    return make_error(e.code, e.code == "policy_server_name" ? e.message : "policy: " + e.message);
+    return loaded.error();
   }
   s->policy = std::make_unique<policy::PolicyStore>(std::move(loaded.value()));
 

@@ -387,8 +387,7 @@ void Server::reload(const std::string& trigger, const std::string& actor) {
       next_policy = std::move(p.value());
     } else {
       failure_code = p.error().code;
-      failure = p.error().code == "policy_server_name" ? p.error().message
-                                                       : "policy: " + p.error().message;
+      failure = p.error().message;
     }
   }
   if (failure.empty()) {

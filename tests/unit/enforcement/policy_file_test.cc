@@ -74,6 +74,7 @@ TEST_F(PolicyFileTest, FailuresAreOneErrorEach) {
     auto p = load_policy_for(f, "core.example");
     ASSERT_FALSE(p.ok()) << c.name;
     EXPECT_EQ(p.error().code, c.refusal) << c.name;
+    EXPECT_EQ(p.error().message.rfind("policy: ", 0), 0u) << c.name;  // ready to print
   }
 }
 
