@@ -21,20 +21,26 @@ std::vector<const CLI::App*> subcommands(const CLI::App& app) {
   return app.get_subcommands([](const CLI::App* sub) { return !sub->get_name().empty(); });
 }
 
+// A flag takes no value; every other option does (then completion offers files or choices, and
+// the manual shows its type).
+bool takes_value(const CLI::Option& o) {
+  return o.get_type_size_max() > 0 && o.get_items_expected_max() > 0;
+}
+
 // Options as typed: "--config", "-o" ...; every name of every non-positional option, the
 // group's own (fallthrough) options included.
 void option_names(const CLI::App& app, std::set<std::string>& names,
                   std::set<std::string>& valued) {
   for (const CLI::Option* o : app.get_options()) {
     if (!o->nonpositional()) continue;
-    const bool takes_value = o->get_type_size_max() > 0 && o->get_items_expected_max() > 0;
+    const bool valued_option = takes_value(*o);
     for (const std::string& l : o->get_lnames()) {
       names.insert("--" + l);
-      if (takes_value) valued.insert("--" + l);
+      if (valued_option) valued.insert("--" + l);
     }
     for (const std::string& s : o->get_snames()) {
       names.insert("-" + s);
-      if (takes_value) valued.insert("-" + s);
+      if (valued_option) valued.insert("-" + s);
     }
   }
 }
@@ -142,7 +148,7 @@ std::string option_synopsis(const CLI::Option& o) {
   std::string names;
   for (const std::string& s : o.get_snames()) names += (names.empty() ? "" : ", ") + ("-" + s);
   for (const std::string& l : o.get_lnames()) names += (names.empty() ? "" : ", ") + ("--" + l);
-  if (o.get_type_size_max() > 0 && o.get_items_expected_max() > 0) {
+  if (takes_value(o)) {
     std::string type = o.get_type_name();
     names += " " + (type.empty() ? std::string("VALUE") : type);
   }
