@@ -40,4 +40,26 @@ std::string html_page_start(std::string_view title) {
          "@media print{body{margin:0}}\n</style></head><body>\n";
 }
 
+std::string html_table(std::string_view heading, std::string_view note,
+                       const std::vector<std::string>& header,
+                       const std::vector<std::vector<std::string>>& rows,
+                       HtmlCellClass cell_class) {
+  std::string o = "<h2>" + html_escape(heading) + "</h2>\n";
+  if (!note.empty()) o += "<p>" + html_escape(note) + "</p>\n";
+  if (rows.empty()) return o + "<p>(none)</p>\n";
+  o += "<table><thead><tr>";
+  for (const auto& h : header) o += "<th>" + html_escape(h) + "</th>";
+  o += "</tr></thead><tbody>\n";
+  for (const auto& row : rows) {
+    o += "<tr>";
+    for (const auto& cell : row) {
+      const std::string cls = cell_class(cell);
+      o += (cls.empty() ? std::string("<td>") : "<td class=\"" + cls + "\">") + html_escape(cell) +
+           "</td>";
+    }
+    o += "</tr>\n";
+  }
+  return o + "</tbody></table>\n";
+}
+
 }  // namespace bordergate::policy

@@ -179,28 +179,15 @@ std::string replay_html(const ReplayReport& r, const std::vector<std::string>& c
   o << "<h1>" << html_escape(title) << "</h1>\n";
   for (const std::string& line : context) o << "<p>" << html_escape(line) << "</p>\n";
   o << "<p>Proposed policy SHA-256: <code>" << html_escape(r.proposed_sha256) << "</code></p>\n";
+  // Action cells are coloured by the outcome they stand for (report forwards, like allow).
+  const HtmlCellClass action_class = [](const std::string& cell) {
+    const bool action =
+        cell == "allow" || cell == "deny" || cell == "quarantine" || cell == "report";
+    return action ? std::string(outcome_class(cell)) : std::string();
+  };
   const auto table = [&](const std::string& heading, const std::vector<std::string>& header,
                          const std::vector<std::vector<std::string>>& rows) {
-    o << "<h2>" << html_escape(heading) << "</h2>\n";
-    if (rows.empty()) {
-      o << "<p>(none)</p>\n";
-      return;
-    }
-    o << "<table><thead><tr>";
-    for (const auto& h : header) o << "<th>" << html_escape(h) << "</th>";
-    o << "</tr></thead><tbody>\n";
-    for (const auto& row : rows) {
-      o << "<tr>";
-      for (const auto& cell : row) {
-        const std::string_view cls = outcome_class(cell);
-        const bool action =
-            cell == "allow" || cell == "deny" || cell == "quarantine" || cell == "report";
-        o << (action ? "<td class=\"" + std::string(cls) + "\">" : std::string("<td>"))
-          << html_escape(cell) << "</td>";
-      }
-      o << "</tr>\n";
-    }
-    o << "</tbody></table>\n";
+    o << html_table(heading, {}, header, rows, action_class);
   };
   table("Summary", {"decisions", "replayed", "unchanged", "same outcome, other rule", "changed"},
         {{std::to_string(r.decisions), std::to_string(r.replayed), std::to_string(r.unchanged),

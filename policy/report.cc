@@ -227,26 +227,7 @@ std::string capability_report(const Policy& p, ReportFormat format) {
   if (!digest.empty()) {
     o << "<p>SHA-256 of the file as read: <code>" << html_escape(digest) << "</code></p>\n";
   }
-  for (const Table& t : tables) {
-    o << "<h2>" << html_escape(t.title) << "</h2>\n";
-    if (!t.note.empty()) o << "<p>" << html_escape(t.note) << "</p>\n";
-    if (t.rows.empty()) {
-      o << "<p>(none)</p>\n";
-      continue;
-    }
-    o << "<table><thead><tr>";
-    for (const auto& h : t.header) o << "<th>" << html_escape(h) << "</th>";
-    o << "</tr></thead><tbody>\n";
-    for (const auto& row : t.rows) {
-      o << "<tr>";
-      for (const auto& c : row) {
-        std::string cls = css_class(c);
-        o << (cls.empty() ? "<td>" : "<td class=\"" + cls + "\">") << html_escape(c) << "</td>";
-      }
-      o << "</tr>\n";
-    }
-    o << "</tbody></table>\n";
-  }
+  for (const Table& t : tables) o << html_table(t.title, t.note, t.header, t.rows, &css_class);
   o << kHtmlPageEnd;
   return o.str();
 }
